@@ -1,0 +1,113 @@
+/**
+ * The shape of mesh.yaml as written by people: zod schemas for the raw document.
+ * Cross-field rules (a consumer of an unknown topic, exactly-once on push ...) live in
+ * rules.ts; normalisation to the typed MeshSpec lives in load.ts.
+ */
+import { z } from 'zod';
+
+/** Pub/Sub resource ids: 3..255 chars, start with a letter, never "goog". */
+export const RESOURCE_ID = /^(?!goog)[A-Za-z][A-Za-z0-9._~+%-]{2,254}$/;
+const resourceId = z
+  .string()
+  .regex(RESOURCE_ID, 'must be 3..255 characters of letters, digits and ._~+%- starting with a letter, not "goog"');
+
+/** "30s", "10m", "7d", "1h30m" or a number of seconds. */
+export const durationText = z.union([
+  z.number().nonnegative(),
+  z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d))+$/, 'must be a duration such as 30s, 10m, 7d'),
+]);
+
+const eventType = z.string().regex(/^[a-z][a-z0-9]*(\.[a-z][a-z0-9_]*)*$/, 'must be dotted lowercase, e.g. order.created');
+const revisionName = z.string().regex(/^v\d+$/, 'must be v1, v2 ...');
+
+export const topicDocument = z
+  .object({
+    description: z.string().optional(),
+    owner: z.string().optional(),
+    schema: z
+      .object({
+        /** Folder holding <revision>.avsc files, relative to the spec file. */
+        dir: z.string(),
+        /** Every revision kept side by side, oldest first. */
+        revisions: z.array(revisionName).min(1).max(20),
+        /** The range the topic accepts; defaults to all revisions. */
+        accept: z.object({ first: revisionName, last: revisionName }).strict().optional(),
+      })
+      .strict(),
+    eventTypes: z.array(eventType).min(1),
+    retention: durationText.default('7d'),
+    /** Payload field whose value is the ordering key (e.g. orderId). */
+    orderingKey: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const deliveryKind = z.enum(['push', 'pull', 'bigquery']);
+
+export const consumerDocument = z
+  .object({
+    description: z.string().optional(),
+    topic: z.string(),
+    delivery: deliveryKind,
+    service: z.string().optional(),
+    /** BigQuery-kind consumers only: the table in the warehouse dataset. */
+    table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/, 'must be a BigQuery table id').optional(),
+    ordering: z.boolean().default(false),
+    exactlyOnce: z.boolean().default(false),
+    filter: z.string().optional(),
+    ackDeadline: durationText.default('30s'),
+    retry: z
+      .object({ minBackoff: durationText.default('10s'), maxBackoff: durationText.default('600s') })
+      .strict()
+      .default({ minBackoff: '10s', maxBackoff: '600s' }),
+    deadLetter: z.object({ maxAttempts: z.number().int() }).strict().default({ maxAttempts: 5 }),
+    replay: z.object({ retention: durationText }).strict().optional(),
+    flowControl: z
+      .object({ maxMessages: z.number().int().positive().default(1000), maxBytes: z.number().int().positive().default(100 * 1024 * 1024) })
+      .strict()
+      .default({ maxMessages: 1000, maxBytes: 100 * 1024 * 1024 }),
+    lagSlo: z
+      .object({ oldestUnacked: durationText.default('5m'), backlog: z.number().int().positive().default(10000) })
+      .strict()
+      .default({ oldestUnacked: '5m', backlog: 10000 }),
+  })
+  .strict();
+
+export const serviceDocument = z
+  .object({
+    description: z.string().optional(),
+    /** Port of the local process when the mesh runs on the emulators. */
+    localPort: z.number().int().min(1024).max(65535),
+    /** Concurrent requests per Cloud Run instance. */
+    concurrency: z.number().int().min(1).max(1000).default(80),
+  })
+  .strict();
+
+export const meshDocument = z
+  .object({
+    version: z.literal(1),
+    /** Project id used on the emulators; in GCP the stack config names the project. */
+    project: resourceId,
+    topics: z.record(resourceId, topicDocument),
+    services: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'must be lowercase letters, digits and -'), serviceDocument),
+    consumers: z.record(resourceId, consumerDocument),
+    warehouse: z
+      .object({
+        dataset: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/, 'must be a BigQuery dataset id'),
+        location: z.string().default('US'),
+      })
+      .strict(),
+    local: z
+      .object({
+        pubsubPort: z.number().int().min(1024).max(65535).default(8085),
+        firestorePort: z.number().int().min(1024).max(65535).default(8086),
+        bigqueryPort: z.number().int().min(1024).max(65535).default(9050),
+        dataDir: z.string().default('.mesh-data'),
+      })
+      .strict()
+      .default({ pubsubPort: 8085, firestorePort: 8086, bigqueryPort: 9050, dataDir: '.mesh-data' }),
+  })
+  .strict();
+
+export type MeshDocument = z.infer<typeof meshDocument>;
+export type TopicDocument = z.infer<typeof topicDocument>;
+export type ConsumerDocument = z.infer<typeof consumerDocument>;

@@ -1,0 +1,151 @@
+/**
+ * Loads mesh.yaml into a typed MeshSpec. A spec with any error is rejected whole, with one message
+ * per error naming the file, line:column, the path in the document and the reason.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node } from 'yaml';
+import { meshDocument, type MeshDocument } from './document';
+import { parseDuration } from './duration';
+import { checkRules, type RuleIssue } from './rules';
+import type { MeshSpec } from './types';
+
+export interface SpecIssue {
+  file: string;
+  line: number;
+  column: number;
+  /** Dotted path in the document, e.g. consumers.processor-orders.exactlyOnce */
+  path: string;
+  message: string;
+}
+
+export class MeshSpecError extends Error {
+  override readonly name = 'MeshSpecError';
+  constructor(readonly issues: SpecIssue[]) {
+    super(`mesh spec has ${issues.length} error${issues.length === 1 ? '' : 's'}:\n${issues.map(formatIssue).join('\n')}`);
+  }
+}
+
+export function formatIssue(issue: SpecIssue): string {
+  return `${issue.file}:${issue.line}:${issue.column} ${issue.path || '(document)'}: ${issue.message}`;
+}
+
+/** The spec at the repository root, unless MESH_SPEC points elsewhere. */
+export function defaultSpecPath(): string {
+  return process.env.MESH_SPEC ?? path.resolve(__dirname, '..', '..', 'mesh.yaml');
+}
+
+export function loadSpec(file = defaultSpecPath()): MeshSpec {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = fs.readFileSync(absolute, 'utf8');
+  } catch (error) {
+    throw new MeshSpecError([{ file: absolute, line: 0, column: 0, path: '', message: `cannot read spec: ${(error as Error).message}` }]);
+  }
+  return parseSpec(text, absolute);
+}
+
+/** Parses spec text; `file` names it in messages and anchors relative schema folders. */
+export function parseSpec(text: string, file: string): MeshSpec {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const locate = (at: (string | number)[], message: string): SpecIssue => {
+    const { line, column } = locationOf(doc, lineCounter, at);
+    return { file, line, column, path: at.join('.'), message };
+  };
+  if (doc.errors.length) {
+    throw new MeshSpecError(
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0] ?? { line: 0, col: 0 };
+        return { file, line: pos.line, column: pos.col, path: '', message: `YAML: ${e.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  const parsed = meshDocument.safeParse(doc.toJS());
+  if (!parsed.success) {
+    throw new MeshSpecError(
+      parsed.error.issues.map((issue) => {
+        const at = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+        // Point at the misspelt key itself rather than its parent object.
+        if (issue.code === 'unrecognized_keys') return locate([...at, issue.keys[0]], `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`);
+        return locate(at, issue.message);
+      }),
+    );
+  }
+  const spec = normalize(parsed.data, file);
+  const issues: RuleIssue[] = checkRules(spec);
+  if (issues.length) throw new MeshSpecError(issues.map((i) => locate(i.path, i.message)));
+  return spec;
+}
+
+function normalize(doc: MeshDocument, file: string): MeshSpec {
+  const base = path.dirname(file);
+  const spec: MeshSpec = {
+    file,
+    project: doc.project,
+    topics: {},
+    consumers: {},
+    services: {},
+    warehouse: doc.warehouse,
+    local: { ...doc.local, dataDir: path.resolve(base, doc.local.dataDir) },
+  };
+  for (const [name, t] of Object.entries(doc.topics)) {
+    spec.topics[name] = {
+      name,
+      description: t.description,
+      owner: t.owner,
+      schema: {
+        dir: path.resolve(base, t.schema.dir),
+        revisions: t.schema.revisions,
+        accept: t.schema.accept ?? { first: t.schema.revisions[0], last: t.schema.revisions[t.schema.revisions.length - 1] },
+      },
+      eventTypes: t.eventTypes,
+      retentionSeconds: parseDuration(t.retention),
+      orderingKeyField: t.orderingKey,
+    };
+  }
+  for (const [name, s] of Object.entries(doc.services)) {
+    spec.services[name] = { name, description: s.description, localPort: s.localPort, concurrency: s.concurrency, consumers: [] };
+  }
+  for (const [name, c] of Object.entries(doc.consumers)) {
+    spec.consumers[name] = {
+      name,
+      description: c.description,
+      topic: c.topic,
+      delivery: c.delivery,
+      service: c.service,
+      table: c.table,
+      ordering: c.ordering,
+      exactlyOnce: c.exactlyOnce,
+      filter: c.filter,
+      ackDeadlineSeconds: parseDuration(c.ackDeadline),
+      retry: { minBackoffSeconds: parseDuration(c.retry.minBackoff), maxBackoffSeconds: parseDuration(c.retry.maxBackoff) },
+      deadLetter: { maxAttempts: c.deadLetter.maxAttempts },
+      replay: c.replay ? { retentionSeconds: parseDuration(c.replay.retention) } : undefined,
+      flowControl: c.flowControl,
+      lagSlo: { oldestUnackedSeconds: parseDuration(c.lagSlo.oldestUnacked), backlog: c.lagSlo.backlog },
+    };
+    if (c.service && spec.services[c.service]) spec.services[c.service].consumers.push(name);
+  }
+  return spec;
+}
+
+/** Line and column of the deepest node that exists along `at` (1-based). */
+function locationOf(doc: Document, counter: LineCounter, at: (string | number)[]): { line: number; column: number } {
+  let node: unknown = doc.contents;
+  let offset = (doc.contents as Node | null)?.range?.[0] ?? 0;
+  for (const key of at) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
+      if (!pair) break;
+      offset = (pair.key as Node).range?.[0] ?? offset;
+      node = pair.value;
+    } else if (isSeq(node) && typeof key === 'number' && node.items[key]) {
+      node = node.items[key];
+      offset = (node as Node).range?.[0] ?? offset;
+    } else break;
+  }
+  const pos = counter.linePos(offset);
+  return { line: pos.line, column: pos.col };
+}

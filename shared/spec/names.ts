@@ -1,0 +1,26 @@
+/**
+ * Names of everything the spec implies, derived in one place so infra, the local apply, the services
+ * and the tools always agree.
+ */
+import type { ConsumerSpec } from './types';
+
+export const consumerResources = (consumer: Pick<ConsumerSpec, 'name'>) => ({
+  /** The consumer's own subscription on its topic. */
+  subscription: consumer.name,
+  /** Where Pub/Sub (after max attempts) and the runtime's poison fast path send messages. */
+  deadLetterTopic: `${consumer.name}-dlq`,
+  /** Keeps dead-lettered messages for triage; without it they would be lost. */
+  deadLetterHold: `${consumer.name}-dlq-hold`,
+  /** Private topic for replays and redrives that reach only this consumer. */
+  redriveTopic: `${consumer.name}-redrive`,
+  redriveSubscription: `${consumer.name}-redrive`,
+});
+
+/** The schema resource of a topic. */
+export const topicSchemaName = (topic: string) => `${topic}-schema`;
+
+/** Where a service accepts push deliveries for one of its consumers. */
+export const pushPath = (consumer: string) => `/pubsub/push/${consumer}`;
+
+/** Longest suffix consumerResources adds, so names stay within Pub/Sub's 255 characters. */
+export const LONGEST_SUFFIX = '-dlq-hold'.length;

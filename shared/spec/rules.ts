@@ -1,0 +1,89 @@
+/**
+ * Rules that span several parts of the spec, checked after the document has the right shape.
+ * Each returns the path of the offending value so the loader can point at its line.
+ */
+import { SchemaDefinitionError, TopicSchemas } from '../schemas/topic-schemas';
+import { LONGEST_SUFFIX } from './names';
+import type { MeshSpec } from './types';
+
+export interface RuleIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/** Pub/Sub limits (see docs): 10..600 s ack deadline, 0..600 s backoff, 5..100 attempts, 256-byte filters. */
+export const LIMITS = {
+  ackDeadlineSeconds: [10, 600],
+  backoffSeconds: [0, 600],
+  maxDeliveryAttempts: [5, 100],
+  filterBytes: 256,
+  topicRetentionSeconds: [600, 31 * 86400],
+  subscriptionRetentionSeconds: [600, 7 * 86400],
+} as const;
+
+export function checkRules(spec: MeshSpec): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  const add = (path: (string | number)[], message: string) => issues.push({ path, message });
+  const inRange = (value: number, [min, max]: readonly [number, number]) => value >= min && value <= max;
+
+  for (const topic of Object.values(spec.topics)) {
+    const at = ['topics', topic.name];
+    if (new Set(topic.eventTypes).size !== topic.eventTypes.length) add([...at, 'eventTypes'], 'event types must be unique');
+    if (!inRange(topic.retentionSeconds, LIMITS.topicRetentionSeconds)) add([...at, 'retention'], 'must be between 10m and 31d');
+    let schemas: TopicSchemas | undefined;
+    try {
+      schemas = TopicSchemas.load(topic);
+    } catch (error) {
+      if (!(error instanceof SchemaDefinitionError)) throw error;
+      const index = error.revision ? topic.schema.revisions.indexOf(error.revision) : -1;
+      add(index >= 0 ? [...at, 'schema', 'revisions', index] : [...at, 'schema'], error.message);
+    }
+    if (schemas && topic.orderingKeyField) {
+      for (const revision of schemas.accepted) {
+        const field = (revision.type as unknown as { fields: { name: string; type: { typeName: string } }[] }).fields.find((f) => f.name === topic.orderingKeyField);
+        if (!field || field.type.typeName !== 'string') add([...at, 'orderingKey'], `"${topic.orderingKeyField}" must be a string field in every accepted revision (${revision.name} has ${field ? field.type.typeName : 'no such field'})`);
+      }
+    }
+  }
+
+  const ports = new Map<number, string>();
+  const notePort = (port: number, owner: string, path: (string | number)[]) => {
+    const taken = ports.get(port);
+    if (taken) add(path, `port ${port} is already used by ${taken}`);
+    else ports.set(port, owner);
+  };
+  notePort(spec.local.pubsubPort, 'local.pubsubPort', ['local', 'pubsubPort']);
+  notePort(spec.local.firestorePort, 'local.firestorePort', ['local', 'firestorePort']);
+  notePort(spec.local.bigqueryPort, 'local.bigqueryPort', ['local', 'bigqueryPort']);
+  for (const service of Object.values(spec.services)) notePort(service.localPort, `services.${service.name}`, ['services', service.name, 'localPort']);
+
+  const names = new Set(Object.keys(spec.topics));
+  for (const c of Object.values(spec.consumers)) {
+    const at = ['consumers', c.name];
+    const topic = spec.topics[c.topic];
+    if (!topic) add([...at, 'topic'], `unknown topic "${c.topic}" (topics: ${Object.keys(spec.topics).join(', ')})`);
+    if (names.has(c.name)) add(at, `name "${c.name}" is already used by a topic`);
+    if (c.name.length + LONGEST_SUFFIX > 255) add(at, 'name is too long for its derived dead-letter names');
+    if (c.delivery === 'bigquery') {
+      if (!c.table) add(at, 'a bigquery consumer needs "table"');
+      if (c.service) add([...at, 'service'], 'a bigquery consumer is written by Pub/Sub itself and has no service');
+    } else {
+      if (!c.service) add(at, `a ${c.delivery} consumer needs "service"`);
+      else if (!spec.services[c.service]) add([...at, 'service'], `unknown service "${c.service}" (services: ${Object.keys(spec.services).join(', ')})`);
+      if (c.table) add([...at, 'table'], 'only bigquery consumers have a table');
+    }
+    if (c.exactlyOnce && c.delivery !== 'pull') add([...at, 'exactlyOnce'], `exactly-once delivery works only with pull subscriptions, not ${c.delivery}`);
+    if (c.ordering && topic && !topic.orderingKeyField) add([...at, 'ordering'], `topic "${c.topic}" has no orderingKey, so ordering would have no effect`);
+    if (c.filter !== undefined && Buffer.byteLength(c.filter) > LIMITS.filterBytes) add([...at, 'filter'], `filter is ${Buffer.byteLength(c.filter)} bytes; Pub/Sub allows at most ${LIMITS.filterBytes}`);
+    if (!inRange(c.ackDeadlineSeconds, LIMITS.ackDeadlineSeconds)) add([...at, 'ackDeadline'], 'must be between 10s and 600s');
+    if (!inRange(c.retry.minBackoffSeconds, LIMITS.backoffSeconds)) add([...at, 'retry', 'minBackoff'], 'must be between 0s and 600s');
+    if (!inRange(c.retry.maxBackoffSeconds, LIMITS.backoffSeconds)) add([...at, 'retry', 'maxBackoff'], 'must be between 0s and 600s');
+    if (c.retry.minBackoffSeconds > c.retry.maxBackoffSeconds) add([...at, 'retry'], 'minBackoff must not exceed maxBackoff');
+    if (!inRange(c.deadLetter.maxAttempts, LIMITS.maxDeliveryAttempts)) add([...at, 'deadLetter', 'maxAttempts'], `must be between ${LIMITS.maxDeliveryAttempts[0]} and ${LIMITS.maxDeliveryAttempts[1]}, got ${c.deadLetter.maxAttempts}`);
+    if (c.replay) {
+      if (!inRange(c.replay.retentionSeconds, LIMITS.subscriptionRetentionSeconds)) add([...at, 'replay', 'retention'], 'must be between 10m and 7d');
+      else if (topic && c.replay.retentionSeconds > topic.retentionSeconds) add([...at, 'replay', 'retention'], `replay window is longer than topic "${c.topic}" retains messages`);
+    }
+  }
+  return issues;
+}

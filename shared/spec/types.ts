@@ -1,0 +1,61 @@
+/** The validated, normalised mesh spec that every part of the product reads. Durations are seconds. */
+export type DeliveryKind = 'push' | 'pull' | 'bigquery';
+
+export interface TopicSpec {
+  name: string;
+  description?: string;
+  owner?: string;
+  schema: {
+    /** Absolute folder of the .avsc revisions. */
+    dir: string;
+    /** Revision names, oldest first (v1, v2 ...). */
+    revisions: string[];
+    /** The revision range the topic accepts. */
+    accept: { first: string; last: string };
+  };
+  eventTypes: string[];
+  retentionSeconds: number;
+  /** Payload field that gives the ordering key, if the topic is ordered. */
+  orderingKeyField?: string;
+}
+
+export interface ConsumerSpec {
+  name: string;
+  description?: string;
+  topic: string;
+  delivery: DeliveryKind;
+  /** The service that handles it (push and pull kinds). */
+  service?: string;
+  /** BigQuery-kind consumers: table in the warehouse dataset. */
+  table?: string;
+  ordering: boolean;
+  exactlyOnce: boolean;
+  filter?: string;
+  ackDeadlineSeconds: number;
+  retry: { minBackoffSeconds: number; maxBackoffSeconds: number };
+  deadLetter: { maxAttempts: number };
+  /** Replay window: acked messages are retained this long so the consumer can seek back. */
+  replay?: { retentionSeconds: number };
+  flowControl: { maxMessages: number; maxBytes: number };
+  lagSlo: { oldestUnackedSeconds: number; backlog: number };
+}
+
+export interface ServiceSpec {
+  name: string;
+  description?: string;
+  localPort: number;
+  concurrency: number;
+  /** Consumers handled by this service, in spec order. */
+  consumers: string[];
+}
+
+export interface MeshSpec {
+  /** Absolute path of the spec file. */
+  file: string;
+  project: string;
+  topics: Record<string, TopicSpec>;
+  consumers: Record<string, ConsumerSpec>;
+  services: Record<string, ServiceSpec>;
+  warehouse: { dataset: string; location: string };
+  local: { pubsubPort: number; firestorePort: number; bigqueryPort: number; dataDir: string };
+}
