@@ -1,0 +1,5 @@
+/** Every `mesh` sub-command; each module exports `register(program)`. */
+import type { Command } from 'commander';
+import { register as validate } from './validate';
+
+export const commands: ((program: Command) => void)[] = [validate];
