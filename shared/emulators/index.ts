@@ -1,0 +1,5 @@
+export * from './sdk';
+export * from './ports';
+export * from './process';
+export * from './pubsub';
+export * from './firestore';

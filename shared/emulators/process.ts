@@ -1,0 +1,105 @@
+/**
+ * Runs an emulator as its own process group. The SDK wrappers fork `java`, so stopping only the
+ * wrapper would leave the JVM holding the port: we always signal the whole group.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as os from 'node:os';
+
+export interface EmulatorProcessOptions {
+  name: string;
+  command: string;
+  args: string[];
+  /** GET this URL until it answers 200 to know the emulator is ready. */
+  readyUrl: string;
+  /** Default 60 s: a cold JVM on a busy 2-core machine can take a while. */
+  readyTimeoutMs?: number;
+  logFile?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export class EmulatorStartError extends Error {
+  override readonly name = 'EmulatorStartError';
+  readonly userFacing = true;
+}
+
+export interface RunningProcess {
+  pid: number;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Last resort if the parent exits without calling stop(): no JVM is left behind. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of live) killGroup(child, 'SIGKILL');
+  });
+}
+
+export async function startEmulatorProcess(options: EmulatorProcessOptions): Promise<RunningProcess> {
+  installExitHook();
+  const logFile = options.logFile ?? path.join(os.tmpdir(), `mesh-${options.name}-${process.pid}-${Date.now()}.log`);
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const log = fs.openSync(logFile, 'a');
+  const child = spawn(options.command, options.args, { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...options.env } });
+  fs.closeSync(log);
+  live.add(child);
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exitPromise = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+      live.delete(child);
+      resolve();
+    });
+  });
+  child.once('error', () => undefined);
+
+  const stop = async () => {
+    if (exited) return;
+    killGroup(child, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
+    await exitPromise;
+    clearTimeout(timer);
+    // The wrapper may exit before its JVM child: make sure the group is gone.
+    killGroup(child, 'SIGKILL');
+  };
+
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 60000);
+  while (Date.now() < deadline) {
+    if (exited) {
+      throw new EmulatorStartError(`${options.name} emulator exited (${exited.code ?? exited.signal}) before it was ready:\n${tail(logFile)}`);
+    }
+    try {
+      const response = await fetch(options.readyUrl, { signal: AbortSignal.timeout(1000) });
+      if (response.ok) return { pid: child.pid!, logFile, stop };
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await stop();
+  throw new EmulatorStartError(`${options.name} emulator was not ready after ${(options.readyTimeoutMs ?? 60000) / 1000}s:\n${tail(logFile)}`);
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}

@@ -1,0 +1,31 @@
+/** Typed publisher errors: a producer can tell its own mistakes from Pub/Sub's hiccups. */
+
+/** The event was refused before anything was sent: wrong topic, event type or payload. */
+export class EventRejectedError extends Error {
+  override readonly name = 'EventRejectedError';
+  constructor(
+    message: string,
+    /** The offending field for schema problems, e.g. "amountCents". */
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Pub/Sub did not take the message. With an ordering key, publishing on that key has been resumed. */
+export class PublishFailedError extends Error {
+  override readonly name = 'PublishFailedError';
+  constructor(
+    readonly eventId: string,
+    readonly topic: string,
+    readonly orderingKey: string | undefined,
+    override readonly cause: Error & { code?: number },
+  ) {
+    super(`publishing event ${eventId} to ${topic}${orderingKey ? ` (ordering key ${orderingKey})` : ''} failed: ${cause.message}`);
+  }
+
+  /** gRPC code from Pub/Sub (3 = INVALID_ARGUMENT, 14 = UNAVAILABLE ...). */
+  get code(): number | undefined {
+    return this.cause.code;
+  }
+}

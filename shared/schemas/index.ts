@@ -1,0 +1,2 @@
+export * from './topic-schemas';
+export * from './registry';
