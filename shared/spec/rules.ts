@@ -39,10 +39,11 @@ export function checkRules(spec: MeshSpec): RuleIssue[] {
       add(index >= 0 ? [...at, 'schema', 'revisions', index] : [...at, 'schema'], error.message);
     }
     if (schemas && topic.orderingKeyField) {
-      for (const revision of schemas.accepted) {
+      const wrong = schemas.accepted.flatMap((revision) => {
         const field = (revision.type as unknown as { fields: { name: string; type: { typeName: string } }[] }).fields.find((f) => f.name === topic.orderingKeyField);
-        if (!field || field.type.typeName !== 'string') add([...at, 'orderingKey'], `"${topic.orderingKeyField}" must be a string field in every accepted revision (${revision.name} has ${field ? field.type.typeName : 'no such field'})`);
-      }
+        return field?.type.typeName === 'string' ? [] : [`${revision.name} has ${field ? field.type.typeName : 'no such field'}`];
+      });
+      if (wrong.length) add([...at, 'orderingKey'], `"${topic.orderingKeyField}" must be a string field in every accepted revision (${wrong.join(', ')})`);
     }
   }
 

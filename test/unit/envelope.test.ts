@@ -1,0 +1,53 @@
+import { ATTR, EnvelopeError, createEvent, fromPubsubMessage, newEventId, toPubsubMessage } from '../../shared/envelope';
+
+describe('event envelope (CloudEvents Pub/Sub binary mode)', () => {
+  const event = createEvent({ type: 'order.paid', source: '//checkout/api', subject: 'o-1', schemaVersion: 'v2', data: { orderId: 'o-1', amountCents: 1250 } });
+
+  it('puts the context in ce-* attributes and the data, unchanged, in the body', () => {
+    const message = toPubsubMessage(event, 'o-1');
+    expect(message.attributes).toEqual({
+      'ce-id': event.id,
+      'ce-type': 'order.paid',
+      'ce-source': '//checkout/api',
+      'ce-time': event.time,
+      'ce-subject': 'o-1',
+      'ce-specversion': '1.0',
+      'ce-schemaversion': 'v2',
+      'content-type': 'application/json',
+    });
+    expect(JSON.parse(message.data.toString())).toEqual({ orderId: 'o-1', amountCents: 1250 });
+    expect(message.orderingKey).toBe('o-1');
+  });
+
+  it('round-trips', () => {
+    expect(fromPubsubMessage(toPubsubMessage(event))).toEqual(event);
+  });
+
+  it('uses sortable UUIDv7 ids', async () => {
+    const a = newEventId();
+    await new Promise((r) => setTimeout(r, 2));
+    const b = newEventId();
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a < b).toBe(true);
+  });
+
+  it.each([
+    ['missing-attribute', (m: ReturnType<typeof toPubsubMessage>) => delete m.attributes[ATTR.id], /ce-id is missing/],
+    ['missing-attribute', (m: ReturnType<typeof toPubsubMessage>) => delete m.attributes[ATTR.type], /ce-type is missing/],
+    ['unsupported-specversion', (m: ReturnType<typeof toPubsubMessage>) => (m.attributes[ATTR.specversion] = '0.3'), /expected 1.0/],
+    ['bad-attribute', (m: ReturnType<typeof toPubsubMessage>) => (m.attributes[ATTR.time] = 'yesterday'), /not an RFC 3339 time/],
+    ['bad-attribute', (m: ReturnType<typeof toPubsubMessage>) => (m.attributes[ATTR.contentType] = 'text/plain'), /not JSON/],
+    ['not-json', (m: ReturnType<typeof toPubsubMessage>) => (m.data = Buffer.from('{"orderId": ')), /data is not JSON/],
+  ])('rejects a message with problem %s', (problem, spoil, message) => {
+    const m = toPubsubMessage(event);
+    spoil(m);
+    try {
+      fromPubsubMessage(m);
+      throw new Error('accepted');
+    } catch (error) {
+      expect(error).toBeInstanceOf(EnvelopeError);
+      expect((error as EnvelopeError).problem).toBe(problem);
+      expect((error as Error).message).toMatch(message);
+    }
+  });
+});
