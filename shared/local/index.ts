@@ -1,2 +1,3 @@
 export * from './apply';
 export * from './connect';
+export * from './run';

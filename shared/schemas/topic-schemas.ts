@@ -18,6 +18,9 @@ export interface SchemaRevision {
   /** The .avsc text, as sent to Pub/Sub. */
   definition: string;
   type: avro.Type;
+  /** Top-level field names, and whether every field is a primitive (no nested records to fill). */
+  fieldNames: string[];
+  flat: boolean;
 }
 
 /** A payload that does not match its schema revision; `field` is the dotted path of the first bad field. */
@@ -88,6 +91,10 @@ export class TopicSchemas {
    */
   normalize(data: unknown, revisionName = this.current.name): Record<string, unknown> {
     const revision = this.revision(revisionName);
+    // Hot path (publisher and every consumer): avsc's compiled check, then defaults only if needed.
+    if (data !== null && typeof data === 'object' && !Array.isArray(data) && revision.type.isValid(data) && !hasUnknownFields(revision.type, data as Record<string, unknown>)) {
+      return revision.flat && revision.fieldNames.every((f) => f in data) ? (data as Record<string, unknown>) : (revision.type.clone(data) as Record<string, unknown>);
+    }
     const problems: string[] = [];
     let firstField = '';
     const note = (field: string, problem: string) => {
@@ -106,8 +113,7 @@ export class TopicSchemas {
         },
       });
     }
-    if (problems.length) throw new SchemaValidationError(this.topic, revision.name, firstField, problems);
-    return revision.type.clone(data) as Record<string, unknown>;
+    throw new SchemaValidationError(this.topic, revision.name, firstField, problems);
   }
 
   /** Consumer side: validates against the writer's revision, then reads it as the current one. */
@@ -136,7 +142,9 @@ function readRevision(topic: string, dir: string, name: string): SchemaRevision 
     const type = avro.Type.forSchema(parsed as avro.Schema);
     if (type.typeName !== 'record') throw new Error('the top-level type must be a record');
     assertNoUnions(type, []);
-    return { name, file, definition, type };
+    const fields = (type as avro.types.RecordType).fields;
+    const flat = fields.every((f) => !(f.type instanceof avro.types.RecordType || f.type instanceof avro.types.ArrayType || f.type instanceof avro.types.MapType));
+    return { name, file, definition, type, fieldNames: fields.map((f) => f.name), flat };
   } catch (error) {
     throw new SchemaDefinitionError(topic, name, `${file} is not a usable Avro schema: ${(error as Error).message}`);
   }
@@ -165,6 +173,12 @@ function assertResolvesBothWays(topic: string, older: SchemaRevision, newer: Sch
       );
     }
   }
+}
+
+function hasUnknownFields(type: avro.Type, value: Record<string, unknown>): boolean {
+  let unknown = false;
+  collectUnknownFields(type, value, [], () => (unknown = true));
+  return unknown;
 }
 
 function collectUnknownFields(type: avro.Type, value: Record<string, unknown>, at: string[], note: (field: string, problem: string) => void): void {

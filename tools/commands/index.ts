@@ -2,5 +2,6 @@
 import type { Command } from 'commander';
 import { register as validate } from './validate';
 import { register as apply } from './apply';
+import { register as up } from './up';
 
-export const commands: ((program: Command) => void)[] = [validate, apply];
+export const commands: ((program: Command) => void)[] = [validate, apply, up];
