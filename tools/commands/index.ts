@@ -3,5 +3,6 @@ import type { Command } from 'commander';
 import { register as validate } from './validate';
 import { register as apply } from './apply';
 import { register as up } from './up';
+import { register as doctor } from './doctor';
 
-export const commands: ((program: Command) => void)[] = [validate, apply, up];
+export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor];
