@@ -1,18 +1,23 @@
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
 import type { PubSub } from '@google-cloud/pubsub';
 import { fromPubsubMessage } from '../../shared/envelope';
 import { applyLocal } from '../../shared/local';
 import { EventRejectedError, MeshPublisher, PublishFailedError } from '../../shared/publisher';
 import { topicSchemas } from '../../shared/schemas';
-import { testPubSub, uniqueProject } from '../support/emulators';
+import { pubsubHost, testPubSub, uniqueProject } from '../support/emulators';
 import { receive } from '../support/pull';
-import { defaultSpec } from '../support/specs';
+import { REPO_ROOT, defaultSpec } from '../support/specs';
 
 const spec = defaultSpec();
 let pubsub: PubSub;
+let project: string;
 let publisher: MeshPublisher;
 
 beforeEach(async () => {
-  pubsub = testPubSub(uniqueProject('publisher'));
+  project = uniqueProject('publisher');
+  pubsub = testPubSub(project);
   await applyLocal({ pubsub, spec });
   publisher = new MeshPublisher({ pubsub, spec, source: '//test/publisher' });
 });
@@ -91,5 +96,18 @@ describe('raw @google-cloud/pubsub producers', () => {
     const topic = pubsub.topic('orders');
     await expect(topic.publishMessage({ json: { orderId: 'o-raw', sequence: 1 }, attributes: attributes('order.created') })).rejects.toMatchObject({ code: 3 });
     await expect(topic.publishMessage({ data: Buffer.from('not json'), attributes: attributes('order.created') })).rejects.toMatchObject({ code: 3 });
+  });
+
+  it('works as documented in examples/raw-producer.ts', async () => {
+    const { stdout } = await promisify(execFile)(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), ['examples/raw-producer.ts'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, PUBSUB_EMULATOR_HOST: pubsubHost(), GOOGLE_CLOUD_PROJECT: project },
+    });
+    expect(stdout).toMatch(/published order.created/);
+    expect(stdout).toMatch(/refused as expected: 3 INVALID_ARGUMENT/);
+    const messages = await receive(pubsub, 'processor-orders', 2);
+    const events = messages.map((m) => fromPubsubMessage(m));
+    expect(events.map((e) => e.type)).toEqual(['order.created', 'order.paid']);
+    for (const e of events) expect(topicSchemas(spec, 'orders').read(e.data, e.schemaVersion)).toMatchObject({ customerId: 'c-42' });
   });
 });
