@@ -48,8 +48,7 @@ function candidateRoots(): string[] {
 }
 
 /** Absolute path of the emulator's launcher, or EmulatorMissingError. */
-export function findEmulator(emulator: EmulatorName): string {
-  const roots = candidateRoots();
+export function findEmulator(emulator: EmulatorName, roots = candidateRoots()): string {
   for (const root of roots) {
     const launcher = path.join(root, RELATIVE[emulator]);
     if (fs.existsSync(launcher)) return launcher;
