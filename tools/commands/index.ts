@@ -4,5 +4,6 @@ import { register as validate } from './validate';
 import { register as apply } from './apply';
 import { register as up } from './up';
 import { register as doctor } from './doctor';
+import { register as plan } from './plan';
 
-export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor];
+export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor, plan];

@@ -1,0 +1,205 @@
+/**
+ * Stack configuration (Pulumi.<stack>.yaml), read once, typed and validated together with the spec.
+ * The program is a function of (spec, config): nothing else varies between stacks.
+ *
+ *   gcp:project                  required; the GCP project to deploy into
+ *   gcp:region                   default us-central1; Cloud Run, Artifact Registry
+ *   event-mesh:specFile          default ../mesh.yaml, relative paths resolve against infra/
+ *   event-mesh:deletionProtection  default true: Cloud Run services, BigQuery dataset contents and tables
+ *                                and the Firestore database survive `pulumi destroy`
+ *   event-mesh:alertChannels     default []: notification channel ids (projects/p/notificationChannels/n or just n)
+ *   event-mesh:scaling           default {default: {minInstances: 0, maxInstances: 10}}; per service
+ *                                {minInstances, maxInstances}; services that pull default to minInstances 1
+ *   event-mesh:ingress           per service: internal | internal-and-cloud-load-balancing | all
+ *                                (default: internal; dashboard internal-and-cloud-load-balancing)
+ *   event-mesh:images            per service: a prebuilt image; services not listed are built from
+ *                                services/Dockerfile and pushed to Artifact Registry
+ *   event-mesh:imageRepository   default event-mesh: Artifact Registry repository for built images
+ *   event-mesh:firestoreLocation default: gcp:region
+ */
+import * as path from 'node:path';
+import * as pulumi from '@pulumi/pulumi';
+import { loadSpec, MeshSpecError, type MeshSpec } from '../shared/spec';
+import { type CloudRunIngress, profileOf, pullsMessages } from './profiles';
+import { warehouseProblems } from './warehouse-schema';
+
+export interface Scaling {
+  minInstances: number;
+  maxInstances: number;
+}
+
+export interface MeshConfig {
+  project: string;
+  region: string;
+  /** Absolute path of the mesh spec. */
+  specFile: string;
+  deletionProtection: boolean;
+  /** Full notification channel names. */
+  alertChannels: string[];
+  /** Per service, after defaults. Read through scalingFor(). */
+  scaling: Record<string, Partial<Scaling>>;
+  ingress: Record<string, CloudRunIngress>;
+  images: Record<string, string>;
+  imageRepository: string;
+  firestoreLocation: string;
+}
+
+/** The config as written in the stack file (every key optional except gcp:project). */
+export interface RawMeshConfig {
+  project?: string;
+  region?: string;
+  specFile?: string;
+  deletionProtection?: boolean;
+  alertChannels?: string[];
+  scaling?: Record<string, Partial<Scaling>>;
+  ingress?: Record<string, string>;
+  images?: Record<string, string>;
+  imageRepository?: string;
+  firestoreLocation?: string;
+}
+
+export const INFRA_DIR = __dirname;
+export const REPO_ROOT = path.resolve(__dirname, '..');
+export const DEFAULT_SPEC_FILE = '../mesh.yaml';
+export const DEFAULT_REGION = 'us-central1';
+export const DEFAULT_SCALING: Scaling = { minInstances: 0, maxInstances: 10 };
+
+const INGRESS: Record<string, CloudRunIngress> = {
+  internal: 'INGRESS_TRAFFIC_INTERNAL_ONLY',
+  'internal-and-cloud-load-balancing': 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER',
+  all: 'INGRESS_TRAFFIC_ALL',
+  INGRESS_TRAFFIC_INTERNAL_ONLY: 'INGRESS_TRAFFIC_INTERNAL_ONLY',
+  INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER: 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER',
+  INGRESS_TRAFFIC_ALL: 'INGRESS_TRAFFIC_ALL',
+};
+
+/** Bad stack config: one line per problem, like MeshSpecError. */
+export class MeshConfigError extends Error {
+  override readonly name = 'MeshConfigError';
+  constructor(readonly problems: string[]) {
+    super(`stack config has ${problems.length} error${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+/** Typed config with defaults; throws MeshConfigError listing every problem of shape. */
+export function parseMeshConfig(raw: RawMeshConfig): MeshConfig {
+  const problems: string[] = [];
+  const project = raw.project ?? '';
+  if (!project) problems.push('gcp:project is required: pulumi config set gcp:project <project-id>');
+  const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+  const scaling: Record<string, Partial<Scaling>> = {};
+  if (raw.scaling !== undefined && !isRecord(raw.scaling)) problems.push('event-mesh:scaling must be a map of service (or "default") to {minInstances, maxInstances}');
+  for (const [service, value] of Object.entries(isRecord(raw.scaling) ? raw.scaling : {})) {
+    if (!isRecord(value)) {
+      problems.push(`event-mesh:scaling.${service} must be {minInstances, maxInstances}`);
+      continue;
+    }
+    for (const key of Object.keys(value)) {
+      if (key !== 'minInstances' && key !== 'maxInstances') problems.push(`event-mesh:scaling.${service}: unknown key "${key}" (minInstances, maxInstances)`);
+      else if (!Number.isInteger(value[key]) || (value[key] as number) < 0) problems.push(`event-mesh:scaling.${service}.${key} must be a whole number >= 0`);
+    }
+    scaling[service] = value as Partial<Scaling>;
+  }
+
+  const ingress: Record<string, CloudRunIngress> = {};
+  for (const [service, value] of Object.entries(raw.ingress ?? {})) {
+    const mapped = INGRESS[value];
+    if (!mapped) problems.push(`event-mesh:ingress.${service} must be internal, internal-and-cloud-load-balancing or all, got "${value}"`);
+    else ingress[service] = mapped;
+  }
+
+  const images: Record<string, string> = {};
+  for (const [service, value] of Object.entries(raw.images ?? {})) {
+    if (typeof value !== 'string' || !value) problems.push(`event-mesh:images.${service} must be an image reference`);
+    else images[service] = value;
+  }
+
+  const alertChannels = (raw.alertChannels ?? []).map((channel) => {
+    if (typeof channel !== 'string' || !channel) {
+      problems.push('event-mesh:alertChannels must be a list of notification channel ids');
+      return '';
+    }
+    return channel.startsWith('projects/') ? channel : `projects/${project}/notificationChannels/${channel}`;
+  });
+
+  if (problems.length) throw new MeshConfigError(problems);
+  const region = raw.region || DEFAULT_REGION;
+  return {
+    project,
+    region,
+    specFile: path.resolve(INFRA_DIR, raw.specFile ?? DEFAULT_SPEC_FILE),
+    deletionProtection: raw.deletionProtection ?? true,
+    alertChannels,
+    scaling,
+    ingress,
+    images,
+    imageRepository: raw.imageRepository ?? 'event-mesh',
+    firestoreLocation: raw.firestoreLocation ?? region,
+  };
+}
+
+/** Min/max instances of a service: its own entry, then `default`, then built-in defaults. */
+export function scalingFor(config: MeshConfig, spec: MeshSpec, service: string): Scaling {
+  // A pulling service has no request to wake it up: keep one instance running unless told otherwise.
+  const base: Scaling = { ...DEFAULT_SCALING, minInstances: pullsMessages(spec, service) ? 1 : DEFAULT_SCALING.minInstances };
+  return { ...base, ...config.scaling.default, ...config.scaling[service] };
+}
+
+export const ingressFor = (config: MeshConfig, service: string): CloudRunIngress => config.ingress[service] ?? profileOf(service).defaultIngress;
+
+/** Problems that need both the config and the spec (unknown service names, impossible scaling). */
+export function configProblems(config: MeshConfig, spec: MeshSpec): string[] {
+  const problems: string[] = [];
+  const services = Object.keys(spec.services);
+  const known = (key: string, name: string, extra: string[] = []) => {
+    if (!services.includes(name) && !extra.includes(name)) problems.push(`event-mesh:${key}.${name}: unknown service (services: ${services.join(', ')})`);
+  };
+  for (const name of Object.keys(config.scaling)) known('scaling', name, ['default']);
+  for (const name of Object.keys(config.ingress)) known('ingress', name);
+  for (const name of Object.keys(config.images)) known('images', name);
+  for (const service of services) {
+    const scaling = scalingFor(config, spec, service);
+    if (scaling.maxInstances < 1) problems.push(`event-mesh:scaling.${service}: maxInstances must be at least 1`);
+    if (scaling.minInstances > scaling.maxInstances) problems.push(`event-mesh:scaling.${service}: minInstances ${scaling.minInstances} exceeds maxInstances ${scaling.maxInstances}`);
+    if (pullsMessages(spec, service) && scaling.minInstances < 1) {
+      problems.push(`event-mesh:scaling.${service}: minInstances must be at least 1 because ${service} pulls (${spec.services[service].consumers.filter((c) => spec.consumers[c].delivery === 'pull').join(', ')}) and nothing would wake it at 0`);
+    }
+  }
+  return problems;
+}
+
+/** Reads the stack config through Pulumi. */
+export function readRawConfig(): RawMeshConfig {
+  const mesh = new pulumi.Config();
+  const gcp = new pulumi.Config('gcp');
+  return {
+    project: gcp.get('project'),
+    region: gcp.get('region'),
+    specFile: mesh.get('specFile'),
+    deletionProtection: mesh.getBoolean('deletionProtection'),
+    alertChannels: mesh.getObject<string[]>('alertChannels'),
+    scaling: mesh.getObject<Record<string, Partial<Scaling>>>('scaling'),
+    ingress: mesh.getObject<Record<string, string>>('ingress'),
+    images: mesh.getObject<Record<string, string>>('images'),
+    imageRepository: mesh.get('imageRepository'),
+    firestoreLocation: mesh.get('firestoreLocation'),
+  };
+}
+
+/**
+ * Stack config + spec, both validated before any resource exists. Fails the program with the spec
+ * loader's messages (one line per problem) or the config problems, without a stack trace.
+ */
+export function loadMeshInputs(raw: RawMeshConfig = readRawConfig()): { config: MeshConfig; spec: MeshSpec } {
+  try {
+    const config = parseMeshConfig(raw);
+    const spec = loadSpec(config.specFile);
+    const problems = [...configProblems(config, spec), ...warehouseProblems(spec)];
+    if (problems.length) throw new MeshConfigError(problems);
+    return { config, spec };
+  } catch (error) {
+    if (error instanceof MeshSpecError || error instanceof MeshConfigError) throw new pulumi.RunError(error.message);
+    throw error;
+  }
+}

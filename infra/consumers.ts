@@ -1,0 +1,145 @@
+/**
+ * Everything one consumer needs, under the names of consumerResources():
+ *   <c>              its subscription on the topic (push, pull or BigQuery)
+ *   <c>-dlq          dead-letter topic: Pub/Sub after maxAttempts, and the runtime's poison fast path
+ *   <c>-dlq-hold     keeps dead letters for triage (a topic without a subscription drops them)
+ *   <c>-redrive      private topic + subscription with the same delivery as <c>: replays and redrives
+ *                    published there reach this consumer and no other
+ * and the Pub/Sub agent's grants, without which dead-lettering silently does nothing.
+ */
+import * as gcp from '@pulumi/gcp';
+import * as pulumi from '@pulumi/pulumi';
+import { consumerResources, pushPath, toProtoDuration, type ConsumerSpec } from '../shared/spec';
+import { meshLabels, labelValue, resourceOptions, type MeshContext } from './context';
+import { bindGrants } from './iam';
+import type { MeshService } from './services';
+import type { MeshTopic } from './topics';
+import { bigquerySubscriptionTable, type MeshWarehouse } from './warehouse';
+
+/** Dead letters wait this long for triage: Pub/Sub's maximum retention of unacked messages. */
+export const DEAD_LETTER_HOLD_RETENTION_SECONDS = 7 * 86400;
+const DEAD_LETTER_HOLD_ACK_DEADLINE_SECONDS = 60;
+
+export interface MeshConsumer {
+  spec: ConsumerSpec;
+  subscription: gcp.pubsub.Subscription;
+  deadLetterTopic: gcp.pubsub.Topic;
+  deadLetterHold: gcp.pubsub.Subscription;
+  redriveTopic: gcp.pubsub.Topic;
+  redriveSubscription: gcp.pubsub.Subscription;
+  /** publisher on <c>-dlq, subscriber on <c> and <c>-redrive, all for the Pub/Sub agent. */
+  agentGrants: pulumi.CustomResource[];
+}
+
+export function createConsumers(
+  ctx: MeshContext,
+  topics: Record<string, MeshTopic>,
+  services: Record<string, MeshService>,
+  warehouse: MeshWarehouse | undefined,
+): Record<string, MeshConsumer> {
+  const consumers: Record<string, MeshConsumer> = {};
+  for (const consumer of Object.values(ctx.spec.consumers)) consumers[consumer.name] = createConsumer(ctx, consumer, topics[consumer.topic], services, warehouse);
+  return consumers;
+}
+
+function createConsumer(ctx: MeshContext, consumer: ConsumerSpec, topic: MeshTopic, services: Record<string, MeshService>, warehouse: MeshWarehouse | undefined): MeshConsumer {
+  const { project } = ctx.config;
+  const names = consumerResources(consumer);
+  const labels = (role: string) => meshLabels({ 'mesh-consumer': labelValue(consumer.name), 'mesh-role': role });
+
+  const deadLetterTopic = new gcp.pubsub.Topic(names.deadLetterTopic, { project, name: names.deadLetterTopic, labels: labels('dead-letter') }, resourceOptions(ctx));
+  const deadLetterHold = new gcp.pubsub.Subscription(
+    names.deadLetterHold,
+    {
+      project,
+      name: names.deadLetterHold,
+      topic: deadLetterTopic.id,
+      ackDeadlineSeconds: DEAD_LETTER_HOLD_ACK_DEADLINE_SECONDS,
+      messageRetentionDuration: toProtoDuration(DEAD_LETTER_HOLD_RETENTION_SECONDS),
+      expirationPolicy: { ttl: '' },
+      labels: labels('dead-letter-hold'),
+    },
+    resourceOptions(ctx, deadLetterTopic),
+  );
+  const redriveTopic = new gcp.pubsub.Topic(names.redriveTopic, { project, name: names.redriveTopic, labels: labels('redrive') }, resourceOptions(ctx));
+
+  // How messages reach the consumer; the redrive subscription uses the very same.
+  const delivery = deliveryOf(ctx, consumer, services, warehouse);
+  const common = {
+    project,
+    ackDeadlineSeconds: consumer.ackDeadlineSeconds,
+    retryPolicy: { minimumBackoff: toProtoDuration(consumer.retry.minBackoffSeconds), maximumBackoff: toProtoDuration(consumer.retry.maxBackoffSeconds) },
+    deadLetterPolicy: { deadLetterTopic: deadLetterTopic.id, maxDeliveryAttempts: consumer.deadLetter.maxAttempts },
+    enableMessageOrdering: consumer.ordering,
+    // Exactly-once is a pull-only feature (the spec loader refuses it elsewhere).
+    enableExactlyOnceDelivery: consumer.delivery === 'pull' && consumer.exactlyOnce,
+    expirationPolicy: { ttl: '' }, // never expire, even when idle for 31 days
+    ...delivery.args,
+  };
+  const subscription = new gcp.pubsub.Subscription(
+    names.subscription,
+    {
+      ...common,
+      name: names.subscription,
+      topic: topic.topic.id,
+      filter: consumer.filter,
+      // Replay: keep acked messages so the consumer can seek back within its window.
+      ...(consumer.replay ? { retainAckedMessages: true, messageRetentionDuration: toProtoDuration(consumer.replay.retentionSeconds) } : {}),
+      labels: labels('consumer'),
+    },
+    resourceOptions(ctx, topic.topic, deadLetterTopic, ...delivery.dependsOn),
+  );
+  const redriveSubscription = new gcp.pubsub.Subscription(
+    names.redriveSubscription,
+    { ...common, name: names.redriveSubscription, topic: redriveTopic.id, labels: labels('redrive') },
+    resourceOptions(ctx, redriveTopic, deadLetterTopic, ...delivery.dependsOn),
+  );
+
+  const agentGrants = bindGrants(
+    ctx,
+    'pubsub-agent',
+    ctx.pubsubAgent,
+    [
+      { role: 'roles/pubsub.publisher', on: { kind: 'topic', name: names.deadLetterTopic }, reason: 'forwards dead letters' },
+      { role: 'roles/pubsub.subscriber', on: { kind: 'subscription', name: names.subscription }, reason: 'acks what it dead-letters' },
+      { role: 'roles/pubsub.subscriber', on: { kind: 'subscription', name: names.redriveSubscription }, reason: 'acks what it dead-letters' },
+    ],
+    { topics: { [names.deadLetterTopic]: deadLetterTopic }, subscriptions: { [names.subscription]: subscription, [names.redriveSubscription]: redriveSubscription } },
+    ...ctx.pubsubAgentReady,
+  );
+  return { spec: consumer, subscription, deadLetterTopic, deadLetterHold, redriveTopic, redriveSubscription, agentGrants };
+}
+
+interface Delivery {
+  args: Pick<gcp.pubsub.SubscriptionArgs, 'pushConfig' | 'bigqueryConfig'>;
+  dependsOn: pulumi.Resource[];
+}
+
+function deliveryOf(ctx: MeshContext, consumer: ConsumerSpec, services: Record<string, MeshService>, warehouse: MeshWarehouse | undefined): Delivery {
+  switch (consumer.delivery) {
+    case 'pull':
+      return { args: {}, dependsOn: [] };
+    case 'push': {
+      const target = services[consumer.service!];
+      return {
+        args: {
+          pushConfig: {
+            pushEndpoint: pulumi.interpolate`${target.uri}${pushPath(consumer.name)}`,
+            // Cloud Run admits only requests with a token for this audience from an account allowed to invoke it.
+            oidcToken: { serviceAccountEmail: target.accounts.push!.email, audience: target.uri },
+          },
+        },
+        // Pushing before the service and its invoker grant exist would only produce failed deliveries.
+        dependsOn: [target.service, ...(target.invoker ? [target.invoker] : [])],
+      };
+    }
+    case 'bigquery': {
+      if (!warehouse) throw new Error(`consumer ${consumer.name} writes to BigQuery but the mesh has no warehouse`);
+      return {
+        // No topic or table schema mapping: the payload lands in `data`, with the metadata columns.
+        args: { bigqueryConfig: { table: bigquerySubscriptionTable(ctx, consumer.table!), writeMetadata: true } },
+        dependsOn: [warehouse.tables[consumer.table!], ...warehouse.agentGrants],
+      };
+    }
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Runs infra/index.ts under Pulumi's mocks and gives the tests a way to look at what it created.
+ *
+ * The Pulumi engine is mocked (pulumi.runtime.setMocks, inside infra/offline-run.ts) because it
+ * cannot run here: no Pulumi CLI, no provider plugins, no GCP. The mocks compute outputs the way GCP
+ * does (ids, emails, Cloud Run URLs), so inputs derived from them can be checked for real.
+ */
+import * as path from 'node:path';
+import type { MockedResource, OfflineRun } from '../../infra/offline-run';
+
+export const REPO = path.resolve(__dirname, '..', '..');
+export const fixture = (name: string) => path.join(__dirname, 'fixtures', name);
+export const PROJECT = 'mesh-test';
+
+export const T = {
+  api: 'gcp:projects/service:Service',
+  schema: 'gcp:pubsub/schema:Schema',
+  topic: 'gcp:pubsub/topic:Topic',
+  subscription: 'gcp:pubsub/subscription:Subscription',
+  topicIam: 'gcp:pubsub/topicIAMMember:TopicIAMMember',
+  subscriptionIam: 'gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember',
+  projectIam: 'gcp:projects/iAMMember:IAMMember',
+  datasetIam: 'gcp:bigquery/datasetIamMember:DatasetIamMember',
+  runIam: 'gcp:cloudrunv2/serviceIamMember:ServiceIamMember',
+  accountIam: 'gcp:serviceaccount/iAMMember:IAMMember',
+  account: 'gcp:serviceaccount/account:Account',
+  run: 'gcp:cloudrunv2/service:Service',
+  image: 'docker-build:index:Image',
+  registry: 'gcp:artifactregistry/repository:Repository',
+  dataset: 'gcp:bigquery/dataset:Dataset',
+  table: 'gcp:bigquery/table:Table',
+  firestore: 'gcp:firestore/database:Database',
+  firestoreField: 'gcp:firestore/field:Field',
+  alert: 'gcp:monitoring/alertPolicy:AlertPolicy',
+  dashboard: 'gcp:monitoring/dashboard:Dashboard',
+  agent: 'gcp:projects/serviceIdentity:ServiceIdentity',
+} as const;
+
+export const agentMember = (number = '123456789012') => `serviceAccount:service-${number}@gcp-sa-pubsub.iam.gserviceaccount.com`;
+
+export class Mesh {
+  constructor(readonly run: OfflineRun) {}
+
+  get resources(): MockedResource[] {
+    return this.run.resources;
+  }
+
+  all(type: string): MockedResource[] {
+    return this.resources.filter((r) => r.type === type);
+  }
+
+  /** The resource of `type` whose GCP name (or logical name) is `name`; fails loudly when missing. */
+  one(type: string, name: string): MockedResource {
+    const found = this.all(type).filter((r) => (r.inputs.name ?? r.inputs.accountId ?? r.inputs.tableId ?? r.name) === name);
+    if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length} (have: ${this.all(type).map((r) => r.inputs.name ?? r.name).join(', ')})`);
+    return found[0];
+  }
+
+  find(type: string, name: string): MockedResource | undefined {
+    return this.all(type).find((r) => (r.inputs.name ?? r.inputs.accountId ?? r.inputs.tableId ?? r.name) === name);
+  }
+
+  /** Every IAM member resource as `role on target`, for one member. */
+  grantsOf(member: string): string[] {
+    return this.resources
+      .filter((r) => /iam(member|binding)/i.test(r.type) && r.inputs.member === member)
+      .map((r) => `${r.inputs.role} on ${target(r)}`)
+      .sort();
+  }
+
+  accountEmail(accountId: string): string {
+    return this.one(T.account, accountId).state.email;
+  }
+}
+
+function target(r: MockedResource): string {
+  const p = r.inputs;
+  if (p.subscription) return `subscription ${String(p.subscription).split('/').pop()}`;
+  if (p.topic) return `topic ${String(p.topic).split('/').pop()}`;
+  if (p.datasetId) return `dataset ${p.datasetId}`;
+  if (p.serviceAccountId) return `account ${String(p.serviceAccountId).split('/').pop()}`;
+  if (r.type.startsWith('gcp:cloudrunv2/')) return `run ${p.name}`;
+  return `project ${p.project}`;
+}
+
+/**
+ * Runs the program once with this stack config (gcp:project defaults to mesh-test). Each call gets a
+ * fresh module registry, so the program really runs again.
+ */
+export async function runMesh(config: Record<string, unknown> = {}): Promise<Mesh> {
+  jest.resetModules();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runProgramOffline } = require('../../infra/offline-run') as typeof import('../../infra/offline-run');
+  return new Mesh(await runProgramOffline({ config: { 'gcp:project': PROJECT, ...config } }));
+}
+
+/** Runs the program expecting it to fail; returns the error (with what had been registered). */
+export async function failMesh(config: Record<string, unknown>): Promise<Error & { offlineRun?: OfflineRun }> {
+  try {
+    await runMesh(config);
+  } catch (error) {
+    return error as Error & { offlineRun?: OfflineRun };
+  }
+  throw new Error('expected the program to fail');
+}

@@ -1,0 +1,94 @@
+/**
+ * `mesh plan`: the offline listing, made by running the real program under Pulumi's mocks (the
+ * engine is mocked because it cannot run here).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { planMesh, shortType, type Plan, type PlanRow } from '../../tools/commands/plan';
+import { fixture, REPO } from './harness';
+
+jest.setTimeout(60_000);
+
+let plan: Plan;
+let stackFile: string;
+
+beforeAll(async () => {
+  stackFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-plan-')), 'Pulumi.ci.yaml');
+  fs.writeFileSync(
+    stackFile,
+    [
+      'config:',
+      '  gcp:project: plan-project',
+      '  gcp:region: us-east1',
+      '  event-mesh:deletionProtection: false',
+      '  event-mesh:images:',
+      '    processor: us-docker.pkg.dev/plan-project/x/processor:7',
+      '  event-mesh:someToken:',
+      '    secure: v1:abcdef',
+    ].join('\n'),
+  );
+  plan = await planMesh({ specFile: path.join(REPO, 'mesh.yaml'), stackFile });
+});
+
+const rows = (type: string): PlanRow[] => plan.rows.filter((r) => r.type === type);
+const row = (type: string, name: string): PlanRow => {
+  const found = rows(type).filter((r) => r.name === name);
+  if (found.length !== 1) throw new Error(`expected one ${type} ${name}, got ${found.length}`);
+  return found[0];
+};
+
+it('shortens type tokens', () => {
+  expect(shortType('gcp:pubsub/subscription:Subscription')).toBe('pubsub.Subscription');
+  expect(shortType('docker-build:index:Image')).toBe('docker-build.Image');
+});
+
+it('uses the stack file, skipping secrets', () => {
+  expect(plan.config['gcp:project']).toBe('plan-project');
+  expect(plan.notes).toEqual(['event-mesh:someToken is a secret and was left out']);
+});
+
+it('lists every subscription with its key settings', () => {
+  expect(rows('pubsub.Subscription')).toHaveLength(21);
+  expect(row('pubsub.Subscription', 'processor-orders').settings).toBe(
+    'topic orders; pull; ack 60s; retry 10s..300s; dlq processor-orders-dlq after 10; ordered; exactly-once; retain acked; retention 604800s; never expires',
+  );
+  expect(row('pubsub.Subscription', 'dashboard-orders').settings).toContain(
+    'push https://dashboard-PROJECT_NUMBER.us-east1.run.app/pubsub/push/dashboard-orders (oidc mesh-dashboard-push@plan-project.iam.gserviceaccount.com, aud https://dashboard-PROJECT_NUMBER.us-east1.run.app)',
+  );
+  expect(row('pubsub.Subscription', 'archive-orders').settings).toContain('bigquery plan-project.event_mesh.raw_orders +metadata');
+  expect(row('pubsub.Subscription', 'archive-orders-dlq-hold').settings).toBe('topic archive-orders-dlq; pull; ack 60s; retention 604800s; never expires');
+});
+
+it('lists every IAM binding', () => {
+  const iam = plan.rows.filter((r) => /IAMMember|IamMember/.test(r.type));
+  expect(iam).toContainEqual({ type: 'pubsub.TopicIAMMember', name: 'processor-orders-dlq', settings: 'roles/pubsub.publisher -> serviceAccount:service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com' });
+  expect(iam).toContainEqual({ type: 'cloudrunv2.ServiceIamMember', name: 'service dashboard', settings: 'roles/run.invoker -> serviceAccount:mesh-dashboard-push@plan-project.iam.gserviceaccount.com' });
+  expect(iam).toContainEqual({ type: 'projects.IAMMember', name: 'project plan-project', settings: 'roles/bigquery.jobUser -> serviceAccount:mesh-warehouse@plan-project.iam.gserviceaccount.com' });
+  expect(iam).toContainEqual({ type: 'bigquery.DatasetIamMember', name: 'dataset event_mesh', settings: 'roles/bigquery.dataEditor -> serviceAccount:mesh-warehouse@plan-project.iam.gserviceaccount.com' });
+  expect(iam.some((r) => /allUsers|allAuthenticatedUsers/.test(r.settings))).toBe(false);
+  expect(iam).toHaveLength(13 + 20 + 3 + 4 + 2 + 2);
+});
+
+it('lists services, images, tables and alerts with their settings', () => {
+  expect(row('cloudrunv2.Service', 'processor').settings).toBe(
+    'image us-docker.pkg.dev/plan-project/x/processor:7; runs as mesh-processor@plan-project.iam.gserviceaccount.com; ingress INGRESS_TRAFFIC_INTERNAL_ONLY; concurrency 80; instances 1..10; cpu always allocated; timeout 300s',
+  );
+  expect(rows('docker-build.Image').map((r) => r.name).sort()).toEqual(['dashboard-image', 'warehouse-image']); // processor's image comes from config
+  expect(row('bigquery.Table', 'orders_events').settings).toBe('19 columns; partitioned DAY on event_time; clustered by event_type');
+  expect(row('monitoring.AlertPolicy', 'Event mesh: processor-orders oldest-unacked').settings).toBe('processor-orders oldest_unacked_message_age > 120 for 60s; 0 channels');
+  expect(row('firestore.Field', 'dedup.expiresAt').settings).toBe('TTL policy; not indexed');
+});
+
+it('groups rows by type, APIs first', () => {
+  expect(plan.rows[0].type).toBe('projects.Service');
+  const order = plan.rows.map((r) => r.type).filter((t, i, all) => all.indexOf(t) === i);
+  for (const type of order) {
+    const indexes = plan.rows.map((r, i) => (r.type === type ? i : -1)).filter((i) => i >= 0);
+    expect(indexes[indexes.length - 1] - indexes[0]).toBe(indexes.length - 1); // contiguous
+  }
+});
+
+it('fails with the spec loader messages on a bad spec', async () => {
+  await expect(planMesh({ specFile: fixture('invalid.yaml'), stackFile })).rejects.toThrow(/exactly-once delivery works only with pull subscriptions/);
+});
