@@ -5,5 +5,6 @@ import { register as apply } from './apply';
 import { register as up } from './up';
 import { register as doctor } from './doctor';
 import { register as plan } from './plan';
+import { register as load } from './load';
 
-export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor, plan];
+export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor, plan, load];

@@ -1,0 +1,54 @@
+/**
+ * Sends demo traffic: most events through MeshPublisher, a share through the plain client exactly
+ * as docs/producers.md tells a raw producer to, and poison with a deliberately broken envelope.
+ */
+import type { PubSub, Topic } from '@google-cloud/pubsub';
+import { MeshPublisher } from '../../shared/publisher';
+import type { MeshSpec } from '../../shared/spec';
+import type { Send } from './traffic';
+
+export class TrafficSender {
+  private readonly publisher: MeshPublisher;
+  private readonly rawTopics = new Map<string, Topic>();
+
+  constructor(
+    private readonly pubsub: PubSub,
+    private readonly spec: MeshSpec,
+    source = '//mesh/load',
+  ) {
+    this.publisher = new MeshPublisher({ pubsub, spec, source });
+  }
+
+  async send(send: Send): Promise<string> {
+    if (!send.raw) return (await this.publisher.publish(send.topic, send.type, send.data, { id: send.id })).messageId;
+    const orderingKey = this.spec.topics[send.topic].orderingKeyField ? String(send.data[this.spec.topics[send.topic].orderingKeyField!]) : undefined;
+    const attributes: Record<string, string> = {
+      'ce-id': send.id,
+      'ce-type': send.type,
+      'ce-source': '//mesh/load/raw',
+      'ce-specversion': '1.0',
+      'ce-time': new Date().toISOString(),
+      'content-type': 'application/json',
+    };
+    if (send.poison === 'missing-id') delete attributes['ce-id'];
+    if (send.poison === 'unknown-type') attributes['ce-type'] = `${send.type}.bogus`;
+    if (send.poison === 'bad-time') attributes['ce-time'] = 'last tuesday';
+    const topic = this.rawTopic(send.topic);
+    try {
+      return await topic.publishMessage({ json: send.data, attributes, orderingKey });
+    } catch (error) {
+      if (orderingKey) topic.resumePublishing(orderingKey);
+      throw error;
+    }
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all([this.publisher.flush(), ...[...this.rawTopics.values()].map((t) => t.flush())]);
+  }
+
+  private rawTopic(name: string): Topic {
+    let topic = this.rawTopics.get(name);
+    if (!topic) this.rawTopics.set(name, (topic = this.pubsub.topic(name, { messageOrdering: Boolean(this.spec.topics[name].orderingKeyField) })));
+    return topic;
+  }
+}
