@@ -5,11 +5,12 @@
  *
  * The same names and settings as infra/ (shared/spec/names.ts). Differences from GCP, because the
  * emulator cannot do them: no IAM; BigQuery-kind consumers become pull subscriptions drained by the
- * local warehouse (the emulator stores BigQuery subscriptions but never writes them).
+ * local warehouse (the emulator stores BigQuery subscriptions but never writes them); and tap
+ * subscriptions (localTapNames) feed the local health monitor, since the emulator has no metrics.
  */
 import type { PubSub } from '@google-cloud/pubsub';
 import type { google } from '@google-cloud/pubsub/build/protos/protos';
-import { consumerResources, pushPath, topicSchemaName } from '../spec/names';
+import { consumerResources, localTapNames, pushPath, topicSchemaName } from '../spec/names';
 import type { ConsumerSpec, MeshSpec, TopicSpec } from '../spec/types';
 import { topicSchemas } from '../schemas';
 
@@ -45,6 +46,12 @@ export async function applyLocal(options: ApplyOptions): Promise<ApplyStep[]> {
   const { spec, pubsub } = options;
   for (const topic of Object.values(spec.topics)) steps.push(...(await applyTopic(pubsub, spec, topic)));
   for (const consumer of Object.values(spec.consumers)) steps.push(...(await applyConsumer(options, consumer)));
+  // Taps for the local health monitor (shared/health/local.ts): the emulator has no metrics.
+  const tap: SubscriptionMetadata = { ackDeadlineSeconds: 60, expirationPolicy: {}, messageRetentionDuration: { seconds: 86400 } };
+  for (const topic of Object.keys(spec.topics)) steps.push(await ensureSubscription(pubsub, topic, localTapNames.topicTap(topic), tap));
+  for (const consumer of Object.values(spec.consumers)) {
+    steps.push(await ensureSubscription(pubsub, consumerResources(consumer).deadLetterTopic, localTapNames.deadLetterTap(consumer.name), tap));
+  }
   return steps;
 }
 

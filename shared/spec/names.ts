@@ -24,3 +24,12 @@ export const pushPath = (consumer: string) => `/pubsub/push/${consumer}`;
 
 /** Longest suffix consumerResources adds, so names stay within Pub/Sub's 255 characters. */
 export const LONGEST_SUFFIX = '-dlq-hold'.length;
+
+/**
+ * Local only: subscriptions through which the local health monitor sees every message published
+ * and every dead letter (the emulators keep no metrics). Never created in GCP.
+ */
+export const localTapNames = {
+  topicTap: (topic: string) => `${topic}-mesh-tap`,
+  deadLetterTap: (consumer: string) => `${consumer}-dlq-mesh-tap`,
+};

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { PubSub } from '@google-cloud/pubsub';
 import { ApplyConflictError, applyLocal } from '../../shared/local';
 import { consumerResources } from '../../shared/spec';
+import { localTapNames } from '../../shared/spec/names';
 import { testPubSub, uniqueProject } from '../support/emulators';
 import { REPO_ROOT, defaultSpec, specFromText } from '../support/specs';
 
@@ -25,7 +26,10 @@ describe('mesh apply --local', () => {
     const consumers = Object.values(spec.consumers);
     const expectedTopics = ['analytics', 'orders', ...consumers.flatMap((c) => [consumerResources(c).deadLetterTopic, consumerResources(c).redriveTopic])];
     expect(await names(pubsub.getTopics())).toEqual(expectedTopics.sort());
-    const expectedSubs = consumers.flatMap((c) => [consumerResources(c).subscription, consumerResources(c).deadLetterHold, consumerResources(c).redriveSubscription]);
+    const expectedSubs = [
+      ...consumers.flatMap((c) => [consumerResources(c).subscription, consumerResources(c).deadLetterHold, consumerResources(c).redriveSubscription, localTapNames.deadLetterTap(c.name)]),
+      ...Object.keys(spec.topics).map(localTapNames.topicTap),
+    ];
     expect(await names(pubsub.getSubscriptions())).toEqual(expectedSubs.sort());
 
     const schemaClient = await pubsub.getSchemaClient();
