@@ -48,9 +48,10 @@ export async function applyLocal(options: ApplyOptions): Promise<ApplyStep[]> {
   for (const consumer of Object.values(spec.consumers)) steps.push(...(await applyConsumer(options, consumer)));
   // Taps for the local health monitor (shared/health/local.ts): the emulator has no metrics.
   const tap: SubscriptionMetadata = { ackDeadlineSeconds: 60, expirationPolicy: {}, messageRetentionDuration: { seconds: 86400 } };
-  for (const topic of Object.keys(spec.topics)) steps.push(await ensureSubscription(pubsub, topic, localTapNames.topicTap(topic), tap));
+  // Taps are internal and hold only measurements, so a tap whose topic was deleted is always recreated.
+  for (const topic of Object.keys(spec.topics)) steps.push(await ensureSubscription(pubsub, topic, localTapNames.topicTap(topic), tap, true));
   for (const consumer of Object.values(spec.consumers)) {
-    steps.push(await ensureSubscription(pubsub, consumerResources(consumer).deadLetterTopic, localTapNames.deadLetterTap(consumer.name), tap));
+    steps.push(await ensureSubscription(pubsub, consumerResources(consumer).deadLetterTopic, localTapNames.deadLetterTap(consumer.name), tap, true));
   }
   return steps;
 }
