@@ -1,0 +1,65 @@
+/**
+ * Builds the processor service without listening: tests drive `service.listener` with supertest or
+ * `service.start(0)`; index.ts starts it from the environment.
+ */
+import type { PubSub } from '@google-cloud/pubsub';
+import type { Firestore } from '@google-cloud/firestore';
+import { createMeshService, type Handlers, type Logger, type MeshService, type PushAuthOptions } from '../../shared/consumer';
+import type { MeshSpec } from '../../shared/spec';
+import { processorHandlers, SERVICE_NAME } from './handlers';
+import { ProcessorStore, type ProcessorStoreOptions } from './store';
+
+export interface ProcessorAppOptions {
+  spec: MeshSpec;
+  pubsub: PubSub;
+  firestore: Firestore;
+  /** Required when the processor has push consumers: audience + push service account, or false on the emulator. */
+  verifyPushAuth?: PushAuthOptions | false;
+  log?: Logger;
+  traceProject?: string;
+  /** Wraps the handlers (tests inject faults); default identity. */
+  decorate?: (handlers: Handlers) => Handlers;
+  /** Default 8000 ms. */
+  shutdownTimeoutMs?: number;
+  maxBodyBytes?: number;
+  maxStreams?: number;
+  store?: ProcessorStoreOptions;
+}
+
+export interface ProcessorApp extends MeshService {
+  store: ProcessorStore;
+}
+
+export function createProcessorApp(options: ProcessorAppOptions): ProcessorApp {
+  const store = new ProcessorStore(options.firestore, options.store);
+  const handlers = processorHandlers(options.spec, store);
+  const service = createMeshService({
+    spec: options.spec,
+    serviceName: SERVICE_NAME,
+    handlers: options.decorate ? options.decorate(handlers) : handlers,
+    pubsub: options.pubsub,
+    verifyPushAuth: options.verifyPushAuth,
+    log: options.log,
+    traceProject: options.traceProject,
+    shutdownTimeoutMs: options.shutdownTimeoutMs,
+    maxBodyBytes: options.maxBodyBytes,
+    maxStreams: options.maxStreams,
+    routes: (app) => {
+      // Read-only views of the effects, for people and tests.
+      app.get('/orders/:orderId', async (req, res) => {
+        const order = await store.readOrder(req.params.orderId).catch(() => undefined);
+        if (!order) return void res.status(404).json({ error: `no order ${req.params.orderId}` });
+        res.json({ order, anomalies: await store.readAnomalies(req.params.orderId) });
+      });
+      app.get('/posts/:postId/likes', async (req, res) => {
+        res.json({ postId: req.params.postId, likes: await store.readLikeCount(req.params.postId).catch(() => 0) });
+      });
+      app.get('/users/:userId', async (req, res) => {
+        const activity = await store.readUserActivity(req.params.userId).catch(() => undefined);
+        if (!activity) return void res.status(404).json({ error: `no activity for ${req.params.userId}` });
+        res.json({ userId: req.params.userId, ...activity });
+      });
+    },
+  });
+  return Object.assign(service, { store });
+}

@@ -1,0 +1,229 @@
+/**
+ * Firestore writes of the processor. Each event's effect and its dedup record are written in ONE
+ * atomic commit, so an effect exists if and only if its dedup record does:
+ *
+ * - orders (the projection depends on its current state): one batch that creates the dedup record
+ *   and writes the projection under an update-time precondition (optimistic concurrency, see
+ *   applyOrderEvent), or optionally a transaction;
+ * - analytics (blind increments): one batch whose first write is `create()` of the dedup record, so
+ *   a seen event fails the whole batch with ALREADY_EXISTS and changes nothing.
+ *
+ * Dedup records carry `expiresAt` (now + 7 days); infra sets a TTL policy on collection group
+ * `dedup`, field `expiresAt`. A republish more than 7 days later would apply again.
+ */
+import { FieldValue, Firestore, Timestamp, type DocumentReference } from '@google-cloud/firestore';
+import { emulatorFirestore } from '../../shared/emulators/firestore';
+import { PoisonError, TransientError, type DecodedEvent, type HandlerResult } from '../../shared/consumer';
+import { activityField, likeDelta, likeShard, LIKE_SHARDS, type AnalyticsEventData } from './analytics';
+import { applyOrderEvent, type OrderAnomaly, type OrderEventData, type OrderProjection } from './orders';
+
+export const DEDUP_TTL_MS = 7 * 24 * 3600 * 1000;
+/** gRPC ALREADY_EXISTS. */
+const ALREADY_EXISTS = 6;
+
+export interface StoreResult {
+  result: HandlerResult;
+  anomaly?: OrderAnomaly;
+}
+
+export interface ProcessorStoreOptions {
+  /** Clock for expiresAt; tests may fix it. */
+  now?: () => number;
+  /** How order events are committed (see applyOrderEvent). Default 'optimistic'. */
+  orderWrites?: 'optimistic' | 'transaction';
+  /** Order projections cached for the optimistic path. Default 5000. */
+  cacheSize?: number;
+}
+
+interface CachedOrder {
+  projection: OrderProjection | undefined;
+  updateTime?: Timestamp;
+}
+
+/** ALREADY_EXISTS, FAILED_PRECONDITION, ABORTED, NOT_FOUND: someone else wrote first; read again. */
+const CONFLICT_CODES = new Set([6, 9, 10, 5]);
+const MAX_OPTIMISTIC_ATTEMPTS = 5;
+
+export class ProcessorStore {
+  private readonly now: () => number;
+  private readonly orderWrites: 'optimistic' | 'transaction';
+  private readonly cacheSize: number;
+  /** orderId -> projection and its update time, most recently used last. */
+  private readonly cache = new Map<string, CachedOrder>();
+
+  constructor(
+    readonly db: Firestore,
+    options: ProcessorStoreOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.orderWrites = options.orderWrites ?? 'optimistic';
+    this.cacheSize = options.cacheSize ?? 5000;
+  }
+
+  dedupRef(consumer: string, eventId: string): DocumentReference {
+    return this.db.collection('consumers').doc(docId(consumer, 'consumer')).collection('dedup').doc(docId(eventId, 'event id'));
+  }
+
+  orderRef(orderId: string): DocumentReference {
+    return this.db.collection('orders').doc(docId(orderId, 'orderId'));
+  }
+
+  /**
+   * Order projection + anomaly + dedup record in one atomic commit.
+   *
+   * Default ('optimistic'): one batch with `create()` of the dedup record and the projection
+   * written with a precondition on the update time it was read at (or `create()` when new). The
+   * projection is cached per order (ordering keys send one order's events to one subscriber, one at
+   * a time), so the steady state is one commit per event, as fast as a bare create(). Any
+   * precondition failure (a seen event, another instance wrote the order) evicts the cache, reads
+   * again and retries; a seen event then reads as 'duplicate'.
+   *
+   * 'transaction': a Firestore transaction reading both documents; simpler, two round trips.
+   */
+  async applyOrderEvent(consumer: string, decoded: DecodedEvent<OrderEventData>): Promise<StoreResult> {
+    if (this.orderWrites === 'transaction') return this.applyOrderEventInTransaction(consumer, decoded);
+    const { event } = decoded;
+    const orderId = event.data.orderId;
+    const dedupRef = this.dedupRef(consumer, event.id);
+    const orderRef = this.orderRef(orderId);
+    for (let attempt = 1; ; attempt++) {
+      let base = this.cache.get(orderId);
+      try {
+        if (!base) {
+          const [dedup, order] = await this.db.getAll(dedupRef, orderRef);
+          if (dedup.exists) return { result: 'duplicate' };
+          base = order.exists ? { projection: order.data() as OrderProjection, updateTime: order.updateTime! } : { projection: undefined };
+        }
+        const step = applyOrderEvent(base.projection, event);
+        const batch = this.db.batch();
+        batch.create(dedupRef, this.dedupRecord(consumer, decoded));
+        if (step.changed && step.projection) {
+          if (base.updateTime) batch.update(orderRef, step.projection as unknown as Record<string, unknown>, { lastUpdateTime: base.updateTime });
+          else batch.create(orderRef, step.projection);
+        } else if (!base.projection) {
+          // Asserts the order is still absent: the anomaly ("never created") depends on it.
+          batch.delete(orderRef, { exists: false });
+        }
+        if (step.anomaly) batch.set(orderRef.collection('anomalies').doc(docId(event.id, 'event id')), { ...step.anomaly, detectedAt: FieldValue.serverTimestamp() });
+        const results = await batch.commit();
+        if (step.changed && step.projection) this.remember(orderId, { projection: step.projection, updateTime: results[1].writeTime });
+        else this.cache.delete(orderId);
+        return { result: 'done', anomaly: step.anomaly };
+      } catch (error) {
+        this.cache.delete(orderId);
+        const code = (error as { code?: number }).code;
+        if (attempt < MAX_OPTIMISTIC_ATTEMPTS && code !== undefined && CONFLICT_CODES.has(code)) continue;
+        throw asTransient(error, `order event ${event.id}`);
+      }
+    }
+  }
+
+  private async applyOrderEventInTransaction(consumer: string, decoded: DecodedEvent<OrderEventData>): Promise<StoreResult> {
+    const { event } = decoded;
+    const dedupRef = this.dedupRef(consumer, event.id);
+    const orderRef = this.orderRef(event.data.orderId);
+    try {
+      return await this.db.runTransaction(async (tx) => {
+        const [dedup, order] = await tx.getAll(dedupRef, orderRef);
+        if (dedup.exists) return { result: 'duplicate' } as StoreResult;
+        const step = applyOrderEvent(order.exists ? (order.data() as OrderProjection) : undefined, event);
+        if (step.changed && step.projection) tx.set(orderRef, step.projection);
+        if (step.anomaly) tx.set(orderRef.collection('anomalies').doc(docId(event.id, 'event id')), { ...step.anomaly, detectedAt: FieldValue.serverTimestamp() });
+        tx.create(dedupRef, this.dedupRecord(consumer, decoded));
+        return { result: 'done', anomaly: step.anomaly } as StoreResult;
+      });
+    } catch (error) {
+      throw asTransient(error, `order event ${event.id}`);
+    }
+  }
+
+  private remember(orderId: string, entry: CachedOrder): void {
+    this.cache.delete(orderId);
+    this.cache.set(orderId, entry);
+    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  /** User activity counts (+ a like shard) and the dedup record in one batch with a create() precondition. */
+  async applyAnalyticsEvent(consumer: string, decoded: DecodedEvent<AnalyticsEventData>): Promise<StoreResult> {
+    const { event } = decoded;
+    const batch = this.db.batch();
+    batch.create(this.dedupRef(consumer, event.id), this.dedupRecord(consumer, decoded));
+    const userId = docId(event.data.userId, 'userId');
+    batch.set(
+      this.db.collection('users').doc(userId),
+      { userId, total: FieldValue.increment(1), counts: { [activityField(event.type)]: FieldValue.increment(1) }, updatedAt: FieldValue.serverTimestamp() },
+      { merge: true },
+    );
+    const delta = likeDelta(event.type);
+    if (delta) {
+      if (!event.data.postId) throw new PoisonError(`${event.type} without postId`, 'handler');
+      const postId = docId(event.data.postId, 'postId');
+      batch.set(this.db.doc(`posts/${postId}/likeShards/${likeShard(event.id)}`), { count: FieldValue.increment(delta) }, { merge: true });
+    }
+    try {
+      await batch.commit();
+      return { result: 'done' };
+    } catch (error) {
+      if ((error as { code?: number }).code === ALREADY_EXISTS) return { result: 'duplicate' };
+      throw asTransient(error, `analytics event ${event.id}`);
+    }
+  }
+
+  private dedupRecord(consumer: string, decoded: DecodedEvent<unknown>): Record<string, unknown> {
+    return {
+      consumer,
+      eventId: decoded.event.id,
+      type: decoded.event.type,
+      messageId: decoded.messageId,
+      processedAt: FieldValue.serverTimestamp(),
+      expiresAt: Timestamp.fromMillis(this.now() + DEDUP_TTL_MS),
+    };
+  }
+
+  // Reads (pages, tests, tools).
+
+  async readOrder(orderId: string): Promise<OrderProjection | undefined> {
+    const snap = await this.orderRef(orderId).get();
+    return snap.exists ? (snap.data() as OrderProjection) : undefined;
+  }
+
+  async readAnomalies(orderId: string): Promise<OrderAnomaly[]> {
+    const snap = await this.orderRef(orderId).collection('anomalies').get();
+    return snap.docs.map((d) => d.data() as OrderAnomaly);
+  }
+
+  /** A post's likes: the sum of its shards. */
+  async readLikeCount(postId: string): Promise<number> {
+    const snap = await this.db.collection('posts').doc(docId(postId, 'postId')).collection('likeShards').get();
+    let total = 0;
+    for (const doc of snap.docs) total += Number(doc.get('count') ?? 0);
+    return total;
+  }
+
+  async readUserActivity(userId: string): Promise<{ total: number; counts: Record<string, number> } | undefined> {
+    const snap = await this.db.collection('users').doc(docId(userId, 'userId')).get();
+    if (!snap.exists) return undefined;
+    return { total: Number(snap.get('total') ?? 0), counts: (snap.get('counts') as Record<string, number>) ?? {} };
+  }
+}
+
+export { LIKE_SHARDS };
+
+/** A Firestore document id: non-empty, no '/', not '.' or '..', not __reserved__, <= 1500 bytes. Else the event is poison. */
+export function docId(value: string, what: string): string {
+  if (!value || value.includes('/') || value === '.' || value === '..' || /^__.*__$/.test(value) || Buffer.byteLength(value) > 1500) {
+    throw new PoisonError(`${what} ${JSON.stringify(value.slice(0, 100))} cannot be a Firestore document id`, 'bad-id');
+  }
+  return value;
+}
+
+function asTransient(error: unknown, what: string): unknown {
+  if (error instanceof PoisonError || error instanceof TransientError) return error;
+  return new TransientError(`Firestore write of ${what} failed: ${(error as Error).message}`, { cause: error });
+}
+
+/** The emulator when FIRESTORE_EMULATOR_HOST is set, else Firestore with application default credentials. */
+export function firestoreFromEnv(projectId: string, env: Record<string, string | undefined> = process.env): Firestore {
+  if (env.FIRESTORE_EMULATOR_HOST) return emulatorFirestore(env.FIRESTORE_EMULATOR_HOST, projectId);
+  return new Firestore({ projectId });
+}

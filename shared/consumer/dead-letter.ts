@@ -1,0 +1,97 @@
+/**
+ * The poison fast path's sink: a message that can never succeed is published to its consumer's
+ * dead-letter topic (consumerResources(c).deadLetterTopic) at once, data unchanged, with the
+ * original attributes plus why it is there. Only after that publish succeeds is the original acked;
+ * if the publish fails the original is nacked, so a message is never dropped.
+ *
+ * Messages Pub/Sub dead-letters itself (after maxAttempts) reach the same topic with Pub/Sub's own
+ * `CloudPubSubDeadLetterSource*` attributes instead of `reason`.
+ */
+import type { PubSub, Topic } from '@google-cloud/pubsub';
+import type { IncomingMessage } from '../envelope';
+import { consumerResources } from '../spec/names';
+import type { ConsumerSpec } from '../spec/types';
+import { DeadLetterPublishError } from './errors';
+
+/** Pub/Sub limits: 100 attributes per message, values up to 1024 bytes. */
+const MAX_ATTRIBUTES = 100;
+const MAX_VALUE_BYTES = 1024;
+
+export interface DeadLetterInfo {
+  /** Short code: not-json, missing-attribute, bad-attribute, unsupported-specversion, schema, unknown-type, handler ... */
+  reason: string;
+  /** Human-readable error message (truncated to 1024 bytes). */
+  error: string;
+  consumer: string;
+  /** Subscription the message came from (full path when known). */
+  sourceSubscription: string;
+}
+
+/** Where poison messages go. The runtime uses DeadLetterPublisher; tests and benches may pass their own. */
+export interface DeadLetterSink {
+  publish(message: IncomingMessage, info: DeadLetterInfo): Promise<string>;
+  flush(): Promise<void>;
+}
+
+/**
+ * Attributes of the dead-lettered copy: the original ones (except Pub/Sub's reserved `goog*` keys,
+ * which describe the source topic's schema), then ours, which win on a clash.
+ */
+export function deadLetterAttributes(message: IncomingMessage, info: DeadLetterInfo): Record<string, string> {
+  const ours: Record<string, string> = {
+    reason: info.reason,
+    error: truncateUtf8(info.error, MAX_VALUE_BYTES),
+    consumer: info.consumer,
+    sourceSubscription: info.sourceSubscription,
+    messageId: message.messageId,
+  };
+  if (message.publishTime) ours.publishTime = message.publishTime.toISOString();
+  if (message.orderingKey) ours.orderingKey = truncateUtf8(message.orderingKey, MAX_VALUE_BYTES);
+  if (message.deliveryAttempt) ours.deliveryAttempt = String(message.deliveryAttempt);
+  const attributes: Record<string, string> = {};
+  let room = MAX_ATTRIBUTES - Object.keys(ours).length;
+  for (const [key, value] of Object.entries(message.attributes ?? {})) {
+    if (room <= 0) break;
+    if (key.startsWith('goog') || key in ours) continue;
+    attributes[key] = value;
+    room--;
+  }
+  return Object.assign(attributes, ours);
+}
+
+export interface DeadLetterPublisherOptions {
+  pubsub: PubSub;
+  consumer: Pick<ConsumerSpec, 'name'>;
+  /** Publish batching delay. Default 5 ms: poison messages are rare and the ack waits for it. */
+  maxMilliseconds?: number;
+}
+
+export class DeadLetterPublisher implements DeadLetterSink {
+  readonly topicName: string;
+  private readonly topic: Topic;
+
+  constructor(options: DeadLetterPublisherOptions) {
+    this.topicName = consumerResources(options.consumer).deadLetterTopic;
+    this.topic = options.pubsub.topic(this.topicName, { batching: { maxMessages: 100, maxMilliseconds: options.maxMilliseconds ?? 5 } });
+  }
+
+  async publish(message: IncomingMessage, info: DeadLetterInfo): Promise<string> {
+    try {
+      return await this.topic.publishMessage({ data: message.data, attributes: deadLetterAttributes(message, info) });
+    } catch (error) {
+      throw new DeadLetterPublishError(this.topicName, message.messageId, { cause: error });
+    }
+  }
+
+  async flush(): Promise<void> {
+    await this.topic.flush();
+  }
+}
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let out = Buffer.from(text).subarray(0, maxBytes - 3).toString('utf8');
+  // A cut multi-byte character decodes as U+FFFD; drop it.
+  out = out.replace(/\uFFFD$/, '');
+  return `${out}...`;
+}

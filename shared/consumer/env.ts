@@ -1,0 +1,60 @@
+/**
+ * What every service's index.ts reads from the environment.
+ *
+ *   MESH_SPEC                  spec file (default: the repository's mesh.yaml)
+ *   GOOGLE_CLOUD_PROJECT       project (default on the emulators: spec.project)
+ *   PUBSUB_EMULATOR_HOST       use the Pub/Sub emulator at host:port
+ *   PORT                       HTTP port (default spec.services.<name>.localPort)
+ *   MESH_VERIFY_PUSH_AUTH      "false" turns push OIDC verification off (emulator only)
+ *   MESH_PUSH_AUDIENCE         expected token audience(s), comma-separated (infra sets the service URL)
+ *   MESH_PUSH_SERVICE_ACCOUNT  expected token email: the push service account
+ *   LOG_LEVEL                  pino level (default info)
+ */
+import { PubSub } from '@google-cloud/pubsub';
+import { emulatorPubSub } from '../emulators/pubsub';
+import type { MeshSpec } from '../spec/types';
+import type { PushAuthOptions } from './auth';
+import { ConsumerConfigError } from './errors';
+
+type Env = Record<string, string | undefined>;
+
+const OFF = new Set(['false', '0', 'off', 'no']);
+
+/** Push auth from env: options, `false` (explicitly off), or undefined (nothing said: the service refuses to start if it has push consumers). */
+export function pushAuthFromEnv(env: Env = process.env): PushAuthOptions | false | undefined {
+  const flag = env.MESH_VERIFY_PUSH_AUTH?.trim().toLowerCase();
+  if (flag && OFF.has(flag)) return false;
+  const audience = env.MESH_PUSH_AUDIENCE?.split(',').map((a) => a.trim()).filter(Boolean) ?? [];
+  const serviceAccountEmail = env.MESH_PUSH_SERVICE_ACCOUNT?.trim();
+  if (audience.length && serviceAccountEmail) return { audience: audience.length === 1 ? audience[0] : audience, serviceAccountEmail };
+  if (audience.length || serviceAccountEmail || flag) {
+    throw new ConsumerConfigError('push authentication needs both MESH_PUSH_AUDIENCE and MESH_PUSH_SERVICE_ACCOUNT (or MESH_VERIFY_PUSH_AUTH=false on the emulator)');
+  }
+  return undefined;
+}
+
+export function projectFromEnv(spec: MeshSpec, env: Env = process.env): string {
+  const project = env.GOOGLE_CLOUD_PROJECT ?? env.GCLOUD_PROJECT ?? (env.PUBSUB_EMULATOR_HOST || env.FIRESTORE_EMULATOR_HOST ? spec.project : undefined);
+  if (!project) throw new ConsumerConfigError('GOOGLE_CLOUD_PROJECT is not set');
+  return project;
+}
+
+/** The emulator when PUBSUB_EMULATOR_HOST is set, else Pub/Sub with application default credentials. */
+export function pubsubFromEnv(projectId: string, env: Env = process.env): PubSub {
+  if (env.PUBSUB_EMULATOR_HOST) return emulatorPubSub(env.PUBSUB_EMULATOR_HOST, projectId);
+  return new PubSub({ projectId });
+}
+
+export function portFromEnv(spec: MeshSpec, service: string, env: Env = process.env): number {
+  if (env.PORT) {
+    const port = Number(env.PORT);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConsumerConfigError(`PORT "${env.PORT}" is not a port number`);
+    return port;
+  }
+  return spec.services[service].localPort;
+}
+
+/** Off the emulators, true on them: keeps google-auth-library from probing for a metadata server. */
+export function usingEmulators(env: Env = process.env): boolean {
+  return Boolean(env.PUBSUB_EMULATOR_HOST || env.FIRESTORE_EMULATOR_HOST);
+}

@@ -1,0 +1,14 @@
+export * from './types';
+export * from './errors';
+export { createDecoder, classifyError, type Decoder, type Verdict } from './decode';
+export { DeadLetterPublisher, deadLetterAttributes, type DeadLetterSink, type DeadLetterInfo, type DeadLetterPublisherOptions } from './dead-letter';
+export { createPipeline, type Pipeline, type PipelineOptions } from './pipeline';
+export { parsePushRequest, parseWrapped, parseNoWrapper, createPushListener, readBody, DEFAULT_MAX_PUSH_BODY_BYTES, PUSH_PREFIX, type ParsedPush, type PushRoute, type PushListener, type PushListenerOptions } from './push';
+export { PullConsumer, KeyedQueue, type PullConsumerOptions } from './pull';
+export { createPushVerifier, type PushAuthOptions, type PushVerifier } from './auth';
+export { ServiceStats, type ConsumerCounters, type StatsSnapshot } from './stats';
+export { createLogger, traceFields, type Logger, type LoggerOptions } from './logger';
+export { createMeshService, type MeshService, type MeshServiceOptions } from './service';
+export { runService, type RunServiceOptions } from './shutdown';
+export { pushAuthFromEnv, projectFromEnv, pubsubFromEnv, portFromEnv, usingEmulators } from './env';
+export { InFlight } from './inflight';

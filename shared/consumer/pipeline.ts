@@ -1,0 +1,94 @@
+/**
+ * One delivery, whatever the transport: decode -> handler -> outcome. Push and pull both call the
+ * function built here and only translate its Outcome (204 / 5xx, ack / nack).
+ *
+ *   decoded and handled      -> 'done' | 'duplicate'          (ack)
+ *   poison (decode or handler PoisonError) -> dead-letter topic -> 'dead-lettered' (ack)
+ *       ... dead-letter publish failed                        -> 'retry' (nack)
+ *   TransientError or anything else                          -> 'retry' (nack)
+ *       ... on the subscription's last delivery attempt       -> dead-letter topic, reason 'max-attempts' (ack)
+ *
+ * The last-attempt rule gives the same result Pub/Sub's dead-letter policy would (the message
+ * ends on the dead-letter topic after maxAttempts failures) with the runtime's attributes (the
+ * last error), and it works where Pub/Sub's forwarding does not: the emulator wedges an ordered
+ * subscription's stream instead of forwarding (docs/consumers.md). It needs `deliveryAttempt`,
+ * which pull always has and push has only from real Pub/Sub; without it Pub/Sub forwards.
+ */
+import type { IncomingMessage } from '../envelope';
+import type { ConsumerSpec, MeshSpec } from '../spec/types';
+import type { DeadLetterSink } from './dead-letter';
+import { classifyError, createDecoder } from './decode';
+import type { InFlight } from './inflight';
+import { traceFields, type Logger } from './logger';
+import type { ConsumerCounters } from './stats';
+import type { DecodedEvent, DeliveryContext, DeliveryKind, Handler, Outcome } from './types';
+
+export interface PipelineOptions {
+  spec: MeshSpec;
+  consumer: ConsumerSpec;
+  delivery: DeliveryKind;
+  handler: Handler;
+  deadLetter: DeadLetterSink;
+  counters: ConsumerCounters;
+  log: Logger;
+  /** Tracks running deliveries so shutdown can wait for them. */
+  inFlight?: InFlight;
+  /** GCP project for `logging.googleapis.com/trace`; default: bare trace ids. */
+  traceProject?: string;
+}
+
+/** Processes one message; never throws. `subscription` names the source for the dead-letter attributes. */
+export type Pipeline = (message: IncomingMessage, subscription: string) => Promise<Outcome>;
+
+export function createPipeline(options: PipelineOptions): Pipeline {
+  const { consumer, delivery, handler, deadLetter, counters, inFlight, traceProject } = options;
+  const decode = createDecoder(options.spec, consumer);
+  const consumerLog = options.log.child({ consumer: consumer.name });
+
+  const run = async (message: IncomingMessage, subscription: string): Promise<Outcome> => {
+    counters.received++;
+    const trace = traceFields(message.attributes?.traceparent, traceProject);
+    const log = trace ? consumerLog.child(trace) : consumerLog;
+    let decoded: DecodedEvent | undefined;
+    try {
+      decoded = decode(message);
+      const ctx: DeliveryContext = { consumer, delivery, subscription, log };
+      const result = await handler(decoded, ctx);
+      if (result === 'duplicate') {
+        counters.duplicate++;
+        if (log.isLevelEnabled('debug')) log.debug({ messageId: message.messageId, eventId: decoded.event.id }, 'duplicate event, acked without effect');
+        return 'duplicate';
+      }
+      counters.done++;
+      if (log.isLevelEnabled('debug')) log.debug({ messageId: message.messageId, eventId: decoded.event.id, type: decoded.event.type }, 'event handled');
+      return 'done';
+    } catch (error) {
+      const verdict = classifyError(error);
+      const fields = { messageId: message.messageId, eventId: decoded?.event.id ?? message.attributes?.['ce-id'], deliveryAttempt: message.deliveryAttempt };
+      let reason: string;
+      if (verdict.kind === 'transient') {
+        counters.failed++;
+        const lastAttempt = message.deliveryAttempt !== undefined && message.deliveryAttempt >= consumer.deadLetter.maxAttempts;
+        if (!lastAttempt) {
+          if (verdict.expected) log.warn({ ...fields, error: verdict.message }, 'transient failure, will be retried');
+          else log.error({ ...fields, err: error }, 'handler failed unexpectedly, will be retried');
+          return 'retry';
+        }
+        reason = 'max-attempts';
+      } else reason = verdict.reason;
+      try {
+        const deadLetterId = await deadLetter.publish(message, { reason, error: verdict.message, consumer: consumer.name, sourceSubscription: subscription });
+        counters.deadLettered++;
+        log.warn({ ...fields, reason, error: verdict.message, deadLetterId }, `dead-lettered: ${reason}`);
+        return 'dead-lettered';
+      } catch (publishError) {
+        if (verdict.kind === 'poison') counters.failed++;
+        log.error({ ...fields, reason, err: publishError }, 'dead-letter publish failed; message will be retried');
+        return 'retry';
+      }
+    }
+  };
+
+  if (!inFlight) return run;
+  return (message, subscription) => inFlight.track(run(message, subscription));
+}

@@ -1,0 +1,218 @@
+/**
+ * createMeshService: one service process = one HTTP server + the push routes and pull subscribers
+ * of the consumers the spec gives it. Handlers are per consumer; how a message arrives (push or
+ * pull) is the spec's business.
+ *
+ * The HTTP listener answers push paths itself (lean node:http code, see push.ts) and hands every
+ * other request to an express app with /healthz, /readyz, /stats and the service's own routes.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express } from 'express';
+import type { PubSub } from '@google-cloud/pubsub';
+import { consumerResources, pushPath } from '../spec/names';
+import type { ConsumerSpec, MeshSpec } from '../spec/types';
+import { createPushVerifier, type PushAuthOptions } from './auth';
+import { DeadLetterPublisher, type DeadLetterSink } from './dead-letter';
+import { ConsumerConfigError } from './errors';
+import { InFlight } from './inflight';
+import { createLogger, type Logger } from './logger';
+import { createPipeline, type Pipeline } from './pipeline';
+import { PullConsumer } from './pull';
+import { createPushListener, type PushRoute } from './push';
+import { ServiceStats } from './stats';
+import type { Handlers } from './types';
+
+export interface MeshServiceOptions {
+  spec: MeshSpec;
+  /** A key of spec.services; its push and pull consumers are served. */
+  serviceName: string;
+  /** One handler per consumer of the service (consumer name -> handler); missing or extra ones fail at creation. */
+  handlers: Handlers;
+  /** Used for pull subscriptions and dead-letter publishing. */
+  pubsub: PubSub;
+  /**
+   * Push OIDC verification: the expected audience and push service account, or `false` to turn it
+   * off (emulator only; logged as a warning). Required when the service has push consumers: there
+   * is no default, so a deployment cannot forget it.
+   */
+  verifyPushAuth?: PushAuthOptions | false;
+  /** Default: createLogger({service: serviceName}). */
+  log?: Logger;
+  /** GCP project for `logging.googleapis.com/trace`. Default: none (bare trace ids). */
+  traceProject?: string;
+  /** Push body limit; default 14 MiB (a 10 MB message, base64-encoded, plus attributes). */
+  maxBodyBytes?: number;
+  /** Budget for stop(): stop intake, finish handlers, flush. Default 8000 ms (Cloud Run kills 10 s after SIGTERM). */
+  shutdownTimeoutMs?: number;
+  /** Adds the service's own routes (pages, JSON) to the express app, after the health routes. */
+  routes?: (app: Express) => void;
+  /** Poison sink per consumer. Default: a DeadLetterPublisher on consumerResources(c).deadLetterTopic. */
+  deadLetter?: (consumer: ConsumerSpec) => DeadLetterSink;
+  /** StreamingPull streams per pull subscription; default the client's (5). */
+  maxStreams?: number;
+}
+
+export interface MeshService {
+  readonly name: string;
+  /** Health, readiness, stats and the service's routes. Push paths never reach it. */
+  readonly app: Express;
+  /** The request listener to serve: push paths first, everything else to `app`. */
+  readonly listener: http.RequestListener;
+  readonly stats: ServiceStats;
+  /** consumer name -> its pipeline (decode, handle, dead-letter), for tests and benches. */
+  readonly pipelines: Record<string, Pipeline>;
+  /** True once started, every pull stream is open, and not shutting down. */
+  readonly ready: boolean;
+  /** The HTTP server once started. */
+  readonly server: http.Server | undefined;
+  /** Listens (port 0 = any free port) and opens the pull subscriptions; resolves with the port. */
+  start(port?: number, host?: string): Promise<number>;
+  /** Graceful: stops intake, waits for running handlers, flushes acks and dead letters. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export function createMeshService(options: MeshServiceOptions): MeshService {
+  const { spec, serviceName, handlers, pubsub } = options;
+  const serviceSpec = spec.services[serviceName];
+  if (!serviceSpec) throw new ConsumerConfigError(`unknown service "${serviceName}" (services: ${Object.keys(spec.services).join(', ')})`);
+  const log = options.log ?? createLogger({ service: serviceName });
+  const consumers = serviceSpec.consumers.map((name) => spec.consumers[name]).filter((c) => c.delivery === 'push' || c.delivery === 'pull');
+  const missing = consumers.filter((c) => !handlers[c.name]).map((c) => c.name);
+  if (missing.length) throw new ConsumerConfigError(`service ${serviceName}: no handler for consumer${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  const extra = Object.keys(handlers).filter((name) => !consumers.some((c) => c.name === name));
+  if (extra.length) throw new ConsumerConfigError(`service ${serviceName}: handlers for ${extra.join(', ')}, which are not push/pull consumers of this service in ${spec.file}`);
+
+  const pushConsumers = consumers.filter((c) => c.delivery === 'push');
+  if (pushConsumers.length && options.verifyPushAuth === undefined) {
+    throw new ConsumerConfigError(
+      `service ${serviceName} has push consumers (${pushConsumers.map((c) => c.name).join(', ')}) but no push authentication decision: pass verifyPushAuth {audience, serviceAccountEmail} (env MESH_PUSH_AUDIENCE, MESH_PUSH_SERVICE_ACCOUNT) or verifyPushAuth: false for the emulator (MESH_VERIFY_PUSH_AUTH=false)`,
+    );
+  }
+  if (pushConsumers.length && options.verifyPushAuth === false) {
+    log.warn({ consumers: pushConsumers.map((c) => c.name) }, 'push authentication is OFF (verifyPushAuth: false): any caller can post deliveries; use this only against the emulator');
+  }
+  const verifier = pushConsumers.length && options.verifyPushAuth ? createPushVerifier(options.verifyPushAuth) : undefined;
+
+  const stats = new ServiceStats(serviceName, consumers.map((c) => c.name));
+  const inFlight = new InFlight();
+  const sinks: DeadLetterSink[] = [];
+  const pipelines: Record<string, Pipeline> = {};
+  for (const consumer of consumers) {
+    const deadLetter = options.deadLetter?.(consumer) ?? new DeadLetterPublisher({ pubsub, consumer });
+    sinks.push(deadLetter);
+    pipelines[consumer.name] = createPipeline({
+      spec,
+      consumer,
+      delivery: consumer.delivery as 'push' | 'pull',
+      handler: handlers[consumer.name],
+      deadLetter,
+      counters: stats.of(consumer.name),
+      log,
+      inFlight,
+      traceProject: options.traceProject,
+    });
+  }
+
+  let started = false;
+  let draining = false;
+  let server: http.Server | undefined;
+  let stopping: Promise<void> | undefined;
+
+  const routes: PushRoute[] = pushConsumers.map((c) => ({ consumer: c.name, path: pushPath(c.name), subscription: consumerResources(c).subscription, pipeline: pipelines[c.name] }));
+  const push = createPushListener({ routes, log, verifier, maxBodyBytes: options.maxBodyBytes, isDraining: () => draining });
+  const pulls = consumers.filter((c) => c.delivery === 'pull').map((consumer) => new PullConsumer({ pubsub, consumer, pipeline: pipelines[consumer.name], log, maxStreams: options.maxStreams }));
+
+  const isReady = () => started && !draining && pulls.every((p) => p.ready);
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok', service: serviceName });
+  });
+  app.get('/readyz', (_req, res) => {
+    const ready = isReady();
+    res.status(ready ? 200 : 503).json({
+      ready,
+      service: serviceName,
+      draining,
+      consumers: Object.fromEntries(consumers.map((c) => [c.name, c.delivery === 'pull' ? pulls.find((p) => p.consumer.name === c.name)!.ready : started && !draining])),
+    });
+  });
+  app.get('/stats', (_req, res) => {
+    res.json(stats.snapshot());
+  });
+  options.routes?.(app);
+
+  const listener: http.RequestListener = (req, res) => {
+    if (!push(req, res)) app(req, res);
+  };
+
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 8000;
+
+  return {
+    name: serviceName,
+    app,
+    listener,
+    stats,
+    pipelines,
+    get ready() {
+      return isReady();
+    },
+    get server() {
+      return server;
+    },
+    async start(port = serviceSpec.localPort, host?: string) {
+      if (server) throw new Error(`service ${serviceName} is already started`);
+      server = http.createServer(listener);
+      // Longer than Cloud Run's / Google front ends' idle timeouts, so they close first.
+      server.keepAliveTimeout = 620_000;
+      server.headersTimeout = 621_000;
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject);
+        server!.listen(port, host, () => {
+          server!.off('error', reject);
+          resolve();
+        });
+      });
+      const bound = (server.address() as AddressInfo).port;
+      await Promise.all(pulls.map((p) => p.start()));
+      started = true;
+      log.info({ port: bound, push: routes.map((r) => r.path), pull: pulls.map((p) => p.consumer.name) }, `${serviceName} listening on ${bound}`);
+      return bound;
+    },
+    stop() {
+      stopping ??= (async () => {
+        const deadline = Date.now() + shutdownTimeoutMs;
+        draining = true;
+        log.info({ inFlight: inFlight.size }, 'shutting down: intake stopped');
+        const closed = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : Promise.resolve();
+        server?.closeIdleConnections();
+        for (const pull of pulls) pull.beginDrain();
+        // Leave ~1.5 s for closing streams and flushing acks and dead letters.
+        const drained = await inFlight.drained(deadline - Date.now() - 1500);
+        if (!drained) log.warn({ inFlight: inFlight.size }, 'handlers still running at the shutdown deadline; their messages will be redelivered');
+        await withTimeout(Promise.all(pulls.map((p) => p.close())), Math.max(500, deadline - Date.now() - 500), () => log.warn('pull subscriptions did not close in time'), log);
+        await withTimeout(Promise.all(sinks.map((s) => s.flush())), Math.max(200, deadline - Date.now() - 200), () => log.warn('dead-letter flush did not finish in time'), log);
+        server?.closeAllConnections();
+        await closed;
+        log.info({ stats: stats.snapshot().consumers }, 'stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function withTimeout(work: Promise<unknown>, ms: number, onTimeout: () => void, log?: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  const finished = work.then(
+    () => 'ok' as const,
+    (error) => {
+      log?.error({ err: error }, 'shutdown step failed');
+      return 'ok' as const;
+    },
+  );
+  const result = await Promise.race([finished, timedOut]);
+  clearTimeout(timer);
+  if (result === 'timeout') onTimeout();
+}

@@ -1,0 +1,189 @@
+/**
+ * SIGTERM mid-stream loses nothing: the processor runs as a child process (`npx tsx
+ * services/processor/index.ts`), receives real pushes and pulls, is stopped with SIGTERM while
+ * events are flowing, restarted, and every event's effect is then present exactly once.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { PubSub } from '@google-cloud/pubsub';
+import type { Firestore } from '@google-cloud/firestore';
+import { freePort } from '../../shared/emulators';
+import { applyLocal } from '../../shared/local';
+import { MeshPublisher } from '../../shared/publisher';
+import { parseSpec } from '../../shared/spec';
+import { ProcessorStore } from '../../services/processor/store';
+import type { StatsSnapshot } from '../../shared/consumer';
+import { eventually, firestoreHost, pubsubHost, testFirestore, testPubSub, uniqueProject } from '../support/emulators';
+import { REPO_ROOT } from '../support/specs';
+
+const specText = `
+version: 1
+project: sigterm-test
+topics:
+  analytics:
+    schema: { dir: ${path.join(REPO_ROOT, 'schemas/analytics')}, revisions: [v1, v2] }
+    eventTypes: [click, view, like.created, like.removed]
+  orders:
+    schema: { dir: ${path.join(REPO_ROOT, 'schemas/orders')}, revisions: [v1, v2] }
+    eventTypes: [order.created, order.paid, order.shipped, order.cancelled]
+    orderingKey: orderId
+services:
+  processor: { localPort: 18082 }
+consumers:
+  processor-analytics: { topic: analytics, delivery: push, service: processor, ackDeadline: 10s, retry: { minBackoff: 1s, maxBackoff: 5s }, deadLetter: { maxAttempts: 50 } }
+  processor-orders: { topic: orders, delivery: pull, service: processor, ordering: true, exactlyOnce: true, ackDeadline: 60s, retry: { minBackoff: 0s, maxBackoff: 1s }, deadLetter: { maxAttempts: 20 } }
+warehouse: { dataset: test }
+`;
+
+const ORDERS = 300; // x3 events (created, paid, shipped)
+const USERS = 60;
+const CLICKS_PER_USER = 10;
+const TOTAL = ORDERS * 3 + USERS * CLICKS_PER_USER;
+
+const project = uniqueProject('sigterm');
+let dir: string;
+let specFile: string;
+let port: number;
+let pubsub: PubSub;
+let firestore: Firestore;
+const children: ChildProcess[] = [];
+
+interface Running {
+  child: ChildProcess;
+  lines: Record<string, unknown>[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startProcessor(): Running {
+  // node --import tsx, not npx: npx would take the SIGTERM meant for the service.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/processor/index.ts'], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      MESH_SPEC: specFile,
+      GOOGLE_CLOUD_PROJECT: project,
+      PUBSUB_EMULATOR_HOST: pubsubHost(),
+      FIRESTORE_EMULATOR_HOST: firestoreHost(),
+      PORT: String(port),
+      MESH_VERIFY_PUSH_AUTH: 'false',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const lines: Record<string, unknown>[] = [];
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const parts = buffered.split('\n');
+    buffered = parts.pop()!;
+    for (const line of parts) {
+      try {
+        lines.push(JSON.parse(line));
+      } catch {
+        lines.push({ raw: line });
+      }
+    }
+  });
+  child.stderr!.resume();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, lines, exited };
+}
+
+async function stats(): Promise<StatsSnapshot | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/stats`, { signal: AbortSignal.timeout(2000) });
+    return res.ok ? ((await res.json()) as StatsSnapshot) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const handled = (s: StatsSnapshot) => Object.values(s.consumers).reduce((sum, c) => sum + c.done + c.duplicate, 0);
+
+async function waitReady(): Promise<void> {
+  await eventually(async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+    return res?.status === 200 ? true : undefined;
+  }, 45000, 'the processor to be ready');
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-sigterm-'));
+  specFile = path.join(dir, 'mesh.yaml');
+  fs.writeFileSync(specFile, specText);
+  port = await freePort();
+  pubsub = testPubSub(project);
+  firestore = testFirestore(project);
+  await applyLocal({ pubsub, spec: parseSpec(specText, specFile), serviceUrls: { processor: `http://127.0.0.1:${port}` } });
+});
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await pubsub?.close();
+  await firestore?.terminate();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+it('loses nothing and applies nothing twice across a SIGTERM mid-stream', async () => {
+  const first = startProcessor();
+  await waitReady();
+
+  const publisher = new MeshPublisher({ pubsub, spec: parseSpec(specText, specFile), source: '//sigterm-test' });
+  const published: Promise<unknown>[] = [];
+  for (const [step, type] of ['order.created', 'order.paid', 'order.shipped'].entries()) {
+    for (let o = 0; o < ORDERS; o++) published.push(publisher.publish('orders', type, { orderId: `order-${o}`, customerId: 'c', sequence: step + 1 }));
+  }
+  for (let i = 0; i < CLICKS_PER_USER; i++) for (let u = 0; u < USERS; u++) published.push(publisher.publish('analytics', 'click', { userId: `user-${u}`, page: '/p' }));
+  const allPublished = Promise.all(published);
+
+  // SIGTERM once some, not all, events are handled.
+  await eventually(async () => {
+    const s = await stats();
+    return s && handled(s) >= TOTAL * 0.15 ? true : undefined;
+  }, 30000, 'the first events to be handled');
+  const signalledAt = Date.now();
+  first.child.kill('SIGTERM');
+  const exit = await first.exited;
+  const stopSeconds = (Date.now() - signalledAt) / 1000;
+  expect(exit.code).toBe(0);
+  expect(stopSeconds).toBeLessThan(10);
+  const stopped = first.lines.find((l) => l.message === 'stopped') as { stats: Record<string, { done: number }> } | undefined;
+  expect(stopped).toBeDefined();
+  const doneBeforeRestart = Object.values(stopped!.stats).reduce((sum, c) => sum + c.done, 0);
+  expect(doneBeforeRestart).toBeLessThan(TOTAL); // it really was mid-stream
+  await allPublished;
+
+  const second = startProcessor();
+  await waitReady();
+  const store = new ProcessorStore(firestore);
+  await eventually(async () => {
+    const [orders, analytics] = await Promise.all([
+      firestore.collection('consumers/processor-orders/dedup').count().get(),
+      firestore.collection('consumers/processor-analytics/dedup').count().get(),
+    ]);
+    return orders.data().count === ORDERS * 3 && analytics.data().count === USERS * CLICKS_PER_USER ? true : undefined;
+  }, 90000, `all ${TOTAL} events to be handled`).catch(async (error) => {
+    const [orders, analytics] = await Promise.all([
+      firestore.collection('consumers/processor-orders/dedup').count().get(),
+      firestore.collection('consumers/processor-analytics/dedup').count().get(),
+    ]);
+    console.log('handled orders', orders.data().count, 'analytics', analytics.data().count, JSON.stringify(await stats()), second.lines.filter((l) => l.severity !== 'DEBUG' && l.severity !== 'INFO').slice(0, 20));
+    throw error;
+  });
+
+  // Every effect exactly once.
+  const orders = await firestore.collection('orders').get();
+  expect(orders.size).toBe(ORDERS);
+  for (const doc of orders.docs) {
+    expect(doc.data()).toMatchObject({ state: 'shipped', lastSequence: 3, anomalyCount: 0 });
+    expect(doc.get('history').map((h: { sequence: number }) => h.sequence)).toEqual([1, 2, 3]);
+  }
+  expect((await firestore.collectionGroup('anomalies').count().get()).data().count).toBe(0);
+  for (let u = 0; u < USERS; u++) expect(await store.readUserActivity(`user-${u}`)).toEqual({ total: CLICKS_PER_USER, counts: { click: CLICKS_PER_USER } });
+
+  second.child.kill('SIGTERM');
+  expect((await second.exited).code).toBe(0);
+}, 300000);
