@@ -6,5 +6,6 @@ import { register as up } from './up';
 import { register as doctor } from './doctor';
 import { register as plan } from './plan';
 import { register as load } from './load';
+import { register as query } from './query';
 
-export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor, plan, load];
+export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor, plan, load, query];

@@ -1,0 +1,142 @@
+/**
+ * Warehouse loading throughput on the local BigQuery endpoint: rows/s of tabledata.insertAll through
+ * the real @google-cloud/bigquery client (HTTP, JSON, schema checks, insertId dedup, DuckDB appender)
+ * against the raw DuckDB appender writing the same rows in-process, in the same run; and the effect of
+ * the insertAll batch size (100 / 2000 rows per request against the recommended 500).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BigQuery, type Table } from '@google-cloud/bigquery';
+import { DuckDBInstance, DuckDBTimestampTZValue } from '@duckdb/node-api';
+import { startLocalBigQuery, type LocalBigQuery } from '../shared/bigquery-local';
+import { loadSpec, type MeshSpec } from '../shared/spec';
+import { eventsTableSchema } from '../infra/warehouse-schema';
+import { duckTypeOf } from '../shared/bigquery-local/sql';
+import { ensureWarehouse } from '../services/warehouse/tables';
+import { eventRow, insertBatch, type InsertRow } from '../services/warehouse/rows';
+import type { BenchResult } from './types';
+
+process.env.METADATA_SERVER_DETECTION ??= 'none';
+
+const ROWS = Number(process.env.BENCH_WAREHOUSE_ROWS ?? 20000);
+const ROUNDS = 3;
+
+function orderRows(spec: MeshSpec, n: number, prefix: string): InsertRow[] {
+  const now = Date.now();
+  const types = ['order.created', 'order.paid', 'order.shipped'];
+  return Array.from({ length: n }, (_, i) =>
+    eventRow(spec.topics.orders, {
+      event: {
+        id: `${prefix}-${i}`,
+        type: types[i % 3],
+        source: '//checkout/api',
+        time: new Date(now - (n - i) * 10).toISOString(),
+        schemaVersion: 'v2',
+        specversion: '1.0',
+        datacontenttype: 'application/json',
+        data: { orderId: `o-${Math.floor(i / 3)}`, customerId: `c-${i % 500}`, sequence: (i % 3) + 1, amountCents: 500 + (i % 20000), currency: 'USD', itemCount: 1 + (i % 5), reason: '', carrier: i % 3 === 2 ? 'dhl' : '' },
+      },
+      messageId: String(1e12 + i),
+      publishTime: new Date(now - (n - i) * 10 + 5),
+      orderingKey: `o-${Math.floor(i / 3)}`,
+      attributes: { 'ce-id': `${prefix}-${i}`, 'ce-type': types[i % 3], 'ce-source': '//checkout/api', 'ce-specversion': '1.0' },
+    }),
+  );
+}
+
+const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
+
+/** Baseline: the same rows through a DuckDB appender in this process, no HTTP, no JSON, no checks. */
+async function appenderRowsPerSecond(spec: MeshSpec, rows: InsertRow[]): Promise<number> {
+  const columns = eventsTableSchema(spec.topics.orders);
+  const instance = await DuckDBInstance.create(':memory:');
+  try {
+    const connection = await instance.connect();
+    await connection.run(`CREATE TABLE t (${columns.map((c) => `"${c.name}" ${duckTypeOf(c.type)}`).join(', ')})`);
+    const start = process.hrtime.bigint();
+    const appender = await connection.createAppender('t');
+    for (const { json } of rows) {
+      for (const c of columns) {
+        const v = json[c.name];
+        if (v === null || v === undefined) appender.appendNull();
+        else if (c.type === 'TIMESTAMP') appender.appendTimestampTZ(new DuckDBTimestampTZValue(BigInt(Date.parse(String(v))) * 1000n));
+        else if (c.type === 'INT64') appender.appendBigInt(BigInt(v as number));
+        else appender.appendVarchar(String(v));
+      }
+      appender.endRow();
+    }
+    appender.closeSync();
+    const elapsed = seconds(start);
+    connection.closeSync();
+    return rows.length / elapsed;
+  } finally {
+    instance.closeSync();
+  }
+}
+
+async function insertAllRowsPerSecond(table: Table, rows: InsertRow[], batch: number): Promise<number> {
+  const start = process.hrtime.bigint();
+  const result = await insertBatch(table, rows, { maxRows: batch });
+  const elapsed = seconds(start);
+  if (result.failed.length) throw new Error(`bench rows failed: ${JSON.stringify(result.failed[0].errors)}`);
+  return rows.length / elapsed;
+}
+
+export async function run(progress: (line: string) => void = () => undefined): Promise<BenchResult[]> {
+  const spec = loadSpec();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-warehouse-'));
+  let local: LocalBigQuery | undefined;
+  try {
+    // A file, as `npm start` uses, so the numbers include DuckDB's writes to disk.
+    local = await startLocalBigQuery({ dataFile: path.join(dir, 'bigquery.duckdb') });
+    const bigquery = new BigQuery({ projectId: spec.project, apiEndpoint: local.url });
+    const { events } = await ensureWarehouse(bigquery, spec, { project: spec.project });
+    const table = events.orders;
+    // Warm up the client, the connection and DuckDB.
+    await insertBatch(table, orderRows(spec, 1000, 'warmup'));
+    let appender = 0;
+    const best: Record<number, number> = { 100: 0, 500: 0, 2000: 0 };
+    for (let round = 1; round <= ROUNDS; round++) {
+      const rows = orderRows(spec, ROWS, `r${round}`);
+      appender = Math.max(appender, await appenderRowsPerSecond(spec, rows));
+      // Alternate the order of the batch sizes between rounds; every run inserts new event ids.
+      const sizes = round % 2 ? [100, 500, 2000] : [2000, 500, 100];
+      for (const size of sizes) best[size] = Math.max(best[size], await insertAllRowsPerSecond(table, orderRows(spec, ROWS, `r${round}-b${size}`), size));
+      progress(`warehouse round ${round}/${ROUNDS}: appender ${appender.toFixed(0)} rows/s; insertAll ${sizes.map((s) => `${s}/req ${best[s].toFixed(0)}`).join(', ')} rows/s (best so far)`);
+    }
+    const rate = (n: number) => `${Math.round(n).toLocaleString('en-US')} rows/s`;
+    return [
+      {
+        name: 'warehouse insertAll (local endpoint)',
+        baseline: 'raw DuckDB appender, same rows, in-process',
+        ratio: best[500] / appender,
+        detail: `${ROWS} orders rows per run, 500 rows/request through @google-cloud/bigquery (client and endpoint share one Node process), best of ${ROUNDS}: ${rate(best[500])} vs appender ${rate(appender)}`,
+      },
+      {
+        name: 'warehouse insertAll 100 rows/request',
+        baseline: 'insertAll 500 rows/request',
+        ratio: best[100] / best[500],
+        detail: `${rate(best[100])} vs ${rate(best[500])}`,
+      },
+      {
+        name: 'warehouse insertAll 2000 rows/request',
+        baseline: 'insertAll 500 rows/request',
+        ratio: best[2000] / best[500],
+        detail: `${rate(best[2000])} vs ${rate(best[500])}`,
+      },
+    ];
+  } finally {
+    await local?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  run(console.log)
+    .then((results) => console.table(results))
+    .catch((error) => {
+      console.error(error);
+      process.exit(1);
+    });
+}

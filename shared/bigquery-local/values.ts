@@ -1,0 +1,340 @@
+/**
+ * BigQuery values on the wire <-> DuckDB values: checking insertAll rows against a table schema, and
+ * encoding query results in BigQuery's {f: [{v}]} format with the schema BigQuery would report.
+ */
+import {
+  DuckDBDateValue,
+  DuckDBTimestampTZValue,
+  DuckDBTimestampValue,
+  DuckDBTimeValue,
+  DuckDBTypeId,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { duckTypeOf, UnsupportedLocallyError } from './sql';
+
+export interface TableField {
+  name: string;
+  type: string;
+  mode?: string;
+  description?: string;
+  fields?: TableField[];
+}
+
+/** BigQuery reports column types by their legacy names: INT64 comes back as INTEGER. */
+const CANONICAL: Record<string, string> = {
+  INT64: 'INTEGER',
+  INTEGER: 'INTEGER',
+  FLOAT64: 'FLOAT',
+  FLOAT: 'FLOAT',
+  BOOL: 'BOOLEAN',
+  BOOLEAN: 'BOOLEAN',
+  STRING: 'STRING',
+  BYTES: 'BYTES',
+  NUMERIC: 'NUMERIC',
+  DECIMAL: 'NUMERIC',
+  TIMESTAMP: 'TIMESTAMP',
+  DATE: 'DATE',
+  TIME: 'TIME',
+  DATETIME: 'DATETIME',
+  JSON: 'JSON',
+};
+
+export function canonicalType(type: string): string {
+  const canonical = CANONICAL[type.toUpperCase()];
+  if (!canonical) throw new UnsupportedLocallyError(`column type ${type} (the local endpoint stores ${Object.keys(CANONICAL).join(', ')})`);
+  return canonical;
+}
+
+/** A schema as BigQuery stores it: canonical type names, NULLABLE by default, no nested or repeated fields. */
+export function canonicalFields(fields: TableField[] | undefined): TableField[] {
+  const seen = new Set<string>();
+  return (fields ?? []).map((f) => {
+    if (!f || typeof f.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,299}$/.test(f.name)) throw new InvalidRequest(`Invalid field name "${f?.name}". Fields must contain only letters, numbers, and underscores, start with a letter or underscore, and be at most 300 characters long.`);
+    if (seen.has(f.name.toLowerCase())) throw new InvalidRequest(`Field ${f.name} already exists in schema`);
+    seen.add(f.name.toLowerCase());
+    const mode = (f.mode ?? 'NULLABLE').toUpperCase();
+    if (mode === 'REPEATED' || f.fields?.length || ['RECORD', 'STRUCT'].includes(String(f.type).toUpperCase())) throw new UnsupportedLocallyError(`${mode === 'REPEATED' ? 'REPEATED' : 'RECORD'} field ${f.name}`);
+    if (mode !== 'NULLABLE' && mode !== 'REQUIRED') throw new InvalidRequest(`Invalid mode ${f.mode} for field ${f.name}`);
+    const out: TableField = { name: f.name, type: canonicalType(String(f.type ?? 'STRING')), mode };
+    if (f.description !== undefined) out.description = f.description;
+    return out;
+  });
+}
+
+export const duckColumnType = (field: TableField) => duckTypeOf(field.type);
+
+/** A 400 invalid request in BigQuery's words. */
+export class InvalidRequest extends Error {
+  override readonly name = 'InvalidRequest';
+}
+
+// ---------------------------------------------------------------------------------------------
+// insertAll: JSON values -> values for the DuckDB appender
+
+export type Cell = null | string | bigint | number | boolean | DuckDBValue;
+
+export interface CellError {
+  location: string;
+  message: string;
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+const DATE_TIME = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,12}))?)?)?\s*(Z|z|UTC|[+-]\d{1,2}(?::?\d{2})?)?$/;
+
+/** The common case, `Date.toISOString()` output: Date.parse is exact for it. */
+const ISO_MILLIS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+
+/** Microseconds since the epoch of a BigQuery timestamp string, or undefined. */
+export function parseTimestampMicros(text: string, allowZone = true): bigint | undefined {
+  if (allowZone && ISO_MILLIS.test(text)) {
+    const ms = Date.parse(text);
+    // Date.parse rolls 2024-02-30 over to March; the slow path below refuses it.
+    if (!Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === text.slice(0, 10)) return BigInt(ms) * 1000n;
+  }
+  const m = DATE_TIME.exec(text.trim());
+  if (!m) return undefined;
+  const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
+  if (zone && !allowZone) return undefined;
+  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+  const check = new Date(ms);
+  if (Number.isNaN(ms) || check.getUTCDate() !== Number(d) || check.getUTCMonth() !== Number(mo) - 1 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
+  let micros = BigInt(ms) * 1000n + BigInt((frac + '000000').slice(0, 6));
+  if (zone && zone.toUpperCase() !== 'Z' && zone.toUpperCase() !== 'UTC') {
+    const zm = /^([+-])(\d{1,2})(?::?(\d{2}))?$/.exec(zone)!;
+    const offset = (Number(zm[2]) * 60 + Number(zm[3] ?? 0)) * 60_000_000;
+    micros -= BigInt(zm[1] === '-' ? -offset : offset);
+  }
+  return micros;
+}
+
+function invalid(field: TableField, kind: string, value: unknown): CellError {
+  const shown = typeof value === 'string' ? value : JSON.stringify(value);
+  return { location: field.name, message: `Cannot convert value to ${kind} (bad value): ${shown} (field ${field.name}).` };
+}
+
+/** Checks one JSON value against its column; returns the DuckDB value or an error in BigQuery's words. */
+export function coerceCell(field: TableField, value: unknown): Cell | CellError {
+  if (value === null || value === undefined) {
+    return field.mode === 'REQUIRED' ? { location: field.name, message: `Missing required field: ${field.name}.` } : null;
+  }
+  switch (field.type) {
+    case 'STRING':
+      if (typeof value === 'string') return value;
+      if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+      return invalid(field, 'string', value);
+    case 'INTEGER': {
+      let n: bigint | undefined;
+      if (typeof value === 'number' && Number.isInteger(value)) n = BigInt(value);
+      else if (typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value)) n = BigInt(value.trim());
+      if (n === undefined || n < INT64_MIN || n > INT64_MAX) return invalid(field, 'integer', value);
+      return n;
+    }
+    case 'FLOAT': {
+      if (typeof value === 'number') return value;
+      if (typeof value === 'string' && value.trim() !== '' && (/^(NaN|[+-]?(Infinity|inf))$/i.test(value.trim()) || !Number.isNaN(Number(value)))) {
+        const t = value.trim().toLowerCase();
+        return t === 'nan' ? NaN : t.endsWith('inf') || t.endsWith('infinity') ? (t.startsWith('-') ? -Infinity : Infinity) : Number(value);
+      }
+      return invalid(field, 'double', value);
+    }
+    case 'NUMERIC':
+      if ((typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(value))) return String(value).trim();
+      return invalid(field, 'numeric', value);
+    case 'BOOLEAN':
+      if (typeof value === 'boolean') return value;
+      if (typeof value === 'string' && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === 'true';
+      if (value === 1 || value === 0) return value === 1;
+      return invalid(field, 'boolean', value);
+    case 'TIMESTAMP': {
+      if (typeof value === 'number' && Number.isFinite(value)) return new DuckDBTimestampTZValue(BigInt(Math.round(value * 1e6)));
+      const micros = typeof value === 'string' ? parseTimestampMicros(value) : undefined;
+      if (micros === undefined) {
+        return { location: field.name, message: `Could not parse '${typeof value === 'string' ? value : JSON.stringify(value)}' as a timestamp. Required format is YYYY-MM-DD HH:MM[:SS[.SSSSSS]] (field ${field.name}).` };
+      }
+      return new DuckDBTimestampTZValue(micros);
+    }
+    case 'DATETIME': {
+      const micros = typeof value === 'string' ? parseTimestampMicros(value, false) : undefined;
+      if (micros === undefined) return invalid(field, 'datetime', value);
+      return new DuckDBTimestampValue(micros);
+    }
+    case 'DATE': {
+      const m = typeof value === 'string' ? /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(value.trim()) : null;
+      const micros = m ? parseTimestampMicros(value as string, false) : undefined;
+      if (micros === undefined) return invalid(field, 'date', value);
+      return new DuckDBDateValue(Number(micros / 86_400_000_000n));
+    }
+    case 'TIME': {
+      const m = typeof value === 'string' ? /^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?$/.exec(value.trim()) : null;
+      if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || Number(m[3] ?? 0) > 59) return invalid(field, 'time', value);
+      return new DuckDBTimeValue((BigInt(Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3] ?? 0)) * 1_000_000n) + BigInt(((m[4] ?? '') + '000000').slice(0, 6)));
+    }
+    case 'JSON':
+      // On the wire a JSON column is JSON-encoded text; other JSON values are taken as they are.
+      if (typeof value === 'string') {
+        try {
+          JSON.parse(value);
+          return value;
+        } catch {
+          return { location: field.name, message: `Invalid JSON value for field ${field.name}: ${value.length > 60 ? `${value.slice(0, 60)}...` : value}` };
+        }
+      }
+      return JSON.stringify(value);
+    case 'BYTES':
+      if (typeof value === 'string' && /^[A-Za-z0-9+/_-]*={0,2}$/.test(value)) return Buffer.from(value, 'base64').toString('base64');
+      return invalid(field, 'bytes', value);
+    default:
+      return invalid(field, field.type.toLowerCase(), value);
+  }
+}
+
+export const isCellError = (cell: Cell | CellError): cell is CellError => cell !== null && typeof cell === 'object' && 'message' in cell && 'location' in cell;
+
+// ---------------------------------------------------------------------------------------------
+// Query results: DuckDB values -> BigQuery's f/v cells
+
+export interface ResultField {
+  name: string;
+  type: string;
+  mode: 'NULLABLE' | 'REPEATED';
+  fields?: ResultField[];
+}
+
+/** The BigQuery schema field of a DuckDB result column. */
+export function resultField(name: string, type: DuckDBType): ResultField {
+  if (type.typeId === DuckDBTypeId.LIST || type.typeId === DuckDBTypeId.ARRAY) {
+    const child = (type as unknown as { valueType: DuckDBType }).valueType;
+    const inner = resultField(name, child);
+    if (inner.mode === 'REPEATED') throw new UnsupportedLocallyError(`query result column ${name} is an array of arrays`);
+    return { ...inner, mode: 'REPEATED' };
+  }
+  if (type.typeId === DuckDBTypeId.STRUCT) {
+    const struct = type as unknown as { entryNames: string[]; entryTypes: DuckDBType[] };
+    return { name, type: 'RECORD', mode: 'NULLABLE', fields: struct.entryNames.map((n, k) => resultField(n, struct.entryTypes[k])) };
+  }
+  return { name, type: scalarType(type), mode: 'NULLABLE' };
+}
+
+function scalarType(type: DuckDBType): string {
+  if (type.alias === 'JSON') return 'JSON';
+  switch (type.typeId) {
+    case DuckDBTypeId.BOOLEAN:
+      return 'BOOLEAN';
+    case DuckDBTypeId.TINYINT:
+    case DuckDBTypeId.SMALLINT:
+    case DuckDBTypeId.INTEGER:
+    case DuckDBTypeId.BIGINT:
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.UTINYINT:
+    case DuckDBTypeId.USMALLINT:
+    case DuckDBTypeId.UINTEGER:
+    case DuckDBTypeId.UBIGINT:
+    case DuckDBTypeId.UHUGEINT:
+    case DuckDBTypeId.SQLNULL:
+      return 'INTEGER';
+    case DuckDBTypeId.FLOAT:
+    case DuckDBTypeId.DOUBLE:
+      return 'FLOAT';
+    case DuckDBTypeId.DECIMAL:
+      return 'NUMERIC';
+    case DuckDBTypeId.DATE:
+      return 'DATE';
+    case DuckDBTypeId.TIME:
+      return 'TIME';
+    case DuckDBTypeId.TIMESTAMP:
+      return 'DATETIME';
+    case DuckDBTypeId.TIMESTAMP_TZ:
+    case DuckDBTypeId.TIMESTAMP_S:
+    case DuckDBTypeId.TIMESTAMP_MS:
+    case DuckDBTypeId.TIMESTAMP_NS:
+      return 'TIMESTAMP';
+    case DuckDBTypeId.BLOB:
+      return 'BYTES';
+    case DuckDBTypeId.VARCHAR:
+    case DuckDBTypeId.UUID:
+    case DuckDBTypeId.ENUM:
+    case DuckDBTypeId.INTERVAL:
+      return 'STRING';
+    default:
+      throw new UnsupportedLocallyError(`query result type ${type.toString()}`);
+  }
+}
+
+export interface CellOptions {
+  /** formatOptions.useInt64Timestamp: TIMESTAMP as integer microseconds (the client asks for it). */
+  int64Timestamp: boolean;
+}
+
+const pad = (n: number | bigint, width = 2) => String(n).padStart(width, '0');
+
+function timestampMicros(value: DuckDBValue): bigint {
+  const v = value as { micros?: bigint; millis?: bigint; seconds?: bigint; nanos?: bigint };
+  if (v.micros !== undefined) return v.micros;
+  if (v.millis !== undefined) return v.millis * 1000n;
+  if (v.seconds !== undefined) return v.seconds * 1_000_000n;
+  if (v.nanos !== undefined) return v.nanos / 1000n;
+  throw new Error(`not a timestamp: ${String(value)}`);
+}
+
+/** 1700000000123456 -> "1700000000.123456" (BigQuery's float-seconds form, exact). */
+function secondsText(micros: bigint): string {
+  const negative = micros < 0n;
+  const abs = negative ? -micros : micros;
+  const frac = abs % 1_000_000n;
+  const text = `${abs / 1_000_000n}${frac ? `.${pad(frac, 6).replace(/0+$/, '')}` : ''}`;
+  return negative ? `-${text}` : text;
+}
+
+function dateText(days: number): string {
+  const d = new Date(days * 86_400_000);
+  return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+}
+
+function timeText(micros: bigint): string {
+  const total = Number(micros / 1_000_000n);
+  const frac = micros % 1_000_000n;
+  return `${pad(Math.floor(total / 3600))}:${pad(Math.floor(total / 60) % 60)}:${pad(total % 60)}${frac ? `.${pad(frac, 6)}` : ''}`;
+}
+
+function datetimeText(micros: bigint): string {
+  const days = Number((micros - (((micros % 86_400_000_000n) + 86_400_000_000n) % 86_400_000_000n)) / 86_400_000_000n);
+  return `${dateText(days)}T${timeText(((micros % 86_400_000_000n) + 86_400_000_000n) % 86_400_000_000n)}`;
+}
+
+/** One cell in BigQuery's JSON form: strings for scalars, {v} lists for arrays, {f} for records. */
+export function encodeCell(field: ResultField, value: DuckDBValue, options: CellOptions): unknown {
+  if (value === null || value === undefined) return null;
+  if (field.mode === 'REPEATED') {
+    const items = (value as unknown as { items: DuckDBValue[] }).items ?? [];
+    return items.map((item) => ({ v: encodeCell({ ...field, mode: 'NULLABLE' }, item, options) }));
+  }
+  switch (field.type) {
+    case 'RECORD': {
+      const entries = (value as unknown as { entries: Record<string, DuckDBValue> }).entries;
+      return { f: (field.fields ?? []).map((f) => ({ v: encodeCell(f, entries[f.name], options) })) };
+    }
+    case 'TIMESTAMP': {
+      const micros = timestampMicros(value);
+      return options.int64Timestamp ? micros.toString() : secondsText(micros);
+    }
+    case 'DATETIME':
+      return datetimeText(timestampMicros(value));
+    case 'DATE':
+      return dateText((value as DuckDBDateValue).days);
+    case 'TIME':
+      return timeText((value as DuckDBTimeValue).micros);
+    case 'BOOLEAN':
+      return value ? 'true' : 'false';
+    case 'BYTES':
+      return Buffer.from((value as unknown as { bytes: Uint8Array }).bytes).toString('base64');
+    case 'FLOAT': {
+      const n = Number(value);
+      return Number.isNaN(n) ? 'NaN' : n === Infinity ? 'Infinity' : n === -Infinity ? '-Infinity' : String(n);
+    }
+    default:
+      return typeof value === 'string' ? value : String(value);
+  }
+}
