@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
 import { startEmulatorProcess } from './process';
 import { findEmulator } from './sdk';
@@ -6,27 +7,81 @@ import { freePort } from './ports';
 import type { EmulatorOptions, RunningEmulator } from './pubsub';
 
 export interface FirestoreEmulatorOptions extends EmulatorOptions {
-  /** Import this export folder at start and write one back on exit (local persistence). */
+  /**
+   * Local persistence: the newest export in this folder is imported at start, and stop() exports the
+   * `persistProjects` into it first. (The wrapper's --export-on-exit never fires when the process
+   * group is stopped with a signal, so the export is requested over the emulator's REST API.)
+   */
   dataDir?: string;
+  /** Projects whose data stop() exports into dataDir. Default none. */
+  persistProjects?: string[];
 }
 
-export async function startFirestoreEmulator(options: FirestoreEmulatorOptions = {}): Promise<RunningEmulator> {
+export interface RunningFirestoreEmulator extends RunningEmulator {
+  /** Exports the projects' data into dataDir now (stop() does it too); returns the export folder. */
+  exportData(projects: string[]): Promise<string>;
+}
+
+const EXPORT_PREFIX = 'firestore_export_';
+
+export async function startFirestoreEmulator(options: FirestoreEmulatorOptions = {}): Promise<RunningFirestoreEmulator> {
   const launcher = findEmulator('firestore');
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? (await freePort());
+  const hostPort = `${host}:${port}`;
   const args = ['start', `--host=${host}`, `--port=${port}`];
-  if (options.dataDir) args.push(`--export-on-exit=${options.dataDir}`);
-  if (options.dataDir && hasExport(options.dataDir)) args.push(`--import-data=${options.dataDir}`);
-  const proc = await startEmulatorProcess({ name: 'firestore', command: launcher, args, readyUrl: `http://${host}:${port}/`, logFile: options.logFile });
-  return { hostPort: `${host}:${port}`, process: proc, stop: () => proc.stop() };
+  const previous = options.dataDir ? latestExport(options.dataDir) : undefined;
+  if (previous) args.push(`--import-data=${previous}`);
+  const proc = await startEmulatorProcess({ name: 'firestore', command: launcher, args, readyUrl: `http://${hostPort}/`, logFile: options.logFile });
+
+  const exportData = async (projects: string[]): Promise<string> => {
+    const dir = options.dataDir;
+    if (!dir) throw new Error('startFirestoreEmulator: exportData needs options.dataDir');
+    fs.mkdirSync(dir, { recursive: true });
+    const before = new Set(fs.readdirSync(dir));
+    for (const project of projects) {
+      const response = await fetch(`http://${hostPort}/emulator/v1/projects/${project}:export`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ database: `projects/${project}/databases/(default)`, export_directory: path.resolve(dir) }),
+      });
+      if (!response.ok) throw new Error(`firestore export of ${project} failed: ${response.status} ${await response.text()}`);
+    }
+    const created = fs.readdirSync(dir).filter((f) => f.startsWith(EXPORT_PREFIX) && !before.has(f));
+    const newest = latestExport(dir);
+    if (!newest || !created.length) throw new Error(`firestore export wrote nothing into ${dir}`);
+    // Keep only the newest export: each one is a full copy.
+    for (const f of fs.readdirSync(dir)) if (f.startsWith(EXPORT_PREFIX) && path.join(dir, f) !== newest) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
+    return newest;
+  };
+
+  return {
+    hostPort,
+    process: proc,
+    exportData,
+    stop: async () => {
+      try {
+        if (options.dataDir && options.persistProjects?.length) await exportData(options.persistProjects);
+      } finally {
+        await proc.stop();
+      }
+    },
+  };
 }
 
-function hasExport(dir: string): boolean {
+/** The newest `firestore_export_<seconds>` folder in dir that holds a complete export. */
+export function latestExport(dir: string): string | undefined {
+  let entries: string[];
   try {
-    return fs.readdirSync(dir).some((f) => f.endsWith('.overall_export_metadata'));
+    entries = fs.readdirSync(dir);
   } catch {
-    return false;
+    return undefined;
   }
+  const complete = entries
+    .filter((f) => f.startsWith(EXPORT_PREFIX))
+    .filter((f) => fs.existsSync(path.join(dir, f, `${f}.overall_export_metadata`)))
+    .sort((a, b) => Number(a.slice(EXPORT_PREFIX.length)) - Number(b.slice(EXPORT_PREFIX.length)));
+  return complete.length ? path.join(dir, complete[complete.length - 1]) : undefined;
 }
 
 export function emulatorFirestore(hostPort: string, projectId: string): Firestore {

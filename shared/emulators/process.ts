@@ -17,6 +17,12 @@ export interface EmulatorProcessOptions {
   readyTimeoutMs?: number;
   logFile?: string;
   env?: NodeJS.ProcessEnv;
+  /** Working directory; default the current one. */
+  cwd?: string;
+  /** How errors name the process; default `<name> emulator`. */
+  label?: string;
+  /** SIGKILL the group this long after SIGTERM; default 5000 ms (a service gets 10 s to drain). */
+  stopGraceMs?: number;
 }
 
 export class EmulatorStartError extends Error {
@@ -56,7 +62,7 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions): Pro
   const logFile = options.logFile ?? path.join(os.tmpdir(), `mesh-${options.name}-${process.pid}-${Date.now()}.log`);
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const log = fs.openSync(logFile, 'a');
-  const child = spawn(options.command, options.args, { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...options.env } });
+  const child = spawn(options.command, options.args, { detached: true, cwd: options.cwd, stdio: ['ignore', log, log], env: { ...process.env, ...options.env } });
   fs.closeSync(log);
   live.add(child);
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -72,17 +78,18 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions): Pro
   const stop = async () => {
     if (exited) return;
     killGroup(child, 'SIGTERM');
-    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
+    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), options.stopGraceMs ?? 5000);
     await exitPromise;
     clearTimeout(timer);
     // The wrapper may exit before its JVM child: make sure the group is gone.
     killGroup(child, 'SIGKILL');
   };
 
+  const label = options.label ?? `${options.name} emulator`;
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60000);
   while (Date.now() < deadline) {
     if (exited) {
-      throw new EmulatorStartError(`${options.name} emulator exited (${exited.code ?? exited.signal}) before it was ready:\n${tail(logFile)}`);
+      throw new EmulatorStartError(`${label} exited (${exited.code ?? exited.signal}) before it was ready:\n${tail(logFile)}`);
     }
     try {
       const response = await fetch(options.readyUrl, { signal: AbortSignal.timeout(1000) });
@@ -93,7 +100,7 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions): Pro
     await new Promise((r) => setTimeout(r, 200));
   }
   await stop();
-  throw new EmulatorStartError(`${options.name} emulator was not ready after ${(options.readyTimeoutMs ?? 60000) / 1000}s:\n${tail(logFile)}`);
+  throw new EmulatorStartError(`${label} was not ready after ${(options.readyTimeoutMs ?? 60000) / 1000}s:\n${tail(logFile)}`);
 }
 
 function tail(file: string, lines = 15): string {

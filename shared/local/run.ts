@@ -1,64 +1,120 @@
 /**
- * Runs the mesh on one machine: Google's emulators on the spec's local ports, then the spec applied.
- * `npm start` and the end-to-end test share this path. Anything started is stopped again if a
- * later step fails, so a failed start leaves no process or port behind.
+ * Runs the whole mesh on one machine, the path `npm start` and the end-to-end test share:
+ *
+ *   preflight (emulators installed, Java, every port free)      -> nothing started on failure
+ *   Pub/Sub + Firestore emulators, local BigQuery (DuckDB file)  -> spec.local ports, spec.local.dataDir
+ *   mesh apply --local                                           -> topics, schemas, subscriptions, taps
+ *   every spec service as a process                              -> spec.services[*].localPort, ready
+ *
+ * Anything started is stopped again if a later step fails. stop() goes in reverse: services first
+ * (they drain and ack), then the warehouse endpoint, then Firestore (its data exported into the data
+ * folder, imported at the next start), then Pub/Sub. The Pub/Sub emulator keeps nothing between runs:
+ * the spec is applied again at each start, and a backlog left at stop is gone.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { startLocalBigQuery, localBigQueryOptions } from '../bigquery-local';
+import { assertJava, assertPortFree, findEmulator, startFirestoreEmulator, startPubsubEmulator } from '../emulators';
 import type { MeshSpec } from '../spec/types';
-import { assertJava, assertPortFree, findEmulator, startFirestoreEmulator, startPubsubEmulator, type RunningEmulator } from '../emulators';
 import { applyLocal, type ApplyStep } from './apply';
 import { localPubSub } from './connect';
+import { localServiceUrls, serviceEntry, startLocalService, type LocalEndpoints, type RunningService } from './services';
 
 export interface LocalMeshOptions {
   /** Start from empty data instead of what the last run left in spec.local.dataDir. */
   fresh?: boolean;
+  /** Start the spec's services too (default true); false gives only emulators + applied spec. */
+  services?: boolean;
   /** Progress lines for the terminal. */
   onProgress?: (line: string) => void;
 }
 
-export interface LocalMesh {
-  pubsubHost: string;
-  firestoreHost: string;
+export interface LocalMesh extends LocalEndpoints {
   applied: ApplyStep[];
+  /** service name -> base URL, for the services started. */
+  serviceUrls: Record<string, string>;
+  services: RunningService[];
+  dataDir: string;
   stop(): Promise<void>;
 }
 
 export async function startLocalMesh(spec: MeshSpec, options: LocalMeshOptions = {}): Promise<LocalMesh> {
   const progress = options.onProgress ?? (() => undefined);
+  const withServices = options.services ?? true;
   // Check everything that can be checked before starting anything.
   findEmulator('pubsub');
   findEmulator('firestore');
   assertJava();
-  await assertPortFree(spec.local.pubsubPort, 'local.pubsubPort');
-  await assertPortFree(spec.local.firestorePort, 'local.firestorePort');
+  const serviceNames = withServices ? Object.keys(spec.services) : [];
+  for (const name of serviceNames) serviceEntry(name);
+  await assertPortFree(spec.local.pubsubPort, 'local.pubsubPort, the Pub/Sub emulator');
+  await assertPortFree(spec.local.firestorePort, 'local.firestorePort, the Firestore emulator');
+  await assertPortFree(spec.local.bigqueryPort, 'local.bigqueryPort, the local BigQuery endpoint');
+  for (const name of serviceNames) await assertPortFree(spec.services[name].localPort, `services.${name}.localPort`);
 
   const dataDir = spec.local.dataDir;
   if (options.fresh) fs.rmSync(dataDir, { recursive: true, force: true });
-  fs.mkdirSync(path.join(dataDir, 'logs'), { recursive: true });
+  const logDir = path.join(dataDir, 'logs');
+  fs.mkdirSync(logDir, { recursive: true });
 
-  const started: RunningEmulator[] = [];
+  const stoppers: Array<{ what: string; stop: () => Promise<void> }> = [];
   const stop = async () => {
-    await Promise.all(started.splice(0).map((e) => e.stop()));
+    // Reverse start order; keep going if one step fails so nothing is left running.
+    const failures: string[] = [];
+    for (const { what, stop: stopOne } of stoppers.splice(0).reverse()) {
+      progress(`stopping ${what}`);
+      await stopOne().catch((error: Error) => failures.push(`${what}: ${error.message}`));
+    }
+    if (failures.length) throw Object.assign(new Error(`stopped, with errors:\n${failures.join('\n')}`), { userFacing: true });
   };
   try {
-    progress(`starting Pub/Sub emulator on :${spec.local.pubsubPort} and Firestore emulator on :${spec.local.firestorePort}`);
-    const [pubsubEmulator, firestoreEmulator] = await Promise.all([
-      startPubsubEmulator({ port: spec.local.pubsubPort, logFile: path.join(dataDir, 'logs', 'pubsub.log') }).then((e) => (started.push(e), e)),
-      startFirestoreEmulator({ port: spec.local.firestorePort, dataDir: path.join(dataDir, 'firestore'), logFile: path.join(dataDir, 'logs', 'firestore.log') }).then((e) => (started.push(e), e)),
+    progress(`starting the Pub/Sub emulator (:${spec.local.pubsubPort}), the Firestore emulator (:${spec.local.firestorePort}) and local BigQuery (:${spec.local.bigqueryPort})`);
+    const bigqueryOptions = localBigQueryOptions(spec);
+    const [pubsubEmulator, firestoreEmulator, bigquery] = await Promise.all([
+      startPubsubEmulator({ port: spec.local.pubsubPort, logFile: path.join(logDir, 'pubsub.log') }).then((e) => {
+        stoppers.push({ what: 'the Pub/Sub emulator', stop: e.stop });
+        return e;
+      }),
+      startFirestoreEmulator({
+        port: spec.local.firestorePort,
+        dataDir: path.join(dataDir, 'firestore'),
+        persistProjects: [spec.project],
+        logFile: path.join(logDir, 'firestore.log'),
+      }).then((e) => {
+        stoppers.push({ what: 'the Firestore emulator (exporting its data)', stop: e.stop });
+        return e;
+      }),
+      startLocalBigQuery(bigqueryOptions).then((b) => {
+        stoppers.push({ what: 'local BigQuery', stop: b.stop });
+        return b;
+      }),
     ]);
-    progress('applying the spec');
+    const endpoints: LocalEndpoints = { pubsubHost: pubsubEmulator.hostPort, firestoreHost: firestoreEmulator.hostPort, bigqueryUrl: bigquery.url };
+
+    progress('applying the spec (topics, schemas, subscriptions, dead-letter topics)');
     process.env.PUBSUB_EMULATOR_HOST = pubsubEmulator.hostPort;
     const pubsub = localPubSub(spec);
     let applied: ApplyStep[];
     try {
-      applied = await applyLocal({ pubsub, spec });
+      applied = await applyLocal({ pubsub, spec, serviceUrls: localServiceUrls(spec) });
     } finally {
       await pubsub.close();
     }
-    return { pubsubHost: pubsubEmulator.hostPort, firestoreHost: firestoreEmulator.hostPort, applied, stop };
+
+    const services: RunningService[] = [];
+    if (serviceNames.length) progress(`starting services: ${serviceNames.join(', ')}`);
+    await Promise.all(
+      serviceNames.map(async (name) => {
+        const service = await startLocalService(spec, name, endpoints, logDir);
+        services.push(service);
+        stoppers.push({ what: `the ${name} service`, stop: service.stop });
+        progress(`${name} ready at ${service.url}`);
+      }),
+    );
+    const serviceUrls = Object.fromEntries(services.map((s) => [s.name, s.url]));
+    return { ...endpoints, applied, serviceUrls, services, dataDir, stop };
   } catch (error) {
-    await stop();
+    await stop().catch(() => undefined);
     throw error;
   }
 }

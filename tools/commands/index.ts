@@ -7,5 +7,6 @@ import { register as doctor } from './doctor';
 import { register as plan } from './plan';
 import { register as load } from './load';
 import { register as query } from './query';
+import { register as status } from './status';
 
-export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor, plan, load, query];
+export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor, plan, load, query, status];

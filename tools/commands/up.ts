@@ -1,33 +1,58 @@
 import type { Command } from 'commander';
 import { consumerResources, loadSpec } from '../../shared/spec';
-import { startLocalMesh } from '../../shared/local';
+import type { MeshSpec } from '../../shared/spec';
+import { startLocalMesh, type LocalMesh } from '../../shared/local';
 import { printTable } from '../table';
 
 export function register(program: Command): void {
   program
     .command('up')
-    .description('run the mesh locally on Google\'s emulators (what `npm start` does); Ctrl-C stops everything')
-    .option('--fresh', 'start from empty local data')
-    .action(async (options: { fresh?: boolean }) => {
+    .description("run the whole mesh locally on Google's emulators (what `npm start` does); Ctrl-C stops everything")
+    .option('--fresh', 'start from empty local data (emulators and warehouse)')
+    .option('--no-services', 'start only the emulators and local BigQuery, with the spec applied')
+    .action(async (options: { fresh?: boolean; services: boolean }) => {
       const spec = loadSpec(program.opts().spec);
-      const mesh = await startLocalMesh(spec, { fresh: options.fresh, onProgress: (line) => console.log(`- ${line}`) });
+      const mesh = await startLocalMesh(spec, { fresh: options.fresh, services: options.services, onProgress: (line) => console.log(`- ${line}`) });
       let stopping = false;
       const shutdown = async () => {
         if (stopping) return;
         stopping = true;
         console.log('\nstopping ...');
-        await mesh.stop();
-        console.log('stopped; local data kept in', spec.local.dataDir);
-        process.exit(0);
+        try {
+          await mesh.stop();
+          console.log(`stopped; local data kept in ${spec.local.dataDir} (npm start -- --fresh to start empty)`);
+          process.exit(0);
+        } catch (error) {
+          console.error(`mesh: ${(error as Error).message}`);
+          process.exit(1);
+        }
       };
       process.on('SIGINT', shutdown);
       process.on('SIGTERM', shutdown);
-
-      printTable(['what', 'where'], [
-        ['Pub/Sub emulator', `PUBSUB_EMULATOR_HOST=${mesh.pubsubHost}`],
-        ['Firestore emulator', `FIRESTORE_EMULATOR_HOST=${mesh.firestoreHost}`],
-      ]);
-      printTable(['consumer', 'topic', 'delivery', 'subscription', 'dead letters'], Object.values(spec.consumers).map((c) => [c.name, c.topic, c.delivery === 'push' ? `push -> ${c.service}` : c.delivery === 'pull' ? `pull <- ${c.service}` : c.delivery, consumerResources(c).subscription, consumerResources(c).deadLetterHold]));
-      console.log('running; press Ctrl-C to stop');
+      printSummary(spec, mesh);
+      console.log(`running; logs in ${spec.local.dataDir}/logs; \`npm run mesh -- status\` in another terminal; Ctrl-C stops everything`);
     });
+}
+
+/** The one short table: where things are (dashboard page first), then each consumer and its subscription. */
+function printSummary(spec: MeshSpec, mesh: LocalMesh): void {
+  const services = Object.keys(mesh.serviceUrls).sort((a, b) => (a === 'dashboard' ? -1 : b === 'dashboard' ? 1 : a.localeCompare(b)));
+  printTable(
+    ['what', 'where'],
+    [
+      ...services.map((name) => [name === 'dashboard' ? 'dashboard page' : `${name} service`, `${mesh.serviceUrls[name]}/`]),
+      ['local BigQuery', `${mesh.bigqueryUrl} (npm run mesh -- query "<SQL>")`],
+      ['Pub/Sub emulator', `PUBSUB_EMULATOR_HOST=${mesh.pubsubHost}`],
+      ['Firestore emulator', `FIRESTORE_EMULATOR_HOST=${mesh.firestoreHost}`],
+    ],
+  );
+  printTable(
+    ['consumer', 'delivery', 'subscription', 'dead letters held in'],
+    Object.values(spec.consumers).map((c) => [
+      c.name,
+      c.delivery === 'push' ? `push -> ${c.service}` : c.delivery === 'pull' ? `pull <- ${c.service}` : `bigquery -> ${c.table}`,
+      consumerResources(c).subscription,
+      consumerResources(c).deadLetterHold,
+    ]),
+  );
 }

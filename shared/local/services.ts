@@ -1,0 +1,83 @@
+/**
+ * The spec's services as local processes: `node --import tsx services/<name>/index.ts`, wired to the
+ * emulators through the same environment variables Cloud Run sets from infra (shared/consumer/env.ts).
+ * node itself is the child (no npx/tsx wrapper), so SIGTERM reaches the service's graceful stop.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { EmulatorStartError, startEmulatorProcess, type RunningProcess } from '../emulators/process';
+import type { MeshSpec } from '../spec/types';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+export interface LocalEndpoints {
+  pubsubHost: string;
+  firestoreHost: string;
+  /** Base URL of the local BigQuery endpoint. */
+  bigqueryUrl: string;
+}
+
+export interface RunningService {
+  name: string;
+  url: string;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+/** service name -> base URL on localhost, from the spec's local ports. */
+export function localServiceUrls(spec: MeshSpec): Record<string, string> {
+  return Object.fromEntries(Object.entries(spec.services).map(([name, s]) => [name, `http://127.0.0.1:${s.localPort}`]));
+}
+
+/** The entry point of a spec service; a clear error if the spec names a service with no code. */
+export function serviceEntry(name: string): string {
+  const entry = path.join(REPO_ROOT, 'services', name, 'index.ts');
+  if (!fs.existsSync(entry)) {
+    throw Object.assign(new Error(`the spec names service "${name}" but ${path.relative(process.cwd(), entry)} does not exist`), { userFacing: true });
+  }
+  return entry;
+}
+
+/** The environment a service gets locally: what infra/services.ts sets on Cloud Run, pointed at the emulators. */
+export function localServiceEnv(spec: MeshSpec, name: string, endpoints: LocalEndpoints): NodeJS.ProcessEnv {
+  return {
+    MESH_SPEC: spec.file,
+    GOOGLE_CLOUD_PROJECT: spec.project,
+    PUBSUB_EMULATOR_HOST: endpoints.pubsubHost,
+    FIRESTORE_EMULATOR_HOST: endpoints.firestoreHost,
+    BIGQUERY_EMULATOR_HOST: endpoints.bigqueryUrl,
+    PORT: String(spec.services[name].localPort),
+    // The emulator's pushes carry no OIDC token: verification is turned off explicitly, never by default.
+    MESH_VERIFY_PUSH_AUTH: 'false',
+    MESH_SERVICE_URLS: Object.entries(localServiceUrls(spec)).map(([n, url]) => `${n}=${url}`).join(','),
+    METADATA_SERVER_DETECTION: 'none',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  };
+}
+
+/** Starts one service and resolves once its /readyz answers 200 (pull streams open). */
+export async function startLocalService(spec: MeshSpec, name: string, endpoints: LocalEndpoints, logDir: string): Promise<RunningService> {
+  const entry = serviceEntry(name);
+  const url = localServiceUrls(spec)[name];
+  const logFile = path.join(logDir, `${name}.log`);
+  let proc: RunningProcess;
+  try {
+    proc = await startEmulatorProcess({
+      name,
+      label: `${name} service`,
+      command: process.execPath,
+      cwd: REPO_ROOT,
+      args: ['--import', 'tsx', entry],
+      readyUrl: `${url}/readyz`,
+      readyTimeoutMs: 90_000,
+      logFile,
+      env: localServiceEnv(spec, name, endpoints),
+      // Services stop within 10 s of SIGTERM (Cloud Run's budget); a little slack before SIGKILL.
+      stopGraceMs: 12_000,
+    });
+  } catch (error) {
+    if (error instanceof EmulatorStartError) error.message += `\n(full log: ${logFile})`;
+    throw error;
+  }
+  return { name, url, logFile, stop: () => proc.stop() };
+}

@@ -1,0 +1,111 @@
+import type { Command } from 'commander';
+import type { StatsSnapshot, ConsumerCounters } from '../../shared/consumer/stats';
+import type { ConsumerHealth } from '../../shared/health/types';
+import { localServiceUrls } from '../../shared/local/services';
+import { loadSpec, type MeshSpec } from '../../shared/spec';
+import { printTable } from '../table';
+
+/** Where the dashboard serves its consumer health (services/dashboard). */
+export const DASHBOARD_HEALTH_PATH = '/api/health';
+
+export interface ConsumerStatus {
+  consumer: string;
+  topic: string;
+  delivery: string;
+  service: string | null;
+  /** From the service's /stats; null when the service is not running. */
+  counters: ConsumerCounters | null;
+  /** From the dashboard's health (tap subscriptions locally, Cloud Monitoring in GCP); null if unavailable. */
+  health: Pick<ConsumerHealth, 'backlog' | 'oldestUnackedSeconds' | 'deadLettered' | 'slo' | 'breached' | 'source'> | null;
+}
+
+export interface MeshStatus {
+  at: string;
+  services: Record<string, { url: string; up: boolean; error?: string }>;
+  consumers: ConsumerStatus[];
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return (await response.json()) as T;
+}
+
+/** Reads every service's counters and the dashboard's health view of every consumer. */
+export async function readMeshStatus(spec: MeshSpec, urls: Record<string, string> = localServiceUrls(spec)): Promise<MeshStatus> {
+  const services: MeshStatus['services'] = {};
+  const counters = new Map<string, ConsumerCounters>();
+  await Promise.all(
+    Object.keys(spec.services).map(async (name) => {
+      const url = urls[name];
+      try {
+        const stats = await getJson<StatsSnapshot>(`${url}/stats`);
+        for (const [consumer, c] of Object.entries(stats.consumers)) counters.set(consumer, c);
+        services[name] = { url, up: true };
+      } catch (error) {
+        services[name] = { url, up: false, error: (error as Error).message };
+      }
+    }),
+  );
+  const health = new Map<string, ConsumerHealth>();
+  if (urls.dashboard && services.dashboard?.up) {
+    try {
+      const body = await getJson<ConsumerHealth[] | { consumers: ConsumerHealth[] }>(`${urls.dashboard}${DASHBOARD_HEALTH_PATH}`);
+      for (const h of Array.isArray(body) ? body : body.consumers) health.set(h.consumer, h);
+    } catch (error) {
+      services.dashboard.error = `health: ${(error as Error).message}`;
+    }
+  }
+  return {
+    at: new Date().toISOString(),
+    services,
+    consumers: Object.values(spec.consumers).map((c) => {
+      const h = health.get(c.name);
+      return {
+        consumer: c.name,
+        topic: c.topic,
+        delivery: c.delivery,
+        service: c.service ?? null,
+        counters: counters.get(c.name) ?? null,
+        health: h ? { backlog: h.backlog, oldestUnackedSeconds: h.oldestUnackedSeconds, deadLettered: h.deadLettered, slo: h.slo, breached: h.breached, source: h.source } : null,
+      };
+    }),
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description('per consumer: received / done / duplicates / dead-lettered from the running services, backlog and lag from the dashboard')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (options: { json?: boolean }) => {
+      const spec = loadSpec(program.opts().spec);
+      const status = await readMeshStatus(spec);
+      if (options.json) {
+        console.log(JSON.stringify(status, null, 2));
+      } else {
+        const n = (v: number | null | undefined) => (v === null || v === undefined ? '-' : String(v));
+        printTable(
+          ['consumer', 'delivery', 'received', 'done', 'duplicates', 'dead-lettered', 'failed', 'backlog', 'lag s', 'lag SLO s', 'status'],
+          status.consumers.map((c) => [
+            c.consumer,
+            c.service ? `${c.delivery} ${c.service}` : c.delivery,
+            n(c.counters?.received),
+            n(c.counters?.done),
+            n(c.counters?.duplicate),
+            n(c.counters?.deadLettered),
+            n(c.counters?.failed),
+            n(c.health?.backlog),
+            c.health?.oldestUnackedSeconds === null || c.health?.oldestUnackedSeconds === undefined ? '-' : c.health.oldestUnackedSeconds.toFixed(1),
+            n(c.health?.slo.oldestUnackedSeconds),
+            c.health ? (c.health.breached ? 'BREACHED' : 'ok') : '?',
+          ]),
+        );
+        const down = Object.entries(status.services).filter(([, s]) => !s.up || s.error);
+        for (const [name, s] of down) console.log(`${name} (${s.url}): ${s.up ? s.error : `not reachable: ${s.error}`}`);
+      }
+      if (Object.values(status.services).every((s) => !s.up)) {
+        throw Object.assign(new Error('no service is running: start the mesh with `npm start` first'), { userFacing: true });
+      }
+    });
+}
