@@ -74,7 +74,8 @@ export class ProcessorStore {
    * Default ('optimistic'): one batch with `create()` of the dedup record and the projection
    * written with a precondition on the update time it was read at (or `create()` when new). The
    * projection is cached per order (ordering keys send one order's events to one subscriber, one at
-   * a time), so the steady state is one commit per event, as fast as a bare create(). Any
+   * a time), and order.created is first tried as a create() without a read, so the steady state is
+   * one commit per event. Any
    * precondition failure (a seen event, another instance wrote the order) evicts the cache, reads
    * again and retries; a seen event then reads as 'duplicate'.
    *
@@ -88,6 +89,9 @@ export class ProcessorStore {
     const orderRef = this.orderRef(orderId);
     for (let attempt = 1; ; attempt++) {
       let base = this.cache.get(orderId);
+      // order.created is almost always for a new order: try the create() without reading first. If the
+      // order or the dedup record exists, the commit fails with ALREADY_EXISTS and the retry reads.
+      if (!base && attempt === 1 && event.type === 'order.created') base = { projection: undefined };
       try {
         if (!base) {
           const [dedup, order] = await this.db.getAll(dedupRef, orderRef);

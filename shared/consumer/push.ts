@@ -217,35 +217,39 @@ function reply(res: http.ServerResponse, status: number, error: string, close: b
   res.end(body);
 }
 
-/** Reads the whole body, refusing (413) more than `limit` bytes before buffering them. */
+/**
+ * Reads the whole body, refusing (413) more than `limit` bytes before buffering them. On the hot
+ * path: plain `on` listeners guarded by `settled` (no `once` wrappers, no per-request named closures).
+ */
 export function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) return Promise.reject(new PushRequestError(413, `body of ${declared} bytes exceeds the ${limit}-byte limit`));
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    let first: Buffer | undefined;
+    let chunks: Buffer[] | undefined;
     let size = 0;
     let settled = false;
-    const onData = (chunk: Buffer) => {
+    req.on('data', (chunk: Buffer) => {
+      if (settled) return; // over the limit: the rest flows past unbuffered
       size += chunk.length;
       if (size > limit) {
         settled = true;
-        req.off('data', onData);
-        req.resume();
+        first = chunks = undefined;
         reject(new PushRequestError(413, `body exceeds the ${limit}-byte limit`));
-      } else chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('end', () => {
+      } else if (first === undefined) first = chunk;
+      else (chunks ??= [first]).push(chunk);
+    });
+    req.on('end', () => {
       if (settled) return;
       settled = true;
-      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      resolve(chunks ? Buffer.concat(chunks, size) : (first ?? EMPTY));
     });
-    req.once('error', (error) => {
+    req.on('error', (error: Error) => {
       if (settled) return;
       settled = true;
       reject(new PushRequestError(400, `request body could not be read: ${error.message}`));
     });
-    req.once('close', () => {
+    req.on('close', () => {
       if (settled) return;
       settled = true;
       reject(new PushRequestError(400, 'client closed the connection before the body ended'));

@@ -175,15 +175,30 @@ function assertResolvesBothWays(topic: string, older: SchemaRevision, newer: Sch
   }
 }
 
+/** A record type's field name -> field type, built once per type (hasUnknownFields runs on every message). */
+const fieldsByType = new WeakMap<avro.Type, Map<string, avro.Type>>();
+
+function fieldTypes(type: avro.types.RecordType): Map<string, avro.Type> {
+  let known = fieldsByType.get(type);
+  if (!known) fieldsByType.set(type, (known = new Map(type.fields.map((f) => [f.name, f.type]))));
+  return known;
+}
+
 function hasUnknownFields(type: avro.Type, value: Record<string, unknown>): boolean {
-  let unknown = false;
-  collectUnknownFields(type, value, [], () => (unknown = true));
-  return unknown;
+  if (!(type instanceof avro.types.RecordType)) return false;
+  const known = fieldTypes(type);
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+    const fieldType = known.get(key);
+    if (!fieldType) return true;
+    if (fieldType instanceof avro.types.RecordType && value[key] && typeof value[key] === 'object' && hasUnknownFields(fieldType, value[key] as Record<string, unknown>)) return true;
+  }
+  return false;
 }
 
 function collectUnknownFields(type: avro.Type, value: Record<string, unknown>, at: string[], note: (field: string, problem: string) => void): void {
   if (!(type instanceof avro.types.RecordType)) return;
-  const known = new Map(type.fields.map((f) => [f.name, f.type]));
+  const known = fieldTypes(type);
   for (const key of Object.keys(value)) {
     const fieldType = known.get(key);
     if (!fieldType) note([...at, key].join('.'), `is not in the schema (fields: ${[...known.keys()].join(', ')})`);
