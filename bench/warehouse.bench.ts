@@ -1,8 +1,13 @@
 /**
- * Warehouse loading throughput on the local BigQuery endpoint: rows/s of tabledata.insertAll through
- * the real @google-cloud/bigquery client (HTTP, JSON, schema checks, insertId dedup, DuckDB appender)
- * against the raw DuckDB appender writing the same rows in-process, in the same run; and the effect of
- * the insertAll batch size (100 / 2000 rows per request against the recommended 500).
+ * Warehouse loading throughput on the local BigQuery endpoint, against the raw DuckDB appender writing
+ * the same rows in-process, in the same run:
+ *
+ * - the loader end to end: the warehouse service (services/warehouse) draining a backlog of orders
+ *   events from the Pub/Sub emulator (StreamingPull, decode, batching, insertAll, ack) into the local
+ *   endpoint;
+ * - tabledata.insertAll alone through the real @google-cloud/bigquery client (HTTP, JSON, schema
+ *   checks, insertId dedup, DuckDB appender), and the effect of the insertAll batch size (100 / 2000
+ *   rows per request against the recommended 500).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,12 +20,19 @@ import { eventsTableSchema } from '../infra/warehouse-schema';
 import { duckTypeOf } from '../shared/bigquery-local/sql';
 import { ensureWarehouse } from '../services/warehouse/tables';
 import { eventRow, insertBatch, type InsertRow } from '../services/warehouse/rows';
+import { createLogger } from '../shared/consumer';
+import { emulatorPubSub, startPubsubEmulator, type RunningEmulator } from '../shared/emulators';
+import { applyLocal } from '../shared/local';
+import { MeshPublisher } from '../shared/publisher';
+import { createWarehouseApp } from '../services/warehouse/app';
 import type { BenchResult } from './types';
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
 
 const ROWS = Number(process.env.BENCH_WAREHOUSE_ROWS ?? 20000);
 const ROUNDS = 3;
+const LOADER_EVENTS = Number(process.env.BENCH_WAREHOUSE_LOADER_EVENTS ?? 10000);
+const LOADER_ROUNDS = 2;
 
 function orderRows(spec: MeshSpec, n: number, prefix: string): InsertRow[] {
   const now = Date.now();
@@ -83,10 +95,46 @@ async function insertAllRowsPerSecond(table: Table, rows: InsertRow[], batch: nu
   return rows.length / elapsed;
 }
 
+/** The spec cut down to the warehouse's orders consumer, so the emulator does no other work. */
+function loaderSpec(spec: MeshSpec): MeshSpec {
+  const consumer = spec.consumers['warehouse-orders'];
+  return { ...spec, consumers: { [consumer.name]: consumer }, services: { warehouse: { ...spec.services.warehouse, consumers: [consumer.name] } } };
+}
+
+/**
+ * Events/s of the warehouse service draining a backlog of LOADER_EVENTS orders events from the
+ * emulator: timed from start() (tables already made) until every row is acked.
+ */
+async function loaderRowsPerSecond(emulator: RunningEmulator, bigquery: BigQuery, round: number): Promise<number> {
+  const spec = loaderSpec(loadSpec());
+  const pubsub = emulatorPubSub(emulator.hostPort, `bench-warehouse-${round}`);
+  try {
+    await applyLocal({ pubsub, spec });
+    const publisher = new MeshPublisher({ pubsub, spec, source: '//bench' });
+    const types = ['order.created', 'order.paid', 'order.shipped'];
+    await Promise.all(
+      Array.from({ length: LOADER_EVENTS }, (_, i) =>
+        publisher.publish('orders', types[i % 3], { orderId: `o-${round}-${Math.floor(i / 3)}`, customerId: `c-${i % 500}`, sequence: (i % 3) + 1, amountCents: 500 + i, currency: 'USD', itemCount: 1 }),
+      ),
+    );
+    const app = createWarehouseApp({ spec, pubsub, bigquery, bigqueryProject: spec.project, log: createLogger({ level: 'silent' }) });
+    const start = process.hrtime.bigint();
+    await app.start(0, '127.0.0.1');
+    const counters = app.stats.of('warehouse-orders');
+    while (counters.done + counters.duplicate < LOADER_EVENTS) await new Promise((r) => setTimeout(r, 20));
+    const elapsed = seconds(start);
+    await app.stop();
+    return LOADER_EVENTS / elapsed;
+  } finally {
+    await pubsub.close();
+  }
+}
+
 export async function run(progress: (line: string) => void = () => undefined): Promise<BenchResult[]> {
   const spec = loadSpec();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-warehouse-'));
   let local: LocalBigQuery | undefined;
+  let emulator: RunningEmulator | undefined;
   try {
     // A file, as `npm start` uses, so the numbers include DuckDB's writes to disk.
     local = await startLocalBigQuery({ dataFile: path.join(dir, 'bigquery.duckdb') });
@@ -105,8 +153,20 @@ export async function run(progress: (line: string) => void = () => undefined): P
       for (const size of sizes) best[size] = Math.max(best[size], await insertAllRowsPerSecond(table, orderRows(spec, ROWS, `r${round}-b${size}`), size));
       progress(`warehouse round ${round}/${ROUNDS}: appender ${appender.toFixed(0)} rows/s; insertAll ${sizes.map((s) => `${s}/req ${best[s].toFixed(0)}`).join(', ')} rows/s (best so far)`);
     }
+    emulator = await startPubsubEmulator();
+    let loader = 0;
+    for (let round = 1; round <= LOADER_ROUNDS; round++) {
+      loader = Math.max(loader, await loaderRowsPerSecond(emulator, bigquery, round));
+      progress(`warehouse loader round ${round}/${LOADER_ROUNDS}: ${loader.toFixed(0)} events/s from the emulator (best so far)`);
+    }
     const rate = (n: number) => `${Math.round(n).toLocaleString('en-US')} rows/s`;
     return [
+      {
+        name: 'warehouse loader (emulator -> local endpoint)',
+        baseline: 'raw DuckDB appender, same kind of rows, in-process',
+        ratio: loader / appender,
+        detail: `backlog of ${LOADER_EVENTS} orders events drained by the warehouse service (StreamingPull, decode, 500-row batches, insertAll, ack; emulator, service and endpoint on one machine), best of ${LOADER_ROUNDS}: ${rate(loader)} vs appender ${rate(appender)}`,
+      },
       {
         name: 'warehouse insertAll (local endpoint)',
         baseline: 'raw DuckDB appender, same rows, in-process',
@@ -127,6 +187,7 @@ export async function run(progress: (line: string) => void = () => undefined): P
       },
     ];
   } finally {
+    await emulator?.stop();
     await local?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }

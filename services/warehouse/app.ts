@@ -1,0 +1,168 @@
+/**
+ * Builds the warehouse service without listening: tests drive it with `start(0)`; index.ts starts it
+ * from the environment.
+ *
+ * start() first makes BigQuery match the spec (dataset, events tables with the current schema
+ * revision's columns, dedup views, dead_letters; an incompatible schema change stops the start with
+ * IncompatibleSchemaError), then opens the pull consumers. stop() writes the rows already buffered
+ * at once, so the graceful shutdown acks everything it can before the deadline.
+ */
+import type { BigQuery, Table } from '@google-cloud/bigquery';
+import type { PubSub } from '@google-cloud/pubsub';
+import { createLogger, createMeshService, type Handlers, type Logger, type MeshService, type PushAuthOptions } from '../../shared/consumer';
+import type { MeshSpec } from '../../shared/spec';
+import { ArchiveDrain, ensureArchiveTables } from './archive';
+import type { BatcherOptions } from './batcher';
+import { SERVICE_NAME, warehouseHandlers } from './handlers';
+import { WarehouseLoader } from './loader';
+import type { InsertOptions } from './rows';
+import { ensureWarehouse, type TableChange, type WarehouseTables } from './tables';
+
+export interface WarehouseAppOptions {
+  spec: MeshSpec;
+  pubsub: PubSub;
+  /** Pointed at BigQuery, or at the local endpoint (`apiEndpoint` / BIGQUERY_EMULATOR_HOST). */
+  bigquery: BigQuery;
+  /** Project the dedup views name their tables in; default the client's project. */
+  bigqueryProject?: string;
+  /**
+   * Also drain the spec's BigQuery-kind consumers into their tables (archive.ts). Only for the local
+   * endpoint: in GCP Pub/Sub writes them itself and their subscriptions are not pullable. Default false.
+   */
+  archiveBigQuerySubscriptions?: boolean;
+  /** Only needed if the spec gives the warehouse push consumers. */
+  verifyPushAuth?: PushAuthOptions | false;
+  log?: Logger;
+  traceProject?: string;
+  /** Wraps the handlers (tests count or inject faults); default identity. */
+  decorate?: (handlers: Handlers) => Handlers;
+  /** Default 8000 ms (Cloud Run kills 10 s after SIGTERM). */
+  shutdownTimeoutMs?: number;
+  maxStreams?: number;
+  /** Rows per batch, bytes, delay, writes at once; defaults in BatcherOptions. */
+  batch?: BatcherOptions;
+  /** insertAll request sizes; defaults in InsertOptions. */
+  insert?: InsertOptions;
+}
+
+export interface WarehouseApp extends MeshService {
+  readonly loader: WarehouseLoader;
+  /** Drains BigQuery-kind consumers (archiveBigQuerySubscriptions), else undefined. */
+  readonly archive: ArchiveDrain | undefined;
+  /** Once started: the tables written to, and what start() changed in them. */
+  readonly tables: WarehouseTables | undefined;
+  readonly tableChanges: TableChange[];
+}
+
+/** One table as GET /tables shows it. */
+export interface TableSummary {
+  table: string;
+  kind: 'events' | 'dedup-view' | 'dead-letters' | 'archive';
+  /** Stored rows plus BigQuery's estimate of rows still in the streaming buffer; views have none. */
+  rows?: number;
+  columns?: number;
+}
+
+export function createWarehouseApp(options: WarehouseAppOptions): WarehouseApp {
+  const { spec } = options;
+  const log = options.log ?? createLogger({ service: SERVICE_NAME });
+  const loader = new WarehouseLoader({ spec, batch: options.batch, insert: options.insert, log });
+  const archive = options.archiveBigQuerySubscriptions ? new ArchiveDrain({ spec, pubsub: options.pubsub, loader, log, maxStreams: options.maxStreams }) : undefined;
+  let tables: WarehouseTables | undefined;
+  let archiveTables: Record<string, Table> = {};
+  const tableChanges: TableChange[] = [];
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 8000;
+
+  const handlers = warehouseHandlers(spec, loader);
+  const service = createMeshService({
+    spec,
+    serviceName: SERVICE_NAME,
+    handlers: options.decorate ? options.decorate(handlers) : handlers,
+    pubsub: options.pubsub,
+    verifyPushAuth: options.verifyPushAuth,
+    log,
+    traceProject: options.traceProject,
+    shutdownTimeoutMs,
+    maxStreams: options.maxStreams,
+    routes: (app) => {
+      // Read-only views for people and scripts.
+      app.get('/tables', async (_req, res) => {
+        if (!tables) return void res.status(503).json({ error: 'the warehouse tables are not prepared yet' });
+        try {
+          res.json({ dataset: spec.warehouse.dataset, tables: await summarize(tables, archiveTables) });
+        } catch (error) {
+          res.status(502).json({ error: `BigQuery: ${(error as Error).message}` });
+        }
+      });
+      app.get('/loader', (_req, res) => {
+        res.json({ pendingRows: loader.pending, tables: loader.stats(), archive: archive?.stats() ?? {} });
+      });
+    },
+  });
+
+  let stopping: Promise<void> | undefined;
+  const warehouse: WarehouseApp = {
+    name: service.name,
+    app: service.app,
+    listener: service.listener,
+    stats: service.stats,
+    pipelines: service.pipelines,
+    loader,
+    archive,
+    get tables() {
+      return tables;
+    },
+    tableChanges,
+    get ready() {
+      return Boolean(tables) && service.ready && (archive?.ready ?? true);
+    },
+    get server() {
+      return service.server;
+    },
+    async start(port?: number, host?: string) {
+      const ensured = await ensureWarehouse(options.bigquery, spec, { project: options.bigqueryProject, log: (line) => log.info(line) });
+      tableChanges.push(...ensured.changes);
+      if (archive) {
+        const made = await ensureArchiveTables(ensured.dataset, spec);
+        archiveTables = made.tables;
+        tableChanges.push(...made.changes);
+        for (const change of made.changes) if (change.action !== 'unchanged') log.info(`warehouse: ${change.table} ${change.action}`);
+      }
+      loader.use(ensured, archiveTables);
+      tables = ensured;
+      const bound = await service.start(port, host);
+      if (archive) {
+        await archive.start();
+        log.info({ consumers: archive.consumers.map((c) => `${c.name} -> ${c.table}`) }, 'draining BigQuery-kind consumers locally (the emulator does not write BigQuery subscriptions)');
+      }
+      return bound;
+    },
+    stop() {
+      stopping ??= (async () => {
+        // Handlers wait on their batch: write it now instead of after maxDelayMs.
+        loader.flushEagerly();
+        await Promise.all([service.stop(), archive?.stop(Math.max(500, shutdownTimeoutMs - 1500))]);
+        await loader.idle();
+      })();
+      return stopping;
+    },
+  };
+  return warehouse;
+}
+
+async function summarize(tables: WarehouseTables, archive: Record<string, Table>): Promise<TableSummary[]> {
+  const entries: [Table, TableSummary['kind']][] = [
+    ...Object.values(tables.events).map((t) => [t, 'events'] as [Table, TableSummary['kind']]),
+    ...Object.values(tables.dedupViews).map((t) => [t, 'dedup-view'] as [Table, TableSummary['kind']]),
+    [tables.deadLetters, 'dead-letters'],
+    ...Object.values(archive).map((t) => [t, 'archive'] as [Table, TableSummary['kind']]),
+  ];
+  return Promise.all(
+    entries.map(async ([table, kind]) => {
+      const [metadata] = await table.getMetadata();
+      if (kind === 'dedup-view') return { table: table.id!, kind };
+      const rows = Number(metadata.numRows ?? 0) + Number(metadata.streamingBuffer?.estimatedRows ?? 0);
+      return { table: table.id!, kind, rows, columns: metadata.schema?.fields?.length ?? 0 };
+    }),
+  );
+}

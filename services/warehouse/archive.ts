@@ -1,0 +1,143 @@
+/**
+ * Local stand-in for Pub/Sub's native BigQuery subscriptions (BigQuery-kind consumers such as
+ * archive-orders). In GCP, Pub/Sub itself writes each message into the consumer's table (infra sets
+ * `bigqueryConfig {table, writeMetadata: true}`); the emulator stores such a subscription but never
+ * writes it, so `mesh apply --local` makes it a plain pull subscription and the warehouse drains it
+ * here, into a table of the same columns:
+ *
+ *   subscription_name, message_id, publish_time, data (the payload as text), attributes (JSON)
+ *
+ * Raw, like Pub/Sub does it: no envelope or schema decoding, so a message the warehouse's own
+ * consumers dead-letter as poison is still archived. The insertId is the message id, so a message
+ * lands at most once however often it is redelivered. A row BigQuery refuses goes to the consumer's
+ * dead-letter topic, as Pub/Sub does for a BigQuery subscription with a dead-letter policy.
+ */
+import type { Dataset, Table } from '@google-cloud/bigquery';
+import type { PubSub } from '@google-cloud/pubsub';
+import { classifyError, DeadLetterPublisher, InFlight, PullConsumer, type ConsumerCounters, type DeadLetterSink, type Logger, type Outcome, type Pipeline } from '../../shared/consumer';
+import type { IncomingMessage } from '../../shared/envelope';
+import type { ConsumerSpec, MeshSpec } from '../../shared/spec';
+import { bigquerySubscriptionTableSchema } from '../../infra/warehouse-schema';
+import type { InsertRow } from './rows';
+import { ensureTable, type TableChange } from './tables';
+import type { WarehouseLoader } from './loader';
+
+/** The spec's BigQuery-kind consumers. */
+export const bigqueryConsumers = (spec: MeshSpec): ConsumerSpec[] => Object.values(spec.consumers).filter((c) => c.delivery === 'bigquery' && c.table);
+
+/** Each BigQuery-kind consumer's table, laid out and partitioned as infra/warehouse.ts creates it in GCP. */
+export async function ensureArchiveTables(dataset: Dataset, spec: MeshSpec): Promise<{ tables: Record<string, Table>; changes: TableChange[] }> {
+  const tables: Record<string, Table> = {};
+  const changes: TableChange[] = [];
+  const consumers = bigqueryConsumers(spec);
+  for (const tableId of new Set(consumers.map((c) => c.table!))) {
+    const { table, change } = await ensureTable(dataset, tableId, bigquerySubscriptionTableSchema(), {
+      description: `Written by Pub/Sub for ${consumers.filter((c) => c.table === tableId).map((c) => c.name).join(', ')} (locally: by the warehouse).`,
+      timePartitioning: { type: 'DAY', field: 'publish_time' },
+    });
+    tables[tableId] = table;
+    changes.push(change);
+  }
+  return { tables, changes };
+}
+
+/** The row a BigQuery subscription with writeMetadata writes for one message. */
+export function archiveRow(message: IncomingMessage, subscription: string): InsertRow {
+  return {
+    insertId: message.messageId,
+    json: {
+      subscription_name: subscription,
+      message_id: message.messageId,
+      publish_time: message.publishTime ? message.publishTime.toISOString() : null,
+      data: message.data.toString('utf8'),
+      attributes: JSON.stringify(message.attributes ?? {}),
+    },
+  };
+}
+
+export interface ArchiveDrainOptions {
+  spec: MeshSpec;
+  pubsub: PubSub;
+  loader: WarehouseLoader;
+  log: Logger;
+  /** Dead-letter sink per consumer; default a DeadLetterPublisher on the consumer's dead-letter topic. */
+  deadLetter?: (consumer: ConsumerSpec) => DeadLetterSink;
+  maxStreams?: number;
+}
+
+/** Pulls every BigQuery-kind consumer's subscription into its table. */
+export class ArchiveDrain {
+  readonly consumers: ConsumerSpec[];
+  private readonly pulls: PullConsumer[] = [];
+  private readonly sinks: DeadLetterSink[] = [];
+  private readonly counters = new Map<string, ConsumerCounters>();
+  private readonly inFlight = new InFlight();
+
+  constructor(private readonly options: ArchiveDrainOptions) {
+    this.consumers = bigqueryConsumers(options.spec);
+    for (const consumer of this.consumers) {
+      const sink = options.deadLetter?.(consumer) ?? new DeadLetterPublisher({ pubsub: options.pubsub, consumer });
+      const counters: ConsumerCounters = { received: 0, done: 0, duplicate: 0, deadLettered: 0, failed: 0 };
+      this.sinks.push(sink);
+      this.counters.set(consumer.name, counters);
+      const pipeline = this.pipeline(consumer, sink, counters);
+      this.pulls.push(new PullConsumer({ pubsub: options.pubsub, consumer, pipeline, log: options.log, maxStreams: options.maxStreams }));
+    }
+  }
+
+  get ready(): boolean {
+    return this.pulls.every((p) => p.ready);
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.pulls.map((p) => p.start()));
+  }
+
+  /** Stops intake, waits (at most `timeoutMs`) for rows being written, closes the streams, flushes dead letters. */
+  async stop(timeoutMs: number): Promise<void> {
+    for (const pull of this.pulls) pull.beginDrain();
+    const drained = await this.inFlight.drained(timeoutMs);
+    if (!drained) this.options.log.warn({ inFlight: this.inFlight.size }, 'archive rows still being written at the shutdown deadline; their messages will be redelivered');
+    await Promise.all(this.pulls.map((p) => p.close()));
+    await Promise.all(this.sinks.map((s) => s.flush()));
+  }
+
+  /** consumer name -> counters, like the runtime's /stats. */
+  stats(): Record<string, ConsumerCounters & { table: string; ready: boolean }> {
+    return Object.fromEntries(
+      this.consumers.map((c, i) => [c.name, { table: c.table!, ready: this.pulls[i].ready, ...this.counters.get(c.name)! }]),
+    );
+  }
+
+  private pipeline(consumer: ConsumerSpec, sink: DeadLetterSink, counters: ConsumerCounters): Pipeline {
+    const log = this.options.log.child({ consumer: consumer.name, archive: consumer.table });
+    const run = async (message: IncomingMessage, subscription: string): Promise<Outcome> => {
+      counters.received++;
+      try {
+        await this.options.loader.loadRow(consumer.table!, archiveRow(message, subscription));
+        counters.done++;
+        return 'done';
+      } catch (error) {
+        const verdict = classifyError(error);
+        const lastAttempt = message.deliveryAttempt !== undefined && message.deliveryAttempt >= consumer.deadLetter.maxAttempts;
+        if (verdict.kind === 'transient' && !lastAttempt) {
+          counters.failed++;
+          log.warn({ messageId: message.messageId, error: verdict.message }, 'archive row not written, will be retried');
+          return 'retry';
+        }
+        const reason = verdict.kind === 'poison' ? verdict.reason : 'max-attempts';
+        try {
+          await sink.publish(message, { reason, error: verdict.message, consumer: consumer.name, sourceSubscription: subscription });
+          counters.deadLettered++;
+          log.warn({ messageId: message.messageId, reason, error: verdict.message }, `archive: dead-lettered: ${reason}`);
+          return 'dead-lettered';
+        } catch (publishError) {
+          counters.failed++;
+          log.error({ messageId: message.messageId, err: publishError }, 'dead-letter publish failed; message will be retried');
+          return 'retry';
+        }
+      }
+    };
+    return (message, subscription) => this.inFlight.track(run(message, subscription));
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * The warehouse's own environment variables (index.ts documents them with the common ones).
+ */
+import { BigQuery } from '@google-cloud/bigquery';
+import { ConsumerConfigError } from '../../shared/consumer';
+import type { BatcherOptions } from './batcher';
+
+type Env = Record<string, string | undefined>;
+
+/** A positive integer from the environment, or undefined (the default applies). */
+function positiveInt(env: Env, name: string): number | undefined {
+  const text = env[name]?.trim();
+  if (!text) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) throw new ConsumerConfigError(`${name} "${text}" is not a positive integer`);
+  return value;
+}
+
+export function batchFromEnv(env: Env = process.env): BatcherOptions {
+  return { maxItems: positiveInt(env, 'WAREHOUSE_BATCH_ROWS'), maxBytes: positiveInt(env, 'WAREHOUSE_BATCH_BYTES'), maxDelayMs: positiveInt(env, 'WAREHOUSE_BATCH_DELAY_MS') };
+}
+
+/** The local endpoint when BIGQUERY_EMULATOR_HOST is set, else BigQuery with application default credentials. */
+export function bigqueryFromEnv(projectId: string, location: string, env: Env = process.env): BigQuery {
+  const host = env.BIGQUERY_EMULATOR_HOST?.trim();
+  if (host) return new BigQuery({ projectId, location, apiEndpoint: /^https?:\/\//.test(host) ? host : `http://${host}` });
+  return new BigQuery({ projectId, location });
+}
