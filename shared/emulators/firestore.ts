@@ -31,7 +31,8 @@ export async function startFirestoreEmulator(options: FirestoreEmulatorOptions =
   const hostPort = `${host}:${port}`;
   const args = ['start', `--host=${host}`, `--port=${port}`];
   const previous = options.dataDir ? latestExport(options.dataDir) : undefined;
-  if (previous) args.push(`--import-data=${previous}`);
+  // The emulator itself wants the export's metadata file (the gcloud wrapper takes the folder).
+  if (previous) args.push(`--import-data=${path.join(previous, `${path.basename(previous)}.overall_export_metadata`)}`);
   const proc = await startEmulatorProcess({ name: 'firestore', command: launcher, args, readyUrl: `http://${hostPort}/`, logFile: options.logFile });
 
   const exportData = async (projects: string[]): Promise<string> => {

@@ -70,7 +70,8 @@ export async function startLocalMesh(spec: MeshSpec, options: LocalMeshOptions =
   try {
     progress(`starting the Pub/Sub emulator (:${spec.local.pubsubPort}), the Firestore emulator (:${spec.local.firestorePort}) and local BigQuery (:${spec.local.bigqueryPort})`);
     const bigqueryOptions = localBigQueryOptions(spec);
-    const [pubsubEmulator, firestoreEmulator, bigquery] = await Promise.all([
+    // allSettled, not all: when one fails the others may still be starting, and must be stopped too.
+    const [pubsubStart, firestoreStart, bigqueryStart] = await Promise.allSettled([
       startPubsubEmulator({ port: spec.local.pubsubPort, logFile: path.join(logDir, 'pubsub.log') }).then((e) => {
         stoppers.push({ what: 'the Pub/Sub emulator', stop: e.stop });
         return e;
@@ -89,6 +90,9 @@ export async function startLocalMesh(spec: MeshSpec, options: LocalMeshOptions =
         return b;
       }),
     ]);
+    const pubsubEmulator = settledValue(pubsubStart);
+    const firestoreEmulator = settledValue(firestoreStart);
+    const bigquery = settledValue(bigqueryStart);
     const endpoints: LocalEndpoints = { pubsubHost: pubsubEmulator.hostPort, firestoreHost: firestoreEmulator.hostPort, bigqueryUrl: bigquery.url };
 
     progress('applying the spec (topics, schemas, subscriptions, dead-letter topics)');
@@ -117,4 +121,9 @@ export async function startLocalMesh(spec: MeshSpec, options: LocalMeshOptions =
     await stop().catch(() => undefined);
     throw error;
   }
+}
+
+function settledValue<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
 }
