@@ -20,7 +20,7 @@ import type { DeadLetterSink } from './dead-letter';
 import { classifyError, createDecoder } from './decode';
 import type { InFlight } from './inflight';
 import { traceFields, type Logger } from './logger';
-import type { ConsumerCounters } from './stats';
+import type { AckLog, ConsumerCounters } from './stats';
 import type { DecodedEvent, DeliveryContext, DeliveryKind, Handler, Outcome } from './types';
 
 export interface PipelineOptions {
@@ -30,6 +30,8 @@ export interface PipelineOptions {
   handler: Handler;
   deadLetter: DeadLetterSink;
   counters: ConsumerCounters;
+  /** Records the message id of every delivery that ends in an ack (done, duplicate, dead-lettered). */
+  acked?: AckLog;
   log: Logger;
   /** Tracks running deliveries so shutdown can wait for them. */
   inFlight?: InFlight;
@@ -41,7 +43,7 @@ export interface PipelineOptions {
 export type Pipeline = (message: IncomingMessage, subscription: string) => Promise<Outcome>;
 
 export function createPipeline(options: PipelineOptions): Pipeline {
-  const { consumer, delivery, handler, deadLetter, counters, inFlight, traceProject } = options;
+  const { consumer, delivery, handler, deadLetter, counters, acked, inFlight, traceProject } = options;
   const decode = createDecoder(options.spec, consumer);
   const consumerLog = options.log.child({ consumer: consumer.name });
 
@@ -54,6 +56,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       decoded = decode(message);
       const ctx: DeliveryContext = { consumer, delivery, subscription, log };
       const result = await handler(decoded, ctx);
+      acked?.record(message.messageId);
       if (result === 'duplicate') {
         counters.duplicate++;
         if (log.isLevelEnabled('debug')) log.debug({ messageId: message.messageId, eventId: decoded.event.id }, 'duplicate event, acked without effect');
@@ -79,6 +82,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       try {
         const deadLetterId = await deadLetter.publish(message, { reason, error: verdict.message, consumer: consumer.name, sourceSubscription: subscription });
         counters.deadLettered++;
+        acked?.record(message.messageId);
         log.warn({ ...fields, reason, error: verdict.message, deadLetterId }, `dead-lettered: ${reason}`);
         return 'dead-lettered';
       } catch (publishError) {

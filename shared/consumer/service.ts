@@ -108,6 +108,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
       handler: handlers[consumer.name],
       deadLetter,
       counters: stats.of(consumer.name),
+      acked: stats.acksOf(consumer.name),
       log,
       inFlight,
       traceProject: options.traceProject,
@@ -140,6 +141,16 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
   });
   app.get('/stats', (_req, res) => {
     res.json(stats.snapshot());
+  });
+  // Acked message ids after a cursor, for the local health monitor (shared/health/local.ts):
+  // GET /stats/acks?consumer=<name>&after=<seq>[&limit=<n>] -> {consumer, ids, next, missed}.
+  app.get('/stats/acks', (req, res) => {
+    const consumer = typeof req.query.consumer === 'string' ? req.query.consumer : '';
+    if (!stats.has(consumer)) return void res.status(404).json({ error: `service ${serviceName} has no consumer "${consumer}" (consumers: ${consumers.map((c) => c.name).join(', ')})` });
+    const after = Number(req.query.after ?? 0);
+    const limit = req.query.limit === undefined ? undefined : Number(req.query.limit);
+    if (!Number.isFinite(after) || after < 0 || (limit !== undefined && !(limit > 0))) return void res.status(400).json({ error: 'after must be a sequence number >= 0 and limit a positive number' });
+    res.json({ consumer, ...stats.acksOf(consumer).after(after, limit) });
   });
   options.routes?.(app);
 

@@ -1,4 +1,8 @@
-/** Per-consumer counters, served as JSON at /stats. Plain numbers: cheap enough for the hot path. */
+/**
+ * Per-consumer counters, served as JSON at /stats, and the log of acked message ids served at
+ * /stats/acks (the local health monitor matches them against what was published). Plain numbers
+ * and one array slot per ack: cheap enough for the hot path.
+ */
 
 export interface ConsumerCounters {
   /** Deliveries that reached the runtime (redeliveries count again). */
@@ -18,14 +22,78 @@ export interface StatsSnapshot {
   consumers: Record<string, ConsumerCounters>;
 }
 
+/** Default capacity of each consumer's AckLog. */
+export const DEFAULT_ACK_LOG_CAPACITY = 50_000;
+
+/** A page of acked message ids after a cursor. */
+export interface AckPage {
+  /** Message ids acked after the cursor, oldest first. */
+  ids: string[];
+  /** Cursor for the next call (pass it as `after`). */
+  next: number;
+  /** Ids acked after the cursor that the ring no longer holds (the reader fell behind). */
+  missed: number;
+}
+
+/**
+ * Acked message ids in a bounded ring, numbered 1, 2, 3 ... Readers keep their own cursor, so any
+ * number of them (the dashboard, `mesh status`) read the same ids without stealing from each other.
+ */
+export class AckLog {
+  private readonly ring: string[];
+  /** Sequence number of the last id recorded (0 = none yet). */
+  private last = 0;
+
+  constructor(readonly capacity = DEFAULT_ACK_LOG_CAPACITY) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`AckLog capacity must be a positive integer, got ${capacity}`);
+    this.ring = new Array<string>(capacity);
+  }
+
+  record(messageId: string): void {
+    this.ring[this.last++ % this.capacity] = messageId;
+  }
+
+  /** Sequence number of the newest id; a reader starting now passes it to skip history. */
+  get head(): number {
+    return this.last;
+  }
+
+  /** Ids recorded after sequence `after`, at most `limit` of them. */
+  after(after: number, limit = 10_000): AckPage {
+    const from = Math.max(0, Math.min(Math.floor(after) || 0, this.last));
+    const oldest = Math.max(0, this.last - this.capacity);
+    const start = Math.max(from, oldest);
+    const end = Math.min(this.last, start + Math.max(1, limit));
+    const ids: string[] = new Array(end - start);
+    for (let seq = start; seq < end; seq++) ids[seq - start] = this.ring[seq % this.capacity];
+    return { ids, next: end, missed: start - from };
+  }
+}
+
 export class ServiceStats {
   private readonly counters = new Map<string, ConsumerCounters>();
+  private readonly ackLogs = new Map<string, AckLog>();
 
   constructor(
     readonly service: string,
     consumers: string[],
+    ackLogCapacity = DEFAULT_ACK_LOG_CAPACITY,
   ) {
-    for (const name of consumers) this.counters.set(name, { received: 0, done: 0, duplicate: 0, deadLettered: 0, failed: 0 });
+    for (const name of consumers) {
+      this.counters.set(name, { received: 0, done: 0, duplicate: 0, deadLettered: 0, failed: 0 });
+      this.ackLogs.set(name, new AckLog(ackLogCapacity));
+    }
+  }
+
+  /** The acked message ids of one consumer. */
+  acksOf(consumer: string): AckLog {
+    const log = this.ackLogs.get(consumer);
+    if (!log) throw new Error(`no ack log for consumer ${consumer}`);
+    return log;
+  }
+
+  has(consumer: string): boolean {
+    return this.counters.has(consumer);
   }
 
   /** The live counters of one consumer (mutate in place). */

@@ -13,8 +13,21 @@ import { localTapNames } from '../spec/names';
 import type { MeshSpec } from '../spec/types';
 import { judge, type ConsumerHealth, type HealthSource } from './types';
 
-/** Where acked message ids come from: one call returns the ids acked since the previous call. */
-export type AckSource = (consumer: string) => Promise<string[]>;
+/** A page of acked message ids: the ids after the cursor passed in, and the cursor to pass next. */
+export interface AckBatch {
+  ids: string[];
+  next: number;
+}
+
+/**
+ * Where acked message ids come from: the ids a consumer acked after cursor `after` (0 = from the
+ * start of what the runtime keeps). The reader keeps its cursor, so several readers can share one
+ * source without stealing each other's ids (see GET /stats/acks in shared/consumer/service.ts).
+ */
+export type AckSource = (consumer: string, after: number) => Promise<AckBatch>;
+
+/** Acks kept per consumer while waiting for the tap to show their message. */
+const MAX_EARLY_ACKS = 100_000;
 
 interface ConsumerLedger {
   /** messageId -> publish time (ms) of messages not acked yet. */
@@ -22,6 +35,8 @@ interface ConsumerLedger {
   /** Acks reported before the tap saw the message (the tap is another subscriber, it can lag). */
   early: Set<string>;
   deadLettered: number;
+  /** Cursor into the consumer's ack source. */
+  cursor: number;
 }
 
 export class LocalTapHealth implements HealthSource {
@@ -35,7 +50,7 @@ export class LocalTapHealth implements HealthSource {
     private readonly spec: MeshSpec,
     private readonly acks: AckSource,
   ) {
-    for (const c of Object.values(spec.consumers)) this.ledgers.set(c.name, { unacked: new Map(), early: new Set(), deadLettered: 0 });
+    for (const c of Object.values(spec.consumers)) this.ledgers.set(c.name, { unacked: new Map(), early: new Set(), deadLettered: 0, cursor: 0 });
     for (const t of Object.keys(spec.topics)) this.byEventId.set(t, new Map());
   }
 
@@ -78,14 +93,23 @@ export class LocalTapHealth implements HealthSource {
     if (original) ledger.unacked.delete(original);
   }
 
-  /** Applies acks reported since the last call, then measures. */
+  /** Applies acks reported since the last read, then measures. */
   async read(): Promise<ConsumerHealth[]> {
     const now = Date.now();
     return Promise.all(
       Object.values(this.spec.consumers).map(async (c) => {
         const ledger = this.ledgers.get(c.name)!;
-        const acked = await this.acks(c.name).catch(() => [] as string[]);
-        for (const id of acked) if (!ledger.unacked.delete(id)) ledger.early.add(id);
+        // A source that is down (service not started yet) leaves the cursor where it was.
+        const batch = await this.acks(c.name, ledger.cursor).catch(() => undefined);
+        if (batch) {
+          ledger.cursor = batch.next;
+          for (const id of batch.ids) if (!ledger.unacked.delete(id)) ledger.early.add(id);
+          // Acks of messages the tap never shows (published before it existed) must not pile up.
+          for (const id of ledger.early) {
+            if (ledger.early.size <= MAX_EARLY_ACKS) break;
+            ledger.early.delete(id);
+          }
+        }
         let oldest = Infinity;
         for (const t of ledger.unacked.values()) if (t < oldest) oldest = t;
         return judge({

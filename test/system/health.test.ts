@@ -43,8 +43,14 @@ afterEach(() => pubsub.close());
 
 describe('local consumer health (tap subscriptions + acks reported by the runtimes)', () => {
   it('measures backlog, lag and dead letters per consumer against its SLO', async () => {
+    // Acks kept whole and read by cursor, as a runtime's /stats/acks serves them.
     const acked: Record<string, string[]> = { fast: [], stuck: [], failing: [] };
-    const health = new LocalTapHealth(pubsub, spec, async (consumer) => acked[consumer].splice(0));
+    const cursors: Record<string, number[]> = { fast: [], stuck: [], failing: [] };
+    const source = async (consumer: string, after: number) => {
+      cursors[consumer].push(after);
+      return { ids: acked[consumer].slice(after), next: acked[consumer].length };
+    };
+    const health = new LocalTapHealth(pubsub, spec, source);
     health.start();
     // "fast" acks everything; "stuck" never reads; "failing" nacks everything until Pub/Sub dead-letters it.
     const fast = pubsub.subscription('fast');
@@ -66,6 +72,10 @@ describe('local consumer health (tap subscriptions + acks reported by the runtim
       expect(result.stuck).toMatchObject({ backlog: 10, deadLettered: 0, breached: true });
       expect(result.stuck.oldestUnackedSeconds).toBeGreaterThan(0);
       expect(result.failing).toMatchObject({ backlog: 0, deadLettered: 10, breached: true });
+      // The monitor advanced its own cursor; the source kept every id for other readers.
+      expect(acked.fast).toHaveLength(10);
+      await health.read();
+      expect(cursors.fast.at(-1)).toBe(10);
     } finally {
       await Promise.all([fast.close(), failing.close(), health.close()]);
     }

@@ -1,0 +1,150 @@
+/**
+ * Dashboard throughput, each against a baseline measured in the same run on the same emulators:
+ *  - push: the dashboard's push path (parse, decode, count once in Firestore, 204) against a bare
+ *    node:http server parsing the same bodies, both driven by the same HTTP client and concurrency;
+ *  - pull: the dashboard pulling with its flow control against the raw client acking with a no-op
+ *    handler, both draining the same number of messages from a subscription.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { PubSub } from '@google-cloud/pubsub';
+import { createLogger } from '../shared/consumer';
+import { emulatorFirestore, emulatorPubSub, startFirestoreEmulator, startPubsubEmulator } from '../shared/emulators';
+import { toPubsubMessage } from '../shared/envelope';
+import { applyLocal } from '../shared/local';
+import { MeshPublisher } from '../shared/publisher';
+import { loadSpec, parseSpec, type MeshSpec } from '../shared/spec';
+import { createDashboardApp } from '../services/dashboard/app';
+import type { BenchResult } from './types';
+
+const PUSH_MESSAGES = Number(process.env.BENCH_DASHBOARD_PUSH ?? 4000);
+const PULL_MESSAGES = Number(process.env.BENCH_DASHBOARD_PULL ?? 4000);
+const CONCURRENCY = Number(process.env.BENCH_DASHBOARD_CONCURRENCY ?? 400);
+const log = createLogger({ level: 'silent' });
+
+/** The repository spec with the dashboard's consumers switched to `delivery`. */
+function dashboardSpec(delivery: 'push' | 'pull'): MeshSpec {
+  const base = loadSpec();
+  const text = require('node:fs').readFileSync(base.file, 'utf8') as string;
+  return parseSpec(text.replace(/(dashboard-(?:analytics|orders):\n\s+topic: \w+\n\s+delivery: )push/g, `$1${delivery}`), base.file);
+}
+
+/** Sends every body to url with `concurrency` requests in flight; returns seconds. */
+async function drive(url: string, bodies: Buffer[], concurrency: number): Promise<number> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  let next = 0;
+  const start = process.hrtime.bigint();
+  const worker = async () => {
+    while (next < bodies.length) {
+      const body = bodies[next++];
+      await new Promise<void>((resolve, reject) => {
+        const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
+          res.resume();
+          res.on('end', () => (res.statusCode === 204 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  agent.destroy();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+function pushBodies(publisher: MeshPublisher, n: number): Buffer[] {
+  return Array.from({ length: n }, (_, i) => {
+    const p = publisher.prepare('analytics', i % 4 ? 'click' : 'like.created', { userId: `u-${i % 500}`, postId: `p-${i % 50}` });
+    const m = toPubsubMessage(p.event, p.orderingKey);
+    return Buffer.from(JSON.stringify({ message: { data: Buffer.from(m.data!).toString('base64'), attributes: m.attributes, messageId: String(i), publishTime: new Date().toISOString() }, subscription: 'projects/p/subscriptions/dashboard-analytics' }));
+  });
+}
+
+export async function run(progress: (line: string) => void = () => undefined): Promise<BenchResult[]> {
+  const [pubsubEmulator, firestoreEmulator] = await Promise.all([startPubsubEmulator(), startFirestoreEmulator()]);
+  const clients: { close(): Promise<unknown> }[] = [];
+  try {
+    // Push.
+    const pushSpec = dashboardSpec('push');
+    const pushPubsub = emulatorPubSub(pubsubEmulator.hostPort, 'bench-dash-push');
+    const pushFirestore = emulatorFirestore(firestoreEmulator.hostPort, 'bench-dash-push');
+    clients.push(pushPubsub, { close: () => pushFirestore.terminate() });
+    await applyLocal({ pubsub: pushPubsub, spec: pushSpec, serviceUrls: { dashboard: 'http://127.0.0.1:9' } });
+    const publisher = new MeshPublisher({ pubsub: pushPubsub, spec: pushSpec, source: '//bench' });
+    const bare = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        JSON.parse(Buffer.from(body.message.data, 'base64').toString('utf8'));
+        res.writeHead(204);
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => bare.listen(0, '127.0.0.1', () => r()));
+    const barePort = (bare.address() as AddressInfo).port;
+    const dashboard = createDashboardApp({ spec: pushSpec, pubsub: pushPubsub, firestore: pushFirestore, verifyPushAuth: false, log, health: false });
+    const dashPort = await dashboard.start(0, '127.0.0.1');
+    await drive(`http://127.0.0.1:${barePort}/`, pushBodies(publisher, 500), CONCURRENCY); // warm-up
+    await drive(`http://127.0.0.1:${dashPort}/pubsub/push/dashboard-analytics`, pushBodies(publisher, 500), CONCURRENCY);
+    const bareSeconds = await drive(`http://127.0.0.1:${barePort}/`, pushBodies(publisher, PUSH_MESSAGES), CONCURRENCY);
+    const dashSeconds = await drive(`http://127.0.0.1:${dashPort}/pubsub/push/dashboard-analytics`, pushBodies(publisher, PUSH_MESSAGES), CONCURRENCY);
+    await dashboard.stop();
+    bare.close();
+    progress(`push: dashboard ${(PUSH_MESSAGES / dashSeconds).toFixed(0)} msg/s, bare node:http ${(PUSH_MESSAGES / bareSeconds).toFixed(0)} msg/s`);
+
+    // Pull.
+    const pullSpec = dashboardSpec('pull');
+    const measurePull = async (project: string, consume: (pubsub: PubSub) => Promise<() => Promise<void>>, counted: () => number) => {
+      const pubsub = emulatorPubSub(pubsubEmulator.hostPort, project);
+      clients.push(pubsub);
+      await applyLocal({ pubsub, spec: pullSpec });
+      const pub = new MeshPublisher({ pubsub, spec: pullSpec, source: '//bench' });
+      await Promise.all(Array.from({ length: PULL_MESSAGES }, (_, i) => pub.publish('analytics', 'click', { userId: `u-${i % 500}` })));
+      const start = process.hrtime.bigint();
+      const stop = await consume(pubsub);
+      while (counted() < PULL_MESSAGES) await new Promise((r) => setTimeout(r, 20));
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      await stop();
+      return seconds;
+    };
+    let rawCount = 0;
+    const rawSeconds = await measurePull('bench-dash-raw', async (pubsub) => {
+      const flow = pullSpec.consumers['dashboard-analytics'].flowControl;
+      const sub = pubsub.subscription('dashboard-analytics', { flowControl: { maxMessages: flow.maxMessages, maxBytes: flow.maxBytes, allowExcessMessages: false } });
+      sub.on('message', (m) => {
+        m.ack();
+        rawCount++;
+      });
+      return async () => void (await sub.close());
+    }, () => rawCount);
+    const pullFirestore = emulatorFirestore(firestoreEmulator.hostPort, 'bench-dash-pull');
+    clients.push({ close: () => pullFirestore.terminate() });
+    let pullService: ReturnType<typeof createDashboardApp> | undefined;
+    const meshSeconds = await measurePull('bench-dash-pull', async (pubsub) => {
+      pullService = createDashboardApp({ spec: pullSpec, pubsub, firestore: pullFirestore, verifyPushAuth: false, log, health: false });
+      await pullService.start(0, '127.0.0.1');
+      return () => pullService!.stop();
+    }, () => (pullService ? pullService.stats.of('dashboard-analytics').done : 0));
+    progress(`pull: dashboard ${(PULL_MESSAGES / meshSeconds).toFixed(0)} msg/s, raw client ${(PULL_MESSAGES / rawSeconds).toFixed(0)} msg/s`);
+    return [
+      {
+        name: 'dashboard push',
+        baseline: 'bare node:http server parsing the same push bodies',
+        ratio: bareSeconds / dashSeconds,
+        goal: 0.5,
+        detail: `${PUSH_MESSAGES} pushes, ${CONCURRENCY} in flight: dashboard ${(PUSH_MESSAGES / dashSeconds).toFixed(0)} msg/s (counted once in Firestore) vs bare ${(PUSH_MESSAGES / bareSeconds).toFixed(0)} msg/s`,
+      },
+      {
+        name: 'dashboard pull',
+        baseline: 'raw @google-cloud/pubsub subscriber, no-op handler, same flow control',
+        ratio: rawSeconds / meshSeconds,
+        goal: 0.8,
+        detail: `${PULL_MESSAGES} messages: dashboard ${(PULL_MESSAGES / meshSeconds).toFixed(0)} msg/s vs raw ${(PULL_MESSAGES / rawSeconds).toFixed(0)} msg/s`,
+      },
+    ];
+  } finally {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await Promise.all([pubsubEmulator.stop(), firestoreEmulator.stop()]);
+  }
+}

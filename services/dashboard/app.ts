@@ -1,0 +1,123 @@
+/**
+ * Builds the dashboard service without listening: tests call `service.start(0)`; index.ts starts it
+ * from the environment. stop() stops intake, lets in-flight events reach their (now immediate)
+ * flush, then closes the aggregator, the health monitor and the live feed.
+ */
+import type { PubSub } from '@google-cloud/pubsub';
+import type { Firestore } from '@google-cloud/firestore';
+import { createMeshService, type Handlers, type Logger, type MeshService, type PushAuthOptions } from '../../shared/consumer';
+import { createLogger } from '../../shared/consumer';
+import type { HealthSource } from '../../shared/health';
+import type { MeshSpec } from '../../shared/spec';
+import { Aggregator, type AggregatorOptions } from './aggregator';
+import { dashboardHandlers, SERVICE_NAME } from './handlers';
+import { createHealthSource, HealthMonitor } from './health';
+import { LiveFeed } from './live';
+import { DashboardReader } from './reader';
+import { dashboardRoutes, type RouteDeps } from './routes';
+import { SnapshotBuilder } from './snapshot';
+
+export interface DashboardAppOptions {
+  spec: MeshSpec;
+  pubsub: PubSub;
+  firestore: Firestore;
+  /** Required when the dashboard has push consumers: audience + push service account, or false on the emulator. */
+  verifyPushAuth?: PushAuthOptions | false;
+  log?: Logger;
+  traceProject?: string;
+  /** Wraps the handlers (tests inject faults); default identity. */
+  decorate?: (handlers: Handlers) => Handlers;
+  shutdownTimeoutMs?: number;
+  maxBodyBytes?: number;
+  maxStreams?: number;
+  aggregator?: AggregatorOptions;
+  /**
+   * Consumer health: 'local' (emulators: taps + acks), 'cloud-monitoring' (GCP), a HealthSource, or
+   * false for none. Default 'local'.
+   */
+  health?: 'local' | 'cloud-monitoring' | HealthSource | false;
+  /** GCP project for Cloud Monitoring; default spec.project. */
+  projectId?: string;
+  /** service name -> base URL for the local health's /stats/acks; default spec ports + MESH_SERVICE_URLS. */
+  serviceUrls?: Record<string, string>;
+  /** Health poll period; default 2000 ms. */
+  healthIntervalMs?: number;
+  /** Live page update period; default 1000 ms. */
+  liveIntervalMs?: number;
+}
+
+export interface DashboardApp extends MeshService {
+  aggregator: Aggregator;
+  reader: DashboardReader;
+  snapshots: SnapshotBuilder;
+  health?: HealthMonitor;
+}
+
+export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
+  const log = options.log ?? createLogger({ service: SERVICE_NAME });
+  const aggregator = new Aggregator(options.firestore, { log, ...options.aggregator });
+  const reader = new DashboardReader(options.firestore);
+  const handlers = dashboardHandlers(options.spec, aggregator);
+  const routeDeps = { reader, log } as RouteDeps;
+  const service = createMeshService({
+    spec: options.spec,
+    serviceName: SERVICE_NAME,
+    handlers: options.decorate ? options.decorate(handlers) : handlers,
+    pubsub: options.pubsub,
+    verifyPushAuth: options.verifyPushAuth,
+    log,
+    traceProject: options.traceProject,
+    shutdownTimeoutMs: options.shutdownTimeoutMs,
+    maxBodyBytes: options.maxBodyBytes,
+    maxStreams: options.maxStreams,
+    routes: (app) => dashboardRoutes(app, routeDeps),
+  });
+
+  const healthOption = options.health ?? 'local';
+  let health: HealthMonitor | undefined;
+  let healthSourceName = 'none';
+  if (healthOption !== false) {
+    const makeSource = (): HealthSource =>
+      typeof healthOption === 'object'
+        ? healthOption
+        : createHealthSource({ spec: options.spec, pubsub: options.pubsub, projectId: options.projectId ?? options.spec.project, kind: healthOption, ownStats: service.stats, serviceUrls: options.serviceUrls });
+    healthSourceName = typeof healthOption === 'object' ? 'custom' : healthOption;
+    let source: HealthSource | undefined;
+    health = new HealthMonitor({
+      // Created lazily at start(): the local source opens tap subscriptions.
+      source: { read: () => (source ??= makeSource()).read(), close: async () => source?.close() },
+      intervalMs: options.healthIntervalMs,
+      log,
+    });
+  }
+  const snapshots = new SnapshotBuilder({ spec: options.spec, reader, health, healthSource: healthSourceName, aggregatorStats: () => aggregator.stats });
+  const live = new LiveFeed({ snapshot: () => snapshots.get(), intervalMs: options.liveIntervalMs, log });
+  Object.assign(routeDeps, { snapshots, live });
+
+  const baseStart = service.start.bind(service);
+  const baseStop = service.stop.bind(service);
+  let stopping: Promise<void> | undefined;
+  return Object.assign(service, {
+    aggregator,
+    reader,
+    snapshots,
+    health,
+    async start(port?: number, host?: string) {
+      const bound = await baseStart(port, host);
+      health?.start();
+      return bound;
+    },
+    stop() {
+      stopping ??= (async () => {
+        live.close();
+        const stopped = baseStop();
+        // In-flight handlers wait for a flush: make it happen now, not at the next tick.
+        aggregator.drain();
+        await stopped;
+        await aggregator.close();
+        await health?.close();
+      })();
+      return stopping;
+    },
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * Where the dashboard keeps its state in Firestore (docs/dashboard.md has the picture):
+ *
+ *   consumers/<consumer>/dedup/<eventId>                  one per event counted {expiresAt}: count once
+ *   dashboard/<granularity>/shards/<window>_<shard>       summed increments {start, total, events, orders}
+ *   dashboard/<granularity>/users/<window>_<writer>_<shard>  HyperLogLog registers, one writer each
+ *   dashboard/<granularity>/windows/<window>/likes/<post> net likes of a post in a window {count}
+ *
+ * Every aggregate document carries `start` (the window start, for range queries on one field, which
+ * needs no composite index) and `expiresAt` (for a TTL policy).
+ */
+import type { DocumentReference, Firestore, CollectionReference } from '@google-cloud/firestore';
+import { PoisonError } from '../../shared/consumer';
+import type { Granularity } from './windows';
+
+/** A Firestore document id for any string: percent-encoded; PoisonError when even that cannot be one. */
+export function safeDocId(value: string, what: string): string {
+  const id = encodeURIComponent(value);
+  if (!id || id === '.' || id === '..' || /^__.*__$/.test(id) || Buffer.byteLength(id) > 1500) {
+    throw new PoisonError(`${what} ${JSON.stringify(value.slice(0, 100))} cannot be a Firestore document id`, 'bad-id');
+  }
+  return id;
+}
+
+export class DashboardLayout {
+  constructor(readonly db: Firestore) {}
+
+  dedup(consumer: string, eventId: string): DocumentReference {
+    return this.db.collection('consumers').doc(safeDocId(consumer, 'consumer')).collection('dedup').doc(safeDocId(eventId, 'event id'));
+  }
+
+  shards(granularity: Granularity): CollectionReference {
+    return this.db.collection('dashboard').doc(granularity).collection('shards');
+  }
+
+  shard(granularity: Granularity, window: string, shard: number): DocumentReference {
+    return this.shards(granularity).doc(`${window}_${shard}`);
+  }
+
+  users(granularity: Granularity): CollectionReference {
+    return this.db.collection('dashboard').doc(granularity).collection('users');
+  }
+
+  userSketch(granularity: Granularity, window: string, writer: string, shard: number): DocumentReference {
+    return this.users(granularity).doc(`${window}_${writer}_${shard}`);
+  }
+
+  likes(granularity: Granularity, window: string): CollectionReference {
+    return this.db.collection('dashboard').doc(granularity).collection('windows').doc(window).collection('likes');
+  }
+
+  postLikes(granularity: Granularity, window: string, postId: string): DocumentReference {
+    return this.likes(granularity, window).doc(safeDocId(postId, 'postId'));
+  }
+}

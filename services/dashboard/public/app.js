@@ -1,0 +1,184 @@
+// The live dashboard page: one EventSource on /api/stream, charts updated in place (no reloads).
+/* global Chart */
+(function () {
+  'use strict';
+  const MINUTES = 30;
+  const HOURS = 24;
+  const COLORS = ['#2563eb', '#f59e0b', '#10b981', '#ef4444', '#8b5cf6', '#06b6d4', '#ec4899', '#84cc16', '#64748b', '#d97706'];
+  const $ = (id) => document.getElementById(id);
+  const fmt = (n) => Number(n || 0).toLocaleString('en-US');
+  const charts = {};
+  const lagCharts = {};
+  window.dashboard = { charts, lagCharts, snapshots: 0, last: null };
+
+  const base = (stacked) => ({
+    animation: false,
+    responsive: true,
+    maintainAspectRatio: true,
+    aspectRatio: 2.2,
+    scales: { x: { stacked }, y: { stacked, beginAtZero: true, ticks: { precision: 0 } } },
+    plugins: { legend: { position: 'bottom', labels: { boxWidth: 10 } } },
+  });
+  charts.minutes = new Chart($('chart-minutes'), { type: 'bar', data: { labels: [], datasets: [] }, options: base(true) });
+  charts.users = new Chart($('chart-users'), { type: 'line', data: { labels: [], datasets: [{ label: 'unique users', data: [], borderColor: COLORS[0], tension: 0.2, pointRadius: 2 }] }, options: base(false) });
+  charts.hours = new Chart($('chart-hours'), { type: 'bar', data: { labels: [], datasets: [] }, options: base(true) });
+  charts.orders = new Chart($('chart-orders'), { type: 'bar', data: { labels: [], datasets: [{ label: 'orders', data: [], backgroundColor: COLORS[2] }] }, options: { ...base(false), plugins: { legend: { display: false } } } });
+
+  /** Keys of the last `count` windows up to `at`, oldest first (the server's key format). */
+  function windowKeys(at, sizeMs, count, keyLength) {
+    const end = Math.floor(Date.parse(at) / sizeMs) * sizeMs;
+    const keys = [];
+    for (let i = count - 1; i >= 0; i--) keys.push(new Date(end - i * sizeMs).toISOString().slice(0, keyLength));
+    return keys;
+  }
+
+  function series(windows, keys, pick) {
+    const byKey = new Map(windows.map((w) => [w.window, w]));
+    return keys.map((k) => (byKey.has(k) ? pick(byKey.get(k)) : 0));
+  }
+
+  const assigned = new Map();
+  /** One colour per series label for the life of the page. */
+  function colorOf(label) {
+    if (!assigned.has(label)) assigned.set(label, COLORS[assigned.size % COLORS.length]);
+    return assigned.get(label);
+  }
+
+  function setDatasets(chart, labels, datasets) {
+    chart.data.labels = labels;
+    // Keep dataset objects (and their colours) stable across updates.
+    const old = new Map(chart.data.datasets.map((d) => [d.label, d]));
+    chart.data.datasets = datasets.map((d) => Object.assign(old.get(d.label) || { backgroundColor: colorOf(d.label), borderColor: colorOf(d.label) }, d));
+    chart.update('none');
+  }
+
+  function render(s) {
+    window.dashboard.snapshots++;
+    window.dashboard.last = s;
+    $('updated-at').textContent = new Date(s.at).toLocaleTimeString();
+    const minuteKeys = windowKeys(s.at, 60000, MINUTES, 16);
+    const hourKeys = windowKeys(s.at, 3600000, HOURS, 13);
+    const minutes = s.windows.minute;
+    const hours = s.windows.hour;
+    const current = (list, key) => list.find((w) => w.window === key);
+    const thisMinute = current(minutes, s.current.minute.window);
+    const thisHour = current(hours, s.current.hour.window);
+    $('total-minute').textContent = fmt(thisMinute && thisMinute.total);
+    $('total-hour').textContent = fmt(thisHour && thisHour.total);
+    $('total-30m').textContent = fmt(minutes.reduce((sum, w) => sum + w.total, 0));
+    $('users-hour').textContent = fmt(thisHour && thisHour.users.total);
+    $('users-error').textContent = thisHour ? ` ±${(thisHour.users.standardError * 100).toFixed(1)}%` : '';
+    $('likes-hour').textContent = fmt(thisHour && thisHour.likes);
+
+    const pairs = new Set();
+    for (const w of minutes) for (const [topic, types] of Object.entries(w.events)) for (const type of Object.keys(types)) pairs.add(`${topic}|${type}`);
+    const minuteLabels = minuteKeys.map((k) => k.slice(11));
+    setDatasets(
+      charts.minutes,
+      minuteLabels,
+      [...pairs].sort().map((p) => {
+        const [topic, type] = p.split('|');
+        return { label: `${topic} ${type}`, data: series(minutes, minuteKeys, (w) => (w.events[topic] || {})[type] || 0) };
+      }),
+    );
+    charts.users.data.labels = minuteLabels;
+    charts.users.data.datasets[0].data = series(minutes, minuteKeys, (w) => w.users.total);
+    charts.users.update('none');
+
+    const topics = new Set();
+    for (const w of hours) for (const t of Object.keys(w.topics)) topics.add(t);
+    setDatasets(charts.hours, hourKeys.map((k) => `${k.slice(11)}:00`), [...topics].sort().map((t) => ({ label: t, data: series(hours, hourKeys, (w) => w.topics[t] || 0) })));
+
+    const states = thisHour ? thisHour.orders : {};
+    charts.orders.data.labels = Object.keys(states).sort();
+    charts.orders.data.datasets[0].data = charts.orders.data.labels.map((k) => states[k]);
+    charts.orders.update('none');
+
+    const posts = $('top-posts').querySelector('tbody');
+    posts.replaceChildren(
+      ...s.current.hour.topPosts.map((p) => {
+        const tr = document.createElement('tr');
+        tr.append(cell(p.postId), cell(fmt(p.likes)));
+        return tr;
+      }),
+    );
+    renderHealth(s);
+  }
+
+  function cell(text, className) {
+    const td = document.createElement('td');
+    td.textContent = text;
+    if (className) td.className = className;
+    return td;
+  }
+
+  const seconds = (s) => (s === null || s === undefined ? '–' : s < 120 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`);
+
+  function renderHealth(s) {
+    $('health-source').textContent = `(${s.health.source}${s.health.latest ? `, measured ${new Date(s.health.latest.at).toLocaleTimeString()}` : ', no reading yet'})`;
+    const latest = new Map(((s.health.latest && s.health.latest.consumers) || []).map((h) => [h.consumer, h]));
+    const rows = s.consumers.map((c) => {
+      const h = latest.get(c.name);
+      const tr = document.createElement('tr');
+      tr.dataset.consumer = c.name;
+      tr.className = h ? (h.breached ? 'breached' : 'ok') : 'unknown';
+      tr.append(
+        cell(c.name),
+        cell(c.topic),
+        cell(c.delivery),
+        cell(h ? fmt(h.backlog) : '–'),
+        cell(fmt(c.slo.backlog)),
+        cell(h ? seconds(h.oldestUnackedSeconds) : '–'),
+        cell(seconds(c.slo.oldestUnackedSeconds)),
+        cell(h ? fmt(h.deadLettered) : '–'),
+        cell(h ? (h.breached ? 'SLO breached' : 'ok') : 'unknown', 'status-cell'),
+      );
+      return tr;
+    });
+    $('health').querySelector('tbody').replaceChildren(...rows);
+
+    // One lag chart per consumer: oldest unacked age over time, the SLO as a dashed line.
+    const history = s.health.history || [];
+    const labels = history.map((r) => new Date(r.at).toLocaleTimeString());
+    for (const c of s.consumers) {
+      let chart = lagCharts[c.name];
+      if (!chart) {
+        const fig = document.createElement('figure');
+        fig.innerHTML = `<figcaption>${c.name}: oldest unacked (s)</figcaption>`;
+        const canvas = document.createElement('canvas');
+        canvas.id = `lag-${c.name}`;
+        fig.append(canvas);
+        $('lag-charts').append(fig);
+        chart = lagCharts[c.name] = new Chart(canvas, {
+          type: 'line',
+          data: { labels: [], datasets: [
+            { label: 'lag', data: [], borderColor: COLORS[0], pointRadius: 0, tension: 0.2 },
+            { label: `SLO ${seconds(c.slo.oldestUnackedSeconds)}`, data: [], borderColor: '#ef4444', borderDash: [6, 4], pointRadius: 0 },
+          ] },
+          options: { animation: false, aspectRatio: 2.4, scales: { y: { beginAtZero: true } }, plugins: { legend: { position: 'bottom', labels: { boxWidth: 10 } } } },
+        });
+      }
+      chart.data.labels = labels;
+      chart.data.datasets[0].data = history.map((r) => {
+        const h = r.consumers.find((x) => x.consumer === c.name);
+        return h && h.oldestUnackedSeconds !== null ? h.oldestUnackedSeconds : 0;
+      });
+      chart.data.datasets[1].data = history.map(() => c.slo.oldestUnackedSeconds);
+      chart.update('none');
+    }
+  }
+
+  function connect() {
+    const source = new EventSource('api/stream');
+    source.addEventListener('open', () => {
+      $('connection').textContent = 'live';
+      $('connection').className = 'status live';
+    });
+    source.addEventListener('snapshot', (e) => render(JSON.parse(e.data)));
+    source.addEventListener('error', () => {
+      $('connection').textContent = 'reconnecting…';
+      $('connection').className = 'status down';
+    });
+  }
+  connect();
+})();

@@ -1,0 +1,67 @@
+/**
+ * What one event contributes to the dashboard, and the tumbling windows it falls in. Windows follow
+ * the event's own time (ce-time), not the time it was handled, so every instance, a redelivery and
+ * a late replay all put an event in the same window.
+ */
+import { PoisonError, type DecodedEvent } from '../../shared/consumer';
+
+export const GRANULARITIES = ['minute', 'hour'] as const;
+export type Granularity = (typeof GRANULARITIES)[number];
+
+const SIZE_MS: Record<Granularity, number> = { minute: 60_000, hour: 3_600_000 };
+
+export function isGranularity(value: unknown): value is Granularity {
+  return typeof value === 'string' && (GRANULARITIES as readonly string[]).includes(value);
+}
+
+export function windowSizeMs(granularity: Granularity): number {
+  return SIZE_MS[granularity];
+}
+
+/** Start (ms) of the window holding `timeMs`. */
+export function windowStart(granularity: Granularity, timeMs: number): number {
+  return Math.floor(timeMs / SIZE_MS[granularity]) * SIZE_MS[granularity];
+}
+
+/** Document-id-safe key of a window: 2024-05-01T12:34 (minute), 2024-05-01T12 (hour). */
+export function windowKey(granularity: Granularity, startMs: number): string {
+  const iso = new Date(startMs).toISOString();
+  return granularity === 'minute' ? iso.slice(0, 16) : iso.slice(0, 13);
+}
+
+/** One event's effect on the aggregates. */
+export interface Contribution {
+  consumer: string;
+  eventId: string;
+  topic: string;
+  type: string;
+  /** Event time (ms): picks the windows. */
+  timeMs: number;
+  /** The acting user (analytics userId, orders customerId) for unique users; none if empty. */
+  userId?: string;
+  /** orders: the state the event moves the order into (order.paid -> paid). */
+  orderState?: string;
+  /** like.created / like.removed: the post and +1 / -1. */
+  like?: { postId: string; delta: number };
+}
+
+const LIKE_DELTA: Record<string, number> = { 'like.created': 1, 'like.removed': -1 };
+
+/** Builds the contribution; throws PoisonError for events that cannot count (a like without a post). */
+export function contributionOf(consumer: string, topic: string, decoded: DecodedEvent): Contribution {
+  const { event } = decoded;
+  const timeMs = Date.parse(event.time);
+  if (!Number.isFinite(timeMs)) throw new PoisonError(`ce-time "${event.time}" is not a time`, 'handler');
+  const data = event.data as Record<string, unknown>;
+  const c: Contribution = { consumer, eventId: event.id, topic, type: event.type, timeMs };
+  const user = topic === 'orders' ? data.customerId : data.userId;
+  if (typeof user === 'string' && user) c.userId = user;
+  if (topic === 'orders' && event.type.startsWith('order.')) c.orderState = event.type.slice('order.'.length);
+  const delta = LIKE_DELTA[event.type];
+  if (delta !== undefined) {
+    const postId = data.postId;
+    if (typeof postId !== 'string' || !postId) throw new PoisonError(`${event.type} without postId`, 'handler');
+    c.like = { postId, delta };
+  }
+  return c;
+}

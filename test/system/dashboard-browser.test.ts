@@ -1,0 +1,94 @@
+/**
+ * The live page in real headless Chromium (Debian's /usr/bin/chromium driven by playwright-core):
+ * events published to the emulator reach the dashboard by push, and the page's numbers and chart
+ * data change without a reload. A screenshot is saved to test-artifacts/dashboard.png.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { createLogger } from '../../shared/consumer';
+import { freePort } from '../../shared/emulators';
+import { applyLocal } from '../../shared/local';
+import { MeshPublisher } from '../../shared/publisher';
+import { createDashboardApp, type DashboardApp } from '../../services/dashboard/app';
+import { testFirestore, testPubSub, uniqueProject } from '../support/emulators';
+import { REPO_ROOT, specFromText } from '../support/specs';
+
+const CHROMIUM = '/usr/bin/chromium';
+const spec = specFromText(`
+version: 1
+project: dashboard-browser
+topics:
+  analytics:
+    schema: { dir: schemas/analytics, revisions: [v1, v2] }
+    eventTypes: [click, view, like.created, like.removed]
+  orders:
+    schema: { dir: schemas/orders, revisions: [v1, v2] }
+    eventTypes: [order.created, order.paid, order.shipped, order.cancelled]
+services:
+  dashboard: { localPort: 18081 }
+consumers:
+  dashboard-analytics: { topic: analytics, delivery: push, service: dashboard, ackDeadline: 10s, lagSlo: { oldestUnacked: 1m, backlog: 5 } }
+  dashboard-orders: { topic: orders, delivery: push, service: dashboard, ackDeadline: 10s }
+  slow-orders: { topic: orders, delivery: pull, service: dashboard, lagSlo: { oldestUnacked: 10m, backlog: 3 } }
+warehouse: { dataset: test }
+`);
+
+it('shows events arriving live, and a consumer past its SLO in red', async () => {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); the browser test never downloads one`);
+  const project = uniqueProject('dash-browser');
+  const pubsub = testPubSub(project);
+  const firestore = testFirestore(project);
+  const port = await freePort();
+  await applyLocal({ pubsub, spec, serviceUrls: { dashboard: `http://127.0.0.1:${port}` } });
+  let service: DashboardApp | undefined;
+  let browser: Browser | undefined;
+  const publisher = new MeshPublisher({ pubsub, spec, source: '//browser-test' });
+  try {
+    service = createDashboardApp({
+      spec,
+      pubsub,
+      firestore,
+      verifyPushAuth: false,
+      log: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+      healthIntervalMs: 500,
+      shutdownTimeoutMs: 3000,
+      liveIntervalMs: 500,
+      // The pull consumer holds every message (never resolves) so it builds a backlog.
+      decorate: (handlers) => ({ ...handlers, 'slow-orders': () => new Promise(() => undefined) }),
+    });
+    await service.start(port, '127.0.0.1');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.waitForFunction(() => (window as unknown as { dashboard: { snapshots: number } }).dashboard.snapshots > 0, undefined, { timeout: 15000 });
+    const number = async (id: string) => Number((await page.textContent(`#${id}`))!.replace(/,/g, ''));
+    const chartSum = () => page.evaluate(() => (window as unknown as { dashboard: { charts: Record<string, { data: { datasets: { data: number[] }[] } }> } }).dashboard.charts.minutes.data.datasets.reduce((s, d) => s + d.data.reduce((a, b) => a + b, 0), 0));
+    const before = { total: await number('total-30m'), chart: await chartSum() };
+    expect(before).toEqual({ total: 0, chart: 0 });
+
+    for (let i = 0; i < 12; i++) await publisher.publish('analytics', i % 3 ? 'click' : 'like.created', { userId: `browser-u${i % 4}`, postId: 'browser-post' });
+    for (let i = 0; i < 6; i++) await publisher.publish('orders', 'order.created', { orderId: `browser-o${i}`, customerId: 'browser-c', sequence: 1 });
+
+    // The page updates in place: same document, new numbers, new chart data.
+    await page.waitForFunction(() => document.getElementById('total-30m')!.textContent === '18', undefined, { timeout: 30000 });
+    expect(await chartSum()).toBe(18);
+    expect(await number('users-hour')).toBe(5);
+    expect(await number('likes-hour')).toBe(4);
+    expect(await page.textContent('#top-posts tbody')).toContain('browser-post');
+    // slow-orders never acks: its backlog passes its SLO of 3 and its row turns red.
+    await page.waitForSelector('#health tr.breached[data-consumer="slow-orders"]', { timeout: 30000 });
+    const color = await page.$eval('#health tr.breached[data-consumer="slow-orders"] td', (td) => getComputedStyle(td).backgroundColor);
+    expect(color).toBe('rgb(255, 227, 227)');
+    expect(await page.$('#health tr.ok[data-consumer="dashboard-analytics"]')).not.toBeNull();
+    expect(await page.$$('#lag-charts canvas')).toHaveLength(3);
+    const artifacts = path.join(REPO_ROOT, 'test-artifacts');
+    fs.mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: path.join(artifacts, 'dashboard.png'), fullPage: true });
+  } finally {
+    await browser?.close();
+    await service?.stop();
+    await pubsub.close();
+    await firestore.terminate();
+  }
+}, 90000);
