@@ -86,6 +86,9 @@ export function latestExport(dir: string): string | undefined {
 }
 
 export function emulatorFirestore(hostPort: string, projectId: string): Firestore {
+  // The client prefers FIRESTORE_EMULATOR_HOST over its `host` setting: refuse rather than silently talk to another emulator.
+  const fromEnv = process.env.FIRESTORE_EMULATOR_HOST;
+  if (fromEnv && fromEnv !== hostPort) throw new Error(`emulatorFirestore(${hostPort}): FIRESTORE_EMULATOR_HOST=${fromEnv} would win over the host setting; unset it or make it match`);
   return new Firestore({ projectId, host: hostPort, ssl: false, customHeaders: { Authorization: 'Bearer owner' } });
 }
 
