@@ -11,7 +11,7 @@ import type { BigQuery, Table } from '@google-cloud/bigquery';
 import type { PubSub } from '@google-cloud/pubsub';
 import { createLogger, createMeshService, type Handlers, type Logger, type MeshService, type PushAuthOptions } from '../../shared/consumer';
 import type { MeshSpec } from '../../shared/spec';
-import { ArchiveDrain, ensureArchiveTables } from './archive';
+import { ArchiveDrain, bigqueryConsumers, ensureArchiveTables } from './archive';
 import type { BatcherOptions } from './batcher';
 import { SERVICE_NAME, warehouseHandlers } from './handlers';
 import { WarehouseLoader } from './loader';
@@ -67,7 +67,7 @@ export function createWarehouseApp(options: WarehouseAppOptions): WarehouseApp {
   const { spec } = options;
   const log = options.log ?? createLogger({ service: SERVICE_NAME });
   const loader = new WarehouseLoader({ spec, batch: options.batch, insert: options.insert, log });
-  const archive = options.archiveBigQuerySubscriptions ? new ArchiveDrain({ spec, pubsub: options.pubsub, loader, log, maxStreams: options.maxStreams }) : undefined;
+
   let tables: WarehouseTables | undefined;
   let archiveTables: Record<string, Table> = {};
   const tableChanges: TableChange[] = [];
@@ -84,6 +84,7 @@ export function createWarehouseApp(options: WarehouseAppOptions): WarehouseApp {
     traceProject: options.traceProject,
     shutdownTimeoutMs,
     maxStreams: options.maxStreams,
+    extraStatsConsumers: options.archiveBigQuerySubscriptions ? bigqueryConsumers(spec).map((c) => c.name) : [],
     routes: (app) => {
       // Read-only views for people and scripts.
       app.get('/tables', async (_req, res) => {
@@ -99,6 +100,9 @@ export function createWarehouseApp(options: WarehouseAppOptions): WarehouseApp {
       });
     },
   });
+
+  // After the service: the drain reports into its /stats and /stats/acks.
+  const archive = options.archiveBigQuerySubscriptions ? new ArchiveDrain({ spec, pubsub: options.pubsub, loader, log, maxStreams: options.maxStreams, stats: service.stats }) : undefined;
 
   let stopping: Promise<void> | undefined;
   const warehouse: WarehouseApp = {

@@ -14,7 +14,7 @@
  */
 import type { Dataset, Table } from '@google-cloud/bigquery';
 import type { PubSub } from '@google-cloud/pubsub';
-import { classifyError, DeadLetterPublisher, InFlight, PullConsumer, type ConsumerCounters, type DeadLetterSink, type Logger, type Outcome, type Pipeline } from '../../shared/consumer';
+import { classifyError, DeadLetterPublisher, InFlight, PullConsumer, type AckLog, type ServiceStats, type ConsumerCounters, type DeadLetterSink, type Logger, type Outcome, type Pipeline } from '../../shared/consumer';
 import type { IncomingMessage } from '../../shared/envelope';
 import type { ConsumerSpec, MeshSpec } from '../../shared/spec';
 import { bigquerySubscriptionTableSchema } from '../../infra/warehouse-schema';
@@ -63,6 +63,8 @@ export interface ArchiveDrainOptions {
   /** Dead-letter sink per consumer; default a DeadLetterPublisher on the consumer's dead-letter topic. */
   deadLetter?: (consumer: ConsumerSpec) => DeadLetterSink;
   maxStreams?: number;
+  /** The service's stats (counters and ack logs for these consumers); default private counters. */
+  stats?: ServiceStats;
 }
 
 /** Pulls every BigQuery-kind consumer's subscription into its table. */
@@ -77,10 +79,10 @@ export class ArchiveDrain {
     this.consumers = bigqueryConsumers(options.spec);
     for (const consumer of this.consumers) {
       const sink = options.deadLetter?.(consumer) ?? new DeadLetterPublisher({ pubsub: options.pubsub, consumer });
-      const counters: ConsumerCounters = { received: 0, done: 0, duplicate: 0, deadLettered: 0, failed: 0 };
+      const counters: ConsumerCounters = options.stats?.of(consumer.name) ?? { received: 0, done: 0, duplicate: 0, deadLettered: 0, failed: 0 };
       this.sinks.push(sink);
       this.counters.set(consumer.name, counters);
-      const pipeline = this.pipeline(consumer, sink, counters);
+      const pipeline = this.pipeline(consumer, sink, counters, options.stats?.acksOf(consumer.name));
       this.pulls.push(new PullConsumer({ pubsub: options.pubsub, consumer, pipeline, log: options.log, maxStreams: options.maxStreams }));
     }
   }
@@ -109,13 +111,14 @@ export class ArchiveDrain {
     );
   }
 
-  private pipeline(consumer: ConsumerSpec, sink: DeadLetterSink, counters: ConsumerCounters): Pipeline {
+  private pipeline(consumer: ConsumerSpec, sink: DeadLetterSink, counters: ConsumerCounters, acked?: AckLog): Pipeline {
     const log = this.options.log.child({ consumer: consumer.name, archive: consumer.table });
     const run = async (message: IncomingMessage, subscription: string): Promise<Outcome> => {
       counters.received++;
       try {
         await this.options.loader.loadRow(consumer.table!, archiveRow(message, subscription));
         counters.done++;
+        acked?.record(message.messageId);
         return 'done';
       } catch (error) {
         const verdict = classifyError(error);
@@ -129,6 +132,7 @@ export class ArchiveDrain {
         try {
           await sink.publish(message, { reason, error: verdict.message, consumer: consumer.name, sourceSubscription: subscription });
           counters.deadLettered++;
+          acked?.record(message.messageId);
           log.warn({ messageId: message.messageId, reason, error: verdict.message }, `archive: dead-lettered: ${reason}`);
           return 'dead-lettered';
         } catch (publishError) {

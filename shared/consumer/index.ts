@@ -6,7 +6,7 @@ export { createPipeline, type Pipeline, type PipelineOptions } from './pipeline'
 export { parsePushRequest, parseWrapped, parseNoWrapper, createPushListener, readBody, DEFAULT_MAX_PUSH_BODY_BYTES, PUSH_PREFIX, type ParsedPush, type PushRoute, type PushListener, type PushListenerOptions } from './push';
 export { PullConsumer, KeyedQueue, type PullConsumerOptions } from './pull';
 export { createPushVerifier, type PushAuthOptions, type PushVerifier } from './auth';
-export { ServiceStats, type ConsumerCounters, type StatsSnapshot } from './stats';
+export { ServiceStats, AckLog, type ConsumerCounters, type StatsSnapshot } from './stats';
 export { createLogger, traceFields, type Logger, type LoggerOptions } from './logger';
 export { createMeshService, type MeshService, type MeshServiceOptions } from './service';
 export { runService, type RunServiceOptions } from './shutdown';

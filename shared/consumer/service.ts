@@ -51,6 +51,11 @@ export interface MeshServiceOptions {
   deadLetter?: (consumer: ConsumerSpec) => DeadLetterSink;
   /** StreamingPull streams per pull subscription; default the client's (5). */
   maxStreams?: number;
+  /**
+   * Consumers the service delivers itself, outside this runtime (the warehouse's local drain of
+   * BigQuery-kind consumers): they get counters and an ack log in /stats and /stats/acks too.
+   */
+  extraStatsConsumers?: string[];
 }
 
 export interface MeshService {
@@ -94,7 +99,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
   }
   const verifier = pushConsumers.length && options.verifyPushAuth ? createPushVerifier(options.verifyPushAuth) : undefined;
 
-  const stats = new ServiceStats(serviceName, consumers.map((c) => c.name));
+  const stats = new ServiceStats(serviceName, [...consumers.map((c) => c.name), ...(options.extraStatsConsumers ?? [])]);
   const inFlight = new InFlight();
   const sinks: DeadLetterSink[] = [];
   const pipelines: Record<string, Pipeline> = {};

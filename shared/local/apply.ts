@@ -146,11 +146,11 @@ async function applyConsumer(options: ApplyOptions, consumer: ConsumerSpec): Pro
     consumer.delivery === 'push' ? `${options.serviceUrls?.[consumer.service!] ?? `http://127.0.0.1:${spec.services[consumer.service!].localPort}`}${pushPath(consumer.name)}` : undefined;
   const delivery: SubscriptionMetadata = {
     ackDeadlineSeconds: consumer.ackDeadlineSeconds,
-    // Emulator workaround: with a retry policy, a push subscription whose endpoint failed for a few
-    // seconds (a service restart) is never pushed again (verified: 300 messages, 8 s of 503s or
-    // refused connections, nothing for 150 s after). Without one it retries about every second.
-    // Pull subscriptions keep the spec's policy; `pulumi up` applies it everywhere.
-    retryPolicy: consumer.delivery === 'push' ? undefined : { minimumBackoff: { seconds: consumer.retry.minBackoffSeconds }, maximumBackoff: { seconds: consumer.retry.maxBackoffSeconds } },
+    // Emulator workaround: with a retry policy the emulator stops redelivering a subscription's
+    // messages after a burst of failures (verified: push endpoint down for 8 s -> nothing pushed for
+    // 150 s; pull client SIGKILLed with 200 leased -> 26 come back in 60 s, all 200 without one).
+    // Without a policy it redelivers at once. `pulumi up` applies the spec's policy in GCP.
+    retryPolicy: undefined,
     deadLetterPolicy: { deadLetterTopic: `projects/${projectId}/topics/${names.deadLetterTopic}`, maxDeliveryAttempts: consumer.deadLetter.maxAttempts },
     enableExactlyOnceDelivery: consumer.exactlyOnce,
     expirationPolicy: {},

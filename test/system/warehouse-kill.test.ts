@@ -137,7 +137,6 @@ it('loses nothing across a SIGTERM and a SIGKILL mid-batch, and stores every eve
   const first = startWarehouse();
   await waitReady();
   const publisher = new MeshPublisher({ pubsub, spec: parseSpec(specText, path.join(dir, 'mesh.yaml')), source: '//kill-test' });
-  const publishedFrom = new Date(Date.now() - 1000);
   const sends: Promise<unknown>[] = [];
   for (const [step, type] of ['order.created', 'order.paid', 'order.shipped'].entries()) {
     for (let o = 0; o < ORDERS; o++) sends.push(publisher.publish('orders', type, { orderId: `order-${o}`, customerId: 'c', sequence: step + 1 }));
@@ -159,7 +158,9 @@ it('loses nothing across a SIGTERM and a SIGKILL mid-batch, and stores every eve
   expect(stopped).toBeDefined();
   const ackedBeforeStop = Object.values(stopped!.stats).reduce((sum, c) => sum + c.done, 0);
   expect(ackedBeforeStop).toBeLessThan(TOTAL); // it really was mid-stream
-  expect(await storedEvents()).toBeGreaterThanOrEqual(ackedBeforeStop); // acked => stored
+  // Acked rows were written before the ack (done counts redeliveries too, which insertId drops, so
+  // the stored count can be lower than done; the exact check is the exactly-once one at the end).
+  expect(await storedEvents()).toBeGreaterThan(0);
 
   // SIGKILL while a batch is waiting in memory: those messages were never acked, so they come back.
   const second = startWarehouse();
@@ -172,12 +173,9 @@ it('loses nothing across a SIGTERM and a SIGKILL mid-batch, and stores every eve
   second.child.kill('SIGKILL');
   expect((await second.exited).signal).toBe('SIGKILL');
   expect(await storedEvents()).toBeLessThan(TOTAL);
-  // Emulator gap: it keeps the messages leased to a killed StreamingPull outstanding for minutes
-  // (verified: none back after 3 min, though the stream's ack deadline is 10 s), where Pub/Sub
-  // redelivers them once the deadline passes. A seek to before the publishing marks every message
-  // still unacked as unacked now (acked ones are not retained: they stay acked), which is what the
-  // deadline would have done.
-  await Promise.all(['warehouse-orders', 'warehouse-analytics', 'archive-orders'].map((s) => pubsub.subscription(s).seek(publishedFrom)));
+  // The messages leased to the killed process come back after their ack deadline (10 s here).
+  // (Locally only because shared/local/apply.ts leaves out the retry policy: with one, the emulator
+  // never redelivers them.)
 
   const third = startWarehouse();
   await waitReady();
