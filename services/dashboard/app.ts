@@ -3,12 +3,9 @@
  * from the environment. stop() stops intake, lets in-flight events reach their (now immediate)
  * flush, then closes the aggregator, the health monitor and the live feed.
  */
-import type { PubSub } from '@google-cloud/pubsub';
 import type { Firestore } from '@google-cloud/firestore';
-import { createMeshService, type Handlers, type Logger, type MeshService, type PushAuthOptions } from '../../shared/consumer';
-import { createLogger } from '../../shared/consumer';
+import { createLogger, createMeshService, type MeshService, type ServiceAppOptions } from '../../shared/consumer';
 import type { HealthSource } from '../../shared/health';
-import type { MeshSpec } from '../../shared/spec';
 import { Aggregator, type AggregatorOptions } from './aggregator';
 import { dashboardHandlers, SERVICE_NAME } from './handlers';
 import { createHealthSource, HealthMonitor } from './health';
@@ -17,19 +14,8 @@ import { DashboardReader } from './reader';
 import { dashboardRoutes, type RouteDeps } from './routes';
 import { SnapshotBuilder } from './snapshot';
 
-export interface DashboardAppOptions {
-  spec: MeshSpec;
-  pubsub: PubSub;
+export interface DashboardAppOptions extends ServiceAppOptions {
   firestore: Firestore;
-  /** Required when the dashboard has push consumers: audience + push service account, or false on the emulator. */
-  verifyPushAuth?: PushAuthOptions | false;
-  log?: Logger;
-  traceProject?: string;
-  /** Wraps the handlers (tests inject faults); default identity. */
-  decorate?: (handlers: Handlers) => Handlers;
-  shutdownTimeoutMs?: number;
-  maxBodyBytes?: number;
-  maxStreams?: number;
   aggregator?: AggregatorOptions;
   /**
    * Consumer health: 'local' (emulators: taps + acks), 'cloud-monitoring' (GCP), a HealthSource, or

@@ -6,9 +6,7 @@
  *   MESH_VERIFY_PUSH_AUTH=false PUBSUB_EMULATOR_HOST=127.0.0.1:8085 FIRESTORE_EMULATOR_HOST=127.0.0.1:8086 \
  *     npx tsx services/dashboard/index.ts
  */
-import { Firestore } from '@google-cloud/firestore';
-import { ConsumerConfigError, createLogger, portFromEnv, projectFromEnv, pubsubFromEnv, pushAuthFromEnv, runService, usingEmulators } from '../../shared/consumer';
-import { emulatorFirestore } from '../../shared/emulators/firestore';
+import { ConsumerConfigError, createLogger, firestoreFromEnv, portFromEnv, projectFromEnv, pubsubFromEnv, pushAuthFromEnv, runService, usingEmulators } from '../../shared/consumer';
 import { loadSpec } from '../../shared/spec';
 import { createDashboardApp } from './app';
 import { SERVICE_NAME } from './handlers';
@@ -27,11 +25,10 @@ async function main(): Promise<void> {
   if (usingEmulators()) process.env.METADATA_SERVER_DETECTION ??= 'none';
   const spec = loadSpec();
   const projectId = projectFromEnv(spec);
-  const firestore = process.env.FIRESTORE_EMULATOR_HOST ? emulatorFirestore(process.env.FIRESTORE_EMULATOR_HOST, projectId) : new Firestore({ projectId });
   const service = createDashboardApp({
     spec,
     pubsub: pubsubFromEnv(projectId),
-    firestore,
+    firestore: firestoreFromEnv(projectId),
     verifyPushAuth: pushAuthFromEnv(),
     log,
     traceProject: usingEmulators() ? undefined : projectId,

@@ -2,27 +2,13 @@
  * Builds the processor service without listening: tests drive `service.listener` with supertest or
  * `service.start(0)`; index.ts starts it from the environment.
  */
-import type { PubSub } from '@google-cloud/pubsub';
 import type { Firestore } from '@google-cloud/firestore';
-import { createMeshService, type Handlers, type Logger, type MeshService, type PushAuthOptions } from '../../shared/consumer';
-import type { MeshSpec } from '../../shared/spec';
+import { createMeshService, type MeshService, type ServiceAppOptions } from '../../shared/consumer';
 import { processorHandlers, SERVICE_NAME } from './handlers';
 import { ProcessorStore, type ProcessorStoreOptions } from './store';
 
-export interface ProcessorAppOptions {
-  spec: MeshSpec;
-  pubsub: PubSub;
+export interface ProcessorAppOptions extends ServiceAppOptions {
   firestore: Firestore;
-  /** Required when the processor has push consumers: audience + push service account, or false on the emulator. */
-  verifyPushAuth?: PushAuthOptions | false;
-  log?: Logger;
-  traceProject?: string;
-  /** Wraps the handlers (tests inject faults); default identity. */
-  decorate?: (handlers: Handlers) => Handlers;
-  /** Default 8000 ms. */
-  shutdownTimeoutMs?: number;
-  maxBodyBytes?: number;
-  maxStreams?: number;
   store?: ProcessorStoreOptions;
 }
 

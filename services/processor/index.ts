@@ -5,11 +5,10 @@
  *   MESH_VERIFY_PUSH_AUTH=false PUBSUB_EMULATOR_HOST=127.0.0.1:8085 FIRESTORE_EMULATOR_HOST=127.0.0.1:8086 \
  *     npx tsx services/processor/index.ts
  */
-import { createLogger, portFromEnv, projectFromEnv, pubsubFromEnv, pushAuthFromEnv, runService, usingEmulators } from '../../shared/consumer';
+import { createLogger, firestoreFromEnv, portFromEnv, projectFromEnv, pubsubFromEnv, pushAuthFromEnv, runService, usingEmulators } from '../../shared/consumer';
 import { loadSpec } from '../../shared/spec';
 import { createProcessorApp } from './app';
 import { SERVICE_NAME } from './handlers';
-import { firestoreFromEnv } from './store';
 
 const log = createLogger({ service: SERVICE_NAME });
 

@@ -12,7 +12,6 @@
  * `dedup`, field `expiresAt`. A republish more than 7 days later would apply again.
  */
 import { FieldValue, Firestore, Timestamp, type DocumentReference } from '@google-cloud/firestore';
-import { emulatorFirestore } from '../../shared/emulators/firestore';
 import { PoisonError, TransientError, type DecodedEvent, type HandlerResult } from '../../shared/consumer';
 import { activityField, likeDelta, likeShard, LIKE_SHARDS, type AnalyticsEventData } from './analytics';
 import { applyOrderEvent, type OrderAnomaly, type OrderEventData, type OrderProjection } from './orders';
@@ -224,10 +223,4 @@ export function docId(value: string, what: string): string {
 function asTransient(error: unknown, what: string): unknown {
   if (error instanceof PoisonError || error instanceof TransientError) return error;
   return new TransientError(`Firestore write of ${what} failed: ${(error as Error).message}`, { cause: error });
-}
-
-/** The emulator when FIRESTORE_EMULATOR_HOST is set, else Firestore with application default credentials. */
-export function firestoreFromEnv(projectId: string, env: Record<string, string | undefined> = process.env): Firestore {
-  if (env.FIRESTORE_EMULATOR_HOST) return emulatorFirestore(env.FIRESTORE_EMULATOR_HOST, projectId);
-  return new Firestore({ projectId });
 }

@@ -8,9 +8,7 @@
  * at once, so the graceful shutdown acks everything it can before the deadline.
  */
 import type { BigQuery, Table } from '@google-cloud/bigquery';
-import type { PubSub } from '@google-cloud/pubsub';
-import { createLogger, createMeshService, type Handlers, type Logger, type MeshService, type PushAuthOptions } from '../../shared/consumer';
-import type { MeshSpec } from '../../shared/spec';
+import { createLogger, createMeshService, type Handlers, type MeshService, type ServiceAppOptions } from '../../shared/consumer';
 import { ArchiveDrain, bigqueryConsumers, ensureArchiveTables } from './archive';
 import type { BatcherOptions } from './batcher';
 import { SERVICE_NAME, warehouseHandlers } from './handlers';
@@ -18,9 +16,7 @@ import { WarehouseLoader } from './loader';
 import type { InsertOptions } from './rows';
 import { ensureWarehouse, type TableChange, type WarehouseTables } from './tables';
 
-export interface WarehouseAppOptions {
-  spec: MeshSpec;
-  pubsub: PubSub;
+export interface WarehouseAppOptions extends ServiceAppOptions {
   /** Pointed at BigQuery, or at the local endpoint (`apiEndpoint` / BIGQUERY_EMULATOR_HOST). */
   bigquery: BigQuery;
   /** Project the dedup views name their tables in; default the client's project. */
@@ -30,15 +26,6 @@ export interface WarehouseAppOptions {
    * endpoint: in GCP Pub/Sub writes them itself and their subscriptions are not pullable. Default false.
    */
   archiveBigQuerySubscriptions?: boolean;
-  /** Only needed if the spec gives the warehouse push consumers. */
-  verifyPushAuth?: PushAuthOptions | false;
-  log?: Logger;
-  traceProject?: string;
-  /** Wraps the handlers (tests count or inject faults); default identity. */
-  decorate?: (handlers: Handlers) => Handlers;
-  /** Default 8000 ms (Cloud Run kills 10 s after SIGTERM). */
-  shutdownTimeoutMs?: number;
-  maxStreams?: number;
   /** Rows per batch, bytes, delay, writes at once; defaults in BatcherOptions. */
   batch?: BatcherOptions;
   /** insertAll request sizes; defaults in InsertOptions. */

@@ -4,13 +4,16 @@
  *   MESH_SPEC                  spec file (default: the repository's mesh.yaml)
  *   GOOGLE_CLOUD_PROJECT       project (default on the emulators: spec.project)
  *   PUBSUB_EMULATOR_HOST       use the Pub/Sub emulator at host:port
+ *   FIRESTORE_EMULATOR_HOST    use the Firestore emulator at host:port
  *   PORT                       HTTP port (default spec.services.<name>.localPort)
  *   MESH_VERIFY_PUSH_AUTH      "false" turns push OIDC verification off (emulator only)
  *   MESH_PUSH_AUDIENCE         expected token audience(s), comma-separated (infra sets the service URL)
  *   MESH_PUSH_SERVICE_ACCOUNT  expected token email: the push service account
  *   LOG_LEVEL                  pino level (default info)
  */
+import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
+import { emulatorFirestore } from '../emulators/firestore';
 import { emulatorPubSub } from '../emulators/pubsub';
 import type { MeshSpec } from '../spec/types';
 import type { PushAuthOptions } from './auth';
@@ -43,6 +46,12 @@ export function projectFromEnv(spec: MeshSpec, env: Env = process.env): string {
 export function pubsubFromEnv(projectId: string, env: Env = process.env): PubSub {
   if (env.PUBSUB_EMULATOR_HOST) return emulatorPubSub(env.PUBSUB_EMULATOR_HOST, projectId);
   return new PubSub({ projectId });
+}
+
+/** The emulator when FIRESTORE_EMULATOR_HOST is set, else Firestore with application default credentials. */
+export function firestoreFromEnv(projectId: string, env: Env = process.env): Firestore {
+  if (env.FIRESTORE_EMULATOR_HOST) return emulatorFirestore(env.FIRESTORE_EMULATOR_HOST, projectId);
+  return new Firestore({ projectId });
 }
 
 export function portFromEnv(spec: MeshSpec, service: string, env: Env = process.env): number {

@@ -58,6 +58,22 @@ export interface MeshServiceOptions {
   extraStatsConsumers?: string[];
 }
 
+/** What every service's create<Name>App takes besides its own stores: passed through to createMeshService. */
+export interface ServiceAppOptions {
+  spec: MeshSpec;
+  pubsub: PubSub;
+  /** Required when the service has push consumers: audience + push service account, or false on the emulator. */
+  verifyPushAuth?: PushAuthOptions | false;
+  log?: Logger;
+  traceProject?: string;
+  /** Wraps the handlers (tests count or inject faults); default identity. */
+  decorate?: (handlers: Handlers) => Handlers;
+  /** Default 8000 ms (Cloud Run kills 10 s after SIGTERM). */
+  shutdownTimeoutMs?: number;
+  maxBodyBytes?: number;
+  maxStreams?: number;
+}
+
 export interface MeshService {
   readonly name: string;
   /** Health, readiness, stats and the service's routes. Push paths never reach it. */

@@ -192,6 +192,10 @@ it('runs the whole mesh: every consumer sees each event once, poison is dead-let
     expect(c.counters!.deadLettered).toBe(poisonPerTopic);
     expect(c.health).toMatchObject({ backlog: 0, deadLettered: poisonPerTopic });
   }
+  // The raw archive (drained by the warehouse locally) takes every orders message as it is, poison included.
+  const raw = cli.consumers.find((x) => x.delivery === 'bigquery')!;
+  expect(raw.counters!.done).toBeGreaterThanOrEqual(unique.orders + poisonPerTopic);
+  expect(raw.health).toMatchObject({ backlog: 0, deadLettered: 0 });
 });
 
 /** Events counted by the dashboard per topic over the last hours' windows, from its JSON API. */

@@ -1,0 +1,60 @@
+/**
+ * `npm start`'s bad-input contract: a taken port or a spec naming a service with no code fails
+ * before anything starts, with a one-line cause and the fix, and leaves nothing running.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import YAML from 'yaml';
+import { freePort, isPortFree } from '../../shared/emulators';
+import { startLocalMesh } from '../../shared/local';
+import { loadSpec, type MeshSpec } from '../../shared/spec';
+import { REPO_ROOT } from '../support/specs';
+
+let dir: string;
+
+async function specWithFreePorts(edit: (doc: Record<string, any>) => void = () => undefined): Promise<MeshSpec> {
+  const doc = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, 'mesh.yaml'), 'utf8'));
+  doc.local = { pubsubPort: await freePort(), firestorePort: await freePort(), bigqueryPort: await freePort(), dataDir: path.join(dir, 'data') };
+  for (const service of Object.values(doc.services) as { localPort: number }[]) service.localPort = await freePort();
+  for (const topic of Object.values(doc.topics) as { schema: { dir: string } }[]) topic.schema.dir = path.resolve(REPO_ROOT, topic.schema.dir);
+  edit(doc);
+  const file = path.join(dir, `mesh-${Math.random().toString(36).slice(2)}.yaml`);
+  fs.writeFileSync(file, YAML.stringify(doc));
+  return loadSpec(file);
+}
+
+const allPorts = (spec: MeshSpec) => [spec.local.pubsubPort, spec.local.firestorePort, spec.local.bigqueryPort, ...Object.values(spec.services).map((s) => s.localPort)];
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-runner-'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+it('refuses a taken port in one line, naming the port, its owner and the fix, and starts nothing', async () => {
+  const spec = await specWithFreePorts();
+  const squatter = net.createServer();
+  const taken = spec.services.processor.localPort;
+  await new Promise<void>((resolve) => squatter.listen(taken, '127.0.0.1', resolve));
+  try {
+    const error = await startLocalMesh(spec).then(() => undefined, (e: Error) => e);
+    expect(error).toMatchObject({ name: 'PortTakenError', userFacing: true });
+    expect(error!.message).toContain(`port ${taken} (services.processor.localPort) is already in use`);
+    expect(error!.message).toMatch(/change it in mesh\.yaml/);
+    expect(error!.message.split('\n')).toHaveLength(1);
+    for (const port of allPorts(spec).filter((p) => p !== taken)) expect(await isPortFree(port)).toBe(true);
+    expect(fs.existsSync(spec.local.dataDir)).toBe(false);
+  } finally {
+    await new Promise((resolve) => squatter.close(resolve));
+  }
+});
+
+it('refuses a spec service that has no code before starting anything', async () => {
+  const spec = await specWithFreePorts((doc) => {
+    doc.services.billing = { localPort: 1 + doc.services.processor.localPort };
+    doc.consumers['billing-orders'] = { topic: 'orders', delivery: 'pull', service: 'billing' };
+  });
+  await expect(startLocalMesh(spec)).rejects.toMatchObject({ userFacing: true, message: expect.stringMatching(/names service "billing" but .*services\/billing\/index\.ts does not exist/) });
+  for (const port of allPorts(spec)) expect(await isPortFree(port)).toBe(true);
+});
