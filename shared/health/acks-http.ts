@@ -6,6 +6,7 @@
  */
 import type { MeshSpec } from '../spec/types';
 import type { AckBatch, AckSource } from './local';
+import { localServiceOf } from '../spec/names';
 
 export class AckSourceError extends Error {
   override readonly name = 'AckSourceError';
@@ -44,9 +45,10 @@ export function httpAckSource(options: HttpAckSourceOptions): AckSource {
   const timeoutMs = options.timeoutMs ?? 2000;
   const limit = options.limit ?? 10_000;
   return async (consumer, after): Promise<AckBatch> => {
-    const service = spec.consumers[consumer]?.service;
+    const known = spec.consumers[consumer];
+    const service = known ? localServiceOf(known) : undefined;
     const base = service ? urls[service] : undefined;
-    // A consumer without a running service (bigquery delivery) reports no acks.
+    // A consumer no running service acks reports no acks.
     if (!base) return { ids: [], next: after };
     const url = `${base}/stats/acks?consumer=${encodeURIComponent(consumer)}&after=${after}&limit=${limit}`;
     const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });

@@ -33,3 +33,14 @@ export const localTapNames = {
   topicTap: (topic: string) => `${topic}-mesh-tap`,
   deadLetterTap: (consumer: string) => `${consumer}-dlq-mesh-tap`,
 };
+
+/**
+ * Locally the emulator never writes BigQuery subscriptions, so the warehouse service drains the
+ * BigQuery-kind consumers itself (services/warehouse/archive.ts) and reports their acks.
+ */
+export const LOCAL_ARCHIVE_SERVICE = 'warehouse';
+
+/** The service that acks a consumer's messages when the mesh runs locally. */
+export function localServiceOf(consumer: Pick<ConsumerSpec, 'service' | 'delivery'>): string | undefined {
+  return consumer.service ?? (consumer.delivery === 'bigquery' ? LOCAL_ARCHIVE_SERVICE : undefined);
+}
