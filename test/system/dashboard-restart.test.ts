@@ -5,7 +5,6 @@
  * mid-stream, restarted again, and the totals in Firestore are then exactly the number of unique
  * events published, duplicates included.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,6 +17,7 @@ import { MeshPublisher } from '../../shared/publisher';
 import { parseSpec } from '../../shared/spec';
 import { DashboardReader } from '../../services/dashboard/reader';
 import { eventually, firestoreHost, pubsubHost, testFirestore, testPubSub, uniqueProject } from '../support/emulators';
+import { getJson, killAll, startServiceProcess, waitReady, type ServiceProcess } from '../support/service-process';
 import { REPO_ROOT } from '../support/specs';
 
 const specText = `
@@ -45,33 +45,18 @@ let specFile: string;
 let port: number;
 let pubsub: PubSub;
 let firestore: Firestore;
-const children: ChildProcess[] = [];
-
-function startDashboard() {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/dashboard/index.ts'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, MESH_SPEC: specFile, GOOGLE_CLOUD_PROJECT: project, PUBSUB_EMULATOR_HOST: pubsubHost(), FIRESTORE_EMULATOR_HOST: firestoreHost(), PORT: String(port), MESH_VERIFY_PUSH_AUTH: 'false', MESH_HEALTH: 'off', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return { child, exited, output: () => output };
+function startDashboard(): ServiceProcess {
+  return startServiceProcess('dashboard', { MESH_SPEC: specFile, GOOGLE_CLOUD_PROJECT: project, PUBSUB_EMULATOR_HOST: pubsubHost(), FIRESTORE_EMULATOR_HOST: firestoreHost(), PORT: String(port), MESH_VERIFY_PUSH_AUTH: 'false', MESH_HEALTH: 'off', LOG_LEVEL: 'warn' });
 }
+
+const baseUrl = () => `http://127.0.0.1:${port}`;
 
 async function handled(): Promise<number | undefined> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/stats`, { signal: AbortSignal.timeout(2000) });
-    const s = (await res.json()) as StatsSnapshot;
-    return Object.values(s.consumers).reduce((sum, c) => sum + c.done, 0);
-  } catch {
-    return undefined;
-  }
+  const s = await getJson<StatsSnapshot>(baseUrl(), '/stats');
+  return s && Object.values(s.consumers).reduce((sum, c) => sum + c.done, 0);
 }
 
-const ready = () => eventually(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), 45000, 'the dashboard to be ready');
+const ready = () => waitReady(baseUrl(), 45000, 'the dashboard to be ready');
 const counted = async (reader: DashboardReader) => (await reader.windows('hour', Date.now() - 2 * 3600_000)).reduce((s, w) => s + w.total, 0);
 
 beforeAll(async () => {
@@ -85,7 +70,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  killAll();
   await pubsub?.close();
   await firestore?.terminate();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -128,7 +113,7 @@ it('keeps exact totals across two restarts mid-stream', async () => {
   const reader = new DashboardReader(firestore);
   await eventually(async () => ((await counted(reader)) >= UNIQUE ? true : undefined), 60000, `${UNIQUE} events counted`).catch(async (error) => {
     const dedup = await Promise.all(['dashboard-analytics', 'dashboard-orders'].map((c) => firestore.collection(`consumers/${c}/dedup`).count().get()));
-    const stats = await fetch(`http://127.0.0.1:${port}/stats`).then((r) => r.json()).catch(() => undefined);
+    const stats = await getJson(baseUrl(), '/stats');
     throw new Error(`${(error as Error).message}; counted ${await counted(reader)}, dedup ${dedup.map((d) => d.data().count)}, stats ${JSON.stringify(stats)}\n${first.output().slice(-1500)}\n${third.output().slice(-2000)}`);
   });
   await new Promise((r) => setTimeout(r, 3000));

@@ -1,9 +1,8 @@
 /**
- * SIGTERM mid-stream loses nothing: the processor runs as a child process (`npx tsx
+ * SIGTERM mid-stream loses nothing: the processor runs as a child process (`node --import tsx
  * services/processor/index.ts`), receives real pushes and pulls, is stopped with SIGTERM while
  * events are flowing, restarted, and every event's effect is then present exactly once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,6 +15,7 @@ import { parseSpec } from '../../shared/spec';
 import { ProcessorStore } from '../../services/processor/store';
 import type { StatsSnapshot } from '../../shared/consumer';
 import { eventually, firestoreHost, pubsubHost, testFirestore, testPubSub, uniqueProject } from '../support/emulators';
+import { getJson, killAll, startServiceProcess, waitReady, type ServiceProcess } from '../support/service-process';
 import { REPO_ROOT } from '../support/specs';
 
 const specText = `
@@ -48,67 +48,22 @@ let specFile: string;
 let port: number;
 let pubsub: PubSub;
 let firestore: Firestore;
-const children: ChildProcess[] = [];
-
-interface Running {
-  child: ChildProcess;
-  lines: Record<string, unknown>[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function startProcessor(): Running {
-  // node --import tsx, not npx: npx would take the SIGTERM meant for the service.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/processor/index.ts'], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      MESH_SPEC: specFile,
-      GOOGLE_CLOUD_PROJECT: project,
-      PUBSUB_EMULATOR_HOST: pubsubHost(),
-      FIRESTORE_EMULATOR_HOST: firestoreHost(),
-      PORT: String(port),
-      MESH_VERIFY_PUSH_AUTH: 'false',
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function startProcessor(): ServiceProcess {
+  return startServiceProcess('processor', {
+    MESH_SPEC: specFile,
+    GOOGLE_CLOUD_PROJECT: project,
+    PUBSUB_EMULATOR_HOST: pubsubHost(),
+    FIRESTORE_EMULATOR_HOST: firestoreHost(),
+    PORT: String(port),
+    MESH_VERIFY_PUSH_AUTH: 'false',
+    LOG_LEVEL: 'info',
   });
-  children.push(child);
-  const lines: Record<string, unknown>[] = [];
-  let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const parts = buffered.split('\n');
-    buffered = parts.pop()!;
-    for (const line of parts) {
-      try {
-        lines.push(JSON.parse(line));
-      } catch {
-        lines.push({ raw: line });
-      }
-    }
-  });
-  child.stderr!.resume();
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return { child, lines, exited };
 }
 
-async function stats(): Promise<StatsSnapshot | undefined> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/stats`, { signal: AbortSignal.timeout(2000) });
-    return res.ok ? ((await res.json()) as StatsSnapshot) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
+const baseUrl = () => `http://127.0.0.1:${port}`;
+const stats = () => getJson<StatsSnapshot>(baseUrl(), '/stats');
 const handled = (s: StatsSnapshot) => Object.values(s.consumers).reduce((sum, c) => sum + c.done + c.duplicate, 0);
-
-async function waitReady(): Promise<void> {
-  await eventually(async () => {
-    const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
-    return res?.status === 200 ? true : undefined;
-  }, 45000, 'the processor to be ready');
-}
+const waitProcessorReady = () => waitReady(baseUrl(), 45000, 'the processor to be ready');
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-sigterm-'));
@@ -121,7 +76,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  killAll();
   await pubsub?.close();
   await firestore?.terminate();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -129,7 +84,7 @@ afterAll(async () => {
 
 it('loses nothing and applies nothing twice across a SIGTERM mid-stream', async () => {
   const first = startProcessor();
-  await waitReady();
+  await waitProcessorReady();
 
   const publisher = new MeshPublisher({ pubsub, spec: parseSpec(specText, specFile), source: '//sigterm-test' });
   const published: Promise<unknown>[] = [];
@@ -157,7 +112,7 @@ it('loses nothing and applies nothing twice across a SIGTERM mid-stream', async 
   await allPublished;
 
   const second = startProcessor();
-  await waitReady();
+  await waitProcessorReady();
   const store = new ProcessorStore(firestore);
   await eventually(async () => {
     const [orders, analytics] = await Promise.all([

@@ -6,7 +6,6 @@
  * orders message once in the raw archive.
  */
 (globalThis as { Bun?: unknown }).Bun ??= {};
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,6 +18,7 @@ import { applyLocal } from '../../shared/local';
 import { MeshPublisher } from '../../shared/publisher';
 import { parseSpec } from '../../shared/spec';
 import { eventually, pubsubHost, testPubSub, uniqueProject } from '../support/emulators';
+import { getJson as getServiceJson, killAll, startServiceProcess, waitReady, type ServiceProcess } from '../support/service-process';
 import { REPO_ROOT } from '../support/specs';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
@@ -55,66 +55,25 @@ let port: number;
 let pubsub: PubSub;
 let local: LocalBigQuery;
 let bigquery: BigQuery;
-const children: ChildProcess[] = [];
-
-interface Running {
-  child: ChildProcess;
-  lines: Record<string, unknown>[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function startWarehouse(): Running {
-  // node --import tsx, not npx: npx would take the signals meant for the service.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/warehouse/index.ts'], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      MESH_SPEC: path.join(dir, 'mesh.yaml'),
-      GOOGLE_CLOUD_PROJECT: project,
-      PUBSUB_EMULATOR_HOST: pubsubHost(),
-      BIGQUERY_EMULATOR_HOST: local.url,
-      PORT: String(port),
-      LOG_LEVEL: 'info',
-      WAREHOUSE_BATCH_DELAY_MS: '1000',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function startWarehouse(): ServiceProcess {
+  return startServiceProcess('warehouse', {
+    MESH_SPEC: path.join(dir, 'mesh.yaml'),
+    GOOGLE_CLOUD_PROJECT: project,
+    PUBSUB_EMULATOR_HOST: pubsubHost(),
+    BIGQUERY_EMULATOR_HOST: local.url,
+    PORT: String(port),
+    LOG_LEVEL: 'info',
+    WAREHOUSE_BATCH_DELAY_MS: '1000',
   });
-  children.push(child);
-  const lines: Record<string, unknown>[] = [];
-  let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const parts = buffered.split('\n');
-    buffered = parts.pop()!;
-    for (const line of parts) {
-      try {
-        lines.push(JSON.parse(line));
-      } catch {
-        lines.push({ raw: line });
-      }
-    }
-  });
-  child.stderr!.resume();
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return { child, lines, exited };
 }
 
-async function getJson<T>(route: string): Promise<T | undefined> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}${route}`, { signal: AbortSignal.timeout(2000) });
-    return res.ok ? ((await res.json()) as T) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const getJson = <T>(route: string) => getServiceJson<T>(`http://127.0.0.1:${port}`, route);
 
 const done = (s: StatsSnapshot) => Object.values(s.consumers).reduce((sum, c) => sum + c.done, 0);
 const count = async (sql: string) => Number((await bigquery.query(sql))[0][0].c);
 const storedEvents = async () => (await count('SELECT COUNT(*) AS c FROM event_mesh.orders_events')) + (await count('SELECT COUNT(*) AS c FROM event_mesh.analytics_events'));
 
-async function waitReady(): Promise<void> {
-  await eventually(async () => ((await getJson('/readyz')) ? true : undefined), 45_000, 'the warehouse to be ready');
-}
+const waitWarehouseReady = () => waitReady(`http://127.0.0.1:${port}`, 45_000, 'the warehouse to be ready');
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warehouse-kill-'));
@@ -127,7 +86,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  killAll();
   await pubsub?.close();
   await local?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -135,7 +94,7 @@ afterAll(async () => {
 
 it('loses nothing across a SIGTERM and a SIGKILL mid-batch, and stores every event once', async () => {
   const first = startWarehouse();
-  await waitReady();
+  await waitWarehouseReady();
   const publisher = new MeshPublisher({ pubsub, spec: parseSpec(specText, path.join(dir, 'mesh.yaml')), source: '//kill-test' });
   const sends: Promise<unknown>[] = [];
   for (const [step, type] of ['order.created', 'order.paid', 'order.shipped'].entries()) {
@@ -164,7 +123,7 @@ it('loses nothing across a SIGTERM and a SIGKILL mid-batch, and stores every eve
 
   // SIGKILL while a batch is waiting in memory: those messages were never acked, so they come back.
   const second = startWarehouse();
-  await waitReady();
+  await waitWarehouseReady();
   await eventually(async () => {
     const loader = await getJson<{ pendingRows: number }>('/loader');
     const s = await getJson<StatsSnapshot>('/stats');
@@ -178,7 +137,7 @@ it('loses nothing across a SIGTERM and a SIGKILL mid-batch, and stores every eve
   // never redelivers them.)
 
   const third = startWarehouse();
-  await waitReady();
+  await waitWarehouseReady();
   await eventually(
     async () =>
       (await count('SELECT COUNT(*) AS c FROM event_mesh.orders_events_dedup')) === ORDERS * 3 &&
