@@ -4,14 +4,11 @@
  * default is local on the emulators, cloud-monitoring otherwise) and stops it gracefully on SIGTERM.
  *
  *   MESH_VERIFY_PUSH_AUTH=false PUBSUB_EMULATOR_HOST=127.0.0.1:8085 FIRESTORE_EMULATOR_HOST=127.0.0.1:8086 \
- *     npx tsx services/dashboard/index.ts
+ *     node --import tsx services/dashboard/index.ts
  */
-import { ConsumerConfigError, createLogger, firestoreFromEnv, portFromEnv, projectFromEnv, pubsubFromEnv, pushAuthFromEnv, runService, usingEmulators } from '../../shared/consumer';
-import { loadSpec } from '../../shared/spec';
+import { ConsumerConfigError, firestoreFromEnv, runServiceFromEnv, usingEmulators } from '../../shared/consumer';
 import { createDashboardApp } from './app';
 import { SERVICE_NAME } from './handlers';
-
-const log = createLogger({ service: SERVICE_NAME });
 
 function healthFromEnv(): 'local' | 'cloud-monitoring' | false {
   const value = process.env.MESH_HEALTH?.trim().toLowerCase();
@@ -21,24 +18,6 @@ function healthFromEnv(): 'local' | 'cloud-monitoring' | false {
   throw new ConsumerConfigError(`MESH_HEALTH "${value}" must be local, cloud-monitoring or off`);
 }
 
-async function main(): Promise<void> {
-  if (usingEmulators()) process.env.METADATA_SERVER_DETECTION ??= 'none';
-  const spec = loadSpec();
-  const projectId = projectFromEnv(spec);
-  const service = createDashboardApp({
-    spec,
-    pubsub: pubsubFromEnv(projectId),
-    firestore: firestoreFromEnv(projectId),
-    verifyPushAuth: pushAuthFromEnv(),
-    log,
-    traceProject: usingEmulators() ? undefined : projectId,
-    health: healthFromEnv(),
-    projectId,
-  });
-  await runService(service, { port: portFromEnv(spec, SERVICE_NAME), log });
-}
-
-main().catch((error: Error) => {
-  log.fatal({ err: error }, `dashboard failed to start: ${error.message}`);
-  process.exit(1);
-});
+runServiceFromEnv(SERVICE_NAME, ({ common, projectId }) =>
+  createDashboardApp({ ...common, firestore: firestoreFromEnv(projectId), health: healthFromEnv(), projectId }),
+);

@@ -65,5 +65,5 @@ export function portFromEnv(spec: MeshSpec, service: string, env: Env = process.
 
 /** Off the emulators, true on them: keeps google-auth-library from probing for a metadata server. */
 export function usingEmulators(env: Env = process.env): boolean {
-  return Boolean(env.PUBSUB_EMULATOR_HOST || env.FIRESTORE_EMULATOR_HOST);
+  return Boolean(env.PUBSUB_EMULATOR_HOST || env.FIRESTORE_EMULATOR_HOST || env.BIGQUERY_EMULATOR_HOST?.trim());
 }

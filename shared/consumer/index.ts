@@ -12,3 +12,4 @@ export { createMeshService, type MeshService, type MeshServiceOptions, type Serv
 export { runService, type RunServiceOptions } from './shutdown';
 export { pushAuthFromEnv, projectFromEnv, pubsubFromEnv, firestoreFromEnv, portFromEnv, usingEmulators } from './env';
 export { InFlight } from './inflight';
+export { runServiceFromEnv, type ServiceEnvironment } from './main';

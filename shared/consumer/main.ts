@@ -1,0 +1,34 @@
+/**
+ * The one entry point every services/<name>/index.ts calls: reads the environment (env.ts), builds
+ * the service with the options they all share, runs it (runService: SIGTERM -> graceful stop) and
+ * exits 1 with a fatal log line if it cannot start.
+ */
+import { loadSpec } from '../spec';
+import { portFromEnv, projectFromEnv, pubsubFromEnv, pushAuthFromEnv, usingEmulators } from './env';
+import { createLogger, type Logger } from './logger';
+import type { MeshService, ServiceAppOptions } from './service';
+import { runService } from './shutdown';
+
+export interface ServiceEnvironment {
+  /** spec, pubsub, push auth, logger and trace project, ready to spread into create<Name>App. */
+  common: ServiceAppOptions;
+  projectId: string;
+  log: Logger;
+}
+
+export function runServiceFromEnv(serviceName: string, build: (env: ServiceEnvironment) => MeshService | Promise<MeshService>): void {
+  const log = createLogger({ service: serviceName });
+  const main = async () => {
+    // On the emulators there is no metadata server: do not let google-auth-library probe for one.
+    if (usingEmulators()) process.env.METADATA_SERVER_DETECTION ??= 'none';
+    const spec = loadSpec();
+    const projectId = projectFromEnv(spec);
+    const common: ServiceAppOptions = { spec, pubsub: pubsubFromEnv(projectId), verifyPushAuth: pushAuthFromEnv(), log, traceProject: usingEmulators() ? undefined : projectId };
+    const service = await build({ common, projectId, log });
+    await runService(service, { port: portFromEnv(spec, serviceName), log });
+  };
+  main().catch((error: Error) => {
+    log.fatal({ err: error }, `${serviceName} failed to start: ${error.message}`);
+    process.exit(1);
+  });
+}
