@@ -15,20 +15,13 @@ import { HLL_STANDARD_ERROR } from '../../services/dashboard/hll';
 import { DashboardReader } from '../../services/dashboard/reader';
 import type { WindowAggregate } from '../../services/dashboard/reader';
 import { eventually, testFirestore, testPubSub, uniqueProject } from '../support/emulators';
-import { specFromText } from '../support/specs';
+import { specFromText, REPO_TOPICS_YAML } from '../support/specs';
 
 const specFor = (delivery: 'push' | 'pull') =>
   specFromText(`
 version: 1
 project: dashboard-system
-topics:
-  analytics:
-    schema: { dir: schemas/analytics, revisions: [v1, v2] }
-    eventTypes: [click, view, like.created, like.removed]
-  orders:
-    schema: { dir: schemas/orders, revisions: [v1, v2] }
-    eventTypes: [order.created, order.paid, order.shipped, order.cancelled]
-    orderingKey: orderId
+${REPO_TOPICS_YAML}
 services:
   dashboard: { localPort: 18081 }
 consumers:

@@ -16,8 +16,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { BigQuery } from '@google-cloud/bigquery';
 import type { PubSub, Message } from '@google-cloud/pubsub';
-import YAML from 'yaml';
-import { emulatorFirestore, emulatorPubSub, freePort } from '../../shared/emulators';
+import { emulatorFirestore, emulatorPubSub } from '../../shared/emulators';
 import { newEventId } from '../../shared/envelope';
 import { topicSchemas } from '../../shared/schemas';
 import { startLocalMesh, type LocalMesh } from '../../shared/local';
@@ -26,7 +25,7 @@ import { TrafficSender } from '../../tools/load/sender';
 import type { Send } from '../../tools/load/traffic';
 import type { MeshStatus } from '../../tools/commands/status';
 import { eventually } from '../support/emulators';
-import { REPO_ROOT } from '../support/specs';
+import { REPO_ROOT, writeRepoSpecWithFreePorts } from '../support/specs';
 
 jest.setTimeout(300_000);
 
@@ -40,17 +39,6 @@ let dir: string;
 let spec: MeshSpec;
 let mesh: LocalMesh;
 let pubsub: PubSub;
-
-async function writeTestSpec(): Promise<string> {
-  const doc = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, 'mesh.yaml'), 'utf8'));
-  doc.project = `e2e-${process.pid}`;
-  doc.local = { pubsubPort: await freePort(), firestorePort: await freePort(), bigqueryPort: await freePort(), dataDir: path.join(dir, 'data') };
-  for (const service of Object.values(doc.services) as { localPort: number }[]) service.localPort = await freePort();
-  for (const topic of Object.values(doc.topics) as { schema: { dir: string } }[]) topic.schema.dir = path.resolve(REPO_ROOT, topic.schema.dir);
-  const file = path.join(dir, 'mesh.yaml');
-  fs.writeFileSync(file, YAML.stringify(doc));
-  return file;
-}
 
 /** The known mix. */
 function buildSends(): { sends: Send[]; unique: { analytics: number; orders: number }; anomalies: Record<string, string> } {
@@ -107,7 +95,7 @@ async function getJson<T>(url: string): Promise<T> {
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-e2e-'));
-  spec = loadSpec(await writeTestSpec());
+  spec = loadSpec(await writeRepoSpecWithFreePorts(dir, (doc) => (doc.project = `e2e-${process.pid}`)));
   mesh = await startLocalMesh(spec, { fresh: true });
   pubsub = emulatorPubSub(mesh.pubsubHost, spec.project);
 });

@@ -6,24 +6,14 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import YAML from 'yaml';
-import { freePort, isPortFree } from '../../shared/emulators';
+import { isPortFree } from '../../shared/emulators';
 import { startLocalMesh } from '../../shared/local';
 import { loadSpec, type MeshSpec } from '../../shared/spec';
-import { REPO_ROOT } from '../support/specs';
+import { writeRepoSpecWithFreePorts } from '../support/specs';
 
 let dir: string;
 
-async function specWithFreePorts(edit: (doc: Record<string, any>) => void = () => undefined): Promise<MeshSpec> {
-  const doc = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, 'mesh.yaml'), 'utf8'));
-  doc.local = { pubsubPort: await freePort(), firestorePort: await freePort(), bigqueryPort: await freePort(), dataDir: path.join(dir, 'data') };
-  for (const service of Object.values(doc.services) as { localPort: number }[]) service.localPort = await freePort();
-  for (const topic of Object.values(doc.topics) as { schema: { dir: string } }[]) topic.schema.dir = path.resolve(REPO_ROOT, topic.schema.dir);
-  edit(doc);
-  const file = path.join(dir, `mesh-${Math.random().toString(36).slice(2)}.yaml`);
-  fs.writeFileSync(file, YAML.stringify(doc));
-  return loadSpec(file);
-}
+const specWithFreePorts = async (edit?: (doc: Record<string, any>) => void): Promise<MeshSpec> => loadSpec(await writeRepoSpecWithFreePorts(dir, edit));
 
 const allPorts = (spec: MeshSpec) => [spec.local.pubsubPort, spec.local.firestorePort, spec.local.bigqueryPort, ...Object.values(spec.services).map((s) => s.localPort)];
 

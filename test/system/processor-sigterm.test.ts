@@ -16,19 +16,12 @@ import { ProcessorStore } from '../../services/processor/store';
 import type { StatsSnapshot } from '../../shared/consumer';
 import { eventually, firestoreHost, pubsubHost, testFirestore, testPubSub, uniqueProject } from '../support/emulators';
 import { getJson, killAll, startServiceProcess, waitReady, type ServiceProcess } from '../support/service-process';
-import { REPO_ROOT } from '../support/specs';
+import { REPO_TOPICS_YAML } from '../support/specs';
 
 const specText = `
 version: 1
 project: sigterm-test
-topics:
-  analytics:
-    schema: { dir: ${path.join(REPO_ROOT, 'schemas/analytics')}, revisions: [v1, v2] }
-    eventTypes: [click, view, like.created, like.removed]
-  orders:
-    schema: { dir: ${path.join(REPO_ROOT, 'schemas/orders')}, revisions: [v1, v2] }
-    eventTypes: [order.created, order.paid, order.shipped, order.cancelled]
-    orderingKey: orderId
+${REPO_TOPICS_YAML}
 services:
   processor: { localPort: 18082 }
 consumers:

@@ -19,7 +19,7 @@ import { MeshPublisher } from '../../shared/publisher';
 import { parseSpec } from '../../shared/spec';
 import { eventually, pubsubHost, testPubSub, uniqueProject } from '../support/emulators';
 import { getJson as getServiceJson, killAll, startServiceProcess, waitReady, type ServiceProcess } from '../support/service-process';
-import { REPO_ROOT } from '../support/specs';
+import { REPO_TOPICS_YAML } from '../support/specs';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 
@@ -28,14 +28,7 @@ process.env.METADATA_SERVER_DETECTION = 'none';
 const specText = `
 version: 1
 project: warehouse-kill
-topics:
-  analytics:
-    schema: { dir: ${path.join(REPO_ROOT, 'schemas/analytics')}, revisions: [v1, v2] }
-    eventTypes: [click, view, like.created, like.removed]
-  orders:
-    schema: { dir: ${path.join(REPO_ROOT, 'schemas/orders')}, revisions: [v1, v2] }
-    eventTypes: [order.created, order.paid, order.shipped, order.cancelled]
-    orderingKey: orderId
+${REPO_TOPICS_YAML}
 services:
   warehouse: { localPort: 18083 }
 consumers:
