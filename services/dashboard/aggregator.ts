@@ -7,22 +7,23 @@
  *
  * Write limits: no aggregate document is written by one instance more than once per
  * `docWriteSpacingMs` (1 s, Firestore's sustained rate per document). The hot documents (each
- * window's counters and user sketch) are sharded `shards` ways, so flushes can run every
- * `flushIntervalMs` (100 ms) on whichever shard is free: latency stays ~100 ms while each shard
- * document sees at most one write per second per instance. A post's likes document is not sharded
- * (top N is a query on it): likes of a post written less than a second ago wait for the next
- * second, so a hot post's likes are summed in memory and written once per second.
+ * window's counters and user sketch) are sharded `shards` ways and every commit holds one shard, so
+ * a commit may start every `flushIntervalMs` (100 ms), or at once when a full commit waits, while
+ * each shard document sees at most one write per second per instance. Commits overlap (up to
+ * `maxParallelCommits`): one in flight never holds back the next batch. A post's likes document is
+ * not sharded (top N is a query on it): likes of a post written less than a second ago wait, so a
+ * hot post's likes are summed in memory and written once per second.
  *
- * Flushes never overlap. A flush splits its events into commits of at most 500 writes, each on its
- * own free counter shard:
+ * A commit holds at most 500 writes:
  *
- *   1. getAll(dedup records of the commit's events): those that exist are duplicates -> 'duplicate';
- *   2. one batch: create() a dedup record per remaining event + the summed increments of the counter
+ *   1. one batch: create() a dedup record per event + the summed increments of the commit's counter
  *      shard of each window + the writer's HyperLogLog sketch of each window + net likes per post;
- *   3. ALREADY_EXISTS (another instance committed one of these events between 1 and 2): go to 1.
+ *   2. ALREADY_EXISTS (one of the events was counted before, here or by another instance): read the
+ *      batch's dedup records, settle those that exist as 'duplicate', go to 1 with the rest.
  *
- * The create() preconditions make the batch all-or-nothing per event id across instances and
- * restarts; the dedup records expire after 7 days (same TTL convention as the processor).
+ * Most events are new, so the common case is one round trip and no read. The create() preconditions
+ * make the batch all-or-nothing per event id across instances and restarts; the dedup records
+ * expire after 7 days (same TTL convention as the processor).
  */
 import { randomUUID } from 'node:crypto';
 import { FieldValue, Timestamp, type DocumentReference, type Firestore, type WriteBatch } from '@google-cloud/firestore';
@@ -79,13 +80,14 @@ interface Sketches {
 
 export interface AggregatorStats {
   pending: number;
-  flushes: number;
+  /** Commits started, and committed. */
+  started: number;
   commits: number;
   counted: number;
   duplicates: number;
   conflicts: number;
   failedCommits: number;
-  lastFlushMs: number;
+  lastCommitMs: number;
 }
 
 export class Aggregator {
@@ -95,7 +97,7 @@ export class Aggregator {
   private readonly docWriteSpacingMs: number;
   /** Aggregate document (shard index, post likes path) -> when this instance last wrote it. */
   private readonly lastWrite = new Map<string, number>();
-  private lastFlushStart = 0;
+  private lastCommitStart = 0;
   private readonly shardCount: number;
   private readonly maxWrites: number;
   private readonly maxParallel: number;
@@ -114,10 +116,12 @@ export class Aggregator {
   private sketchGeneration = 0;
   private nextShard: number;
   private timer?: NodeJS.Timeout;
-  private flushing?: Promise<void>;
+  /** Commits in flight, and the counter shards they hold (one commit per shard: sketches never race). */
+  private running = 0;
+  private readonly busyShards = new Set<number>();
   private eager = false;
   private idleWaiters: (() => void)[] = [];
-  readonly stats: AggregatorStats = { pending: 0, flushes: 0, commits: 0, counted: 0, duplicates: 0, conflicts: 0, failedCommits: 0, lastFlushMs: 0 };
+  readonly stats: AggregatorStats = { pending: 0, started: 0, commits: 0, counted: 0, duplicates: 0, conflicts: 0, failedCommits: 0, lastCommitMs: 0 };
 
   constructor(
     readonly db: Firestore,
@@ -165,44 +169,53 @@ export class Aggregator {
     this.known.set(key, entry);
     this.pending.push(entry);
     this.stats.pending = this.pending.length;
-    this.schedule();
+    // A timer is set while a batch fills; only a full batch needs to start a commit before it fires.
+    if (!this.timer || this.pending.length >= this.maxWrites) this.schedule();
     return promise;
   }
 
-  /** From now on flush as soon as anything waits (shutdown: in-flight handlers must not wait a second). */
+  /** From now on commit as soon as anything waits (shutdown: in-flight handlers must not wait a second). */
   drain(): void {
     this.eager = true;
     this.schedule();
   }
 
-  /** Flushes what waits now and resolves when nothing waits or commits. */
+  /** Commits what waits now and resolves when nothing waits or commits. */
   async idle(): Promise<void> {
-    if (!this.pending.length && !this.flushing) return;
+    if (!this.pending.length && !this.running) return;
     this.drain();
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Flushes everything and stops the timer. */
+  /** Commits everything and stops the timer. */
   async close(): Promise<void> {
     await this.idle();
     clearTimeout(this.timer);
     this.timer = undefined;
   }
 
+  /**
+   * Starts commits while events wait, a commit slot and a counter shard are free, and either a full
+   * commit's worth waits or `flushIntervalMs` passed since the last commit started. Commits overlap
+   * (each holds its own shard), so a commit in flight never stops the next batch from starting.
+   */
   private schedule(): void {
-    if (this.flushing || !this.pending.length) return;
-    const wait = this.eager ? 0 : this.lastFlushStart + this.flushIntervalMs - Date.now();
-    if (wait <= 0) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      this.startFlush();
-    } else if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.schedule();
-      }, wait);
-      this.timer.unref();
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.pending.length && this.running < this.maxParallel) {
+      const now = Date.now();
+      const shard = this.freeShard(now);
+      if (shard === undefined) return this.wakeIn(this.shardFreeIn(now));
+      const due = this.eager || now - this.lastCommitStart >= this.flushIntervalMs;
+      const chunk = this.takeChunk(now, !due);
+      if (!chunk) return this.wakeIn(due ? this.docWriteSpacingMs / 10 : this.lastCommitStart + this.flushIntervalMs - now);
+      this.startCommit(chunk, shard, now);
     }
+  }
+
+  private wakeIn(ms: number): void {
+    this.timer = setTimeout(() => this.schedule(), Math.max(1, ms));
+    this.timer.unref();
   }
 
   /** Free = not written by this instance within docWriteSpacingMs (always free while draining). */
@@ -212,74 +225,73 @@ export class Aggregator {
     return at === undefined || now - at >= this.docWriteSpacingMs;
   }
 
-  private startFlush(): void {
-    const now = Date.now();
-    this.lastFlushStart = now;
-    const freeShards: number[] = [];
+  /** The next counter shard no commit holds and (unless draining) not written within the spacing. */
+  private freeShard(now: number): number | undefined {
     for (let i = 0; i < this.shardCount; i++) {
       const shard = (this.nextShard + i) % this.shardCount;
-      if (this.isFree(`shard:${shard}`, now)) freeShards.push(shard);
+      if (!this.busyShards.has(shard) && this.isFree(`shard:${shard}`, now)) return shard;
     }
-    // Events whose post likes document was written within the last second wait for the next flush.
-    const ready: Pending[] = [];
-    const waiting: Pending[] = [];
+    return undefined;
+  }
+
+  private shardFreeIn(now: number): number {
+    let soonest = this.docWriteSpacingMs;
+    for (let shard = 0; shard < this.shardCount; shard++) {
+      if (this.busyShards.has(shard)) continue; // its commit's end schedules again
+      soonest = Math.min(soonest, (this.lastWrite.get(`shard:${shard}`) ?? 0) + this.docWriteSpacingMs - now);
+    }
+    return soonest;
+  }
+
+  /**
+   * Takes the waiting events of one commit (at most maxWrites writes), oldest first. Events whose
+   * post likes document was written within the spacing stay for a later commit. With `onlyFull`
+   * it takes nothing unless the commit is full. Undefined when nothing was taken.
+   */
+  private takeChunk(now: number, onlyFull: boolean): Pending[] | undefined {
+    const chunk: Pending[] = [];
+    const rest: Pending[] = [];
+    const docs = new Set<string>();
+    let full = false;
     for (const p of this.pending) {
-      if (!freeShards.length || ready.length >= freeShards.length * this.maxWrites) waiting.push(p);
-      else if (p.postRef && !GRANULARITIES.every((g) => this.isFree(p.postRef![g].path, now))) waiting.push(p);
-      else ready.push(p);
-    }
-    // At most one commit per free shard: two commits never race to overwrite the same sketch.
-    const chunks = this.chunk(ready);
-    const committing = chunks.slice(0, freeShards.length);
-    this.pending = [...chunks.slice(freeShards.length).flat(), ...waiting];
-    this.stats.pending = this.pending.length;
-    if (!committing.length) {
-      this.schedule();
-      return;
-    }
-    const assigned = committing.map((chunk, i) => ({ chunk, shard: freeShards[i] }));
-    for (const { chunk, shard } of assigned) {
-      this.lastWrite.set(`shard:${shard}`, now);
-      for (const p of chunk) if (p.postRef) for (const g of GRANULARITIES) this.lastWrite.set(p.postRef[g].path, now);
-    }
-    this.nextShard = (freeShards[committing.length - 1] + 1) % this.shardCount;
-    if (this.lastWrite.size > 10_000) for (const [doc, at] of this.lastWrite) if (now - at >= this.docWriteSpacingMs) this.lastWrite.delete(doc);
-    this.flushing = this.flush(assigned).finally(() => {
-      this.flushing = undefined;
-      this.schedule();
-      if (!this.pending.length && !this.flushing) for (const wake of this.idleWaiters.splice(0)) wake();
-    });
-  }
-
-  private async flush(assigned: { chunk: Pending[]; shard: number }[]): Promise<void> {
-    const started = Date.now();
-    this.stats.flushes++;
-    const workers = Array.from({ length: Math.min(this.maxParallel, assigned.length) }, async () => {
-      for (let next = assigned.shift(); next; next = assigned.shift()) await this.commit(next.chunk, next.shard);
-    });
-    await Promise.all(workers);
-    this.stats.lastFlushMs = Date.now() - started;
-  }
-
-  /** Splits events into groups whose commit stays within maxWrites. */
-  private chunk(batch: Pending[]): Pending[][] {
-    const chunks: Pending[][] = [];
-    let current: Pending[] = [];
-    let docs = new Set<string>();
-    for (const p of batch) {
+      if (full || (p.postRef && !GRANULARITIES.every((g) => this.isFree(p.postRef![g].path, now)))) {
+        rest.push(p);
+        continue;
+      }
       const own = this.docsOf(p);
       let added = 0;
       for (const d of own) if (!docs.has(d)) added++;
-      if (current.length && current.length + docs.size + 1 + added > this.maxWrites) {
-        chunks.push(current);
-        current = [];
-        docs = new Set();
+      if (chunk.length && chunk.length + docs.size + 1 + added > this.maxWrites) {
+        full = true;
+        rest.push(p);
+        continue;
       }
-      current.push(p);
+      chunk.push(p);
       for (const d of own) docs.add(d);
     }
-    if (current.length) chunks.push(current);
-    return chunks;
+    if (!chunk.length || (onlyFull && !full)) return undefined;
+    this.pending = rest;
+    this.stats.pending = rest.length;
+    return chunk;
+  }
+
+  private startCommit(chunk: Pending[], shard: number, now: number): void {
+    this.lastCommitStart = now;
+    this.running++;
+    this.busyShards.add(shard);
+    this.lastWrite.set(`shard:${shard}`, now);
+    for (const p of chunk) if (p.postRef) for (const g of GRANULARITIES) this.lastWrite.set(p.postRef[g].path, now);
+    this.nextShard = (shard + 1) % this.shardCount;
+    if (this.lastWrite.size > 10_000) for (const [doc, at] of this.lastWrite) if (now - at >= this.docWriteSpacingMs) this.lastWrite.delete(doc);
+    this.stats.started++;
+    const started = Date.now();
+    void this.commit(chunk, shard).finally(() => {
+      this.stats.lastCommitMs = Date.now() - started;
+      this.running--;
+      this.busyShards.delete(shard);
+      this.schedule();
+      if (!this.pending.length && !this.running) for (const wake of this.idleWaiters.splice(0)) wake();
+    });
   }
 
   /** Aggregate documents an event writes besides its dedup record (counter shard, sketch, post likes per window). */
@@ -296,16 +308,21 @@ export class Aggregator {
 
   private async commit(chunk: Pending[], shard: number): Promise<void> {
     let live = chunk;
+    // Optimistic: most events are new, so the first attempt commits without reading; only a commit
+    // refused with ALREADY_EXISTS reads the dedup records to find which events were counted before.
+    let read = false;
     for (let attempt = 1; ; attempt++) {
       try {
-        const snaps = await this.db.getAll(...live.map((p) => p.dedupRef));
-        const fresh: Pending[] = [];
-        live.forEach((p, i) => {
-          if (snaps[i].exists) this.settle(p, 'duplicate');
-          else fresh.push(p);
-        });
-        live = fresh;
-        if (!live.length) return;
+        if (read) {
+          const snaps = await this.db.getAll(...live.map((p) => p.dedupRef));
+          const fresh: Pending[] = [];
+          live.forEach((p, i) => {
+            if (snaps[i].exists) this.settle(p, 'duplicate');
+            else fresh.push(p);
+          });
+          live = fresh;
+          if (!live.length) return;
+        }
         const batch = this.db.batch();
         this.write(batch, live, shard);
         await batch.commit();
@@ -316,7 +333,8 @@ export class Aggregator {
         const code = (error as { code?: number }).code;
         if (code === ALREADY_EXISTS && attempt < this.maxAttempts) {
           this.stats.conflicts++;
-          continue; // another instance counted one of these meanwhile: read the dedup records again
+          read = true; // some of these were counted before (here, or by another instance): find which
+          continue;
         }
         this.stats.failedCommits++;
         this.log?.warn({ err: error, events: live.length, attempt }, 'dashboard commit failed; its events will be redelivered');
@@ -355,7 +373,8 @@ export class Aggregator {
     const likes = new Map<string, { ref: DocumentReference; postId: string; start: number; g: Granularity; window: string; delta: number }>();
     for (const p of events) {
       const { c } = p;
-      batch.create(p.dedupRef, { consumer: c.consumer, eventId: c.eventId, type: c.type, countedAt: FieldValue.serverTimestamp(), expiresAt: dedupExpiry });
+      // Lean on purpose (the path names consumer and event): a field more costs on every event.
+      batch.create(p.dedupRef, { expiresAt: dedupExpiry });
       for (const g of GRANULARITIES) {
         const start = windowStart(g, c.timeMs);
         const key = windowKey(g, start);

@@ -23,10 +23,17 @@ export function windowStart(granularity: Granularity, timeMs: number): number {
   return Math.floor(timeMs / SIZE_MS[granularity]) * SIZE_MS[granularity];
 }
 
+const lastKeys: Record<Granularity, { start: number; key: string }> = { minute: { start: NaN, key: '' }, hour: { start: NaN, key: '' } };
+
 /** Document-id-safe key of a window: 2024-05-01T12:34 (minute), 2024-05-01T12 (hour). */
 export function windowKey(granularity: Granularity, startMs: number): string {
+  // Called several times per event, nearly always for the window of the one before: remember it.
+  const last = lastKeys[granularity];
+  if (last.start === startMs) return last.key;
   const iso = new Date(startMs).toISOString();
-  return granularity === 'minute' ? iso.slice(0, 16) : iso.slice(0, 13);
+  const key = granularity === 'minute' ? iso.slice(0, 16) : iso.slice(0, 13);
+  lastKeys[granularity] = { start: startMs, key };
+  return key;
 }
 
 /** One event's effect on the aggregates. */

@@ -1,0 +1,114 @@
+/**
+ * The dashboard aggregator alone against the real Firestore emulator: the write-limit rules it
+ * promises (docs/dashboard.md) checked on every commit it sends, and exact counts under a burst
+ * with duplicates. The client's batch() is wrapped only to record what each commit writes.
+ */
+import type { Firestore, WriteBatch } from '@google-cloud/firestore';
+import { Aggregator } from '../../services/dashboard/aggregator';
+import { DashboardReader } from '../../services/dashboard/reader';
+import type { Contribution } from '../../services/dashboard/windows';
+import { testFirestore, uniqueProject } from '../support/emulators';
+
+interface CommitRecord {
+  startedAt: number;
+  endedAt: number;
+  paths: string[];
+}
+
+/** Records the document paths and the start and end time of every commit sent through `db`. */
+function recordCommits(db: Firestore): CommitRecord[] {
+  const commits: CommitRecord[] = [];
+  const batchOf = db.batch.bind(db);
+  db.batch = () => {
+    const batch = batchOf();
+    const paths: string[] = [];
+    for (const method of ['create', 'set', 'update'] as const) {
+      const original = (batch[method] as (...args: unknown[]) => WriteBatch).bind(batch);
+      (batch as unknown as Record<string, unknown>)[method] = (ref: { path: string }, ...rest: unknown[]) => {
+        paths.push(ref.path);
+        return original(ref, ...rest);
+      };
+    }
+    const commit = batch.commit.bind(batch);
+    batch.commit = async () => {
+      const record: CommitRecord = { startedAt: Date.now(), endedAt: 0, paths };
+      try {
+        return await commit();
+      } finally {
+        record.endedAt = Date.now();
+        commits.push(record);
+      }
+    };
+    return batch;
+  };
+  return commits;
+}
+
+describe('dashboard aggregator on the Firestore emulator', () => {
+  let db: Firestore;
+  let commits: CommitRecord[];
+
+  beforeEach(() => {
+    db = testFirestore(uniqueProject('aggregator'));
+    commits = recordCommits(db);
+  });
+  afterEach(() => db.terminate());
+
+  it('counts a burst once, within 500 writes per commit and one write per second per aggregate document', async () => {
+    const spacingMs = 1000;
+    const aggregator = new Aggregator(db, { shards: 4, docWriteSpacingMs: spacingMs, flushIntervalMs: 50 });
+    const time = Date.parse('2026-01-02T03:04:05Z');
+    const contributions: Contribution[] = Array.from({ length: 2400 }, (_, i) => ({
+      consumer: 'dashboard-analytics',
+      eventId: `e-${i}`,
+      topic: 'analytics',
+      type: i % 3 ? 'click' : 'like.created',
+      timeMs: time + (i % 90) * 1000, // two minute windows, one hour
+      userId: `u-${i % 700}`,
+      ...(i % 3 ? {} : { like: { postId: `p-${i % 5}`, delta: 1 } }),
+    }));
+    // Every tenth event again, while the first copy waits or after it was counted.
+    const again = contributions.filter((_, i) => i % 10 === 0);
+    const first = Promise.all(contributions.map((c) => aggregator.add(c)));
+    const results = await Promise.all([first, Promise.all(again.map((c) => aggregator.add({ ...c })))]);
+    const late = await Promise.all(again.slice(0, 50).map((c) => aggregator.add({ ...c })));
+    await aggregator.close();
+
+    expect(results[0].every((r) => r === 'done')).toBe(true);
+    expect(results[1].every((r) => r === 'duplicate')).toBe(true);
+    expect(late.every((r) => r === 'duplicate')).toBe(true);
+    expect(aggregator.stats.counted).toBe(2400);
+
+    const [minute] = [await new DashboardReader(db).windows('minute', time)];
+    expect(minute.reduce((n, w) => n + w.total, 0)).toBe(2400);
+    expect(minute.reduce((n, w) => n + w.likes, 0)).toBe(800);
+
+    // Every commit within Firestore's limit; aggregate documents spaced by the write spacing.
+    expect(commits.length).toBeGreaterThan(1);
+    for (const c of commits) expect(c.paths.length).toBeLessThanOrEqual(500);
+    const writesOf = new Map<string, number[]>();
+    for (const c of commits) for (const p of c.paths) if (!p.includes('/dedup/')) writesOf.set(p, [...(writesOf.get(p) ?? []), c.startedAt]);
+    for (const [path, times] of writesOf) {
+      times.sort((a, b) => a - b);
+      for (let i = 1; i < times.length; i++) {
+        // The aggregator stamps its write a moment before the client sends it: allow 25 ms.
+        if (times[i] - times[i - 1] < spacingMs - 25) throw new Error(`${path} written twice within ${times[i] - times[i - 1]} ms`);
+      }
+    }
+    // Commits overlap: one in flight does not hold back the next batch.
+    const overlapping = commits.some((a) => commits.some((b) => a !== b && b.startedAt >= a.startedAt && b.startedAt < a.endedAt));
+    expect(overlapping).toBe(true);
+  }, 60_000);
+
+  it('a second instance counting the same events meanwhile makes them duplicates, not double counts', async () => {
+    const a = new Aggregator(db, { writerId: 'a' });
+    const b = new Aggregator(db, { writerId: 'b' });
+    const time = Date.parse('2026-01-02T05:00:00Z');
+    const events: Contribution[] = Array.from({ length: 600 }, (_, i) => ({ consumer: 'dashboard-orders', eventId: `o-${i}`, topic: 'orders', type: 'order.created', timeMs: time, orderState: 'created' }));
+    const [ra, rb] = await Promise.all([Promise.all(events.map((c) => a.add(c))), Promise.all(events.map((c) => b.add({ ...c })))]);
+    await Promise.all([a.close(), b.close()]);
+    for (let i = 0; i < events.length; i++) expect([ra[i], rb[i]].sort()).toEqual(['done', 'duplicate']);
+    const [hour] = await new DashboardReader(db).windows('hour', time);
+    expect(hour.orders).toEqual({ created: 600 });
+  }, 60_000);
+});
