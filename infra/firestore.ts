@@ -1,9 +1,10 @@
 /**
- * Firestore holds the processor's projections and the dedup records that make its effects
- * exactly-once. Dedup records carry an expiry; the TTL policy deletes them after it, so the
- * collection does not grow forever (TTL deletes land within about a day of expiry).
+ * Firestore holds the processor's projections, the dashboard's aggregates and the dedup records that
+ * make both count each event once. Dedup records and aggregates carry an expiry; TTL policies delete
+ * them after it, so no collection grows forever (TTL deletes land within about a day of expiry).
  */
 import * as gcp from '@pulumi/gcp';
+import { DASHBOARD_COLLECTIONS, DASHBOARD_EXPIRY_FIELD } from '../services/dashboard/collections';
 import { resourceOptions, type MeshContext } from './context';
 
 /** Where the services' dedup records live and the timestamp field after which they may go. */
@@ -13,6 +14,8 @@ export const DEDUP_EXPIRY_FIELD = 'expiresAt';
 export interface MeshFirestore {
   database: gcp.firestore.Database;
   dedupTtl: gcp.firestore.Field;
+  /** One TTL policy per dashboard collection group (shards, sketches, likes). */
+  dashboardTtl: gcp.firestore.Field[];
 }
 
 export function createFirestore(ctx: MeshContext): MeshFirestore {
@@ -43,5 +46,19 @@ export function createFirestore(ctx: MeshContext): MeshFirestore {
     },
     resourceOptions(ctx, database),
   );
-  return { database, dedupTtl };
+  // Minute windows expire 2 days after they end, hour windows 35 days. The field stays indexed:
+  // these documents are written about once a second, far below what an indexed timestamp allows.
+  // Field changes made at the same time on one database can fail (409 "underlying data changed"): chain them.
+  const dashboardTtl: gcp.firestore.Field[] = [];
+  for (const collection of Object.values(DASHBOARD_COLLECTIONS)) {
+    const previous = dashboardTtl[dashboardTtl.length - 1] ?? dedupTtl;
+    dashboardTtl.push(
+      new gcp.firestore.Field(
+        `dashboard-${collection}-ttl`,
+        { project: ctx.config.project, database: database.name, collection, field: DASHBOARD_EXPIRY_FIELD, ttlConfig: {} },
+        resourceOptions(ctx, database, previous),
+      ),
+    );
+  }
+  return { database, dedupTtl, dashboardTtl };
 }

@@ -3,7 +3,7 @@
  *
  *   consumers/<consumer>/dedup/<eventId>                  one per event counted {expiresAt}: count once
  *   dashboard/<granularity>/shards/<window>_<shard>       summed increments {start, total, events, orders}
- *   dashboard/<granularity>/users/<window>_<writer>_<shard>  HyperLogLog registers, one writer each
+ *   dashboard/<granularity>/sketches/<window>_<writer>_<shard>  HyperLogLog registers, one writer each
  *   dashboard/<granularity>/windows/<window>/likes/<post> net likes of a post in a window {count}
  *
  * Every aggregate document carries `start` (the window start, for range queries on one field, which
@@ -11,6 +11,7 @@
  */
 import type { DocumentReference, Firestore, CollectionReference } from '@google-cloud/firestore';
 import { PoisonError } from '../../shared/consumer';
+import { DASHBOARD_COLLECTIONS } from './collections';
 import type { Granularity } from './windows';
 
 /** A Firestore document id for any string: percent-encoded; PoisonError when even that cannot be one. */
@@ -30,23 +31,23 @@ export class DashboardLayout {
   }
 
   shards(granularity: Granularity): CollectionReference {
-    return this.db.collection('dashboard').doc(granularity).collection('shards');
+    return this.db.collection('dashboard').doc(granularity).collection(DASHBOARD_COLLECTIONS.shards);
   }
 
   shard(granularity: Granularity, window: string, shard: number): DocumentReference {
     return this.shards(granularity).doc(`${window}_${shard}`);
   }
 
-  users(granularity: Granularity): CollectionReference {
-    return this.db.collection('dashboard').doc(granularity).collection('users');
+  sketches(granularity: Granularity): CollectionReference {
+    return this.db.collection('dashboard').doc(granularity).collection(DASHBOARD_COLLECTIONS.sketches);
   }
 
   userSketch(granularity: Granularity, window: string, writer: string, shard: number): DocumentReference {
-    return this.users(granularity).doc(`${window}_${writer}_${shard}`);
+    return this.sketches(granularity).doc(`${window}_${writer}_${shard}`);
   }
 
   likes(granularity: Granularity, window: string): CollectionReference {
-    return this.db.collection('dashboard').doc(granularity).collection('windows').doc(window).collection('likes');
+    return this.db.collection('dashboard').doc(granularity).collection('windows').doc(window).collection(DASHBOARD_COLLECTIONS.likes);
   }
 
   postLikes(granularity: Granularity, window: string, postId: string): DocumentReference {

@@ -43,7 +43,7 @@ export class DashboardReader {
   /** Windows starting at or after `sinceMs`, oldest first; windows with no events are omitted. */
   async windows(granularity: Granularity, sinceMs: number): Promise<WindowAggregate[]> {
     const since = Timestamp.fromMillis(windowStart(granularity, sinceMs));
-    const [shards, sketches] = await Promise.all([this.layout.shards(granularity).where('start', '>=', since).get(), this.layout.users(granularity).where('start', '>=', since).get()]);
+    const [shards, sketches] = await Promise.all([this.layout.shards(granularity).where('start', '>=', since).get(), this.layout.sketches(granularity).where('start', '>=', since).get()]);
     const byWindow = new Map<string, WindowAggregate>();
     const sketchesOf = new Map<string, Map<string, HyperLogLog>>();
     const get = (key: string, startMs: number) => {

@@ -223,10 +223,16 @@ describe('Cloud Run services', () => {
 });
 
 describe('Firestore', () => {
-  it('has a database and a TTL policy on dedup.expiresAt', () => {
+  it('has a database and TTL policies on expiresAt: dedup records (not indexed) and the dashboard aggregates', () => {
     const db = mesh.one(T.firestore, '(default)');
     expect(db.inputs).toMatchObject({ type: 'FIRESTORE_NATIVE', locationId: 'europe-west1', deletionPolicy: 'DELETE' });
-    expect(mesh.all(T.firestoreField).map((f) => f.inputs)).toEqual([expect.objectContaining({ collection: 'dedup', field: 'expiresAt', ttlConfig: {}, database: '(default)' })]);
+    const fields = mesh.all(T.firestoreField).map((f) => f.inputs);
+    expect(fields).toEqual([
+      expect.objectContaining({ collection: 'dedup', field: 'expiresAt', ttlConfig: {}, indexConfig: {}, database: '(default)' }),
+      ...['shards', 'sketches', 'likes'].map((collection) => expect.objectContaining({ collection, field: 'expiresAt', ttlConfig: {}, database: '(default)' })),
+    ]);
+    // The dashboard's fields keep their default index (only dedup's hot timestamp index is dropped).
+    for (const f of fields.slice(1)) expect(f.indexConfig).toBeUndefined();
   });
 });
 
