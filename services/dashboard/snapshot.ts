@@ -2,12 +2,17 @@
  * What the page shows, as one JSON document: recent minute and hour windows, the top posts of the
  * current minute and hour, and consumer health with its history and SLOs. Built at most once per
  * `maxAgeMs` whatever the number of viewers and API callers.
+ *
+ * Reads cost money: every window is ~10 counter shards plus sketches, so reading 30 minutes and 24
+ * hours every second would be ~1000 document reads a second while a page is open. Only the current
+ * and the previous window of each granularity are read every time; older (settled) windows, which
+ * change only with late events, are read again every `settledRefreshMs`.
  */
 import type { MeshSpec } from '../../shared/spec';
 import type { AggregatorStats } from './aggregator';
 import type { HealthMonitor, HealthReading } from './health';
 import { DashboardReader, type PostLikes, type WindowAggregate } from './reader';
-import { windowSizeMs, type Granularity } from './windows';
+import { windowSizeMs, windowStart, type Granularity } from './windows';
 
 export interface ConsumerInfo {
   name: string;
@@ -39,11 +44,15 @@ export interface SnapshotOptions {
   topN?: number;
   /** Reuse a snapshot this young; default 500 ms. */
   maxAgeMs?: number;
+  /** Windows older than the previous one are read again after this long; default 60 s. */
+  settledRefreshMs?: number;
   now?: () => number;
 }
 
 export class SnapshotBuilder {
   private cached?: { at: number; value: Promise<DashboardSnapshot> };
+  /** Per granularity: the settled windows as last read, and when. */
+  private readonly settled = new Map<Granularity, { readAt: number; windows: WindowAggregate[] }>();
 
   constructor(private readonly options: SnapshotOptions) {}
 
@@ -75,8 +84,8 @@ export class SnapshotBuilder {
     const minuteKey = DashboardReader.windowOf('minute', now);
     const hourKey = DashboardReader.windowOf('hour', now);
     const [minutes, hours, topMinute, topHour] = await Promise.all([
-      reader.windows('minute', now - ((this.options.minutes ?? 30) - 1) * windowSizeMs('minute')),
-      reader.windows('hour', now - ((this.options.hours ?? 24) - 1) * windowSizeMs('hour')),
+      this.windows('minute', now, this.options.minutes ?? 30),
+      this.windows('hour', now, this.options.hours ?? 24),
       reader.topPosts('minute', minuteKey, topN),
       reader.topPosts('hour', hourKey, topN),
     ]);
@@ -88,5 +97,20 @@ export class SnapshotBuilder {
       consumers: this.consumers(),
       aggregator: { ...this.options.aggregatorStats() },
     };
+  }
+
+  /** The last `count` windows: the current and previous one read now, older ones from the settled cache. */
+  private async windows(granularity: Granularity, now: number, count: number): Promise<WindowAggregate[]> {
+    const size = windowSizeMs(granularity);
+    const since = windowStart(granularity, now - (count - 1) * size);
+    const recentSince = Math.max(since, windowStart(granularity, now) - size);
+    const cache = this.settled.get(granularity);
+    if (!cache || now - cache.readAt >= (this.options.settledRefreshMs ?? 60_000)) {
+      const all = await this.options.reader.windows(granularity, since);
+      this.settled.set(granularity, { readAt: now, windows: all.filter((w) => Date.parse(w.start) < recentSince) });
+      return all;
+    }
+    const recent = await this.options.reader.windows(granularity, recentSince);
+    return [...cache.windows.filter((w) => Date.parse(w.start) >= since && Date.parse(w.start) < recentSince), ...recent];
   }
 }
