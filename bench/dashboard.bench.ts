@@ -3,7 +3,10 @@
  *  - push: the dashboard's push path (parse, decode, count once in Firestore, 204) against a bare
  *    node:http server parsing the same bodies, both driven by the same HTTP client and concurrency;
  *  - pull: the dashboard pulling with its flow control against the raw client acking with a no-op
- *    handler, both draining the same number of messages from a subscription.
+ *    handler, both draining the same number of messages from a subscription;
+ *  - emulator push: the Pub/Sub emulator's own push (it keeps two requests in flight per
+ *    subscription) into the dashboard without Firestore's per-document write limits (the setting on
+ *    the emulators) against the same with them (the setting in GCP).
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,12 +17,14 @@ import { toPubsubMessage } from '../shared/envelope';
 import { applyLocal } from '../shared/local';
 import { MeshPublisher } from '../shared/publisher';
 import { loadSpec, parseSpec, type MeshSpec } from '../shared/spec';
-import { createDashboardApp } from '../services/dashboard/app';
+import { createDashboardApp, WITHOUT_WRITE_LIMITS } from '../services/dashboard/app';
+import type { AggregatorOptions } from '../services/dashboard/aggregator';
 import type { BenchResult } from './types';
 
 const PUSH_MESSAGES = Number(process.env.BENCH_DASHBOARD_PUSH ?? 4000);
 const PULL_MESSAGES = Number(process.env.BENCH_DASHBOARD_PULL ?? 4000);
 const CONCURRENCY = Number(process.env.BENCH_DASHBOARD_CONCURRENCY ?? 400);
+const EMULATOR_PUSH_MESSAGES = Number(process.env.BENCH_DASHBOARD_EMULATOR_PUSH ?? 200);
 const log = createLogger({ level: 'silent' });
 
 /** The repository spec with the dashboard's consumers switched to `delivery`. */
@@ -127,6 +132,26 @@ export async function run(progress: (line: string) => void = () => undefined): P
       return () => pullService!.stop();
     }, () => (pullService ? pullService.stats.of('dashboard-analytics').done : 0));
     progress(`pull: dashboard ${(PULL_MESSAGES / meshSeconds).toFixed(0)} msg/s, raw client ${(PULL_MESSAGES / rawSeconds).toFixed(0)} msg/s`);
+
+    // The emulator's own push.
+    const measureEmulatorPush = async (project: string, aggregator: AggregatorOptions) => {
+      const pubsub = emulatorPubSub(pubsubEmulator.hostPort, project);
+      const firestore = emulatorFirestore(firestoreEmulator.hostPort, project);
+      clients.push(pubsub, { close: () => firestore.terminate() });
+      const service = createDashboardApp({ spec: pushSpec, pubsub, firestore, verifyPushAuth: false, log, health: false, aggregator });
+      const port = await service.start(0, '127.0.0.1');
+      await applyLocal({ pubsub, spec: pushSpec, serviceUrls: { dashboard: `http://127.0.0.1:${port}` } });
+      const pub = new MeshPublisher({ pubsub, spec: pushSpec, source: '//bench' });
+      const start = process.hrtime.bigint();
+      await Promise.all(Array.from({ length: EMULATOR_PUSH_MESSAGES }, (_, i) => pub.publish('analytics', 'click', { userId: `u-${i % 50}` })));
+      while (service.stats.of('dashboard-analytics').done < EMULATOR_PUSH_MESSAGES) await new Promise((r) => setTimeout(r, 20));
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      await service.stop();
+      return seconds;
+    };
+    const limitedSeconds = await measureEmulatorPush('bench-dash-emu-limited', {});
+    const unlimitedSeconds = await measureEmulatorPush('bench-dash-emu-unlimited', WITHOUT_WRITE_LIMITS);
+    progress(`emulator push: without write limits ${(EMULATOR_PUSH_MESSAGES / unlimitedSeconds).toFixed(0)} msg/s, with ${(EMULATOR_PUSH_MESSAGES / limitedSeconds).toFixed(0)} msg/s`);
     return [
       {
         name: 'dashboard push',
@@ -141,6 +166,12 @@ export async function run(progress: (line: string) => void = () => undefined): P
         ratio: rawSeconds / meshSeconds,
         goal: 0.8,
         detail: `${PULL_MESSAGES} messages: dashboard ${(PULL_MESSAGES / meshSeconds).toFixed(0)} msg/s vs raw ${(PULL_MESSAGES / rawSeconds).toFixed(0)} msg/s`,
+      },
+      {
+        name: 'dashboard emulator push',
+        baseline: "the same with Firestore's per-document write limits (the GCP setting)",
+        ratio: limitedSeconds / unlimitedSeconds,
+        detail: `${EMULATOR_PUSH_MESSAGES} events pushed by the emulator (2 in flight): without limits (the emulator setting) ${(EMULATOR_PUSH_MESSAGES / unlimitedSeconds).toFixed(0)} msg/s vs with ${(EMULATOR_PUSH_MESSAGES / limitedSeconds).toFixed(0)} msg/s`,
       },
     ];
   } finally {

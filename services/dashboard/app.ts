@@ -4,7 +4,7 @@
  * flush, then closes the aggregator, the health monitor and the live feed.
  */
 import type { Firestore } from '@google-cloud/firestore';
-import { createLogger, createMeshService, type MeshService, type ServiceAppOptions } from '../../shared/consumer';
+import { ConsumerConfigError, createLogger, createMeshService, usingEmulators, type MeshService, type ServiceAppOptions } from '../../shared/consumer';
 import type { HealthSource } from '../../shared/health';
 import { Aggregator, type AggregatorOptions } from './aggregator';
 import { dashboardHandlers, SERVICE_NAME } from './handlers';
@@ -38,6 +38,29 @@ export interface DashboardApp extends MeshService {
   snapshots: SnapshotBuilder;
   health?: HealthMonitor;
 }
+
+/**
+ * The dashboard's own settings from the environment:
+ *  - MESH_HEALTH=local|cloud-monitoring|off: default local on the emulators, cloud-monitoring otherwise;
+ *  - MESH_DASHBOARD_WRITE_LIMITS=firestore|off: `firestore` batches so that no aggregate document is
+ *    written more than once a second (Firestore's limit); `off` commits at once. Default off on the
+ *    Firestore emulator, which has no such limit while its Pub/Sub sibling pushes only two requests
+ *    at a time per subscription: there, batching for a limit that does not exist only adds latency
+ *    (about 3x the events/s per push subscription, `npm run bench -- dashboard`).
+ */
+export function dashboardOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<DashboardAppOptions, 'health' | 'aggregator'> {
+  const health = env.MESH_HEALTH?.trim().toLowerCase() || (usingEmulators(env) ? 'local' : 'cloud-monitoring');
+  if (!['local', 'cloud-monitoring', 'off', 'false'].includes(health)) throw new ConsumerConfigError(`MESH_HEALTH "${health}" must be local, cloud-monitoring or off`);
+  const limits = env.MESH_DASHBOARD_WRITE_LIMITS?.trim().toLowerCase() || (env.FIRESTORE_EMULATOR_HOST ? 'off' : 'firestore');
+  if (limits !== 'firestore' && limits !== 'off') throw new ConsumerConfigError(`MESH_DASHBOARD_WRITE_LIMITS "${limits}" must be firestore or off`);
+  return {
+    health: health === 'off' || health === 'false' ? false : (health as 'local' | 'cloud-monitoring'),
+    aggregator: limits === 'off' ? WITHOUT_WRITE_LIMITS : {},
+  };
+}
+
+/** Aggregator settings for a Firestore without per-document write limits (the emulator). */
+export const WITHOUT_WRITE_LIMITS: AggregatorOptions = { docWriteSpacingMs: 0, flushIntervalMs: 0 };
 
 export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
   const log = options.log ?? createLogger({ service: SERVICE_NAME });

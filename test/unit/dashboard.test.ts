@@ -1,7 +1,8 @@
-/** Pure parts of the dashboard: the HyperLogLog sketch, windows and contributions, and the runtime's AckLog. */
+/** Pure parts of the dashboard: the HyperLogLog sketch, windows and contributions, the runtime's AckLog, settings from the environment. */
 import { AckLog } from '../../shared/consumer/stats';
 import { PoisonError, type DecodedEvent } from '../../shared/consumer';
 import { HLL_REGISTERS, HLL_STANDARD_ERROR, HyperLogLog } from '../../services/dashboard/hll';
+import { dashboardOptionsFromEnv, WITHOUT_WRITE_LIMITS } from '../../services/dashboard/app';
 import { safeDocId } from '../../services/dashboard/layout';
 import { contributionOf, windowKey, windowStart } from '../../services/dashboard/windows';
 
@@ -85,5 +86,22 @@ describe('AckLog (GET /stats/acks)', () => {
     for (let i = 0; i < 12; i++) log.record(`m${i}`);
     expect(log.after(3)).toEqual({ ids: ['m7', 'm8', 'm9', 'm10', 'm11'], next: 12, missed: 4 });
     expect(log.after(99).next).toBe(12);
+  });
+});
+
+describe('dashboard settings from the environment', () => {
+  it('drops the per-document write limits on the Firestore emulator only, unless told otherwise', () => {
+    expect(dashboardOptionsFromEnv({}).aggregator).toEqual({});
+    expect(dashboardOptionsFromEnv({ FIRESTORE_EMULATOR_HOST: '127.0.0.1:8086' }).aggregator).toEqual(WITHOUT_WRITE_LIMITS);
+    expect(dashboardOptionsFromEnv({ FIRESTORE_EMULATOR_HOST: '127.0.0.1:8086', MESH_DASHBOARD_WRITE_LIMITS: 'firestore' }).aggregator).toEqual({});
+    expect(dashboardOptionsFromEnv({ MESH_DASHBOARD_WRITE_LIMITS: 'off' }).aggregator).toEqual(WITHOUT_WRITE_LIMITS);
+    expect(() => dashboardOptionsFromEnv({ MESH_DASHBOARD_WRITE_LIMITS: 'none' })).toThrow(/must be firestore or off/);
+  });
+
+  it('measures health locally on the emulators and with Cloud Monitoring otherwise', () => {
+    expect(dashboardOptionsFromEnv({}).health).toBe('cloud-monitoring');
+    expect(dashboardOptionsFromEnv({ PUBSUB_EMULATOR_HOST: '127.0.0.1:8085' }).health).toBe('local');
+    expect(dashboardOptionsFromEnv({ PUBSUB_EMULATOR_HOST: '127.0.0.1:8085', MESH_HEALTH: 'off' }).health).toBe(false);
+    expect(() => dashboardOptionsFromEnv({ MESH_HEALTH: 'sometimes' })).toThrow(/MESH_HEALTH/);
   });
 });
