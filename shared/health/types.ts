@@ -13,8 +13,14 @@ export interface ConsumerHealth {
   /** Messages waiting in the consumer's dead-letter hold subscription. */
   deadLettered: number;
   slo: { oldestUnackedSeconds: number; backlog: number };
-  /** Past either SLO threshold, or anything dead-lettered. */
+  /** Past either lag SLO threshold (backlog or oldest unacked age). */
   breached: boolean;
+  /**
+   * breached: past the SLO (red); dead-letters: within the SLO but messages wait in the dead-letter
+   * hold for someone to look at (amber: they are not lag, and a lag SLO must not stay red for them);
+   * ok: neither.
+   */
+  state: 'ok' | 'dead-letters' | 'breached';
   source: 'cloud-monitoring' | 'local';
 }
 
@@ -23,7 +29,7 @@ export interface HealthSource {
   close(): Promise<void>;
 }
 
-export function judge(h: Omit<ConsumerHealth, 'breached'>): ConsumerHealth {
-  const breached = h.backlog > h.slo.backlog || (h.oldestUnackedSeconds ?? 0) > h.slo.oldestUnackedSeconds || h.deadLettered > 0;
-  return { ...h, breached };
+export function judge(h: Omit<ConsumerHealth, 'breached' | 'state'>): ConsumerHealth {
+  const breached = h.backlog > h.slo.backlog || (h.oldestUnackedSeconds ?? 0) > h.slo.oldestUnackedSeconds;
+  return { ...h, breached, state: breached ? 'breached' : h.deadLettered > 0 ? 'dead-letters' : 'ok' };
 }

@@ -9,6 +9,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { createLogger } from '../../shared/consumer';
 import { freePort } from '../../shared/emulators';
 import { applyLocal } from '../../shared/local';
+import { toPubsubMessage } from '../../shared/envelope';
 import { MeshPublisher } from '../../shared/publisher';
 import { createDashboardApp, type DashboardApp } from '../../services/dashboard/app';
 import { testFirestore, testPubSub, uniqueProject } from '../support/emulators';
@@ -34,7 +35,7 @@ consumers:
 warehouse: { dataset: test }
 `);
 
-it('shows events arriving live, and a consumer past its SLO in red', async () => {
+it('shows events arriving live, a consumer past its SLO in red and one holding dead letters in amber', async () => {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); the browser test never downloads one`);
   const project = uniqueProject('dash-browser');
   const pubsub = testPubSub(project);
@@ -69,6 +70,10 @@ it('shows events arriving live, and a consumer past its SLO in red', async () =>
 
     for (let i = 0; i < 12; i++) await publisher.publish('analytics', i % 3 ? 'click' : 'like.created', { userId: `browser-u${i % 4}`, postId: 'browser-post' });
     for (let i = 0; i < 6; i++) await publisher.publish('orders', 'order.created', { orderId: `browser-o${i}`, customerId: 'browser-c', sequence: 1 });
+    // One poison order (its ce-time is not a time): dead-lettered by dashboard-orders, counted nowhere.
+    const poison = publisher.prepare('orders', 'order.created', { orderId: 'browser-poison', customerId: 'browser-c', sequence: 1 });
+    const poisonMessage = toPubsubMessage(poison.event, poison.orderingKey);
+    await pubsub.topic('orders').publishMessage({ ...poisonMessage, attributes: { ...poisonMessage.attributes, 'ce-time': 'yesterday' } });
 
     // The page updates in place: same document, new numbers, new chart data.
     await page.waitForFunction(() => document.getElementById('total-30m')!.textContent === '18', undefined, { timeout: 30000 });
@@ -81,6 +86,10 @@ it('shows events arriving live, and a consumer past its SLO in red', async () =>
     const color = await page.$eval('#health tr.breached[data-consumer="slow-orders"] td', (td) => getComputedStyle(td).backgroundColor);
     expect(color).toBe('rgb(255, 227, 227)');
     expect(await page.$('#health tr.ok[data-consumer="dashboard-analytics"]')).not.toBeNull();
+    // dashboard-orders is within its SLO but holds a dead letter: amber, not red.
+    await page.waitForSelector('#health tr.dead-letters[data-consumer="dashboard-orders"]', { timeout: 30000 });
+    expect(await page.$eval('#health tr.dead-letters[data-consumer="dashboard-orders"] td', (td) => getComputedStyle(td).backgroundColor)).toBe('rgb(255, 243, 196)');
+    expect(await page.textContent('#health tr[data-consumer="dashboard-orders"] .status-cell')).toBe('dead letters waiting');
     expect(await page.$$('#lag-charts canvas')).toHaveLength(3);
     const artifacts = path.join(REPO_ROOT, 'test-artifacts');
     fs.mkdirSync(artifacts, { recursive: true });

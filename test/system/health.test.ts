@@ -68,10 +68,11 @@ describe('local consumer health (tap subscriptions + acks reported by the runtim
         const byName = Object.fromEntries(all.map((h) => [h.consumer, h]));
         return byName.fast.backlog === 0 && byName.failing.deadLettered === 10 ? byName : undefined;
       }, 45000, 'fast drained and failing dead-lettered');
-      expect(result.fast).toMatchObject({ backlog: 0, oldestUnackedSeconds: null, deadLettered: 0, breached: false, source: 'local' });
-      expect(result.stuck).toMatchObject({ backlog: 10, deadLettered: 0, breached: true });
+      expect(result.fast).toMatchObject({ backlog: 0, oldestUnackedSeconds: null, deadLettered: 0, breached: false, state: 'ok', source: 'local' });
+      expect(result.stuck).toMatchObject({ backlog: 10, deadLettered: 0, breached: true, state: 'breached' });
       expect(result.stuck.oldestUnackedSeconds).toBeGreaterThan(0);
-      expect(result.failing).toMatchObject({ backlog: 0, deadLettered: 10, breached: true });
+      // Dead letters are not lag: within the SLO, but flagged for someone to look at.
+      expect(result.failing).toMatchObject({ backlog: 0, deadLettered: 10, breached: false, state: 'dead-letters' });
       // The monitor advanced its own cursor; the source kept every id for other readers.
       expect(acked.fast).toHaveLength(10);
       await health.read();

@@ -16,7 +16,7 @@ export interface ConsumerStatus {
   /** From the service's /stats; null when the service is not running. */
   counters: ConsumerCounters | null;
   /** From the dashboard's health (tap subscriptions locally, Cloud Monitoring in GCP); null if unavailable. */
-  health: Pick<ConsumerHealth, 'backlog' | 'oldestUnackedSeconds' | 'deadLettered' | 'slo' | 'breached' | 'source'> | null;
+  health: Pick<ConsumerHealth, 'backlog' | 'oldestUnackedSeconds' | 'deadLettered' | 'slo' | 'breached' | 'state' | 'source'> | null;
 }
 
 export interface MeshStatus {
@@ -67,7 +67,7 @@ export async function readMeshStatus(spec: MeshSpec, urls: Record<string, string
         delivery: c.delivery,
         service: c.service ?? null,
         counters: counters.get(c.name) ?? null,
-        health: h ? { backlog: h.backlog, oldestUnackedSeconds: h.oldestUnackedSeconds, deadLettered: h.deadLettered, slo: h.slo, breached: h.breached, source: h.source } : null,
+        health: h ? { backlog: h.backlog, oldestUnackedSeconds: h.oldestUnackedSeconds, deadLettered: h.deadLettered, slo: h.slo, breached: h.breached, state: h.state, source: h.source } : null,
       };
     }),
   };
@@ -98,7 +98,7 @@ export function register(program: Command): void {
             n(c.health?.backlog),
             c.health?.oldestUnackedSeconds === null || c.health?.oldestUnackedSeconds === undefined ? '-' : c.health.oldestUnackedSeconds.toFixed(1),
             n(c.health?.slo.oldestUnackedSeconds),
-            c.health ? (c.health.breached ? 'BREACHED' : 'ok') : '?',
+            c.health ? { ok: 'ok', 'dead-letters': 'DEAD LETTERS', breached: 'BREACHED' }[c.health.state] : '?',
           ]),
         );
         const down = Object.entries(status.services).filter(([, s]) => !s.up || s.error);

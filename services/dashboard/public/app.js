@@ -114,6 +114,8 @@
 
   const seconds = (s) => (s === null || s === undefined ? '–' : s < 120 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`);
 
+  const STATE_TEXT = { ok: 'ok', 'dead-letters': 'dead letters waiting', breached: 'SLO breached' };
+
   function renderHealth(s) {
     $('health-source').textContent = `(${s.health.source}${s.health.latest ? `, measured ${new Date(s.health.latest.at).toLocaleTimeString()}` : ', no reading yet'})`;
     const latest = new Map(((s.health.latest && s.health.latest.consumers) || []).map((h) => [h.consumer, h]));
@@ -121,7 +123,7 @@
       const h = latest.get(c.name);
       const tr = document.createElement('tr');
       tr.dataset.consumer = c.name;
-      tr.className = h ? (h.breached ? 'breached' : 'ok') : 'unknown';
+      tr.className = h ? h.state : 'unknown';
       tr.append(
         cell(c.name),
         cell(c.topic),
@@ -131,7 +133,7 @@
         cell(h ? seconds(h.oldestUnackedSeconds) : '–'),
         cell(seconds(c.slo.oldestUnackedSeconds)),
         cell(h ? fmt(h.deadLettered) : '–'),
-        cell(h ? (h.breached ? 'SLO breached' : 'ok') : 'unknown', 'status-cell'),
+        cell(h ? STATE_TEXT[h.state] : 'unknown', 'status-cell'),
       );
       return tr;
     });
