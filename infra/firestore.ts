@@ -4,7 +4,7 @@
  * them after it, so no collection grows forever (TTL deletes land within about a day of expiry).
  */
 import * as gcp from '@pulumi/gcp';
-import { DASHBOARD_COLLECTIONS, DASHBOARD_EXPIRY_FIELD } from '../services/dashboard/collections';
+import { DASHBOARD_COLLECTIONS, DASHBOARD_EXPIRY_FIELD, LIKES_POSTS_FIELD } from '../services/dashboard/collections';
 import { resourceOptions, type MeshContext } from './context';
 
 /** Where the services' dedup records live and the timestamp field after which they may go. */
@@ -16,6 +16,8 @@ export interface MeshFirestore {
   dedupTtl: gcp.firestore.Field;
   /** One TTL policy per dashboard collection group (shards, sketches, likes). */
   dashboardTtl: gcp.firestore.Field[];
+  /** likes.posts not indexed. */
+  likesPostsUnindexed: gcp.firestore.Field;
 }
 
 export function createFirestore(ctx: MeshContext): MeshFirestore {
@@ -60,5 +62,10 @@ export function createFirestore(ctx: MeshContext): MeshFirestore {
       ),
     );
   }
-  return { database, dedupTtl, dashboardTtl };
+  const likesPostsUnindexed = new gcp.firestore.Field(
+    'dashboard-likes-posts-unindexed',
+    { project: ctx.config.project, database: database.name, collection: DASHBOARD_COLLECTIONS.likes, field: LIKES_POSTS_FIELD, indexConfig: {} },
+    resourceOptions(ctx, database, dashboardTtl[dashboardTtl.length - 1]),
+  );
+  return { database, dedupTtl, dashboardTtl, likesPostsUnindexed };
 }

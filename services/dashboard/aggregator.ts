@@ -8,16 +8,18 @@
  * Write limits: no aggregate document is written by one instance more than once per
  * `docWriteSpacingMs` (1 s, Firestore's sustained rate per document). The hot documents (each
  * window's counters and user sketch) are sharded `shards` ways and every commit holds one shard, so
- * a commit may start every `flushIntervalMs` (100 ms), or at once when a full commit waits, while
+ * a commit may start every `flushIntervalMs` (50 ms), or at once when a full commit waits, while
  * each shard document sees at most one write per second per instance. Commits overlap (up to
- * `maxParallelCommits`): one in flight never holds back the next batch. A post's likes document is
- * not sharded (top N is a query on it): likes of a post written less than a second ago wait, so a
- * hot post's likes are summed in memory and written once per second.
+ * `maxParallelCommits`): one in flight never holds back the next batch. Net likes per post follow
+ * the same sharding: each commit adds its likes to its shard's likes documents (a map post -> count,
+ * split over `likeBuckets` documents by post), so a hot post never waits for its document, and the
+ * top N of a window is the sum of its few likes documents (exact).
  *
  * A commit holds at most 500 writes:
  *
  *   1. one batch: create() a dedup record per event + the summed increments of the commit's counter
- *      shard of each window + the writer's HyperLogLog sketch of each window + net likes per post;
+ *      shard of each window + the writer's HyperLogLog sketch of each window + the shard's net likes
+ *      per post of each window;
  *   2. ALREADY_EXISTS (one of the events was counted before, here or by another instance): read the
  *      batch's dedup records, settle those that exist as 'duplicate', go to 1 with the rest.
  *
@@ -29,7 +31,8 @@ import { randomUUID } from 'node:crypto';
 import { FieldValue, Timestamp, type DocumentReference, type Firestore, type WriteBatch } from '@google-cloud/firestore';
 import { TransientError, type HandlerResult, type Logger } from '../../shared/consumer';
 import { HyperLogLog, hashOf } from './hll';
-import { DashboardLayout } from './layout';
+import { LIKES_POSTS_FIELD } from './collections';
+import { bucketOf, DashboardLayout, postKey } from './layout';
 import { GRANULARITIES, windowKey, windowSizeMs, windowStart, type Contribution, type Granularity } from './windows';
 
 export const DEDUP_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -37,15 +40,23 @@ const ALREADY_EXISTS = 6;
 const FIRESTORE_MAX_WRITES = 500;
 
 export interface AggregatorOptions {
-  /** Least time between the starts of two flushes. Default 100 ms. */
+  /** Least time between the starts of two commits, unless a full commit waits. Default 50 ms. */
   flushIntervalMs?: number;
   /** Least time between two writes of one aggregate document by this instance. Default 1000 ms. */
   docWriteSpacingMs?: number;
-  /** Counter (and sketch) shards per window. Throughput per instance is at most shards x ~450 events/s. Default 10. */
+  /**
+   * Counter (and sketch, and likes) shards per window: at most this many commits a second per
+   * instance (~490 events each), and what a reader sums per window. Default 20.
+   */
   shards?: number;
+  /**
+   * Likes documents per window and shard, posts spread over them by a hash of the post id. Each holds
+   * a map post -> net likes and must stay under Firestore's 1 MiB: about 20 000 posts. Default 2.
+   */
+  likeBuckets?: number;
   /** Writes per commit, at most Firestore's 500. Default 500. */
   maxWritesPerCommit?: number;
-  /** Commits of one flush run in parallel up to this. Default 4. */
+  /** Commits in flight at once. Default 4. */
   maxParallelCommits?: number;
   /** Dedup record lifetime (expiresAt). Default 7 days. */
   dedupTtlMs?: number;
@@ -65,8 +76,8 @@ interface Pending {
   c: Contribution;
   key: string;
   dedupRef: DocumentReference;
-  /** Document id of each post liked, validated at add() time so a bad id is poison, not a failed flush. */
-  postRef?: Record<Granularity, DocumentReference>;
+  /** Map key and bucket of the post liked, validated at add() time so a bad id is poison, not a failed commit. */
+  post?: { key: string; bucket: number };
   resolve: (result: HandlerResult) => void;
   reject: (error: Error) => void;
   promise: Promise<HandlerResult>;
@@ -95,10 +106,11 @@ export class Aggregator {
   readonly writerId: string;
   private readonly flushIntervalMs: number;
   private readonly docWriteSpacingMs: number;
-  /** Aggregate document (shard index, post likes path) -> when this instance last wrote it. */
+  /** Aggregate document (counter shard) -> when this instance last wrote it. */
   private readonly lastWrite = new Map<string, number>();
   private lastCommitStart = 0;
   private readonly shardCount: number;
+  private readonly likeBuckets: number;
   private readonly maxWrites: number;
   private readonly maxParallel: number;
   private readonly dedupTtlMs: number;
@@ -128,9 +140,10 @@ export class Aggregator {
     options: AggregatorOptions = {},
   ) {
     this.layout = new DashboardLayout(db);
-    this.flushIntervalMs = options.flushIntervalMs ?? 100;
+    this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.docWriteSpacingMs = options.docWriteSpacingMs ?? 1000;
-    this.shardCount = options.shards ?? 10;
+    this.shardCount = options.shards ?? 20;
+    this.likeBuckets = options.likeBuckets ?? 2;
     this.maxWrites = Math.min(FIRESTORE_MAX_WRITES, options.maxWritesPerCommit ?? FIRESTORE_MAX_WRITES);
     this.maxParallel = options.maxParallelCommits ?? 4;
     this.dedupTtlMs = options.dedupTtlMs ?? DEDUP_TTL_MS;
@@ -154,18 +167,14 @@ export class Aggregator {
     const seen = this.known.get(key);
     if (seen) return seen.promise.then(() => 'duplicate');
     const dedupRef = this.layout.dedup(c.consumer, c.eventId);
-    let postRef: Pending['postRef'];
-    if (c.like) {
-      const like = c.like;
-      postRef = Object.fromEntries(GRANULARITIES.map((g) => [g, this.layout.postLikes(g, windowKey(g, windowStart(g, c.timeMs)), like.postId)])) as Record<Granularity, DocumentReference>;
-    }
+    const post = c.like ? { key: postKey(c.like.postId), bucket: bucketOf(c.like.postId, this.likeBuckets) } : undefined;
     let resolve!: (r: HandlerResult) => void;
     let reject!: (e: Error) => void;
     const promise = new Promise<HandlerResult>((res, rej) => {
       resolve = res;
       reject = rej;
     });
-    const entry: Pending = { c, key, dedupRef, postRef, resolve, reject, promise };
+    const entry: Pending = { c, key, dedupRef, post, resolve, reject, promise };
     this.known.set(key, entry);
     this.pending.push(entry);
     this.stats.pending = this.pending.length;
@@ -244,9 +253,8 @@ export class Aggregator {
   }
 
   /**
-   * Takes the waiting events of one commit (at most maxWrites writes), oldest first. Events whose
-   * post likes document was written within the spacing stay for a later commit. With `onlyFull`
-   * it takes nothing unless the commit is full. Undefined when nothing was taken.
+   * Takes the waiting events of one commit (at most maxWrites writes), oldest first. With
+   * `onlyFull` it takes nothing unless the commit is full. Undefined when nothing was taken.
    */
   private takeChunk(now: number, onlyFull: boolean): Pending[] | undefined {
     const chunk: Pending[] = [];
@@ -254,7 +262,7 @@ export class Aggregator {
     const docs = new Set<string>();
     let full = false;
     for (const p of this.pending) {
-      if (full || (p.postRef && !GRANULARITIES.every((g) => this.isFree(p.postRef![g].path, now)))) {
+      if (full) {
         rest.push(p);
         continue;
       }
@@ -280,7 +288,6 @@ export class Aggregator {
     this.running++;
     this.busyShards.add(shard);
     this.lastWrite.set(`shard:${shard}`, now);
-    for (const p of chunk) if (p.postRef) for (const g of GRANULARITIES) this.lastWrite.set(p.postRef[g].path, now);
     this.nextShard = (shard + 1) % this.shardCount;
     if (this.lastWrite.size > 10_000) for (const [doc, at] of this.lastWrite) if (now - at >= this.docWriteSpacingMs) this.lastWrite.delete(doc);
     this.stats.started++;
@@ -294,14 +301,14 @@ export class Aggregator {
     });
   }
 
-  /** Aggregate documents an event writes besides its dedup record (counter shard, sketch, post likes per window). */
+  /** Aggregate documents an event writes besides its dedup record (counter shard, sketch, likes bucket per window). */
   private docsOf(p: Pending): string[] {
     const docs: string[] = [];
     for (const g of GRANULARITIES) {
       const w = `${g}|${windowKey(g, windowStart(g, p.c.timeMs))}`;
       docs.push(w);
       if (p.c.userId) docs.push(`${w}|users`);
-      if (p.postRef) docs.push(p.postRef[g].path);
+      if (p.post) docs.push(`${w}|likes|${p.post.bucket}`);
     }
     return docs;
   }
@@ -355,7 +362,7 @@ export class Aggregator {
     }
   }
 
-  /** The writes of one commit: dedup creates, then per window one counter shard, one sketch, likes per post. */
+  /** The writes of one commit: dedup creates, then per window one counter shard, one sketch, the likes buckets touched. */
   private write(batch: WriteBatch, events: Pending[], shard: number): void {
     const nowMs = this.now();
     const dedupExpiry = Timestamp.fromMillis(nowMs + this.dedupTtlMs);
@@ -370,7 +377,8 @@ export class Aggregator {
       users: Map<string, string[]>;
     }
     const windows = new Map<string, WindowSum>();
-    const likes = new Map<string, { ref: DocumentReference; postId: string; start: number; g: Granularity; window: string; delta: number }>();
+    /** granularity|window|bucket -> net likes per post key. */
+    const likes = new Map<string, { g: Granularity; start: number; window: string; bucket: number; posts: Map<string, number> }>();
     for (const p of events) {
       const { c } = p;
       // Lean on purpose (the path names consumer and event): a field more costs on every event.
@@ -389,12 +397,12 @@ export class Aggregator {
           list.push(c.userId);
           w.users.set(c.topic, list);
         }
-        if (c.like && p.postRef) {
+        if (c.like && p.post) {
           w.likes += c.like.delta;
-          const ref = p.postRef[g];
-          const l = likes.get(ref.path) ?? { ref, postId: c.like.postId, start, g, window: key, delta: 0 };
-          l.delta += c.like.delta;
-          likes.set(ref.path, l);
+          const at = `${g}|${key}|${p.post.bucket}`;
+          let l = likes.get(at);
+          if (!l) likes.set(at, (l = { g, start, window: key, bucket: p.post.bucket, posts: new Map() }));
+          l.posts.set(p.post.key, (l.posts.get(p.post.key) ?? 0) + c.like.delta);
         }
       }
     }
@@ -422,7 +430,8 @@ export class Aggregator {
     }
     for (const l of likes.values()) {
       const expiresAt = Timestamp.fromMillis(l.start + windowSizeMs(l.g) + this.windowTtlMs[l.g]);
-      batch.set(l.ref, { postId: l.postId, window: l.window, start: Timestamp.fromMillis(l.start), expiresAt, count: inc(l.delta) }, { merge: true });
+      const posts = Object.fromEntries([...l.posts].map(([post, n]) => [post, inc(n)]));
+      batch.set(this.layout.likeShard(l.g, l.window, shard, l.bucket), { granularity: l.g, window: l.window, start: Timestamp.fromMillis(l.start), shard, bucket: l.bucket, expiresAt, [LIKES_POSTS_FIELD]: posts }, { merge: true });
     }
   }
 

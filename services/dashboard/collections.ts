@@ -7,9 +7,16 @@ export const DASHBOARD_COLLECTIONS = {
   shards: 'shards',
   /** dashboard/<granularity>/sketches/<window>_<writer>_<shard>: HyperLogLog registers. */
   sketches: 'sketches',
-  /** dashboard/<granularity>/windows/<window>/likes/<postId>: net likes of a post. */
+  /** dashboard/<granularity>/windows/<window>/likes/<shard>_<bucket>: net likes per post, a map. */
   likes: 'likes',
 } as const;
 
 /** Every aggregate document's expiry, for the TTL policies. */
 export const DASHBOARD_EXPIRY_FIELD = 'expiresAt';
+
+/**
+ * The map of net likes per post in a likes document: thousands of keys, each of which Firestore would
+ * index by default (40 000 index entries per document at most, and each one costs on every write).
+ * Nothing queries it, so infra exempts it from indexing.
+ */
+export const LIKES_POSTS_FIELD = 'posts';

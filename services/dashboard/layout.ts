@@ -4,7 +4,8 @@
  *   consumers/<consumer>/dedup/<eventId>                  one per event counted {expiresAt}: count once
  *   dashboard/<granularity>/shards/<window>_<shard>       summed increments {start, total, events, orders}
  *   dashboard/<granularity>/sketches/<window>_<writer>_<shard>  HyperLogLog registers, one writer each
- *   dashboard/<granularity>/windows/<window>/likes/<post> net likes of a post in a window {count}
+ *   dashboard/<granularity>/windows/<window>/likes/<shard>_<bucket>  net likes {posts.<postKey>} of the
+ *                                                        posts in one bucket, written by one shard's commits
  *
  * Every aggregate document carries `start` (the window start, for range queries on one field, which
  * needs no composite index) and `expiresAt` (for a TTL policy).
@@ -21,6 +22,25 @@ export function safeDocId(value: string, what: string): string {
     throw new PoisonError(`${what} ${JSON.stringify(value.slice(0, 100))} cannot be a Firestore document id`, 'bad-id');
   }
   return id;
+}
+
+/**
+ * A post id as a key of a likes document's `posts` map: percent-encoded like a document id (so
+ * `posts.<key>` never needs escaping and reserved names such as __x__ are refused as poison).
+ */
+export function postKey(postId: string): string {
+  return safeDocId(postId, 'postId');
+}
+
+export function postIdOf(key: string): string {
+  return decodeURIComponent(key);
+}
+
+/** Which of `buckets` likes documents holds a post: FNV-1a of its id, stable across processes. */
+export function bucketOf(postId: string, buckets: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < postId.length; i++) hash = Math.imul(hash ^ postId.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % buckets;
 }
 
 export class DashboardLayout {
@@ -50,7 +70,7 @@ export class DashboardLayout {
     return this.db.collection('dashboard').doc(granularity).collection('windows').doc(window).collection(DASHBOARD_COLLECTIONS.likes);
   }
 
-  postLikes(granularity: Granularity, window: string, postId: string): DocumentReference {
-    return this.likes(granularity, window).doc(safeDocId(postId, 'postId'));
+  likeShard(granularity: Granularity, window: string, shard: number, bucket: number): DocumentReference {
+    return this.likes(granularity, window).doc(`${shard}_${bucket}`);
   }
 }

@@ -4,7 +4,8 @@
  */
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
 import { HLL_STANDARD_ERROR, HyperLogLog } from './hll';
-import { DashboardLayout } from './layout';
+import { LIKES_POSTS_FIELD } from './collections';
+import { DashboardLayout, postIdOf } from './layout';
 import { windowKey, windowSizeMs, windowStart, type Granularity } from './windows';
 
 export interface WindowAggregate {
@@ -90,10 +91,17 @@ export class DashboardReader {
     return [...byWindow.values()].sort((a, b) => a.start.localeCompare(b.start));
   }
 
-  /** The `n` posts with the most net likes in one window. */
+  /** The `n` posts with the most net likes in one window: the sum of its likes documents (exact). */
   async topPosts(granularity: Granularity, window: string, n = 10): Promise<PostLikes[]> {
-    const snap = await this.layout.likes(granularity, window).orderBy('count', 'desc').limit(n).get();
-    return snap.docs.map((d) => ({ postId: String(d.get('postId')), likes: Number(d.get('count') ?? 0) }));
+    const snap = await this.layout.likes(granularity, window).get();
+    const totals = new Map<string, number>();
+    for (const doc of snap.docs) {
+      for (const [key, count] of Object.entries((doc.get(LIKES_POSTS_FIELD) ?? {}) as Record<string, number>)) totals.set(key, (totals.get(key) ?? 0) + Number(count));
+    }
+    return [...totals]
+      .map(([key, likes]) => ({ postId: postIdOf(key), likes }))
+      .sort((a, b) => b.likes - a.likes || a.postId.localeCompare(b.postId))
+      .slice(0, n);
   }
 
   /** Key of the window holding `timeMs`. */

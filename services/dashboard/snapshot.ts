@@ -3,8 +3,8 @@
  * current minute and hour, and consumer health with its history and SLOs. Built at most once per
  * `maxAgeMs` whatever the number of viewers and API callers.
  *
- * Reads cost money: every window is ~10 counter shards plus sketches, so reading 30 minutes and 24
- * hours every second would be ~1000 document reads a second while a page is open. Only the current
+ * Reads cost money: every window is 20 counter shards plus sketches, so reading 30 minutes and 24
+ * hours every second would be ~2000 document reads a second while a page is open. Only the current
  * and the previous window of each granularity are read every time; older (settled) windows, which
  * change only with late events, are read again every `settledRefreshMs`.
  */

@@ -3,7 +3,7 @@ import { AckLog } from '../../shared/consumer/stats';
 import { PoisonError, type DecodedEvent } from '../../shared/consumer';
 import { HLL_REGISTERS, HLL_STANDARD_ERROR, HyperLogLog } from '../../services/dashboard/hll';
 import { dashboardOptionsFromEnv, WITHOUT_WRITE_LIMITS } from '../../services/dashboard/app';
-import { safeDocId } from '../../services/dashboard/layout';
+import { bucketOf, postIdOf, postKey, safeDocId } from '../../services/dashboard/layout';
 import { contributionOf, windowKey, windowStart } from '../../services/dashboard/windows';
 
 const decoded = (type: string, data: Record<string, unknown>, time = '2024-05-01T12:34:56.789Z'): DecodedEvent =>
@@ -103,5 +103,17 @@ describe('dashboard settings from the environment', () => {
     expect(dashboardOptionsFromEnv({ PUBSUB_EMULATOR_HOST: '127.0.0.1:8085' }).health).toBe('local');
     expect(dashboardOptionsFromEnv({ PUBSUB_EMULATOR_HOST: '127.0.0.1:8085', MESH_HEALTH: 'off' }).health).toBe(false);
     expect(() => dashboardOptionsFromEnv({ MESH_HEALTH: 'sometimes' })).toThrow(/MESH_HEALTH/);
+  });
+});
+
+describe('likes buckets', () => {
+  it('puts a post in the same bucket in every process, spread evenly, under a reversible key', () => {
+    const counts = [0, 0, 0, 0];
+    for (let i = 0; i < 4000; i++) counts[bucketOf(`post-${i}`, 4)]++;
+    for (const n of counts) expect(n).toBeGreaterThan(800);
+    expect(bucketOf('post-42', 4)).toBe(bucketOf('post-42', 4));
+    expect(postIdOf(postKey('a.b/c d'))).toBe('a.b/c d');
+    expect(postKey('a.b')).not.toContain('/');
+    expect(() => postKey('__x__')).toThrow(/cannot be a Firestore document id/);
   });
 });
