@@ -46,7 +46,7 @@ export interface DashboardApp extends MeshService {
  *    written more than once a second (Firestore's limit); `off` commits at once. Default off on the
  *    Firestore emulator, which has no such limit while its Pub/Sub sibling pushes only two requests
  *    at a time per subscription: there, batching for a limit that does not exist only adds latency
- *    (about 3x the events/s per push subscription, `npm run bench -- dashboard`).
+ *    (about 1.5x the events/s per push subscription, `npm run bench -- dashboard`).
  */
 export function dashboardOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<DashboardAppOptions, 'health' | 'aggregator'> {
   const health = env.MESH_HEALTH?.trim().toLowerCase() || (usingEmulators(env) ? 'local' : 'cloud-monitoring');
