@@ -106,8 +106,8 @@ export class Aggregator {
   readonly writerId: string;
   private readonly flushIntervalMs: number;
   private readonly docWriteSpacingMs: number;
-  /** Aggregate document (counter shard) -> when this instance last wrote it. */
-  private readonly lastWrite = new Map<string, number>();
+  /** Counter shard -> when this instance last started a commit on it (its documents' last write). */
+  private readonly shardWrittenAt: number[];
   private lastCommitStart = 0;
   private readonly shardCount: number;
   private readonly likeBuckets: number;
@@ -154,6 +154,7 @@ export class Aggregator {
     this.now = options.now ?? Date.now;
     this.log = options.log;
     this.nextShard = Math.floor(Math.random() * this.shardCount);
+    this.shardWrittenAt = new Array<number>(this.shardCount).fill(-Infinity);
     if (this.shardCount < 1 || this.maxWrites < 1 + 2 * 2 * GRANULARITIES.length) throw new RangeError('shards must be >= 1 and maxWritesPerCommit large enough for one event');
   }
 
@@ -216,8 +217,8 @@ export class Aggregator {
       const shard = this.freeShard(now);
       if (shard === undefined) return this.wakeIn(this.shardFreeIn(now));
       const due = this.eager || now - this.lastCommitStart >= this.flushIntervalMs;
-      const chunk = this.takeChunk(now, !due);
-      if (!chunk) return this.wakeIn(due ? this.docWriteSpacingMs / 10 : this.lastCommitStart + this.flushIntervalMs - now);
+      const chunk = this.takeChunk(!due);
+      if (!chunk) return this.wakeIn(this.lastCommitStart + this.flushIntervalMs - now);
       this.startCommit(chunk, shard, now);
     }
   }
@@ -227,18 +228,11 @@ export class Aggregator {
     this.timer.unref();
   }
 
-  /** Free = not written by this instance within docWriteSpacingMs (always free while draining). */
-  private isFree(doc: string, now: number): boolean {
-    if (this.eager) return true;
-    const at = this.lastWrite.get(doc);
-    return at === undefined || now - at >= this.docWriteSpacingMs;
-  }
-
   /** The next counter shard no commit holds and (unless draining) not written within the spacing. */
   private freeShard(now: number): number | undefined {
     for (let i = 0; i < this.shardCount; i++) {
       const shard = (this.nextShard + i) % this.shardCount;
-      if (!this.busyShards.has(shard) && this.isFree(`shard:${shard}`, now)) return shard;
+      if (!this.busyShards.has(shard) && (this.eager || now - this.shardWrittenAt[shard] >= this.docWriteSpacingMs)) return shard;
     }
     return undefined;
   }
@@ -247,7 +241,7 @@ export class Aggregator {
     let soonest = this.docWriteSpacingMs;
     for (let shard = 0; shard < this.shardCount; shard++) {
       if (this.busyShards.has(shard)) continue; // its commit's end schedules again
-      soonest = Math.min(soonest, (this.lastWrite.get(`shard:${shard}`) ?? 0) + this.docWriteSpacingMs - now);
+      soonest = Math.min(soonest, this.shardWrittenAt[shard] + this.docWriteSpacingMs - now);
     }
     return soonest;
   }
@@ -256,7 +250,7 @@ export class Aggregator {
    * Takes the waiting events of one commit (at most maxWrites writes), oldest first. With
    * `onlyFull` it takes nothing unless the commit is full. Undefined when nothing was taken.
    */
-  private takeChunk(now: number, onlyFull: boolean): Pending[] | undefined {
+  private takeChunk(onlyFull: boolean): Pending[] | undefined {
     const chunk: Pending[] = [];
     const rest: Pending[] = [];
     const docs = new Set<string>();
@@ -287,9 +281,8 @@ export class Aggregator {
     this.lastCommitStart = now;
     this.running++;
     this.busyShards.add(shard);
-    this.lastWrite.set(`shard:${shard}`, now);
+    this.shardWrittenAt[shard] = now;
     this.nextShard = (shard + 1) % this.shardCount;
-    if (this.lastWrite.size > 10_000) for (const [doc, at] of this.lastWrite) if (now - at >= this.docWriteSpacingMs) this.lastWrite.delete(doc);
     this.stats.started++;
     const started = Date.now();
     void this.commit(chunk, shard).finally(() => {
