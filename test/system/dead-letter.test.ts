@@ -1,7 +1,10 @@
 import type { Message, PubSub } from '@google-cloud/pubsub';
+import { listHeld, redriveHeld } from '../../shared/consumer/dead-letter-hold';
+import { deadLetterAttributes } from '../../shared/consumer/dead-letter';
+import { toPubsubMessage } from '../../shared/envelope';
 import { applyLocal } from '../../shared/local';
 import { MeshPublisher } from '../../shared/publisher';
-import { testPubSub, uniqueProject } from '../support/emulators';
+import { eventually, testPubSub, uniqueProject } from '../support/emulators';
 import { receive } from '../support/pull';
 import { specFromText } from '../support/specs';
 
@@ -57,3 +60,72 @@ describe('dead-letter policy applied by mesh apply --local', () => {
     expect(attempts.slice(0, 5)).toEqual([1, 2, 3, 4, 5]);
   });
 });
+
+describe('mesh dead-letters: the hold, listed and redriven', () => {
+  it('lists held messages with their reason and leaves them; --redrive sends the originals to that consumer only', async () => {
+    const consumer = spec.consumers['always-fails'];
+    const publisher = new MeshPublisher({ pubsub, spec, source: '//test/dlq' });
+    // One dead-lettered by Pub/Sub after max attempts...
+    const { event: exhausted } = await publisher.publish('orders', 'order.created', { orderId: 'o-exhausted', customerId: 'c', sequence: 1 });
+    const sub = pubsub.subscription('always-fails');
+    sub.on('message', (m: Message) => m.nack());
+    try {
+      await listHeldUntil(1);
+    } finally {
+      await sub.close();
+    }
+    // ... and one by the runtime's poison path (its attributes, as dead-letter.ts writes them).
+    const poison = publisher.prepare('orders', 'order.created', { orderId: 'o-poison', customerId: 'c', sequence: 1 });
+    const original = toPubsubMessage(poison.event, poison.orderingKey);
+    const attributes = deadLetterAttributes(
+      { data: Buffer.from(original.data!), attributes: original.attributes!, messageId: 'm-1', publishTime: new Date(), orderingKey: poison.orderingKey } as never,
+      { reason: 'handler', error: 'order service said no', consumer: consumer.name, sourceSubscription: 'always-fails' },
+    );
+    await pubsub.topic('always-fails-dlq').publishMessage({ data: Buffer.from(original.data!), attributes });
+
+    const held = await listHeldUntil(2);
+    expect(held.map((h) => [h.eventId, h.reason]).sort()).toEqual([[exhausted.id, 'max-delivery-attempts'], [poison.event.id, 'handler']].sort());
+    expect(held.find((h) => h.reason === 'handler')!.error).toBe('order service said no');
+    expect(await listHeld(pubsub, consumer, { idleMs: 1500 })).toHaveLength(2); // listing took nothing away
+
+    // The consumer still fails them: each redriven copy is dead-lettered again at once. The redrive
+    // must take each only once, not go round the loop.
+    const back: Message[] = [];
+    const again = pubsub.subscription('always-fails-redrive');
+    again.on('message', (m: Message) => {
+      back.push(m);
+      void pubsub
+        .topic('always-fails-dlq')
+        .publishMessage({ data: m.data, attributes: { ...m.attributes, reason: 'handler', error: 'still no' } })
+        .then(() => m.ack());
+    });
+    let redriven;
+    try {
+      redriven = await redriveHeld(pubsub, consumer, { idleMs: 2000 });
+      await eventually(() => (back.length >= 2 ? true : undefined), 20000, 'both redriven copies');
+    } finally {
+      await again.close();
+    }
+    expect(redriven).toHaveLength(2);
+    expect(back).toHaveLength(2);
+    const byId = Object.fromEntries(back.map((m) => [m.attributes['ce-id'], m]));
+    for (const id of [exhausted.id, poison.event.id]) {
+      const attrs = byId[id].attributes;
+      expect(Object.keys(attrs).filter((k) => !k.startsWith('ce-') && k !== 'content-type' && !k.startsWith('goog'))).toEqual([]);
+    }
+    expect(byId[poison.event.id].orderingKey).toBe(poison.orderingKey);
+    expect(JSON.parse(byId[exhausted.id].data.toString()).orderId).toBe('o-exhausted');
+    // What is held now is the second failure of each, with its new reason.
+    expect((await listHeldUntil(2)).map((h) => h.error)).toEqual(['still no', 'still no']);
+  }, 90000);
+});
+
+/** Lists the hold until it shows `count` messages (dead-lettering takes a few redeliveries). */
+async function listHeldUntil(count: number, timeoutMs = 45000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const held = await listHeld(pubsub, spec.consumers['always-fails'], { idleMs: 1000 });
+    if (held.length >= count || Date.now() > deadline) return held;
+  }
+}
+

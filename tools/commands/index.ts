@@ -8,5 +8,6 @@ import { register as plan } from './plan';
 import { register as load } from './load';
 import { register as query } from './query';
 import { register as status } from './status';
+import { register as deadLetters } from './dead-letters';
 
-export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor, plan, load, query, status];
+export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor, plan, load, query, status, deadLetters];
