@@ -4,7 +4,7 @@
  * flush, then closes the aggregator, the health monitor and the live feed.
  */
 import type { Firestore } from '@google-cloud/firestore';
-import { ConsumerConfigError, createLogger, createMeshService, usingEmulators, type MeshService, type ServiceAppOptions } from '../../shared/consumer';
+import { ConsumerConfigError, createLogger, createMeshService, serviceOptionsFrom, usingEmulators, type MeshService, type ServiceAppOptions } from '../../shared/consumer';
 import type { HealthSource } from '../../shared/health';
 import { Aggregator, type AggregatorOptions } from './aggregator';
 import { dashboardHandlers, SERVICE_NAME } from './handlers';
@@ -69,16 +69,8 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
   const handlers = dashboardHandlers(options.spec, aggregator);
   const routeDeps = { reader, log } as RouteDeps;
   const service = createMeshService({
-    spec: options.spec,
-    serviceName: SERVICE_NAME,
-    handlers: options.decorate ? options.decorate(handlers) : handlers,
-    pubsub: options.pubsub,
-    verifyPushAuth: options.verifyPushAuth,
+    ...serviceOptionsFrom(options, SERVICE_NAME, handlers),
     log,
-    traceProject: options.traceProject,
-    shutdownTimeoutMs: options.shutdownTimeoutMs,
-    maxBodyBytes: options.maxBodyBytes,
-    maxStreams: options.maxStreams,
     routes: (app) => dashboardRoutes(app, routeDeps),
   });
 

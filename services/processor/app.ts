@@ -3,7 +3,7 @@
  * `service.start(0)`; index.ts starts it from the environment.
  */
 import type { Firestore } from '@google-cloud/firestore';
-import { createMeshService, type MeshService, type ServiceAppOptions } from '../../shared/consumer';
+import { createMeshService, serviceOptionsFrom, type MeshService, type ServiceAppOptions } from '../../shared/consumer';
 import { processorHandlers, SERVICE_NAME } from './handlers';
 import { ProcessorStore, type ProcessorStoreOptions } from './store';
 
@@ -20,16 +20,7 @@ export function createProcessorApp(options: ProcessorAppOptions): ProcessorApp {
   const store = new ProcessorStore(options.firestore, options.store);
   const handlers = processorHandlers(options.spec, store);
   const service = createMeshService({
-    spec: options.spec,
-    serviceName: SERVICE_NAME,
-    handlers: options.decorate ? options.decorate(handlers) : handlers,
-    pubsub: options.pubsub,
-    verifyPushAuth: options.verifyPushAuth,
-    log: options.log,
-    traceProject: options.traceProject,
-    shutdownTimeoutMs: options.shutdownTimeoutMs,
-    maxBodyBytes: options.maxBodyBytes,
-    maxStreams: options.maxStreams,
+    ...serviceOptionsFrom(options, SERVICE_NAME, handlers),
     routes: (app) => {
       // Read-only views of the effects, for people and tests.
       app.get('/orders/:orderId', async (req, res) => {

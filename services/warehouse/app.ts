@@ -8,7 +8,7 @@
  * at once, so the graceful shutdown acks everything it can before the deadline.
  */
 import type { BigQuery, Table } from '@google-cloud/bigquery';
-import { createLogger, createMeshService, type Handlers, type MeshService, type ServiceAppOptions } from '../../shared/consumer';
+import { createLogger, createMeshService, serviceOptionsFrom, type Handlers, type MeshService, type ServiceAppOptions } from '../../shared/consumer';
 import { ArchiveDrain, bigqueryConsumers, ensureArchiveTables } from './archive';
 import type { BatcherOptions } from './batcher';
 import { SERVICE_NAME, warehouseHandlers } from './handlers';
@@ -62,15 +62,9 @@ export function createWarehouseApp(options: WarehouseAppOptions): WarehouseApp {
 
   const handlers = warehouseHandlers(spec, loader);
   const service = createMeshService({
-    spec,
-    serviceName: SERVICE_NAME,
-    handlers: options.decorate ? options.decorate(handlers) : handlers,
-    pubsub: options.pubsub,
-    verifyPushAuth: options.verifyPushAuth,
+    ...serviceOptionsFrom(options, SERVICE_NAME, handlers),
     log,
-    traceProject: options.traceProject,
     shutdownTimeoutMs,
-    maxStreams: options.maxStreams,
     extraStatsConsumers: options.archiveBigQuerySubscriptions ? bigqueryConsumers(spec).map((c) => c.name) : [],
     routes: (app) => {
       // Read-only views for people and scripts.

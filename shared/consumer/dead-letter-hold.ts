@@ -12,10 +12,9 @@
 import type { Message, PubSub } from '@google-cloud/pubsub';
 import { consumerResources } from '../spec/names';
 import type { ConsumerSpec } from '../spec/types';
+import { DEAD_LETTER_ATTRIBUTES, PUBSUB_DEAD_LETTER_PREFIX } from './dead-letter';
 
-/** Attributes deadLetterAttributes() adds (dead-letter.ts), removed again on redrive. */
-const ADDED_BY_DEAD_LETTERING = ['reason', 'error', 'consumer', 'sourceSubscription', 'messageId', 'publishTime', 'orderingKey', 'deliveryAttempt'];
-const PUBSUB_DEAD_LETTER_PREFIX = 'CloudPubSubDeadLetterSource';
+const ADDED_BY_DEAD_LETTERING: readonly string[] = DEAD_LETTER_ATTRIBUTES;
 
 export interface HeldMessage {
   /** Message id in the hold. */

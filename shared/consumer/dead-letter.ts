@@ -13,6 +13,11 @@ import { consumerResources } from '../spec/names';
 import type { ConsumerSpec } from '../spec/types';
 import { DeadLetterPublishError } from './errors';
 
+/** The attributes deadLetterAttributes() adds to the original ones (a redrive removes them again). */
+export const DEAD_LETTER_ATTRIBUTES = ['reason', 'error', 'consumer', 'sourceSubscription', 'messageId', 'publishTime', 'orderingKey', 'deliveryAttempt'] as const;
+/** Prefix of the attributes Pub/Sub adds when its dead-letter policy forwards a message. */
+export const PUBSUB_DEAD_LETTER_PREFIX = 'CloudPubSubDeadLetterSource';
+
 /** Pub/Sub limits: 100 attributes per message, values up to 1024 bytes. */
 const MAX_ATTRIBUTES = 100;
 const MAX_VALUE_BYTES = 1024;
@@ -38,7 +43,7 @@ export interface DeadLetterSink {
  * which describe the source topic's schema), then ours, which win on a clash.
  */
 export function deadLetterAttributes(message: IncomingMessage, info: DeadLetterInfo): Record<string, string> {
-  const ours: Record<string, string> = {
+  const ours: Partial<Record<(typeof DEAD_LETTER_ATTRIBUTES)[number], string>> = {
     reason: info.reason,
     error: truncateUtf8(info.error, MAX_VALUE_BYTES),
     consumer: info.consumer,

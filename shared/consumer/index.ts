@@ -8,7 +8,7 @@ export { PullConsumer, KeyedQueue, type PullConsumerOptions } from './pull';
 export { createPushVerifier, type PushAuthOptions, type PushVerifier } from './auth';
 export { ServiceStats, AckLog, type ConsumerCounters, type StatsSnapshot } from './stats';
 export { createLogger, traceFields, type Logger, type LoggerOptions } from './logger';
-export { createMeshService, type MeshService, type MeshServiceOptions, type ServiceAppOptions } from './service';
+export { createMeshService, serviceOptionsFrom, type MeshService, type MeshServiceOptions, type ServiceAppOptions } from './service';
 export { runService, type RunServiceOptions } from './shutdown';
 export { pushAuthFromEnv, projectFromEnv, pubsubFromEnv, firestoreFromEnv, portFromEnv, usingEmulators } from './env';
 export { InFlight } from './inflight';

@@ -74,6 +74,22 @@ export interface ServiceAppOptions {
   maxStreams?: number;
 }
 
+/** The createMeshService options a service app passes through from its ServiceAppOptions, with its handlers decorated. */
+export function serviceOptionsFrom(options: ServiceAppOptions, serviceName: string, handlers: Handlers): MeshServiceOptions {
+  return {
+    spec: options.spec,
+    serviceName,
+    handlers: options.decorate ? options.decorate(handlers) : handlers,
+    pubsub: options.pubsub,
+    verifyPushAuth: options.verifyPushAuth,
+    log: options.log,
+    traceProject: options.traceProject,
+    shutdownTimeoutMs: options.shutdownTimeoutMs,
+    maxBodyBytes: options.maxBodyBytes,
+    maxStreams: options.maxStreams,
+  };
+}
+
 export interface MeshService {
   readonly name: string;
   /** Health, readiness, stats and the service's routes. Push paths never reach it. */
