@@ -8,6 +8,7 @@
  *    subscription) into the dashboard without Firestore's per-document write limits (the setting on
  *    the emulators) against the same with them (the setting in GCP).
  */
+import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PubSub } from '@google-cloud/pubsub';
@@ -18,7 +19,8 @@ import { applyLocal } from '../shared/local';
 import { MeshPublisher } from '../shared/publisher';
 import { loadSpec, parseSpec, type MeshSpec } from '../shared/spec';
 import { createDashboardApp, WITHOUT_WRITE_LIMITS } from '../services/dashboard/app';
-import type { AggregatorOptions } from '../services/dashboard/aggregator';
+import { Aggregator, type AggregatorOptions } from '../services/dashboard/aggregator';
+import { cpuSplitOf, describeCpu } from './cpu';
 import type { BenchResult } from './types';
 
 const PUSH_MESSAGES = Number(process.env.BENCH_DASHBOARD_PUSH ?? 8000); // 4000 left the run dominated by warm-up noise (±0.1)
@@ -27,11 +29,17 @@ const CONCURRENCY = Number(process.env.BENCH_DASHBOARD_CONCURRENCY ?? 400);
 const EMULATOR_PUSH_MESSAGES = Number(process.env.BENCH_DASHBOARD_EMULATOR_PUSH ?? 200);
 const log = createLogger({ level: 'silent' });
 
-/** The repository spec with the dashboard's consumers switched to `delivery`. */
+/**
+ * The repository spec with only the dashboard's consumers, switched to `delivery`. The other
+ * consumers are left out: their push endpoints are not running here, and the emulator retrying
+ * those pushes took about one core, slowing whichever run lasted longer.
+ */
 function dashboardSpec(delivery: 'push' | 'pull'): MeshSpec {
   const base = loadSpec();
   const text = require('node:fs').readFileSync(base.file, 'utf8') as string;
-  return parseSpec(text.replace(/(dashboard-(?:analytics|orders):\n\s+topic: \w+\n\s+delivery: )push/g, `$1${delivery}`), base.file);
+  const spec = parseSpec(text.replace(/(dashboard-(?:analytics|orders):\n\s+topic: \w+\n\s+delivery: )push/g, `$1${delivery}`), base.file);
+  const consumers = Object.fromEntries(Object.entries(spec.consumers).filter(([, c]) => c.service === 'dashboard'));
+  return { ...spec, consumers, services: { dashboard: spec.services.dashboard } };
 }
 
 /** Sends every body to url with `concurrency` requests in flight; returns seconds. */
@@ -98,40 +106,83 @@ export async function run(progress: (line: string) => void = () => undefined): P
     bare.close();
     progress(`push: dashboard ${(PUSH_MESSAGES / dashSeconds).toFixed(0)} msg/s, bare node:http ${(PUSH_MESSAGES / bareSeconds).toFixed(0)} msg/s`);
 
-    // Pull.
+    // Pull: raw and dashboard alternate twice; the first pair warms both emulators up and is not counted.
     const pullSpec = dashboardSpec('pull');
+    const groups = { pubsub: pubsubEmulator.process.pid, firestore: firestoreEmulator.process.pid };
     const measurePull = async (project: string, consume: (pubsub: PubSub) => Promise<() => Promise<void>>, counted: () => number) => {
       const pubsub = emulatorPubSub(pubsubEmulator.hostPort, project);
       clients.push(pubsub);
       await applyLocal({ pubsub, spec: pullSpec });
       const pub = new MeshPublisher({ pubsub, spec: pullSpec, source: '//bench' });
       await Promise.all(Array.from({ length: PULL_MESSAGES }, (_, i) => pub.publish('analytics', 'click', { userId: `u-${i % 500}` })));
-      const start = process.hrtime.bigint();
-      const stop = await consume(pubsub);
-      while (counted() < PULL_MESSAGES) await new Promise((r) => setTimeout(r, 20));
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      await stop();
-      return seconds;
-    };
-    let rawCount = 0;
-    const rawSeconds = await measurePull('bench-dash-raw', async (pubsub) => {
-      const flow = pullSpec.consumers['dashboard-analytics'].flowControl;
-      const sub = pubsub.subscription('dashboard-analytics', { flowControl: { maxMessages: flow.maxMessages, maxBytes: flow.maxBytes, allowExcessMessages: false } });
-      sub.on('message', (m) => {
-        m.ack();
-        rawCount++;
+      const { result: seconds, cpu } = await cpuSplitOf(groups, async () => {
+        const start = process.hrtime.bigint();
+        const stop = await consume(pubsub);
+        while (counted() < PULL_MESSAGES) await new Promise((r) => setTimeout(r, 20));
+        const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+        await stop();
+        return elapsed;
       });
-      return async () => void (await sub.close());
-    }, () => rawCount);
+      return { seconds, cpu };
+    };
+    const measureRawPull = (round: number) => {
+      let rawCount = 0;
+      return measurePull(`bench-dash-raw-${round}`, async (pubsub) => {
+        const flow = pullSpec.consumers['dashboard-analytics'].flowControl;
+        const sub = pubsub.subscription('dashboard-analytics', { flowControl: { maxMessages: flow.maxMessages, maxBytes: flow.maxBytes, allowExcessMessages: false } });
+        sub.on('message', (m) => {
+          m.ack();
+          rawCount++;
+        });
+        return async () => void (await sub.close());
+      }, () => rawCount);
+    };
     const pullFirestore = emulatorFirestore(firestoreEmulator.hostPort, 'bench-dash-pull');
     clients.push({ close: () => pullFirestore.terminate() });
-    let pullService: ReturnType<typeof createDashboardApp> | undefined;
-    const meshSeconds = await measurePull('bench-dash-pull', async (pubsub) => {
-      pullService = createDashboardApp({ spec: pullSpec, pubsub, firestore: pullFirestore, verifyPushAuth: false, log, health: false });
-      await pullService.start(0, '127.0.0.1');
-      return () => pullService!.stop();
-    }, () => (pullService ? pullService.stats.of('dashboard-analytics').done : 0));
-    progress(`pull: dashboard ${(PULL_MESSAGES / meshSeconds).toFixed(0)} msg/s, raw client ${(PULL_MESSAGES / rawSeconds).toFixed(0)} msg/s`);
+    const measureDashboardPull = (round: number) => {
+      let service: ReturnType<typeof createDashboardApp> | undefined;
+      return measurePull(`bench-dash-pull-${round}`, async (pubsub) => {
+        service = createDashboardApp({ spec: pullSpec, pubsub, firestore: pullFirestore, verifyPushAuth: false, log, health: false });
+        await service.start(0, '127.0.0.1');
+        return () => service!.stop();
+      }, () => (service ? service.stats.of('dashboard-analytics').done : 0));
+    };
+    /** The aggregator alone, fed contributions as fast as the same flow window lets it: no Pub/Sub at all. */
+    const measureAggregatorAlone = async () => {
+      const aggregator = new Aggregator(pullFirestore, {});
+      const window = pullSpec.consumers['dashboard-analytics'].flowControl.maxMessages;
+      const measured = await cpuSplitOf(groups, async () => {
+        const start = process.hrtime.bigint();
+        let inFlight = 0;
+        let freed: (() => void) | undefined;
+        const all: Promise<unknown>[] = [];
+        for (let i = 0; i < PULL_MESSAGES; i++) {
+          while (inFlight >= window) await new Promise<void>((r) => (freed = r));
+          inFlight++;
+          const added = aggregator.add({ consumer: 'dashboard-analytics', eventId: randomUUID(), topic: 'analytics', type: 'click', timeMs: Date.now(), userId: `u-${i % 500}` });
+          all.push(
+            added.finally(() => {
+              inFlight--;
+              freed?.();
+            }),
+          );
+        }
+        await Promise.all(all);
+        return Number(process.hrtime.bigint() - start) / 1e9;
+      });
+      await aggregator.close();
+      return { seconds: measured.result, cpu: measured.cpu };
+    };
+    await measureRawPull(0);
+    await measureDashboardPull(0);
+    const raw = await measureRawPull(1);
+    const mesh = await measureDashboardPull(1);
+    const alone = await measureAggregatorAlone();
+    const rawSeconds = raw.seconds;
+    const meshSeconds = mesh.seconds;
+    progress(`pull: dashboard ${(PULL_MESSAGES / meshSeconds).toFixed(0)} msg/s (${describeCpu(mesh.cpu, PULL_MESSAGES)})`);
+    progress(`pull: aggregator alone ${(PULL_MESSAGES / alone.seconds).toFixed(0)} events/s (${describeCpu(alone.cpu, PULL_MESSAGES)})`);
+    progress(`pull: raw client ${(PULL_MESSAGES / rawSeconds).toFixed(0)} msg/s (${describeCpu(raw.cpu, PULL_MESSAGES)})`);
 
     // The emulator's own push.
     const measureEmulatorPush = async (project: string, aggregator: AggregatorOptions) => {
@@ -165,7 +216,13 @@ export async function run(progress: (line: string) => void = () => undefined): P
         baseline: 'raw @google-cloud/pubsub subscriber, no-op handler, same flow control',
         ratio: rawSeconds / meshSeconds,
         goal: 0.8,
-        detail: `${PULL_MESSAGES} messages: dashboard ${(PULL_MESSAGES / meshSeconds).toFixed(0)} msg/s vs raw ${(PULL_MESSAGES / rawSeconds).toFixed(0)} msg/s`,
+        detail: `${PULL_MESSAGES} messages (after a warm-up pair): dashboard ${(PULL_MESSAGES / meshSeconds).toFixed(0)} msg/s vs raw ${(PULL_MESSAGES / rawSeconds).toFixed(0)} msg/s; ${describeCpu(mesh.cpu, PULL_MESSAGES)} vs ${describeCpu(raw.cpu, PULL_MESSAGES)}`,
+      },
+      {
+        name: 'dashboard aggregator alone',
+        baseline: 'the raw client of the pull line',
+        ratio: rawSeconds / alone.seconds,
+        detail: `the pull line's ceiling here: ${PULL_MESSAGES} events straight into the aggregator, no Pub/Sub: ${(PULL_MESSAGES / alone.seconds).toFixed(0)} events/s; ${describeCpu(alone.cpu, PULL_MESSAGES)}`,
       },
       {
         name: 'dashboard emulator push',
