@@ -21,6 +21,7 @@ import { loadSpec, parseSpec, type MeshSpec } from '../shared/spec';
 import { createDashboardApp, WITHOUT_WRITE_LIMITS } from '../services/dashboard/app';
 import { Aggregator, type AggregatorOptions } from '../services/dashboard/aggregator';
 import { cpuSplitOf, describeCpu } from './cpu';
+import { withOnlyConsumers } from './spec-cut';
 import type { BenchResult } from './types';
 
 const PUSH_MESSAGES = Number(process.env.BENCH_DASHBOARD_PUSH ?? 8000); // 4000 left the run dominated by warm-up noise (±0.1)
@@ -29,17 +30,12 @@ const CONCURRENCY = Number(process.env.BENCH_DASHBOARD_CONCURRENCY ?? 400);
 const EMULATOR_PUSH_MESSAGES = Number(process.env.BENCH_DASHBOARD_EMULATOR_PUSH ?? 200);
 const log = createLogger({ level: 'silent' });
 
-/**
- * The repository spec with only the dashboard's consumers, switched to `delivery`. The other
- * consumers are left out: their push endpoints are not running here, and the emulator retrying
- * those pushes took about one core, slowing whichever run lasted longer.
- */
+/** The repository spec with only the dashboard's consumers, switched to `delivery`. */
 function dashboardSpec(delivery: 'push' | 'pull'): MeshSpec {
   const base = loadSpec();
   const text = require('node:fs').readFileSync(base.file, 'utf8') as string;
   const spec = parseSpec(text.replace(/(dashboard-(?:analytics|orders):\n\s+topic: \w+\n\s+delivery: )push/g, `$1${delivery}`), base.file);
-  const consumers = Object.fromEntries(Object.entries(spec.consumers).filter(([, c]) => c.service === 'dashboard'));
-  return { ...spec, consumers, services: { dashboard: spec.services.dashboard } };
+  return withOnlyConsumers(spec, spec.services.dashboard.consumers);
 }
 
 /** Sends every body to url with `concurrency` requests in flight; returns seconds. */

@@ -25,6 +25,7 @@ import { emulatorPubSub, startPubsubEmulator, type RunningEmulator } from '../sh
 import { applyLocal } from '../shared/local';
 import { MeshPublisher } from '../shared/publisher';
 import { createWarehouseApp } from '../services/warehouse/app';
+import { withOnlyConsumers } from './spec-cut';
 import type { BenchResult } from './types';
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
@@ -95,18 +96,12 @@ async function insertAllRowsPerSecond(table: Table, rows: InsertRow[], batch: nu
   return rows.length / elapsed;
 }
 
-/** The spec cut down to the warehouse's orders consumer, so the emulator does no other work. */
-function loaderSpec(spec: MeshSpec): MeshSpec {
-  const consumer = spec.consumers['warehouse-orders'];
-  return { ...spec, consumers: { [consumer.name]: consumer }, services: { warehouse: { ...spec.services.warehouse, consumers: [consumer.name] } } };
-}
-
 /**
  * Events/s of the warehouse service draining a backlog of LOADER_EVENTS orders events from the
  * emulator: timed from start() (tables already made) until every row is acked.
  */
 async function loaderRowsPerSecond(emulator: RunningEmulator, bigquery: BigQuery, round: number): Promise<number> {
-  const spec = loaderSpec(loadSpec());
+  const spec = withOnlyConsumers(loadSpec(), ['warehouse-orders']);
   const pubsub = emulatorPubSub(emulator.hostPort, `bench-warehouse-${round}`);
   try {
     await applyLocal({ pubsub, spec });
