@@ -16,7 +16,7 @@ import type { Dataset, Table } from '@google-cloud/bigquery';
 import type { PubSub } from '@google-cloud/pubsub';
 import { classifyError, DeadLetterPublisher, InFlight, PullConsumer, type AckLog, type ServiceStats, type ConsumerCounters, type DeadLetterSink, type Logger, type Outcome, type Pipeline } from '../../shared/consumer';
 import type { IncomingMessage } from '../../shared/envelope';
-import type { ConsumerSpec, MeshSpec } from '../../shared/spec';
+import { consumerResources, type ConsumerSpec, type MeshSpec } from '../../shared/spec';
 import { bigquerySubscriptionTableSchema } from '../../infra/warehouse-schema';
 import type { InsertRow } from './rows';
 import { ensureTable, type TableChange } from './tables';
@@ -83,7 +83,11 @@ export class ArchiveDrain {
       this.sinks.push(sink);
       this.counters.set(consumer.name, counters);
       const pipeline = this.pipeline(consumer, sink, counters, options.stats?.acksOf(consumer.name));
-      this.pulls.push(new PullConsumer({ pubsub: options.pubsub, consumer, pipeline, log: options.log, maxStreams: options.maxStreams }));
+      // In GCP the redrive subscription is a BigQuery subscription as well; here it is drained too.
+      this.pulls.push(
+        new PullConsumer({ pubsub: options.pubsub, consumer, pipeline, log: options.log, maxStreams: options.maxStreams }),
+        new PullConsumer({ pubsub: options.pubsub, consumer, pipeline, log: options.log, subscription: consumerResources(consumer).redriveSubscription, maxStreams: 1 }),
+      );
     }
   }
 
@@ -107,7 +111,7 @@ export class ArchiveDrain {
   /** consumer name -> counters, like the runtime's /stats. */
   stats(): Record<string, ConsumerCounters & { table: string; ready: boolean }> {
     return Object.fromEntries(
-      this.consumers.map((c, i) => [c.name, { table: c.table!, ready: this.pulls[i].ready, ...this.counters.get(c.name)! }]),
+      this.consumers.map((c) => [c.name, { table: c.table!, ready: this.pulls.filter((p) => p.consumer.name === c.name).every((p) => p.ready), ...this.counters.get(c.name)! }]),
     );
   }
 

@@ -26,6 +26,8 @@ export interface PullConsumerOptions {
   consumer: ConsumerSpec;
   pipeline: Pipeline;
   log: Logger;
+  /** Which subscription to pull. Default the consumer's own; its redrive subscription takes replays and redrives. */
+  subscription?: string;
   /** StreamingPull streams per subscription. Default: the client's (5). */
   maxStreams?: number;
   /** How long close() may take to nack leftovers and flush acks. Default 3 s. */
@@ -56,7 +58,7 @@ export class PullConsumer {
 
   async start(): Promise<void> {
     const { pubsub, consumer } = this.options;
-    const name = consumerResources(consumer).subscription;
+    const name = this.options.subscription ?? consumerResources(consumer).subscription;
     const subscription = pubsub.subscription(name, {
       flowControl: { maxMessages: consumer.flowControl.maxMessages, maxBytes: consumer.flowControl.maxBytes, allowExcessMessages: false },
       closeOptions: { behavior: SubscriptionCloseBehaviors.NackImmediately, timeout: Duration.from({ milliseconds: this.options.closeTimeoutMs ?? 3000 }) },

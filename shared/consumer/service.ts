@@ -159,7 +159,15 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
 
   const routes: PushRoute[] = pushConsumers.map((c) => ({ consumer: c.name, path: pushPath(c.name), subscription: consumerResources(c).subscription, pipeline: pipelines[c.name] }));
   const push = createPushListener({ routes, log, verifier, maxBodyBytes: options.maxBodyBytes, isDraining: () => draining });
-  const pulls = consumers.filter((c) => c.delivery === 'pull').map((consumer) => new PullConsumer({ pubsub, consumer, pipeline: pipelines[consumer.name], log, maxStreams: options.maxStreams }));
+  // A pull consumer pulls its own subscription and its private redrive subscription (replays and
+  // `mesh dead-letters --redrive` publish there; a push consumer's redrive subscription pushes to
+  // the same endpoint). One stream is plenty for the redrives' trickle.
+  const pulls = consumers
+    .filter((c) => c.delivery === 'pull')
+    .flatMap((consumer) => [
+      new PullConsumer({ pubsub, consumer, pipeline: pipelines[consumer.name], log, maxStreams: options.maxStreams }),
+      new PullConsumer({ pubsub, consumer, pipeline: pipelines[consumer.name], log, subscription: consumerResources(consumer).redriveSubscription, maxStreams: 1 }),
+    ]);
 
   const isReady = () => started && !draining && pulls.every((p) => p.ready);
   const app = express();
@@ -173,7 +181,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
       ready,
       service: serviceName,
       draining,
-      consumers: Object.fromEntries(consumers.map((c) => [c.name, c.delivery === 'pull' ? pulls.find((p) => p.consumer.name === c.name)!.ready : started && !draining])),
+      consumers: Object.fromEntries(consumers.map((c) => [c.name, c.delivery === 'pull' ? pulls.filter((p) => p.consumer.name === c.name).every((p) => p.ready) : started && !draining])),
     });
   });
   app.get('/stats', (_req, res) => {
@@ -225,7 +233,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
       const bound = (server.address() as AddressInfo).port;
       await Promise.all(pulls.map((p) => p.start()));
       started = true;
-      log.info({ port: bound, push: routes.map((r) => r.path), pull: pulls.map((p) => p.consumer.name) }, `${serviceName} listening on ${bound}`);
+      log.info({ port: bound, push: routes.map((r) => r.path), pull: [...new Set(pulls.map((p) => p.consumer.name))] }, `${serviceName} listening on ${bound}`);
       return bound;
     },
     stop() {

@@ -8,6 +8,7 @@ import type { Firestore } from '@google-cloud/firestore';
 import { createLogger, TransientError, type DecodedEvent, type Handlers } from '../../shared/consumer';
 import { freePort } from '../../shared/emulators';
 import { applyLocal } from '../../shared/local';
+import { toPubsubMessage } from '../../shared/envelope';
 import { MeshPublisher } from '../../shared/publisher';
 import { createProcessorApp, type ProcessorApp } from '../../services/processor/app';
 import type { OrderProjection } from '../../services/processor/orders';
@@ -297,6 +298,29 @@ describe('pull (processor-orders, ordered, exactly-once)', () => {
     expect(order).toMatchObject({ state: 'created', lastSequence: 1 });
     expect(service.ready).toBe(true);
   }, 60000);
+});
+
+describe('redrives and replays (each consumer\'s private redrive topic)', () => {
+  /** What `mesh dead-letters --redrive` publishes: the original message, on the consumer's redrive topic. */
+  async function redrive(consumer: string, topic: string, type: string, data: Record<string, unknown>) {
+    const { event, orderingKey } = publisher.prepare(topic, type, data);
+    await pubsub.topic(`${consumer}-redrive`, { messageOrdering: true }).publishMessage({ ...toPubsubMessage(event, orderingKey) });
+    return event.id;
+  }
+
+  it('a pull consumer takes them from its redrive subscription', async () => {
+    const id = await redrive('processor-orders', 'orders', 'order.created', { orderId: 'redriven-order', customerId: 'c1', sequence: 1 });
+    await eventually(() => (resultsOf(id).length ? true : undefined), 20000, 'the redriven event');
+    expect(resultsOf(id)).toEqual(['done']);
+    expect(await service.store.readOrder('redriven-order')).toMatchObject({ state: 'created', lastSequence: 1 });
+  });
+
+  it('a push consumer gets them pushed to the same endpoint', async () => {
+    const id = await redrive('processor-analytics', 'analytics', 'like.created', { userId: 'redriven-user', postId: 'redriven-post' });
+    await eventually(() => (resultsOf(id).length ? true : undefined), 20000, 'the redriven event');
+    expect(resultsOf(id)).toEqual(['done']);
+    expect(await service.store.readLikeCount('redriven-post')).toBe(1);
+  });
 });
 
 describe('service endpoints', () => {

@@ -13,6 +13,7 @@ import { BigQuery } from '@google-cloud/bigquery';
 import type { Message, PubSub } from '@google-cloud/pubsub';
 import { startLocalBigQuery, type LocalBigQuery } from '../../shared/bigquery-local';
 import { createLogger } from '../../shared/consumer';
+import { toPubsubMessage } from '../../shared/envelope';
 import { applyLocal } from '../../shared/local';
 import { MeshPublisher } from '../../shared/publisher';
 import type { MeshSpec } from '../../shared/spec';
@@ -301,6 +302,28 @@ describe('end to end: analyst examples, refused rows, poison, raw archive', () =
     const loader = (await (await fetch(`http://127.0.0.1:${running.port}/loader`)).json()) as { pendingRows: number; archive: Record<string, { done: number }> };
     expect(loader.pendingRows).toBe(0);
     expect(loader.archive['archive-orders'].done).toBe(ordersMessages);
+  });
+
+  // Last in this block: it adds rows the counts above do not expect.
+  it('takes redriven messages too: the loader from its redrive subscription, the archive from its own', async () => {
+    const { publisher, pubsub } = running;
+    const redrive = async (consumer: string, id: string) => {
+      const { event, orderingKey } = publisher.prepare('orders', 'order.created', order(id, 'c-redrive', 1), { id });
+      await pubsub.topic(`${consumer}-redrive`, { messageOrdering: true }).publishMessage(toPubsubMessage(event, orderingKey));
+    };
+    await redrive('warehouse-orders', 'redriven-load');
+    await redrive('archive-orders', 'redriven-archive');
+    await eventually(
+      async () =>
+        (await count(`SELECT COUNT(*) AS c FROM event_mesh.orders_events WHERE event_id = 'redriven-load'`)) === 1 &&
+        (await count(`SELECT COUNT(*) AS c FROM event_mesh.raw_orders WHERE JSON_VALUE(attributes, '$."ce-id"') = 'redriven-archive'`)) === 1
+          ? true
+          : undefined,
+      20_000,
+      'both redriven messages to land',
+    );
+    const [raw] = await bigquery.query(`SELECT subscription_name FROM event_mesh.raw_orders WHERE JSON_VALUE(attributes, '$."ce-id"') = 'redriven-archive'`);
+    expect(raw[0].subscription_name).toMatch(/\/subscriptions\/archive-orders-redrive$/);
   });
 });
 
