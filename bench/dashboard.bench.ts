@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PubSub } from '@google-cloud/pubsub';
-import { createLogger } from '../shared/consumer';
+import { createLogger, wrapPushBody } from '../shared/consumer';
 import { emulatorFirestore, emulatorPubSub, startFirestoreEmulator, startPubsubEmulator } from '../shared/emulators';
 import { toPubsubMessage } from '../shared/envelope';
 import { applyLocal } from '../shared/local';
@@ -65,7 +65,7 @@ function pushBodies(publisher: MeshPublisher, n: number): Buffer[] {
   return Array.from({ length: n }, (_, i) => {
     const p = publisher.prepare('analytics', i % 4 ? 'click' : 'like.created', { userId: `u-${i % 500}`, postId: `p-${i % 50}` });
     const m = toPubsubMessage(p.event, p.orderingKey);
-    return Buffer.from(JSON.stringify({ message: { data: Buffer.from(m.data!).toString('base64'), attributes: m.attributes, messageId: String(i), publishTime: new Date().toISOString() }, subscription: 'projects/p/subscriptions/dashboard-analytics' }));
+    return Buffer.from(wrapPushBody({ data: Buffer.from(m.data!), attributes: m.attributes!, messageId: String(i), publishTime: new Date() }, 'projects/p/subscriptions/dashboard-analytics'));
   });
 }
 

@@ -3,7 +3,7 @@ export * from './errors';
 export { createDecoder, classifyError, type Decoder, type Verdict } from './decode';
 export { DeadLetterPublisher, deadLetterAttributes, type DeadLetterSink, type DeadLetterInfo, type DeadLetterPublisherOptions } from './dead-letter';
 export { createPipeline, type Pipeline, type PipelineOptions } from './pipeline';
-export { parsePushRequest, parseWrapped, parseNoWrapper, createPushListener, readBody, DEFAULT_MAX_PUSH_BODY_BYTES, PUSH_PREFIX, type ParsedPush, type PushRoute, type PushListener, type PushListenerOptions } from './push';
+export { parsePushRequest, parseWrapped, parseNoWrapper, wrapPushBody, createPushListener, readBody, DEFAULT_MAX_PUSH_BODY_BYTES, PUSH_PREFIX, type ParsedPush, type PushRoute, type PushListener, type PushListenerOptions } from './push';
 export { PullConsumer, KeyedQueue, type PullConsumerOptions } from './pull';
 export { createPushVerifier, type PushAuthOptions, type PushVerifier } from './auth';
 export { ServiceStats, AckLog, type ConsumerCounters, type StatsSnapshot } from './stats';

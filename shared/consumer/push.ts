@@ -115,6 +115,27 @@ export function parseWrapped(body: Buffer): ParsedPush {
   };
 }
 
+/**
+ * The wrapped body Pub/Sub push sends for `message` (the inverse of parseWrapped), with both spellings
+ * of the ids as GCP sends them; deliveryAttempt only when known (a dead-letter policy is set).
+ */
+export function wrapPushBody(message: IncomingMessage, subscription: string): string {
+  const publishTime = (message.publishTime ?? new Date()).toISOString();
+  return JSON.stringify({
+    message: {
+      data: message.data.toString('base64'),
+      attributes: message.attributes,
+      messageId: message.messageId,
+      message_id: message.messageId,
+      publishTime,
+      publish_time: publishTime,
+      ...(message.orderingKey ? { orderingKey: message.orderingKey } : {}),
+    },
+    subscription,
+    ...(message.deliveryAttempt ? { deliveryAttempt: message.deliveryAttempt } : {}),
+  });
+}
+
 /** The no-wrapper form with writeMetadata: body = data, attributes = the non-transport headers (original case kept from rawHeaders). */
 export function parseNoWrapper(body: Buffer, headers: http.IncomingHttpHeaders, rawHeaders?: string[]): ParsedPush {
   const messageId = single(headers[`${META_PREFIX}message-id`]);

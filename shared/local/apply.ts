@@ -23,7 +23,14 @@ export interface ApplyOptions {
   serviceUrls?: Record<string, string>;
   /** Delete and recreate subscriptions whose immutable settings changed (loses their backlog). */
   recreate?: boolean;
+  /**
+   * Who pushes to push consumers: 'emulator' (default) gives their subscriptions a push endpoint;
+   * 'relay' leaves it off, for the local push relay (push-relay.ts) to pull them and POST instead.
+   */
+  push?: LocalPush;
 }
+
+export type LocalPush = 'emulator' | 'relay';
 
 export type ApplyAction = 'created' | 'updated' | 'unchanged' | 'recreated';
 
@@ -143,7 +150,7 @@ async function applyConsumer(options: ApplyOptions, consumer: ConsumerSpec): Pro
   );
 
   const pushEndpoint =
-    consumer.delivery === 'push' ? `${options.serviceUrls?.[consumer.service!] ?? `http://127.0.0.1:${spec.services[consumer.service!].localPort}`}${pushPath(consumer.name)}` : undefined;
+    consumer.delivery === 'push' && options.push !== 'relay' ? `${options.serviceUrls?.[consumer.service!] ?? `http://127.0.0.1:${spec.services[consumer.service!].localPort}`}${pushPath(consumer.name)}` : undefined;
   const delivery: SubscriptionMetadata = {
     ackDeadlineSeconds: consumer.ackDeadlineSeconds,
     // Emulator workaround: with a retry policy the emulator stops redelivering a subscription's

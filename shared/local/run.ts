@@ -5,18 +5,23 @@
  *   Pub/Sub + Firestore emulators, local BigQuery (DuckDB file)  -> spec.local ports, spec.local.dataDir
  *   mesh apply --local                                           -> topics, schemas, subscriptions, taps
  *   every spec service as a process                              -> spec.services[*].localPort, ready
+ *   a push relay per push subscription (unless push: 'emulator') -> GCP-style push (push-relay.ts)
  *
- * Anything started is stopped again if a later step fails. stop() goes in reverse: services first
- * (they drain and ack), then the warehouse endpoint, then Firestore (its data exported into the data
+ * Anything started is stopped again if a later step fails. stop() goes in reverse: relays first,
+ * then services (they drain and ack), then the warehouse endpoint, then Firestore (its data exported into the data
  * folder, imported at the next start), then Pub/Sub. The Pub/Sub emulator keeps nothing between runs:
  * the spec is applied again at each start, and a backlog left at stop is gone.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import pino from 'pino';
 import { startLocalBigQuery, localBigQueryOptions } from '../bigquery-local';
 import { assertJava, assertPortFree, findEmulator, startFirestoreEmulator, startPubsubEmulator } from '../emulators';
 import type { MeshSpec } from '../spec/types';
-import { applyLocal, type ApplyStep } from './apply';
+import { createLogger } from '../consumer';
+import { consumerResources, pushPath } from '../spec/names';
+import { applyLocal, type ApplyStep, type LocalPush } from './apply';
+import { PushRelay } from './push-relay';
 import { localPubSub } from './connect';
 import { localServiceUrls, serviceEntry, startLocalService, type LocalEndpoints, type RunningService } from './services';
 
@@ -25,6 +30,12 @@ export interface LocalMeshOptions {
   fresh?: boolean;
   /** Start the spec's services too (default true); false gives only emulators + applied spec. */
   services?: boolean;
+  /**
+   * Who pushes to push consumers. 'relay' (default): the local push relay, GCP's push form with
+   * deliveryAttempt and orderingKey, up to the service's concurrency in flight. 'emulator': the
+   * emulator's own push (two requests in flight per subscription; no deliveryAttempt/orderingKey).
+   */
+  push?: LocalPush;
   /** Progress lines for the terminal. */
   onProgress?: (line: string) => void;
 }
@@ -34,6 +45,8 @@ export interface LocalMesh extends LocalEndpoints {
   /** service name -> base URL, for the services started. */
   serviceUrls: Record<string, string>;
   services: RunningService[];
+  /** The push relays running (none with push: 'emulator' or without services). */
+  relays: PushRelay[];
   dataDir: string;
   stop(): Promise<void>;
 }
@@ -41,6 +54,7 @@ export interface LocalMesh extends LocalEndpoints {
 export async function startLocalMesh(spec: MeshSpec, options: LocalMeshOptions = {}): Promise<LocalMesh> {
   const progress = options.onProgress ?? (() => undefined);
   const withServices = options.services ?? true;
+  const push = options.push ?? 'relay';
   // Check everything that can be checked before starting anything.
   findEmulator('pubsub');
   findEmulator('firestore');
@@ -100,7 +114,7 @@ export async function startLocalMesh(spec: MeshSpec, options: LocalMeshOptions =
     const pubsub = localPubSub(spec);
     let applied: ApplyStep[];
     try {
-      applied = await applyLocal({ pubsub, spec, serviceUrls: localServiceUrls(spec) });
+      applied = await applyLocal({ pubsub, spec, serviceUrls: localServiceUrls(spec), push });
     } finally {
       await pubsub.close();
     }
@@ -116,7 +130,32 @@ export async function startLocalMesh(spec: MeshSpec, options: LocalMeshOptions =
       }),
     );
     const serviceUrls = Object.fromEntries(services.map((s) => [s.name, s.url]));
-    return { ...endpoints, applied, serviceUrls, services, dataDir, stop };
+
+    // Relays for every push consumer, services started or not: with --no-services the developer
+    // runs a service by hand on its localPort, as with the emulator's push.
+    const relays: PushRelay[] = [];
+    const pushed = Object.values(spec.consumers).filter((c) => c.delivery === 'push');
+    if (push === 'relay' && pushed.length) {
+      progress(`starting push relays: ${pushed.map((c) => c.name).join(', ')}`);
+      const relayPubSub = localPubSub(spec);
+      const log = createLogger({ service: 'push-relay', destination: pino.destination({ dest: path.join(logDir, 'push-relay.log'), mkdir: true }) });
+      stoppers.push({
+        what: 'the push relays',
+        stop: async () => {
+          await Promise.all(relays.map((r) => r.close()));
+          await relayPubSub.close();
+        },
+      });
+      const urls = localServiceUrls(spec);
+      for (const consumer of pushed) {
+        const endpoint = `${urls[consumer.service!]}${pushPath(consumer.name)}`;
+        const maxInFlight = spec.services[consumer.service!].concurrency;
+        const names = consumerResources(consumer);
+        for (const subscription of [names.subscription, names.redriveSubscription]) relays.push(new PushRelay({ pubsub: relayPubSub, consumer, subscription, endpoint, maxInFlight, log }));
+      }
+      await Promise.all(relays.map((r) => r.start()));
+    }
+    return { ...endpoints, applied, serviceUrls, services, relays, dataDir, stop };
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;

@@ -1,7 +1,7 @@
 /** Push bodies -> IncomingMessage (wrapped, no-wrapper, garbage) and the lean listener's status codes. */
 import * as http from 'node:http';
 import request from 'supertest';
-import { createLogger, createPushListener, parseNoWrapper, parsePushRequest, parseWrapped, PushRequestError, type Outcome, type Pipeline, type PushListener } from '../../shared/consumer';
+import { createLogger, createPushListener, parseNoWrapper, parsePushRequest, parseWrapped, PushRequestError, wrapPushBody, type Outcome, type Pipeline, type PushListener } from '../../shared/consumer';
 import type { IncomingMessage } from '../../shared/envelope';
 
 const silent = createLogger({ level: 'silent' });
@@ -60,6 +60,21 @@ describe('parseWrapped', () => {
     const error = thrown(() => parseWrapped(body));
     expect(error.status).toBe(400);
     expect(error.message).toMatch(message);
+  });
+});
+
+describe('wrapPushBody (what the local push relay sends)', () => {
+  it('is read back by parseWrapped as the same message, with ordering key and delivery attempt', () => {
+    const message: IncomingMessage = { data, attributes, messageId: '9', publishTime: new Date('2026-01-02T03:04:05.678Z'), orderingKey: 'o-1', deliveryAttempt: 3 };
+    const body = wrapPushBody(message, 'projects/p/subscriptions/s');
+    expect(parseWrapped(Buffer.from(body))).toEqual({ message, subscription: 'projects/p/subscriptions/s', form: 'wrapped' });
+    expect(JSON.parse(body).message).toMatchObject({ message_id: '9', publish_time: '2026-01-02T03:04:05.678Z' });
+  });
+
+  it('leaves out what the message does not have', () => {
+    const parsed = JSON.parse(wrapPushBody({ data, attributes, messageId: '9' }, 's'));
+    expect(parsed).not.toHaveProperty('deliveryAttempt');
+    expect(parsed.message).not.toHaveProperty('orderingKey');
   });
 });
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadSpec } from '../../shared/spec';
-import { applyLocal, assertEmulatorUp, localPubSub, localPubsubHost } from '../../shared/local';
+import { applyLocal, assertEmulatorUp, localPubSub, localPubsubHost, type LocalPush } from '../../shared/local';
+import { pushOption } from './up';
 import { printTable } from '../table';
 
 export function register(program: Command): void {
@@ -11,13 +12,14 @@ export function register(program: Command): void {
     .option('--recreate', 'delete and recreate subscriptions whose immutable settings changed (their backlog is lost)')
     .option('--project <id>', 'project id on the emulator (default: spec.project)')
     .option('--quiet', 'print only what changed')
-    .action(async (options: { local?: boolean; recreate?: boolean; project?: string; quiet?: boolean }) => {
+    .addOption(pushOption())
+    .action(async (options: { local?: boolean; recreate?: boolean; project?: string; quiet?: boolean; push: LocalPush }) => {
       if (!options.local) throw Object.assign(new Error('only --local is supported here; deploy to GCP with `pulumi up` (see docs/infra.md)'), { userFacing: true });
       const spec = loadSpec(program.opts().spec);
       await assertEmulatorUp(localPubsubHost(spec), 'Pub/Sub');
       const pubsub = localPubSub(spec, options.project);
       try {
-        const steps = await applyLocal({ pubsub, spec, recreate: options.recreate });
+        const steps = await applyLocal({ pubsub, spec, recreate: options.recreate, push: options.push });
         const shown = options.quiet ? steps.filter((s) => s.action !== 'unchanged') : steps;
         printTable(['kind', 'name', 'action', 'detail'], shown.map((s) => [s.kind, s.name, s.action, s.detail ?? '']));
         const changed = steps.filter((s) => s.action !== 'unchanged').length;

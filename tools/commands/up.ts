@@ -1,7 +1,7 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { consumerResources, loadSpec } from '../../shared/spec';
 import type { MeshSpec } from '../../shared/spec';
-import { startLocalMesh, type LocalMesh } from '../../shared/local';
+import { startLocalMesh, type LocalMesh, type LocalPush } from '../../shared/local';
 import { printTable } from '../table';
 
 export function register(program: Command): void {
@@ -9,10 +9,11 @@ export function register(program: Command): void {
     .command('up')
     .description("run the whole mesh locally on Google's emulators (what `npm start` does); Ctrl-C stops everything")
     .option('--fresh', 'start from empty local data (emulators and warehouse)')
-    .option('--no-services', 'start only the emulators and local BigQuery, with the spec applied')
-    .action(async (options: { fresh?: boolean; services: boolean }) => {
+    .option('--no-services', 'start only the emulators, local BigQuery and the push relays, with the spec applied (run services by hand on their localPort)')
+    .addOption(pushOption())
+    .action(async (options: { fresh?: boolean; services: boolean; push: LocalPush }) => {
       const spec = loadSpec(program.opts().spec);
-      const mesh = await startLocalMesh(spec, { fresh: options.fresh, services: options.services, onProgress: (line) => console.log(`- ${line}`) });
+      const mesh = await startLocalMesh(spec, { fresh: options.fresh, services: options.services, push: options.push, onProgress: (line) => console.log(`- ${line}`) });
       let stopping = false;
       const shutdown = async () => {
         if (stopping) return;
@@ -29,13 +30,13 @@ export function register(program: Command): void {
       };
       process.on('SIGINT', shutdown);
       process.on('SIGTERM', shutdown);
-      printSummary(spec, mesh);
+      printSummary(spec, mesh, options.push);
       console.log(`running; logs in ${spec.local.dataDir}/logs; \`npm run mesh -- status\` in another terminal; Ctrl-C stops everything`);
     });
 }
 
 /** The one short table: where things are (dashboard page first), then each consumer and its subscription. */
-function printSummary(spec: MeshSpec, mesh: LocalMesh): void {
+function printSummary(spec: MeshSpec, mesh: LocalMesh, push: LocalPush): void {
   const services = Object.keys(mesh.serviceUrls).sort((a, b) => (a === 'dashboard' ? -1 : b === 'dashboard' ? 1 : a.localeCompare(b)));
   printTable(
     ['what', 'where'],
@@ -50,9 +51,16 @@ function printSummary(spec: MeshSpec, mesh: LocalMesh): void {
     ['consumer', 'delivery', 'subscription', 'dead letters held in'],
     Object.values(spec.consumers).map((c) => [
       c.name,
-      c.delivery === 'push' ? `push -> ${c.service}` : c.delivery === 'pull' ? `pull <- ${c.service}` : `bigquery -> ${c.table}`,
+      c.delivery === 'push' ? `push -> ${c.service} (${push === 'relay' ? 'relayed' : "emulator's push"})` : c.delivery === 'pull' ? `pull <- ${c.service}` : `bigquery -> ${c.table}`,
       consumerResources(c).subscription,
       consumerResources(c).deadLetterHold,
     ]),
   );
+}
+
+/** Shared by `up` and `apply --local`: both must agree on who pushes. */
+export function pushOption(): Option {
+  return new Option('--push <who>', "who pushes to push consumers locally: relay (GCP's push form, the service's concurrency in flight) or emulator (its own push: 2 in flight, no deliveryAttempt/orderingKey)")
+    .choices(['relay', 'emulator'])
+    .default('relay');
 }
