@@ -4,8 +4,10 @@
  * Select some with `npm run bench -- publisher consumer`.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { printTable } from '../tools/table';
+import { benchVerdict, renderBenchReport } from './report';
 import type { BenchResult } from './types';
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
@@ -26,10 +28,14 @@ async function main(): Promise<void> {
   }
   printTable(
     ['benchmark', 'ratio', 'goal', 'baseline', 'detail'],
-    results.map((r) => [r.name, r.ratio.toFixed(2), r.goal === undefined ? '' : `>= ${r.goal}${r.ratio >= r.goal ? ' ok' : ' MISSED'}`, r.baseline, r.detail]),
+    results.map((r) => [r.name, r.ratio.toFixed(2), r.goal === undefined ? '' : `>= ${r.goal}${benchVerdict(r) === 'ok' ? ' ok' : ' MISSED'}`, r.baseline, r.detail]),
   );
+  const at = new Date();
+  const machine = `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   fs.mkdirSync('test-artifacts', { recursive: true });
-  fs.writeFileSync(path.join('test-artifacts', 'bench.json'), JSON.stringify({ at: new Date().toISOString(), results }, null, 2));
+  fs.writeFileSync(path.join('test-artifacts', 'bench.json'), JSON.stringify({ at: at.toISOString(), machine, results }, null, 2));
+  fs.writeFileSync(path.join('test-artifacts', 'bench.html'), renderBenchReport(results, at, machine));
+  console.log('written: test-artifacts/bench.json, test-artifacts/bench.html (the chart)');
 }
 
 main().catch((error) => {
