@@ -114,6 +114,8 @@ export class PushRelay {
         continue;
       }
       for (const r of received) this.dispatch(r);
+      // The emulator holds an empty Pull open until messages come; should one return empty at once, do not spin.
+      if (!received.length) await sleep(50);
     }
   }
 
