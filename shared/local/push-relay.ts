@@ -24,9 +24,13 @@
 import type { PubSub } from '@google-cloud/pubsub';
 import type { google } from '@google-cloud/pubsub/build/protos/protos';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KeyedQueue, wrapPushBody, type Logger } from '../consumer';
+import pino from 'pino';
+import { createLogger, KeyedQueue, wrapPushBody, type Logger } from '../consumer';
 import type { IncomingMessage } from '../envelope';
-import type { ConsumerSpec } from '../spec/types';
+import { consumerResources, pushPath } from '../spec/names';
+import type { ConsumerSpec, MeshSpec } from '../spec/types';
+import { localPubSub } from './connect';
+import { localServiceUrls } from './services';
 
 /** Status codes Pub/Sub push takes as an ack. */
 const ACK_STATUSES = new Set([102, 200, 201, 202, 204]);
@@ -56,6 +60,36 @@ export interface PushRelayStats {
   maxInFlight: number;
 }
 
+/**
+ * `mesh up`'s relays: one per push consumer subscription (its own and its redrive one), to the
+ * service's local URL whether or not `mesh up` started the service (with --no-services the
+ * developer runs it by hand on its localPort), up to the service's concurrency in flight.
+ */
+export async function startLocalPushRelays(spec: MeshSpec, logFile: string): Promise<{ relays: PushRelay[]; stop: () => Promise<void> }> {
+  const pubsub = localPubSub(spec);
+  const log = createLogger({ service: 'push-relay', destination: pino.destination({ dest: logFile, mkdir: true }) });
+  const urls = localServiceUrls(spec);
+  const relays = Object.values(spec.consumers)
+    .filter((c) => c.delivery === 'push')
+    .flatMap((consumer) => {
+      const names = consumerResources(consumer);
+      const endpoint = `${urls[consumer.service!]}${pushPath(consumer.name)}`;
+      const maxInFlight = spec.services[consumer.service!].concurrency;
+      return [names.subscription, names.redriveSubscription].map((subscription) => new PushRelay({ pubsub, consumer, subscription, endpoint, maxInFlight, log }));
+    });
+  const stop = async () => {
+    await Promise.all(relays.map((r) => r.close()));
+    await pubsub.close();
+  };
+  try {
+    await Promise.all(relays.map((r) => r.start()));
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+  return { relays, stop };
+}
+
 export class PushRelay {
   readonly stats: PushRelayStats = { posted: 0, acked: 0, nacked: 0, maxInFlight: 0 };
   private readonly maxInFlight: number;
@@ -71,6 +105,10 @@ export class PushRelay {
   /** deadline seconds -> ack ids. */
   private readonly deadlines = new Map<number, string[]>();
   private settleTimer?: NodeJS.Timeout;
+
+  get consumer(): ConsumerSpec {
+    return this.options.consumer;
+  }
 
   constructor(private readonly options: PushRelayOptions) {
     this.maxInFlight = options.maxInFlight ?? options.consumer.flowControl.maxMessages;

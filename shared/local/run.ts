@@ -14,14 +14,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import pino from 'pino';
 import { startLocalBigQuery, localBigQueryOptions } from '../bigquery-local';
 import { assertJava, assertPortFree, findEmulator, startFirestoreEmulator, startPubsubEmulator } from '../emulators';
 import type { MeshSpec } from '../spec/types';
-import { createLogger } from '../consumer';
-import { consumerResources, pushPath } from '../spec/names';
 import { applyLocal, type ApplyStep, type LocalPush } from './apply';
-import { PushRelay } from './push-relay';
+import { startLocalPushRelays, type PushRelay } from './push-relay';
 import { localPubSub } from './connect';
 import { localServiceUrls, serviceEntry, startLocalService, type LocalEndpoints, type RunningService } from './services';
 
@@ -45,7 +42,7 @@ export interface LocalMesh extends LocalEndpoints {
   /** service name -> base URL, for the services started. */
   serviceUrls: Record<string, string>;
   services: RunningService[];
-  /** The push relays running (none with push: 'emulator' or without services). */
+  /** The push relays running (none with push: 'emulator'). */
   relays: PushRelay[];
   dataDir: string;
   stop(): Promise<void>;
@@ -131,29 +128,12 @@ export async function startLocalMesh(spec: MeshSpec, options: LocalMeshOptions =
     );
     const serviceUrls = Object.fromEntries(services.map((s) => [s.name, s.url]));
 
-    // Relays for every push consumer, services started or not: with --no-services the developer
-    // runs a service by hand on its localPort, as with the emulator's push.
-    const relays: PushRelay[] = [];
-    const pushed = Object.values(spec.consumers).filter((c) => c.delivery === 'push');
-    if (push === 'relay' && pushed.length) {
-      progress(`starting push relays: ${pushed.map((c) => c.name).join(', ')}`);
-      const relayPubSub = localPubSub(spec);
-      const log = createLogger({ service: 'push-relay', destination: pino.destination({ dest: path.join(logDir, 'push-relay.log'), mkdir: true }) });
-      stoppers.push({
-        what: 'the push relays',
-        stop: async () => {
-          await Promise.all(relays.map((r) => r.close()));
-          await relayPubSub.close();
-        },
-      });
-      const urls = localServiceUrls(spec);
-      for (const consumer of pushed) {
-        const endpoint = `${urls[consumer.service!]}${pushPath(consumer.name)}`;
-        const maxInFlight = spec.services[consumer.service!].concurrency;
-        const names = consumerResources(consumer);
-        for (const subscription of [names.subscription, names.redriveSubscription]) relays.push(new PushRelay({ pubsub: relayPubSub, consumer, subscription, endpoint, maxInFlight, log }));
-      }
-      await Promise.all(relays.map((r) => r.start()));
+    let relays: PushRelay[] = [];
+    if (push === 'relay') {
+      const relaying = await startLocalPushRelays(spec, path.join(logDir, 'push-relay.log'));
+      stoppers.push({ what: 'the push relays', stop: relaying.stop });
+      relays = relaying.relays;
+      if (relays.length) progress(`push relays started: ${[...new Set(relays.map((r) => r.consumer.name))].join(', ')}`);
     }
     return { ...endpoints, applied, serviceUrls, services, relays, dataDir, stop };
   } catch (error) {
