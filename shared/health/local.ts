@@ -3,7 +3,10 @@
  *  - a tap subscription per topic (`<topic>-mesh-tap`, created by `mesh apply --local`) shows every
  *    message published, with its publish time;
  *  - every consumer runtime reports which message ids it acked (GET /stats/acks on its service);
- *  - a tap on each dead-letter topic (`<c>-dlq-mesh-tap`) shows what Pub/Sub dead-lettered.
+ *  - a tap on each dead-letter topic (`<c>-dlq-mesh-tap`) shows what Pub/Sub dead-lettered, and a
+ *    tap on each redrive topic (`<c>-redrive-mesh-tap`) what `mesh dead-letters --redrive` sent
+ *    back: dead letters waiting = dead-lettered - redriven (what else leaves a hold, e.g. a message
+ *    pulled from it by hand or expired after 7 days, the emulator cannot tell).
  * A consumer's backlog is what the topic tap saw that the consumer has neither acked nor had
  * dead-lettered; its lag is the age of the oldest such message. Messages published before this
  * monitor started are not known to it.
@@ -60,6 +63,7 @@ export class LocalTapHealth implements HealthSource {
     }
     for (const c of Object.values(this.spec.consumers)) {
       this.listen(localTapNames.deadLetterTap(c.name), (m) => this.deadLettered(c.name, m));
+      this.listen(localTapNames.redriveTap(c.name), () => this.redriven(c.name));
     }
   }
 
@@ -91,6 +95,12 @@ export class LocalTapHealth implements HealthSource {
     const topic = this.spec.consumers[consumer].topic;
     const original = m.attributes.messageId ?? this.byEventId.get(topic)!.get(m.attributes['ce-id'] ?? '');
     if (original) ledger.unacked.delete(original);
+  }
+
+  /** One held message sent back to the consumer: it no longer waits in the hold. */
+  private redriven(consumer: string): void {
+    const ledger = this.ledgers.get(consumer)!;
+    ledger.deadLettered = Math.max(0, ledger.deadLettered - 1);
   }
 
   /** Applies acks reported since the last read, then measures. */

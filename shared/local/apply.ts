@@ -59,6 +59,7 @@ export async function applyLocal(options: ApplyOptions): Promise<ApplyStep[]> {
   for (const topic of Object.keys(spec.topics)) steps.push(await ensureSubscription(pubsub, topic, localTapNames.topicTap(topic), tap, true));
   for (const consumer of Object.values(spec.consumers)) {
     steps.push(await ensureSubscription(pubsub, consumerResources(consumer).deadLetterTopic, localTapNames.deadLetterTap(consumer.name), tap, true));
+    steps.push(await ensureSubscription(pubsub, consumerResources(consumer).redriveTopic, localTapNames.redriveTap(consumer.name), tap, true));
   }
   return steps;
 }

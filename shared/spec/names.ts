@@ -26,12 +26,14 @@ export const pushPath = (consumer: string) => `/pubsub/push/${consumer}`;
 export const LONGEST_SUFFIX = '-dlq-hold'.length;
 
 /**
- * Local only: subscriptions through which the local health monitor sees every message published
- * and every dead letter (the emulators keep no metrics). Never created in GCP.
+ * Local only: subscriptions through which the local health monitor sees every message published,
+ * every dead letter and every redrive (the emulators keep no metrics). Never created in GCP.
  */
 export const localTapNames = {
   topicTap: (topic: string) => `${topic}-mesh-tap`,
   deadLetterTap: (consumer: string) => `${consumer}-dlq-mesh-tap`,
+  /** What `mesh dead-letters --redrive` sent back from the hold (it publishes to the redrive topic). */
+  redriveTap: (consumer: string) => `${consumer}-redrive-mesh-tap`,
 };
 
 /**

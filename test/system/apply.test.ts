@@ -27,7 +27,7 @@ describe('mesh apply --local', () => {
     const expectedTopics = ['analytics', 'orders', ...consumers.flatMap((c) => [consumerResources(c).deadLetterTopic, consumerResources(c).redriveTopic])];
     expect(await names(pubsub.getTopics())).toEqual(expectedTopics.sort());
     const expectedSubs = [
-      ...consumers.flatMap((c) => [consumerResources(c).subscription, consumerResources(c).deadLetterHold, consumerResources(c).redriveSubscription, localTapNames.deadLetterTap(c.name)]),
+      ...consumers.flatMap((c) => [consumerResources(c).subscription, consumerResources(c).deadLetterHold, consumerResources(c).redriveSubscription, localTapNames.deadLetterTap(c.name), localTapNames.redriveTap(c.name)]),
       ...Object.keys(spec.topics).map(localTapNames.topicTap),
     ];
     expect(await names(pubsub.getSubscriptions())).toEqual(expectedSubs.sort());

@@ -1,4 +1,5 @@
 import type { Message, PubSub } from '@google-cloud/pubsub';
+import { redriveHeld } from '../../shared/consumer/dead-letter-hold';
 import { LocalTapHealth } from '../../shared/health';
 import { applyLocal } from '../../shared/local';
 import { MeshPublisher } from '../../shared/publisher';
@@ -77,6 +78,15 @@ describe('local consumer health (tap subscriptions + acks reported by the runtim
       expect(acked.fast).toHaveLength(10);
       await health.read();
       expect(cursors.fast.at(-1)).toBe(10);
+
+      // `mesh dead-letters failing --redrive` sends them back: they no longer wait in the hold.
+      await failing.close();
+      expect(await redriveHeld(pubsub, spec.consumers.failing, { idleMs: 1500 })).toHaveLength(10);
+      const redriven = await eventually(async () => {
+        const h = (await health.read()).find((x) => x.consumer === 'failing')!;
+        return h.deadLettered === 0 ? h : undefined;
+      }, 20000, 'the redriven dead letters to leave the count');
+      expect(redriven.state).toBe('ok');
     } finally {
       await Promise.all([fast.close(), failing.close(), health.close()]);
     }
