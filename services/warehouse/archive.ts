@@ -14,9 +14,9 @@
  */
 import type { Dataset, Table } from '@google-cloud/bigquery';
 import type { PubSub } from '@google-cloud/pubsub';
-import { classifyError, DeadLetterPublisher, InFlight, PullConsumer, type AckLog, type ServiceStats, type ConsumerCounters, type DeadLetterSink, type Logger, type Outcome, type Pipeline } from '../../shared/consumer';
+import { classifyError, DeadLetterPublisher, InFlight, pullsOf, type PullConsumer, type AckLog, type ServiceStats, type ConsumerCounters, type DeadLetterSink, type Logger, type Outcome, type Pipeline } from '../../shared/consumer';
 import type { IncomingMessage } from '../../shared/envelope';
-import { consumerResources, type ConsumerSpec, type MeshSpec } from '../../shared/spec';
+import type { ConsumerSpec, MeshSpec } from '../../shared/spec';
 import { bigquerySubscriptionTableSchema } from '../../infra/warehouse-schema';
 import type { InsertRow } from './rows';
 import { ensureTable, type TableChange } from './tables';
@@ -84,10 +84,7 @@ export class ArchiveDrain {
       this.counters.set(consumer.name, counters);
       const pipeline = this.pipeline(consumer, sink, counters, options.stats?.acksOf(consumer.name));
       // In GCP the redrive subscription is a BigQuery subscription as well; here it is drained too.
-      this.pulls.push(
-        new PullConsumer({ pubsub: options.pubsub, consumer, pipeline, log: options.log, maxStreams: options.maxStreams }),
-        new PullConsumer({ pubsub: options.pubsub, consumer, pipeline, log: options.log, subscription: consumerResources(consumer).redriveSubscription, maxStreams: 1 }),
-      );
+      this.pulls.push(...pullsOf({ pubsub: options.pubsub, consumer, pipeline, log: options.log, maxStreams: options.maxStreams }));
     }
   }
 

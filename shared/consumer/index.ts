@@ -4,7 +4,7 @@ export { createDecoder, classifyError, type Decoder, type Verdict } from './deco
 export { DeadLetterPublisher, deadLetterAttributes, type DeadLetterSink, type DeadLetterInfo, type DeadLetterPublisherOptions } from './dead-letter';
 export { createPipeline, type Pipeline, type PipelineOptions } from './pipeline';
 export { parsePushRequest, parseWrapped, parseNoWrapper, wrapPushBody, createPushListener, readBody, DEFAULT_MAX_PUSH_BODY_BYTES, PUSH_PREFIX, type ParsedPush, type PushRoute, type PushListener, type PushListenerOptions } from './push';
-export { PullConsumer, KeyedQueue, type PullConsumerOptions } from './pull';
+export { PullConsumer, pullsOf, KeyedQueue, type PullConsumerOptions } from './pull';
 export { createPushVerifier, type PushAuthOptions, type PushVerifier } from './auth';
 export { ServiceStats, AckLog, type ConsumerCounters, type StatsSnapshot } from './stats';
 export { createLogger, traceFields, type Logger, type LoggerOptions } from './logger';

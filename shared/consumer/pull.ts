@@ -160,6 +160,15 @@ function toIncoming(message: Message): IncomingMessage {
   };
 }
 
+/**
+ * The pulls of one consumer: its own subscription, and its private redrive subscription (replays and
+ * `mesh dead-letters --redrive` publish there; one stream is plenty for that trickle). A push
+ * consumer's redrive subscription pushes to the same endpoint instead.
+ */
+export function pullsOf(options: Omit<PullConsumerOptions, 'subscription'>): PullConsumer[] {
+  return [new PullConsumer(options), new PullConsumer({ ...options, subscription: consumerResources(options.consumer).redriveSubscription, maxStreams: 1 })];
+}
+
 /** Runs tasks one at a time per key, in arrival order; keys run in parallel. */
 export class KeyedQueue {
   private readonly tails = new Map<string, Promise<void>>();

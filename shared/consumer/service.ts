@@ -18,7 +18,7 @@ import { ConsumerConfigError } from './errors';
 import { InFlight } from './inflight';
 import { createLogger, type Logger } from './logger';
 import { createPipeline, type Pipeline } from './pipeline';
-import { PullConsumer } from './pull';
+import { pullsOf } from './pull';
 import { createPushListener, type PushRoute } from './push';
 import { ServiceStats } from './stats';
 import type { Handlers } from './types';
@@ -159,15 +159,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
 
   const routes: PushRoute[] = pushConsumers.map((c) => ({ consumer: c.name, path: pushPath(c.name), subscription: consumerResources(c).subscription, pipeline: pipelines[c.name] }));
   const push = createPushListener({ routes, log, verifier, maxBodyBytes: options.maxBodyBytes, isDraining: () => draining });
-  // A pull consumer pulls its own subscription and its private redrive subscription (replays and
-  // `mesh dead-letters --redrive` publish there; a push consumer's redrive subscription pushes to
-  // the same endpoint). One stream is plenty for the redrives' trickle.
-  const pulls = consumers
-    .filter((c) => c.delivery === 'pull')
-    .flatMap((consumer) => [
-      new PullConsumer({ pubsub, consumer, pipeline: pipelines[consumer.name], log, maxStreams: options.maxStreams }),
-      new PullConsumer({ pubsub, consumer, pipeline: pipelines[consumer.name], log, subscription: consumerResources(consumer).redriveSubscription, maxStreams: 1 }),
-    ]);
+  const pulls = consumers.filter((c) => c.delivery === 'pull').flatMap((consumer) => pullsOf({ pubsub, consumer, pipeline: pipelines[consumer.name], log, maxStreams: options.maxStreams }));
 
   const isReady = () => started && !draining && pulls.every((p) => p.ready);
   const app = express();

@@ -8,9 +8,10 @@
  *   a push relay per push subscription (unless push: 'emulator') -> GCP-style push (push-relay.ts)
  *
  * Anything started is stopped again if a later step fails. stop() goes in reverse: relays first,
- * then services (they drain and ack), then the warehouse endpoint, then Firestore (its data exported into the data
- * folder, imported at the next start), then Pub/Sub. The Pub/Sub emulator keeps nothing between runs:
- * the spec is applied again at each start, and a backlog left at stop is gone.
+ * then services (they drain and ack), then the warehouse endpoint, then Firestore (its data
+ * exported into the data folder, imported at the next start), then Pub/Sub. The Pub/Sub emulator
+ * keeps nothing between runs: the spec is applied again at each start, and a backlog left at stop
+ * is gone.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
