@@ -83,7 +83,7 @@ export function createWarehouseApp(options: WarehouseAppOptions): WarehouseApp {
   });
 
   // After the service: the drain reports into its /stats and /stats/acks.
-  const archive = options.archiveBigQuerySubscriptions ? new ArchiveDrain({ spec, pubsub: options.pubsub, loader, log, maxStreams: options.maxStreams, stats: service.stats }) : undefined;
+  const archive = options.archiveBigQuerySubscriptions ? new ArchiveDrain({ spec, pubsub: options.pubsub, loader, log, maxStreams: options.maxStreams, pullTransport: options.pullTransport, stats: service.stats }) : undefined;
 
   let stopping: Promise<void> | undefined;
   const warehouse: WarehouseApp = {

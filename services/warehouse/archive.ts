@@ -14,7 +14,7 @@
  */
 import type { Dataset, Table } from '@google-cloud/bigquery';
 import type { PubSub } from '@google-cloud/pubsub';
-import { classifyError, DeadLetterPublisher, InFlight, pullsOf, type PullConsumer, type AckLog, type ServiceStats, type ConsumerCounters, type DeadLetterSink, type Logger, type Outcome, type Pipeline } from '../../shared/consumer';
+import { classifyError, DeadLetterPublisher, InFlight, drainPulls, pullsOf, type PullConsumer, type AckLog, type ServiceStats, type ConsumerCounters, type DeadLetterSink, type Logger, type Outcome, type Pipeline, type PullTransport } from '../../shared/consumer';
 import type { IncomingMessage } from '../../shared/envelope';
 import type { ConsumerSpec, MeshSpec } from '../../shared/spec';
 import { bigquerySubscriptionTableSchema } from '../../infra/warehouse-schema';
@@ -63,6 +63,7 @@ export interface ArchiveDrainOptions {
   /** Dead-letter sink per consumer; default a DeadLetterPublisher on the consumer's dead-letter topic. */
   deadLetter?: (consumer: ConsumerSpec) => DeadLetterSink;
   maxStreams?: number;
+  pullTransport?: PullTransport;
   /** The service's stats (counters and ack logs for these consumers); default private counters. */
   stats?: ServiceStats;
 }
@@ -84,7 +85,7 @@ export class ArchiveDrain {
       this.counters.set(consumer.name, counters);
       const pipeline = this.pipeline(consumer, sink, counters, options.stats?.acksOf(consumer.name));
       // In GCP the redrive subscription is a BigQuery subscription as well; here it is drained too.
-      this.pulls.push(...pullsOf({ pubsub: options.pubsub, consumer, pipeline, log: options.log, maxStreams: options.maxStreams }));
+      this.pulls.push(...pullsOf({ pubsub: options.pubsub, consumer, pipeline, log: options.log, maxStreams: options.maxStreams, transport: options.pullTransport }));
     }
   }
 
@@ -98,8 +99,7 @@ export class ArchiveDrain {
 
   /** Stops intake, waits (at most `timeoutMs`) for rows being written, closes the streams, flushes dead letters. */
   async stop(timeoutMs: number): Promise<void> {
-    for (const pull of this.pulls) pull.beginDrain();
-    const drained = await this.inFlight.drained(timeoutMs);
+    const drained = await drainPulls(this.pulls, timeoutMs, this.inFlight);
     if (!drained) this.options.log.warn({ inFlight: this.inFlight.size }, 'archive rows still being written at the shutdown deadline; their messages will be redelivered');
     await Promise.all(this.pulls.map((p) => p.close()));
     await Promise.all(this.sinks.map((s) => s.flush()));

@@ -9,6 +9,8 @@
  *   MESH_VERIFY_PUSH_AUTH      "false" turns push OIDC verification off (emulator only)
  *   MESH_PUSH_AUDIENCE         expected token audience(s), comma-separated (infra sets the service URL)
  *   MESH_PUSH_SERVICE_ACCOUNT  expected token email: the push service account
+ *   MESH_PULL_TRANSPORT        "streaming" or "unary" (default: unary on the Pub/Sub emulator, whose
+ *                              StreamingPull ignores flow control; streaming otherwise)
  *   LOG_LEVEL                  pino level (default info)
  */
 import { Firestore } from '@google-cloud/firestore';
@@ -18,6 +20,7 @@ import { emulatorPubSub } from '../emulators/pubsub';
 import type { MeshSpec } from '../spec/types';
 import type { PushAuthOptions } from './auth';
 import { ConsumerConfigError } from './errors';
+import type { PullTransport } from './pull';
 
 type Env = Record<string, string | undefined>;
 
@@ -34,6 +37,14 @@ export function pushAuthFromEnv(env: Env = process.env): PushAuthOptions | false
     throw new ConsumerConfigError('push authentication needs both MESH_PUSH_AUDIENCE and MESH_PUSH_SERVICE_ACCOUNT (or MESH_VERIFY_PUSH_AUTH=false on the emulator)');
   }
   return undefined;
+}
+
+/** How pull consumers pull (MESH_PULL_TRANSPORT); default unary on the Pub/Sub emulator, streaming in GCP. */
+export function pullTransportFromEnv(env: Env = process.env): PullTransport {
+  const value = env.MESH_PULL_TRANSPORT?.trim().toLowerCase();
+  if (!value) return env.PUBSUB_EMULATOR_HOST ? 'unary' : 'streaming';
+  if (value === 'streaming' || value === 'unary') return value;
+  throw new ConsumerConfigError(`MESH_PULL_TRANSPORT must be "streaming" or "unary" (got "${env.MESH_PULL_TRANSPORT}")`);
 }
 
 export function projectFromEnv(spec: MeshSpec, env: Env = process.env): string {

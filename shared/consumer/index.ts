@@ -4,12 +4,13 @@ export { createDecoder, classifyError, type Decoder, type Verdict } from './deco
 export { DeadLetterPublisher, deadLetterAttributes, type DeadLetterSink, type DeadLetterInfo, type DeadLetterPublisherOptions } from './dead-letter';
 export { createPipeline, type Pipeline, type PipelineOptions } from './pipeline';
 export { parsePushRequest, parseWrapped, parseNoWrapper, wrapPushBody, createPushListener, readBody, DEFAULT_MAX_PUSH_BODY_BYTES, PUSH_PREFIX, type ParsedPush, type PushRoute, type PushListener, type PushListenerOptions } from './push';
-export { PullConsumer, pullsOf, KeyedQueue, type PullConsumerOptions } from './pull';
+export { PullConsumer, pullsOf, drainPulls, KeyedQueue, type PullConsumerOptions, type PullTransport } from './pull';
+export { UnaryPuller, AckFailedError, type UnaryPullerOptions, type PulledMessage } from './unary-pull';
 export { createPushVerifier, type PushAuthOptions, type PushVerifier } from './auth';
 export { ServiceStats, AckLog, type ConsumerCounters, type StatsSnapshot } from './stats';
 export { createLogger, traceFields, type Logger, type LoggerOptions } from './logger';
 export { createMeshService, serviceOptionsFrom, type MeshService, type MeshServiceOptions, type ServiceAppOptions } from './service';
 export { runService, type RunServiceOptions } from './shutdown';
-export { pushAuthFromEnv, projectFromEnv, pubsubFromEnv, firestoreFromEnv, portFromEnv, usingEmulators } from './env';
+export { pushAuthFromEnv, pullTransportFromEnv, projectFromEnv, pubsubFromEnv, firestoreFromEnv, portFromEnv, usingEmulators } from './env';
 export { InFlight } from './inflight';
 export { runServiceFromEnv, type ServiceEnvironment } from './main';

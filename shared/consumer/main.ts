@@ -4,7 +4,7 @@
  * exits 1 with a fatal log line if it cannot start.
  */
 import { loadSpec } from '../spec';
-import { portFromEnv, projectFromEnv, pubsubFromEnv, pushAuthFromEnv, usingEmulators } from './env';
+import { portFromEnv, projectFromEnv, pubsubFromEnv, pullTransportFromEnv, pushAuthFromEnv, usingEmulators } from './env';
 import { createLogger, type Logger } from './logger';
 import type { MeshService, ServiceAppOptions } from './service';
 import { runService } from './shutdown';
@@ -23,7 +23,7 @@ export function runServiceFromEnv(serviceName: string, build: (env: ServiceEnvir
     if (usingEmulators()) process.env.METADATA_SERVER_DETECTION ??= 'none';
     const spec = loadSpec();
     const projectId = projectFromEnv(spec);
-    const common: ServiceAppOptions = { spec, pubsub: pubsubFromEnv(projectId), verifyPushAuth: pushAuthFromEnv(), log, traceProject: usingEmulators() ? undefined : projectId };
+    const common: ServiceAppOptions = { spec, pubsub: pubsubFromEnv(projectId), verifyPushAuth: pushAuthFromEnv(), pullTransport: pullTransportFromEnv(), log, traceProject: usingEmulators() ? undefined : projectId };
     const service = await build({ common, projectId, log });
     await runService(service, { port: portFromEnv(spec, serviceName), log });
   };

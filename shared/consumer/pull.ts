@@ -1,22 +1,33 @@
 /**
- * Pull delivery: a StreamingPull subscriber per consumer, with the spec's flow control, ack on
+ * Pull delivery: a subscriber per consumer, with the spec's flow control, ack on
  * done/duplicate/dead-lettered and nack on transient failure; `ackWithResponse` when the
  * subscription has exactly-once delivery, so a lost ack is seen (and logged) rather than assumed.
+ *
+ * Transport: StreamingPull through the Node client (`'streaming'`, the default and the one for GCP),
+ * or unary Pull for exactly the free slots (`'unary'`, unary-pull.ts) for the emulator, whose
+ * StreamingPull ignores flow control. `mesh up` runs its services with unary (MESH_PULL_TRANSPORT).
  *
  * Ordering: the Node client emits one key's messages in order but does not wait for an async
  * handler, so with `ordering: true` this runs one message per ordering key at a time. When one
  * fails transiently, Pub/Sub will redeliver it and everything after it on that key; the messages
  * already here behind it are nacked unprocessed until it comes back, so the handler never sees a
  * key out of order because of our own retries.
+ *
+ * Shutdown: beginDrain() stops intake and lets what was pulled finish, key queues included
+ * (drained() says when); close() then sends back what never started. Sending back as little as
+ * possible matters on the emulator, which redelivers a key's messages in the order they were sent
+ * back, and may hand out the key's never-pulled later messages before them.
  */
 import { Duration, SubscriptionCloseBehaviors, type Message, type PubSub, type Subscription } from '@google-cloud/pubsub';
 import type { IncomingMessage } from '../envelope';
 import { consumerResources } from '../spec/names';
 import type { ConsumerSpec } from '../spec/types';
 import { ConsumerConfigError } from './errors';
+import { InFlight } from './inflight';
 import type { Logger } from './logger';
 import type { Pipeline } from './pipeline';
 import type { Outcome } from './types';
+import { UnaryPuller } from './unary-pull';
 
 const MIN_REOPEN_DELAY_MS = 1000;
 const MAX_REOPEN_DELAY_MS = 30_000;
@@ -32,14 +43,35 @@ export interface PullConsumerOptions {
   maxStreams?: number;
   /** How long close() may take to nack leftovers and flush acks. Default 3 s. */
   closeTimeoutMs?: number;
+  /** 'streaming' (default): StreamingPull. 'unary': Pull for exactly the free slots (for the emulator). */
+  transport?: PullTransport;
+}
+
+export type PullTransport = 'streaming' | 'unary';
+
+/** A delivered message, whichever transport pulled it. */
+interface Delivery {
+  readonly incoming: IncomingMessage;
+  ack(): void;
+  nack(): void;
+  ackWithResponse(): Promise<unknown>;
+  nackWithResponse(): Promise<unknown>;
 }
 
 export class PullConsumer {
   readonly consumer: ConsumerSpec;
   private subscription?: Subscription;
+  private puller?: UnaryPuller;
+  /** projects/<p>/subscriptions/<id>, once started (what the pipeline is told). */
+  private subscriptionPath = '';
+  /** No new intake; what was pulled still runs. */
   private draining = false;
+  /** Queued messages no longer start: close() sends them back. */
+  private closing = false;
   private closed = false;
   private readonly keys = new KeyedQueue();
+  /** Every message handed to us until it is settled (or left for close()). */
+  private readonly work = new InFlight();
   /** ordering key -> the failed message it waits for (and until when at most). */
   private readonly blocked = new Map<string, { messageId: string; until: number }>();
   private readonly log: Logger;
@@ -53,23 +85,30 @@ export class PullConsumer {
 
   /** Open and receiving (the stream has not failed and we are not shutting down). */
   get ready(): boolean {
-    return Boolean(this.subscription?.isOpen) && !this.draining;
+    return (this.puller ? this.puller.ready : Boolean(this.subscription?.isOpen)) && !this.draining;
   }
 
   async start(): Promise<void> {
     const { pubsub, consumer } = this.options;
     const name = this.options.subscription ?? consumerResources(consumer).subscription;
+    try {
+      await pubsub.subscription(name).getMetadata();
+    } catch (error) {
+      throw new ConsumerConfigError(`consumer ${consumer.name}: cannot open subscription ${name}: ${(error as Error).message} (run \`mesh apply\` first?)`, { cause: error });
+    }
+    if (this.options.transport === 'unary') await this.startUnary(name);
+    else this.startStreaming(name);
+    this.log.info({ subscription: this.subscriptionPath, transport: this.options.transport ?? 'streaming', flowControl: consumer.flowControl, exactlyOnce: consumer.exactlyOnce, ordering: consumer.ordering }, 'pull consumer started');
+  }
+
+  private startStreaming(name: string): void {
+    const { pubsub, consumer } = this.options;
     const subscription = pubsub.subscription(name, {
       flowControl: { maxMessages: consumer.flowControl.maxMessages, maxBytes: consumer.flowControl.maxBytes, allowExcessMessages: false },
       closeOptions: { behavior: SubscriptionCloseBehaviors.NackImmediately, timeout: Duration.from({ milliseconds: this.options.closeTimeoutMs ?? 3000 }) },
       ...(this.options.maxStreams ? { streamingOptions: { maxStreams: this.options.maxStreams } } : {}),
     });
-    try {
-      await subscription.getMetadata();
-    } catch (error) {
-      throw new ConsumerConfigError(`consumer ${consumer.name}: cannot open subscription ${name}: ${(error as Error).message} (run \`mesh apply\` first?)`, { cause: error });
-    }
-    subscription.on('message', (message: Message) => this.onMessage(message));
+    subscription.on('message', (message: Message) => this.onMessage(fromStreaming(message)));
     subscription.on('error', (error: Error) => this.log.error({ err: error }, 'subscription stream error'));
     subscription.on('close', () => {
       if (this.draining) return;
@@ -83,59 +122,89 @@ export class PullConsumer {
       this.reopenDelayMs = Math.min(this.reopenDelayMs * 2, MAX_REOPEN_DELAY_MS);
     });
     this.subscription = subscription;
-    this.log.info({ subscription: subscription.name, flowControl: consumer.flowControl, exactlyOnce: consumer.exactlyOnce, ordering: consumer.ordering }, 'pull consumer started');
+    this.subscriptionPath = subscription.name;
   }
 
-  /** Stop handing new messages to the handler; what arrives from now on is nacked by close(). */
+  /** Flow control by count only: maxBytes is not known before a Pull returns. */
+  private async startUnary(name: string): Promise<void> {
+    const { pubsub, consumer } = this.options;
+    this.puller = new UnaryPuller({
+      pubsub,
+      subscription: name,
+      maxInFlight: consumer.flowControl.maxMessages,
+      leaseSeconds: consumer.ackDeadlineSeconds,
+      log: this.log,
+      onMessage: (message) => this.onMessage(message),
+    });
+    await this.puller.start();
+    this.subscriptionPath = this.puller.path;
+  }
+
+  /**
+   * Stops intake: unary sends no more Pulls (the last one's messages still run); StreamingPull keeps
+   * its stream until close(), and what arrives on it from now on is left for close() to nack.
+   * Messages already here, queued behind their ordering key included, still run.
+   */
   beginDrain(): void {
     this.draining = true;
+    void this.puller?.stopPulling();
   }
 
-  /** Closes the stream: nacks messages never handed out, flushes pending acks and nacks. */
+  /** Resolves true once every message handed to us is settled, false if timeoutMs passes first. */
+  drained(timeoutMs: number): Promise<boolean> {
+    return this.work.drained(timeoutMs);
+  }
+
+  /** Closes the stream: nacks messages never handed out or not started, flushes pending acks and nacks. */
   async close(): Promise<void> {
     this.draining = true;
+    this.closing = true;
     clearTimeout(this.reopenTimer);
-    if (this.closed || !this.subscription) return;
+    if (this.closed) return;
     this.closed = true;
+    if (this.puller) return this.puller.close();
+    if (!this.subscription) return;
     await this.subscription.close();
     this.subscription.removeAllListeners('message');
   }
 
-  private onMessage(message: Message): void {
-    if (this.draining) return; // left in the client's inventory: close() nacks it
+  private onMessage(message: Delivery): void {
+    // Left unsettled: close() sends it back. (A unary Pull's messages are bounded by flow control, so they all run.)
+    if (this.closing || (this.draining && !this.puller)) return;
     this.reopenDelayMs = MIN_REOPEN_DELAY_MS;
-    const key = this.consumer.ordering ? message.orderingKey : undefined;
-    if (key) this.keys.run(key, () => this.handleOrdered(message, key));
-    else void this.handle(message);
+    const key = this.consumer.ordering ? message.incoming.orderingKey : undefined;
+    if (key) void this.work.track(this.keys.run(key, () => this.handleOrdered(message, key)));
+    else void this.work.track(this.handle(message));
   }
 
-  private async handle(message: Message): Promise<void> {
-    const outcome = await this.options.pipeline(toIncoming(message), this.subscription!.name);
+  private async handle(message: Delivery): Promise<void> {
+    const outcome = await this.options.pipeline(message.incoming, this.subscriptionPath);
     this.settle(message, outcome);
   }
 
-  private async handleOrdered(message: Message, key: string): Promise<void> {
-    if (this.draining) return;
+  private async handleOrdered(message: Delivery, key: string): Promise<void> {
+    if (this.closing) return;
+    const { messageId, deliveryAttempt = 0 } = message.incoming;
     const block = this.blocked.get(key);
     if (block) {
-      if (message.id === block.messageId || Date.now() > block.until) this.blocked.delete(key);
+      if (messageId === block.messageId || Date.now() > block.until) this.blocked.delete(key);
       else {
         this.settle(message, 'retry');
         return;
       }
     }
-    const outcome = await this.options.pipeline(toIncoming(message), this.subscription!.name);
+    const outcome = await this.options.pipeline(message.incoming, this.subscriptionPath);
     // After its last attempt Pub/Sub dead-letters the failed message instead of redelivering it.
-    const lastAttempt = message.deliveryAttempt > 0 && message.deliveryAttempt >= this.consumer.deadLetter.maxAttempts;
+    const lastAttempt = deliveryAttempt > 0 && deliveryAttempt >= this.consumer.deadLetter.maxAttempts;
     if (outcome === 'retry' && !lastAttempt) {
       const windowMs = (this.consumer.retry.maxBackoffSeconds + this.consumer.ackDeadlineSeconds) * 1000;
-      this.blocked.set(key, { messageId: message.id, until: Date.now() + windowMs });
+      this.blocked.set(key, { messageId, until: Date.now() + windowMs });
     }
     this.settle(message, outcome);
   }
 
   /** Not awaited by the ordered queue: ack batching would otherwise cap a key at ~10 messages/s. */
-  private settle(message: Message, outcome: Outcome): void {
+  private settle(message: Delivery, outcome: Outcome): void {
     if (!this.consumer.exactlyOnce) {
       if (outcome === 'retry') message.nack();
       else message.ack();
@@ -144,19 +213,25 @@ export class PullConsumer {
     const op = outcome === 'retry' ? message.nackWithResponse() : message.ackWithResponse();
     op.catch((error: Error & { errorCode?: string }) => {
       // The message comes back and the handler's dedup makes the redelivery a 'duplicate'.
-      this.log.warn({ messageId: message.id, outcome, code: error.errorCode, error: error.message }, `exactly-once ${outcome === 'retry' ? 'nack' : 'ack'} failed; Pub/Sub will redeliver`);
+      this.log.warn({ messageId: message.incoming.messageId, outcome, code: error.errorCode, error: error.message }, `exactly-once ${outcome === 'retry' ? 'nack' : 'ack'} failed; Pub/Sub will redeliver`);
     });
   }
 }
 
-function toIncoming(message: Message): IncomingMessage {
+function fromStreaming(message: Message): Delivery {
   return {
-    data: message.data,
-    attributes: message.attributes ?? {},
-    messageId: message.id,
-    publishTime: message.publishTime,
-    orderingKey: message.orderingKey || undefined,
-    deliveryAttempt: message.deliveryAttempt > 0 ? message.deliveryAttempt : undefined,
+    incoming: {
+      data: message.data,
+      attributes: message.attributes ?? {},
+      messageId: message.id,
+      publishTime: message.publishTime,
+      orderingKey: message.orderingKey || undefined,
+      deliveryAttempt: message.deliveryAttempt > 0 ? message.deliveryAttempt : undefined,
+    },
+    ack: () => message.ack(),
+    nack: () => message.nack(),
+    ackWithResponse: () => message.ackWithResponse(),
+    nackWithResponse: () => message.nackWithResponse(),
   };
 }
 
@@ -167,6 +242,17 @@ function toIncoming(message: Message): IncomingMessage {
  */
 export function pullsOf(options: Omit<PullConsumerOptions, 'subscription'>): PullConsumer[] {
   return [new PullConsumer(options), new PullConsumer({ ...options, subscription: consumerResources(options.consumer).redriveSubscription, maxStreams: 1 })];
+}
+
+/**
+ * Stops the pulls' intake and waits, at most timeoutMs, until they have settled what they pulled and
+ * `handlers` has nothing running. Resolves false on timeout.
+ */
+export async function drainPulls(pulls: PullConsumer[], timeoutMs: number, handlers?: InFlight): Promise<boolean> {
+  for (const pull of pulls) pull.beginDrain();
+  const waits = pulls.map((p) => p.drained(timeoutMs));
+  if (handlers) waits.push(handlers.drained(timeoutMs));
+  return (await Promise.all(waits)).every(Boolean);
 }
 
 /** Runs tasks one at a time per key, in arrival order; keys run in parallel. */

@@ -18,7 +18,7 @@ import { ConsumerConfigError } from './errors';
 import { InFlight } from './inflight';
 import { createLogger, type Logger } from './logger';
 import { createPipeline, type Pipeline } from './pipeline';
-import { pullsOf } from './pull';
+import { drainPulls, pullsOf, type PullTransport } from './pull';
 import { createPushListener, type PushRoute } from './push';
 import { ServiceStats } from './stats';
 import type { Handlers } from './types';
@@ -51,6 +51,8 @@ export interface MeshServiceOptions {
   deadLetter?: (consumer: ConsumerSpec) => DeadLetterSink;
   /** StreamingPull streams per pull subscription; default the client's (5). */
   maxStreams?: number;
+  /** How pull consumers pull: 'streaming' (default, GCP) or 'unary' (the emulator: it ignores StreamingPull flow control). */
+  pullTransport?: PullTransport;
   /**
    * Consumers the service delivers itself, outside this runtime (the warehouse's local drain of
    * BigQuery-kind consumers): they get counters and an ack log in /stats and /stats/acks too.
@@ -72,6 +74,7 @@ export interface ServiceAppOptions {
   shutdownTimeoutMs?: number;
   maxBodyBytes?: number;
   maxStreams?: number;
+  pullTransport?: PullTransport;
 }
 
 /** The createMeshService options a service app passes through from its ServiceAppOptions, with its handlers decorated. */
@@ -87,6 +90,7 @@ export function serviceOptionsFrom(options: ServiceAppOptions, serviceName: stri
     shutdownTimeoutMs: options.shutdownTimeoutMs,
     maxBodyBytes: options.maxBodyBytes,
     maxStreams: options.maxStreams,
+    pullTransport: options.pullTransport,
   };
 }
 
@@ -159,7 +163,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
 
   const routes: PushRoute[] = pushConsumers.map((c) => ({ consumer: c.name, path: pushPath(c.name), subscription: consumerResources(c).subscription, pipeline: pipelines[c.name] }));
   const push = createPushListener({ routes, log, verifier, maxBodyBytes: options.maxBodyBytes, isDraining: () => draining });
-  const pulls = consumers.filter((c) => c.delivery === 'pull').flatMap((consumer) => pullsOf({ pubsub, consumer, pipeline: pipelines[consumer.name], log, maxStreams: options.maxStreams }));
+  const pulls = consumers.filter((c) => c.delivery === 'pull').flatMap((consumer) => pullsOf({ pubsub, consumer, pipeline: pipelines[consumer.name], log, maxStreams: options.maxStreams, transport: options.pullTransport }));
 
   const isReady = () => started && !draining && pulls.every((p) => p.ready);
   const app = express();
@@ -235,9 +239,9 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
         log.info({ inFlight: inFlight.size }, 'shutting down: intake stopped');
         const closed = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : Promise.resolve();
         server?.closeIdleConnections();
-        for (const pull of pulls) pull.beginDrain();
-        // Leave ~1.5 s for closing streams and flushing acks and dead letters.
-        const drained = await inFlight.drained(deadline - Date.now() - 1500);
+        // Leave ~1.5 s for closing streams and flushing acks and dead letters. Pull consumers finish
+        // what they pulled (key queues included) and settle it, so close() sends back as little as it can.
+        const drained = await drainPulls(pulls, deadline - Date.now() - 1500, inFlight);
         if (!drained) log.warn({ inFlight: inFlight.size }, 'handlers still running at the shutdown deadline; their messages will be redelivered');
         await withTimeout(Promise.all(pulls.map((p) => p.close())), Math.max(500, deadline - Date.now() - 500), () => log.warn('pull subscriptions did not close in time'), log);
         await withTimeout(Promise.all(sinks.map((s) => s.flush())), Math.max(200, deadline - Date.now() - 200), () => log.warn('dead-letter flush did not finish in time'), log);

@@ -1,7 +1,8 @@
 /**
  * SIGTERM mid-stream loses nothing: the processor runs as a child process (`node --import tsx
  * services/processor/index.ts`), receives real pushes and pulls, is stopped with SIGTERM while
- * events are flowing, restarted, and every event's effect is then present exactly once.
+ * events are flowing, restarted, and every event's effect is then present exactly once, in order.
+ * Once per pull transport: unary (the emulator default) and StreamingPull (GCP's).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,7 +14,7 @@ import { applyLocal } from '../../shared/local';
 import { MeshPublisher } from '../../shared/publisher';
 import { parseSpec } from '../../shared/spec';
 import { ProcessorStore } from '../../services/processor/store';
-import type { StatsSnapshot } from '../../shared/consumer';
+import type { PullTransport, StatsSnapshot } from '../../shared/consumer';
 import { eventually, firestoreHost, pubsubHost, testFirestore, testPubSub, uniqueProject } from '../support/emulators';
 import { getJson, killAll, startServiceProcess, waitReady, type ServiceProcess } from '../support/service-process';
 import { REPO_TOPICS_YAML } from '../support/specs';
@@ -35,103 +36,106 @@ const USERS = 60;
 const CLICKS_PER_USER = 10;
 const TOTAL = ORDERS * 3 + USERS * CLICKS_PER_USER;
 
-const project = uniqueProject('sigterm');
-let dir: string;
-let specFile: string;
-let port: number;
-let pubsub: PubSub;
-let firestore: Firestore;
-function startProcessor(): ServiceProcess {
-  return startServiceProcess('processor', {
-    MESH_SPEC: specFile,
-    GOOGLE_CLOUD_PROJECT: project,
-    PUBSUB_EMULATOR_HOST: pubsubHost(),
-    FIRESTORE_EMULATOR_HOST: firestoreHost(),
-    PORT: String(port),
-    MESH_VERIFY_PUSH_AUTH: 'false',
-    LOG_LEVEL: 'info',
-  });
-}
-
-const baseUrl = () => `http://127.0.0.1:${port}`;
-const stats = () => getJson<StatsSnapshot>(baseUrl(), '/stats');
-const handled = (s: StatsSnapshot) => Object.values(s.consumers).reduce((sum, c) => sum + c.done + c.duplicate, 0);
-const waitProcessorReady = () => waitReady(baseUrl(), 45000, 'the processor to be ready');
-
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-sigterm-'));
-  specFile = path.join(dir, 'mesh.yaml');
-  fs.writeFileSync(specFile, specText);
-  port = await freePort();
-  pubsub = testPubSub(project);
-  firestore = testFirestore(project);
-  await applyLocal({ pubsub, spec: parseSpec(specText, specFile), serviceUrls: { processor: `http://127.0.0.1:${port}` } });
-});
-
-afterAll(async () => {
-  killAll();
-  await pubsub?.close();
-  await firestore?.terminate();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-it('loses nothing and applies nothing twice across a SIGTERM mid-stream', async () => {
-  const first = startProcessor();
-  await waitProcessorReady();
-
-  const publisher = new MeshPublisher({ pubsub, spec: parseSpec(specText, specFile), source: '//sigterm-test' });
-  const published: Promise<unknown>[] = [];
-  for (const [step, type] of ['order.created', 'order.paid', 'order.shipped'].entries()) {
-    for (let o = 0; o < ORDERS; o++) published.push(publisher.publish('orders', type, { orderId: `order-${o}`, customerId: 'c', sequence: step + 1 }));
+describe.each<PullTransport>(['unary', 'streaming'])('processor with %s pull', (transport) => {
+  const project = uniqueProject(`sigterm-${transport}`);
+  let dir: string;
+  let specFile: string;
+  let port: number;
+  let pubsub: PubSub;
+  let firestore: Firestore;
+  function startProcessor(): ServiceProcess {
+    return startServiceProcess('processor', {
+      MESH_SPEC: specFile,
+      GOOGLE_CLOUD_PROJECT: project,
+      PUBSUB_EMULATOR_HOST: pubsubHost(),
+      FIRESTORE_EMULATOR_HOST: firestoreHost(),
+      PORT: String(port),
+      MESH_VERIFY_PUSH_AUTH: 'false',
+      LOG_LEVEL: 'info',
+      MESH_PULL_TRANSPORT: transport,
+    });
   }
-  for (let i = 0; i < CLICKS_PER_USER; i++) for (let u = 0; u < USERS; u++) published.push(publisher.publish('analytics', 'click', { userId: `user-${u}`, page: '/p' }));
-  const allPublished = Promise.all(published);
 
-  // SIGTERM once some, not all, events are handled.
-  await eventually(async () => {
-    const s = await stats();
-    return s && handled(s) >= TOTAL * 0.15 ? true : undefined;
-  }, 30000, 'the first events to be handled');
-  const signalledAt = Date.now();
-  first.child.kill('SIGTERM');
-  const exit = await first.exited;
-  const stopSeconds = (Date.now() - signalledAt) / 1000;
-  expect(exit.code).toBe(0);
-  expect(stopSeconds).toBeLessThan(10);
-  const stopped = first.lines.find((l) => l.message === 'stopped') as { stats: Record<string, { done: number }> } | undefined;
-  expect(stopped).toBeDefined();
-  const doneBeforeRestart = Object.values(stopped!.stats).reduce((sum, c) => sum + c.done, 0);
-  expect(doneBeforeRestart).toBeLessThan(TOTAL); // it really was mid-stream
-  await allPublished;
+  const baseUrl = () => `http://127.0.0.1:${port}`;
+  const stats = () => getJson<StatsSnapshot>(baseUrl(), '/stats');
+  const handled = (s: StatsSnapshot) => Object.values(s.consumers).reduce((sum, c) => sum + c.done + c.duplicate, 0);
+  const waitProcessorReady = () => waitReady(baseUrl(), 45000, 'the processor to be ready');
 
-  const second = startProcessor();
-  await waitProcessorReady();
-  const store = new ProcessorStore(firestore);
-  await eventually(async () => {
-    const [orders, analytics] = await Promise.all([
-      firestore.collection('consumers/processor-orders/dedup').count().get(),
-      firestore.collection('consumers/processor-analytics/dedup').count().get(),
-    ]);
-    return orders.data().count === ORDERS * 3 && analytics.data().count === USERS * CLICKS_PER_USER ? true : undefined;
-  }, 90000, `all ${TOTAL} events to be handled`).catch(async (error) => {
-    const [orders, analytics] = await Promise.all([
-      firestore.collection('consumers/processor-orders/dedup').count().get(),
-      firestore.collection('consumers/processor-analytics/dedup').count().get(),
-    ]);
-    console.log('handled orders', orders.data().count, 'analytics', analytics.data().count, JSON.stringify(await stats()), second.lines.filter((l) => l.severity !== 'DEBUG' && l.severity !== 'INFO').slice(0, 20));
-    throw error;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-sigterm-'));
+    specFile = path.join(dir, 'mesh.yaml');
+    fs.writeFileSync(specFile, specText);
+    port = await freePort();
+    pubsub = testPubSub(project);
+    firestore = testFirestore(project);
+    await applyLocal({ pubsub, spec: parseSpec(specText, specFile), serviceUrls: { processor: `http://127.0.0.1:${port}` } });
   });
 
-  // Every effect exactly once.
-  const orders = await firestore.collection('orders').get();
-  expect(orders.size).toBe(ORDERS);
-  for (const doc of orders.docs) {
-    expect(doc.data()).toMatchObject({ state: 'shipped', lastSequence: 3, anomalyCount: 0 });
-    expect(doc.get('history').map((h: { sequence: number }) => h.sequence)).toEqual([1, 2, 3]);
-  }
-  expect((await firestore.collectionGroup('anomalies').count().get()).data().count).toBe(0);
-  for (let u = 0; u < USERS; u++) expect(await store.readUserActivity(`user-${u}`)).toEqual({ total: CLICKS_PER_USER, counts: { click: CLICKS_PER_USER } });
+  afterAll(async () => {
+    killAll();
+    await pubsub?.close();
+    await firestore?.terminate();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
-  second.child.kill('SIGTERM');
-  expect((await second.exited).code).toBe(0);
-}, 300000);
+  it('loses nothing, applies nothing twice and keeps every order in sequence across a SIGTERM mid-stream', async () => {
+    const first = startProcessor();
+    await waitProcessorReady();
+
+    const publisher = new MeshPublisher({ pubsub, spec: parseSpec(specText, specFile), source: '//sigterm-test' });
+    const published: Promise<unknown>[] = [];
+    for (const [step, type] of ['order.created', 'order.paid', 'order.shipped'].entries()) {
+      for (let o = 0; o < ORDERS; o++) published.push(publisher.publish('orders', type, { orderId: `order-${o}`, customerId: 'c', sequence: step + 1 }));
+    }
+    for (let i = 0; i < CLICKS_PER_USER; i++) for (let u = 0; u < USERS; u++) published.push(publisher.publish('analytics', 'click', { userId: `user-${u}`, page: '/p' }));
+    const allPublished = Promise.all(published);
+
+    // SIGTERM once some, not all, events are handled.
+    await eventually(async () => {
+      const s = await stats();
+      return s && handled(s) >= TOTAL * 0.15 ? true : undefined;
+    }, 30000, 'the first events to be handled');
+    const signalledAt = Date.now();
+    first.child.kill('SIGTERM');
+    const exit = await first.exited;
+    const stopSeconds = (Date.now() - signalledAt) / 1000;
+    expect(exit.code).toBe(0);
+    expect(stopSeconds).toBeLessThan(10);
+    const stopped = first.lines.find((l) => l.message === 'stopped') as { stats: Record<string, { done: number }> } | undefined;
+    expect(stopped).toBeDefined();
+    const doneBeforeRestart = Object.values(stopped!.stats).reduce((sum, c) => sum + c.done, 0);
+    expect(doneBeforeRestart).toBeLessThan(TOTAL); // it really was mid-stream
+    await allPublished;
+
+    const second = startProcessor();
+    await waitProcessorReady();
+    const store = new ProcessorStore(firestore);
+    await eventually(async () => {
+      const [orders, analytics] = await Promise.all([
+        firestore.collection('consumers/processor-orders/dedup').count().get(),
+        firestore.collection('consumers/processor-analytics/dedup').count().get(),
+      ]);
+      return orders.data().count === ORDERS * 3 && analytics.data().count === USERS * CLICKS_PER_USER ? true : undefined;
+    }, 90000, `all ${TOTAL} events to be handled`).catch(async (error) => {
+      const [orders, analytics] = await Promise.all([
+        firestore.collection('consumers/processor-orders/dedup').count().get(),
+        firestore.collection('consumers/processor-analytics/dedup').count().get(),
+      ]);
+      console.log('handled orders', orders.data().count, 'analytics', analytics.data().count, JSON.stringify(await stats()), second.lines.filter((l) => l.severity !== 'DEBUG' && l.severity !== 'INFO').slice(0, 20));
+      throw error;
+    });
+
+    // Every effect exactly once.
+    const orders = await firestore.collection('orders').get();
+    expect(orders.size).toBe(ORDERS);
+    const notInOrder = orders.docs
+      .filter((doc) => doc.get('state') !== 'shipped' || doc.get('anomalyCount') !== 0 || doc.get('history').map((h: { sequence: number }) => h.sequence).join() !== '1,2,3')
+      .map((doc) => ({ orderId: doc.id, state: doc.get('state'), history: doc.get('history').map((h: { sequence: number; applied: boolean }) => `${h.sequence}${h.applied ? '' : ' (not applied)'}`) }));
+    expect(notInOrder).toEqual([]);
+    expect((await firestore.collectionGroup('anomalies').count().get()).data().count).toBe(0);
+    for (let u = 0; u < USERS; u++) expect(await store.readUserActivity(`user-${u}`)).toEqual({ total: CLICKS_PER_USER, counts: { click: CLICKS_PER_USER } });
+
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  }, 300000);
+});

@@ -1,0 +1,166 @@
+/**
+ * Unary pull (shared/consumer/unary-pull.ts) against the real Pub/Sub emulator: the transport pull
+ * consumers use on the emulator, because its StreamingPull ignores flow control. Through
+ * PullConsumer (the runtime's pull path) and UnaryPuller itself.
+ */
+import type { PubSub } from '@google-cloud/pubsub';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AckFailedError, createLogger, PullConsumer, UnaryPuller, type PulledMessage } from '../../shared/consumer';
+import { applyLocal } from '../../shared/local';
+import { MeshPublisher } from '../../shared/publisher';
+import { eventually, testPubSub, uniqueProject } from '../support/emulators';
+import { specFromText } from '../support/specs';
+
+const spec = specFromText(`
+version: 1
+project: unary-pull-test
+topics:
+  analytics:
+    schema: { dir: schemas/analytics, revisions: [v1, v2] }
+    eventTypes: [click]
+services:
+  worker: { localPort: 18091 }
+consumers:
+  worker-clicks:
+    topic: analytics
+    delivery: pull
+    service: worker
+    exactlyOnce: true
+    ackDeadline: 10s
+    retry: { minBackoff: 0s, maxBackoff: 1s }
+    deadLetter: { maxAttempts: 5 }
+    flowControl: { maxMessages: 10 }
+warehouse: { dataset: test }
+`);
+const consumer = spec.consumers['worker-clicks'];
+
+/** Log lines the code under test wrote, to assert on warnings. */
+const logLines: { msg?: string; message?: string }[] = [];
+const log = createLogger({ level: 'warn', destination: { write: (line: string) => void logLines.push(JSON.parse(line)) } });
+
+let pubsub: PubSub;
+let publisher: MeshPublisher;
+
+beforeAll(async () => {
+  pubsub = testPubSub(uniqueProject('unary-pull'));
+  await applyLocal({ pubsub, spec });
+  publisher = new MeshPublisher({ pubsub, spec, source: '//system-test' });
+});
+
+afterAll(async () => {
+  await pubsub?.close();
+});
+
+beforeEach(() => {
+  logLines.length = 0;
+});
+
+/** Publishes n clicks; returns their message ids. */
+const publishClicks = async (n: number) => (await Promise.all(Array.from({ length: n }, (_, i) => publisher.publish('analytics', 'click', { userId: `u-${i}` })))).map((p) => p.messageId);
+
+it('keeps flow control exactly, renews leases past the ack deadline, and delivers a backlog once on an exactly-once subscription', async () => {
+  // One message held 12 s (past the 10 s ack deadline), then 250 more at ~350 ms each through 10
+  // slots: the backlog outlives the ack deadline. With the emulator's StreamingPull this backlog
+  // comes back over and over (its acks then fail with INVALID_ARGUMENT).
+  const [slowId] = await publishClicks(1);
+  await publishClicks(250);
+  const calls = new Map<string, number>();
+  let inHandler = 0;
+  let maxInHandler = 0;
+  const pull = new PullConsumer({
+    pubsub,
+    consumer,
+    log,
+    transport: 'unary',
+    pipeline: async (message) => {
+      calls.set(message.messageId, (calls.get(message.messageId) ?? 0) + 1);
+      maxInHandler = Math.max(maxInHandler, ++inHandler);
+      await sleep(message.messageId === slowId ? 12_000 : 350);
+      inHandler--;
+      return 'done';
+    },
+  });
+  await pull.start();
+  try {
+    expect(pull.ready).toBe(true);
+    await eventually(() => (calls.size === 251 && inHandler === 0 ? true : undefined), 45_000, 'all 251 handled');
+    await sleep(1500); // a redelivery, had there been one, would show now
+  } finally {
+    await pull.close();
+  }
+  expect(calls.get(slowId)).toBe(1);
+  expect([...calls.values()].filter((n) => n > 1)).toEqual([]);
+  expect(maxInHandler).toBe(10);
+  expect(logLines.map((l) => l.message ?? l.msg)).toEqual([]); // no failed ack, no failed renewal
+}, 60_000);
+
+it('sends what is still out back at close, so it is redelivered at once rather than after its ack deadline', async () => {
+  const ids = await publishClicks(5);
+  const held: PulledMessage[] = [];
+  const first = new UnaryPuller({ pubsub, subscription: 'worker-clicks', maxInFlight: 5, leaseSeconds: 60, log, onMessage: (m) => held.push(m) });
+  await first.start();
+  await eventually(() => (held.length === 5 ? true : undefined), 10_000, 'five pulled');
+  expect(first.inFlight).toBe(5);
+  await first.close();
+
+  const again: string[] = [];
+  const second = new UnaryPuller({
+    pubsub,
+    subscription: 'worker-clicks',
+    maxInFlight: 5,
+    leaseSeconds: 10,
+    log,
+    onMessage: (m) => {
+      again.push(m.incoming.messageId);
+      m.ack();
+    },
+  });
+  const start = Date.now();
+  await second.start();
+  try {
+    await eventually(() => (again.length === 5 ? true : undefined), 8_000, 'the five again');
+  } finally {
+    await second.close();
+  }
+  expect(again.sort()).toEqual([...ids].sort());
+  expect(Date.now() - start).toBeLessThan(8_000); // well before the first puller's 60 s lease
+});
+
+it('reports an exactly-once ack Pub/Sub refuses (an expired ack id) as AckFailedError', async () => {
+  await publishClicks(1);
+  const pulled: PulledMessage[] = [];
+  const again: PulledMessage[] = [];
+  // Leases never renewed: the 10 s ack deadline runs out while the message is held, and the
+  // message goes to the next puller with a new ack id.
+  const puller = new UnaryPuller({ pubsub, subscription: 'worker-clicks', maxInFlight: 1, leaseSeconds: 10, maxLeaseMs: 0, log, onMessage: (m) => pulled.push(m) });
+  const next = new UnaryPuller({ pubsub, subscription: 'worker-clicks', maxInFlight: 1, leaseSeconds: 10, log, onMessage: (m) => again.push(m) });
+  await puller.start();
+  try {
+    await eventually(() => (pulled.length ? true : undefined), 10_000, 'one pulled');
+    await puller.stopPulling();
+    await next.start();
+    await eventually(() => (again.length ? true : undefined), 15_000, 'the same message again, after its ack deadline');
+    expect(again[0].incoming.messageId).toBe(pulled[0].incoming.messageId);
+    const refused = await pulled[0].ackWithResponse().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(AckFailedError);
+    await expect(again[0].ackWithResponse()).resolves.toBeUndefined();
+    // A second settle of the same message is refused locally.
+    await expect(again[0].ackWithResponse()).rejects.toThrow(/already settled/);
+  } finally {
+    await Promise.all([puller.close(), next.close()]);
+  }
+}, 30_000);
+
+it('fails readiness while its subscription cannot be pulled, and says why', async () => {
+  const puller = new UnaryPuller({ pubsub, subscription: 'no-such-subscription', maxInFlight: 1, leaseSeconds: 10, log, onMessage: () => undefined });
+  await puller.start();
+  try {
+    await eventually(() => (puller.ready ? undefined : true), 5_000, 'not ready');
+    expect(logLines.some((l) => (l.message ?? l.msg) === 'unary pull failed')).toBe(true);
+  } finally {
+    await puller.close();
+  }
+});
