@@ -8,10 +8,10 @@
  *   emulator subscription --Pull (only as many as it can post)--> relay --POST wrapped body--> service
  *                         <--Acknowledge on 102/200/201/202/204, else ModifyAckDeadline(backoff)--
  *
- * - unary Pull for exactly the free slots, not StreamingPull: the emulator streams past the client's
- *   flow control, and messages waiting in the client longer than the ack deadline come back as
- *   duplicates (measured: 100 of 400 with a 300 ms handler and 10 in flight). What is not pulled
- *   waits in the emulator, as it does for GCP push;
+ * - unary Pull for exactly the free slots (UnaryPuller, shared with pull consumers on the emulator),
+ *   not StreamingPull: the emulator streams past the client's flow control, and messages waiting in
+ *   the client longer than the ack deadline come back as duplicates (measured: 100 of 400 with a
+ *   300 ms handler and 10 in flight). What is not pulled waits in the emulator, as for GCP push;
  * - in flight: up to maxInFlight (the service's `concurrency`, Cloud Run's per-instance limit);
  * - ordering: one message per ordering key at a time; when one fails, the messages of its key
  *   already pulled are not posted and come back with it, as with GCP push on an ordered subscription;
@@ -22,10 +22,8 @@
  * The broker, its redelivery and its dead-lettering stay the emulator's; only the HTTP leg is ours.
  */
 import type { PubSub } from '@google-cloud/pubsub';
-import type { google } from '@google-cloud/pubsub/build/protos/protos';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
-import { createLogger, KeyedQueue, wrapPushBody, type Logger } from '../consumer';
+import { createLogger, KeyedQueue, UnaryPuller, wrapPushBody, type Logger, type PulledMessage } from '../consumer';
 import type { IncomingMessage } from '../envelope';
 import { consumerResources, pushPath } from '../spec/names';
 import type { ConsumerSpec, MeshSpec } from '../spec/types';
@@ -34,12 +32,6 @@ import { localServiceUrls } from './services';
 
 /** Status codes Pub/Sub push takes as an ack. */
 const ACK_STATUSES = new Set([102, 200, 201, 202, 204]);
-/** A Pull waits this long for messages before it is asked again (close() waits at most this). */
-const PULL_WAIT_MS = 2000;
-/** Acks and deadline changes are sent in batches, at most this late. */
-const SETTLE_BATCH_MS = 20;
-
-type ReceivedMessage = google.pubsub.v1.IReceivedMessage;
 
 export interface PushRelayOptions {
   pubsub: PubSub;
@@ -92,95 +84,57 @@ export async function startLocalPushRelays(spec: MeshSpec, logFile: string): Pro
 
 export class PushRelay {
   readonly stats: PushRelayStats = { posted: 0, acked: 0, nacked: 0, maxInFlight: 0 };
-  private readonly maxInFlight: number;
+  private readonly puller: UnaryPuller;
   private readonly keys = new KeyedQueue();
   /** ordering key -> the failed message it waits for, and when that one comes back. */
   private readonly blocked = new Map<string, { messageId: string; until: number }>();
-  private inFlight = 0;
-  private slotFreed?: () => void;
-  private running?: Promise<void>;
-  private closed = false;
-  private subscriptionPath = '';
-  private readonly acks = new Set<string>();
-  /** deadline seconds -> ack ids. */
-  private readonly deadlines = new Map<number, string[]>();
-  private settleTimer?: NodeJS.Timeout;
+  /** Posts (and ordered messages queued behind one) not finished yet. */
+  private running = 0;
+  private idle?: () => void;
 
   get consumer(): ConsumerSpec {
     return this.options.consumer;
   }
 
   constructor(private readonly options: PushRelayOptions) {
-    this.maxInFlight = options.maxInFlight ?? options.consumer.flowControl.maxMessages;
+    this.puller = new UnaryPuller({
+      pubsub: options.pubsub,
+      subscription: options.subscription,
+      maxInFlight: options.maxInFlight ?? options.consumer.flowControl.maxMessages,
+      leaseSeconds: options.consumer.ackDeadlineSeconds,
+      log: options.log,
+      onMessage: (message) => this.dispatch(message),
+    });
   }
 
-  async start(): Promise<void> {
-    const projectId = (await this.options.pubsub.getClientConfig()).projectId;
-    this.subscriptionPath = `projects/${projectId}/subscriptions/${this.options.subscription}`;
-    this.running = this.loop();
+  start(): Promise<void> {
+    return this.puller.start();
   }
 
-  /** Stops pulling, waits for the posts in flight and sends their acks. Unposted messages come back after their deadline. */
+  /** Stops pulling, waits for the posts in flight and sends their acks. */
   async close(): Promise<void> {
-    this.closed = true;
-    this.slotFreed?.();
-    await this.running;
-    // Queued ordered messages count as in flight too.
-    while (this.inFlight > 0) await new Promise<void>((resolve) => (this.slotFreed = resolve));
-    await this.flushSettles();
+    await this.puller.stopPulling();
+    while (this.running > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    await this.puller.close();
   }
 
-  private async loop(): Promise<void> {
-    let idleMs = 0;
-    while (!this.closed) {
-      if (this.inFlight >= this.maxInFlight) {
-        await new Promise<void>((resolve) => (this.slotFreed = resolve));
-        continue;
-      }
-      let received: ReceivedMessage[];
-      try {
-        received = await this.pull(this.maxInFlight - this.inFlight);
-        idleMs = 0;
-      } catch (error) {
-        const code = (error as { code?: number }).code;
-        if (code !== 4) {
-          // 4 = DEADLINE_EXCEEDED: nothing arrived while the Pull waited. Anything else: back off.
-          idleMs = Math.min(Math.max(idleMs * 2, 200), 5000);
-          this.options.log.warn({ err: error, retryInMs: idleMs }, 'push relay: pull failed');
-          await sleep(idleMs);
-        }
-        continue;
-      }
-      for (const r of received) this.dispatch(r);
-      // The emulator holds an empty Pull open until messages come; should one return empty at once, do not spin.
-      if (!received.length) await sleep(50);
-    }
-  }
-
-  private async pull(maxMessages: number): Promise<ReceivedMessage[]> {
-    const response = await this.call<google.pubsub.v1.IPullResponse>('pull', { subscription: this.subscriptionPath, maxMessages }, { timeout: PULL_WAIT_MS, retry: null });
-    return response?.receivedMessages ?? [];
-  }
-
-  private dispatch(received: ReceivedMessage): void {
-    const message = toIncoming(received);
-    const ackId = received.ackId!;
+  private dispatch(pulled: PulledMessage): void {
+    const message = pulled.incoming;
     const key = this.options.consumer.ordering ? message.orderingKey : undefined;
-    this.inFlight++;
-    this.stats.maxInFlight = Math.max(this.stats.maxInFlight, this.inFlight);
+    this.running++;
+    this.stats.maxInFlight = Math.max(this.stats.maxInFlight, this.puller.inFlight);
     const task = async () => {
       try {
-        if (key && this.heldBack(key, message, ackId)) return;
-        const ok = await this.post(message);
-        if (ok) return this.ack(ackId);
+        if (key && this.heldBack(key, pulled)) return;
+        if (await this.post(message)) {
+          this.stats.acked++;
+          return pulled.ack();
+        }
         const backoffMs = this.backoffMs(message.deliveryAttempt ?? 1);
         if (key) this.blocked.set(key, { messageId: message.messageId, until: Date.now() + backoffMs });
-        this.nack(ackId, backoffMs);
+        this.nack(pulled, backoffMs);
       } finally {
-        this.inFlight--;
-        const wake = this.slotFreed;
-        this.slotFreed = undefined;
-        wake?.();
+        if (--this.running === 0) this.idle?.();
       }
     };
     if (key) void this.keys.run(key, task);
@@ -192,15 +146,21 @@ export class PushRelay {
    * message; the wait ends when that message is back, or an ack deadline after it was due (it may
    * have been dead-lettered instead).
    */
-  private heldBack(key: string, message: IncomingMessage, ackId: string): boolean {
+  private heldBack(key: string, pulled: PulledMessage): boolean {
     const block = this.blocked.get(key);
     if (!block) return false;
-    if (message.messageId === block.messageId || Date.now() > block.until + this.options.consumer.ackDeadlineSeconds * 1000) {
+    if (pulled.incoming.messageId === block.messageId || Date.now() > block.until + this.options.consumer.ackDeadlineSeconds * 1000) {
       this.blocked.delete(key);
       return false;
     }
-    this.nack(ackId, Math.max(0, block.until - Date.now()));
+    this.nack(pulled, Math.max(0, block.until - Date.now()));
     return true;
+  }
+
+  /** Redelivery after `delayMs` (an ack deadline, whole seconds, at most Pub/Sub's 600). */
+  private nack(pulled: PulledMessage, delayMs: number): void {
+    this.stats.nacked++;
+    pulled.nack(delayMs);
   }
 
   private async post(message: IncomingMessage): Promise<boolean> {
@@ -210,7 +170,7 @@ export class PushRelay {
       const response = await fetch(this.options.endpoint, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: wrapPushBody(message, this.subscriptionPath),
+        body: wrapPushBody(message, this.puller.path),
         signal: AbortSignal.timeout(this.options.consumer.ackDeadlineSeconds * 1000),
       });
       await response.arrayBuffer(); // drained, the connection goes back to the pool
@@ -226,62 +186,4 @@ export class PushRelay {
     const { minBackoffSeconds, maxBackoffSeconds } = this.options.consumer.retry;
     return Math.min(minBackoffSeconds * 2 ** (attempt - 1), maxBackoffSeconds) * 1000;
   }
-
-  private ack(ackId: string): void {
-    this.stats.acked++;
-    this.acks.add(ackId);
-    this.scheduleSettles();
-  }
-
-  /** Redelivery after `delayMs` (an ack deadline, whole seconds, at most Pub/Sub's 600). */
-  private nack(ackId: string, delayMs: number): void {
-    this.stats.nacked++;
-    const seconds = Math.min(600, Math.ceil(delayMs / 1000));
-    const list = this.deadlines.get(seconds) ?? [];
-    list.push(ackId);
-    this.deadlines.set(seconds, list);
-    this.scheduleSettles();
-  }
-
-  private scheduleSettles(): void {
-    this.settleTimer ??= setTimeout(() => void this.flushSettles(), SETTLE_BATCH_MS);
-  }
-
-  private async flushSettles(): Promise<void> {
-    clearTimeout(this.settleTimer);
-    this.settleTimer = undefined;
-    const ackIds = [...this.acks];
-    this.acks.clear();
-    const deadlines = [...this.deadlines];
-    this.deadlines.clear();
-    const calls: Promise<unknown>[] = [];
-    if (ackIds.length) calls.push(this.call('acknowledge', { subscription: this.subscriptionPath, ackIds }));
-    for (const [ackDeadlineSeconds, ids] of deadlines) calls.push(this.call('modifyAckDeadline', { subscription: this.subscriptionPath, ackIds: ids, ackDeadlineSeconds }));
-    const results = await Promise.allSettled(calls);
-    for (const r of results) if (r.status === 'rejected') this.options.log.warn({ err: r.reason }, 'push relay: ack or deadline change failed; Pub/Sub will redeliver');
-  }
-
-  /** A unary call on the client's own subscriber connection (the emulator endpoint, no credentials). */
-  private call<T>(method: string, reqOpts: object, gaxOpts: object = {}): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      (this.options.pubsub as unknown as { request: (config: object, callback: (error: Error | null, response: T) => void) => void }).request(
-        { client: 'SubscriberClient', method, reqOpts, gaxOpts },
-        (error, response) => (error ? reject(error) : resolve(response)),
-      );
-    });
-  }
-}
-
-function toIncoming(received: ReceivedMessage): IncomingMessage {
-  const m = received.message!;
-  const seconds = Number(m.publishTime?.seconds ?? 0);
-  const nanos = m.publishTime?.nanos ?? 0;
-  return {
-    data: Buffer.from(m.data ?? new Uint8Array()),
-    attributes: (m.attributes ?? {}) as Record<string, string>,
-    messageId: m.messageId!,
-    publishTime: m.publishTime ? new Date(seconds * 1000 + Math.floor(nanos / 1e6)) : undefined,
-    orderingKey: m.orderingKey || undefined,
-    deliveryAttempt: received.deliveryAttempt ? received.deliveryAttempt : undefined,
-  };
 }
