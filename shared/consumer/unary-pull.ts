@@ -12,7 +12,7 @@
  *
  *   Pull(maxMessages = free slots) --> onMessage(m) ... m.ack() / m.nack(delayMs)  (slot freed)
  *   every leaseSeconds/3: ModifyAckDeadline(leaseSeconds) for everything still out
- *   every 20 ms: Acknowledge(acked ids), ModifyAckDeadline(delay) per nack delay
+ *   every 20 ms: ModifyAckDeadline(delay) per nack delay, then Acknowledge(acked ids)
  */
 import type { PubSub } from '@google-cloud/pubsub';
 import type { google } from '@google-cloud/pubsub/build/protos/protos';
@@ -255,17 +255,24 @@ export class UnaryPuller {
     }, SETTLE_BATCH_MS);
   }
 
-  /** Sends what is queued when its turn comes; resolves when those calls are answered. */
+  /**
+   * Sends what is queued when its turn comes; resolves when those calls are answered. Deadline
+   * changes (nacks) go first, acks once they are answered. Why, on an ordered exactly-once
+   * subscription of the emulator: a message nacked while a later one of its key waits is redelivered
+   * behind it ([B, A] after A's nack), and an ack of A is then refused (INVALID_ARGUMENT) while B,
+   * "ahead" of it, is out, which leaves the key stuck for a whole ack deadline. The runtime nacks B
+   * (it waits for A) and acks A; sent in that order both go through. In GCP the order is harmless.
+   */
   private flush(): Promise<void> {
     return this.inOrder(async () => {
       const acks = [...this.acks];
       this.acks.clear();
       const deadlines = [...this.deadlines];
       this.deadlines.clear();
-      const calls: Promise<void>[] = [];
-      for (const batch of chunks(acks)) calls.push(this.send('acknowledge', {}, batch));
-      for (const [ackDeadlineSeconds, ids] of deadlines) for (const batch of chunks([...ids])) calls.push(this.send('modifyAckDeadline', { ackDeadlineSeconds }, batch));
-      await Promise.all(calls);
+      const changes: Promise<void>[] = [];
+      for (const [ackDeadlineSeconds, ids] of deadlines) for (const batch of chunks([...ids])) changes.push(this.send('modifyAckDeadline', { ackDeadlineSeconds }, batch));
+      await Promise.all(changes);
+      await Promise.all(chunks(acks).map((batch) => this.send('acknowledge', {}, batch)));
     });
   }
 

@@ -164,3 +164,36 @@ it('fails readiness while its subscription cannot be pulled, and says why', asyn
     await puller.close();
   }
 });
+
+it('on an ordered exactly-once subscription, an ack goes through when the emulator has redelivered the key out of order', async () => {
+  // The emulator redelivers a message nacked while a later one of its key waits behind that one
+  // ([B, A]) and refuses an ack of A while B is out. The runtime nacks B (it waits for A) and acks A
+  // at once: the puller sends the nack first, so the ack is taken and the key moves on.
+  const [topic] = await pubsub.createTopic('unary-ordered');
+  await topic.createSubscription('unary-ordered-sub', { enableMessageOrdering: true, enableExactlyOnceDelivery: true, ackDeadlineSeconds: 60 });
+  const ordered = pubsub.topic('unary-ordered', { messageOrdering: true });
+  const publish = (name: string) => ordered.publishMessage({ data: Buffer.from(name), attributes: { name }, orderingKey: 'k' });
+  const pulled: PulledMessage[] = [];
+  const puller = new UnaryPuller({ pubsub, subscription: 'unary-ordered-sub', maxInFlight: 10, leaseSeconds: 60, log, onMessage: (m) => pulled.push(m) });
+  const names = () => pulled.map((m) => m.incoming.attributes.name);
+  await puller.start();
+  try {
+    await publish('A');
+    await eventually(() => (pulled.length === 1 ? true : undefined), 10_000, 'A pulled');
+    await publish('B');
+    await sleep(300);
+    expect(names()).toEqual(['A']); // B waits for A: the key has one message out
+    pulled.shift()!.nack();
+    await eventually(() => (pulled.length === 2 ? true : undefined), 10_000, 'A and B pulled');
+    expect(names()).toEqual(['B', 'A']); // the emulator's order; GCP would send A first
+    const [b, a] = pulled.splice(0, 2);
+    b.nack();
+    await expect(a.ackWithResponse()).resolves.toBeUndefined();
+    await eventually(() => (pulled.length === 1 ? true : undefined), 10_000, 'B again, at once');
+    expect(names()).toEqual(['B']);
+    await expect(pulled[0].ackWithResponse()).resolves.toBeUndefined();
+  } finally {
+    await puller.close();
+  }
+  expect(logLines).toEqual([]);
+}, 40_000);
