@@ -3,3 +3,4 @@ export * from './ports';
 export * from './process';
 export * from './pubsub';
 export * from './firestore';
+export * from './jvm';

@@ -1,4 +1,5 @@
 import { PubSub } from '@google-cloud/pubsub';
+import { emulatorJvmOptions, jvmEnv } from './jvm';
 import { startEmulatorProcess, type RunningProcess } from './process';
 import { findEmulator } from './sdk';
 import { freePort } from './ports';
@@ -8,6 +9,8 @@ export interface EmulatorOptions {
   port?: number;
   host?: string;
   logFile?: string;
+  /** JVM options of the emulator's java. Default MESH_EMULATOR_JVM_OPTS, else C1 only (see jvm.ts). */
+  jvmOptions?: string;
 }
 
 export interface RunningEmulator {
@@ -27,6 +30,7 @@ export async function startPubsubEmulator(options: EmulatorOptions = {}): Promis
     args: [`--host=${host}`, `--port=${port}`],
     readyUrl: `http://${host}:${port}/`,
     logFile: options.logFile,
+    env: jvmEnv(options.jvmOptions ?? emulatorJvmOptions()),
   });
   return { hostPort: `${host}:${port}`, process: proc, stop: () => proc.stop() };
 }

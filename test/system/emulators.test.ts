@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { EmulatorMissingError, findEmulator, isPortFree, resetFirestoreProject, resetPubsubProject, startPubsubEmulator } from '../../shared/emulators';
 import { firestoreHost, testFirestore, testPubSub, uniqueProject } from '../support/emulators';
@@ -15,6 +16,15 @@ describe('emulator harness', () => {
     await emulator.stop();
     expect(() => process.kill(-emulator.process.pid, 0)).toThrow(/ESRCH/);
     expect(await isPortFree(port)).toBe(true);
+  });
+
+  it('starts the JVM with the emulator JVM options (C1 only by default), added to JAVA_TOOL_OPTIONS', async () => {
+    const emulator = await startPubsubEmulator({ jvmOptions: '-XX:TieredStopAtLevel=1 -Dmesh.test=jvm' });
+    try {
+      expect(fs.readFileSync(emulator.process.logFile, 'utf8')).toMatch(/Picked up JAVA_TOOL_OPTIONS: .*-XX:TieredStopAtLevel=1 -Dmesh\.test=jvm/);
+    } finally {
+      await emulator.stop();
+    }
   });
 
   it('resets a Pub/Sub project', async () => {
