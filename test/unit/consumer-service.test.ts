@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import type { PubSub } from '@google-cloud/pubsub';
 import request from 'supertest';
-import { ConsumerConfigError, createLogger, createMeshService, portFromEnv, projectFromEnv, pushAuthFromEnv, type DeadLetterSink, type MeshServiceOptions } from '../../shared/consumer';
+import { ConsumerConfigError, createLogger, createMeshService, portFromEnv, projectFromEnv, pullTransportFromEnv, pushAuthFromEnv, type DeadLetterSink, type MeshServiceOptions } from '../../shared/consumer';
 import { createEvent, toPubsubMessage } from '../../shared/envelope';
 import { specFromText } from '../support/specs';
 
@@ -146,5 +146,13 @@ describe('env', () => {
     expect(portFromEnv(spec, 'svc', {})).toBe(18091);
     expect(portFromEnv(spec, 'svc', { PORT: '8080' })).toBe(8080);
     expect(() => portFromEnv(spec, 'svc', { PORT: 'x' })).toThrow(/PORT/);
+  });
+
+  it('pulls with unary Pull on the Pub/Sub emulator and StreamingPull in GCP, unless told', () => {
+    expect(pullTransportFromEnv({})).toBe('streaming');
+    expect(pullTransportFromEnv({ PUBSUB_EMULATOR_HOST: '127.0.0.1:8085' })).toBe('unary');
+    expect(pullTransportFromEnv({ PUBSUB_EMULATOR_HOST: '127.0.0.1:8085', MESH_PULL_TRANSPORT: 'Streaming' })).toBe('streaming');
+    expect(pullTransportFromEnv({ MESH_PULL_TRANSPORT: 'unary' })).toBe('unary');
+    expect(() => pullTransportFromEnv({ MESH_PULL_TRANSPORT: 'grpc' })).toThrow(ConsumerConfigError);
   });
 });
