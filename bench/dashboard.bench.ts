@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PubSub } from '@google-cloud/pubsub';
-import { createLogger, wrapPushBody } from '../shared/consumer';
+import { createLogger, wrapPushBody, type PullTransport } from '../shared/consumer';
 import { emulatorFirestore, emulatorPubSub, startFirestoreEmulator, startPubsubEmulator } from '../shared/emulators';
 import { toPubsubMessage } from '../shared/envelope';
 import { applyLocal } from '../shared/local';
@@ -59,6 +59,13 @@ async function drive(url: string, bodies: Buffer[], concurrency: number): Promis
   await Promise.all(Array.from({ length: concurrency }, worker));
   agent.destroy();
   return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+/** What the aggregator did in a run: how many commits, events per commit, redeliveries, ALREADY_EXISTS retries. */
+function describeCommits(service: ReturnType<typeof createDashboardApp>): string {
+  const a = service.aggregator.stats;
+  const c = service.stats.of('dashboard-analytics');
+  return `${a.commits} commits, ${(a.counted / Math.max(1, a.commits)).toFixed(0)} events each, ${c.received - c.done} redelivered, ${a.conflicts} ALREADY_EXISTS retries`;
 }
 
 function pushBodies(publisher: MeshPublisher, n: number): Buffer[] {
@@ -135,13 +142,14 @@ export async function run(progress: (line: string) => void = () => undefined): P
     };
     const pullFirestore = emulatorFirestore(firestoreEmulator.hostPort, 'bench-dash-pull');
     clients.push({ close: () => pullFirestore.terminate() });
-    const measureDashboardPull = (round: number) => {
+    /** The dashboard pulling with `transport`: StreamingPull (GCP's, the line with the goal) or unary Pull (the local mesh's). */
+    const measureDashboardPull = (round: number, transport: PullTransport = 'streaming') => {
       let service: ReturnType<typeof createDashboardApp> | undefined;
-      return measurePull(`bench-dash-pull-${round}`, async (pubsub) => {
-        service = createDashboardApp({ spec: pullSpec, pubsub, firestore: pullFirestore, verifyPushAuth: false, log, health: false });
+      return measurePull(`bench-dash-pull-${transport}-${round}`, async (pubsub) => {
+        service = createDashboardApp({ spec: pullSpec, pubsub, firestore: pullFirestore, verifyPushAuth: false, log, health: false, pullTransport: transport });
         await service.start(0, '127.0.0.1');
         return () => service!.stop();
-      }, () => (service ? service.stats.of('dashboard-analytics').done : 0));
+      }, () => (service ? service.stats.of('dashboard-analytics').done : 0)).then((measured) => ({ ...measured, commits: describeCommits(service!) }));
     };
     /** The aggregator alone, fed contributions as fast as the same flow window lets it: no Pub/Sub at all. */
     const measureAggregatorAlone = async () => {
@@ -173,10 +181,12 @@ export async function run(progress: (line: string) => void = () => undefined): P
     await measureDashboardPull(0);
     const raw = await measureRawPull(1);
     const mesh = await measureDashboardPull(1);
+    const meshUnary = await measureDashboardPull(1, 'unary');
     const alone = await measureAggregatorAlone();
     const rawSeconds = raw.seconds;
     const meshSeconds = mesh.seconds;
-    progress(`pull: dashboard ${(PULL_MESSAGES / meshSeconds).toFixed(0)} msg/s (${describeCpu(mesh.cpu, PULL_MESSAGES)})`);
+    progress(`pull: dashboard ${(PULL_MESSAGES / meshSeconds).toFixed(0)} msg/s (${describeCpu(mesh.cpu, PULL_MESSAGES)}; ${mesh.commits})`);
+    progress(`pull: dashboard with unary Pull (the local transport) ${(PULL_MESSAGES / meshUnary.seconds).toFixed(0)} msg/s (${describeCpu(meshUnary.cpu, PULL_MESSAGES)}; ${meshUnary.commits})`);
     progress(`pull: aggregator alone ${(PULL_MESSAGES / alone.seconds).toFixed(0)} events/s (${describeCpu(alone.cpu, PULL_MESSAGES)})`);
     progress(`pull: raw client ${(PULL_MESSAGES / rawSeconds).toFixed(0)} msg/s (${describeCpu(raw.cpu, PULL_MESSAGES)})`);
 
@@ -213,6 +223,12 @@ export async function run(progress: (line: string) => void = () => undefined): P
         ratio: rawSeconds / meshSeconds,
         goal: 0.8,
         detail: `${PULL_MESSAGES} messages (after a warm-up pair): dashboard ${(PULL_MESSAGES / meshSeconds).toFixed(0)} msg/s vs raw ${(PULL_MESSAGES / rawSeconds).toFixed(0)} msg/s; ${describeCpu(mesh.cpu, PULL_MESSAGES)} vs ${describeCpu(raw.cpu, PULL_MESSAGES)}`,
+      },
+      {
+        name: 'dashboard pull, unary',
+        baseline: 'the raw client of the pull line',
+        ratio: rawSeconds / meshUnary.seconds,
+        detail: `the dashboard as \`npm start\` runs it, pulling with unary Pull for exactly its free slots (the emulator's StreamingPull ignores flow control, and each message out costs it CPU): ${(PULL_MESSAGES / meshUnary.seconds).toFixed(0)} msg/s; ${describeCpu(meshUnary.cpu, PULL_MESSAGES)}`,
       },
       {
         name: 'dashboard aggregator alone',
