@@ -24,16 +24,26 @@ interface Round {
   cpuMs: number;
 }
 
+/** Runs `work` ROUNDS times; each round's units/s and the emulator's CPU ms per unit. */
+async function inRounds(emulatorPid: number, units: number, work: () => Promise<void>): Promise<Round[]> {
+  const rounds: Round[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const cpu0 = groupCpuSeconds(emulatorPid);
+    const start = process.hrtime.bigint();
+    await work();
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    rounds.push({ rate: units / seconds, cpuMs: ((groupCpuSeconds(emulatorPid) - cpu0) * 1000) / units });
+  }
+  return rounds;
+}
+
 async function pubsubRounds(jvmOptions: string): Promise<Round[]> {
   const emulator = await startPubsubEmulator({ jvmOptions });
   const pubsub = emulatorPubSub(emulator.hostPort, 'bench-jvm');
   try {
     const [topic] = await pubsub.createTopic('jvm-topic');
     await topic.createSubscription('jvm-sub');
-    const rounds: Round[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      const cpu0 = groupCpuSeconds(emulator.process.pid);
-      const start = process.hrtime.bigint();
+    return await inRounds(emulator.process.pid, MESSAGES, async () => {
       await Promise.all(Array.from({ length: MESSAGES }, (_, i) => topic.publishMessage({ data: Buffer.from(`{"i":${i}}`) })));
       let acked = 0;
       const sub = pubsub.subscription('jvm-sub', { flowControl: { maxMessages: 1000, allowExcessMessages: false } });
@@ -44,10 +54,7 @@ async function pubsubRounds(jvmOptions: string): Promise<Round[]> {
         });
       });
       await sub.close();
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      rounds.push({ rate: MESSAGES / seconds, cpuMs: ((groupCpuSeconds(emulator.process.pid) - cpu0) * 1000) / MESSAGES });
-    }
-    return rounds;
+    });
   } finally {
     await pubsub.close();
     await emulator.stop();
@@ -58,10 +65,7 @@ async function firestoreRounds(jvmOptions: string): Promise<Round[]> {
   const emulator = await startFirestoreEmulator({ jvmOptions });
   const db = emulatorFirestore(emulator.hostPort, 'bench-jvm');
   try {
-    const rounds: Round[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      const cpu0 = groupCpuSeconds(emulator.process.pid);
-      const start = process.hrtime.bigint();
+    return await inRounds(emulator.process.pid, DOCUMENTS, async () => {
       let commits = Math.ceil(DOCUMENTS / PER_COMMIT);
       const worker = async () => {
         while (commits-- > 0) {
@@ -72,10 +76,7 @@ async function firestoreRounds(jvmOptions: string): Promise<Round[]> {
         }
       };
       await Promise.all([worker(), worker(), worker(), worker()]);
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      rounds.push({ rate: DOCUMENTS / seconds, cpuMs: ((groupCpuSeconds(emulator.process.pid) - cpu0) * 1000) / DOCUMENTS });
-    }
-    return rounds;
+    });
   } finally {
     await db.terminate();
     await emulator.stop();
