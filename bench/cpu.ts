@@ -45,16 +45,17 @@ export interface CpuSplit {
   firestore: number;
 }
 
-/** Measures the CPU each part spends while `f` runs. */
-export async function cpuSplitOf<T>(groups: { pubsub: number; firestore: number }, f: () => Promise<T>): Promise<{ result: T; cpu: CpuSplit }> {
-  const before = { node: ownCpuSeconds(), pubsub: groupCpuSeconds(groups.pubsub), firestore: groupCpuSeconds(groups.firestore) };
+/** Measures the CPU each part spends while `f` runs (NaN for an emulator the run has not started). */
+export async function cpuSplitOf<T>(groups: { pubsub: number; firestore?: number }, f: () => Promise<T>): Promise<{ result: T; cpu: CpuSplit }> {
+  const firestoreCpu = () => (groups.firestore === undefined ? NaN : groupCpuSeconds(groups.firestore));
+  const before = { node: ownCpuSeconds(), pubsub: groupCpuSeconds(groups.pubsub), firestore: firestoreCpu() };
   const result = await f();
   return {
     result,
     cpu: {
       node: ownCpuSeconds() - before.node,
       pubsub: groupCpuSeconds(groups.pubsub) - before.pubsub,
-      firestore: groupCpuSeconds(groups.firestore) - before.firestore,
+      firestore: firestoreCpu() - before.firestore,
     },
   };
 }
@@ -63,5 +64,7 @@ export async function cpuSplitOf<T>(groups: { pubsub: number; firestore: number 
 export function describeCpu(cpu: CpuSplit, messages: number): string {
   if (Number.isNaN(cpu.pubsub)) return '';
   const ms = (s: number) => ((s * 1000) / messages).toFixed(2);
-  return `CPU ms/msg: node ${ms(cpu.node)}, Pub/Sub emulator ${ms(cpu.pubsub)}, Firestore emulator ${ms(cpu.firestore)}`;
+  const parts = [`node ${ms(cpu.node)}`, `Pub/Sub emulator ${ms(cpu.pubsub)}`];
+  if (!Number.isNaN(cpu.firestore)) parts.push(`Firestore emulator ${ms(cpu.firestore)}`);
+  return `CPU ms/msg: ${parts.join(', ')}`;
 }

@@ -61,11 +61,11 @@ async function drive(url: string, bodies: Buffer[], concurrency: number): Promis
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
-/** What the aggregator did in a run: how many commits, events per commit, redeliveries, ALREADY_EXISTS retries. */
+/** What the aggregator did in a run: how many commits, events per commit, deliveries not counted (redeliveries, failures), ALREADY_EXISTS retries. */
 function describeCommits(service: ReturnType<typeof createDashboardApp>): string {
   const a = service.aggregator.stats;
   const c = service.stats.of('dashboard-analytics');
-  return `${a.commits} commits, ${(a.counted / Math.max(1, a.commits)).toFixed(0)} events each, ${c.received - c.done} redelivered, ${a.conflicts} ALREADY_EXISTS retries`;
+  return `${a.commits} commits, ${(a.counted / Math.max(1, a.commits)).toFixed(0)} events each, ${c.received - c.done} deliveries not counted, ${a.conflicts} ALREADY_EXISTS retries`;
 }
 
 function pushBodies(publisher: MeshPublisher, n: number): Buffer[] {

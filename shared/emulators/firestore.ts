@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
-import { emulatorJvmOptions, jvmEnv } from './jvm';
+import { jvmEnv } from './jvm';
 import { startEmulatorProcess } from './process';
 import { findEmulator } from './sdk';
 import { freePort } from './ports';
@@ -34,7 +34,7 @@ export async function startFirestoreEmulator(options: FirestoreEmulatorOptions =
   const previous = options.dataDir ? latestExport(options.dataDir) : undefined;
   // The emulator itself wants the export's metadata file (the gcloud wrapper takes the folder).
   if (previous) args.push(`--import-data=${path.join(previous, `${path.basename(previous)}.overall_export_metadata`)}`);
-  const proc = await startEmulatorProcess({ name: 'firestore', command: launcher, args, readyUrl: `http://${hostPort}/`, logFile: options.logFile, env: jvmEnv(options.jvmOptions ?? emulatorJvmOptions()) });
+  const proc = await startEmulatorProcess({ name: 'firestore', command: launcher, args, readyUrl: `http://${hostPort}/`, logFile: options.logFile, env: jvmEnv(options.jvmOptions) });
 
   const exportData = async (projects: string[]): Promise<string> => {
     const dir = options.dataDir;

@@ -16,8 +16,8 @@ export function emulatorJvmOptions(env: NodeJS.ProcessEnv = process.env): string
   return (env.MESH_EMULATOR_JVM_OPTS ?? DEFAULT_EMULATOR_JVM_OPTIONS).trim();
 }
 
-/** The environment additions that start an emulator's JVM with `jvmOptions`. */
-export function jvmEnv(jvmOptions: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+/** The environment additions that start an emulator's JVM with `jvmOptions` (default emulatorJvmOptions()). */
+export function jvmEnv(jvmOptions: string = emulatorJvmOptions(), env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const combined = [env.JAVA_TOOL_OPTIONS, jvmOptions].filter((o) => o && o.trim()).join(' ');
   return combined ? { JAVA_TOOL_OPTIONS: combined } : {};
 }

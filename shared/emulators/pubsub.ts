@@ -1,5 +1,5 @@
 import { PubSub } from '@google-cloud/pubsub';
-import { emulatorJvmOptions, jvmEnv } from './jvm';
+import { jvmEnv } from './jvm';
 import { startEmulatorProcess, type RunningProcess } from './process';
 import { findEmulator } from './sdk';
 import { freePort } from './ports';
@@ -30,7 +30,7 @@ export async function startPubsubEmulator(options: EmulatorOptions = {}): Promis
     args: [`--host=${host}`, `--port=${port}`],
     readyUrl: `http://${host}:${port}/`,
     logFile: options.logFile,
-    env: jvmEnv(options.jvmOptions ?? emulatorJvmOptions()),
+    env: jvmEnv(options.jvmOptions),
   });
   return { hostPort: `${host}:${port}`, process: proc, stop: () => proc.stop() };
 }
