@@ -3,10 +3,10 @@
  *
  * Why: on a small machine the JVM's optimizing C2 compiler is much of what the emulators cost, and a
  * fresh emulator keeps compiling for tens of thousands of messages, on the cores the mesh, its
- * services and the tests need. Measured (`npm run bench -- emulator-jvm`, 2 cores): the Pub/Sub
- * emulator does the same work with about half the CPU per message, cold and warm (1.6x the
- * messages/s cold, 1.15x warm); the Firestore emulator is 1.4x faster cold, and ~0.9x once warm
- * (after ~30 000 documents C2 pays off). Test runs and `npm start` are mostly cold, so C1 it is.
+ * services and the tests need. Measured (`npm run bench -- emulator-jvm`, 2 cores, two runs): the
+ * Pub/Sub emulator does the same work with 40-55 % less CPU per message, cold and warm (1.25-1.6x
+ * the messages/s cold, 1.07-1.15x warm); the Firestore emulator is 1.4x faster cold and 0.9-1.0x
+ * once warm (after ~30 000 documents C2 catches up). Test runs and `npm start` are mostly cold.
  * MESH_EMULATOR_JVM_OPTS changes them ('' for the JVM's defaults); they are added to
  * JAVA_TOOL_OPTIONS, which reaches the `java` the SDK's wrapper scripts start.
  */
