@@ -17,18 +17,22 @@ import type { WindowAggregate } from '../../services/dashboard/reader';
 import { eventually, testFirestore, testPubSub, uniqueProject } from '../support/emulators';
 import { specFromText, REPO_TOPICS_YAML } from '../support/specs';
 
-const specFor = (delivery: 'push' | 'pull') =>
-  specFromText(`
+// Pull consumers get a small flow window: with unary Pull (the emulator's transport) each instance
+// takes at most that many at a time, so two instances on one subscription both get work.
+const specFor = (delivery: 'push' | 'pull') => {
+  const flow = delivery === 'pull' ? ', flowControl: { maxMessages: 20 }' : '';
+  return specFromText(`
 version: 1
 project: dashboard-system
 ${REPO_TOPICS_YAML}
 services:
   dashboard: { localPort: 18081 }
 consumers:
-  dashboard-analytics: { topic: analytics, delivery: ${delivery}, service: dashboard, ackDeadline: 10s, retry: { minBackoff: 0s, maxBackoff: 1s }, deadLetter: { maxAttempts: 5 } }
-  dashboard-orders: { topic: orders, delivery: ${delivery}, service: dashboard, ackDeadline: 10s, retry: { minBackoff: 0s, maxBackoff: 1s }, deadLetter: { maxAttempts: 5 } }
+  dashboard-analytics: { topic: analytics, delivery: ${delivery}, service: dashboard, ackDeadline: 10s, retry: { minBackoff: 0s, maxBackoff: 1s }, deadLetter: { maxAttempts: 5 }${flow} }
+  dashboard-orders: { topic: orders, delivery: ${delivery}, service: dashboard, ackDeadline: 10s, retry: { minBackoff: 0s, maxBackoff: 1s }, deadLetter: { maxAttempts: 5 }${flow} }
 warehouse: { dataset: test }
 `);
+};
 
 const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -111,7 +115,7 @@ async function setup(delivery: 'push' | 'pull', port?: number) {
   return { spec, project, pubsub, firestore, publisher: new MeshPublisher({ pubsub, spec, source: '//dashboard-test' }), reader: new DashboardReader(firestore) };
 }
 
-const app = (spec: MeshSpec, pubsub: PubSub, firestore: Firestore) => createDashboardApp({ spec, pubsub, firestore, verifyPushAuth: false, log, health: false });
+const app = (spec: MeshSpec, pubsub: PubSub, firestore: Firestore) => createDashboardApp({ spec, pubsub, firestore, verifyPushAuth: false, log, health: false, pullTransport: 'unary' });
 
 describe('push: counting once', () => {
   let env: Awaited<ReturnType<typeof setup>>;
