@@ -4,7 +4,8 @@ export { createDecoder, classifyError, type Decoder, type Verdict } from './deco
 export { DeadLetterPublisher, deadLetterAttributes, type DeadLetterSink, type DeadLetterInfo, type DeadLetterPublisherOptions } from './dead-letter';
 export { createPipeline, type Pipeline, type PipelineOptions } from './pipeline';
 export { parsePushRequest, parseWrapped, parseNoWrapper, wrapPushBody, createPushListener, readBody, DEFAULT_MAX_PUSH_BODY_BYTES, PUSH_PREFIX, type ParsedPush, type PushRoute, type PushListener, type PushListenerOptions } from './push';
-export { PullConsumer, pullsOf, drainPulls, KeyedQueue, type PullConsumerOptions, type PullTransport } from './pull';
+export { PullConsumer, pullsOf, drainPulls, type PullConsumerOptions, type PullTransport } from './pull';
+export { KeyedQueue, KeyOrder, type KeyOrderOptions, type KeyTurn } from './ordering';
 export { UnaryPuller, AckFailedError, type UnaryPullerOptions, type PulledMessage } from './unary-pull';
 export { createPushVerifier, type PushAuthOptions, type PushVerifier } from './auth';
 export { ServiceStats, AckLog, type ConsumerCounters, type StatsSnapshot } from './stats';

@@ -10,8 +10,9 @@
  * Ordering: the Node client emits one key's messages in order but does not wait for an async
  * handler, so with `ordering: true` this runs one message per ordering key at a time. When one
  * fails transiently, Pub/Sub will redeliver it and everything after it on that key; the messages
- * already here behind it are nacked unprocessed until it comes back, so the handler never sees a
- * key out of order because of our own retries.
+ * already here behind it are nacked unprocessed until it comes back, and then run in the order
+ * they first came (ordering.ts: the emulator redelivers them out of order), so the handler never
+ * sees a key out of order because of our own retries.
  *
  * Shutdown: beginDrain() stops intake and lets what was pulled finish, key queues included
  * (drained() says when); close() then sends back what never started. Sending back as little as
@@ -25,6 +26,7 @@ import type { ConsumerSpec } from '../spec/types';
 import { ConsumerConfigError } from './errors';
 import { InFlight } from './inflight';
 import type { Logger } from './logger';
+import { KeyedQueue, KeyOrder } from './ordering';
 import type { Pipeline } from './pipeline';
 import type { Outcome } from './types';
 import { UnaryPuller } from './unary-pull';
@@ -72,8 +74,8 @@ export class PullConsumer {
   private readonly keys = new KeyedQueue();
   /** Every message handed to us until it is settled (or left for close()). */
   private readonly work = new InFlight();
-  /** ordering key -> the failed message it waits for (and until when at most). */
-  private readonly blocked = new Map<string, { messageId: string; until: number }>();
+  /** Each key's order across our retries. */
+  private readonly order: KeyOrder;
   private readonly log: Logger;
   private reopenTimer?: NodeJS.Timeout;
   private reopenDelayMs = MIN_REOPEN_DELAY_MS;
@@ -81,6 +83,8 @@ export class PullConsumer {
   constructor(private readonly options: PullConsumerOptions) {
     this.consumer = options.consumer;
     this.log = options.log.child({ consumer: options.consumer.name, delivery: 'pull' });
+    // A failed message is back within maxBackoff (the subscription's retry policy); wait an ack deadline more.
+    this.order = new KeyOrder({ waitMs: options.consumer.ackDeadlineSeconds * 1000 });
   }
 
   /** Open and receiving (the stream has not failed and we are not shutting down). */
@@ -185,21 +189,15 @@ export class PullConsumer {
   private async handleOrdered(message: Delivery, key: string): Promise<void> {
     if (this.closing) return;
     const { messageId, deliveryAttempt = 0 } = message.incoming;
-    const block = this.blocked.get(key);
-    if (block) {
-      if (messageId === block.messageId || Date.now() > block.until) this.blocked.delete(key);
-      else {
-        this.settle(message, 'retry');
-        return;
-      }
+    // After its last attempt Pub/Sub dead-letters a nacked message instead of redelivering it.
+    const lastAttempt = deliveryAttempt > 0 && deliveryAttempt >= this.consumer.deadLetter.maxAttempts;
+    if (!this.order.turn(key, messageId, !lastAttempt).run) {
+      this.settle(message, 'retry');
+      return;
     }
     const outcome = await this.options.pipeline(message.incoming, this.subscriptionPath);
-    // After its last attempt Pub/Sub dead-letters the failed message instead of redelivering it.
-    const lastAttempt = deliveryAttempt > 0 && deliveryAttempt >= this.consumer.deadLetter.maxAttempts;
-    if (outcome === 'retry' && !lastAttempt) {
-      const windowMs = (this.consumer.retry.maxBackoffSeconds + this.consumer.ackDeadlineSeconds) * 1000;
-      this.blocked.set(key, { messageId, until: Date.now() + windowMs });
-    }
+    const comesBack = outcome === 'retry' && !lastAttempt;
+    this.order.ran(key, messageId, comesBack ? this.consumer.retry.maxBackoffSeconds * 1000 : undefined);
     this.settle(message, outcome);
   }
 
@@ -253,23 +251,4 @@ export async function drainPulls(pulls: PullConsumer[], timeoutMs: number, handl
   const waits = pulls.map((p) => p.drained(timeoutMs));
   if (handlers) waits.push(handlers.drained(timeoutMs));
   return (await Promise.all(waits)).every(Boolean);
-}
-
-/** Runs tasks one at a time per key, in arrival order; keys run in parallel. */
-export class KeyedQueue {
-  private readonly tails = new Map<string, Promise<void>>();
-
-  run(key: string, task: () => Promise<void>): Promise<void> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const next = previous.then(task).catch(() => undefined);
-    this.tails.set(key, next);
-    void next.then(() => {
-      if (this.tails.get(key) === next) this.tails.delete(key);
-    });
-    return next;
-  }
-
-  get size(): number {
-    return this.tails.size;
-  }
 }

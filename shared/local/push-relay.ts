@@ -14,7 +14,8 @@
  *   300 ms handler and 10 in flight). What is not pulled waits in the emulator, as for GCP push;
  * - in flight: up to maxInFlight (the service's `concurrency`, Cloud Run's per-instance limit);
  * - ordering: one message per ordering key at a time; when one fails, the messages of its key
- *   already pulled are not posted and come back with it, as with GCP push on an ordered subscription;
+ *   already pulled are not posted and come back with it, as with GCP push on an ordered subscription,
+ *   and are posted in the order they first came (KeyOrder: the emulator redelivers them out of order);
  * - failure (non-2xx, no answer within the ack deadline, connection refused): the message's ack
  *   deadline is set to the spec's retry backoff for its attempt, min(minBackoff * 2^(attempt-1),
  *   maxBackoff), so the emulator redelivers it then (apply.ts leaves the emulator's own retry
@@ -23,7 +24,7 @@
  */
 import type { PubSub } from '@google-cloud/pubsub';
 import pino from 'pino';
-import { createLogger, KeyedQueue, UnaryPuller, wrapPushBody, type Logger, type PulledMessage } from '../consumer';
+import { createLogger, KeyedQueue, KeyOrder, UnaryPuller, wrapPushBody, type Logger, type PulledMessage } from '../consumer';
 import type { IncomingMessage } from '../envelope';
 import { consumerResources, pushPath } from '../spec/names';
 import type { ConsumerSpec, MeshSpec } from '../spec/types';
@@ -86,8 +87,8 @@ export class PushRelay {
   readonly stats: PushRelayStats = { posted: 0, acked: 0, nacked: 0, maxInFlight: 0 };
   private readonly puller: UnaryPuller;
   private readonly keys = new KeyedQueue();
-  /** ordering key -> the failed message it waits for, and when that one comes back. */
-  private readonly blocked = new Map<string, { messageId: string; until: number }>();
+  /** Each key's order across retries (a failed message's key waits for it; see ordering.ts). */
+  private readonly order: KeyOrder;
   /** Posts (and ordered messages queued behind one) not finished yet. */
   private running = 0;
   private idle?: () => void;
@@ -97,6 +98,8 @@ export class PushRelay {
   }
 
   constructor(private readonly options: PushRelayOptions) {
+    // A failed message is due back after its backoff; wait an ack deadline more (it may have been dead-lettered).
+    this.order = new KeyOrder({ waitMs: options.consumer.ackDeadlineSeconds * 1000 });
     this.puller = new UnaryPuller({
       pubsub: options.pubsub,
       subscription: options.subscription,
@@ -127,11 +130,14 @@ export class PushRelay {
       try {
         if (key && this.heldBack(key, pulled)) return;
         if (await this.post(message)) {
+          if (key) this.order.ran(key, message.messageId);
           this.stats.acked++;
           return pulled.ack();
         }
-        const backoffMs = this.backoffMs(message.deliveryAttempt ?? 1);
-        if (key) this.blocked.set(key, { messageId: message.messageId, until: Date.now() + backoffMs });
+        const attempt = message.deliveryAttempt ?? 1;
+        const backoffMs = this.backoffMs(attempt);
+        // After its last attempt the emulator dead-letters it: the key does not wait for it.
+        if (key) this.order.ran(key, message.messageId, attempt < this.options.consumer.deadLetter.maxAttempts ? backoffMs : undefined);
         this.nack(pulled, backoffMs);
       } finally {
         if (--this.running === 0) this.idle?.();
@@ -141,19 +147,12 @@ export class PushRelay {
     else void task();
   }
 
-  /**
-   * True (and the message sent back, to come after the failed one) while its key waits for a failed
-   * message; the wait ends when that message is back, or an ack deadline after it was due (it may
-   * have been dead-lettered instead).
-   */
+  /** True (and the message sent back, to come after the one its key waits for) when it is not its key's turn. */
   private heldBack(key: string, pulled: PulledMessage): boolean {
-    const block = this.blocked.get(key);
-    if (!block) return false;
-    if (pulled.incoming.messageId === block.messageId || Date.now() > block.until + this.options.consumer.ackDeadlineSeconds * 1000) {
-      this.blocked.delete(key);
-      return false;
-    }
-    this.nack(pulled, Math.max(0, block.until - Date.now()));
+    const { messageId, deliveryAttempt = 1 } = pulled.incoming;
+    const turn = this.order.turn(key, messageId, deliveryAttempt < this.options.consumer.deadLetter.maxAttempts);
+    if (turn.run) return false;
+    this.nack(pulled, turn.dueInMs);
     return true;
   }
 
