@@ -1,7 +1,7 @@
 /** The order projection state machine and the analytics helpers, as pure functions. */
 import { activityField, likeDelta, likeShard, LIKE_SHARDS } from '../../services/processor/analytics';
 import { applyOrderEvent, HISTORY_LIMIT, transitionProblem, type OrderEventInput, type OrderProjection } from '../../services/processor/orders';
-import { docId } from '../../services/processor/store';
+import { changedFields, docId } from '../../services/processor/store';
 import { PoisonError } from '../../shared/consumer';
 
 let n = 0;
@@ -127,6 +127,29 @@ describe('sequence checks', () => {
     const { projection } = run(...events);
     expect(projection!.history).toHaveLength(HISTORY_LIMIT);
     expect(projection!.history[HISTORY_LIMIT - 1].sequence).toBe(HISTORY_LIMIT + 11);
+  });
+});
+
+describe('what the store writes for a step (changedFields)', () => {
+  it('only the fields the step changed, which on the stored projection give the new one', () => {
+    const created = run(ev('order.created', 1)).projection!;
+    const paid = applyOrderEvent(created, ev('order.paid', 2, { amountCents: 1250 })).projection!;
+    const update = changedFields(created, paid);
+    expect(Object.keys(update).sort()).toEqual(['history', 'lastEventId', 'lastSequence', 'paidCents', 'state', 'updatedAt']);
+    expect({ ...created, ...update }).toEqual(paid);
+  });
+
+  it('a stale event changes only the anomaly count', () => {
+    const { projection } = run(ev('order.created', 1), ev('order.paid', 2));
+    const stale = applyOrderEvent(projection, ev('order.created', 1)).projection!;
+    expect(changedFields(projection, stale)).toEqual({ anomalyCount: 1 });
+  });
+
+  it('a field the stored document lacks is written; nothing changed writes the whole projection', () => {
+    const { projection } = run(ev('order.created', 1));
+    const { carrier: _carrier, ...older } = projection!;
+    expect(changedFields(older, projection!)).toEqual({ carrier: '' });
+    expect(changedFields(projection, projection!)).toEqual(projection);
   });
 });
 
