@@ -22,6 +22,14 @@ export const PUBSUB_DEAD_LETTER_PREFIX = 'CloudPubSubDeadLetterSource';
 const MAX_ATTRIBUTES = 100;
 const MAX_VALUE_BYTES = 1024;
 
+/**
+ * This delivery is the subscription's last: sent back, Pub/Sub dead-letters it instead of
+ * redelivering it. False when the attempt is not known (the emulator's push).
+ */
+export function isLastAttempt(consumer: ConsumerSpec, deliveryAttempt: number | undefined): boolean {
+  return deliveryAttempt !== undefined && deliveryAttempt > 0 && deliveryAttempt >= consumer.deadLetter.maxAttempts;
+}
+
 export interface DeadLetterInfo {
   /** Short code: not-json, missing-attribute, bad-attribute, unsupported-specversion, schema, unknown-type, handler ... */
   reason: string;

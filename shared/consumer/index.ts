@@ -1,7 +1,7 @@
 export * from './types';
 export * from './errors';
 export { createDecoder, classifyError, type Decoder, type Verdict } from './decode';
-export { DeadLetterPublisher, deadLetterAttributes, type DeadLetterSink, type DeadLetterInfo, type DeadLetterPublisherOptions } from './dead-letter';
+export { DeadLetterPublisher, deadLetterAttributes, isLastAttempt, type DeadLetterSink, type DeadLetterInfo, type DeadLetterPublisherOptions } from './dead-letter';
 export { createPipeline, type Pipeline, type PipelineOptions } from './pipeline';
 export { parsePushRequest, parseWrapped, parseNoWrapper, wrapPushBody, createPushListener, readBody, DEFAULT_MAX_PUSH_BODY_BYTES, PUSH_PREFIX, type ParsedPush, type PushRoute, type PushListener, type PushListenerOptions } from './push';
 export { PullConsumer, pullsOf, drainPulls, type PullConsumerOptions, type PullTransport } from './pull';

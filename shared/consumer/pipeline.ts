@@ -16,7 +16,7 @@
  */
 import type { IncomingMessage } from '../envelope';
 import type { ConsumerSpec, MeshSpec } from '../spec/types';
-import type { DeadLetterSink } from './dead-letter';
+import { isLastAttempt, type DeadLetterSink } from './dead-letter';
 import { classifyError, createDecoder } from './decode';
 import type { InFlight } from './inflight';
 import { traceFields, type Logger } from './logger';
@@ -71,8 +71,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       let reason: string;
       if (verdict.kind === 'transient') {
         counters.failed++;
-        const lastAttempt = message.deliveryAttempt !== undefined && message.deliveryAttempt >= consumer.deadLetter.maxAttempts;
-        if (!lastAttempt) {
+        if (!isLastAttempt(consumer, message.deliveryAttempt)) {
           if (verdict.expected) log.warn({ ...fields, error: verdict.message }, 'transient failure, will be retried');
           else log.error({ ...fields, err: error }, 'handler failed unexpectedly, will be retried');
           return 'retry';

@@ -23,6 +23,7 @@ import { Duration, SubscriptionCloseBehaviors, type Message, type PubSub, type S
 import type { IncomingMessage } from '../envelope';
 import { consumerResources } from '../spec/names';
 import type { ConsumerSpec } from '../spec/types';
+import { isLastAttempt } from './dead-letter';
 import { ConsumerConfigError } from './errors';
 import { InFlight } from './inflight';
 import type { Logger } from './logger';
@@ -188,9 +189,8 @@ export class PullConsumer {
 
   private async handleOrdered(message: Delivery, key: string): Promise<void> {
     if (this.closing) return;
-    const { messageId, deliveryAttempt = 0 } = message.incoming;
-    // After its last attempt Pub/Sub dead-letters a nacked message instead of redelivering it.
-    const lastAttempt = deliveryAttempt > 0 && deliveryAttempt >= this.consumer.deadLetter.maxAttempts;
+    const { messageId, deliveryAttempt } = message.incoming;
+    const lastAttempt = isLastAttempt(this.consumer, deliveryAttempt);
     if (!this.order.turn(key, messageId, !lastAttempt).run) {
       this.settle(message, 'retry');
       return;

@@ -24,7 +24,7 @@
  */
 import type { PubSub } from '@google-cloud/pubsub';
 import pino from 'pino';
-import { createLogger, KeyedQueue, KeyOrder, UnaryPuller, wrapPushBody, type Logger, type PulledMessage } from '../consumer';
+import { createLogger, isLastAttempt, KeyedQueue, KeyOrder, UnaryPuller, wrapPushBody, type Logger, type PulledMessage } from '../consumer';
 import type { IncomingMessage } from '../envelope';
 import { consumerResources, pushPath } from '../spec/names';
 import type { ConsumerSpec, MeshSpec } from '../spec/types';
@@ -134,10 +134,9 @@ export class PushRelay {
           this.stats.acked++;
           return pulled.ack();
         }
-        const attempt = message.deliveryAttempt ?? 1;
-        const backoffMs = this.backoffMs(attempt);
+        const backoffMs = this.backoffMs(message.deliveryAttempt ?? 1);
         // After its last attempt the emulator dead-letters it: the key does not wait for it.
-        if (key) this.order.ran(key, message.messageId, attempt < this.options.consumer.deadLetter.maxAttempts ? backoffMs : undefined);
+        if (key) this.order.ran(key, message.messageId, isLastAttempt(this.options.consumer, message.deliveryAttempt) ? undefined : backoffMs);
         this.nack(pulled, backoffMs);
       } finally {
         if (--this.running === 0) this.idle?.();
@@ -149,8 +148,8 @@ export class PushRelay {
 
   /** True (and the message sent back, to come after the one its key waits for) when it is not its key's turn. */
   private heldBack(key: string, pulled: PulledMessage): boolean {
-    const { messageId, deliveryAttempt = 1 } = pulled.incoming;
-    const turn = this.order.turn(key, messageId, deliveryAttempt < this.options.consumer.deadLetter.maxAttempts);
+    const { messageId, deliveryAttempt } = pulled.incoming;
+    const turn = this.order.turn(key, messageId, !isLastAttempt(this.options.consumer, deliveryAttempt));
     if (turn.run) return false;
     this.nack(pulled, turn.dueInMs);
     return true;

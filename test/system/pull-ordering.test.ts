@@ -10,7 +10,7 @@ import { createLogger, PullConsumer, type Outcome, type Pipeline, type PullTrans
 import { applyLocal } from '../../shared/local';
 import { MeshPublisher } from '../../shared/publisher';
 import { eventually, testPubSub, uniqueProject } from '../support/emulators';
-import { specFromText } from '../support/specs';
+import { REPO_TOPICS_YAML, specFromText } from '../support/specs';
 
 const KEYS = 40;
 const SEQUENCES = [1, 2, 3, 4];
@@ -21,11 +21,7 @@ const specWith = (exactlyOnce: boolean) =>
   specFromText(`
 version: 1
 project: pull-ordering-test
-topics:
-  orders:
-    schema: { dir: schemas/orders, revisions: [v1, v2] }
-    eventTypes: [order.created]
-    orderingKey: orderId
+${REPO_TOPICS_YAML}
 services:
   worker: { localPort: 18093 }
 consumers:
