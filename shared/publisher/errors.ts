@@ -12,7 +12,11 @@ export class EventRejectedError extends Error {
   }
 }
 
-/** Pub/Sub did not take the message. With an ordering key, publishing on that key has been resumed. */
+/**
+ * Pub/Sub did not take the message. With an ordering key, publishing on that key has been resumed.
+ * Retry with `retryOptions` (same `ce-id` AND `ce-time`): the warehouse's dedup views keep one row
+ * per (event_id, event_time), so a retry stamped with a new time would count as a second event.
+ */
 export class PublishFailedError extends Error {
   override readonly name = 'PublishFailedError';
   constructor(
@@ -20,8 +24,15 @@ export class PublishFailedError extends Error {
     readonly topic: string,
     readonly orderingKey: string | undefined,
     override readonly cause: Error & { code?: number },
+    /** The failed event's `ce-time` (RFC 3339). */
+    readonly eventTime?: string,
   ) {
     super(`publishing event ${eventId} to ${topic}${orderingKey ? ` (ordering key ${orderingKey})` : ''} failed: ${cause.message}`);
+  }
+
+  /** Options that republish the very same event: `publish(topic, type, data, error.retryOptions)`. */
+  get retryOptions(): { id: string; time?: string } {
+    return this.eventTime ? { id: this.eventId, time: this.eventTime } : { id: this.eventId };
   }
 
   /** gRPC code from Pub/Sub (3 = INVALID_ARGUMENT, 14 = UNAVAILABLE ...). */

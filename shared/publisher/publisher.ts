@@ -82,9 +82,9 @@ export class MeshPublisher {
       return { event, messageId };
     } catch (error) {
       // After a failure the client pauses that ordering key; resume it so later events can go,
-      // and let the caller decide whether to retry this one (same id, so it stays idempotent).
+      // and let the caller decide whether to retry this one (same id and time, so it stays idempotent).
       if (orderingKey) topic.resumePublishing(orderingKey);
-      throw new PublishFailedError(event.id, topicName, orderingKey, error as Error);
+      throw new PublishFailedError(event.id, topicName, orderingKey, error as Error, event.time);
     }
   }
 

@@ -72,8 +72,13 @@ describe('MeshPublisher on the Pub/Sub emulator', () => {
     expect(failed).toMatchObject({ orderingKey: 'o-r', code: 5 });
     await applyLocal({ pubsub, spec, recreate: true });
     // Without resumePublishing the client would refuse every later message on o-r.
-    const retried = await publisher.publish('orders', 'order.created', order('o-r', 1), { id: (failed as PublishFailedError).eventId });
-    expect(retried.event.id).toBe((failed as PublishFailedError).eventId);
+    const { retryOptions, eventId, eventTime } = failed as PublishFailedError;
+    // A retry is the same event: same ce-id and ce-time (the warehouse dedups on both).
+    expect(retryOptions).toEqual({ id: eventId, time: eventTime });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const retried = await publisher.publish('orders', 'order.created', order('o-r', 1), retryOptions);
+    expect(retried.event.id).toBe(eventId);
+    expect(retried.event.time).toBe(eventTime);
     await publisher.publish('orders', 'order.paid', order('o-r', 2));
     const messages = await receive(pubsub, 'processor-orders', 2);
     expect(messages.map((m) => JSON.parse(m.data.toString()).sequence)).toEqual([1, 2]);
