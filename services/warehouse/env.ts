@@ -4,6 +4,7 @@
 import { BigQuery } from '@google-cloud/bigquery';
 import { ConsumerConfigError } from '../../shared/consumer';
 import type { BatcherOptions } from './batcher';
+import { TABLES_MODE_ENV, type TablesMode } from './verify';
 
 type Env = Record<string, string | undefined>;
 
@@ -25,4 +26,15 @@ export function bigqueryFromEnv(projectId: string, location: string, env: Env = 
   const host = env.BIGQUERY_EMULATOR_HOST?.trim();
   if (host) return new BigQuery({ projectId, location, apiEndpoint: /^https?:\/\//.test(host) ? host : `http://${host}` });
   return new BigQuery({ projectId, location });
+}
+
+/**
+ * Who creates the tables (verify.ts): MESH_WAREHOUSE_TABLES=create|verify; unset, create on the local
+ * endpoint (BIGQUERY_EMULATOR_HOST set) and verify against BigQuery, where the deployment owns them.
+ */
+export function tablesModeFromEnv(env: Env = process.env): TablesMode {
+  const text = env[TABLES_MODE_ENV]?.trim().toLowerCase();
+  if (!text) return env.BIGQUERY_EMULATOR_HOST?.trim() ? 'create' : 'verify';
+  if (text !== 'create' && text !== 'verify') throw new ConsumerConfigError(`${TABLES_MODE_ENV} "${env[TABLES_MODE_ENV]}" must be create or verify`);
+  return text;
 }

@@ -1,6 +1,6 @@
 /**
- * The warehouse's BigQuery tables, made to match the spec through `@google-cloud/bigquery` only, so
- * the same code runs against GCP and the local endpoint (shared/bigquery-local):
+ * The warehouse's BigQuery tables in create mode (the local endpoint; in GCP the deployment owns them
+ * and verify.ts only checks them), made to match the spec through `@google-cloud/bigquery` only:
  *
  * - the spec's dataset;
  * - per topic `<topic>_events` (columns from infra/warehouse-schema.ts: envelope, one typed column per

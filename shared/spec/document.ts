@@ -82,6 +82,38 @@ export const serviceDocument = z
   })
   .strict();
 
+export const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
+
+/** How far back each stateful stage can be recovered (RPO); limits are checked in rules.ts. */
+export const recoveryDocument = z
+  .object({
+    firestore: z
+      .object({
+        /** Firestore point-in-time recovery: any minute of the last 7 days can be read and restored. */
+        pointInTimeRecovery: z.boolean().default(true),
+        /** Scheduled backups (kept even if the database is deleted); `every: never` turns them off. */
+        backups: z
+          .object({ every: z.enum(['daily', 'weekly', 'never']), day: z.enum(WEEKDAYS).optional(), retention: durationText.default('14d') })
+          .strict()
+          .default({ every: 'daily', retention: '14d' }),
+      })
+      .strict()
+      .default({ pointInTimeRecovery: true, backups: { every: 'daily', retention: '14d' } }),
+    warehouse: z
+      .object({
+        /** BigQuery time travel window of the dataset (2d..7d). */
+        timeTravel: durationText.default('7d'),
+      })
+      .strict()
+      .default({ timeTravel: '7d' }),
+  })
+  .strict();
+
+export const RECOVERY_DEFAULTS = {
+  firestore: { pointInTimeRecovery: true, backups: { every: 'daily', retention: '14d' } },
+  warehouse: { timeTravel: '7d' },
+} as const;
+
 export const meshDocument = z
   .object({
     version: z.literal(1),
@@ -105,6 +137,7 @@ export const meshDocument = z
       })
       .strict()
       .default({ pubsubPort: 8085, firestorePort: 8086, bigqueryPort: 9050, dataDir: '.mesh-data' }),
+    recovery: recoveryDocument.default({ firestore: { ...RECOVERY_DEFAULTS.firestore, backups: { ...RECOVERY_DEFAULTS.firestore.backups } }, warehouse: { ...RECOVERY_DEFAULTS.warehouse } }),
   })
   .strict();
 

@@ -8,7 +8,7 @@ import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node } fr
 import { meshDocument, type MeshDocument } from './document';
 import { parseDuration } from './duration';
 import { checkRules, type RuleIssue } from './rules';
-import type { MeshSpec } from './types';
+import type { MeshSpec, RecoverySpec } from './types';
 
 export interface SpecIssue {
   file: string;
@@ -89,6 +89,7 @@ function normalize(doc: MeshDocument, file: string): MeshSpec {
     services: {},
     warehouse: doc.warehouse,
     local: { ...doc.local, dataDir: path.resolve(base, doc.local.dataDir) },
+    recovery: normalizeRecovery(doc.recovery),
   };
   for (const [name, t] of Object.entries(doc.topics)) {
     spec.topics[name] = {
@@ -129,6 +130,20 @@ function normalize(doc: MeshDocument, file: string): MeshSpec {
     if (c.service && spec.services[c.service]) spec.services[c.service].consumers.push(name);
   }
   return spec;
+}
+
+function normalizeRecovery(doc: MeshDocument['recovery']): RecoverySpec {
+  const { backups } = doc.firestore;
+  return {
+    firestore: {
+      pointInTimeRecovery: doc.firestore.pointInTimeRecovery,
+      backups:
+        backups.every === 'never'
+          ? undefined
+          : { every: backups.every, ...(backups.every === 'weekly' ? { day: backups.day ?? 'sunday' } : backups.day ? { day: backups.day } : {}), retentionSeconds: parseDuration(backups.retention) },
+    },
+    warehouse: { timeTravelSeconds: parseDuration(doc.warehouse.timeTravel) },
+  };
 }
 
 /** Line and column of the deepest node that exists along `at` (1-based). */

@@ -11,14 +11,23 @@ export interface RuleIssue {
   message: string;
 }
 
-/** Pub/Sub limits (see docs): 10..600 s ack deadline, 0..600 s backoff, 5..100 attempts, 256-byte filters. */
+/**
+ * Pub/Sub limits (see docs): 10..600 s ack deadline, 0..600 s backoff, 5..100 attempts, 256-byte filters.
+ * Subscription retention: "Minimum value = 10 minutes, Maximum value = 31 days"
+ * (https://cloud.google.com/pubsub/docs/subscription-properties#message_retention_duration).
+ * Firestore backups: retention "up to 14 weeks"
+ * (https://cloud.google.com/firestore/docs/reference/rest/v1/projects.databases.backupSchedules).
+ * BigQuery time travel: 2 to 7 days, in whole days (https://cloud.google.com/bigquery/docs/time-travel).
+ */
 export const LIMITS = {
   ackDeadlineSeconds: [10, 600],
   backoffSeconds: [0, 600],
   maxDeliveryAttempts: [5, 100],
   filterBytes: 256,
   topicRetentionSeconds: [600, 31 * 86400],
-  subscriptionRetentionSeconds: [600, 7 * 86400],
+  subscriptionRetentionSeconds: [600, 31 * 86400],
+  firestoreBackupRetentionSeconds: [86400, 14 * 7 * 86400],
+  timeTravelSeconds: [2 * 86400, 7 * 86400],
 } as const;
 
 export function checkRules(spec: MeshSpec): RuleIssue[] {
@@ -82,9 +91,25 @@ export function checkRules(spec: MeshSpec): RuleIssue[] {
     if (c.retry.minBackoffSeconds > c.retry.maxBackoffSeconds) add([...at, 'retry'], 'minBackoff must not exceed maxBackoff');
     if (!inRange(c.deadLetter.maxAttempts, LIMITS.maxDeliveryAttempts)) add([...at, 'deadLetter', 'maxAttempts'], `must be between ${LIMITS.maxDeliveryAttempts[0]} and ${LIMITS.maxDeliveryAttempts[1]}, got ${c.deadLetter.maxAttempts}`);
     if (c.replay) {
-      if (!inRange(c.replay.retentionSeconds, LIMITS.subscriptionRetentionSeconds)) add([...at, 'replay', 'retention'], 'must be between 10m and 7d');
+      if (!inRange(c.replay.retentionSeconds, LIMITS.subscriptionRetentionSeconds)) add([...at, 'replay', 'retention'], 'must be between 10m and 31d');
       else if (topic && c.replay.retentionSeconds > topic.retentionSeconds) add([...at, 'replay', 'retention'], `replay window is longer than topic "${c.topic}" retains messages`);
     }
   }
+  issues.push(...recoveryIssues(spec));
+  return issues;
+}
+
+function recoveryIssues(spec: MeshSpec): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  const { backups } = spec.recovery.firestore;
+  const at = ['recovery', 'firestore', 'backups'];
+  if (backups) {
+    const [min, max] = LIMITS.firestoreBackupRetentionSeconds;
+    if (backups.retentionSeconds < min || backups.retentionSeconds > max) issues.push({ path: [...at, 'retention'], message: 'must be between 1d and 98d (Firestore keeps backups at most 14 weeks)' });
+    if (backups.every === 'daily' && backups.day) issues.push({ path: [...at, 'day'], message: 'only weekly backups run on a given day' });
+  }
+  const travel = spec.recovery.warehouse.timeTravelSeconds;
+  const [min, max] = LIMITS.timeTravelSeconds;
+  if (travel < min || travel > max || travel % 86400 !== 0) issues.push({ path: ['recovery', 'warehouse', 'timeTravel'], message: 'must be whole days from 2d to 7d (BigQuery time travel window)' });
   return issues;
 }

@@ -49,6 +49,20 @@ export interface ServiceSpec {
   consumers: string[];
 }
 
+export type Weekday = 'monday' | 'tuesday' | 'wednesday' | 'thursday' | 'friday' | 'saturday' | 'sunday';
+
+/** How far back each stateful stage can be recovered (its RPO). */
+export interface RecoverySpec {
+  firestore: {
+    /** Point-in-time recovery: reads and restores at any minute of the last 7 days. */
+    pointInTimeRecovery: boolean;
+    /** Scheduled backups (UTC), or none. */
+    backups?: { every: 'daily' | 'weekly'; /** weekly only */ day?: Weekday; retentionSeconds: number };
+  };
+  /** The BigQuery dataset's time travel window. */
+  warehouse: { timeTravelSeconds: number };
+}
+
 export interface MeshSpec {
   /** Absolute path of the spec file. */
   file: string;
@@ -58,4 +72,5 @@ export interface MeshSpec {
   services: Record<string, ServiceSpec>;
   warehouse: { dataset: string; location: string };
   local: { pubsubPort: number; firestorePort: number; bigqueryPort: number; dataDir: string };
+  recovery: RecoverySpec;
 }
