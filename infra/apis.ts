@@ -1,12 +1,14 @@
 /**
  * API enablement. Every other resource depends on these: on a fresh project the first create of,
- * say, a topic fails until pubsub.googleapis.com is on.
+ * say, a topic fails until pubsub.googleapis.com is on. Enablement is eventually consistent, so
+ * what enableApis returns ends with a wait (propagation.ts) that dependents wait on as well.
  */
 import * as gcp from '@pulumi/gcp';
 import type * as pulumi from '@pulumi/pulumi';
 import type { MeshConfig } from './config';
 import type { MeshSpec } from '../shared/spec';
 import { servicesToBuild } from './images';
+import { API_PROPAGATION_SECONDS, PropagationWait } from './propagation';
 
 export function requiredApis(spec: MeshSpec, config: MeshConfig): string[] {
   const apis = [
@@ -19,11 +21,20 @@ export function requiredApis(spec: MeshSpec, config: MeshConfig): string[] {
     'monitoring.googleapis.com',
   ];
   if (servicesToBuild(spec, config).length) apis.push('artifactregistry.googleapis.com');
+  // IAP in front of the dashboard (services.ts): its service agent and settings need the API on.
+  if (config.dashboardAccess === 'iap' && config.dashboardViewers.length) apis.push('iap.googleapis.com');
   return apis;
 }
 
-export function enableApis(spec: MeshSpec, config: MeshConfig, parent: pulumi.Resource): gcp.projects.Service[] {
-  return requiredApis(spec, config).map(
+export interface EnableApisOptions {
+  /** Wait after enabling, before anything else is created; default API_PROPAGATION_SECONDS. */
+  propagationSeconds?: number;
+}
+
+/** The API services, then the propagation wait after them: depend on all of it. */
+export function enableApis(spec: MeshSpec, config: MeshConfig, parent: pulumi.Resource, options: EnableApisOptions = {}): pulumi.Resource[] {
+  const apis = requiredApis(spec, config);
+  const services = apis.map(
     (service) =>
       new gcp.projects.Service(
         `api-${service.split('.')[0]}`,
@@ -32,4 +43,11 @@ export function enableApis(spec: MeshSpec, config: MeshConfig, parent: pulumi.Re
         { parent },
       ),
   );
+  // Triggers = the API list: enabling one more API later waits again; an unchanged list never does.
+  const wait = new PropagationWait(
+    'api-propagation',
+    { seconds: options.propagationSeconds ?? API_PROPAGATION_SECONDS, reason: 'API enablement is eventually consistent', triggers: apis },
+    { parent, dependsOn: services },
+  );
+  return [...services, wait];
 }

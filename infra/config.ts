@@ -16,11 +16,15 @@
  *                                services/Dockerfile and pushed to Artifact Registry
  *   event-mesh:imageRepository   default event-mesh: Artifact Registry repository for built images
  *   event-mesh:firestoreLocation default: gcp:region
+ *   event-mesh:dashboardViewers  default []: principals (user:, group:, domain:, serviceAccount:) who may open
+ *                                the dashboard; makes its ingress default to `all` (still IAM-authenticated)
+ *   event-mesh:dashboardAccess   iam (default: viewers get run.invoker, open it through `gcloud run services
+ *                                proxy`) | iap (IAP on the Cloud Run service; refused while it receives push)
  */
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { loadSpec, MeshSpecError, type MeshSpec } from '../shared/spec';
-import { type CloudRunIngress, profileOf, pullsMessages } from './profiles';
+import { type CloudRunIngress, DASHBOARD_SERVICE, profileOf, pullsMessages, receivesPush } from './profiles';
 import { warehouseProblems } from './warehouse-schema';
 
 export interface Scaling {
@@ -42,7 +46,13 @@ export interface MeshConfig {
   images: Record<string, string>;
   imageRepository: string;
   firestoreLocation: string;
+  /** IAM principals who may open the dashboard. */
+  dashboardViewers: string[];
+  dashboardAccess: DashboardAccess;
 }
+
+/** How viewers reach the dashboard: Cloud Run IAM (run.invoker + gcloud proxy) or IAP on the service. */
+export type DashboardAccess = 'iam' | 'iap';
 
 /** The config as written in the stack file (every key optional except gcp:project). */
 export interface RawMeshConfig {
@@ -56,6 +66,8 @@ export interface RawMeshConfig {
   images?: Record<string, string>;
   imageRepository?: string;
   firestoreLocation?: string;
+  dashboardViewers?: string[];
+  dashboardAccess?: string;
 }
 
 export const INFRA_DIR = __dirname;
@@ -123,6 +135,16 @@ export function parseMeshConfig(raw: RawMeshConfig): MeshConfig {
     return channel.startsWith('projects/') ? channel : `projects/${project}/notificationChannels/${channel}`;
   });
 
+  const dashboardViewers = raw.dashboardViewers ?? [];
+  if (!Array.isArray(dashboardViewers)) problems.push('event-mesh:dashboardViewers must be a list of principals (user:a@example.com, group:team@example.com ...)');
+  else {
+    for (const viewer of dashboardViewers) {
+      if (typeof viewer !== 'string' || !PRINCIPAL.test(viewer)) problems.push(`event-mesh:dashboardViewers: "${String(viewer)}" is not a principal (user:, group:, domain: or serviceAccount:<email or domain>)`);
+    }
+  }
+  const dashboardAccess = raw.dashboardAccess ?? 'iam';
+  if (dashboardAccess !== 'iam' && dashboardAccess !== 'iap') problems.push(`event-mesh:dashboardAccess must be iam or iap, got "${dashboardAccess}"`);
+
   if (problems.length) throw new MeshConfigError(problems);
   const region = raw.region || DEFAULT_REGION;
   return {
@@ -136,8 +158,13 @@ export function parseMeshConfig(raw: RawMeshConfig): MeshConfig {
     images,
     imageRepository: raw.imageRepository ?? 'event-mesh',
     firestoreLocation: raw.firestoreLocation ?? region,
+    dashboardViewers: dashboardViewers as string[],
+    dashboardAccess: dashboardAccess as DashboardAccess,
   };
 }
+
+/** Named principals only: allUsers / allAuthenticatedUsers never match, nothing in the mesh is public. */
+const PRINCIPAL = /^(user|group|serviceAccount):[^@\s]+@[^@\s]+$|^domain:[a-z0-9.-]+$/;
 
 /** Min/max instances of a service: its own entry, then `default`, then built-in defaults. */
 export function scalingFor(config: MeshConfig, spec: MeshSpec, service: string): Scaling {
@@ -146,7 +173,17 @@ export function scalingFor(config: MeshConfig, spec: MeshSpec, service: string):
   return { ...base, ...config.scaling.default, ...config.scaling[service] };
 }
 
-export const ingressFor = (config: MeshConfig, service: string): CloudRunIngress => config.ingress[service] ?? profileOf(service).defaultIngress;
+/**
+ * Ingress of a service: stack config, else its profile. A dashboard with viewers defaults to `all`: they
+ * come from the internet to its run.app URL (`gcloud run services proxy` "will not work from outside the
+ * service's VPC network" with internal ingress: https://cloud.google.com/sdk/gcloud/reference/run/services/proxy),
+ * and Cloud Run still checks IAM (or IAP) on every request.
+ */
+export function ingressFor(config: MeshConfig, service: string): CloudRunIngress {
+  if (config.ingress[service]) return config.ingress[service];
+  if (service === DASHBOARD_SERVICE && config.dashboardViewers.length) return 'INGRESS_TRAFFIC_ALL';
+  return profileOf(service).defaultIngress;
+}
 
 /** Problems that need both the config and the spec (unknown service names, impossible scaling). */
 export function configProblems(config: MeshConfig, spec: MeshSpec): string[] {
@@ -166,6 +203,14 @@ export function configProblems(config: MeshConfig, spec: MeshSpec): string[] {
       problems.push(`event-mesh:scaling.${service}: minInstances must be at least 1 because ${service} pulls (${spec.services[service].consumers.filter((c) => spec.consumers[c].delivery === 'pull').join(', ')}) and nothing would wake it at 0`);
     }
   }
+  if (config.dashboardViewers.length && !services.includes(DASHBOARD_SERVICE)) problems.push(`event-mesh:dashboardViewers: the spec has no ${DASHBOARD_SERVICE} service`);
+  if (config.dashboardAccess === 'iap' && receivesPush(spec, DASHBOARD_SERVICE)) {
+    // https://cloud.google.com/run/docs/securing/identity-aware-proxy-cloud-run (known limitations): IAP
+    // checks every request first and replaces the caller's identity, so Pub/Sub push "might fail".
+    problems.push(
+      `event-mesh:dashboardAccess: iap would put IAP in front of Pub/Sub push to ${DASHBOARD_SERVICE} (${spec.services[DASHBOARD_SERVICE].consumers.filter((c) => spec.consumers[c].delivery === 'push').join(', ')}), which Google documents may then fail; use iam, or make those consumers pull`,
+    );
+  }
   return problems;
 }
 
@@ -184,6 +229,8 @@ export function readRawConfig(): RawMeshConfig {
     images: mesh.getObject<Record<string, string>>('images'),
     imageRepository: mesh.get('imageRepository'),
     firestoreLocation: mesh.get('firestoreLocation'),
+    dashboardViewers: mesh.getObject<string[]>('dashboardViewers'),
+    dashboardAccess: mesh.get('dashboardAccess'),
   };
 }
 

@@ -6,47 +6,86 @@
  *   <c>-redrive      private topic + subscription with the same delivery as <c>: replays and redrives
  *                    published there reach this consumer and no other
  * and the Pub/Sub agent's grants, without which dead-lettering silently does nothing.
+ *
+ * Created in two stages around the Cloud Run services (event-mesh.ts):
+ *   before: every dead-letter topic + hold and redrive topic, and the subscriptions of pull and BigQuery
+ *           consumers, so a service's runtime grants on them exist before its first revision starts;
+ *   after:  push subscriptions, whose endpoint is the service and which need its invoker grant.
  */
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
 import { consumerResources, pushPath, toProtoDuration, type ConsumerSpec } from '../shared/spec';
 import { meshLabels, labelValue, resourceOptions, type MeshContext } from './context';
-import { bindGrants } from './iam';
+import { bindGrants, type GrantTargets } from './iam';
 import type { MeshService } from './services';
 import type { MeshTopic } from './topics';
 import { bigquerySubscriptionTable, type MeshWarehouse } from './warehouse';
 
-/** Dead letters wait this long for triage: Pub/Sub's maximum retention of unacked messages. */
-export const DEAD_LETTER_HOLD_RETENTION_SECONDS = 7 * 86400;
+/**
+ * Dead letters wait this long for triage: Pub/Sub's maximum message retention of a subscription,
+ * "Maximum value = 31 days" (https://cloud.google.com/pubsub/docs/subscription-properties, Message
+ * retention duration). Unacked messages kept beyond a day are billed as storage.
+ */
+export const DEAD_LETTER_HOLD_RETENTION_SECONDS = 31 * 86400;
 const DEAD_LETTER_HOLD_ACK_DEADLINE_SECONDS = 60;
 
-export interface MeshConsumer {
+/** What a consumer has before any Cloud Run service exists. */
+export interface ConsumerTopics {
   spec: ConsumerSpec;
-  subscription: gcp.pubsub.Subscription;
   deadLetterTopic: gcp.pubsub.Topic;
   deadLetterHold: gcp.pubsub.Subscription;
   redriveTopic: gcp.pubsub.Topic;
+}
+
+export interface MeshConsumer extends ConsumerTopics {
+  subscription: gcp.pubsub.Subscription;
   redriveSubscription: gcp.pubsub.Subscription;
   /** publisher on <c>-dlq, subscriber on <c> and <c>-redrive, all for the Pub/Sub agent. */
   agentGrants: pulumi.CustomResource[];
 }
 
-export function createConsumers(
-  ctx: MeshContext,
-  topics: Record<string, MeshTopic>,
-  services: Record<string, MeshService>,
-  warehouse: MeshWarehouse | undefined,
-): Record<string, MeshConsumer> {
+/** Stage one: what exists before the services (see the file comment). */
+export interface EarlyConsumers {
+  topics: Record<string, ConsumerTopics>;
+  /** Consumers complete already: pull and BigQuery. */
+  done: Record<string, MeshConsumer>;
+}
+
+export function createConsumersBeforeServices(ctx: MeshContext, topics: Record<string, MeshTopic>, warehouse: MeshWarehouse | undefined): EarlyConsumers {
+  const early: EarlyConsumers = { topics: {}, done: {} };
+  for (const consumer of Object.values(ctx.spec.consumers)) {
+    const plumbing = (early.topics[consumer.name] = createConsumerTopics(ctx, consumer));
+    if (consumer.delivery !== 'push') early.done[consumer.name] = createSubscriptions(ctx, plumbing, topics[consumer.topic], deliveryOf(ctx, consumer, {}, warehouse));
+  }
+  return early;
+}
+
+/** What a service's runtime grants bind to: the subscriptions and dead-letter topics of stage one. */
+export function grantTargetsOf(early: EarlyConsumers): Pick<GrantTargets, 'subscriptions' | 'topics'> {
+  const subscriptions: Record<string, gcp.pubsub.Subscription> = {};
+  const topics: Record<string, gcp.pubsub.Topic> = {};
+  for (const c of Object.values(early.topics)) topics[consumerResources(c.spec).deadLetterTopic] = c.deadLetterTopic;
+  for (const c of Object.values(early.done)) {
+    const names = consumerResources(c.spec);
+    subscriptions[names.subscription] = c.subscription;
+    subscriptions[names.redriveSubscription] = c.redriveSubscription;
+  }
+  return { subscriptions, topics };
+}
+
+/** Stage two: the push subscriptions. Returns every consumer, in spec order. */
+export function createPushConsumers(ctx: MeshContext, topics: Record<string, MeshTopic>, early: EarlyConsumers, services: Record<string, MeshService>): Record<string, MeshConsumer> {
   const consumers: Record<string, MeshConsumer> = {};
-  for (const consumer of Object.values(ctx.spec.consumers)) consumers[consumer.name] = createConsumer(ctx, consumer, topics[consumer.topic], services, warehouse);
+  for (const consumer of Object.values(ctx.spec.consumers)) {
+    consumers[consumer.name] = early.done[consumer.name] ?? createSubscriptions(ctx, early.topics[consumer.name], topics[consumer.topic], deliveryOf(ctx, consumer, services, undefined));
+  }
   return consumers;
 }
 
-function createConsumer(ctx: MeshContext, consumer: ConsumerSpec, topic: MeshTopic, services: Record<string, MeshService>, warehouse: MeshWarehouse | undefined): MeshConsumer {
+function createConsumerTopics(ctx: MeshContext, consumer: ConsumerSpec): ConsumerTopics {
   const { project } = ctx.config;
   const names = consumerResources(consumer);
-  const labels = (role: string) => meshLabels({ 'mesh-consumer': labelValue(consumer.name), 'mesh-role': role });
-
+  const labels = consumerLabels(consumer);
   const deadLetterTopic = new gcp.pubsub.Topic(names.deadLetterTopic, { project, name: names.deadLetterTopic, labels: labels('dead-letter') }, resourceOptions(ctx));
   const deadLetterHold = new gcp.pubsub.Subscription(
     names.deadLetterHold,
@@ -62,11 +101,18 @@ function createConsumer(ctx: MeshContext, consumer: ConsumerSpec, topic: MeshTop
     resourceOptions(ctx, deadLetterTopic),
   );
   const redriveTopic = new gcp.pubsub.Topic(names.redriveTopic, { project, name: names.redriveTopic, labels: labels('redrive') }, resourceOptions(ctx));
+  return { spec: consumer, deadLetterTopic, deadLetterHold, redriveTopic };
+}
 
+const consumerLabels = (consumer: ConsumerSpec) => (role: string) => meshLabels({ 'mesh-consumer': labelValue(consumer.name), 'mesh-role': role });
+
+function createSubscriptions(ctx: MeshContext, plumbing: ConsumerTopics, topic: MeshTopic, delivery: Delivery): MeshConsumer {
+  const { spec: consumer, deadLetterTopic, redriveTopic } = plumbing;
+  const names = consumerResources(consumer);
+  const labels = consumerLabels(consumer);
   // How messages reach the consumer; the redrive subscription uses the very same.
-  const delivery = deliveryOf(ctx, consumer, services, warehouse);
   const common = {
-    project,
+    project: ctx.config.project,
     ackDeadlineSeconds: consumer.ackDeadlineSeconds,
     retryPolicy: { minimumBackoff: toProtoDuration(consumer.retry.minBackoffSeconds), maximumBackoff: toProtoDuration(consumer.retry.maxBackoffSeconds) },
     deadLetterPolicy: { deadLetterTopic: deadLetterTopic.id, maxDeliveryAttempts: consumer.deadLetter.maxAttempts },
@@ -107,7 +153,7 @@ function createConsumer(ctx: MeshContext, consumer: ConsumerSpec, topic: MeshTop
     { topics: { [names.deadLetterTopic]: deadLetterTopic }, subscriptions: { [names.subscription]: subscription, [names.redriveSubscription]: redriveSubscription } },
     ...ctx.pubsubAgentReady,
   );
-  return { spec: consumer, subscription, deadLetterTopic, deadLetterHold, redriveTopic, redriveSubscription, agentGrants };
+  return { ...plumbing, subscription, redriveSubscription, agentGrants };
 }
 
 interface Delivery {
@@ -121,6 +167,7 @@ function deliveryOf(ctx: MeshContext, consumer: ConsumerSpec, services: Record<s
       return { args: {}, dependsOn: [] };
     case 'push': {
       const target = services[consumer.service!];
+      if (!target) throw new Error(`push consumer ${consumer.name}: service ${consumer.service} does not exist yet (push subscriptions are created after the services)`);
       return {
         args: {
           pushConfig: {
@@ -138,6 +185,7 @@ function deliveryOf(ctx: MeshContext, consumer: ConsumerSpec, services: Record<s
       return {
         // No topic or table schema mapping: the payload lands in `data`, with the metadata columns.
         args: { bigqueryConfig: { table: bigquerySubscriptionTable(ctx, consumer.table!), writeMetadata: true } },
+        // agentGrants include the other helper's IAM-propagation wait (warehouse.ts).
         dependsOn: [warehouse.tables[consumer.table!], ...warehouse.agentGrants],
       };
     }

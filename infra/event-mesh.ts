@@ -1,20 +1,21 @@
 /**
  * The whole mesh as one component: a pure function of (spec, stack config). Pieces, in dependency
- * order: APIs -> topics -> warehouse, Firestore -> service accounts, images, Cloud Run services ->
- * consumers (subscriptions, dead letters, redrive) -> the services' Pub/Sub grants -> monitoring.
+ * order: APIs -> topics -> warehouse, Firestore -> service accounts -> what the services read and write
+ * (dead-letter and redrive topics, pull and BigQuery subscriptions) -> the services' grants on it ->
+ * images, Cloud Run services -> push subscriptions (their endpoint is a service) -> monitoring.
+ * A service never starts before the grants it needs exist; IAM propagation may still take minutes.
  */
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
-import { consumerResources, type MeshSpec } from '../shared/spec';
+import type { MeshSpec } from '../shared/spec';
 import { enableApis } from './apis';
 import type { MeshConfig } from './config';
-import { createConsumers, type MeshConsumer } from './consumers';
+import { createConsumersBeforeServices, createPushConsumers, grantTargetsOf, type MeshConsumer } from './consumers';
 import type { MeshContext } from './context';
 import { createFirestore, type MeshFirestore } from './firestore';
-import { bindGrants, memberOf, pubsubAgentMember } from './iam';
+import { pubsubAgentMember } from './iam';
 import { serviceImages } from './images';
 import { createMonitoring } from './monitoring';
-import { serviceGrants } from './profiles';
 import { createServiceAccounts, createServices, type MeshService } from './services';
 import { createTopics, type MeshTopic } from './topics';
 import { createWarehouse, type MeshWarehouse } from './warehouse';
@@ -49,22 +50,9 @@ export class EventMesh extends pulumi.ComponentResource {
     this.warehouse = createWarehouse(ctx);
     this.firestore = createFirestore(ctx);
     const accounts = createServiceAccounts(ctx);
-    this.services = createServices(ctx, accounts, serviceImages(ctx), this.warehouse.dataset);
-    this.consumers = createConsumers(ctx, this.topics, this.services, this.warehouse);
-
-    // The services' Pub/Sub grants: subscriber on what they pull, publisher on their dead-letter topics.
-    const subscriptions: Record<string, gcp.pubsub.Subscription> = {};
-    const topics: Record<string, gcp.pubsub.Topic> = {};
-    for (const c of Object.values(this.consumers)) {
-      const names = consumerResources(c.spec);
-      subscriptions[names.subscription] = c.subscription;
-      subscriptions[names.redriveSubscription] = c.redriveSubscription;
-      topics[names.deadLetterTopic] = c.deadLetterTopic;
-    }
-    for (const service of Object.values(this.services)) {
-      const grants = serviceGrants(spec, service.spec.name).filter((g) => g.on.kind === 'subscription' || g.on.kind === 'topic');
-      bindGrants(ctx, `${service.spec.name}-sa`, memberOf(service.accounts.runtime), grants, { subscriptions, topics });
-    }
+    const early = createConsumersBeforeServices(ctx, this.topics, this.warehouse);
+    this.services = createServices(ctx, accounts, serviceImages(ctx), { dataset: this.warehouse.dataset, ...grantTargetsOf(early) });
+    this.consumers = createPushConsumers(ctx, this.topics, early, this.services);
     createMonitoring(ctx);
 
     this.serviceUrls = pulumi.output(Object.fromEntries(Object.values(this.services).map((s) => [s.spec.name, s.service.uri])));

@@ -2,8 +2,18 @@
  * Firestore holds the processor's projections, the dashboard's aggregates and the dedup records that
  * make both count each event once. Dedup records and aggregates carry an expiry; TTL policies delete
  * them after it, so no collection grows forever (TTL deletes land within about a day of expiry).
+ *
+ * Recovery (spec.recovery.firestore):
+ * - point-in-time recovery: "Reads against any timestamp within the past hour; reads against 1-minute
+ *   snapshots beyond 1 hour and within 7 days" (PointInTimeRecoveryEnablement,
+ *   https://cloud.google.com/firestore/docs/reference/rest/v1/projects.databases); without it only the
+ *   last hour is readable. RPO: 1 minute, for 7 days.
+ * - a backup schedule (daily or weekly, UTC): "At most two backup schedules can be configured on a
+ *   database, one daily and one weekly"; retention at most 14 weeks; backups outlive a deleted
+ *   database and restore into a new one (https://cloud.google.com/firestore/docs/backups).
  */
 import * as gcp from '@pulumi/gcp';
+import { toProtoDuration } from '../shared/spec';
 import { DASHBOARD_COLLECTIONS, DASHBOARD_EXPIRY_FIELD, LIKES_POSTS_FIELD } from '../services/dashboard/collections';
 import { resourceOptions, type MeshContext } from './context';
 
@@ -18,10 +28,13 @@ export interface MeshFirestore {
   dashboardTtl: gcp.firestore.Field[];
   /** likes.posts not indexed. */
   likesPostsUnindexed: gcp.firestore.Field;
+  /** The spec's backup schedule, unless `backups.every: never`. */
+  backupSchedule: gcp.firestore.BackupSchedule | undefined;
 }
 
 export function createFirestore(ctx: MeshContext): MeshFirestore {
   const protect = ctx.config.deletionProtection;
+  const recovery = ctx.spec.recovery.firestore;
   const database = new gcp.firestore.Database(
     'firestore',
     {
@@ -32,9 +45,25 @@ export function createFirestore(ctx: MeshContext): MeshFirestore {
       // Protected stacks keep the database (and its data) when the stack is destroyed.
       deletionPolicy: protect ? 'ABANDON' : 'DELETE',
       deleteProtectionState: protect ? 'DELETE_PROTECTION_ENABLED' : 'DELETE_PROTECTION_DISABLED',
+      pointInTimeRecoveryEnablement: recovery.pointInTimeRecovery ? 'POINT_IN_TIME_RECOVERY_ENABLED' : 'POINT_IN_TIME_RECOVERY_DISABLED',
     },
     resourceOptions(ctx),
   );
+  const backups = recovery.backups;
+  // Named by recurrence: daily -> weekly creates the new schedule before deleting the old one,
+  // which Firestore allows (one of each).
+  const backupSchedule = backups
+    ? new gcp.firestore.BackupSchedule(
+        `firestore-backups-${backups.every}`,
+        {
+          project: ctx.config.project,
+          database: database.name,
+          retention: toProtoDuration(backups.retentionSeconds),
+          ...(backups.every === 'daily' ? { dailyRecurrence: {} } : { weeklyRecurrence: { day: (backups.day ?? 'sunday').toUpperCase() } }),
+        },
+        resourceOptions(ctx, database),
+      )
+    : undefined;
   const dedupTtl = new gcp.firestore.Field(
     'dedup-ttl',
     {
@@ -67,5 +96,5 @@ export function createFirestore(ctx: MeshContext): MeshFirestore {
     { project: ctx.config.project, database: database.name, collection: DASHBOARD_COLLECTIONS.likes, field: LIKES_POSTS_FIELD, indexConfig: {} },
     resourceOptions(ctx, database, dashboardTtl[dashboardTtl.length - 1]),
   );
-  return { database, dedupTtl, dashboardTtl, likesPostsUnindexed };
+  return { database, dedupTtl, dashboardTtl, likesPostsUnindexed, backupSchedule };
 }

@@ -5,6 +5,10 @@
  *   undelivered messages on <c>-dlq-hold > 0 (dead letters await triage). Watching the hold
  *   subscription rather than dead_letter_message_count also catches the runtime's poison fast
  *   path, which publishes to the dead-letter topic directly, and keeps firing until someone triages.
+ *
+ * Pull consumers do not scale with their backlog: Cloud Run scales a service that keeps its CPU on
+ * CPU utilization and requests, not on Pub/Sub (https://cloud.google.com/run/docs/about-instance-autoscaling).
+ * Their lag alerts say so and point at the scaling config (docs/infra.md, "Pull on Cloud Run").
  */
 import * as gcp from '@pulumi/gcp';
 import { consumerResources, formatDuration, toProtoDuration, type ConsumerSpec, type MeshSpec } from '../shared/spec';
@@ -86,10 +90,7 @@ export function createMonitoring(ctx: MeshContext): { alertPolicies: gcp.monitor
             ],
             notificationChannels: alertChannels,
             alertStrategy: { autoClose: toProtoDuration(1800) },
-            documentation: {
-              mimeType: 'text/markdown',
-              content: `${alert.summary}.\n\nConsumer \`${consumer.name}\` of topic \`${consumer.topic}\` (${consumer.delivery}${consumer.service ? `, service ${consumer.service}` : ''}). See docs/infra.md for triage and redrive.`,
-            },
+            documentation: { mimeType: 'text/markdown', content: alertDocumentation(consumer, alert) },
             userLabels: meshLabels({ 'mesh-consumer': labelValue(consumer.name) }),
           },
           resourceOptions(ctx),
@@ -97,8 +98,29 @@ export function createMonitoring(ctx: MeshContext): { alertPolicies: gcp.monitor
       );
     }
   }
-  const dashboard = new gcp.monitoring.Dashboard('dashboard', { project, dashboardJson: JSON.stringify(dashboardDefinition(ctx.spec)) }, resourceOptions(ctx));
+  const dashboard = new gcp.monitoring.Dashboard('dashboard', { project, dashboardJson: JSON.stringify(withoutEmptyArrays(dashboardDefinition(ctx.spec))) }, resourceOptions(ctx));
   return { alertPolicies, dashboard };
+}
+
+/** What the person paged reads: what fired, and for a pull consumer's lag, how to add capacity. */
+export function alertDocumentation(consumer: ConsumerSpec, alert: ConsumerAlert): string {
+  const lines = [`${alert.summary}.`, '', `Consumer \`${consumer.name}\` of topic \`${consumer.topic}\` (${consumer.delivery}${consumer.service ? `, service ${consumer.service}` : ''}). See docs/infra.md for triage and redrive.`];
+  if (consumer.delivery === 'pull' && consumer.service && alert.kind !== 'dead-letters') {
+    lines.push(
+      '',
+      `Cloud Run does not scale ${consumer.service} on this backlog (it scales on CPU). If ${consumer.service} is healthy but too slow, raise \`event-mesh:scaling.${consumer.service}.minInstances\` (up to its maxInstances) and run \`pulumi up\`.`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The Monitoring API drops empty lists, so a `[]` in dashboardJson would show as a diff on every update. */
+export function withoutEmptyArrays<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(withoutEmptyArrays) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => !(Array.isArray(v) && v.length === 0)).map(([k, v]) => [k, withoutEmptyArrays(v)])) as T;
+  }
+  return value;
 }
 
 const chart = (title: string, dataSets: { subscription: string; metric: string; aligner: string; legend: string }[], threshold?: { value: number; label: string }) => ({
@@ -109,7 +131,7 @@ const chart = (title: string, dataSets: { subscription: string; metric: string; 
       legendTemplate: d.legend,
       timeSeriesQuery: { timeSeriesFilter: { filter: subscriptionMetricFilter(d.subscription, d.metric), aggregation: { alignmentPeriod: ALIGNMENT, perSeriesAligner: d.aligner } } },
     })),
-    thresholds: threshold ? [{ value: threshold.value, label: threshold.label, targetAxis: 'Y1' }] : [],
+    ...(threshold ? { thresholds: [{ value: threshold.value, label: threshold.label, targetAxis: 'Y1' }] } : {}),
     yAxis: { scale: 'LINEAR' },
   },
 });

@@ -25,6 +25,9 @@ export interface MockedResource {
   /** `type::name` of the resources it explicitly depends on (opts.dependsOn) and of its parent. */
   dependsOn: string[];
   parent?: string;
+  /** Resource options that change what the engine does with it. */
+  retainOnDelete?: boolean;
+  ignoreChanges?: string[];
 }
 
 export interface OfflineRun {
@@ -56,7 +59,7 @@ export async function runProgramOffline(options: OfflineRunOptions): Promise<Off
   const region = String(options.config['gcp:region'] ?? 'us-central1');
   const projectNumber = options.projectNumber ?? MOCK_PROJECT_NUMBER;
   const run: OfflineRun = { resources: [], invokes: [], outputs: {} };
-  const options_ = new Map<string, { dependsOn: string[]; parent?: string }>();
+  const options_ = new Map<string, Pick<MockedResource, 'dependsOn' | 'parent' | 'retainOnDelete' | 'ignoreChanges'>>();
 
   await pulumi.runtime.setMocks(
     {
@@ -89,7 +92,8 @@ export async function runProgramOffline(options: OfflineRunOptions): Promise<Off
   await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation((args) => {
       const refs = (value: unknown): string[] => (Array.isArray(value) ? value : value ? [value] : []).filter((r) => pulumi.Resource.isInstance(r)).map(resourceKey);
-      options_.set(key(args.type, args.name), { dependsOn: refs(args.opts.dependsOn), parent: args.opts.parent ? resourceKey(args.opts.parent) : undefined });
+      const { retainOnDelete, ignoreChanges } = args.opts as pulumiTypes.CustomResourceOptions;
+      options_.set(key(args.type, args.name), { dependsOn: refs(args.opts.dependsOn), parent: args.opts.parent ? resourceKey(args.opts.parent) : undefined, retainOnDelete, ignoreChanges });
       return undefined;
     });
     return {};

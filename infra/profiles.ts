@@ -19,13 +19,19 @@ export interface ServiceProfile {
   defaultIngress: CloudRunIngress;
 }
 
+/** The service people open in a browser (event-mesh:dashboardViewers). */
+export const DASHBOARD_SERVICE = 'dashboard';
+
 export const SERVICE_PROFILES: Record<string, ServiceProfile> = {
   // Live aggregates in Firestore and consumer health from Cloud Monitoring; serves a web page.
   dashboard: { projectRoles: ['roles/datastore.user', 'roles/monitoring.viewer'], datasetRoles: [], defaultIngress: 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER' },
   // Exactly-once effects deduplicated in Firestore.
   processor: { projectRoles: ['roles/datastore.user'], datasetRoles: [], defaultIngress: 'INGRESS_TRAFFIC_INTERNAL_ONLY' },
-  // Loads events into the dataset; load/query jobs are billed to the project, hence jobUser there.
-  warehouse: { projectRoles: ['roles/bigquery.jobUser'], datasetRoles: ['roles/bigquery.dataEditor'], defaultIngress: 'INGRESS_TRAFFIC_INTERNAL_ONLY' },
+  // Streams rows into the dataset (tabledata.insertAll) and creates/patches its tables and views: all
+  // dataset-level permissions of dataEditor. It runs no BigQuery job (no query, load or copy), so it
+  // needs no roles/bigquery.jobUser on the project (services/warehouse: table.insert, getMetadata,
+  // setMetadata, createTable only).
+  warehouse: { projectRoles: [], datasetRoles: ['roles/bigquery.dataEditor'], defaultIngress: 'INGRESS_TRAFFIC_INTERNAL_ONLY' },
 };
 
 /** Services receiving only Pub/Sub push need no public path: push reaches internal-only services. */
@@ -38,7 +44,8 @@ export type GrantTarget =
   | { kind: 'dataset' }
   | { kind: 'subscription'; name: string }
   | { kind: 'topic'; name: string }
-  | { kind: 'cloud-run-service'; name: string };
+  | { kind: 'cloud-run-service'; name: string }
+  | { kind: 'iap-cloud-run-service'; name: string };
 
 export interface Grant {
   role: string;

@@ -3,19 +3,36 @@
  * dedicated push account per service that receives push: Pub/Sub signs its OIDC tokens with that
  * account and it may invoke that one service only. No allUsers invoker: every request is
  * authenticated by Cloud Run.
+ *
+ * A service is created after every grant of its runtime account and what they bind to (the
+ * subscriptions it pulls, their redrive copies, its dead-letter topics), so its first revision never
+ * starts before they exist. IAM still takes minutes to propagate after that: the runtime retries a
+ * PERMISSION_DENIED pull with backoff, /healthz stays 200 and /readyz 503 meanwhile.
  */
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
 import { toProtoDuration, type ServiceSpec } from '../shared/spec';
 import { ingressFor, scalingFor } from './config';
 import { meshLabels, labelValue, resourceOptions, type MeshContext } from './context';
-import { accountId, bindGrants, memberOf } from './iam';
+import { accountId, bindGrants, memberOf, type GrantTargets } from './iam';
 import { specPathInImage } from './images';
-import { pullsMessages, receivesPush, serviceGrants } from './profiles';
+import { PULLS_LABEL } from './policy/policies';
+import { DASHBOARD_SERVICE, pullsMessages, receivesPush, serviceGrants, type Grant } from './profiles';
 
 export const CONTAINER_PORT = 8080;
 /** Cloud Run's default request timeout; a push consumer's ack deadline may need longer. */
 const DEFAULT_TIMEOUT_SECONDS = 300;
+/** Services that pull carry label PULLS_LABEL=true: the policy pack checks they keep CPU and an instance. */
+export { PULLS_LABEL };
+
+/**
+ * Health checks (https://cloud.google.com/run/docs/configuring/healthchecks). Both on /healthz, which
+ * answers 200 as soon as the server listens: /readyz is 503 while a pull stream waits for IAM to
+ * propagate, a state the instance recovers from by itself, so neither restarting it (liveness) nor
+ * never starting it (startup) would help. Startup: up to 2 minutes (Cloud Run caps it at 240 s).
+ */
+export const STARTUP_PROBE = { httpGet: { path: '/healthz', port: CONTAINER_PORT }, initialDelaySeconds: 0, periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 60 };
+export const LIVENESS_PROBE = { httpGet: { path: '/healthz', port: CONTAINER_PORT }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 };
 
 export interface MeshServiceAccounts {
   /** The identity the service's code runs as. */
@@ -31,6 +48,8 @@ export interface MeshService {
   /** The service's deterministic URL: push endpoint base and OIDC audience. */
   uri: pulumi.Output<string>;
   invoker?: gcp.cloudrunv2.ServiceIamMember;
+  /** Every grant of the runtime account; the service depends on all of them. */
+  runtimeGrants: pulumi.CustomResource[];
 }
 
 /**
@@ -68,33 +87,42 @@ export function createServiceAccounts(ctx: MeshContext): Record<string, MeshServ
   return accounts;
 }
 
-export function createServices(
-  ctx: MeshContext,
-  accounts: Record<string, MeshServiceAccounts>,
-  images: Record<string, pulumi.Input<string>>,
-  dataset: gcp.bigquery.Dataset | undefined,
-): Record<string, MeshService> {
+/** Environment of a service's container. */
+export function serviceEnv(ctx: MeshContext, spec: ServiceSpec, push: { audience: pulumi.Input<string>; email: pulumi.Input<string> } | undefined) {
+  const envs: gcp.types.input.cloudrunv2.ServiceTemplateContainerEnv[] = [
+    { name: 'GOOGLE_CLOUD_PROJECT', value: ctx.config.project },
+    { name: 'MESH_SERVICE', value: spec.name },
+    { name: 'MESH_SPEC', value: specPathInImage(ctx.spec) },
+    { name: 'BIGQUERY_DATASET', value: ctx.spec.warehouse.dataset },
+  ];
+  if (push) {
+    envs.push(
+      // The service verifies every push request's OIDC token against these.
+      { name: 'MESH_PUSH_AUDIENCE', value: push.audience },
+      { name: 'MESH_PUSH_SERVICE_ACCOUNT', value: push.email },
+      // Cloud Run verifies the token itself (the run.invoker check) and hands it to the container with its
+      // signature stripped (SIGNATURE_REMOVED_BY_GOOGLE), so checking the signature again refuses every push;
+      // the container checks the claims (aud, iss, email, exp). https://cloud.google.com/iap/docs/enabling-cloud-run:
+      // "Cloud Run passes this header to your service after stripping its signature"; see also
+      // https://cloud.google.com/run/docs/authenticating/service-to-service
+      { name: 'MESH_PUSH_TOKEN_CHECK', value: 'claims' },
+    );
+  }
+  return envs;
+}
+
+export function createServices(ctx: MeshContext, accounts: Record<string, MeshServiceAccounts>, images: Record<string, pulumi.Input<string>>, targets: Partial<GrantTargets>): Record<string, MeshService> {
   const services: Record<string, MeshService> = {};
   const { project, region } = ctx.config;
   for (const spec of Object.values(ctx.spec.services)) {
     const { runtime, push } = accounts[spec.name];
-    // Project and dataset roles exist before the first revision starts; Pub/Sub grants follow the subscriptions.
-    const earlyGrants = serviceGrants(ctx.spec, spec.name).filter((g) => g.on.kind === 'project' || g.on.kind === 'dataset');
-    const baseGrants = bindGrants(ctx, `${spec.name}-sa`, memberOf(runtime), earlyGrants, { dataset });
+    // Every role of the runtime account, on the project, the dataset and the Pub/Sub resources it uses.
+    const runtimeGrants = bindGrants(ctx, `${spec.name}-sa`, memberOf(runtime), serviceGrants(ctx.spec, spec.name), targets);
     const uri = deterministicUri(ctx, spec.name);
     const pulls = pullsMessages(ctx.spec, spec.name);
     const scaling = scalingFor(ctx.config, ctx.spec, spec.name);
     const pushAckDeadlines = spec.consumers.filter((c) => ctx.spec.consumers[c].delivery === 'push').map((c) => ctx.spec.consumers[c].ackDeadlineSeconds);
-    const envs: gcp.types.input.cloudrunv2.ServiceTemplateContainerEnv[] = [
-      { name: 'GOOGLE_CLOUD_PROJECT', value: project },
-      { name: 'MESH_SERVICE', value: spec.name },
-      { name: 'MESH_SPEC', value: specPathInImage(ctx.spec) },
-      { name: 'BIGQUERY_DATASET', value: ctx.spec.warehouse.dataset },
-    ];
-    if (push) {
-      // The service verifies every push request's OIDC token against these.
-      envs.push({ name: 'MESH_PUSH_AUDIENCE', value: uri }, { name: 'MESH_PUSH_SERVICE_ACCOUNT', value: push.email });
-    }
+    const access = dashboardAccessOf(ctx, spec.name);
     const service = new gcp.cloudrunv2.Service(
       spec.name,
       {
@@ -103,9 +131,11 @@ export function createServices(
         name: spec.name,
         description: spec.description,
         ingress: ingressFor(ctx.config, spec.name),
+        // The one switch for teardown (docs/infra.md "Tearing down"); checked in state, so `pulumi up` it first.
         deletionProtection: ctx.config.deletionProtection,
         customAudiences: push ? [uri] : undefined,
-        labels: meshLabels({ 'mesh-service': labelValue(spec.name) }),
+        iapEnabled: access?.iap ? true : undefined,
+        labels: meshLabels({ 'mesh-service': labelValue(spec.name), ...(pulls ? { [PULLS_LABEL]: 'true' } : {}) }),
         template: {
           serviceAccount: runtime.email,
           maxInstanceRequestConcurrency: spec.concurrency,
@@ -115,11 +145,15 @@ export function createServices(
           containers: [
             {
               image: images[spec.name],
-              envs,
+              envs: serviceEnv(ctx, spec, push ? { audience: uri, email: push.email } : undefined),
               ports: { containerPort: CONTAINER_PORT },
+              startupProbe: STARTUP_PROBE,
+              livenessProbe: LIVENESS_PROBE,
               resources: {
                 limits: { cpu: '1', memory: '512Mi' },
                 // Pull subscribers and background flushes run outside requests: keep CPU allocated for them.
+                // With CPU always allocated Cloud Run also scales on CPU utilization (target 60%) between
+                // min and max instances: https://cloud.google.com/run/docs/about-instance-autoscaling
                 cpuIdle: !pulls,
                 startupCpuBoost: true,
               },
@@ -127,14 +161,54 @@ export function createServices(
           ],
         },
       },
-      resourceOptions(ctx, ...baseGrants),
+      resourceOptions(ctx, ...runtimeGrants, ...(access?.ready ?? [])),
     );
+    const cloudRunServices = { [spec.name]: service };
     const invoker = push
-      ? (bindGrants(ctx, `${spec.name}-push-sa`, memberOf(push), [{ role: 'roles/run.invoker', on: { kind: 'cloud-run-service', name: spec.name }, reason: 'push delivery' }], {
-          cloudRunServices: { [spec.name]: service },
-        })[0] as gcp.cloudrunv2.ServiceIamMember)
+      ? (bindGrants(ctx, `${spec.name}-push-sa`, memberOf(push), [{ role: 'roles/run.invoker', on: { kind: 'cloud-run-service', name: spec.name }, reason: 'push delivery' }], { cloudRunServices })[0] as gcp.cloudrunv2.ServiceIamMember)
       : undefined;
-    services[spec.name] = { spec, accounts: accounts[spec.name], service, uri, invoker };
+    if (access) for (const [who, member, grant] of access.grants) bindGrants(ctx, who, member, [grant], { cloudRunServices });
+    services[spec.name] = { spec, accounts: accounts[spec.name], service, uri, invoker, runtimeGrants };
   }
   return services;
+}
+
+interface DashboardAccessPlan {
+  iap: boolean;
+  /** What must exist before the service (the IAP API and its service agent). */
+  ready: pulumi.Resource[];
+  /** [resource name prefix, member, grant] */
+  grants: [string, pulumi.Input<string>, Grant][];
+}
+
+/**
+ * How event-mesh:dashboardViewers reach the dashboard (undefined for other services or without viewers):
+ *   iam: viewers get run.invoker on it and open it through `gcloud run services proxy` (ID token of the
+ *        viewer; https://cloud.google.com/run/docs/authenticating/developers);
+ *   iap: IAP on the service itself (https://cloud.google.com/run/docs/securing/identity-aware-proxy-cloud-run):
+ *        viewers get roles/iap.httpsResourceAccessor, and the IAP service agent run.invoker, since IAP calls
+ *        Cloud Run as that agent. Refused while the dashboard receives push (configProblems).
+ */
+function dashboardAccessOf(ctx: MeshContext, service: string): DashboardAccessPlan | undefined {
+  const { dashboardViewers, dashboardAccess, project } = ctx.config;
+  if (service !== DASHBOARD_SERVICE || !dashboardViewers.length) return undefined;
+  const viewerName = (member: string) => `${DASHBOARD_SERVICE}-viewer-${member.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
+  if (dashboardAccess === 'iam') {
+    return {
+      iap: false,
+      ready: [],
+      grants: dashboardViewers.map((m) => [viewerName(m), m, { role: 'roles/run.invoker', on: { kind: 'cloud-run-service', name: service }, reason: 'opens the dashboard' }]),
+    };
+  }
+  // iap.googleapis.com is enabled with the other APIs (apis.ts), and resourceOptions waits for them.
+  const agent = new gcp.projects.ServiceIdentity('iap-agent', { project, service: 'iap.googleapis.com' }, resourceOptions(ctx));
+  const agentMember = pulumi.interpolate`serviceAccount:service-${ctx.projectNumber}@gcp-sa-iap.iam.gserviceaccount.com`;
+  return {
+    iap: true,
+    ready: [agent],
+    grants: [
+      ['iap-agent', agentMember, { role: 'roles/run.invoker', on: { kind: 'cloud-run-service', name: service }, reason: 'IAP forwards viewers' }],
+      ...dashboardViewers.map((m): [string, string, Grant] => [viewerName(m), m, { role: 'roles/iap.httpsResourceAccessor', on: { kind: 'iap-cloud-run-service', name: service }, reason: 'opens the dashboard' }]),
+    ],
+  };
 }

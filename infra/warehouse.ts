@@ -1,10 +1,24 @@
 /**
  * The BigQuery side: the spec's dataset, an events table and a deduplicating view per topic, the
  * dead-letter table, and the tables BigQuery-kind consumers write to through Pub/Sub's native
- * BigQuery subscriptions (for which the Pub/Sub agent needs write access to the dataset).
+ * BigQuery subscriptions.
+ *
+ * The tables belong to this program: the warehouse service only verifies them in GCP
+ * (MESH_WAREHOUSE_TABLES=verify, services/warehouse/verify.ts).
+ *
+ * The Pub/Sub agent gets `bigquery.dataEditor` on each BigQuery-subscription table, not on the
+ * dataset. Pub/Sub's docs ask for BigQuery Data Editor for the writing service account, granted on
+ * the project or on the table (https://cloud.google.com/pubsub/docs/create-bigquery-subscription,
+ * "Grant IAM roles to the service account").
+ * On a table, dataEditor already reads its metadata (bigquery.tables.get), so metadataViewer adds
+ * nothing there; on the dataset, dataEditor would let Pub/Sub write the events and dead-letter tables.
+ * The subscriptions wait for the grants to propagate (propagation.ts): Pub/Sub checks the table
+ * permission when the subscription is created.
  */
 import * as gcp from '@pulumi/gcp';
+import type * as pulumi from '@pulumi/pulumi';
 import { meshLabels, resourceOptions, type MeshContext } from './context';
+import { IAM_PROPAGATION_SECONDS, PropagationWait } from './propagation';
 import {
   bigquerySubscriptionTableSchema,
   DEAD_LETTERS_TABLE,
@@ -21,14 +35,22 @@ export interface MeshWarehouse {
   dataset: gcp.bigquery.Dataset;
   /** Every table and view by table id. */
   tables: Record<string, gcp.bigquery.Table>;
-  /** The Pub/Sub agent's dataset roles, which BigQuery subscriptions need before they are created. */
-  agentGrants: gcp.bigquery.DatasetIamMember[];
+  /**
+   * What BigQuery subscriptions must be created after: the Pub/Sub agent's table grants, then the
+   * wait for them to propagate (last). Empty without BigQuery-kind consumers.
+   */
+  agentGrants: pulumi.Resource[];
 }
 
-/** Roles the Pub/Sub agent needs to write a BigQuery subscription's table. */
-export const PUBSUB_AGENT_DATASET_ROLES = ['roles/bigquery.dataEditor', 'roles/bigquery.metadataViewer'];
+/** The one role the Pub/Sub agent gets, on each BigQuery-subscription table only. */
+export const PUBSUB_AGENT_TABLE_ROLE = 'roles/bigquery.dataEditor';
 
-export function createWarehouse(ctx: MeshContext): MeshWarehouse {
+export interface WarehouseOptions {
+  /** Wait between the agent's grants and the BigQuery subscriptions; default IAM_PROPAGATION_SECONDS. */
+  iamPropagationSeconds?: number;
+}
+
+export function createWarehouse(ctx: MeshContext, options: WarehouseOptions = {}): MeshWarehouse {
   const { project } = ctx.config;
   const { dataset: datasetId, location } = ctx.spec.warehouse;
   const protect = ctx.config.deletionProtection;
@@ -41,6 +63,8 @@ export function createWarehouse(ctx: MeshContext): MeshWarehouse {
       description: 'Event mesh: every event, dead letters and BigQuery-kind consumers.',
       // Without protection (dev stacks) `pulumi destroy` may drop a dataset that still has tables.
       deleteContentsOnDestroy: !protect,
+      // The warehouse's RPO: changed or deleted rows (and tables) stay recoverable this long.
+      maxTimeTravelHours: String(ctx.spec.recovery.warehouse.timeTravelSeconds / 3600),
       labels: meshLabels(),
     },
     resourceOptions(ctx),
@@ -73,22 +97,35 @@ export function createWarehouse(ctx: MeshContext): MeshWarehouse {
   });
 
   const bigqueryConsumers = Object.values(ctx.spec.consumers).filter((c) => c.delivery === 'bigquery');
-  for (const tableId of new Set(bigqueryConsumers.map((c) => c.table!))) {
-    table(tableId, {
+  const subscriptionTables = [...new Set(bigqueryConsumers.map((c) => c.table!))];
+  const grants: gcp.bigquery.IamMember[] = [];
+  for (const tableId of subscriptionTables) {
+    const written = table(tableId, {
       description: `Written by Pub/Sub for ${bigqueryConsumers.filter((c) => c.table === tableId).map((c) => c.name).join(', ')}.`,
       schema: JSON.stringify(bigquerySubscriptionTableSchema()),
       timePartitioning: { type: 'DAY', field: 'publish_time' },
     });
+    grants.push(
+      new gcp.bigquery.IamMember(
+        `pubsub-agent-${tableId}-dataEditor`,
+        { project, datasetId: dataset.datasetId, tableId: written.tableId, role: PUBSUB_AGENT_TABLE_ROLE, member: ctx.pubsubAgent },
+        resourceOptions(ctx, written, ...ctx.pubsubAgentReady),
+      ),
+    );
   }
-  const agentGrants = bigqueryConsumers.length
-    ? PUBSUB_AGENT_DATASET_ROLES.map(
-        (role) =>
-          new gcp.bigquery.DatasetIamMember(
-            `pubsub-agent-${role.replace(/^roles\//, '').replace(/\./g, '-')}`,
-            { project, datasetId: dataset.datasetId, role, member: ctx.pubsubAgent },
-            resourceOptions(ctx, dataset, ...ctx.pubsubAgentReady),
-          ),
-      )
+  const agentGrants: pulumi.Resource[] = grants.length
+    ? [
+        ...grants,
+        new PropagationWait(
+          'pubsub-agent-bigquery-propagation',
+          {
+            seconds: options.iamPropagationSeconds ?? IAM_PROPAGATION_SECONDS,
+            reason: 'IAM grants propagate in minutes; Pub/Sub checks the table permission when a BigQuery subscription is created',
+            triggers: subscriptionTables.map((t) => `${PUBSUB_AGENT_TABLE_ROLE} on ${datasetId}.${t}`),
+          },
+          resourceOptions(ctx, ...grants),
+        ),
+      ]
     : [];
   return { dataset, tables, agentGrants };
 }

@@ -4,6 +4,10 @@
  *
  * They check the resources, not the spec: so they also catch a hand-edited program or another
  * stack in the same project. Run them with `pulumi preview --policy-pack infra/policy`.
+ *
+ * Policy config (`--policy-pack-config <file>`, or the policy group's config in Pulumi Cloud): only
+ * `data-store-deletion-protection` has any, `{"allowUnprotected": true}` for stacks that set
+ * `event-mesh:deletionProtection: false` (infra/policy/unprotected-stack.json).
  */
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from '@pulumi/policy';
 
@@ -12,7 +16,12 @@ export const TYPES = {
   cloudRunV2Service: 'gcp:cloudrunv2/service:Service',
   cloudRunV1Service: 'gcp:cloudrun/service:Service',
   bigqueryTable: 'gcp:bigquery/table:Table',
+  bigqueryDataset: 'gcp:bigquery/dataset:Dataset',
+  firestoreDatabase: 'gcp:firestore/database:Database',
 } as const;
+
+/** Label the program puts on Cloud Run services that pull (infra/services.ts PULLS_LABEL). */
+export const PULLS_LABEL = 'mesh-pulls';
 
 /** Suffix of the subscriptions that only hold dead letters (shared/spec/names.ts). */
 export const DEAD_LETTER_HOLD_SUFFIX = '-dlq-hold';
@@ -109,6 +118,83 @@ export const bigqueryTablesArePartitioned: ResourceValidationPolicy = {
   }),
 };
 
+/** Basic roles: each grants thousands of permissions on every resource of the project. */
+export const PRIMITIVE_ROLES = ['roles/owner', 'roles/editor', 'roles/viewer'];
+
+export const noPrimitiveRoles: ResourceValidationPolicy = {
+  name: 'no-primitive-roles',
+  description: 'No IAM member, binding or policy grants roles/owner, roles/editor or roles/viewer.',
+  enforcementLevel: 'mandatory',
+  validateResource: (args, report) => {
+    if (!IAM_TYPE.test(args.type)) return;
+    const roles: string[] = [];
+    if (typeof args.props.role === 'string') roles.push(args.props.role);
+    if (typeof args.props.policyData === 'string') {
+      try {
+        const policy = JSON.parse(args.props.policyData) as { bindings?: { role?: string }[] };
+        for (const binding of policy.bindings ?? []) if (typeof binding.role === 'string') roles.push(binding.role);
+      } catch {
+        report(`${args.name}: policyData is not JSON, cannot check its roles`);
+      }
+    }
+    for (const role of roles) if (PRIMITIVE_ROLES.includes(role)) report(`${args.name} grants the basic role ${role}: grant a predefined role for what is needed`);
+  },
+};
+
+export interface DataStoreProtectionConfig {
+  /** Set for stacks meant to be torn down (event-mesh:deletionProtection false). */
+  allowUnprotected?: boolean;
+}
+
+/**
+ * What `pulumi destroy` (or anyone) could delete along with its data: a BigQuery table without
+ * deletionProtection (the provider default is true), a dataset that drops its tables on destroy, a
+ * Firestore database with deletionPolicy DELETE or delete protection off (the API default is off).
+ */
+function unprotectedDataStore(args: ResourceValidationArgs): string | undefined {
+  const p = args.props;
+  switch (args.type) {
+    case TYPES.bigqueryTable:
+      return p.deletionProtection === false ? `BigQuery table ${p.tableId ?? args.name} has deletionProtection false` : undefined;
+    case TYPES.bigqueryDataset:
+      return p.deleteContentsOnDestroy === true ? `BigQuery dataset ${p.datasetId ?? args.name} deletes its tables on destroy (deleteContentsOnDestroy)` : undefined;
+    case TYPES.firestoreDatabase:
+      if (p.deletionPolicy === 'DELETE') return `Firestore database ${nameOf(args)} has deletionPolicy DELETE`;
+      return p.deleteProtectionState !== 'DELETE_PROTECTION_ENABLED' ? `Firestore database ${nameOf(args)} has no delete protection (deleteProtectionState ${p.deleteProtectionState ?? 'unset, which is disabled'})` : undefined;
+    default:
+      return undefined;
+  }
+}
+
+export const dataStoresAreProtected: ResourceValidationPolicy = {
+  name: 'data-store-deletion-protection',
+  description: 'BigQuery tables and datasets and the Firestore database cannot be deleted with their data, unless the stack opts out (policy config allowUnprotected).',
+  enforcementLevel: 'mandatory',
+  configSchema: { properties: { allowUnprotected: { type: 'boolean', default: false } } },
+  validateResource: (args, report) => {
+    const problem = unprotectedDataStore(args);
+    if (!problem) return;
+    if (args.getConfig<DataStoreProtectionConfig>().allowUnprotected) return;
+    report(`${problem}; protect it (event-mesh:deletionProtection true) or, for a stack meant to be torn down, run with --policy-pack-config infra/policy/unprotected-stack.json`);
+  },
+};
+
+export const pullServicesStayOn: ResourceValidationPolicy = {
+  name: 'pull-service-always-on',
+  description: `Cloud Run services that pull (label ${PULLS_LABEL}=true) keep CPU allocated (cpuIdle false) and at least one instance.`,
+  enforcementLevel: 'mandatory',
+  validateResource: onType(TYPES.cloudRunV2Service, (props, args, report) => {
+    if (props.labels?.[PULLS_LABEL] !== 'true') return;
+    const name = nameOf(args);
+    const containers: Props[] = props.template?.containers ?? [];
+    // Without CPU outside requests a pull stream stalls between requests; a pull service gets none.
+    if (!containers.length || containers.some((c) => c.resources?.cpuIdle !== false)) report(`Cloud Run service ${name} pulls but its CPU is throttled outside requests (set resources.cpuIdle false)`);
+    const min = Math.max(props.template?.scaling?.minInstanceCount ?? 0, props.scaling?.minInstanceCount ?? 0);
+    // Scaling from zero needs a request; nothing would start a pull service at 0.
+    if (min < 1) report(`Cloud Run service ${name} pulls but may scale to zero instances (minInstanceCount ${min}); nothing would start it again`);
+  }),
+};
+
 export const policies: ResourceValidationPolicy[] = [
   subscriptionsHaveDeadLetterPolicy,
   exactlyOnceOnlyOnPull,
@@ -116,4 +202,7 @@ export const policies: ResourceValidationPolicy[] = [
   pushSubscriptionsHaveOidc,
   cloudRunHasOwnServiceAccount,
   bigqueryTablesArePartitioned,
+  noPrimitiveRoles,
+  dataStoresAreProtected,
+  pullServicesStayOn,
 ];

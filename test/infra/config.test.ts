@@ -1,4 +1,5 @@
 /** Stack config parsing and its checks against the spec; pure, no Pulumi engine involved. */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadSpec } from '../../shared/spec';
 import { configProblems, ingressFor, loadMeshInputs, MeshConfigError, parseMeshConfig, scalingFor } from '../../infra/config';
@@ -22,6 +23,8 @@ describe('parseMeshConfig', () => {
       images: {},
       imageRepository: 'event-mesh',
       firestoreLocation: 'us-central1',
+      dashboardViewers: [],
+      dashboardAccess: 'iam',
     });
   });
 
@@ -64,6 +67,35 @@ describe('per-service settings', () => {
     expect(ingressFor(config, 'warehouse')).toBe('INGRESS_TRAFFIC_INTERNAL_ONLY');
   });
 
+  it('opens the dashboard ingress to its viewers (IAM still checks them), unless ingress is configured', () => {
+    const viewers = parseMeshConfig({ project: 'p', dashboardViewers: ['user:a@x.com', 'group:g@x.com', 'domain:x.com', 'serviceAccount:s@p.iam.gserviceaccount.com'] });
+    expect(viewers.dashboardViewers).toHaveLength(4);
+    expect(ingressFor(viewers, 'dashboard')).toBe('INGRESS_TRAFFIC_ALL');
+    expect(ingressFor(viewers, 'processor')).toBe('INGRESS_TRAFFIC_INTERNAL_ONLY');
+    expect(ingressFor(parseMeshConfig({ project: 'p', dashboardViewers: ['user:a@x.com'], ingress: { dashboard: 'internal' } }), 'dashboard')).toBe('INGRESS_TRAFFIC_INTERNAL_ONLY');
+  });
+
+  it('refuses viewers that are not named principals and unknown access modes', () => {
+    expect(() => parseMeshConfig({ project: 'p', dashboardViewers: ['allUsers', 'allAuthenticatedUsers', 'a@x.com'], dashboardAccess: 'oauth' })).toThrow(MeshConfigError);
+    try {
+      parseMeshConfig({ project: 'p', dashboardViewers: ['allUsers', 'a@x.com'], dashboardAccess: 'oauth' });
+    } catch (error) {
+      expect((error as MeshConfigError).problems).toEqual([
+        'event-mesh:dashboardViewers: "allUsers" is not a principal (user:, group:, domain: or serviceAccount:<email or domain>)',
+        'event-mesh:dashboardViewers: "a@x.com" is not a principal (user:, group:, domain: or serviceAccount:<email or domain>)',
+        'event-mesh:dashboardAccess must be iam or iap, got "oauth"',
+      ]);
+    }
+  });
+
+  it('refuses IAP on a dashboard that receives push (Google: Pub/Sub behind IAP might fail)', () => {
+    const config = parseMeshConfig({ project: 'p', dashboardViewers: ['user:a@x.com'], dashboardAccess: 'iap' });
+    expect(configProblems(config, spec)).toEqual([
+      'event-mesh:dashboardAccess: iap would put IAP in front of Pub/Sub push to dashboard (dashboard-analytics, dashboard-orders), which Google documents may then fail; use iam, or make those consumers pull',
+    ]);
+    expect(configProblems(parseMeshConfig({ project: 'p', dashboardViewers: ['user:a@x.com'] }), spec)).toEqual([]);
+  });
+
   it('refuses unknown services and a pulling service at zero instances', () => {
     const config = parseMeshConfig({ project: 'p', scaling: { warehouse: { minInstances: 0 }, dashbaord: { maxInstances: 1 } }, images: { procesor: 'x' }, ingress: { dashboard: 'all' } });
     expect(configProblems(config, spec)).toEqual([
@@ -71,6 +103,18 @@ describe('per-service settings', () => {
       'event-mesh:images.procesor: unknown service (services: dashboard, processor, warehouse)',
       'event-mesh:scaling.warehouse: minInstances must be at least 1 because warehouse pulls (warehouse-analytics, warehouse-orders) and nothing would wake it at 0',
     ]);
+  });
+
+  it('gives the warehouse no project role: it runs no BigQuery job (insertAll and table metadata are dataset permissions)', () => {
+    const grants = serviceGrants(spec, 'warehouse');
+    expect(grants.filter((g) => g.on.kind === 'project')).toEqual([]);
+    expect(grants.map((g) => g.role)).not.toContain('roles/bigquery.jobUser');
+    expect(grants.filter((g) => g.on.kind === 'dataset').map((g) => g.role)).toEqual(['roles/bigquery.dataEditor']);
+    // The premise, checked on the code: no query, load, copy or extract job anywhere in the service.
+    // If one appears, it needs roles/bigquery.jobUser back in infra/profiles.ts.
+    const dir = path.join(REPO, 'services', 'warehouse');
+    const source = fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
+    expect(source.match(/\b(createQueryJob|createLoadJob|createCopyJob|createExtractJob|createJob|bigquery\.query|\.query\(|(?<!TopicSchemas)\.load\(|\.copy\(|\.extract\()/g) ?? []).toEqual([]);
   });
 
   it('derives each service grant from its consumers plus its profile', () => {

@@ -21,6 +21,8 @@ export const T = {
   subscriptionIam: 'gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember',
   projectIam: 'gcp:projects/iAMMember:IAMMember',
   datasetIam: 'gcp:bigquery/datasetIamMember:DatasetIamMember',
+  bigqueryIam: 'gcp:bigquery/iamMember:IamMember',
+  iapIam: 'gcp:iap/webCloudRunServiceIamMember:WebCloudRunServiceIamMember',
   runIam: 'gcp:cloudrunv2/serviceIamMember:ServiceIamMember',
   accountIam: 'gcp:serviceaccount/iAMMember:IAMMember',
   account: 'gcp:serviceaccount/account:Account',
@@ -71,14 +73,65 @@ export class Mesh {
   accountEmail(accountId: string): string {
     return this.one(T.account, accountId).state.email;
   }
+
+  /** `type::name` of a resource, as in dependsOn. */
+  static key(r: MockedResource): string {
+    return `${r.type}::${r.name}`;
+  }
+
+  /**
+   * Everything `r` waits for before it is created: explicit dependsOn, followed transitively. (Inputs
+   * that are outputs of other resources order them too; the program also lists those in dependsOn.)
+   */
+  dependenciesOf(r: MockedResource): Set<string> {
+    const byKey = new Map(this.resources.map((x) => [Mesh.key(x), x]));
+    const seen = new Set<string>();
+    const visit = (k: string) => {
+      for (const d of byKey.get(k)?.dependsOn ?? []) {
+        if (!seen.has(d)) {
+          seen.add(d);
+          visit(d);
+        }
+      }
+    };
+    visit(Mesh.key(r));
+    return seen;
+  }
+
+  /** A cycle in dependsOn, if any (the engine would wait forever on one). */
+  findCycle(): string[] | undefined {
+    const byKey = new Map(this.resources.map((x) => [Mesh.key(x), x]));
+    const state = new Map<string, 'open' | 'done'>();
+    const stack: string[] = [];
+    const visit = (k: string): string[] | undefined => {
+      if (state.get(k) === 'done') return undefined;
+      if (state.get(k) === 'open') return [...stack.slice(stack.indexOf(k)), k];
+      state.set(k, 'open');
+      stack.push(k);
+      for (const d of byKey.get(k)?.dependsOn ?? []) {
+        const cycle = visit(d);
+        if (cycle) return cycle;
+      }
+      stack.pop();
+      state.set(k, 'done');
+      return undefined;
+    };
+    for (const k of byKey.keys()) {
+      const cycle = visit(k);
+      if (cycle) return cycle;
+    }
+    return undefined;
+  }
 }
 
 function target(r: MockedResource): string {
   const p = r.inputs;
   if (p.subscription) return `subscription ${String(p.subscription).split('/').pop()}`;
   if (p.topic) return `topic ${String(p.topic).split('/').pop()}`;
+  if (p.tableId) return `table ${p.datasetId}.${p.tableId}`;
   if (p.datasetId) return `dataset ${p.datasetId}`;
   if (p.serviceAccountId) return `account ${String(p.serviceAccountId).split('/').pop()}`;
+  if (p.cloudRunServiceName) return `iap ${p.cloudRunServiceName}`;
   if (r.type.startsWith('gcp:cloudrunv2/')) return `run ${p.name}`;
   return `project ${p.project}`;
 }

@@ -2,16 +2,22 @@
  * The CrossGuard rules, called directly (a PolicyPack would start its server): per rule one
  * resource that passes and one that fails, shaped like the program's mocked resources.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { ResourceValidationArgs, ResourceValidationPolicy } from '@pulumi/policy';
 import {
   bigqueryTablesArePartitioned,
   cloudRunHasOwnServiceAccount,
+  dataStoresAreProtected,
   exactlyOnceOnlyOnPull,
+  noPrimitiveRoles,
   noPublicIamMembers,
   policies,
+  pullServicesStayOn,
   pushSubscriptionsHaveOidc,
   subscriptionsHaveDeadLetterPolicy,
 } from '../../infra/policy/policies';
+import { REPO } from './harness';
 
 const T = {
   subscription: 'gcp:pubsub/subscription:Subscription',
@@ -19,10 +25,10 @@ const T = {
   table: 'gcp:bigquery/table:Table',
 };
 
-/** Runs one policy on one resource; returns the violations it reported. */
-async function violations(policy: ResourceValidationPolicy, type: string, name: string, props: Record<string, unknown>): Promise<string[]> {
+/** Runs one policy on one resource (with this policy config); returns the violations it reported. */
+async function violations(policy: ResourceValidationPolicy, type: string, name: string, props: Record<string, unknown>, config: Record<string, unknown> = {}): Promise<string[]> {
   const reported: string[] = [];
-  const args = { type, name, urn: `urn:pulumi:dev::event-mesh::${type}::${name}`, props, opts: {}, stackTags: new Map() } as unknown as ResourceValidationArgs;
+  const args = { type, name, urn: `urn:pulumi:dev::event-mesh::${type}::${name}`, props, opts: {}, stackTags: new Map(), getConfig: () => config } as unknown as ResourceValidationArgs;
   for (const validate of [policy.validateResource ?? []].flat()) await validate(args, (message) => reported.push(message));
   return reported;
 }
@@ -30,7 +36,7 @@ async function violations(policy: ResourceValidationPolicy, type: string, name: 
 const dlq = { deadLetterTopic: 'projects/p/topics/c-dlq', maxDeliveryAttempts: 5 };
 const oidc = { serviceAccountEmail: 'mesh-x-push@p.iam.gserviceaccount.com', audience: 'https://x-1.us-central1.run.app' };
 
-it('has the six rules, all mandatory', () => {
+it('has the nine rules, all mandatory', () => {
   expect(policies.map((p) => p.name)).toEqual([
     'subscription-has-dead-letter-policy',
     'exactly-once-pull-only',
@@ -38,6 +44,9 @@ it('has the six rules, all mandatory', () => {
     'push-subscription-has-oidc-token',
     'cloud-run-non-default-service-account',
     'bigquery-table-time-partitioned',
+    'no-primitive-roles',
+    'data-store-deletion-protection',
+    'pull-service-always-on',
   ]);
   for (const p of policies) expect(p.enforcementLevel).toBe('mandatory');
 });
@@ -111,5 +120,83 @@ describe('bigquery-table-time-partitioned', () => {
   });
   it('fails an unpartitioned table', async () => {
     expect(await violations(bigqueryTablesArePartitioned, T.table, 'raw', { tableId: 'raw' })).toEqual(['BigQuery table raw has no timePartitioning']);
+  });
+});
+
+describe('no-primitive-roles', () => {
+  it('passes predefined roles on members, bindings and policies', async () => {
+    expect(await violations(noPrimitiveRoles, 'gcp:projects/iAMMember:IAMMember', 'g', { role: 'roles/datastore.user', member: 'serviceAccount:a@p.iam.gserviceaccount.com' })).toEqual([]);
+    expect(await violations(noPrimitiveRoles, 'gcp:projects/iAMPolicy:IAMPolicy', 'p', { policyData: JSON.stringify({ bindings: [{ role: 'roles/pubsub.subscriber', members: ['user:a@b.c'] }] }) })).toEqual([]);
+  });
+  it('fails owner, editor and viewer on any IAM member, binding or policy', async () => {
+    expect(await violations(noPrimitiveRoles, 'gcp:projects/iAMMember:IAMMember', 'g', { role: 'roles/editor', member: 'serviceAccount:a@p.iam.gserviceaccount.com' })).toEqual([
+      'g grants the basic role roles/editor: grant a predefined role for what is needed',
+    ]);
+    expect(await violations(noPrimitiveRoles, 'gcp:pubsub/topicIAMBinding:TopicIAMBinding', 'b', { role: 'roles/owner', members: ['user:a@b.c'] })).toHaveLength(1);
+    expect(await violations(noPrimitiveRoles, 'gcp:cloudrunv2/serviceIamMember:ServiceIamMember', 'r', { role: 'roles/viewer', member: 'user:a@b.c' })).toHaveLength(1);
+    expect(await violations(noPrimitiveRoles, 'gcp:projects/iAMPolicy:IAMPolicy', 'p', { policyData: JSON.stringify({ bindings: [{ role: 'roles/owner', members: ['user:a@b.c'] }] }) })).toHaveLength(1);
+  });
+  it('ignores other types', async () => {
+    expect(await violations(noPrimitiveRoles, 'gcp:pubsub/topic:Topic', 't', { role: 'roles/owner' })).toEqual([]);
+  });
+});
+
+describe('data-store-deletion-protection', () => {
+  const table = 'gcp:bigquery/table:Table';
+  const dataset = 'gcp:bigquery/dataset:Dataset';
+  const firestore = 'gcp:firestore/database:Database';
+  it('passes protected tables (explicitly or by the provider default), datasets that keep their tables, and a protected database', async () => {
+    expect(await violations(dataStoresAreProtected, table, 't', { tableId: 't', deletionProtection: true })).toEqual([]);
+    expect(await violations(dataStoresAreProtected, table, 't', { tableId: 't' })).toEqual([]);
+    expect(await violations(dataStoresAreProtected, dataset, 'd', { datasetId: 'd', deleteContentsOnDestroy: false })).toEqual([]);
+    expect(await violations(dataStoresAreProtected, firestore, 'f', { name: '(default)', deletionPolicy: 'ABANDON', deleteProtectionState: 'DELETE_PROTECTION_ENABLED' })).toEqual([]);
+  });
+  it('fails what destroy would delete with its data', async () => {
+    expect(await violations(dataStoresAreProtected, table, 't', { tableId: 't', deletionProtection: false })).toEqual([
+      'BigQuery table t has deletionProtection false; protect it (event-mesh:deletionProtection true) or, for a stack meant to be torn down, run with --policy-pack-config infra/policy/unprotected-stack.json',
+    ]);
+    expect(await violations(dataStoresAreProtected, dataset, 'd', { datasetId: 'd', deleteContentsOnDestroy: true })).toHaveLength(1);
+    expect(await violations(dataStoresAreProtected, firestore, 'f', { name: '(default)', deletionPolicy: 'DELETE', deleteProtectionState: 'DELETE_PROTECTION_DISABLED' })).toHaveLength(1);
+    // The API's default is no delete protection.
+    expect(await violations(dataStoresAreProtected, firestore, 'f', { name: '(default)' })).toHaveLength(1);
+  });
+  it('lets a stack opt out through policy config, with the file the docs name', async () => {
+    const file = JSON.parse(fs.readFileSync(path.join(REPO, 'infra/policy/unprotected-stack.json'), 'utf8'));
+    expect(file).toEqual({ [dataStoresAreProtected.name]: { allowUnprotected: true } });
+    const config = file[dataStoresAreProtected.name];
+    expect(await violations(dataStoresAreProtected, table, 't', { tableId: 't', deletionProtection: false }, config)).toEqual([]);
+    expect(await violations(dataStoresAreProtected, firestore, 'f', { deletionPolicy: 'DELETE' }, config)).toEqual([]);
+    expect(dataStoresAreProtected.configSchema?.properties).toEqual({ allowUnprotected: { type: 'boolean', default: false } });
+  });
+});
+
+describe('pull-service-always-on', () => {
+  const pulling = (cpuIdle: boolean | undefined, minInstanceCount: number | undefined) => ({
+    name: 'processor',
+    labels: { 'mesh-pulls': 'true' },
+    template: { scaling: { minInstanceCount, maxInstanceCount: 4 }, containers: [{ image: 'x', resources: { cpuIdle } }] },
+  });
+  it('passes a pull service with CPU always allocated and an instance, and services that do not pull', async () => {
+    expect(await violations(pullServicesStayOn, T.run, 'processor', pulling(false, 1))).toEqual([]);
+    expect(await violations(pullServicesStayOn, T.run, 'dashboard', { name: 'dashboard', template: { containers: [{ resources: { cpuIdle: true } }] } })).toEqual([]);
+  });
+  it('fails a pull service whose CPU is throttled (or left to the default) or that can scale to zero', async () => {
+    expect(await violations(pullServicesStayOn, T.run, 'processor', pulling(true, 1))).toEqual(['Cloud Run service processor pulls but its CPU is throttled outside requests (set resources.cpuIdle false)']);
+    expect(await violations(pullServicesStayOn, T.run, 'processor', pulling(undefined, 1))).toHaveLength(1);
+    expect(await violations(pullServicesStayOn, T.run, 'processor', pulling(false, 0))).toEqual([
+      'Cloud Run service processor pulls but may scale to zero instances (minInstanceCount 0); nothing would start it again',
+    ]);
+    expect(await violations(pullServicesStayOn, T.run, 'processor', pulling(false, undefined))).toHaveLength(1);
+  });
+});
+
+describe('the pack as published', () => {
+  it('has a package.json that pulumi policy publish can use', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'infra/policy/package.json'), 'utf8'));
+    const root = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'));
+    expect(pkg).toMatchObject({ name: expect.any(String), version: expect.stringMatching(/^\d+\.\d+\.\d+$/), main: 'index.ts' });
+    expect(fs.existsSync(path.join(REPO, 'infra/policy', pkg.main))).toBe(true);
+    // The same versions the program and the tests use.
+    expect(pkg.dependencies).toEqual({ '@pulumi/policy': root.dependencies['@pulumi/policy'], '@pulumi/pulumi': root.dependencies['@pulumi/pulumi'] });
   });
 });

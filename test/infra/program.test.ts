@@ -4,7 +4,8 @@
  */
 import { consumerResources, loadSpec, pushPath, toProtoDuration } from '../../shared/spec';
 import { TopicSchemas } from '../../shared/schemas/topic-schemas';
-import { eventsTableSchema } from '../../infra/warehouse-schema';
+import { dedupViewQuery, eventsTableSchema } from '../../infra/warehouse-schema';
+import { LIVENESS_PROBE, STARTUP_PROBE } from '../../infra/services';
 import { policies } from '../../infra/policy/policies';
 import { agentMember, Mesh, PROJECT, REPO, runMesh, T } from './harness';
 
@@ -79,7 +80,7 @@ describe('consumers', () => {
     const names = consumerResources(c);
     const dlq = mesh.one(T.topic, names.deadLetterTopic);
     const hold = mesh.one(T.subscription, names.deadLetterHold);
-    expect(hold.inputs).toMatchObject({ topic: dlq.id, messageRetentionDuration: '604800s', expirationPolicy: { ttl: '' } });
+    expect(hold.inputs).toMatchObject({ topic: dlq.id, messageRetentionDuration: '2678400s', expirationPolicy: { ttl: '' } }); // 31 days: Pub/Sub's maximum
     expect(hold.inputs.deadLetterPolicy).toBeUndefined();
 
     const sub = mesh.one(T.subscription, names.subscription);
@@ -130,9 +131,13 @@ describe('consumers', () => {
     const table = mesh.one(T.table, 'raw_orders');
     const columns = JSON.parse(table.inputs.schema).map((f: { name: string }) => f.name);
     expect(columns).toEqual(expect.arrayContaining(['data', 'subscription_name', 'message_id', 'publish_time', 'attributes']));
-    expect(mesh.grantsOf(agentMember())).toEqual(expect.arrayContaining(['roles/bigquery.dataEditor on dataset event_mesh', 'roles/bigquery.metadataViewer on dataset event_mesh']));
-    // Created only once the table exists and the agent may write it.
-    expect(sub.dependsOn).toEqual(expect.arrayContaining([`${T.table}::raw_orders`, `${T.datasetIam}::pubsub-agent-bigquery-dataEditor`, `${T.datasetIam}::pubsub-agent-bigquery-metadataViewer`]));
+    // Created only once the table exists and the agent may write it (its BigQuery grants, whatever their
+    // shape: warehouse.ts decides them).
+    const agentBigQuery = mesh.resources.filter((r) => r.type.startsWith('gcp:bigquery/') && /iam/i.test(r.type) && r.inputs.member === agentMember());
+    expect(agentBigQuery.length).toBeGreaterThan(0);
+    expect(agentBigQuery.map((r) => r.inputs.role)).toContain('roles/bigquery.dataEditor');
+    const before = mesh.dependenciesOf(sub);
+    for (const key of [`${T.table}::raw_orders`, ...agentBigQuery.map(Mesh.key)]) expect({ key, before: before.has(key) }).toEqual({ key, before: true });
   });
 });
 
@@ -163,7 +168,6 @@ describe('IAM', () => {
     expect(mesh.grantsOf(sa('mesh-warehouse'))).toEqual(
       [
         'roles/bigquery.dataEditor on dataset event_mesh',
-        'roles/bigquery.jobUser on project mesh-test',
         'roles/pubsub.publisher on topic warehouse-analytics-dlq',
         'roles/pubsub.publisher on topic warehouse-orders-dlq',
         'roles/pubsub.subscriber on subscription warehouse-analytics',
@@ -178,7 +182,8 @@ describe('IAM', () => {
     const agent = mesh.grantsOf(agentMember());
     expect(agent.filter((g) => g.includes('on project'))).toEqual([]);
     expect(agent).toEqual(expect.arrayContaining(['roles/iam.serviceAccountTokenCreator on account mesh-dashboard-push@mesh-test.iam.gserviceaccount.com']));
-    expect(agent).toHaveLength(consumers.length * 3 + 2 + 2);
+    // Three per consumer, token creator on the two push accounts, and its BigQuery grants (warehouse.ts).
+    expect(agent.filter((g) => !g.startsWith('roles/bigquery.'))).toHaveLength(consumers.length * 3 + 2);
   });
 
   it('binds grants only to accounts the mesh created or the Pub/Sub agent', () => {
@@ -198,12 +203,29 @@ describe('Cloud Run services', () => {
     const env = Object.fromEntries(t.containers[0].envs.map((e: { name: string; value: string }) => [e.name, e.value]));
     expect(env).toMatchObject({ GOOGLE_CLOUD_PROJECT: PROJECT, MESH_SERVICE: service.name, MESH_SPEC: '/app/mesh.yaml', BIGQUERY_DATASET: 'event_mesh' });
     const pushes = service.consumers.some((c) => spec.consumers[c].delivery === 'push');
-    if (pushes) expect(env).toMatchObject({ MESH_PUSH_AUDIENCE: run.state.uri, MESH_PUSH_SERVICE_ACCOUNT: mesh.accountEmail(`mesh-${service.name}-push`) });
-    else expect(env.MESH_PUSH_AUDIENCE).toBeUndefined();
+    // Cloud Run has checked the token's signature and strips it (SIGNATURE_REMOVED_BY_GOOGLE): the container checks claims.
+    if (pushes) expect(env).toMatchObject({ MESH_PUSH_AUDIENCE: run.state.uri, MESH_PUSH_SERVICE_ACCOUNT: mesh.accountEmail(`mesh-${service.name}-push`), MESH_PUSH_TOKEN_CHECK: 'claims' });
+    else expect([env.MESH_PUSH_AUDIENCE, env.MESH_PUSH_TOKEN_CHECK]).toEqual([undefined, undefined]);
+    // Started and kept alive on /healthz (200 once listening); /readyz waits for pull streams and IAM.
+    const container = t.containers[0];
+    expect(container.startupProbe).toEqual({ httpGet: { path: '/healthz', port: 8080 }, initialDelaySeconds: 0, periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 60 });
+    expect(container.livenessProbe).toEqual({ httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 });
+    expect(container.ports).toEqual({ containerPort: container.startupProbe.httpGet.port });
     // The built image, by digest.
     const image = mesh.all(T.image).find((i) => i.inputs.buildArgs.SERVICE === service.name)!;
     expect(t.containers[0].image).toBe(image.state.ref);
     expect(image.inputs).toMatchObject({ push: true, platforms: ['linux/amd64'], dockerfile: { location: expect.stringMatching(/services\/Dockerfile$/) } });
+  });
+
+  it('probes within what Cloud Run accepts', () => {
+    // Startup: period * failures <= 240 s; every probe: timeout < period.
+    expect(STARTUP_PROBE.periodSeconds * STARTUP_PROBE.failureThreshold).toBeLessThanOrEqual(240);
+    for (const probe of [STARTUP_PROBE, LIVENESS_PROBE]) expect(probe.timeoutSeconds).toBeLessThan(probe.periodSeconds);
+    expect(JSON.stringify([STARTUP_PROBE, LIVENESS_PROBE])).not.toContain('readyz');
+  });
+
+  it('labels the services that pull, for the policy pack', () => {
+    expect(mesh.all(T.run).map((r) => `${r.inputs.name}=${r.inputs.labels['mesh-pulls'] ?? '-'}`).sort()).toEqual(['dashboard=-', 'processor=true', 'warehouse=true']);
   });
 
   it('keeps CPU allocated for services that pull, and scales as configured', () => {
@@ -248,7 +270,7 @@ describe('warehouse', () => {
       expect(JSON.parse(table.inputs.schema)).toEqual(eventsTableSchema(topic));
       const view = mesh.one(T.table, `${topic.name}_events_dedup`);
       expect(view.inputs.view.query).toContain(`\`${PROJECT}.event_mesh.${topic.name}_events\``);
-      expect(view.inputs.view.query).toContain('QUALIFY ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY publish_time) = 1');
+      expect(view.inputs.view.query).toBe(dedupViewQuery(PROJECT, 'event_mesh', topic.name));
     }
     const deadLetters = mesh.one(T.table, 'dead_letters');
     expect(JSON.parse(deadLetters.inputs.schema).map((f: { name: string }) => f.name)).toEqual(['event_id', 'consumer', 'topic', 'reason', 'error', 'attributes', 'data', 'dead_lettered_at']);
@@ -273,7 +295,23 @@ describe('monitoring', () => {
       const tiles = board.mosaicLayout.tiles.filter((t: { yPos: number }) => t.yPos === row * 16);
       expect(tiles.map((t: { widget: { title: string } }) => t.widget.title)).toEqual([`${c.name}: backlog`, `${c.name}: oldest unacked (s)`, `${c.name}: dead letters`]);
       expect(tiles[1].widget.xyChart.thresholds[0].value).toBe(c.lagSlo.oldestUnackedSeconds);
+      // The dead-letter chart has no SLO line: no `thresholds` at all rather than [].
+      expect(tiles[2].widget.xyChart).not.toHaveProperty('thresholds');
     }
+  });
+
+  it('sends no empty list in the dashboard JSON (the API drops them, which would show a diff on every update)', () => {
+    const json = mesh.all(T.dashboard)[0].inputs.dashboardJson as string;
+    expect(json).not.toMatch(/\[\]/);
+    expect(json).not.toMatch(/"thresholds":\[\]/);
+  });
+
+  it.each(consumers.filter((c) => c.delivery === 'pull'))('$name (pull) tells whoever is paged how to add capacity', (c) => {
+    // Cloud Run does not scale a pull service on its backlog; the lag alerts say what to change.
+    for (const kind of ['oldest-unacked', 'backlog']) {
+      expect(mesh.one(T.alert, `${c.name}-${kind}`).inputs.documentation.content).toContain(`event-mesh:scaling.${c.service}.minInstances`);
+    }
+    expect(mesh.one(T.alert, `${c.name}-dead-letters`).inputs.documentation.content).not.toContain('event-mesh:scaling');
   });
 });
 
@@ -295,7 +333,9 @@ describe('outputs and policies', () => {
     for (const r of mesh.resources.filter((x) => x.custom)) {
       for (const policy of policies) {
         const validate = [policy.validateResource ?? []].flat();
-        for (const v of validate) await v({ type: r.type, name: r.name, urn: `urn:${r.type}::${r.name}`, props: r.inputs } as never, (message) => violations.push(`${policy.name}: ${message}`));
+        // This stack sets deletionProtection false, so it runs with the documented opt-out config.
+        const args = { type: r.type, name: r.name, urn: `urn:${r.type}::${r.name}`, props: r.inputs, getConfig: () => ({ allowUnprotected: true }) };
+        for (const v of validate) await v(args as never, (message) => violations.push(`${policy.name}: ${message}`));
       }
     }
     expect(violations).toEqual([]);

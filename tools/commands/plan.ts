@@ -91,7 +91,7 @@ function toRow(resource: MockedResource): PlanRow {
   const type = shortType(resource.type);
   const p = resource.inputs;
   if (isIam(resource.type)) {
-    const target = p.subscription ?? p.topic ?? (p.datasetId ? `dataset ${p.datasetId}` : undefined) ?? (p.serviceAccountId ? `account ${p.serviceAccountId}` : undefined) ?? (p.name ? `service ${p.name}` : `project ${p.project}`);
+    const target = p.subscription ?? p.topic ?? (p.tableId ? `table ${p.datasetId}.${p.tableId}` : undefined) ?? (p.datasetId ? `dataset ${p.datasetId}` : undefined) ?? (p.serviceAccountId ? `account ${p.serviceAccountId}` : undefined) ?? (p.name ? `service ${p.name}` : `project ${p.project}`);
     return { type, name: lastSegment(String(target)), settings: `${p.role} -> ${p.member}` };
   }
   const name = String(p.name ?? p.accountId ?? p.tableId ?? p.datasetId ?? p.repositoryId ?? p.service ?? (p.collection ? `${p.collection}.${p.field}` : undefined) ?? p.displayName ?? resource.name);
@@ -104,6 +104,8 @@ function settingsOf(type: string, p: Record<string, any>): (string | false | und
   switch (type) {
     case 'gcp:projects/service:Service':
       return [`enable ${p.service}`];
+    case 'pulumi-nodejs:dynamic:Resource': // infra/propagation.ts (the serialized provider is not shown)
+      return [`wait ${p.seconds}s`, p.reason, `covers ${(p.triggers ?? []).join(', ')}`];
     case 'gcp:projects/serviceIdentity:ServiceIdentity':
       return [`service agent of ${p.service}`];
     case 'gcp:pubsub/schema:Schema': {
