@@ -9,6 +9,11 @@
  *   MESH_VERIFY_PUSH_AUTH      "false" turns push OIDC verification off (emulator only)
  *   MESH_PUSH_AUDIENCE         expected token audience(s), comma-separated (infra sets the service URL)
  *   MESH_PUSH_SERVICE_ACCOUNT  expected token email: the push service account
+ *   MESH_PUSH_TOKEN_CHECK      "claims" or "signature": how a push token is checked (auth.ts). Default
+ *                              "claims" on Cloud Run (K_SERVICE is set: Cloud Run sets it in every
+ *                              container, https://cloud.google.com/run/docs/container-contract), whose
+ *                              IAM checks the token and removes its signature before we see it;
+ *                              "signature" anywhere else
  *   MESH_PULL_TRANSPORT        "streaming" or "unary" (default: unary on the Pub/Sub emulator, whose
  *                              StreamingPull ignores flow control; streaming otherwise)
  *   LOG_LEVEL                  pino level (default info)
@@ -18,7 +23,7 @@ import { PubSub } from '@google-cloud/pubsub';
 import { emulatorFirestore } from '../emulators/firestore';
 import { emulatorPubSub } from '../emulators/pubsub';
 import type { MeshSpec } from '../spec/types';
-import type { PushAuthOptions } from './auth';
+import type { PushAuthOptions, PushTokenCheck } from './auth';
 import { ConsumerConfigError } from './errors';
 import type { PullTransport } from './pull';
 
@@ -32,11 +37,20 @@ export function pushAuthFromEnv(env: Env = process.env): PushAuthOptions | false
   if (flag && OFF.has(flag)) return false;
   const audience = env.MESH_PUSH_AUDIENCE?.split(',').map((a) => a.trim()).filter(Boolean) ?? [];
   const serviceAccountEmail = env.MESH_PUSH_SERVICE_ACCOUNT?.trim();
-  if (audience.length && serviceAccountEmail) return { audience: audience.length === 1 ? audience[0] : audience, serviceAccountEmail };
+  const tokenCheck = pushTokenCheckFromEnv(env);
+  if (audience.length && serviceAccountEmail) return { audience: audience.length === 1 ? audience[0] : audience, serviceAccountEmail, tokenCheck };
   if (audience.length || serviceAccountEmail || flag) {
     throw new ConsumerConfigError('push authentication needs both MESH_PUSH_AUDIENCE and MESH_PUSH_SERVICE_ACCOUNT (or MESH_VERIFY_PUSH_AUTH=false on the emulator)');
   }
   return undefined;
+}
+
+/** How push tokens are checked (MESH_PUSH_TOKEN_CHECK); default 'claims' on Cloud Run (K_SERVICE set), else 'signature'. */
+export function pushTokenCheckFromEnv(env: Env = process.env): PushTokenCheck {
+  const value = env.MESH_PUSH_TOKEN_CHECK?.trim().toLowerCase();
+  if (!value) return env.K_SERVICE ? 'claims' : 'signature';
+  if (value === 'claims' || value === 'signature') return value;
+  throw new ConsumerConfigError(`MESH_PUSH_TOKEN_CHECK must be "claims" or "signature" (got "${env.MESH_PUSH_TOKEN_CHECK}")`);
 }
 
 /** How pull consumers pull (MESH_PULL_TRANSPORT); default unary on the Pub/Sub emulator, streaming in GCP. */

@@ -6,12 +6,13 @@ export { createPipeline, type Pipeline, type PipelineOptions } from './pipeline'
 export { parsePushRequest, parseWrapped, parseNoWrapper, wrapPushBody, createPushListener, readBody, DEFAULT_MAX_PUSH_BODY_BYTES, PUSH_PREFIX, type ParsedPush, type PushRoute, type PushListener, type PushListenerOptions } from './push';
 export { PullConsumer, pullsOf, drainPulls, type PullConsumerOptions, type PullTransport } from './pull';
 export { KeyedQueue, KeyOrder, type KeyOrderOptions, type KeyTurn } from './ordering';
+export { SubscriptionAccess, assertSubscriptionName, refusalCode, DEFAULT_OPEN_RETRY, SUBSCRIBER_ROLE, type OpenRetryOptions, type RefusalCode, type SubscriptionAccessOptions } from './subscription-access';
 export { UnaryPuller, AckFailedError, type UnaryPullerOptions, type PulledMessage } from './unary-pull';
-export { createPushVerifier, type PushAuthOptions, type PushVerifier } from './auth';
+export { createPushVerifier, pushTokenHeader, SIGNATURE_REMOVED, type PushAuthOptions, type PushTokenCheck, type PushVerifier } from './auth';
 export { ServiceStats, AckLog, type ConsumerCounters, type StatsSnapshot } from './stats';
 export { createLogger, traceFields, type Logger, type LoggerOptions } from './logger';
 export { createMeshService, serviceOptionsFrom, type MeshService, type MeshServiceOptions, type ServiceAppOptions } from './service';
 export { runService, type RunServiceOptions } from './shutdown';
-export { pushAuthFromEnv, pullTransportFromEnv, projectFromEnv, pubsubFromEnv, firestoreFromEnv, portFromEnv, usingEmulators } from './env';
+export { pushAuthFromEnv, pushTokenCheckFromEnv, pullTransportFromEnv, projectFromEnv, pubsubFromEnv, firestoreFromEnv, portFromEnv, usingEmulators } from './env';
 export { InFlight } from './inflight';
 export { runServiceFromEnv, type ServiceEnvironment } from './main';

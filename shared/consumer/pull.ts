@@ -14,6 +14,11 @@
  * they first came (ordering.ts: the emulator redelivers them out of order), so the handler never
  * sees a key out of order because of our own retries.
  *
+ * Start-up: start() opens the subscription and returns; it reads no metadata (roles/pubsub.subscriber
+ * has no pubsub.subscriptions.get). While Pub/Sub refuses the subscription (PERMISSION_DENIED,
+ * NOT_FOUND, UNAVAILABLE) the transport waits and tries again (subscription-access.ts), `ready` is
+ * false and `notReadyReason` says why; only an invalid subscription name fails start().
+ *
  * Shutdown: beginDrain() stops intake and lets what was pulled finish, key queues included
  * (drained() says when); close() then sends back what never started. Sending back as little as
  * possible matters on the emulator, which redelivers a key's messages in the order they were sent
@@ -24,11 +29,11 @@ import type { IncomingMessage } from '../envelope';
 import { consumerResources } from '../spec/names';
 import type { ConsumerSpec } from '../spec/types';
 import { isLastAttempt } from './dead-letter';
-import { ConsumerConfigError } from './errors';
 import { InFlight } from './inflight';
 import type { Logger } from './logger';
 import { KeyedQueue, KeyOrder } from './ordering';
 import type { Pipeline } from './pipeline';
+import { assertSubscriptionName, refusalCode, SubscriptionAccess, type OpenRetryOptions } from './subscription-access';
 import type { Outcome } from './types';
 import { UnaryPuller } from './unary-pull';
 
@@ -48,6 +53,8 @@ export interface PullConsumerOptions {
   closeTimeoutMs?: number;
   /** 'streaming' (default): StreamingPull. 'unary': Pull for exactly the free slots (for the emulator). */
   transport?: PullTransport;
+  /** Waiting out a refused subscription (PERMISSION_DENIED, NOT_FOUND, UNAVAILABLE). Defaults: DEFAULT_OPEN_RETRY (1 s doubling to 30 s). */
+  openRetry?: OpenRetryOptions;
 }
 
 export type PullTransport = 'streaming' | 'unary';
@@ -80,6 +87,9 @@ export class PullConsumer {
   private readonly log: Logger;
   private reopenTimer?: NodeJS.Timeout;
   private reopenDelayMs = MIN_REOPEN_DELAY_MS;
+  private access?: SubscriptionAccess;
+  /** The stream's last error, read when it closes. */
+  private streamError?: Error;
 
   constructor(private readonly options: PullConsumerOptions) {
     this.consumer = options.consumer;
@@ -88,19 +98,26 @@ export class PullConsumer {
     this.order = new KeyOrder({ waitMs: options.consumer.ackDeadlineSeconds * 1000 });
   }
 
-  /** Open and receiving (the stream has not failed and we are not shutting down). */
+  /** Started and receiving: Pub/Sub is not refusing the subscription, the stream or Pulls have not failed, and we are not shutting down. */
   get ready(): boolean {
-    return (this.puller ? this.puller.ready : Boolean(this.subscription?.isOpen)) && !this.draining;
+    if (this.draining || !this.access || this.access.waiting) return false;
+    return this.puller ? this.puller.ready : Boolean(this.subscription?.isOpen);
   }
 
+  /** Why not ready, for /readyz (undefined when ready or shutting down). */
+  get notReadyReason(): string | undefined {
+    if (this.ready || this.draining) return undefined;
+    const name = this.consumer.name;
+    if (!this.access) return `${name}: not started`;
+    return this.access.reason() ?? (this.puller ? `${name}: pulls from ${this.subscriptionPath} are failing; retrying` : `${name}: stream on ${this.subscriptionPath} closed; reopening`);
+  }
+
+  /** Starts pulling and returns; does not wait for Pub/Sub to accept the subscription (see `ready`). */
   async start(): Promise<void> {
     const { pubsub, consumer } = this.options;
     const name = this.options.subscription ?? consumerResources(consumer).subscription;
-    try {
-      await pubsub.subscription(name).getMetadata();
-    } catch (error) {
-      throw new ConsumerConfigError(`consumer ${consumer.name}: cannot open subscription ${name}: ${(error as Error).message} (run \`mesh apply\` first?)`, { cause: error });
-    }
+    assertSubscriptionName(name, consumer.name);
+    this.access = new SubscriptionAccess({ consumer: consumer.name, subscription: name, log: this.log, emulator: pubsub.isEmulator, retry: this.options.openRetry });
     if (this.options.transport === 'unary') await this.startUnary(name);
     else this.startStreaming(name);
     this.log.info({ subscription: this.subscriptionPath, transport: this.options.transport ?? 'streaming', flowControl: consumer.flowControl, exactlyOnce: consumer.exactlyOnce, ordering: consumer.ordering }, 'pull consumer started');
@@ -108,24 +125,42 @@ export class PullConsumer {
 
   private startStreaming(name: string): void {
     const { pubsub, consumer } = this.options;
+    const access = this.access!;
     const subscription = pubsub.subscription(name, {
       flowControl: { maxMessages: consumer.flowControl.maxMessages, maxBytes: consumer.flowControl.maxBytes, allowExcessMessages: false },
       closeOptions: { behavior: SubscriptionCloseBehaviors.NackImmediately, timeout: Duration.from({ milliseconds: this.options.closeTimeoutMs ?? 3000 }) },
       ...(this.options.maxStreams ? { streamingOptions: { maxStreams: this.options.maxStreams } } : {}),
     });
-    subscription.on('message', (message: Message) => this.onMessage(fromStreaming(message)));
-    subscription.on('error', (error: Error) => this.log.error({ err: error }, 'subscription stream error'));
+    subscription.on('message', (message: Message) => {
+      access.opened();
+      this.onMessage(fromStreaming(message));
+    });
+    subscription.on('error', (error: Error) => {
+      this.streamError = error;
+      // A refusal is logged by access when the stream closes.
+      if (!refusalCode(error)) this.log.error({ err: error }, 'subscription stream error');
+    });
     subscription.on('close', () => {
       if (this.draining) return;
-      // The client gives up on non-retryable stream errors (and the emulator ends ordered streams
-      // with UNKNOWN): reopen with backoff; /readyz fails meanwhile.
-      this.log.error({ retryInMs: this.reopenDelayMs }, 'subscription stream closed unexpectedly; reopening');
+      const error = this.streamError;
+      this.streamError = undefined;
+      // The client retries UNAVAILABLE itself and gives up on PERMISSION_DENIED / NOT_FOUND (and on
+      // other non-retryable errors; the emulator ends ordered streams with UNKNOWN): reopen, /readyz 503 meanwhile.
+      let delayMs = access.refused(error);
+      if (delayMs === undefined) {
+        delayMs = this.reopenDelayMs;
+        this.reopenDelayMs = Math.min(this.reopenDelayMs * 2, MAX_REOPEN_DELAY_MS);
+        this.log.error({ retryInMs: delayMs }, 'subscription stream closed unexpectedly; reopening');
+      }
       this.reopenTimer = setTimeout(() => {
         this.reopenTimer = undefined;
-        if (!this.draining) subscription.open();
-      }, this.reopenDelayMs);
-      this.reopenDelayMs = Math.min(this.reopenDelayMs * 2, MAX_REOPEN_DELAY_MS);
+        if (this.draining) return;
+        access.attempting();
+        subscription.open();
+      }, delayMs);
     });
+    // Adding the 'message' listener opened the stream.
+    access.attempting();
     this.subscription = subscription;
     this.subscriptionPath = subscription.name;
   }
@@ -140,6 +175,7 @@ export class PullConsumer {
       leaseSeconds: consumer.ackDeadlineSeconds,
       log: this.log,
       onMessage: (message) => this.onMessage(message),
+      access: this.access,
     });
     await this.puller.start();
     this.subscriptionPath = this.puller.path;
@@ -165,6 +201,7 @@ export class PullConsumer {
     this.draining = true;
     this.closing = true;
     clearTimeout(this.reopenTimer);
+    this.access?.close();
     if (this.closed) return;
     this.closed = true;
     if (this.puller) return this.puller.close();

@@ -19,7 +19,7 @@
  */
 import type * as http from 'node:http';
 import type { IncomingMessage } from '../envelope';
-import type { PushVerifier } from './auth';
+import { pushTokenHeader, type PushVerifier } from './auth';
 import { PushRequestError } from './errors';
 import type { Logger } from './logger';
 import type { Pipeline } from './pipeline';
@@ -64,6 +64,7 @@ const TRANSPORT_HEADERS = new Set([
   'upgrade',
   'user-agent',
   'via',
+  'x-serverless-authorization',
 ]);
 const TRANSPORT_PREFIXES = ['x-goog-', 'x-forwarded-', 'x-cloud-', 'x-appengine-', 'x-envoy-'];
 
@@ -197,7 +198,7 @@ export function createPushListener(options: PushListenerOptions): PushListener {
     try {
       if (req.method !== 'POST') throw new PushRequestError(405, `${req.method} is not a push delivery; Pub/Sub POSTs`);
       if (isDraining()) throw new PushRequestError(503, 'shutting down; Pub/Sub will redeliver');
-      if (verifier) await verifier(req.headers.authorization);
+      if (verifier) await verifier(pushTokenHeader(req.headers));
       const body = await readBody(req, maxBodyBytes);
       const { message, subscription } = parsePushRequest(body, req.headers, req.rawHeaders);
       const outcome = await route.pipeline(message, subscription ?? route.subscription);

@@ -19,6 +19,7 @@ import { InFlight } from './inflight';
 import { createLogger, type Logger } from './logger';
 import { createPipeline, type Pipeline } from './pipeline';
 import { drainPulls, pullsOf, type PullTransport } from './pull';
+import type { OpenRetryOptions } from './subscription-access';
 import { createPushListener, type PushRoute } from './push';
 import { ServiceStats } from './stats';
 import type { Handlers } from './types';
@@ -53,6 +54,8 @@ export interface MeshServiceOptions {
   maxStreams?: number;
   /** How pull consumers pull: 'streaming' (default, GCP) or 'unary' (the emulator: it ignores StreamingPull flow control). */
   pullTransport?: PullTransport;
+  /** How pull consumers wait out a refused subscription (PERMISSION_DENIED, NOT_FOUND, UNAVAILABLE). Default: 1 s doubling to 30 s. */
+  pullOpenRetry?: OpenRetryOptions;
   /**
    * Consumers the service delivers itself, outside this runtime (the warehouse's local drain of
    * BigQuery-kind consumers): they get counters and an ack log in /stats and /stats/acks too.
@@ -75,6 +78,7 @@ export interface ServiceAppOptions {
   maxBodyBytes?: number;
   maxStreams?: number;
   pullTransport?: PullTransport;
+  pullOpenRetry?: OpenRetryOptions;
 }
 
 /** The createMeshService options a service app passes through from its ServiceAppOptions, with its handlers decorated. */
@@ -91,6 +95,7 @@ export function serviceOptionsFrom(options: ServiceAppOptions, serviceName: stri
     maxBodyBytes: options.maxBodyBytes,
     maxStreams: options.maxStreams,
     pullTransport: options.pullTransport,
+    pullOpenRetry: options.pullOpenRetry,
   };
 }
 
@@ -163,7 +168,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
 
   const routes: PushRoute[] = pushConsumers.map((c) => ({ consumer: c.name, path: pushPath(c.name), subscription: consumerResources(c).subscription, pipeline: pipelines[c.name] }));
   const push = createPushListener({ routes, log, verifier, maxBodyBytes: options.maxBodyBytes, isDraining: () => draining });
-  const pulls = consumers.filter((c) => c.delivery === 'pull').flatMap((consumer) => pullsOf({ pubsub, consumer, pipeline: pipelines[consumer.name], log, maxStreams: options.maxStreams, transport: options.pullTransport }));
+  const pulls = consumers.filter((c) => c.delivery === 'pull').flatMap((consumer) => pullsOf({ pubsub, consumer, pipeline: pipelines[consumer.name], log, maxStreams: options.maxStreams, transport: options.pullTransport, openRetry: options.pullOpenRetry }));
 
   const isReady = () => started && !draining && pulls.every((p) => p.ready);
   const app = express();
@@ -178,6 +183,8 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
       service: serviceName,
       draining,
       consumers: Object.fromEntries(consumers.map((c) => [c.name, c.delivery === 'pull' ? pulls.filter((p) => p.consumer.name === c.name).every((p) => p.ready) : started && !draining])),
+      // Why not: e.g. a pull subscription Pub/Sub still refuses (missing grant, not created yet).
+      ...(ready ? {} : { reasons: [...(started ? [] : ['starting']), ...(draining ? ['shutting down'] : []), ...pulls.map((p) => p.notReadyReason).filter(Boolean)] }),
     });
   });
   app.get('/stats', (_req, res) => {

@@ -19,6 +19,7 @@ import type { google } from '@google-cloud/pubsub/build/protos/protos';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IncomingMessage } from '../envelope';
 import type { Logger } from './logger';
+import type { SubscriptionAccess } from './subscription-access';
 
 /** A Pull waits this long for messages before it is asked again (stop() waits at most this). */
 const PULL_WAIT_MS = 2000;
@@ -41,6 +42,12 @@ export interface UnaryPullerOptions {
   log: Logger;
   /** Called once per message pulled; the message holds a slot until it is acked or nacked. */
   onMessage(message: PulledMessage): void;
+  /**
+   * Told how each Pull went; waits out PERMISSION_DENIED / NOT_FOUND / UNAVAILABLE with its own
+   * backoff, and the puller is not ready while it waits (PullConsumer). Default none: every failed
+   * Pull backs off 200 ms..5 s.
+   */
+  access?: SubscriptionAccess;
 }
 
 /** One message out. Settle it exactly once (later calls are ignored). */
@@ -84,6 +91,8 @@ export class UnaryPuller {
   private pulling = false;
   private pullFailing = false;
   private slotFreed?: () => void;
+  /** Aborted by stopPulling(): ends a backoff wait at once, so shutdown never waits one out. */
+  private readonly stopped = new AbortController();
   private settleTimer?: NodeJS.Timeout;
   private leaseTimer?: NodeJS.Timeout;
   /**
@@ -103,9 +112,9 @@ export class UnaryPuller {
     return this.subscriptionPath;
   }
 
-  /** Pulling, and the last Pull did not fail. */
+  /** Pulling, and the last Pull did not fail (nor is `access` waiting out a refusal). */
   get ready(): boolean {
-    return this.pulling && !this.pullFailing;
+    return this.pulling && !this.pullFailing && !this.options.access?.waiting;
   }
 
   /** Messages out now. */
@@ -134,6 +143,7 @@ export class UnaryPuller {
    */
   async stopPulling(): Promise<void> {
     this.pulling = false;
+    this.stopped.abort();
     this.wake();
     await this.running;
   }
@@ -161,18 +171,30 @@ export class UnaryPuller {
         continue;
       }
       let received: ReceivedMessage[];
+      const { access } = this.options;
+      if (access && !access.isOpen) access.attempting();
       try {
         received = await this.pull(this.options.maxInFlight - this.inFlightCount);
         backoffMs = 0;
         this.pullFailing = false;
+        access?.opened();
       } catch (error) {
-        // 4 = DEADLINE_EXCEEDED: nothing arrived while the Pull waited. Anything else: back off.
-        if ((error as { code?: number }).code !== 4) {
-          this.pullFailing = true;
-          backoffMs = Math.min(Math.max(backoffMs * 2, 200), 5000);
-          this.options.log.warn({ err: error, subscription: this.options.subscription, retryInMs: backoffMs }, 'unary pull failed');
-          await sleep(backoffMs);
+        // 4 = DEADLINE_EXCEEDED: the Pull was held and nothing arrived (so it was accepted). Anything else: back off.
+        if ((error as { code?: number }).code === 4) {
+          this.pullFailing = false;
+          access?.opened();
+          continue;
         }
+        this.pullFailing = true;
+        const waitMs = access?.refused(error);
+        if (waitMs !== undefined) {
+          backoffMs = 0;
+          await this.pause(waitMs);
+          continue;
+        }
+        backoffMs = Math.min(Math.max(backoffMs * 2, 200), 5000);
+        this.options.log.warn({ err: error, subscription: this.options.subscription, retryInMs: backoffMs }, 'unary pull failed');
+        await this.pause(backoffMs);
         continue;
       }
       // Also when stopPulling() came meanwhile: sending these back unhandled could reorder their keys (see close()).
@@ -180,6 +202,11 @@ export class UnaryPuller {
       // The emulator holds an empty Pull open until messages come; should one return empty at once, do not spin.
       if (!received.length) await sleep(50);
     }
+  }
+
+  /** Sleeps ms, or less if stopPulling() comes first. */
+  private pause(ms: number): Promise<void> {
+    return sleep(ms, undefined, { signal: this.stopped.signal }).catch(() => undefined);
   }
 
   private pull(maxMessages: number): Promise<ReceivedMessage[]> {

@@ -133,8 +133,8 @@ describe('env', () => {
   it('reads the push-auth decision', () => {
     expect(pushAuthFromEnv({})).toBeUndefined();
     expect(pushAuthFromEnv({ MESH_VERIFY_PUSH_AUTH: 'false' })).toBe(false);
-    expect(pushAuthFromEnv({ MESH_PUSH_AUDIENCE: 'https://a', MESH_PUSH_SERVICE_ACCOUNT: 'sa@x' })).toEqual({ audience: 'https://a', serviceAccountEmail: 'sa@x' });
-    expect(pushAuthFromEnv({ MESH_PUSH_AUDIENCE: 'https://a, https://b', MESH_PUSH_SERVICE_ACCOUNT: 'sa@x' })).toEqual({ audience: ['https://a', 'https://b'], serviceAccountEmail: 'sa@x' });
+    expect(pushAuthFromEnv({ MESH_PUSH_AUDIENCE: 'https://a', MESH_PUSH_SERVICE_ACCOUNT: 'sa@x' })).toEqual({ audience: 'https://a', serviceAccountEmail: 'sa@x', tokenCheck: 'signature' });
+    expect(pushAuthFromEnv({ MESH_PUSH_AUDIENCE: 'https://a, https://b', MESH_PUSH_SERVICE_ACCOUNT: 'sa@x' })).toEqual({ audience: ['https://a', 'https://b'], serviceAccountEmail: 'sa@x', tokenCheck: 'signature' });
     expect(() => pushAuthFromEnv({ MESH_PUSH_AUDIENCE: 'https://a' })).toThrow(ConsumerConfigError);
     expect(() => pushAuthFromEnv({ MESH_VERIFY_PUSH_AUTH: 'true' })).toThrow(/MESH_PUSH_AUDIENCE/);
   });
