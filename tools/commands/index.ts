@@ -9,5 +9,6 @@ import { register as load } from './load';
 import { register as query } from './query';
 import { register as status } from './status';
 import { register as deadLetters } from './dead-letters';
+import { register as smoke } from './smoke';
 
-export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor, plan, load, query, status, deadLetters];
+export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor, plan, load, query, status, deadLetters, smoke];
