@@ -26,6 +26,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { loadSpec, MeshSpecError, type MeshSpec } from '../shared/spec';
 import { type CloudRunIngress, DASHBOARD_SERVICE, profileOf, pullsMessages, receivesPush } from './profiles';
 import { warehouseProblems } from './warehouse-schema';
+import { UserError } from '../shared/errors';
 
 export interface Scaling {
   minInstances: number;
@@ -86,7 +87,7 @@ const INGRESS: Record<string, CloudRunIngress> = {
 };
 
 /** Bad stack config: one line per problem, like MeshSpecError. */
-export class MeshConfigError extends Error {
+export class MeshConfigError extends UserError {
   override readonly name = 'MeshConfigError';
   constructor(readonly problems: string[]) {
     super(`stack config has ${problems.length} error${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  ${p}`).join('\n')}`);

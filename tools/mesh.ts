@@ -4,8 +4,8 @@
  * registers itself on the program; every command reads the same spec (--spec, default mesh.yaml).
  */
 import { Command } from 'commander';
-import { MeshSpecError } from '../shared/spec';
 import { commands } from './commands';
+import { describeFailure } from './report-error';
 
 const program = new Command('mesh')
   .description('Pub/Sub event mesh: one spec, deployed with Pulumi or run on the emulators')
@@ -15,9 +15,7 @@ const program = new Command('mesh')
 for (const register of commands) register(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  // Expected failures print their own one-line (or one-line-per-issue) message, never a stack.
-  if (error instanceof MeshSpecError) console.error(error.message);
-  else if (error instanceof Error && (error as { userFacing?: boolean }).userFacing) console.error(`mesh: ${error.message}`);
-  else console.error(error);
+  // Expected failures (UserError) print one line, or one line per spec issue, never a stack.
+  console.error(describeFailure(error));
   process.exit(1);
 });

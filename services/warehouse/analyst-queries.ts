@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { UserError } from '../../shared/errors';
 
 export interface AnalystQuery {
   name: string;
@@ -43,6 +44,6 @@ export function analystQueries(file = ANALYST_QUERIES_FILE): AnalystQuery[] {
 export function analystQuery(name: string, file = ANALYST_QUERIES_FILE): AnalystQuery {
   const queries = analystQueries(file);
   const found = queries.find((q) => q.name === name);
-  if (!found) throw Object.assign(new Error(`no example query "${name}" (examples: ${queries.map((q) => q.name).join(', ')})`), { userFacing: true });
+  if (!found) throw new UserError(`no example query "${name}" (examples: ${queries.map((q) => q.name).join(', ')})`);
   return found;
 }

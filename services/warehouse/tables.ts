@@ -26,6 +26,7 @@ import {
   eventsTableSchema,
   type BigQueryField,
 } from '../../infra/warehouse-schema';
+import { UserError } from '../../shared/errors';
 
 /** BigQuery reports INT64 as INTEGER, FLOAT64 as FLOAT, BOOL as BOOLEAN. */
 const LEGACY: Record<string, string> = { INTEGER: 'INT64', FLOAT: 'FLOAT64', BOOLEAN: 'BOOL', STRUCT: 'RECORD' };
@@ -38,9 +39,8 @@ export interface ColumnProblem {
 }
 
 /** The table's columns no longer fit the spec; loading would put nulls or wrong types into them. */
-export class IncompatibleSchemaError extends Error {
+export class IncompatibleSchemaError extends UserError {
   override readonly name = 'IncompatibleSchemaError';
-  readonly userFacing = true;
   constructor(
     readonly table: string,
     readonly problems: ColumnProblem[],

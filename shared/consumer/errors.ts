@@ -13,6 +13,8 @@
  * should not have thrown events away), counted as `failed` and logged at ERROR.
  */
 
+import { UserError } from '../errors';
+
 /** Short dead-letter reason codes the runtime itself produces (handlers may add their own). */
 export type PoisonReason =
   | 'not-json'
@@ -47,9 +49,8 @@ export class PoisonError extends Error {
 }
 
 /** The service was configured in a way that cannot work (missing handler, no push auth decision ...). Thrown at startup. */
-export class ConsumerConfigError extends Error {
+export class ConsumerConfigError extends UserError {
   override readonly name = 'ConsumerConfigError';
-  readonly userFacing = true;
 }
 
 /**

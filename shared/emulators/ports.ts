@@ -1,4 +1,5 @@
 import * as net from 'node:net';
+import { UserError } from '../errors';
 
 /** A port the OS says is free right now. */
 export function freePort(): Promise<number> {
@@ -13,9 +14,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-export class PortTakenError extends Error {
+export class PortTakenError extends UserError {
   override readonly name = 'PortTakenError';
-  readonly userFacing = true;
   constructor(
     readonly port: number,
     owner: string,

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
+import { UserError } from '../errors';
 
 export interface EmulatorProcessOptions {
   name: string;
@@ -25,9 +26,8 @@ export interface EmulatorProcessOptions {
   stopGraceMs?: number;
 }
 
-export class EmulatorStartError extends Error {
+export class EmulatorStartError extends UserError {
   override readonly name = 'EmulatorStartError';
-  readonly userFacing = true;
 }
 
 export interface RunningProcess {

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { UserError } from '../errors';
 
 export type EmulatorName = 'pubsub' | 'firestore';
 
@@ -19,9 +20,8 @@ const INSTALL_HINT: Record<EmulatorName, string> = {
   firestore: 'gcloud components install cloud-firestore-emulator  (or: apt-get install google-cloud-cli-firestore-emulator)',
 };
 
-export class EmulatorMissingError extends Error {
+export class EmulatorMissingError extends UserError {
   override readonly name = 'EmulatorMissingError';
-  readonly userFacing = true;
   constructor(
     readonly emulator: EmulatorName,
     detail: string,

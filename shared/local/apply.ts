@@ -13,6 +13,7 @@ import type { google } from '@google-cloud/pubsub/build/protos/protos';
 import { consumerResources, localTapNames, pushPath, topicSchemaName } from '../spec/names';
 import type { ConsumerSpec, MeshSpec, TopicSpec } from '../spec/types';
 import { topicSchemas } from '../schemas';
+import { UserError } from '../errors';
 
 type SubscriptionMetadata = google.pubsub.v1.ISubscription;
 
@@ -41,9 +42,8 @@ export interface ApplyStep {
   detail?: string;
 }
 
-export class ApplyConflictError extends Error {
+export class ApplyConflictError extends UserError {
   override readonly name = 'ApplyConflictError';
-  readonly userFacing = true;
 }
 
 const DEAD_LETTER_HOLD_RETENTION_SECONDS = 7 * 86400;

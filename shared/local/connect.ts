@@ -4,6 +4,7 @@
  */
 import type { MeshSpec } from '../spec/types';
 import { emulatorPubSub } from '../emulators/pubsub';
+import { UserError } from '../errors';
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
 
@@ -15,9 +16,8 @@ export function localPubSub(spec: MeshSpec, projectId = spec.project) {
   return emulatorPubSub(localPubsubHost(spec), projectId);
 }
 
-export class EmulatorUnreachableError extends Error {
+export class EmulatorUnreachableError extends UserError {
   override readonly name = 'EmulatorUnreachableError';
-  readonly userFacing = true;
 }
 
 /** Fails in a second (instead of after the client's 60 s of retries) when nothing listens. */

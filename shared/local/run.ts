@@ -22,6 +22,7 @@ import { applyLocal, type ApplyStep, type LocalPush } from './apply';
 import { startLocalPushRelays, type PushRelay } from './push-relay';
 import { localPubSub } from './connect';
 import { localServiceUrls, serviceEntry, startLocalService, type LocalEndpoints, type RunningService } from './services';
+import { UserError } from '../errors';
 
 export interface LocalMeshOptions {
   /** Start from empty data instead of what the last run left in spec.local.dataDir. */
@@ -77,7 +78,7 @@ export async function startLocalMesh(spec: MeshSpec, options: LocalMeshOptions =
       progress(`stopping ${what}`);
       await stopOne().catch((error: Error) => failures.push(`${what}: ${error.message}`));
     }
-    if (failures.length) throw Object.assign(new Error(`stopped, with errors:\n${failures.join('\n')}`), { userFacing: true });
+    if (failures.length) throw new UserError(`stopped, with errors:\n${failures.join('\n')}`);
   };
   try {
     progress(`starting the Pub/Sub emulator (:${spec.local.pubsubPort}), the Firestore emulator (:${spec.local.firestorePort}) and local BigQuery (:${spec.local.bigqueryPort})`);

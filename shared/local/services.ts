@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EmulatorStartError, startEmulatorProcess, type RunningProcess } from '../emulators/process';
 import type { MeshSpec } from '../spec/types';
+import { UserError } from '../errors';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -33,7 +34,7 @@ export function localServiceUrls(spec: MeshSpec): Record<string, string> {
 export function serviceEntry(name: string): string {
   const entry = path.join(REPO_ROOT, 'services', name, 'index.ts');
   if (!fs.existsSync(entry)) {
-    throw Object.assign(new Error(`the spec names service "${name}" but ${path.relative(process.cwd(), entry)} does not exist`), { userFacing: true });
+    throw new UserError(`the spec names service "${name}" but ${path.relative(process.cwd(), entry)} does not exist`);
   }
   return entry;
 }

@@ -9,6 +9,7 @@ import { meshDocument, type MeshDocument } from './document';
 import { parseDuration } from './duration';
 import { checkRules, type RuleIssue } from './rules';
 import type { MeshSpec, RecoverySpec } from './types';
+import { UserError } from '../errors';
 
 export interface SpecIssue {
   file: string;
@@ -19,7 +20,7 @@ export interface SpecIssue {
   message: string;
 }
 
-export class MeshSpecError extends Error {
+export class MeshSpecError extends UserError {
   override readonly name = 'MeshSpecError';
   constructor(readonly issues: SpecIssue[]) {
     super(`mesh spec has ${issues.length} error${issues.length === 1 ? '' : 's'}:\n${issues.map(formatIssue).join('\n')}`);

@@ -10,6 +10,7 @@ import { isPortFree } from '../../shared/emulators';
 import { startLocalMesh } from '../../shared/local';
 import { loadSpec, type MeshSpec } from '../../shared/spec';
 import { writeRepoSpecWithFreePorts } from '../support/specs';
+import { UserError } from '../../shared/errors';
 
 let dir: string;
 
@@ -29,7 +30,8 @@ it('refuses a taken port in one line, naming the port, its owner and the fix, an
   await new Promise<void>((resolve) => squatter.listen(taken, '127.0.0.1', resolve));
   try {
     const error = await startLocalMesh(spec).then(() => undefined, (e: Error) => e);
-    expect(error).toMatchObject({ name: 'PortTakenError', userFacing: true });
+    expect(error).toBeInstanceOf(UserError);
+    expect(error).toMatchObject({ name: 'PortTakenError' });
     expect(error!.message).toContain(`port ${taken} (services.processor.localPort) is already in use`);
     expect(error!.message).toMatch(/change it in mesh\.yaml/);
     expect(error!.message.split('\n')).toHaveLength(1);
@@ -45,6 +47,7 @@ it('refuses a spec service that has no code before starting anything', async () 
     doc.services.billing = { localPort: 1 + doc.services.processor.localPort };
     doc.consumers['billing-orders'] = { topic: 'orders', delivery: 'pull', service: 'billing' };
   });
-  await expect(startLocalMesh(spec)).rejects.toMatchObject({ userFacing: true, message: expect.stringMatching(/names service "billing" but .*services\/billing\/index\.ts does not exist/) });
+  await expect(startLocalMesh(spec)).rejects.toBeInstanceOf(UserError);
+  await expect(startLocalMesh(spec)).rejects.toMatchObject({ message: expect.stringMatching(/names service "billing" but .*services\/billing\/index\.ts does not exist/) });
   for (const port of allPorts(spec)) expect(await isPortFree(port)).toBe(true);
 });

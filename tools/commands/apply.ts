@@ -3,6 +3,7 @@ import { loadSpec } from '../../shared/spec';
 import { applyLocal, assertEmulatorUp, localPubSub, localPubsubHost, type LocalPush } from '../../shared/local';
 import { pushOption } from './up';
 import { printTable } from '../table';
+import { UserError } from '../../shared/errors';
 
 export function register(program: Command): void {
   program
@@ -14,7 +15,7 @@ export function register(program: Command): void {
     .option('--quiet', 'print only what changed')
     .addOption(pushOption())
     .action(async (options: { local?: boolean; recreate?: boolean; project?: string; quiet?: boolean; push: LocalPush }) => {
-      if (!options.local) throw Object.assign(new Error('only --local is supported here; deploy to GCP with `pulumi up` (see docs/infra.md)'), { userFacing: true });
+      if (!options.local) throw new UserError('only --local is supported here; deploy to GCP with `pulumi up` (see docs/infra.md)');
       const spec = loadSpec(program.opts().spec);
       await assertEmulatorUp(localPubsubHost(spec), 'Pub/Sub');
       const pubsub = localPubSub(spec, options.project);

@@ -9,6 +9,7 @@ import { pubsubFromEnv } from '../../shared/consumer/env';
 import { assertEmulatorUp, localPubSub, localPubsubHost } from '../../shared/local/connect';
 import { loadSpec } from '../../shared/spec';
 import { printTable } from '../table';
+import { UserError } from '../../shared/errors';
 
 interface DeadLetterOptions {
   redrive?: boolean;
@@ -17,7 +18,6 @@ interface DeadLetterOptions {
   gcp?: boolean;
 }
 
-const userFacing = (message: string) => Object.assign(new Error(message), { userFacing: true });
 
 export function register(program: Command): void {
   program
@@ -31,9 +31,9 @@ export function register(program: Command): void {
     .action(async (name: string, options: DeadLetterOptions) => {
       const spec = loadSpec();
       const consumer = spec.consumers[name];
-      if (!consumer) throw userFacing(`no consumer "${name}" in the spec; consumers: ${Object.keys(spec.consumers).join(', ')}`);
+      if (!consumer) throw new UserError(`no consumer "${name}" in the spec; consumers: ${Object.keys(spec.consumers).join(', ')}`);
       const max = Number(options.max);
-      if (!Number.isInteger(max) || max < 1) throw userFacing('--max must be a positive integer');
+      if (!Number.isInteger(max) || max < 1) throw new UserError('--max must be a positive integer');
       let pubsub;
       if (options.gcp) {
         delete process.env.PUBSUB_EMULATOR_HOST;

@@ -5,6 +5,7 @@ import { assertEmulatorUp, localPubSub, localPubsubHost } from '../../shared/loc
 import { DEFAULT_MIX, TrafficGenerator, type SendKind } from '../load/traffic';
 import { TrafficSender } from '../load/sender';
 import { printTable } from '../table';
+import { UserError } from '../../shared/errors';
 
 interface LoadOptions {
   rate: string;
@@ -29,10 +30,11 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed, for a repeatable run')
     .action(async (options: LoadOptions) => {
       const spec = loadSpec(program.opts().spec);
-      await assertEmulatorUp(localPubsubHost(spec), 'Pub/Sub');
       const rate = Number(options.rate);
       const seconds = parseDuration(options.duration);
-      if (!(rate > 0) || !(seconds > 0)) throw Object.assign(new Error('--rate and --duration must be positive'), { userFacing: true });
+      if (!(rate > 0)) throw new UserError(`must be a positive number of events a second (got "${options.rate}")`, { where: '--rate' });
+      if (!(seconds > 0)) throw new UserError(`must be a positive duration such as 30s or 2m (got "${options.duration}")`, { where: '--duration' });
+      await assertEmulatorUp(localPubsubHost(spec), 'Pub/Sub');
       const generator = new TrafficGenerator(
         { ...DEFAULT_MIX, duplicates: Number(options.duplicates), outOfOrder: Number(options.outOfOrder), poison: Number(options.poison), raw: Number(options.raw) },
         options.seed ? Number(options.seed) : Date.now(),

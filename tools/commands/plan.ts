@@ -12,6 +12,7 @@ import { loadSpec } from '../../shared/spec';
 import { REPO_ROOT } from '../../infra/config';
 import { runProgramOffline, type MockedResource } from '../../infra/offline-run';
 import { printTable } from '../table';
+import { UserError } from '../../shared/errors';
 
 export interface PlanRow {
   /** Short type, e.g. pubsub.Subscription. */
@@ -64,7 +65,7 @@ export async function planMesh(options: PlanOptions): Promise<Plan> {
     run = await runProgramOffline({ config, stack, projectNumber: PROJECT_NUMBER_PLACEHOLDER });
   } catch (error) {
     // Config problems come back as the program's RunError: show them like any user error.
-    throw Object.assign(new Error((error as Error).message), { userFacing: true });
+    throw new UserError((error as Error).message, { cause: error });
   }
   const rows = run.resources.filter((r) => r.custom).map(toRow);
   rows.sort((a, b) => groupRank(a.type) - groupRank(b.type) || a.type.localeCompare(b.type) || a.name.localeCompare(b.name));

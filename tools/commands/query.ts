@@ -10,6 +10,7 @@ import { loadSpec, type MeshSpec } from '../../shared/spec';
 import { localBigQueryUrl } from '../../shared/bigquery-local';
 import { analystQueries, analystQuery } from '../../services/warehouse/analyst-queries';
 import { printTable } from '../table';
+import { UserError } from '../../shared/errors';
 
 interface QueryOptions {
   example?: string;
@@ -19,7 +20,6 @@ interface QueryOptions {
   maxRows: string;
 }
 
-const userFacing = (message: string) => Object.assign(new Error(message), { userFacing: true });
 
 /** BigQueryTimestamp, BigQueryDate, Big ... -> plain values for printing. */
 function plain(value: unknown): unknown {
@@ -43,7 +43,7 @@ async function client(spec: MeshSpec, gcp: boolean): Promise<{ bigquery: BigQuer
     delete process.env.BIGQUERY_EMULATOR_HOST;
     const bigquery = new BigQuery({ projectId: process.env.GOOGLE_CLOUD_PROJECT, location: spec.warehouse.location });
     const project = await bigquery.getProjectId().catch((error: Error) => {
-      throw userFacing(`cannot tell which GCP project to query (set GOOGLE_CLOUD_PROJECT): ${error.message.split('\n')[0]}`);
+      throw new UserError(`cannot tell which GCP project to query (set GOOGLE_CLOUD_PROJECT): ${error.message.split('\n')[0]}`);
     });
     return { bigquery, where: `BigQuery project ${project}`, project };
   }
@@ -53,7 +53,7 @@ async function client(spec: MeshSpec, gcp: boolean): Promise<{ bigquery: BigQuer
   try {
     await fetch(url, { signal: AbortSignal.timeout(3000) });
   } catch {
-    throw userFacing(`no local BigQuery endpoint answers at ${url}; start the local mesh with \`npm start\` (or use --gcp)`);
+    throw new UserError(`no local BigQuery endpoint answers at ${url}; start the local mesh with \`npm start\` (or use --gcp)`);
   }
   return { bigquery: new BigQuery({ projectId: spec.project, apiEndpoint: url }), where: url, project: spec.project };
 }
@@ -76,7 +76,7 @@ export function register(program: Command): void {
       }
       let sql = options.example ? analystQuery(options.example).sql : sqlArgument;
       if (sql === '-') sql = fs.readFileSync(0, 'utf8');
-      if (!sql?.trim()) throw userFacing('give the SQL to run, e.g. mesh query "SELECT COUNT(*) FROM orders_events", or --example <name> (see --examples)');
+      if (!sql?.trim()) throw new UserError('give the SQL to run, e.g. mesh query "SELECT COUNT(*) FROM orders_events", or --example <name> (see --examples)');
       const spec = loadSpec(program.opts().spec);
       const { bigquery, where, project } = await client(spec, options.gcp === true);
       let rows: Record<string, unknown>[];
@@ -91,7 +91,7 @@ export function register(program: Command): void {
         fields = response?.schema?.fields?.map((f) => f.name);
       } catch (error) {
         // BigQuery's own message (with "unsupported locally: ..." from the local endpoint) says it all.
-        throw userFacing(`query failed on ${where}: ${(error as Error).message}`);
+        throw new UserError(`query failed on ${where}: ${(error as Error).message}`);
       }
       const values = rows.map((r) => plain(r) as Record<string, unknown>);
       if (options.json) {

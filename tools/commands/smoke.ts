@@ -12,6 +12,7 @@ import { loadSpec, parseDuration } from '../../shared/spec';
 import { printTable } from '../table';
 import { gcpTarget, localTarget } from '../smoke/target';
 import { exitCodeOf, runSmoke, shorten, type SmokeReport } from '../smoke/run';
+import { UserError } from '../../shared/errors';
 
 interface SmokeCommandOptions {
   gcp?: boolean;
@@ -23,7 +24,6 @@ interface SmokeCommandOptions {
   keepDeadLetters?: boolean;
 }
 
-const userFacing = (message: string) => Object.assign(new Error(message), { userFacing: true });
 
 export function register(program: Command): void {
   program
@@ -63,7 +63,7 @@ export function register(program: Command): void {
 function durationMs(value: string, option: string): number {
   // A bare number is seconds.
   const seconds = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : parseDuration(value);
-  if (!(seconds > 0)) throw userFacing(`${option} must be a positive duration such as 90s or 2m (got "${value}")`);
+  if (!(seconds > 0)) throw new UserError(`${option} must be a positive duration such as 90s or 2m (got "${value}")`);
   return seconds * 1000;
 }
 

@@ -4,6 +4,7 @@ import type { ConsumerHealth } from '../../shared/health/types';
 import { localServiceUrls } from '../../shared/local/services';
 import { loadSpec, type MeshSpec } from '../../shared/spec';
 import { printTable } from '../table';
+import { UserError } from '../../shared/errors';
 
 /** Where the dashboard serves its consumer health (services/dashboard). */
 export const DASHBOARD_HEALTH_PATH = '/api/health';
@@ -105,7 +106,7 @@ export function register(program: Command): void {
         for (const [name, s] of down) console.log(`${name} (${s.url}): ${s.up ? s.error : `not reachable: ${s.error}`}`);
       }
       if (Object.values(status.services).every((s) => !s.up)) {
-        throw Object.assign(new Error('no service is running: start the mesh with `npm start` first'), { userFacing: true });
+        throw new UserError('no service is running: start the mesh with `npm start` first');
       }
     });
 }

@@ -10,6 +10,7 @@ import { DashboardLayout } from '../../services/dashboard/layout';
 import { buildChecks, type CheckOutcome, type SmokeCheck } from './checks';
 import { planSmoke, smokeWindow, SMOKE_TOPICS, type PlanOptions, type SmokePlan } from './mix';
 import type { SmokeTarget } from './target';
+import { UserError } from '../../shared/errors';
 
 export interface SmokeOptions {
   spec: MeshSpec;
@@ -69,7 +70,7 @@ export async function claimWindow(target: SmokeTarget, attempts = 5): Promise<{ 
     if (used.empty) return window;
     window = smokeWindow(Date.now());
   }
-  throw Object.assign(new Error(`${attempts} dashboard minute windows ~36 h back were all in use; try again`), { userFacing: true });
+  throw new UserError(`${attempts} dashboard minute windows ~36 h back were all in use; try again`);
 }
 
 /** Publishes the plan; returns how many messages Pub/Sub refused and the first error. */
@@ -88,7 +89,7 @@ export async function publishPlan(spec: MeshSpec, target: SmokeTarget, plan: Smo
 export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
   const { spec, target } = options;
   for (const topic of SMOKE_TOPICS) {
-    if (!spec.topics[topic]) throw Object.assign(new Error(`the smoke publishes to topics ${SMOKE_TOPICS.join(' and ')}; the spec has no topic "${topic}"`), { userFacing: true });
+    if (!spec.topics[topic]) throw new UserError(`the smoke publishes to topics ${SMOKE_TOPICS.join(' and ')}; the spec has no topic "${topic}"`);
   }
   const timeoutMs = options.timeoutMs ?? 120_000;
   const pollMs = options.pollMs ?? (target.kind === 'gcp' ? 10_000 : 2_000);

@@ -19,6 +19,7 @@ import { localBigQueryUrl } from '../../shared/bigquery-local';
 import { emulatorFirestore, emulatorPubSub } from '../../shared/emulators';
 import { assertEmulatorUp, localPubsubHost } from '../../shared/local/connect';
 import type { MeshSpec } from '../../shared/spec';
+import { UserError } from '../../shared/errors';
 
 export interface SmokeTarget {
   kind: 'local' | 'gcp';
@@ -31,7 +32,6 @@ export interface SmokeTarget {
   close(): Promise<void>;
 }
 
-const userFacing = (message: string) => Object.assign(new Error(message), { userFacing: true });
 
 export interface LocalEndpointOverrides {
   pubsubHost?: string;
@@ -54,7 +54,7 @@ export async function localTarget(spec: MeshSpec, overrides: LocalEndpointOverri
   try {
     await fetch(bigqueryUrl, { signal: AbortSignal.timeout(3000) });
   } catch {
-    throw userFacing(`no local BigQuery endpoint answers at ${bigqueryUrl}; start the local mesh with \`npm start\` (or use --gcp)`);
+    throw new UserError(`no local BigQuery endpoint answers at ${bigqueryUrl}; start the local mesh with \`npm start\` (or use --gcp)`);
   }
   const pubsub = emulatorPubSub(pubsubHost, spec.project);
   // The Firestore client prefers FIRESTORE_EMULATOR_HOST over its host setting, read at construction.
@@ -96,13 +96,13 @@ export async function gcpTarget(spec: MeshSpec, options: { project?: string; sta
   delete process.env.BIGQUERY_EMULATOR_HOST;
   const stack = options.stack ?? 'dev';
   const project = options.project ?? process.env.GOOGLE_CLOUD_PROJECT ?? stackProject(stack);
-  if (!project) throw userFacing(`which GCP project? pass --project, set GOOGLE_CLOUD_PROJECT, or set gcp:project in Pulumi.${stack}.yaml`);
+  if (!project) throw new UserError(`which GCP project? pass --project, set GOOGLE_CLOUD_PROJECT, or set gcp:project in Pulumi.${stack}.yaml`);
   // Without credentials the Google clients reject promises nobody awaits (the process dies with a
   // stack trace): find out first, and say what to do.
   try {
     await new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }).getAccessToken();
   } catch (error) {
-    throw userFacing(`no usable application default credentials (run \`gcloud auth application-default login\`): ${String((error as Error).message).split('\n')[0]}`);
+    throw new UserError(`no usable application default credentials (run \`gcloud auth application-default login\`): ${String((error as Error).message).split('\n')[0]}`);
   }
   const pubsub = new PubSub({ projectId: project });
   const firestore = new Firestore({ projectId: project });
