@@ -37,3 +37,11 @@ export const notFound = (what: string) => new ApiFailure(404, 'notFound', `Not f
 export const alreadyExists = (what: string) => new ApiFailure(409, 'duplicate', `Already Exists: ${what}`);
 export const invalid = (message: string) => new ApiFailure(400, 'invalid', message);
 export const invalidQuery = (message: string) => new ApiFailure(400, 'invalidQuery', message, 'query');
+
+/** A BigQuery feature the local endpoint does not have; the endpoint answers it as a 400 "unsupported locally: ...". */
+export class UnsupportedLocallyError extends Error {
+  override readonly name = 'UnsupportedLocallyError';
+  constructor(detail: string) {
+    super(`unsupported locally: ${detail}`);
+  }
+}

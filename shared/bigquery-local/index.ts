@@ -1,7 +1,7 @@
 /**
  * A BigQuery-compatible endpoint backed by DuckDB, so the warehouse loader and analysts' queries take
  * the same code path (`@google-cloud/bigquery`) locally as in GCP. See server.ts for the REST subset
- * and sql.ts for the BigQuery SQL it translates.
+ * and sql/ for the BigQuery SQL it translates.
  */
 import * as path from 'node:path';
 import type { MeshSpec } from '../spec/types';

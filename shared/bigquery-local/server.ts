@@ -1,6 +1,6 @@
 /**
  * The local BigQuery endpoint: the REST subset the warehouse loader and analysts use, with the JSON
- * shapes `@google-cloud/bigquery` sends and expects, served from DuckDB (see store.ts). Reach it with
+ * shapes `@google-cloud/bigquery` sends and expects, served from DuckDB (see store/). Reach it with
  * `new BigQuery({projectId, apiEndpoint: url})` (paths /bigquery/v2/projects/...) or
  * BIGQUERY_EMULATOR_HOST=url (paths /projects/...). No authentication.
  *

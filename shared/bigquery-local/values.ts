@@ -11,7 +11,8 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { duckTypeOf, UnsupportedLocallyError } from './sql';
+import { UnsupportedLocallyError } from './errors';
+import { duckTypeOf } from './sql';
 
 export interface TableField {
   name: string;
