@@ -11,23 +11,19 @@
  * (PullConsumer `transport: 'unary'`) and by the local push relay.
  *
  *   Pull(maxMessages = free slots) --> onMessage(m) ... m.ack() / m.nack(delayMs)  (slot freed)
- *   every leaseSeconds/3: ModifyAckDeadline(leaseSeconds) for everything still out
- *   every 20 ms: ModifyAckDeadline(delay) per nack delay, then Acknowledge(acked ids)
+ *   every leaseSeconds/3: ModifyAckDeadline(leaseSeconds) for everything still out   (lease-extender.ts)
+ *   every 20 ms: ModifyAckDeadline(delay) per nack delay, then Acknowledge(acked ids) (settle-queue.ts)
+ *
+ * The calls go through the library's public generated client (subscriber-rpc.ts), one per puller.
  */
 import type { PubSub } from '@google-cloud/pubsub';
-import type { google } from '@google-cloud/pubsub/build/protos/protos';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IncomingMessage } from '../envelope';
+import { LeaseExtender } from './lease-extender';
 import type { Logger } from './logger';
+import { AckFailedError, SettleQueue, type Waiter } from './settle-queue';
+import { SubscriberRpc, type ReceivedMessage } from './subscriber-rpc';
 import type { SubscriptionAccess } from './subscription-access';
-
-/** A Pull waits this long for messages before it is asked again (stop() waits at most this). */
-const PULL_WAIT_MS = 2000;
-/** Acks and deadline changes are sent in batches, at most this late. */
-const SETTLE_BATCH_MS = 20;
-/** Pub/Sub takes at most this many ack ids per Acknowledge / ModifyAckDeadline. */
-const MAX_IDS_PER_CALL = 2500;
-const DEFAULT_MAX_LEASE_MS = 60 * 60 * 1000; // the Node client's default maxExtension
 
 export interface UnaryPullerOptions {
   pubsub: PubSub;
@@ -62,54 +58,27 @@ export interface PulledMessage {
   nackWithResponse(delayMs?: number): Promise<void>;
 }
 
-/** Pub/Sub refused an ack or deadline change; `code` is its per-message reason when it gave one (e.g. PERMANENT_FAILURE_INVALID_ACK_ID). */
-export class AckFailedError extends Error {
-  override readonly name = 'AckFailedError';
-  constructor(
-    message: string,
-    readonly errorCode?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-type ReceivedMessage = google.pubsub.v1.IReceivedMessage;
-type Waiter = { resolve(): void; reject(error: Error): void } | undefined;
-
 export class UnaryPuller {
-  private readonly maxLeaseMs: number;
   private inFlightCount = 0;
   private maxSeen = 0;
-  /** ack id -> when it was pulled, for every message out. */
-  private readonly leases = new Map<string, number>();
-  private readonly acks = new Map<string, Waiter>();
-  /** deadline seconds -> ack ids. */
-  private readonly deadlines = new Map<number, Map<string, Waiter>>();
-  private subscriptionPath = '';
+  /** Set by start(). */
+  private rpc?: SubscriberRpc;
+  private leases?: LeaseExtender;
+  private settles?: SettleQueue;
   private running?: Promise<void>;
   private pulling = false;
   private pullFailing = false;
   private slotFreed?: () => void;
   /** Aborted by stopPulling(): ends a backoff wait at once, so shutdown never waits one out. */
   private readonly stopped = new AbortController();
-  private settleTimer?: NodeJS.Timeout;
-  private leaseTimer?: NodeJS.Timeout;
-  /**
-   * Every Acknowledge / ModifyAckDeadline goes through this chain, one batch at a time: a lease
-   * renewal answered after a nack's ModifyAckDeadline(0) would otherwise hold the message back for a
-   * whole ack deadline (Pub/Sub applies whichever arrives last).
-   */
-  private rpcChain: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: UnaryPullerOptions) {
     if (!(options.maxInFlight > 0)) throw new RangeError(`maxInFlight must be > 0 (got ${options.maxInFlight})`);
-    this.maxLeaseMs = options.maxLeaseMs ?? DEFAULT_MAX_LEASE_MS;
   }
 
   /** projects/<p>/subscriptions/<id>, once started. */
   get path(): string {
-    return this.subscriptionPath;
+    return this.rpc?.path ?? '';
   }
 
   /** Pulling, and the last Pull did not fail (nor is `access` waiting out a refusal). */
@@ -128,12 +97,14 @@ export class UnaryPuller {
   }
 
   async start(): Promise<void> {
-    const projectId = (await this.options.pubsub.getClientConfig()).projectId;
-    this.subscriptionPath = `projects/${projectId}/subscriptions/${this.options.subscription}`;
+    const { pubsub, subscription, log, leaseSeconds, maxLeaseMs } = this.options;
+    const rpc = await SubscriberRpc.open(pubsub, subscription);
+    const settles = new SettleQueue({ rpc, log, subscription });
+    this.rpc = rpc;
+    this.settles = settles;
+    this.leases = new LeaseExtender({ rpc, inTurn: (task) => settles.inTurn(task), leaseSeconds, maxLeaseMs, log, subscription });
     this.pulling = true;
-    const renewEveryMs = Math.max(1000, (this.options.leaseSeconds * 1000) / 3);
-    this.leaseTimer = setInterval(() => this.renewLeases(), renewEveryMs);
-    this.leaseTimer.unref();
+    this.leases.start();
     this.running = this.loop();
   }
 
@@ -150,22 +121,23 @@ export class UnaryPuller {
 
   /**
    * Stops pulling, sends every message still out back (deadline 0) in the order they were pulled, and
-   * flushes every ack and deadline change. The emulator redelivers in the order messages are sent
-   * back and may hand out a key's later, never-pulled messages before them; so settle what was
-   * pulled before closing wherever order matters (PullConsumer.drained()).
+   * flushes every ack and deadline change, then closes the client. The emulator redelivers in the
+   * order messages are sent back and may hand out a key's later, never-pulled messages before them;
+   * so settle what was pulled before closing wherever order matters (PullConsumer.drained()).
    */
   async close(): Promise<void> {
     await this.stopPulling();
-    clearInterval(this.leaseTimer);
-    for (const ackId of [...this.leases.keys()]) this.settle(ackId, 0, undefined);
-    clearTimeout(this.settleTimer);
-    this.settleTimer = undefined;
-    await this.flush();
+    if (!this.rpc) return;
+    this.leases!.stop();
+    for (const ackId of this.leases!.ackIds()) this.settle(ackId, 0, undefined);
+    await this.settles!.flush();
+    await this.rpc.close();
   }
 
   private async loop(): Promise<void> {
     let backoffMs = 0;
     while (this.pulling) {
+      // Only free slots are pulled: what is not pulled stays in the emulator (see the top).
       if (this.inFlightCount >= this.options.maxInFlight) {
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         continue;
@@ -174,7 +146,7 @@ export class UnaryPuller {
       const { access } = this.options;
       if (access && !access.isOpen) access.attempting();
       try {
-        received = await this.pull(this.options.maxInFlight - this.inFlightCount);
+        received = await this.rpc!.pull(this.options.maxInFlight - this.inFlightCount);
         backoffMs = 0;
         this.pullFailing = false;
         access?.opened();
@@ -209,17 +181,11 @@ export class UnaryPuller {
     return sleep(ms, undefined, { signal: this.stopped.signal }).catch(() => undefined);
   }
 
-  private pull(maxMessages: number): Promise<ReceivedMessage[]> {
-    return this.call<google.pubsub.v1.IPullResponse>('pull', { subscription: this.subscriptionPath, maxMessages }, { timeout: PULL_WAIT_MS, retry: null }).then(
-      (response) => response?.receivedMessages ?? [],
-    );
-  }
-
   private dispatch(received: ReceivedMessage): void {
     const ackId = received.ackId!;
     this.inFlightCount++;
     this.maxSeen = Math.max(this.maxSeen, this.inFlightCount);
-    this.leases.set(ackId, Date.now());
+    this.leases!.add(ackId);
     const withResponse = (delaySeconds: number | 'ack') => new Promise<void>((resolve, reject) => this.settle(ackId, delaySeconds, { resolve, reject }));
     const message: PulledMessage = {
       incoming: toIncoming(received),
@@ -233,23 +199,14 @@ export class UnaryPuller {
 
   /** Frees the message's slot and queues its ack or deadline change; a second settle of the same message is ignored. */
   private settle(ackId: string, what: number | 'ack', waiter: Waiter): void {
-    if (!this.leases.delete(ackId)) {
+    if (!this.leases!.remove(ackId)) {
       waiter?.reject(new AckFailedError(`message already settled (ack id ${ackId.slice(0, 12)}…)`));
       return;
     }
     this.inFlightCount--;
-    if (what === 'ack') this.acks.set(ackId, waiter);
-    else this.addDeadline(what, ackId, waiter);
-    this.scheduleFlush();
-    const wake = this.slotFreed;
-    this.slotFreed = undefined;
-    wake?.();
-  }
-
-  private addDeadline(seconds: number, ackId: string, waiter: Waiter): void {
-    let ids = this.deadlines.get(seconds);
-    if (!ids) this.deadlines.set(seconds, (ids = new Map()));
-    ids.set(ackId, waiter);
+    if (what === 'ack') this.settles!.ack(ackId, waiter);
+    else this.settles!.modAck(ackId, what, waiter);
+    this.wake();
   }
 
   private wake(): void {
@@ -257,103 +214,11 @@ export class UnaryPuller {
     this.slotFreed = undefined;
     wake?.();
   }
-
-  private renewLeases(): void {
-    void this.inOrder(async () => {
-      // Read when its turn comes, so a message settled meanwhile is not renewed after its nack.
-      // Past maxLeaseMs a message is left to expire (and come back); its slot stays taken until it is settled.
-      const now = Date.now();
-      const renew: string[] = [];
-      for (const [ackId, since] of this.leases) if (now - since <= this.maxLeaseMs) renew.push(ackId);
-      await Promise.all(
-        chunks(renew).map((ids) =>
-          this.call('modifyAckDeadline', { subscription: this.subscriptionPath, ackIds: ids, ackDeadlineSeconds: this.options.leaseSeconds }).catch((error: Error) =>
-            this.options.log.warn({ err: error, subscription: this.options.subscription, messages: ids.length }, 'lease renewal failed; these messages may be redelivered'),
-          ),
-        ),
-      );
-    });
-  }
-
-  private scheduleFlush(): void {
-    this.settleTimer ??= setTimeout(() => {
-      this.settleTimer = undefined;
-      void this.flush();
-    }, SETTLE_BATCH_MS);
-  }
-
-  /**
-   * Sends what is queued when its turn comes; resolves when those calls are answered. Deadline
-   * changes (nacks) go first, acks once they are answered. Why, on an ordered exactly-once
-   * subscription of the emulator: a message nacked while a later one of its key waits is redelivered
-   * behind it ([B, A] after A's nack), and an ack of A is then refused (INVALID_ARGUMENT) while B,
-   * "ahead" of it, is out, which leaves the key stuck for a whole ack deadline. The runtime nacks B
-   * (it waits for A) and acks A; sent in that order both go through. In GCP the order is harmless.
-   */
-  private flush(): Promise<void> {
-    return this.inOrder(async () => {
-      const acks = [...this.acks];
-      this.acks.clear();
-      const deadlines = [...this.deadlines];
-      this.deadlines.clear();
-      const changes: Promise<void>[] = [];
-      for (const [ackDeadlineSeconds, ids] of deadlines) for (const batch of chunks([...ids])) changes.push(this.send('modifyAckDeadline', { ackDeadlineSeconds }, batch));
-      await Promise.all(changes);
-      await Promise.all(chunks(acks).map((batch) => this.send('acknowledge', {}, batch)));
-    });
-  }
-
-  private inOrder(task: () => Promise<void>): Promise<void> {
-    const next = this.rpcChain.then(task);
-    this.rpcChain = next.catch(() => undefined);
-    return next;
-  }
-
-  /**
-   * One Acknowledge / ModifyAckDeadline. On an exactly-once subscription a failed call names the ack
-   * ids that failed (ErrorInfo metadata, as the Node client reads it); the others went through.
-   */
-  private async send(method: 'acknowledge' | 'modifyAckDeadline', extra: object, batch: [string, Waiter][]): Promise<void> {
-    try {
-      await this.call(method, { subscription: this.subscriptionPath, ackIds: batch.map(([id]) => id), ...extra });
-      for (const [, waiter] of batch) waiter?.resolve();
-    } catch (error) {
-      const perId = (error as { errorInfoMetadata?: Record<string, string> }).errorInfoMetadata;
-      let unreported = 0;
-      for (const [ackId, waiter] of batch) {
-        const code = perId ? perId[ackId] : undefined;
-        if (perId && !code) {
-          waiter?.resolve();
-          continue;
-        }
-        if (waiter) waiter.reject(new AckFailedError(`${method} failed: ${(error as Error).message}`, code, { cause: error }));
-        else unreported++;
-      }
-      if (unreported) this.options.log.warn({ err: error, subscription: this.options.subscription, messages: unreported }, `${method} failed; Pub/Sub will redeliver`);
-    }
-  }
-
-  /** A unary call on the client's own subscriber connection. */
-  private call<T>(method: string, reqOpts: object, gaxOpts: object = {}): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      (this.options.pubsub as unknown as { request: (config: object, callback: (error: Error | null, response: T) => void) => void }).request(
-        { client: 'SubscriberClient', method, reqOpts, gaxOpts },
-        (error, response) => (error ? reject(error) : resolve(response)),
-      );
-    });
-  }
 }
 
 /** An ack deadline for a redelivery after delayMs: whole seconds, at most Pub/Sub's 600. */
 function toDeadlineSeconds(delayMs: number): number {
   return Math.min(600, Math.max(0, Math.ceil(delayMs / 1000)));
-}
-
-function chunks<T>(items: Iterable<T>): T[][] {
-  const all = [...items];
-  const out: T[][] = [];
-  for (let i = 0; i < all.length; i += MAX_IDS_PER_CALL) out.push(all.slice(i, i + MAX_IDS_PER_CALL));
-  return out;
 }
 
 function toIncoming(received: ReceivedMessage): IncomingMessage {

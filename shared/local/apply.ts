@@ -8,14 +8,13 @@
  * local warehouse (the emulator stores BigQuery subscriptions but never writes them); and tap
  * subscriptions (localTapNames) feed the local health monitor, since the emulator has no metrics.
  */
-import type { PubSub } from '@google-cloud/pubsub';
-import type { google } from '@google-cloud/pubsub/build/protos/protos';
+import type { PubSub, protos } from '@google-cloud/pubsub';
 import { consumerResources, localTapNames, pushPath, topicSchemaName } from '../spec/names';
 import type { ConsumerSpec, MeshSpec, TopicSpec } from '../spec/types';
 import { topicSchemas } from '../schemas';
 import { UserError } from '../errors';
 
-type SubscriptionMetadata = google.pubsub.v1.ISubscription;
+type SubscriptionMetadata = protos.google.pubsub.v1.ISubscription;
 
 export interface ApplyOptions {
   pubsub: PubSub;
@@ -102,7 +101,7 @@ async function applySchema(pubsub: PubSub, spec: MeshSpec, topic: TopicSpec, ste
   const client = await pubsub.getSchemaClient();
   const projectId = (await pubsub.getClientConfig()).projectId;
   const name = `projects/${projectId}/schemas/${schemaId}`;
-  let existing: google.pubsub.v1.ISchema[] = [];
+  let existing: protos.google.pubsub.v1.ISchema[] = [];
   try {
     [existing] = await client.listSchemaRevisions({ name, view: 'FULL' });
   } catch (error) {

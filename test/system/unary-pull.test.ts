@@ -1,9 +1,10 @@
 /**
- * Unary pull (shared/consumer/unary-pull.ts) against the real Pub/Sub emulator: the transport pull
- * consumers use on the emulator, because its StreamingPull ignores flow control. Through
- * PullConsumer (the runtime's pull path) and UnaryPuller itself.
+ * Unary pull (shared/consumer/unary-pull.ts with lease-extender.ts, settle-queue.ts and
+ * subscriber-rpc.ts) against the real Pub/Sub emulator: the transport pull consumers use on the
+ * emulator, because its StreamingPull ignores flow control. Through PullConsumer (the runtime's pull
+ * path) and UnaryPuller itself.
  */
-import type { PubSub } from '@google-cloud/pubsub';
+import { v1, type PubSub } from '@google-cloud/pubsub';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AckFailedError, createLogger, PullConsumer, UnaryPuller, type PulledMessage } from '../../shared/consumer';
 import { applyLocal } from '../../shared/local';
@@ -153,6 +154,27 @@ it('reports an exactly-once ack Pub/Sub refuses (an expired ack id) as AckFailed
     await Promise.all([puller.close(), next.close()]);
   }
 }, 30_000);
+
+it("pulls through its own generated client and closes it at close, leaving the PubSub object's own clients open", async () => {
+  const closes = jest.spyOn(v1.SubscriberClient.prototype, 'close');
+  try {
+    const [id] = await publishClicks(1);
+    const got: string[] = [];
+    const onMessage = (m: PulledMessage) => (got.push(m.incoming.messageId), m.ack());
+    const puller = new UnaryPuller({ pubsub, subscription: 'worker-clicks', maxInFlight: 1, leaseSeconds: 10, log, onMessage });
+    await puller.start();
+    expect(puller.path).toBe(`projects/${pubsub.projectId}/subscriptions/worker-clicks`);
+    try {
+      await eventually(() => (got.includes(id) ? true : undefined), 10_000, 'the click');
+    } finally {
+      await puller.close();
+    }
+    expect(closes).toHaveBeenCalledTimes(1);
+    await expect(publishClicks(1)).resolves.toHaveLength(1); // the PubSub object still works
+  } finally {
+    closes.mockRestore();
+  }
+});
 
 it('fails readiness while its subscription cannot be pulled, and says why', async () => {
   const puller = new UnaryPuller({ pubsub, subscription: 'no-such-subscription', maxInFlight: 1, leaseSeconds: 10, log, onMessage: () => undefined });

@@ -8,11 +8,32 @@
  */
 import { EventEmitter } from 'node:events';
 import type { PubSub } from '@google-cloud/pubsub';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { ConsumerConfigError, createLogger, createMeshService, PullConsumer, SubscriptionAccess, type DeadLetterSink } from '../../shared/consumer';
 import { createEvent, toPubsubMessage } from '../../shared/envelope';
 import { eventually } from '../support/emulators';
 import { specFromText } from '../support/specs';
+
+/**
+ * The unary transport builds the library's generated `v1.SubscriberClient` from `getClientConfig()`;
+ * here that client is answered by the fake GCP the config carries (`fakeSubscriberApi`).
+ */
+jest.mock('@google-cloud/pubsub', () => {
+  const actual = jest.requireActual('@google-cloud/pubsub');
+  type Api = Record<'pull' | 'acknowledge' | 'modifyAckDeadline', (request: object) => Promise<unknown>>;
+  class FakeSubscriberClient {
+    private readonly api: Api;
+    constructor(config: { fakeSubscriberApi: Api }) {
+      this.api = config.fakeSubscriberApi;
+    }
+    pull = (request: object) => this.api.pull(request).then((response) => [response]);
+    acknowledge = (request: object) => this.api.acknowledge(request).then((response) => [response]);
+    modifyAckDeadline = (request: object) => this.api.modifyAckDeadline(request).then((response) => [response]);
+    close = async () => undefined;
+  }
+  return { ...actual, v1: { ...actual.v1, SubscriberClient: FakeSubscriberClient } };
+});
 
 const spec = specFromText(`
 version: 1
@@ -48,28 +69,40 @@ function fakeUnaryGcp(refusals: number, refuse: () => Error = DENIED) {
   const queue: ReturnType<typeof click>[] = [];
   const acked: string[] = [];
   let getMetadataCalls = 0;
-  const pubsub = {
-    isEmulator: false,
-    getClientConfig: async () => ({ projectId: 'p' }),
-    // The old pre-check: refused, as GCP refuses pubsub.subscriptions.get to a subscriber.
-    subscription: () => ({ getMetadata: async () => (getMetadataCalls++, Promise.reject(DENIED())) }),
-    request(config: { method: string; reqOpts: { subscription: string; ackIds?: string[] } }, callback: (error: Error | null, response?: unknown) => void) {
-      const { method, reqOpts } = config;
-      if (method !== 'pull') {
-        if (method === 'acknowledge') acked.push(...reqOpts.ackIds!);
-        return void setImmediate(() => callback(null, {}));
+  const fakeSubscriberApi = {
+    async pull(request: { subscription: string }) {
+      const n = (pulls.get(request.subscription) ?? 0) + 1;
+      pulls.set(request.subscription, n);
+      if (n <= refusals) {
+        const error = refuse();
+        await nextTurn();
+        throw error;
       }
-      const n = (pulls.get(reqOpts.subscription) ?? 0) + 1;
-      pulls.set(reqOpts.subscription, n);
-      if (n <= refusals) return void setImmediate(() => callback(refuse()));
-      const main = reqOpts.subscription.endsWith('/puller-clicks');
+      const main = request.subscription.endsWith('/puller-clicks');
       if (main && queue.length) {
         const receivedMessages = queue.splice(0).map((m, i) => ({ ackId: `ack-${n}-${i}`, message: { ...m, messageId: `m-${n}-${i}` } }));
-        return void setImmediate(() => callback(null, { receivedMessages }));
+        await nextTurn();
+        return { receivedMessages };
       }
       // An accepted Pull with nothing to send is held until the client's timeout.
-      setTimeout(() => callback(grpcError(4, 'Deadline exceeded')), 100);
+      await sleep(100);
+      throw grpcError(4, 'Deadline exceeded');
     },
+    async acknowledge(request: { ackIds: string[] }) {
+      acked.push(...request.ackIds);
+      await nextTurn();
+      return {};
+    },
+    async modifyAckDeadline() {
+      await nextTurn();
+      return {};
+    },
+  };
+  const pubsub = {
+    isEmulator: false,
+    getClientConfig: async () => ({ projectId: 'p', fakeSubscriberApi }),
+    // The old pre-check: refused, as GCP refuses pubsub.subscriptions.get to a subscriber.
+    subscription: () => ({ getMetadata: async () => (getMetadataCalls++, Promise.reject(DENIED())) }),
   };
   return { pubsub: pubsub as unknown as PubSub, pulls, queue, acked, getMetadataCalls: () => getMetadataCalls };
 }

@@ -1,0 +1,72 @@
+/**
+ * The three unary calls the unary puller makes (Pull, Acknowledge, ModifyAckDeadline) on one
+ * subscription, through the library's public generated client (`v1.SubscriberClient`).
+ *
+ * The client is built from the PubSub object's own client config (`getClientConfig()`, the options
+ * it gives its own generated clients, as `getSchemaClient()` does): the project, and on the
+ * emulator (`apiEndpoint` or PUBSUB_EMULATOR_HOST) its host as servicePath and port with insecure
+ * credentials (`sslCreds`, from the library's own grpc). Each puller has its own client, closed
+ * with it.
+ */
+import { v1, type ClientConfig, type PubSub, type protos } from '@google-cloud/pubsub';
+
+export type ReceivedMessage = protos.google.pubsub.v1.IReceivedMessage;
+
+/** A Pull waits this long for messages before it is asked again (stop() waits at most this). */
+export const PULL_WAIT_MS = 2000;
+/** Pub/Sub takes at most this many ack ids per Acknowledge / ModifyAckDeadline. */
+export const MAX_IDS_PER_CALL = 2500;
+
+/** Acknowledge / ModifyAckDeadline, what the settle queue and the lease extender send. */
+export interface SettleRpc {
+  acknowledge(ackIds: string[]): Promise<void>;
+  modifyAckDeadline(ackIds: string[], ackDeadlineSeconds: number): Promise<void>;
+}
+
+/**
+ * The options a `v1.SubscriberClient` for this PubSub object is built from: its client config,
+ * with the project resolved (on the emulator: servicePath, port and insecure sslCreds).
+ */
+export function subscriberClientConfig(pubsub: PubSub): Promise<ClientConfig> {
+  return pubsub.getClientConfig();
+}
+
+export class SubscriberRpc implements SettleRpc {
+  /** Resolves the project and builds the client; makes no call yet. */
+  static async open(pubsub: PubSub, subscription: string): Promise<SubscriberRpc> {
+    const config = await subscriberClientConfig(pubsub);
+    return new SubscriberRpc(new v1.SubscriberClient({ ...config }), `projects/${config.projectId}/subscriptions/${subscription}`);
+  }
+
+  private constructor(
+    private readonly client: v1.SubscriberClient,
+    /** projects/<p>/subscriptions/<id> */
+    readonly path: string,
+  ) {}
+
+  /** One Pull for at most maxMessages, held at most PULL_WAIT_MS (then DEADLINE_EXCEEDED), not retried. */
+  async pull(maxMessages: number): Promise<ReceivedMessage[]> {
+    const [response] = await this.client.pull({ subscription: this.path, maxMessages }, { timeout: PULL_WAIT_MS, retry: null });
+    return response?.receivedMessages ?? [];
+  }
+
+  async acknowledge(ackIds: string[]): Promise<void> {
+    await this.client.acknowledge({ subscription: this.path, ackIds });
+  }
+
+  async modifyAckDeadline(ackIds: string[], ackDeadlineSeconds: number): Promise<void> {
+    await this.client.modifyAckDeadline({ subscription: this.path, ackIds, ackDeadlineSeconds });
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}
+
+/** Splits ack ids (or anything) into batches Pub/Sub takes in one call. */
+export function chunks<T>(items: Iterable<T>): T[][] {
+  const all = [...items];
+  const out: T[][] = [];
+  for (let i = 0; i < all.length; i += MAX_IDS_PER_CALL) out.push(all.slice(i, i + MAX_IDS_PER_CALL));
+  return out;
+}
