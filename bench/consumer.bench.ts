@@ -4,8 +4,9 @@
  * - push endpoint: msgs/s through createMeshService's `listener` (read body -> parse the wrapped push
  *   -> envelope + schema decode -> no-op handler -> 204, push auth off) against a bare node:http
  *   server that reads and JSON.parses the same body and answers 204. Same body (a real analytics
- *   envelope from MeshPublisher.prepare(), base64 in the wrapped form), same load generator (raw
- *   keep-alive sockets in a worker thread, off the servers' event loop), same concurrency.
+ *   envelope from MeshPublisher.prepare(), base64 in the wrapped form: test/support/push-body.ts),
+ *   same load generator (raw keep-alive sockets in a worker thread, off the servers' event loop:
+ *   bench/workers/load-generator.ts), same concurrency.
  * - processor: msgs/s through the processor's real pipelines (decode -> handler -> one Firestore
  *   commit with the dedup record and the effect) against raw Firestore `create()` of one document
  *   per message, same concurrency, on a Firestore emulator this bench starts on a free port.
@@ -20,7 +21,6 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Worker } from 'node:worker_threads';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Firestore } from '@google-cloud/firestore';
 import { createLogger, createMeshService, type DeadLetterSink, type Pipeline } from '../shared/consumer';
@@ -29,6 +29,10 @@ import { emulatorFirestore, emulatorPubSub, EmulatorMissingError, startFirestore
 import { MeshPublisher } from '../shared/publisher';
 import { consumerResources, loadSpec, pushPath, type MeshSpec } from '../shared/spec';
 import { createProcessorApp } from '../services/processor/app';
+import { pushBody, subscriptionPath } from '../test/support/push-body';
+import { LoadGenerator, type LoadJob } from './load-generator';
+import { runWhenMain } from './standalone';
+import { interleaved, throughput, throughputWithLanes, type Sample } from './turns';
 import type { BenchResult } from './types';
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
@@ -61,136 +65,14 @@ const noDeadLetters: DeadLetterSink = {
 const PUSH_SLICES = 3;
 const PROCESSOR_SLICES = 1;
 
-interface Sample {
-  count: number;
-  seconds: number;
-}
-
-/**
- * ROUNDS rounds of `slices` turns per side, the side going first rotating every turn. Returns each
- * side's rate over all its slices (total) and per round.
- */
-async function interleaved<S extends string>(
-  sides: readonly S[],
-  slices: number,
-  slice: (side: S) => Promise<Sample>,
-  onRound: (round: number, rates: Record<S, number>) => void,
-): Promise<{ total: Record<S, number>; rounds: Record<S, number>[] }> {
-  const empty = () => Object.fromEntries(sides.map((side) => [side, { count: 0, seconds: 0 }])) as Record<S, Sample>;
-  const rateOf = (samples: Record<S, Sample>) => Object.fromEntries(sides.map((side) => [side, samples[side].count / samples[side].seconds])) as Record<S, number>;
-  const sum = empty();
-  const rounds: Record<S, number>[] = [];
-  let turn = 0;
-  for (let round = 1; round <= ROUNDS; round++) {
-    const inRound = empty();
-    for (let k = 0; k < slices; k++, turn++) {
-      const shift = turn % sides.length;
-      for (const side of [...sides.slice(shift), ...sides.slice(0, shift)]) {
-        const sample = await slice(side);
-        for (const acc of [inRound[side], sum[side]]) {
-          acc.count += sample.count;
-          acc.seconds += sample.seconds;
-        }
-      }
-    }
-    rounds.push(rateOf(inRound));
-    onRound(round, rounds[rounds.length - 1]);
-  }
-  return { total: rateOf(sum), rounds };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The load generator: plain JS in a worker thread, so its own event loop and heap, one per bench.
-
-interface LoadJob {
-  port: number;
-  path: string;
-  body: Uint8Array;
-  headers: Record<string, string>;
-  concurrency: number;
-  warmupMs: number;
-  durationMs: number;
-}
-interface LoadResult {
-  ok: number;
-  bad: number;
-  seconds: number;
-  firstError?: string;
-}
-
-/**
- * Keep-alive HTTP/1.1 over raw sockets: each connection sends one pre-serialized request, waits for
- * the whole response, sends the next (no pipelining, like Pub/Sub's and node's own clients). Far
- * cheaper per request than node:http's client, so on 2 cores the server, not the generator, is what
- * saturates (with an http.Agent client both servers measured the same: the generator's ceiling).
- * Every response must be a 204 (no body); anything else counts as a failure and ends the connection.
- */
-const LOAD_GENERATOR = `
-const { parentPort } = require('node:worker_threads');
-const net = require('node:net');
-const OK = Buffer.from('HTTP/1.1 204 ');
-const END = Buffer.from('\\r\\n\\r\\n');
-parentPort.on('message', async (job) => {
-  const body = Buffer.from(job.body);
-  const head = 'POST ' + job.path + ' HTTP/1.1\\r\\nhost: 127.0.0.1:' + job.port + '\\r\\n' +
-    Object.entries(job.headers).map(([k, v]) => k + ': ' + v + '\\r\\n').join('') +
-    'content-length: ' + body.length + '\\r\\nconnection: keep-alive\\r\\n\\r\\n';
-  const request = Buffer.concat([Buffer.from(head), body]);
-  const measureFrom = Date.now() + job.warmupMs;
-  const deadline = measureFrom + job.durationMs;
-  let ok = 0, bad = 0, firstError;
-  const connection = () => new Promise((resolve) => {
-    const socket = net.connect(job.port, '127.0.0.1');
-    socket.setNoDelay(true);
-    let pending = Buffer.alloc(0);
-    const fail = (why) => { bad++; firstError ??= why; socket.destroy(); resolve(); };
-    socket.on('connect', () => socket.write(request));
-    socket.on('data', (chunk) => {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      const end = pending.indexOf(END);
-      if (end < 0) return;
-      if (pending.compare(OK, 0, OK.length, 0, OK.length) !== 0) return fail(pending.subarray(0, 200).toString());
-      if (end + 4 !== pending.length) return fail('unexpected bytes after a 204');
-      pending = Buffer.alloc(0);
-      const now = Date.now();
-      if (now >= measureFrom) ok++;
-      if (now < deadline) socket.write(request);
-      else { socket.end(); resolve(); }
-    });
-    socket.on('error', (error) => fail(error.message));
-    socket.on('close', () => resolve());
-  });
-  await Promise.all(Array.from({ length: job.concurrency }, connection));
-  const seconds = (Date.now() - measureFrom) / 1000;
-  parentPort.postMessage({ ok, bad, seconds, firstError });
-});
-`;
-
-class LoadGenerator {
-  private readonly worker = new Worker(LOAD_GENERATOR, { eval: true });
-
-  run(job: LoadJob): Promise<LoadResult> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      this.worker.once('error', onError);
-      this.worker.once('message', (result: LoadResult) => {
-        this.worker.off('error', onError);
-        resolve(result);
-      });
-      this.worker.postMessage(job);
-    });
-  }
-
-  async close(): Promise<void> {
-    await this.worker.terminate();
-  }
-}
+/** The consumer's subscription as Pub/Sub names it in a push body and the pipelines take it. */
+const subscriptionOf = (spec: MeshSpec, consumer: string) => subscriptionPath(spec.project, consumerResources({ name: consumer }).subscription);
 
 // ---------------------------------------------------------------------------------------------
 // Push endpoint.
 
 /** A real analytics event as MeshPublisher would send it, in the wrapped push form Pub/Sub POSTs. */
-function wrappedPushBody(spec: MeshSpec): Buffer {
+function analyticsPushBody(spec: MeshSpec): Buffer {
   const publisher = new MeshPublisher({ pubsub: {} as PubSub, spec, source: '//web/frontend' });
   const { event, orderingKey } = publisher.prepare('analytics', 'view', {
     userId: 'u-12345',
@@ -201,14 +83,7 @@ function wrappedPushBody(spec: MeshSpec): Buffer {
     country: 'DE',
     durationMs: 5400,
   });
-  const message = toPubsubMessage(event, orderingKey);
-  const subscription = `projects/${spec.project}/subscriptions/${consumerResources({ name: PUSH_CONSUMER }).subscription}`;
-  return Buffer.from(
-    JSON.stringify({
-      message: { data: message.data.toString('base64'), attributes: message.attributes, messageId: '11223344556677', message_id: '11223344556677', publishTime: new Date().toISOString(), publish_time: new Date().toISOString() },
-      subscription,
-    }),
-  );
+  return Buffer.from(pushBody(toPubsubMessage(event, orderingKey), { subscription: subscriptionOf(spec, PUSH_CONSUMER), messageId: '11223344556677' }));
 }
 
 function listen(listener: http.RequestListener): Promise<http.Server> {
@@ -238,7 +113,7 @@ const bareListener: http.RequestListener = (req, res) => {
 };
 
 async function benchPush(spec: MeshSpec, progress: (line: string) => void): Promise<BenchResult> {
-  const body = wrappedPushBody(spec);
+  const body = analyticsPushBody(spec);
   // The processor's service as it is wired in production, minus Pub/Sub (the handler is a no-op, no
   // poison is sent, and pull consumers are only opened by start(), which the bench never calls).
   let handled = 0;
@@ -280,7 +155,7 @@ async function benchPush(spec: MeshSpec, progress: (line: string) => void): Prom
     // JIT warm-up of both servers and the generator.
     await generator.run({ ...job(bareServer, '/push'), warmupMs: 0, durationMs: 1000 });
     await generator.run({ ...job(meshServer, pushPath(PUSH_CONSUMER)), warmupMs: 0, durationMs: 1000 });
-    const { total, rounds } = await interleaved(['bare', 'mesh'] as const, PUSH_SLICES, slice, (round, r) =>
+    const { total, rounds } = await interleaved(['bare', 'mesh'] as const, ROUNDS, PUSH_SLICES, slice, (round, r) =>
       progress(`push round ${round}/${ROUNDS}: bare node:http ${r.bare.toFixed(0)} msg/s, mesh listener ${r.mesh.toFixed(0)} msg/s (ratio ${(r.mesh / r.bare).toFixed(2)})`),
     );
     if (handled === 0) throw new Error('push bench: the handler never ran');
@@ -303,22 +178,6 @@ async function benchPush(spec: MeshSpec, progress: (line: string) => void): Prom
 
 const ANALYTICS_TYPES = ['view', 'view', 'view', 'view', 'view', 'view', 'click', 'click', 'click', 'like.created'];
 
-/** Runs `work(i)` for i = 0, 1, 2 ... with `concurrency` in flight until `ms` have passed. */
-async function throughput(concurrency: number, ms: number, work: (i: number) => Promise<void>): Promise<Sample> {
-  let next = 0;
-  let completed = 0;
-  const start = process.hrtime.bigint();
-  const deadline = Date.now() + ms;
-  const lane = async () => {
-    while (Date.now() < deadline) {
-      await work(next++);
-      completed++;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, lane));
-  return { count: completed, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
-}
-
 async function benchProcessor(spec: MeshSpec, progress: (line: string) => void): Promise<BenchResult[]> {
   let emulator: RunningEmulator;
   try {
@@ -336,8 +195,8 @@ async function benchProcessor(spec: MeshSpec, progress: (line: string) => void):
     const app = createProcessorApp({ spec, pubsub, firestore, verifyPushAuth: false, log: silent });
     const analytics: Pipeline = app.pipelines['processor-analytics'];
     const orders: Pipeline = app.pipelines['processor-orders'];
-    const analyticsSub = `projects/${spec.project}/subscriptions/${consumerResources({ name: 'processor-analytics' }).subscription}`;
-    const ordersSub = `projects/${spec.project}/subscriptions/${consumerResources({ name: 'processor-orders' }).subscription}`;
+    const analyticsSub = subscriptionOf(spec, 'processor-analytics');
+    const ordersSub = subscriptionOf(spec, 'processor-orders');
     const publisher = new MeshPublisher({ pubsub: {} as PubSub, spec, source: '//bench/consumer' });
 
     let seq = 0;
@@ -397,7 +256,7 @@ async function benchProcessor(spec: MeshSpec, progress: (line: string) => void):
 
     const sides = { raw: measureRaw, analytics: measureAnalytics, orders: measureOrders };
     let slices = 0;
-    const { total, rounds } = await interleaved(['raw', 'analytics', 'orders'] as const, PROCESSOR_SLICES, (side) => sides[side](`s${++slices}`), (round, r) =>
+    const { total, rounds } = await interleaved(['raw', 'analytics', 'orders'] as const, ROUNDS, PROCESSOR_SLICES, (side) => sides[side](`s${++slices}`), (round, r) =>
       progress(`processor round ${round}/${ROUNDS}: raw create() ${r.raw.toFixed(0)} msg/s, analytics pipeline ${r.analytics.toFixed(0)} msg/s, orders pipeline ${r.orders.toFixed(0)} msg/s`),
     );
     const rate = (n: number) => `${n.toFixed(0)} msg/s`;
@@ -425,21 +284,6 @@ async function benchProcessor(spec: MeshSpec, progress: (line: string) => void):
   }
 }
 
-/** Like throughput(), but each lane gets its own task function from `makeLane` (per-lane state). */
-async function throughputWithLanes(concurrency: number, ms: number, makeLane: () => () => Promise<void>): Promise<Sample> {
-  let completed = 0;
-  const start = process.hrtime.bigint();
-  const deadline = Date.now() + ms;
-  const lane = async (task: () => Promise<void>) => {
-    while (Date.now() < deadline) {
-      await task();
-      completed++;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, () => lane(makeLane())));
-  return { count: completed, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
-}
-
 export async function run(progress: (line: string) => void = () => undefined): Promise<BenchResult[]> {
   const spec = loadSpec();
   // BENCH_CONSUMER_ONLY=push | processor runs one half.
@@ -450,11 +294,4 @@ export async function run(progress: (line: string) => void = () => undefined): P
   return results;
 }
 
-if (require.main === module) {
-  run(console.log)
-    .then((results) => console.table(results))
-    .catch((error) => {
-      console.error(error);
-      process.exit(1);
-    });
-}
+runWhenMain(module, run);

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PubSub } from '@google-cloud/pubsub';
-import { createLogger, wrapPushBody, type PullTransport } from '../shared/consumer';
+import { createLogger, type PullTransport } from '../shared/consumer';
 import { emulatorFirestore, emulatorPubSub, startFirestoreEmulator, startPubsubEmulator } from '../shared/emulators';
 import { toPubsubMessage } from '../shared/envelope';
 import { applyLocal } from '../shared/local';
@@ -20,6 +20,7 @@ import { MeshPublisher } from '../shared/publisher';
 import { loadSpec, parseSpec, type MeshSpec } from '../shared/spec';
 import { createDashboardApp, WITHOUT_WRITE_LIMITS } from '../services/dashboard/app';
 import { Aggregator, type AggregatorOptions } from '../services/dashboard/aggregator';
+import { pushBody } from '../test/support/push-body';
 import { cpuSplitOf, describeCpu } from './cpu';
 import { withOnlyConsumers } from './spec-cut';
 import type { BenchResult } from './types';
@@ -72,7 +73,7 @@ function pushBodies(publisher: MeshPublisher, n: number): Buffer[] {
   return Array.from({ length: n }, (_, i) => {
     const p = publisher.prepare('analytics', i % 4 ? 'click' : 'like.created', { userId: `u-${i % 500}`, postId: `p-${i % 50}` });
     const m = toPubsubMessage(p.event, p.orderingKey);
-    return Buffer.from(wrapPushBody({ data: Buffer.from(m.data!), attributes: m.attributes!, messageId: String(i), publishTime: new Date() }, 'projects/p/subscriptions/dashboard-analytics'));
+    return Buffer.from(pushBody(m, { subscription: 'projects/p/subscriptions/dashboard-analytics', messageId: String(i) }));
   });
 }
 

@@ -16,7 +16,7 @@ import { BigQuery, type Table } from '@google-cloud/bigquery';
 import { DuckDBInstance, DuckDBTimestampTZValue } from '@duckdb/node-api';
 import { startLocalBigQuery, type LocalBigQuery } from '../shared/bigquery-local';
 import { loadSpec, type MeshSpec } from '../shared/spec';
-import { eventsTableSchema } from '../infra/warehouse-schema';
+import { eventsTableSchema } from '../shared/warehouse';
 import { duckTypeOf } from '../shared/bigquery-local/sql';
 import { ensureWarehouse } from '../services/warehouse/tables';
 import { eventRow, insertBatch, type InsertRow } from '../services/warehouse/rows';
@@ -26,6 +26,7 @@ import { applyLocal } from '../shared/local';
 import { MeshPublisher } from '../shared/publisher';
 import { createWarehouseApp } from '../services/warehouse/app';
 import { withOnlyConsumers } from './spec-cut';
+import { runWhenMain } from './standalone';
 import type { BenchResult } from './types';
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
@@ -188,11 +189,4 @@ export async function run(progress: (line: string) => void = () => undefined): P
   }
 }
 
-if (require.main === module) {
-  run(console.log)
-    .then((results) => console.table(results))
-    .catch((error) => {
-      console.error(error);
-      process.exit(1);
-    });
-}
+runWhenMain(module, run);

@@ -12,6 +12,7 @@ import { OAuth2Client } from 'google-auth-library';
 import request from 'supertest';
 import { ConsumerConfigError, createLogger, createMeshService, pushAuthFromEnv, pushTokenCheckFromEnv, type DeadLetterSink, type PushAuthOptions } from '../../shared/consumer';
 import { createEvent, toPubsubMessage } from '../../shared/envelope';
+import { pushBody } from '../support/push-body';
 import { specFromText } from '../support/specs';
 
 const AUDIENCE = 'https://processor-abc-uc.a.run.app';
@@ -54,7 +55,7 @@ const noSink: DeadLetterSink = { publish: async () => 'x', flush: async () => un
 
 function body(): string {
   const m = toPubsubMessage(createEvent({ type: 'click', source: '//t', schemaVersion: 'v2', data: { userId: 'u', sessionId: '', page: '', element: '', postId: '', country: '', durationMs: 0 } }));
-  return JSON.stringify({ message: { data: m.data.toString('base64'), attributes: m.attributes, messageId: '1' }, subscription: 'projects/p/subscriptions/svc-analytics' });
+  return pushBody(m, { subscription: 'projects/p/subscriptions/svc-analytics' });
 }
 
 function pushService(auth: Partial<PushAuthOptions>) {

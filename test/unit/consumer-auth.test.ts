@@ -8,6 +8,7 @@ import { OAuth2Client } from 'google-auth-library';
 import request from 'supertest';
 import { createLogger, createMeshService, createPushVerifier, PushAuthError, type DeadLetterSink } from '../../shared/consumer';
 import { toPubsubMessage, createEvent } from '../../shared/envelope';
+import { pushBody } from '../support/push-body';
 import { specFromText } from '../support/specs';
 
 const AUDIENCE = 'https://processor-abc.a.run.app';
@@ -51,8 +52,7 @@ const silent = createLogger({ level: 'silent' });
 
 function body(): string {
   const event = createEvent({ type: 'click', source: '//t', schemaVersion: 'v2', data: { userId: 'u', sessionId: '', page: '', element: '', postId: '', country: '', durationMs: 0 } });
-  const m = toPubsubMessage(event);
-  return JSON.stringify({ message: { data: m.data.toString('base64'), attributes: m.attributes, messageId: '1' }, subscription: 'projects/p/subscriptions/svc-analytics' });
+  return pushBody(toPubsubMessage(event), { subscription: 'projects/p/subscriptions/svc-analytics' });
 }
 
 describe('push authentication through the service listener', () => {

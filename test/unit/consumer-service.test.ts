@@ -4,6 +4,7 @@ import type { PubSub } from '@google-cloud/pubsub';
 import request from 'supertest';
 import { ConsumerConfigError, createLogger, createMeshService, portFromEnv, projectFromEnv, pullTransportFromEnv, pushAuthFromEnv, type DeadLetterSink, type MeshServiceOptions } from '../../shared/consumer';
 import { createEvent, toPubsubMessage } from '../../shared/envelope';
+import { pushBody } from '../support/push-body';
 import { specFromText } from '../support/specs';
 
 const spec = specFromText(`
@@ -41,8 +42,7 @@ function options(overrides: Partial<MeshServiceOptions> = {}): MeshServiceOption
 }
 
 function wrappedBody(type = 'click', data: Record<string, unknown> = { userId: 'u', sessionId: '', page: '', element: '', postId: '', country: '', durationMs: 0 }): string {
-  const m = toPubsubMessage(createEvent({ type, source: '//t', schemaVersion: 'v2', data }));
-  return JSON.stringify({ message: { data: m.data.toString('base64'), attributes: m.attributes, messageId: '1' }, subscription: 'projects/p/subscriptions/svc-analytics' });
+  return pushBody(toPubsubMessage(createEvent({ type, source: '//t', schemaVersion: 'v2', data })), { subscription: 'projects/p/subscriptions/svc-analytics' });
 }
 
 describe('createMeshService startup checks', () => {
