@@ -25,7 +25,7 @@ import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { loadSpec, MeshSpecError, type MeshSpec } from '../shared/spec';
 import { type CloudRunIngress, DASHBOARD_SERVICE, profileOf, pullsMessages, receivesPush } from './profiles';
-import { warehouseProblems } from './warehouse-schema';
+import { warehouseProblems } from '../shared/warehouse';
 import { UserError } from '../shared/errors';
 
 export interface Scaling {

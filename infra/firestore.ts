@@ -14,12 +14,8 @@
  */
 import * as gcp from '@pulumi/gcp';
 import { toProtoDuration } from '../shared/spec';
-import { DASHBOARD_COLLECTIONS, DASHBOARD_EXPIRY_FIELD, LIKES_POSTS_FIELD } from '../services/dashboard/collections';
+import { DASHBOARD_COLLECTIONS, DASHBOARD_EXPIRY_FIELD, DEDUP_COLLECTION, DEDUP_EXPIRY_FIELD, LIKES_POSTS_FIELD } from '../shared/firestore';
 import { resourceOptions, type MeshContext } from './context';
-
-/** Where the services' dedup records live and the timestamp field after which they may go. */
-export const DEDUP_COLLECTION = 'dedup';
-export const DEDUP_EXPIRY_FIELD = 'expiresAt';
 
 export interface MeshFirestore {
   database: gcp.firestore.Database;

@@ -22,9 +22,10 @@ export const DOCKERFILE = 'services/Dockerfile';
 /**
  * What an image is built from, relative to the repository root: the Dockerfile copies exactly these
  * (services/Dockerfile, COPY lines), the ignore files let only these into the context, and the tag
- * hashes them. test/infra/images.test.ts keeps the three in step.
+ * hashes them. test/infra/images.test.ts keeps the three in step. No infra/ or tools/: services import
+ * only shared/ and their own folder (test/unit/layers.test.ts).
  */
-export const IMAGE_SOURCES = ['package.json', 'package-lock.json', 'tsconfig.json', 'mesh.yaml', 'schemas', 'shared', 'infra', 'services'];
+export const IMAGE_SOURCES = ['package.json', 'package-lock.json', 'tsconfig.json', 'mesh.yaml', 'schemas', 'shared', 'services'];
 /** Build inputs that are not copied into the image but change it. */
 export const BUILD_FILES = [DOCKERFILE, `${DOCKERFILE}.dockerignore`, '.dockerignore'];
 /** Never part of an image, wherever they appear under the sources (matches the ignore files). */

@@ -29,7 +29,7 @@ import {
   eventsDedupViewName,
   eventsTableName,
   eventsTableSchema,
-} from './warehouse-schema';
+} from '../shared/warehouse';
 
 export interface MeshWarehouse {
   dataset: gcp.bigquery.Dataset;

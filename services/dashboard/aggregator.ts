@@ -25,17 +25,17 @@
  *
  * Most events are new, so the common case is one round trip and no read. The create() preconditions
  * make the batch all-or-nothing per event id across instances and restarts; the dedup records
- * expire after 7 days (same TTL convention as the processor).
+ * expire after 7 days (same TTL convention as the processor). What a commit writes is in
+ * aggregate-writes.ts; this file decides what goes in which commit, and when.
  */
 import { randomUUID } from 'node:crypto';
-import { FieldValue, Timestamp, type DocumentReference, type Firestore, type WriteBatch } from '@google-cloud/firestore';
+import type { Firestore } from '@google-cloud/firestore';
 import { TransientError, type HandlerResult, type Logger } from '../../shared/consumer';
-import { HyperLogLog, hashOf } from './hll';
-import { LIKES_POSTS_FIELD } from './collections';
+import { DEDUP_TTL_MS } from '../../shared/firestore';
+import { AggregateWriter, type CountedEvent } from './aggregate-writes';
 import { bucketOf, DashboardLayout, postKey } from './layout';
-import { GRANULARITIES, windowKey, windowSizeMs, windowStart, type Contribution, type Granularity } from './windows';
+import { GRANULARITIES, type Contribution, type Granularity } from './windows';
 
-export const DEDUP_TTL_MS = 7 * 24 * 3600 * 1000;
 const ALREADY_EXISTS = 6;
 const FIRESTORE_MAX_WRITES = 500;
 
@@ -72,21 +72,11 @@ export interface AggregatorOptions {
   log?: Logger;
 }
 
-interface Pending {
-  c: Contribution;
+interface Pending extends CountedEvent {
   key: string;
-  dedupRef: DocumentReference;
-  /** Map key and bucket of the post liked, validated at add() time so a bad id is poison, not a failed commit. */
-  post?: { key: string; bucket: number };
   resolve: (result: HandlerResult) => void;
   reject: (error: Error) => void;
   promise: Promise<HandlerResult>;
-}
-
-interface Sketches {
-  /** topic -> sketch. */
-  topics: Map<string, HyperLogLog>;
-  ref: DocumentReference;
 }
 
 export interface AggregatorStats {
@@ -113,19 +103,13 @@ export class Aggregator {
   private readonly likeBuckets: number;
   private readonly maxWrites: number;
   private readonly maxParallel: number;
-  private readonly dedupTtlMs: number;
-  private readonly windowTtlMs: Record<Granularity, number>;
-  private readonly maxSketches: number;
   private readonly maxAttempts: number;
-  private readonly now: () => number;
   private readonly log?: Logger;
+  private readonly writer: AggregateWriter;
 
   private pending: Pending[] = [];
   /** consumer + event id -> its entry, while waiting or committing: a second copy waits for the first. */
   private readonly known = new Map<string, Pending>();
-  /** granularity|window|shard -> this writer's sketches, least recently used first. */
-  private readonly sketches = new Map<string, Sketches>();
-  private sketchGeneration = 0;
   private nextShard: number;
   private timer?: NodeJS.Timeout;
   /** Commits in flight, and the counter shards they hold (one commit per shard: sketches never race). */
@@ -146,13 +130,17 @@ export class Aggregator {
     this.likeBuckets = options.likeBuckets ?? 2;
     this.maxWrites = Math.min(FIRESTORE_MAX_WRITES, options.maxWritesPerCommit ?? FIRESTORE_MAX_WRITES);
     this.maxParallel = options.maxParallelCommits ?? 4;
-    this.dedupTtlMs = options.dedupTtlMs ?? DEDUP_TTL_MS;
-    this.windowTtlMs = { minute: 2 * 86400_000, hour: 35 * 86400_000, ...options.windowTtlMs };
-    this.maxSketches = options.maxSketches ?? 2000;
     this.maxAttempts = options.maxAttempts ?? 5;
     this.writerId = options.writerId ?? randomUUID().slice(0, 13);
-    this.now = options.now ?? Date.now;
     this.log = options.log;
+    this.writer = new AggregateWriter({
+      layout: this.layout,
+      writerId: this.writerId,
+      dedupTtlMs: options.dedupTtlMs ?? DEDUP_TTL_MS,
+      windowTtlMs: { minute: 2 * 86400_000, hour: 35 * 86400_000, ...options.windowTtlMs },
+      maxSketches: options.maxSketches ?? 2000,
+      now: options.now ?? Date.now,
+    });
     this.nextShard = Math.floor(Math.random() * this.shardCount);
     this.shardWrittenAt = new Array<number>(this.shardCount).fill(-Infinity);
     if (this.shardCount < 1 || this.maxWrites < 1 + 2 * 2 * GRANULARITIES.length) throw new RangeError('shards must be >= 1 and maxWritesPerCommit large enough for one event');
@@ -260,7 +248,7 @@ export class Aggregator {
         rest.push(p);
         continue;
       }
-      const own = this.docsOf(p);
+      const own = this.writer.docsOf(p);
       let added = 0;
       for (const d of own) if (!docs.has(d)) added++;
       if (chunk.length && chunk.length + docs.size + 1 + added > this.maxWrites) {
@@ -294,18 +282,6 @@ export class Aggregator {
     });
   }
 
-  /** Aggregate documents an event writes besides its dedup record (counter shard, sketch, likes bucket per window). */
-  private docsOf(p: Pending): string[] {
-    const docs: string[] = [];
-    for (const g of GRANULARITIES) {
-      const w = `${g}|${windowKey(g, windowStart(g, p.c.timeMs))}`;
-      docs.push(w);
-      if (p.c.userId) docs.push(`${w}|users`);
-      if (p.post) docs.push(`${w}|likes|${p.post.bucket}`);
-    }
-    return docs;
-  }
-
   private async commit(chunk: Pending[], shard: number): Promise<void> {
     let live = chunk;
     // Optimistic: most events are new, so the first attempt commits without reading; only a commit
@@ -324,7 +300,7 @@ export class Aggregator {
           if (!live.length) return;
         }
         const batch = this.db.batch();
-        this.write(batch, live, shard);
+        this.writer.write(batch, live, shard);
         await batch.commit();
         this.stats.commits++;
         for (const p of live) this.settle(p, 'done');
@@ -353,89 +329,5 @@ export class Aggregator {
       else this.stats.duplicates++;
       p.resolve(outcome);
     }
-  }
-
-  /** The writes of one commit: dedup creates, then per window one counter shard, one sketch, the likes buckets touched. */
-  private write(batch: WriteBatch, events: Pending[], shard: number): void {
-    const nowMs = this.now();
-    const dedupExpiry = Timestamp.fromMillis(nowMs + this.dedupTtlMs);
-    interface WindowSum {
-      g: Granularity;
-      start: number;
-      key: string;
-      total: number;
-      events: Record<string, Record<string, number>>;
-      orders: Record<string, number>;
-      likes: number;
-      users: Map<string, string[]>;
-    }
-    const windows = new Map<string, WindowSum>();
-    /** granularity|window|bucket -> net likes per post key. */
-    const likes = new Map<string, { g: Granularity; start: number; window: string; bucket: number; posts: Map<string, number> }>();
-    for (const p of events) {
-      const { c } = p;
-      // Lean on purpose (the path names consumer and event): a field more costs on every event.
-      batch.create(p.dedupRef, { expiresAt: dedupExpiry });
-      for (const g of GRANULARITIES) {
-        const start = windowStart(g, c.timeMs);
-        const key = windowKey(g, start);
-        let w = windows.get(`${g}|${key}`);
-        if (!w) windows.set(`${g}|${key}`, (w = { g, start, key, total: 0, events: {}, orders: {}, likes: 0, users: new Map() }));
-        w.total++;
-        const byType = (w.events[c.topic] ??= {});
-        byType[c.type] = (byType[c.type] ?? 0) + 1;
-        if (c.orderState) w.orders[c.orderState] = (w.orders[c.orderState] ?? 0) + 1;
-        if (c.userId) {
-          const list = w.users.get(c.topic) ?? [];
-          list.push(c.userId);
-          w.users.set(c.topic, list);
-        }
-        if (c.like && p.post) {
-          w.likes += c.like.delta;
-          const at = `${g}|${key}|${p.post.bucket}`;
-          let l = likes.get(at);
-          if (!l) likes.set(at, (l = { g, start, window: key, bucket: p.post.bucket, posts: new Map() }));
-          l.posts.set(p.post.key, (l.posts.get(p.post.key) ?? 0) + c.like.delta);
-        }
-      }
-    }
-    const inc = (n: number) => FieldValue.increment(n);
-    for (const w of windows.values()) {
-      const expiresAt = Timestamp.fromMillis(w.start + windowSizeMs(w.g) + this.windowTtlMs[w.g]);
-      const start = Timestamp.fromMillis(w.start);
-      const events: Record<string, Record<string, FieldValue>> = {};
-      for (const [topic, types] of Object.entries(w.events)) events[topic] = Object.fromEntries(Object.entries(types).map(([t, n]) => [t, inc(n)]));
-      batch.set(
-        this.layout.shard(w.g, w.key, shard),
-        { granularity: w.g, window: w.key, start, shard, expiresAt, total: inc(w.total), likes: inc(w.likes), events, orders: Object.fromEntries(Object.entries(w.orders).map(([s, n]) => [s, inc(n)])) },
-        { merge: true },
-      );
-      if (w.users.size) {
-        const sketches = this.sketchesFor(w.g, w.key, shard);
-        for (const [topic, users] of w.users) {
-          let hll = sketches.topics.get(topic);
-          if (!hll) sketches.topics.set(topic, (hll = new HyperLogLog()));
-          for (const u of users) hll.addHash(hashOf(u));
-        }
-        // A blind overwrite: this process is the only writer of this document and its registers only grow.
-        batch.set(sketches.ref, { granularity: w.g, window: w.key, start, expiresAt, writer: this.writerId, topics: Object.fromEntries([...sketches.topics].map(([t, h]) => [t, h.toBytes()])) });
-      }
-    }
-    for (const l of likes.values()) {
-      const expiresAt = Timestamp.fromMillis(l.start + windowSizeMs(l.g) + this.windowTtlMs[l.g]);
-      const posts = Object.fromEntries([...l.posts].map(([post, n]) => [post, inc(n)]));
-      batch.set(this.layout.likeShard(l.g, l.window, shard, l.bucket), { granularity: l.g, window: l.window, start: Timestamp.fromMillis(l.start), shard, bucket: l.bucket, expiresAt, [LIKES_POSTS_FIELD]: posts }, { merge: true });
-    }
-  }
-
-  /** This writer's sketches of one window and shard; an evicted window comes back under a new document. */
-  private sketchesFor(g: Granularity, window: string, shard: number): Sketches {
-    const key = `${g}|${window}|${shard}`;
-    let s = this.sketches.get(key);
-    if (s) this.sketches.delete(key);
-    else s = { topics: new Map(), ref: this.layout.userSketch(g, window, `${this.writerId}-${this.sketchGeneration++}`, shard) };
-    this.sketches.set(key, s);
-    if (this.sketches.size > this.maxSketches) this.sketches.delete(this.sketches.keys().next().value!);
-    return s;
   }
 }

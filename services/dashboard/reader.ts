@@ -3,8 +3,8 @@
  * shows the same numbers): counter shards summed per window, sketches merged per window, top posts.
  */
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
+import { LIKES_POSTS_FIELD } from '../../shared/firestore';
 import { HLL_STANDARD_ERROR, HyperLogLog } from './hll';
-import { LIKES_POSTS_FIELD } from './collections';
 import { DashboardLayout, postIdOf } from './layout';
 import { windowKey, windowSizeMs, windowStart, type Granularity } from './windows';
 
@@ -96,10 +96,15 @@ export class DashboardReader {
     const snap = await this.layout.likes(granularity, window).get();
     const totals = new Map<string, number>();
     for (const doc of snap.docs) {
-      for (const [key, count] of Object.entries((doc.get(LIKES_POSTS_FIELD) ?? {}) as Record<string, number>)) totals.set(key, (totals.get(key) ?? 0) + Number(count));
+      // Summed by post id, not by key: a post's key may differ between documents written before and
+      // after the one document-id rule (shared/firestore/ids.ts), and both read back to the same id.
+      for (const [key, count] of Object.entries((doc.get(LIKES_POSTS_FIELD) ?? {}) as Record<string, number>)) {
+        const postId = postIdOf(key);
+        totals.set(postId, (totals.get(postId) ?? 0) + Number(count));
+      }
     }
     return [...totals]
-      .map(([key, likes]) => ({ postId: postIdOf(key), likes }))
+      .map(([postId, likes]) => ({ postId, likes }))
       .sort((a, b) => b.likes - a.likes || a.postId.localeCompare(b.postId))
       .slice(0, n);
   }

@@ -1,3 +1,5 @@
+import { shardOf } from '../../shared/firestore';
+
 /**
  * Analytics effects as pure functions: which like-counter shard an event hits, by how much, and
  * which activity counter it bumps.
@@ -28,12 +30,7 @@ export function likeDelta(type: string): number {
 
 /** Shard of an event: FNV-1a of its id mod LIKE_SHARDS, so a redelivery hits the same shard. */
 export function likeShard(eventId: string, shards = LIKE_SHARDS): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < eventId.length; i++) {
-    hash ^= eventId.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0) % shards;
+  return shardOf(eventId, shards);
 }
 
 /** Field name of an event type's counter in `users/<userId>.counts` (dots would read as nested paths). */

@@ -9,15 +9,16 @@
  *   a seen event fails the whole batch with ALREADY_EXISTS and changes nothing.
  *
  * Dedup records carry `expiresAt` (now + 7 days); infra sets a TTL policy on collection group
- * `dedup`, field `expiresAt`. A republish more than 7 days later would apply again.
+ * `dedup`, field `expiresAt`. A republish more than 7 days later would apply again. Paths, names and
+ * the document-id rule are the mesh's Firestore contract (shared/firestore).
  */
 import { isDeepStrictEqual } from 'node:util';
 import { FieldValue, Firestore, Timestamp, type DocumentReference } from '@google-cloud/firestore';
 import { PoisonError, TransientError, type DecodedEvent, type HandlerResult } from '../../shared/consumer';
+import { DEDUP_TTL_MS, EXPIRY_FIELD, firestorePaths } from '../../shared/firestore';
 import { activityField, likeDelta, likeShard, LIKE_SHARDS, type AnalyticsEventData } from './analytics';
 import { applyOrderEvent, type OrderAnomaly, type OrderEventData, type OrderProjection } from './orders';
 
-export const DEDUP_TTL_MS = 7 * 24 * 3600 * 1000;
 /** gRPC ALREADY_EXISTS. */
 const ALREADY_EXISTS = 6;
 
@@ -61,11 +62,15 @@ export class ProcessorStore {
   }
 
   dedupRef(consumer: string, eventId: string): DocumentReference {
-    return this.db.collection('consumers').doc(docId(consumer, 'consumer')).collection('dedup').doc(docId(eventId, 'event id'));
+    return this.db.doc(firestorePaths.dedup(consumer, eventId));
   }
 
   orderRef(orderId: string): DocumentReference {
-    return this.db.collection('orders').doc(docId(orderId, 'orderId'));
+    return this.db.doc(firestorePaths.order(orderId));
+  }
+
+  anomalyRef(orderId: string, eventId: string): DocumentReference {
+    return this.db.doc(firestorePaths.anomaly(orderId, eventId));
   }
 
   /**
@@ -108,7 +113,7 @@ export class ProcessorStore {
           // Asserts the order is still absent: the anomaly ("never created") depends on it.
           batch.delete(orderRef, { exists: false });
         }
-        if (step.anomaly) batch.set(orderRef.collection('anomalies').doc(docId(event.id, 'event id')), { ...step.anomaly, detectedAt: FieldValue.serverTimestamp() });
+        if (step.anomaly) batch.set(this.anomalyRef(orderId, event.id), { ...step.anomaly, detectedAt: FieldValue.serverTimestamp() });
         const results = await batch.commit();
         if (step.changed && step.projection) this.remember(orderId, { projection: step.projection, updateTime: results[1].writeTime });
         else this.cache.delete(orderId);
@@ -132,7 +137,7 @@ export class ProcessorStore {
         if (dedup.exists) return { result: 'duplicate' } as StoreResult;
         const step = applyOrderEvent(order.exists ? (order.data() as OrderProjection) : undefined, event);
         if (step.changed && step.projection) tx.set(orderRef, step.projection);
-        if (step.anomaly) tx.set(orderRef.collection('anomalies').doc(docId(event.id, 'event id')), { ...step.anomaly, detectedAt: FieldValue.serverTimestamp() });
+        if (step.anomaly) tx.set(this.anomalyRef(event.data.orderId, event.id), { ...step.anomaly, detectedAt: FieldValue.serverTimestamp() });
         tx.create(dedupRef, this.dedupRecord(consumer, decoded));
         return { result: 'done', anomaly: step.anomaly } as StoreResult;
       });
@@ -152,17 +157,16 @@ export class ProcessorStore {
     const { event } = decoded;
     const batch = this.db.batch();
     batch.create(this.dedupRef(consumer, event.id), this.dedupRecord(consumer, decoded));
-    const userId = docId(event.data.userId, 'userId');
+    const userId = event.data.userId;
     batch.set(
-      this.db.collection('users').doc(userId),
+      this.db.doc(firestorePaths.user(userId)),
       { userId, total: FieldValue.increment(1), counts: { [activityField(event.type)]: FieldValue.increment(1) }, updatedAt: FieldValue.serverTimestamp() },
       { merge: true },
     );
     const delta = likeDelta(event.type);
     if (delta) {
       if (!event.data.postId) throw new PoisonError(`${event.type} without postId`, 'handler');
-      const postId = docId(event.data.postId, 'postId');
-      batch.set(this.db.doc(`posts/${postId}/likeShards/${likeShard(event.id)}`), { count: FieldValue.increment(delta) }, { merge: true });
+      batch.set(this.db.doc(firestorePaths.likeShard(event.data.postId, likeShard(event.id))), { count: FieldValue.increment(delta) }, { merge: true });
     }
     try {
       await batch.commit();
@@ -180,7 +184,7 @@ export class ProcessorStore {
       type: decoded.event.type,
       messageId: decoded.messageId,
       processedAt: FieldValue.serverTimestamp(),
-      expiresAt: Timestamp.fromMillis(this.now() + DEDUP_TTL_MS),
+      [EXPIRY_FIELD]: Timestamp.fromMillis(this.now() + DEDUP_TTL_MS),
     };
   }
 
@@ -192,34 +196,26 @@ export class ProcessorStore {
   }
 
   async readAnomalies(orderId: string): Promise<OrderAnomaly[]> {
-    const snap = await this.orderRef(orderId).collection('anomalies').get();
+    const snap = await this.db.collection(firestorePaths.anomalies(orderId)).get();
     return snap.docs.map((d) => d.data() as OrderAnomaly);
   }
 
   /** A post's likes: the sum of its shards. */
   async readLikeCount(postId: string): Promise<number> {
-    const snap = await this.db.collection('posts').doc(docId(postId, 'postId')).collection('likeShards').get();
+    const snap = await this.db.collection(firestorePaths.likeShards(postId)).get();
     let total = 0;
     for (const doc of snap.docs) total += Number(doc.get('count') ?? 0);
     return total;
   }
 
   async readUserActivity(userId: string): Promise<{ total: number; counts: Record<string, number> } | undefined> {
-    const snap = await this.db.collection('users').doc(docId(userId, 'userId')).get();
+    const snap = await this.db.doc(firestorePaths.user(userId)).get();
     if (!snap.exists) return undefined;
     return { total: Number(snap.get('total') ?? 0), counts: (snap.get('counts') as Record<string, number>) ?? {} };
   }
 }
 
 export { LIKE_SHARDS };
-
-/** A Firestore document id: non-empty, no '/', not '.' or '..', not __reserved__, <= 1500 bytes. Else the event is poison. */
-export function docId(value: string, what: string): string {
-  if (!value || value.includes('/') || value === '.' || value === '..' || /^__.*__$/.test(value) || Buffer.byteLength(value) > 1500) {
-    throw new PoisonError(`${what} ${JSON.stringify(value.slice(0, 100))} cannot be a Firestore document id`, 'bad-id');
-  }
-  return value;
-}
 
 /**
  * The fields of `next` that differ from `base`. Under the update-time precondition the stored

@@ -11,14 +11,31 @@
  * consumers dead-letter as poison is still archived. The insertId is the message id, so a message
  * lands at most once however often it is redelivered. A row BigQuery refuses goes to the consumer's
  * dead-letter topic, as Pub/Sub does for a BigQuery subscription with a dead-letter policy.
+ *
+ * Each consumer runs on the runtime's pipeline (shared/consumer/pipeline.ts) with a raw handler: the
+ * same error classification, dead-lettering (at once for poison, on the last delivery attempt for a
+ * transient failure), counters and ack log as every other consumer.
  */
 import type { Dataset, Table } from '@google-cloud/bigquery';
 import type { PubSub } from '@google-cloud/pubsub';
-import { classifyError, DeadLetterPublisher, InFlight, drainPulls, pullsOf, type PullConsumer, type AckLog, type ServiceStats, type ConsumerCounters, type DeadLetterSink, type Logger, type Outcome, type Pipeline, type PullTransport } from '../../shared/consumer';
+import {
+  createPipeline,
+  DeadLetterPublisher,
+  InFlight,
+  drainPulls,
+  pullsOf,
+  type PullConsumer,
+  type AckLog,
+  type ServiceStats,
+  type ConsumerCounters,
+  type DeadLetterSink,
+  type Logger,
+  type Pipeline,
+  type PullTransport,
+} from '../../shared/consumer';
 import type { IncomingMessage } from '../../shared/envelope';
 import type { ConsumerSpec, MeshSpec } from '../../shared/spec';
-import { bigquerySubscriptionTableSchema } from '../../infra/warehouse-schema';
-import type { InsertRow } from './rows';
+import { bigquerySubscriptionTableSchema, type InsertRow } from '../../shared/warehouse';
 import { ensureTable, type TableChange } from './tables';
 import type { WarehouseLoader } from './loader';
 
@@ -71,6 +88,8 @@ export interface ArchiveDrainOptions {
 /** Pulls every BigQuery-kind consumer's subscription into its table. */
 export class ArchiveDrain {
   readonly consumers: ConsumerSpec[];
+  /** consumer name -> its pipeline (archive row, dead-letter), for tests. */
+  readonly pipelines: Record<string, Pipeline> = {};
   private readonly pulls: PullConsumer[] = [];
   private readonly sinks: DeadLetterSink[] = [];
   private readonly counters = new Map<string, ConsumerCounters>();
@@ -83,7 +102,7 @@ export class ArchiveDrain {
       const counters: ConsumerCounters = options.stats?.of(consumer.name) ?? { received: 0, done: 0, duplicate: 0, deadLettered: 0, failed: 0 };
       this.sinks.push(sink);
       this.counters.set(consumer.name, counters);
-      const pipeline = this.pipeline(consumer, sink, counters, options.stats?.acksOf(consumer.name));
+      const pipeline = (this.pipelines[consumer.name] = this.pipeline(consumer, sink, counters, options.stats?.acksOf(consumer.name)));
       // In GCP the redrive subscription is a BigQuery subscription as well; here it is drained too.
       this.pulls.push(...pullsOf({ pubsub: options.pubsub, consumer, pipeline, log: options.log, maxStreams: options.maxStreams, transport: options.pullTransport }));
     }
@@ -113,36 +132,20 @@ export class ArchiveDrain {
   }
 
   private pipeline(consumer: ConsumerSpec, sink: DeadLetterSink, counters: ConsumerCounters, acked?: AckLog): Pipeline {
-    const log = this.options.log.child({ consumer: consumer.name, archive: consumer.table });
-    const run = async (message: IncomingMessage, subscription: string): Promise<Outcome> => {
-      counters.received++;
-      try {
-        await this.options.loader.loadRow(consumer.table!, archiveRow(message, subscription));
-        counters.done++;
-        acked?.record(message.messageId);
+    const { spec, loader, log } = this.options;
+    return createPipeline({
+      spec,
+      consumer,
+      delivery: 'pull',
+      rawHandler: async (message, ctx) => {
+        await loader.loadRow(consumer.table!, archiveRow(message, ctx.subscription));
         return 'done';
-      } catch (error) {
-        const verdict = classifyError(error);
-        const lastAttempt = message.deliveryAttempt !== undefined && message.deliveryAttempt >= consumer.deadLetter.maxAttempts;
-        if (verdict.kind === 'transient' && !lastAttempt) {
-          counters.failed++;
-          log.warn({ messageId: message.messageId, error: verdict.message }, 'archive row not written, will be retried');
-          return 'retry';
-        }
-        const reason = verdict.kind === 'poison' ? verdict.reason : 'max-attempts';
-        try {
-          await sink.publish(message, { reason, error: verdict.message, consumer: consumer.name, sourceSubscription: subscription });
-          counters.deadLettered++;
-          acked?.record(message.messageId);
-          log.warn({ messageId: message.messageId, reason, error: verdict.message }, `archive: dead-lettered: ${reason}`);
-          return 'dead-lettered';
-        } catch (publishError) {
-          counters.failed++;
-          log.error({ messageId: message.messageId, err: publishError }, 'dead-letter publish failed; message will be retried');
-          return 'retry';
-        }
-      }
-    };
-    return (message, subscription) => this.inFlight.track(run(message, subscription));
+      },
+      deadLetter: sink,
+      counters,
+      acked,
+      log: log.child({ archive: consumer.table }),
+      inFlight: this.inFlight,
+    });
   }
 }

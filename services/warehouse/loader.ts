@@ -19,7 +19,8 @@ import type { Table } from '@google-cloud/bigquery';
 import { PoisonError, TransientError, type DecodedEvent, type Logger } from '../../shared/consumer';
 import type { ConsumerSpec, MeshSpec } from '../../shared/spec';
 import { Batcher, type BatcherOptions, type BatcherStats } from './batcher';
-import { deadLetterRow, eventRow, insertBatch, type InsertOptions, type InsertRow, type RowError, type RowFailure } from './rows';
+import { deadLetterRow, eventRow, type InsertRow } from '../../shared/warehouse';
+import { insertBatch, type InsertOptions, type RowError, type RowFailure } from './rows';
 import type { WarehouseTables } from './tables';
 
 export type RowOutcome = 'loaded' | 'dead-lettered';

@@ -1,124 +1,12 @@
 /**
- * Events -> BigQuery rows, and batched streaming inserts that report per-row failures.
- *
- * A row's insertId is the event id, so a redelivered or republished event is dropped by BigQuery's
- * insertId dedup (best effort, about a minute or more); the `<topic>_events_dedup` view removes what
- * gets through. The row holds the envelope, one typed column per field of the topic's current schema
- * revision, and the whole payload as JSON in `data`.
+ * Batched streaming inserts into BigQuery that report per-row failures. What a row holds (events and
+ * dead letters -> rows) is the shared contract in shared/warehouse/rows.ts.
  */
-import { randomUUID } from 'node:crypto';
 import type { Table } from '@google-cloud/bigquery';
-import type { MeshEvent } from '../../shared/envelope';
-import { TopicSchemas } from '../../shared/schemas/topic-schemas';
-import type { TopicSpec } from '../../shared/spec';
-import { eventsTableSchema, payloadColumnName, type BigQueryType } from '../../infra/warehouse-schema';
+import type { InsertRow } from '../../shared/warehouse';
 
-/** One delivery of an event, as the consumer runtime hands it over. */
-export interface EventDelivery {
-  /** Envelope checked, `data` read as the topic's current revision. */
-  event: MeshEvent<unknown>;
-  messageId: string;
-  publishTime?: Date | string;
-  orderingKey?: string;
-  attributes?: Readonly<Record<string, string>>;
-}
-
-/** What tabledata.insertAll takes with `{raw: true}`. */
-export interface InsertRow {
-  insertId: string;
-  json: Record<string, unknown>;
-}
-
-/** Turns deliveries of one topic into rows of `<topic>_events`. */
-export class EventRowMapper {
-  /** [payload field, column, column type] for each field of the current revision. */
-  private readonly payload: [string, string, BigQueryType][];
-
-  constructor(readonly topic: TopicSpec) {
-    const columns = new Map(eventsTableSchema(topic).map((c) => [c.name, c.type]));
-    this.payload = TopicSchemas.load(topic).current.fieldNames.map((field) => {
-      const column = payloadColumnName(field);
-      return [field, column, columns.get(column)!];
-    });
-  }
-
-  row(delivery: EventDelivery): InsertRow {
-    const { event } = delivery;
-    const data = event.data !== null && typeof event.data === 'object' && !Array.isArray(event.data) ? (event.data as Record<string, unknown>) : {};
-    const json: Record<string, unknown> = {
-      event_id: event.id,
-      event_type: event.type,
-      source: event.source,
-      subject: event.subject ?? null,
-      event_time: event.time || null,
-      schema_version: event.schemaVersion || null,
-      publish_time: delivery.publishTime instanceof Date ? delivery.publishTime.toISOString() : (delivery.publishTime ?? null),
-      message_id: delivery.messageId,
-      ordering_key: delivery.orderingKey || null,
-      attributes: JSON.stringify(delivery.attributes ?? {}),
-      data: JSON.stringify(event.data ?? null),
-    };
-    for (const [field, column, type] of this.payload) json[column] = columnValue(data[field], type);
-    return { insertId: event.id, json };
-  }
-}
-
-/** A payload value in the form insertAll takes for its column (JSON columns travel as JSON text). */
-function columnValue(value: unknown, type: BigQueryType): unknown {
-  if (value === undefined || value === null) return null;
-  switch (type) {
-    case 'JSON':
-      return JSON.stringify(value);
-    case 'BYTES':
-      return Buffer.isBuffer(value) ? value.toString('base64') : Buffer.from(String(value), 'latin1').toString('base64');
-    case 'INT64':
-      // Beyond 2^53 a JS number has lost digits already; send exact integers as strings.
-      return typeof value === 'bigint' ? value.toString() : value;
-    default:
-      return value;
-  }
-}
-
-const mappers = new WeakMap<TopicSpec, EventRowMapper>();
-
-/** The insertAll row of one delivery (the mapper is cached per topic spec). */
-export function eventRow(topic: TopicSpec, delivery: EventDelivery): InsertRow {
-  let mapper = mappers.get(topic);
-  if (!mapper) mappers.set(topic, (mapper = new EventRowMapper(topic)));
-  return mapper.row(delivery);
-}
-
-export interface DeadLetter {
-  consumer: string;
-  topic: string;
-  /** Short machine-readable cause: schema, poison, insert, max-attempts ... */
-  reason: string;
-  error: string;
-  eventId?: string;
-  messageId?: string;
-  attributes?: Readonly<Record<string, string>>;
-  /** The payload as received (may not be JSON). */
-  data?: Buffer | string;
-  at?: Date;
-}
-
-/** A row of `dead_letters`; the insertId makes a retried dead-lettering land once. */
-export function deadLetterRow(letter: DeadLetter): InsertRow {
-  const data = letter.data === undefined ? null : Buffer.isBuffer(letter.data) ? letter.data.toString('utf8') : letter.data;
-  return {
-    insertId: `${letter.consumer}/${letter.eventId ?? letter.messageId ?? randomUUID()}`,
-    json: {
-      event_id: letter.eventId ?? null,
-      consumer: letter.consumer,
-      topic: letter.topic,
-      reason: letter.reason,
-      error: letter.error,
-      attributes: JSON.stringify(letter.attributes ?? {}),
-      data,
-      dead_lettered_at: (letter.at ?? new Date()).toISOString(),
-    },
-  };
-}
+// bench/warehouse.bench.ts still imports these from here.
+export { EventRowMapper, eventRow, deadLetterRow, type DeadLetter, type EventDelivery, type InsertRow } from '../../shared/warehouse';
 
 export interface RowError {
   reason: string;

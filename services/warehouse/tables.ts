@@ -3,7 +3,7 @@
  * and verify.ts only checks them), made to match the spec through `@google-cloud/bigquery` only:
  *
  * - the spec's dataset;
- * - per topic `<topic>_events` (columns from infra/warehouse-schema.ts: envelope, one typed column per
+ * - per topic `<topic>_events` (columns from shared/warehouse/schema.ts: envelope, one typed column per
  *   field of the current schema revision, the full payload as JSON), partitioned by event_time and
  *   clustered by event_type, and the view `<topic>_events_dedup` with one row per event id;
  * - `dead_letters`.
@@ -25,7 +25,7 @@ import {
   eventsTableName,
   eventsTableSchema,
   type BigQueryField,
-} from '../../infra/warehouse-schema';
+} from '../../shared/warehouse';
 import { UserError } from '../../shared/errors';
 
 /** BigQuery reports INT64 as INTEGER, FLOAT64 as FLOAT, BOOL as BOOLEAN. */

@@ -24,7 +24,7 @@ import {
   eventsTableName,
   eventsTableSchema,
   type BigQueryField,
-} from '../../infra/warehouse-schema';
+} from '../../shared/warehouse';
 import { bigqueryConsumers } from './archive';
 import { IncompatibleSchemaError, planSchemaChange, type WarehouseTables } from './tables';
 

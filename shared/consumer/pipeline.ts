@@ -13,6 +13,10 @@
  * last error), and it works where Pub/Sub's forwarding does not: the emulator wedges an ordered
  * subscription's stream instead of forwarding (docs/consumers.md). It needs `deliveryAttempt`,
  * which pull always has and push has only from real Pub/Sub; without it Pub/Sub forwards.
+ *
+ * A `rawHandler` takes the message as received instead, with no envelope or schema decoding (the
+ * warehouse's local drain of BigQuery-kind consumers, services/warehouse/archive.ts, which archives
+ * even what the decoder would call poison); everything after the handler is the same.
  */
 import type { IncomingMessage } from '../envelope';
 import type { ConsumerSpec, MeshSpec } from '../spec/types';
@@ -21,13 +25,18 @@ import { classifyError, createDecoder } from './decode';
 import type { InFlight } from './inflight';
 import { traceFields, type Logger } from './logger';
 import type { AckLog, ConsumerCounters } from './stats';
-import type { DecodedEvent, DeliveryContext, DeliveryKind, Handler, Outcome } from './types';
+import type { DecodedEvent, DeliveryContext, DeliveryKind, Handler, HandlerResult, Outcome } from './types';
 
-export interface PipelineOptions {
+/** A handler of the message as received: no envelope or schema decoding. */
+export type RawHandler = (message: IncomingMessage, ctx: DeliveryContext) => Promise<HandlerResult>;
+
+/** The consumer's handler, of the decoded event (every service's consumers) or of the raw message. */
+type PipelineHandler = { handler: Handler; rawHandler?: undefined } | { rawHandler: RawHandler; handler?: undefined };
+
+export type PipelineOptions = PipelineHandler & {
   spec: MeshSpec;
   consumer: ConsumerSpec;
   delivery: DeliveryKind;
-  handler: Handler;
   deadLetter: DeadLetterSink;
   counters: ConsumerCounters;
   /** Records the message id of every delivery that ends in an ack (done, duplicate, dead-lettered). */
@@ -37,14 +46,14 @@ export interface PipelineOptions {
   inFlight?: InFlight;
   /** GCP project for `logging.googleapis.com/trace`; default: bare trace ids. */
   traceProject?: string;
-}
+};
 
 /** Processes one message; never throws. `subscription` names the source for the dead-letter attributes. */
 export type Pipeline = (message: IncomingMessage, subscription: string) => Promise<Outcome>;
 
 export function createPipeline(options: PipelineOptions): Pipeline {
-  const { consumer, delivery, handler, deadLetter, counters, acked, inFlight, traceProject } = options;
-  const decode = createDecoder(options.spec, consumer);
+  const { consumer, delivery, handler, rawHandler, deadLetter, counters, acked, inFlight, traceProject } = options;
+  const decode = rawHandler ? undefined : createDecoder(options.spec, consumer);
   const consumerLog = options.log.child({ consumer: consumer.name });
 
   const run = async (message: IncomingMessage, subscription: string): Promise<Outcome> => {
@@ -53,17 +62,21 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const log = trace ? consumerLog.child(trace) : consumerLog;
     let decoded: DecodedEvent | undefined;
     try {
-      decoded = decode(message);
-      const ctx: DeliveryContext = { consumer, delivery, subscription, log };
-      const result = await handler(decoded, ctx);
+      let result: HandlerResult;
+      if (rawHandler) result = await rawHandler(message, { consumer, delivery, subscription, log });
+      else {
+        decoded = decode!(message);
+        const ctx: DeliveryContext = { consumer, delivery, subscription, log };
+        result = await handler!(decoded, ctx);
+      }
       acked?.record(message.messageId);
       if (result === 'duplicate') {
         counters.duplicate++;
-        if (log.isLevelEnabled('debug')) log.debug({ messageId: message.messageId, eventId: decoded.event.id }, 'duplicate event, acked without effect');
+        if (log.isLevelEnabled('debug')) log.debug({ messageId: message.messageId, eventId: decoded?.event.id }, 'duplicate event, acked without effect');
         return 'duplicate';
       }
       counters.done++;
-      if (log.isLevelEnabled('debug')) log.debug({ messageId: message.messageId, eventId: decoded.event.id, type: decoded.event.type }, 'event handled');
+      if (log.isLevelEnabled('debug')) log.debug({ messageId: message.messageId, eventId: decoded?.event.id, type: decoded?.event.type }, 'event handled');
       return 'done';
     } catch (error) {
       const verdict = classifyError(error);

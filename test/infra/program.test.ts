@@ -4,7 +4,7 @@
  */
 import { consumerResources, loadSpec, pushPath, toProtoDuration } from '../../shared/spec';
 import { TopicSchemas } from '../../shared/schemas/topic-schemas';
-import { dedupViewQuery, eventsTableSchema } from '../../infra/warehouse-schema';
+import { dedupViewQuery, eventsTableSchema } from '../../shared/warehouse';
 import { LIVENESS_PROBE, STARTUP_PROBE } from '../../infra/services';
 import { policies } from '../../infra/policy/policies';
 import { agentMember, Mesh, PROJECT, REPO, runMesh, T } from './harness';

@@ -156,6 +156,14 @@ export function processorSuite(transport: PullTransport): void {
       expect(shards.size).toBeGreaterThan(3);
     });
 
+    it('keeps an id Firestore cannot take as it is under its percent-encoded id (the one document-id rule)', async () => {
+      await publisher.publish('analytics', 'like.created', { userId: 'team/a', postId: 'post/1' });
+      await eventually(async () => ((await service.store.readUserActivity('team/a'))?.total === 1 ? true : undefined), 20000, 'the effect of team/a');
+      expect((await firestore.doc('users/team%2Fa').get()).get('userId')).toBe('team/a');
+      expect(await service.store.readLikeCount('post/1')).toBe(1);
+      expect((await firestore.collection('posts/post%2F1/likeShards').get()).size).toBe(1);
+    });
+
     it.each([
       ['unknown-type', 'click', (a: Record<string, string>) => (a['ce-type'] = 'purchase'), {}],
       ['missing-attribute', 'click', (a: Record<string, string>) => delete a['ce-source'], {}],
@@ -163,7 +171,8 @@ export function processorSuite(transport: PullTransport): void {
       // Pub/Sub accepts it (v2 is in the topic's range) but the message claims v1, which has no "country".
       ['schema', 'view', (a: Record<string, string>) => (a['ce-schemaversion'] = 'v1'), { country: 'NL' }],
       ['handler', 'like.created', () => undefined, { postId: '' }],
-      ['bad-id', 'click', () => undefined, { userId: 'a/b' }],
+      // Over Firestore's 1,500 bytes for a document id, encoded or not (shared/firestore/ids.ts).
+      ['bad-id', 'click', () => undefined, { userId: 'u'.repeat(1501) }],
     ])('dead-letters a poison message (%s) within a second, data unchanged', async (reason, type, spoil, data) => {
       const { messageId, data: body } = await publishRaw('analytics', type, { userId: 'poison-user', ...data }, spoil);
       const m = await eventually(() => heldWith('processor-analytics', 'messageId', messageId), 10000, `dead letter of ${messageId}`);

@@ -3,7 +3,8 @@ import { AckLog } from '../../shared/consumer/stats';
 import { PoisonError, type DecodedEvent } from '../../shared/consumer';
 import { HLL_REGISTERS, HLL_STANDARD_ERROR, HyperLogLog } from '../../services/dashboard/hll';
 import { dashboardOptionsFromEnv, WITHOUT_WRITE_LIMITS } from '../../services/dashboard/app';
-import { bucketOf, postIdOf, postKey, safeDocId } from '../../services/dashboard/layout';
+import { bucketOf, postIdOf, postKey } from '../../services/dashboard/layout';
+import { docId } from '../../shared/firestore';
 import { contributionOf, windowKey, windowStart } from '../../services/dashboard/windows';
 
 const decoded = (type: string, data: Record<string, unknown>, time = '2024-05-01T12:34:56.789Z'): DecodedEvent =>
@@ -62,10 +63,11 @@ describe('windows and contributions', () => {
     expect(() => contributionOf('c', 'analytics', decoded('click', { userId: 'u' }, 'yesterday'))).toThrow(PoisonError);
   });
 
-  it('encodes any id for Firestore, and refuses the impossible ones', () => {
-    expect(safeDocId('a/b c', 'x')).toBe('a%2Fb%20c');
-    expect(() => safeDocId('..', 'x')).toThrow(PoisonError);
-    expect(() => safeDocId('__x__', 'x')).toThrow(PoisonError);
+  it('encodes any id Firestore cannot take as it is (the one rule, shared/firestore/ids.ts), and refuses the impossible ones', () => {
+    expect(docId('a/b c', 'x')).toBe('a%2Fb%20c');
+    expect(docId('..', 'x')).toBe('%2E%2E');
+    expect(docId('__x__', 'x')).toBe('%5F_x__');
+    expect(() => docId('', 'x')).toThrow(PoisonError);
   });
 });
 
@@ -114,6 +116,8 @@ describe('likes buckets', () => {
     expect(bucketOf('post-42', 4)).toBe(bucketOf('post-42', 4));
     expect(postIdOf(postKey('a.b/c d'))).toBe('a.b/c d');
     expect(postKey('a.b')).not.toContain('/');
-    expect(() => postKey('__x__')).toThrow(/cannot be a Firestore document id/);
+    expect(postIdOf(postKey('__x__'))).toBe('__x__');
+    expect(postKey('__x__')).not.toMatch(/^__.*__$/);
+    expect(() => postKey('')).toThrow(/cannot be a Firestore document id/);
   });
 });

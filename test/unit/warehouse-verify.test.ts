@@ -9,11 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { BigQuery } from '@google-cloud/bigquery';
 import { startLocalBigQuery, type LocalBigQuery } from '../../shared/bigquery-local';
 import { loadSpec, type MeshSpec, type TopicSpec } from '../../shared/spec';
-import { DEDUP_PARTITION_BY, dedupViewQuery } from '../../infra/warehouse-schema';
+import { DEDUP_PARTITION_BY, dedupViewQuery, eventRow } from '../../shared/warehouse';
 import { tablesModeFromEnv } from '../../services/warehouse/env';
 import { ensureEventsTable, ensureWarehouse, IncompatibleSchemaError } from '../../services/warehouse/tables';
 import { ensureArchiveTables } from '../../services/warehouse/archive';
-import { eventRow, insertBatch } from '../../services/warehouse/rows';
+import { insertBatch } from '../../services/warehouse/rows';
 import { defaultTablesMode, TableNotReadyError, verifyWarehouse, waitForWarehouse } from '../../services/warehouse/verify';
 
 process.env.METADATA_SERVER_DETECTION = 'none';

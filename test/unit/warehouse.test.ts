@@ -9,9 +9,9 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { startLocalBigQuery, type LocalBigQuery } from '../../shared/bigquery-local';
 import type { MeshEvent } from '../../shared/envelope';
 import { loadSpec, type MeshSpec, type TopicSpec } from '../../shared/spec';
-import { eventsTableSchema } from '../../infra/warehouse-schema';
+import { deadLetterRow, eventRow, eventsTableSchema, type EventDelivery, type InsertRow } from '../../shared/warehouse';
 import { ensureEventsTable, ensureWarehouse, IncompatibleSchemaError, planSchemaChange } from '../../services/warehouse/tables';
-import { deadLetterRow, eventRow, insertBatch, type EventDelivery, type InsertRow } from '../../services/warehouse/rows';
+import { insertBatch } from '../../services/warehouse/rows';
 import { analystQueries, analystQuery } from '../../services/warehouse/analyst-queries';
 
 process.env.METADATA_SERVER_DETECTION = 'none';

@@ -8,7 +8,8 @@ import { Timestamp } from '@google-cloud/firestore';
 import { consumerResources, type ConsumerSpec, type MeshSpec } from '../../shared/spec';
 import { DashboardLayout } from '../../services/dashboard/layout';
 import { ProcessorStore } from '../../services/processor/store';
-import { eventsDedupViewName } from '../../infra/warehouse-schema';
+import { firestorePaths } from '../../shared/firestore';
+import { eventsDedupViewName } from '../../shared/warehouse';
 import { describeCounts, SMOKE_RUN_ATTRIBUTE, SMOKE_TOPICS, POISON_REASON, type SmokePlan, type SmokeTopic } from './mix';
 import { sweepHold } from './holds';
 import type { SmokeTarget } from './target';
@@ -124,7 +125,7 @@ export function buildChecks(spec: MeshSpec, target: SmokeTarget, plan: SmokePlan
       title: 'user activity',
       expected: `${users.length} users, ${events} events by type`,
       async run() {
-        const snaps = await db.getAll(...users.map((u) => db.collection('users').doc(u)));
+        const snaps = await db.getAll(...users.map((u) => db.doc(firestorePaths.user(u))));
         let total = 0;
         const wrong: string[] = [];
         snaps.forEach((snap, i) => {

@@ -3,8 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadSpec, parseSpec } from '../../shared/spec';
-import { bigQueryTypeOf, dedupViewQuery, eventsTableName, eventsTableSchema, snakeCase, warehouseProblems } from '../../infra/warehouse-schema';
-import { REPO } from './harness';
+import { bigQueryTypeOf, dedupViewQuery, eventsTableName, eventsTableSchema, snakeCase, warehouseProblems } from '../../shared/warehouse';
+const REPO = path.resolve(__dirname, '..', '..');
 
 const spec = loadSpec(path.join(REPO, 'mesh.yaml'));
 

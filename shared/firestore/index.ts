@@ -1,0 +1,6 @@
+/**
+ * The Firestore contract of the mesh: the one document-id rule and hash (ids.ts) and the layout
+ * (layout.ts), read by the processor, the dashboard, infra's TTL policies and the tools.
+ */
+export { docId, fromDocId, isValidDocId, fnv1a32, shardOf, MAX_DOC_ID_BYTES } from './ids';
+export * from './layout';

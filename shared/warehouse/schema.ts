@@ -1,0 +1,130 @@
+/**
+ * BigQuery table layouts derived from the spec: the contract between infra/warehouse.ts, which creates
+ * the tables in GCP, the warehouse service, which creates them locally (services/warehouse/tables.ts),
+ * checks them (verify.ts) and maps events onto the same columns (rows.ts here), and the tools that
+ * query them. Pure functions, no client.
+ *
+ * An events table holds the CloudEvents envelope, the raw payload as JSON (so nothing is ever lost,
+ * even fields added by a later revision) and one typed column per field of the topic's current
+ * schema revision, for analysts.
+ */
+import { TopicSchemas } from '../schemas/topic-schemas';
+import type { TopicSpec } from '../spec';
+
+export type BigQueryType = 'STRING' | 'INT64' | 'FLOAT64' | 'BOOL' | 'TIMESTAMP' | 'JSON' | 'BYTES';
+
+export interface BigQueryField {
+  name: string;
+  type: BigQueryType;
+  mode: 'REQUIRED' | 'NULLABLE';
+  description?: string;
+}
+
+/** Envelope columns every events table starts with. */
+export const ENVELOPE_COLUMNS: readonly BigQueryField[] = [
+  { name: 'event_id', type: 'STRING', mode: 'REQUIRED', description: 'CloudEvents id (UUIDv7); the idempotency key.' },
+  { name: 'event_type', type: 'STRING', mode: 'NULLABLE', description: 'CloudEvents type, e.g. order.created.' },
+  { name: 'source', type: 'STRING', mode: 'NULLABLE', description: 'CloudEvents source: the producer.' },
+  { name: 'subject', type: 'STRING', mode: 'NULLABLE', description: 'CloudEvents subject.' },
+  { name: 'event_time', type: 'TIMESTAMP', mode: 'NULLABLE', description: 'When the event happened (CloudEvents time); the partitioning column.' },
+  { name: 'schema_version', type: 'STRING', mode: 'NULLABLE', description: 'Schema revision the producer wrote (v1, v2 ...).' },
+  { name: 'publish_time', type: 'TIMESTAMP', mode: 'NULLABLE', description: 'When Pub/Sub accepted the message.' },
+  { name: 'message_id', type: 'STRING', mode: 'NULLABLE', description: 'Pub/Sub message id (differs between redeliveries of a republished event).' },
+  { name: 'ordering_key', type: 'STRING', mode: 'NULLABLE', description: 'Pub/Sub ordering key, if any.' },
+  { name: 'attributes', type: 'JSON', mode: 'NULLABLE', description: 'All message attributes.' },
+  { name: 'data', type: 'JSON', mode: 'NULLABLE', description: 'The payload as published.' },
+];
+
+export const EVENTS_PARTITION_FIELD = 'event_time';
+export const EVENTS_CLUSTERING = ['event_type'];
+
+/** BigQuery table ids allow letters, digits and underscores; topic names may also have . ~ + % -. */
+const tableId = (text: string) => text.replace(/[^A-Za-z0-9_]/g, '_');
+export const eventsTableName = (topic: string) => `${tableId(topic)}_events`;
+export const eventsDedupViewName = (topic: string) => `${tableId(topic)}_events_dedup`;
+export const DEAD_LETTERS_TABLE = 'dead_letters';
+
+/** userId -> user_id, durationMs -> duration_ms, HTTPStatus -> http_status. */
+export function snakeCase(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
+    .replace(/[^A-Za-z0-9_]/g, '_')
+    .toLowerCase();
+}
+
+/** Column of a payload field; a field named like an envelope column gets a payload_ prefix. */
+export function payloadColumnName(field: string): string {
+  const column = snakeCase(field);
+  return ENVELOPE_COLUMNS.some((c) => c.name === column) ? `payload_${column}` : column;
+}
+
+type AvroType = string | { type: AvroType; logicalType?: string; items?: unknown; values?: unknown; symbols?: string[] } | AvroType[];
+
+/** Avro string->STRING, int/long->INT64, float/double->FLOAT64, boolean->BOOL; enums are strings; nested values stay JSON. */
+export function bigQueryTypeOf(avro: AvroType): BigQueryType {
+  if (typeof avro === 'string') {
+    switch (avro) {
+      case 'string':
+        return 'STRING';
+      case 'int':
+      case 'long':
+        return 'INT64';
+      case 'float':
+      case 'double':
+        return 'FLOAT64';
+      case 'boolean':
+        return 'BOOL';
+      case 'bytes':
+        return 'BYTES';
+      default:
+        return 'JSON'; // a named record/enum reference or anything nested
+    }
+  }
+  if (Array.isArray(avro)) return 'JSON';
+  if (avro.type === 'enum') return 'STRING';
+  if (typeof avro.type === 'string' && ['string', 'int', 'long', 'float', 'double', 'boolean', 'bytes'].includes(avro.type)) return bigQueryTypeOf(avro.type);
+  return 'JSON';
+}
+
+/** Columns of `<topic>_events`: envelope, then one typed column per field of the current revision. */
+export function eventsTableSchema(topic: TopicSpec): BigQueryField[] {
+  const current = TopicSchemas.load(topic).current;
+  const record = JSON.parse(current.definition) as { fields: { name: string; type: AvroType; doc?: string }[] };
+  const fields: BigQueryField[] = [...ENVELOPE_COLUMNS];
+  const seen = new Map(fields.map((f) => [f.name, '(envelope)']));
+  for (const field of record.fields) {
+    const name = payloadColumnName(field.name);
+    const clash = seen.get(name);
+    if (clash) throw new Error(`topic ${topic.name}: fields "${clash}" and "${field.name}" both map to column "${name}"`);
+    seen.set(name, field.name);
+    // NULLABLE: rows written by an older revision may lack newer fields.
+    fields.push({ name, type: bigQueryTypeOf(field.type), mode: 'NULLABLE', description: field.doc ?? `${current.name} field ${field.name}` });
+  }
+  return fields;
+}
+
+/** What the warehouse service writes when it gives up on an event (and what the DLQ triage reads). */
+export const deadLettersTableSchema = (): BigQueryField[] => [
+  { name: 'event_id', type: 'STRING', mode: 'NULLABLE', description: 'CloudEvents id, when the message had one.' },
+  { name: 'consumer', type: 'STRING', mode: 'REQUIRED', description: 'The consumer that dead-lettered it.' },
+  { name: 'topic', type: 'STRING', mode: 'REQUIRED' },
+  { name: 'reason', type: 'STRING', mode: 'NULLABLE', description: 'Short machine-readable cause (schema, poison, max-attempts ...).' },
+  { name: 'error', type: 'STRING', mode: 'NULLABLE', description: 'The error message.' },
+  { name: 'attributes', type: 'JSON', mode: 'NULLABLE' },
+  { name: 'data', type: 'STRING', mode: 'NULLABLE', description: 'Payload as received; STRING because it may not be valid JSON.' },
+  { name: 'dead_lettered_at', type: 'TIMESTAMP', mode: 'REQUIRED', description: 'The partitioning column.' },
+];
+
+/**
+ * Table of a BigQuery-kind consumer, written by Pub/Sub itself (no topic or table schema mapping):
+ * the payload in `data` plus the metadata columns writeMetadata adds.
+ */
+export const bigquerySubscriptionTableSchema = (): BigQueryField[] => [
+  { name: 'subscription_name', type: 'STRING', mode: 'NULLABLE' },
+  { name: 'message_id', type: 'STRING', mode: 'NULLABLE' },
+  { name: 'publish_time', type: 'TIMESTAMP', mode: 'NULLABLE', description: 'The partitioning column.' },
+  // STRING is a type every BigQuery subscription accepts for `data`; the text is JSON (JSON_VALUE works on it).
+  { name: 'data', type: 'STRING', mode: 'NULLABLE', description: 'The message payload: JSON-encoded Avro.' },
+  { name: 'attributes', type: 'JSON', mode: 'NULLABLE' },
+];
