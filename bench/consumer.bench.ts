@@ -156,7 +156,9 @@ async function benchPush(spec: MeshSpec, progress: (line: string) => void): Prom
     await generator.run({ ...job(bareServer, '/push'), warmupMs: 0, durationMs: 1000 });
     await generator.run({ ...job(meshServer, pushPath(PUSH_CONSUMER)), warmupMs: 0, durationMs: 1000 });
     const { total, rounds } = await interleaved(['bare', 'mesh'] as const, ROUNDS, PUSH_SLICES, slice, (round, r) =>
-      progress(`push round ${round}/${ROUNDS}: bare node:http ${r.bare.toFixed(0)} msg/s, mesh listener ${r.mesh.toFixed(0)} msg/s (ratio ${(r.mesh / r.bare).toFixed(2)})`),
+      progress(
+        `push round ${round}/${ROUNDS}: bare node:http ${r.bare.toFixed(0)} msg/s, mesh listener ${r.mesh.toFixed(0)} msg/s (ratio ${(r.mesh / r.bare).toFixed(2)})`,
+      ),
     );
     if (handled === 0) throw new Error('push bench: the handler never ran');
     return {
@@ -183,7 +185,8 @@ async function benchProcessor(spec: MeshSpec, progress: (line: string) => void):
   try {
     emulator = await startFirestoreEmulator();
   } catch (error) {
-    if (error instanceof EmulatorMissingError) throw new Error(`consumer bench: the processor half needs the Firestore emulator. ${error.message}`, { cause: error });
+    if (error instanceof EmulatorMissingError)
+      throw new Error(`consumer bench: the processor half needs the Firestore emulator. ${error.message}`, { cause: error });
     throw error;
   }
   let firestore: Firestore | undefined;
@@ -209,7 +212,15 @@ async function benchProcessor(spec: MeshSpec, progress: (line: string) => void):
     const analyticsMessage = (i: number) => {
       const type = ANALYTICS_TYPES[i % ANALYTICS_TYPES.length];
       const post = `p-${(i * 7) % 200}`;
-      return incoming('analytics', type, { userId: `u-${(i * 13) % 1000}`, sessionId: `s-${i % 3000}`, page: `/posts/${post}`, element: type === 'click' ? 'like-button' : '', postId: post, country: 'DE', durationMs: type === 'view' ? 1000 + (i % 9000) : 0 });
+      return incoming('analytics', type, {
+        userId: `u-${(i * 13) % 1000}`,
+        sessionId: `s-${i % 3000}`,
+        page: `/posts/${post}`,
+        element: type === 'click' ? 'like-button' : '',
+        postId: post,
+        country: 'DE',
+        durationMs: type === 'view' ? 1000 + (i % 9000) : 0,
+      });
     };
     // Orders: each lane owns its orders and runs each one created -> paid -> shipped in sequence,
     // as the ordering key + the pull consumer's per-key queue would.
@@ -224,14 +235,24 @@ async function benchProcessor(spec: MeshSpec, progress: (line: string) => void):
           step = 0;
         }
         const type = ['order.created', 'order.paid', 'order.shipped'][step++];
-        return incoming('orders', type, { orderId: order, customerId: `c-${orderCounter % 500}`, sequence: step, amountCents: 2599, currency: 'EUR', itemCount: 2, reason: '', carrier: type === 'order.shipped' ? 'dhl' : '' });
+        return incoming('orders', type, {
+          orderId: order,
+          customerId: `c-${orderCounter % 500}`,
+          sequence: step,
+          amountCents: 2599,
+          currency: 'EUR',
+          itemCount: 2,
+          reason: '',
+          carrier: type === 'order.shipped' ? 'dhl' : '',
+        });
       };
     };
 
     const expectDone = (outcome: string) => {
       if (outcome !== 'done') throw new Error(`processor bench: a message ended '${outcome}', not 'done' (is the emulator overloaded?)`);
     };
-    const measureAnalytics = (_run: string) => throughput(PROCESSOR_CONCURRENCY, PROCESSOR_MS / PROCESSOR_SLICES, async (i) => expectDone(await analytics(analyticsMessage(i), analyticsSub)));
+    const measureAnalytics = (_run: string) =>
+      throughput(PROCESSOR_CONCURRENCY, PROCESSOR_MS / PROCESSOR_SLICES, async (i) => expectDone(await analytics(analyticsMessage(i), analyticsSub)));
     // One order sequence per lane, kept across slices, so every slice sees the steady mix of steps.
     const orderLanes = Array.from({ length: PROCESSOR_CONCURRENCY }, () => orderLane());
     const measureOrders = (_run: string) => {
@@ -245,7 +266,10 @@ async function benchProcessor(spec: MeshSpec, progress: (line: string) => void):
     const measureRaw = (run: string) =>
       throughput(PROCESSOR_CONCURRENCY, PROCESSOR_MS / PROCESSOR_SLICES, async (i) => {
         const m = analyticsMessage(i);
-        await firestore!.collection('bench-raw').doc(`${run}-${i}`).create({ ...JSON.parse(m.data.toString('utf8')), eventId: m.attributes['ce-id'], type: m.attributes['ce-type'] });
+        await firestore!
+          .collection('bench-raw')
+          .doc(`${run}-${i}`)
+          .create({ ...JSON.parse(m.data.toString('utf8')), eventId: m.attributes['ce-id'], type: m.attributes['ce-type'] });
       });
 
     // Warm-up: the JVM, the gRPC channel, the caches.
@@ -256,8 +280,15 @@ async function benchProcessor(spec: MeshSpec, progress: (line: string) => void):
 
     const sides = { raw: measureRaw, analytics: measureAnalytics, orders: measureOrders };
     let slices = 0;
-    const { total, rounds } = await interleaved(['raw', 'analytics', 'orders'] as const, ROUNDS, PROCESSOR_SLICES, (side) => sides[side](`s${++slices}`), (round, r) =>
-      progress(`processor round ${round}/${ROUNDS}: raw create() ${r.raw.toFixed(0)} msg/s, analytics pipeline ${r.analytics.toFixed(0)} msg/s, orders pipeline ${r.orders.toFixed(0)} msg/s`),
+    const { total, rounds } = await interleaved(
+      ['raw', 'analytics', 'orders'] as const,
+      ROUNDS,
+      PROCESSOR_SLICES,
+      (side) => sides[side](`s${++slices}`),
+      (round, r) =>
+        progress(
+          `processor round ${round}/${ROUNDS}: raw create() ${r.raw.toFixed(0)} msg/s, analytics pipeline ${r.analytics.toFixed(0)} msg/s, orders pipeline ${r.orders.toFixed(0)} msg/s`,
+        ),
     );
     const rate = (n: number) => `${n.toFixed(0)} msg/s`;
     const perRound = (side: 'analytics' | 'orders') => rounds.map((r) => (r[side] / r.raw).toFixed(2)).join(', ');

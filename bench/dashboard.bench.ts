@@ -9,6 +9,7 @@
  *    the emulators) against the same with them (the setting in GCP).
  */
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PubSub } from '@google-cloud/pubsub';
@@ -34,7 +35,7 @@ const log = createLogger({ level: 'silent' });
 /** The repository spec with only the dashboard's consumers, switched to `delivery`. */
 function dashboardSpec(delivery: 'push' | 'pull'): MeshSpec {
   const base = loadSpec();
-  const text = require('node:fs').readFileSync(base.file, 'utf8') as string;
+  const text = fs.readFileSync(base.file, 'utf8');
   const spec = parseSpec(text.replace(/(dashboard-(?:analytics|orders):\n\s+topic: \w+\n\s+delivery: )push/g, `$1${delivery}`), base.file);
   return withOnlyConsumers(spec, spec.services.dashboard.consumers);
 }
@@ -131,26 +132,44 @@ export async function run(progress: (line: string) => void = () => undefined): P
     };
     const measureRawPull = (round: number) => {
       let rawCount = 0;
-      return measurePull(`bench-dash-raw-${round}`, async (pubsub) => {
-        const flow = pullSpec.consumers['dashboard-analytics'].flowControl;
-        const sub = pubsub.subscription('dashboard-analytics', { flowControl: { maxMessages: flow.maxMessages, maxBytes: flow.maxBytes, allowExcessMessages: false } });
-        sub.on('message', (m) => {
-          m.ack();
-          rawCount++;
-        });
-        return async () => void (await sub.close());
-      }, () => rawCount);
+      return measurePull(
+        `bench-dash-raw-${round}`,
+        async (pubsub) => {
+          const flow = pullSpec.consumers['dashboard-analytics'].flowControl;
+          const sub = pubsub.subscription('dashboard-analytics', {
+            flowControl: { maxMessages: flow.maxMessages, maxBytes: flow.maxBytes, allowExcessMessages: false },
+          });
+          sub.on('message', (m) => {
+            m.ack();
+            rawCount++;
+          });
+          return async () => void (await sub.close());
+        },
+        () => rawCount,
+      );
     };
     const pullFirestore = emulatorFirestore(firestoreEmulator.hostPort, 'bench-dash-pull');
     clients.push({ close: () => pullFirestore.terminate() });
     /** The dashboard pulling with `transport`: StreamingPull (GCP's, the line with the goal) or unary Pull (the local mesh's). */
     const measureDashboardPull = (round: number, transport: PullTransport = 'streaming') => {
       let service: ReturnType<typeof createDashboardApp> | undefined;
-      return measurePull(`bench-dash-pull-${transport}-${round}`, async (pubsub) => {
-        service = createDashboardApp({ spec: pullSpec, pubsub, firestore: pullFirestore, verifyPushAuth: false, log, health: false, pullTransport: transport });
-        await service.start(0, '127.0.0.1');
-        return () => service!.stop();
-      }, () => (service ? service.stats.of('dashboard-analytics').done : 0)).then((measured) => ({ ...measured, commits: describeCommits(service!) }));
+      return measurePull(
+        `bench-dash-pull-${transport}-${round}`,
+        async (pubsub) => {
+          service = createDashboardApp({
+            spec: pullSpec,
+            pubsub,
+            firestore: pullFirestore,
+            verifyPushAuth: false,
+            log,
+            health: false,
+            pullTransport: transport,
+          });
+          await service.start(0, '127.0.0.1');
+          return () => service!.stop();
+        },
+        () => (service ? service.stats.of('dashboard-analytics').done : 0),
+      ).then((measured) => ({ ...measured, commits: describeCommits(service!) }));
     };
     /** The aggregator alone, fed contributions as fast as the same flow window lets it: no Pub/Sub at all. */
     const measureAggregatorAlone = async () => {
@@ -164,7 +183,14 @@ export async function run(progress: (line: string) => void = () => undefined): P
         for (let i = 0; i < PULL_MESSAGES; i++) {
           while (inFlight >= window) await new Promise<void>((r) => (freed = r));
           inFlight++;
-          const added = aggregator.add({ consumer: 'dashboard-analytics', eventId: randomUUID(), topic: 'analytics', type: 'click', timeMs: Date.now(), userId: `u-${i % 500}` });
+          const added = aggregator.add({
+            consumer: 'dashboard-analytics',
+            eventId: randomUUID(),
+            topic: 'analytics',
+            type: 'click',
+            timeMs: Date.now(),
+            userId: `u-${i % 500}`,
+          });
           all.push(
             added.finally(() => {
               inFlight--;
@@ -187,7 +213,9 @@ export async function run(progress: (line: string) => void = () => undefined): P
     const rawSeconds = raw.seconds;
     const meshSeconds = mesh.seconds;
     progress(`pull: dashboard ${(PULL_MESSAGES / meshSeconds).toFixed(0)} msg/s (${describeCpu(mesh.cpu, PULL_MESSAGES)}; ${mesh.commits})`);
-    progress(`pull: dashboard with unary Pull (the local transport) ${(PULL_MESSAGES / meshUnary.seconds).toFixed(0)} msg/s (${describeCpu(meshUnary.cpu, PULL_MESSAGES)}; ${meshUnary.commits})`);
+    progress(
+      `pull: dashboard with unary Pull (the local transport) ${(PULL_MESSAGES / meshUnary.seconds).toFixed(0)} msg/s (${describeCpu(meshUnary.cpu, PULL_MESSAGES)}; ${meshUnary.commits})`,
+    );
     progress(`pull: aggregator alone ${(PULL_MESSAGES / alone.seconds).toFixed(0)} events/s (${describeCpu(alone.cpu, PULL_MESSAGES)})`);
     progress(`pull: raw client ${(PULL_MESSAGES / rawSeconds).toFixed(0)} msg/s (${describeCpu(raw.cpu, PULL_MESSAGES)})`);
 
@@ -209,7 +237,9 @@ export async function run(progress: (line: string) => void = () => undefined): P
     };
     const limitedSeconds = await measureEmulatorPush('bench-dash-emu-limited', {});
     const unlimitedSeconds = await measureEmulatorPush('bench-dash-emu-unlimited', WITHOUT_WRITE_LIMITS);
-    progress(`emulator push: without write limits ${(EMULATOR_PUSH_MESSAGES / unlimitedSeconds).toFixed(0)} msg/s, with ${(EMULATOR_PUSH_MESSAGES / limitedSeconds).toFixed(0)} msg/s`);
+    progress(
+      `emulator push: without write limits ${(EMULATOR_PUSH_MESSAGES / unlimitedSeconds).toFixed(0)} msg/s, with ${(EMULATOR_PUSH_MESSAGES / limitedSeconds).toFixed(0)} msg/s`,
+    );
     return [
       {
         name: 'dashboard push',

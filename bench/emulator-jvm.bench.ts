@@ -97,7 +97,10 @@ export async function run(progress: (line: string) => void = () => undefined): P
     progress(`${c.name}: JVM defaults ${show(jvmDefault, c.unit)}`);
     progress(`${c.name}: ${DEFAULT_EMULATOR_JVM_OPTIONS} ${show(c1, c.unit)}`);
     const last = ROUNDS - 1;
-    for (const [label, i] of [['cold', 0], ['warm', last]] as const) {
+    for (const [label, i] of [
+      ['cold', 0],
+      ['warm', last],
+    ] as const) {
       results.push({
         name: `${c.name}, C1 only, ${label}`,
         baseline: 'the same emulator with the JVM defaults (C2), same work',

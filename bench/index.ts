@@ -28,7 +28,13 @@ async function main(): Promise<void> {
   }
   printTable(
     ['benchmark', 'ratio', 'goal', 'baseline', 'detail'],
-    results.map((r) => [r.name, r.ratio.toFixed(2), r.goal === undefined ? '' : `>= ${r.goal}${benchVerdict(r) === 'ok' ? ' ok' : ' MISSED'}`, r.baseline, r.detail]),
+    results.map((r) => [
+      r.name,
+      r.ratio.toFixed(2),
+      r.goal === undefined ? '' : `>= ${r.goal}${benchVerdict(r) === 'ok' ? ' ok' : ' MISSED'}`,
+      r.baseline,
+      r.detail,
+    ]),
   );
   const at = new Date();
   const machine = `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;

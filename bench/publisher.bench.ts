@@ -15,7 +15,16 @@ const MESSAGES = Number(process.env.BENCH_PUBLISH_MESSAGES ?? 10000);
 const ROUNDS = 8; // 6 counted: each order (raw first, mesh first) equally often
 const WARM_UP_ROUNDS = 2;
 
-const order = (i: number) => ({ orderId: `o-${i % 200}`, customerId: `c-${i % 50}`, sequence: Math.floor(i / 200) + 1, amountCents: i, currency: 'USD', itemCount: 1, reason: '', carrier: '' });
+const order = (i: number) => ({
+  orderId: `o-${i % 200}`,
+  customerId: `c-${i % 50}`,
+  sequence: Math.floor(i / 200) + 1,
+  amountCents: i,
+  currency: 'USD',
+  itemCount: 1,
+  reason: '',
+  carrier: '',
+});
 
 async function timeIt(fn: () => Promise<unknown>): Promise<number> {
   const start = process.hrtime.bigint();
@@ -57,7 +66,9 @@ export async function run(progress: (line: string) => void = () => undefined): P
       if (round > WARM_UP_ROUNDS) rounds.push(pair);
       await pubsub.close();
       pubsub = undefined;
-      progress(`publisher round ${round}/${ROUNDS}${round <= WARM_UP_ROUNDS ? ' (warm-up)' : ''}: raw ${(MESSAGES / pair.raw).toFixed(0)} msg/s, mesh ${(MESSAGES / pair.mesh).toFixed(0)} msg/s, ratio ${(pair.raw / pair.mesh).toFixed(2)}`);
+      progress(
+        `publisher round ${round}/${ROUNDS}${round <= WARM_UP_ROUNDS ? ' (warm-up)' : ''}: raw ${(MESSAGES / pair.raw).toFixed(0)} msg/s, mesh ${(MESSAGES / pair.mesh).toFixed(0)} msg/s, ratio ${(pair.raw / pair.mesh).toFixed(2)}`,
+      );
     }
     // Each round is a pair measured under the same conditions; rounds differ by +-30 % on this
     // machine (both sides alike), so the ratio is the median of the per-round ratios.

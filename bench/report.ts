@@ -25,7 +25,8 @@ export function renderBenchReport(results: BenchResult[], at: Date, machine: str
   const rows = results
     .map((r, i) => {
       const y = i * ROW_HEIGHT + 10;
-      const goal = r.goal === undefined ? '' : `<line class="goal" x1="${x(r.goal)}" x2="${x(r.goal)}" y1="${y - 3}" y2="${y + 21}"><title>goal ${r.goal}</title></line>`;
+      const goal =
+        r.goal === undefined ? '' : `<line class="goal" x1="${x(r.goal)}" x2="${x(r.goal)}" y1="${y - 3}" y2="${y + 21}"><title>goal ${r.goal}</title></line>`;
       return [
         `<text class="label" x="${LABEL_WIDTH - 8}" y="${y + 14}">${escape(r.name)}</text>`,
         `<rect class="bar ${benchVerdict(r)}" x="${LABEL_WIDTH}" y="${y}" width="${x(r.ratio) - LABEL_WIDTH}" height="18"><title>${escape(`${r.name}: ${r.ratio.toFixed(2)}`)}</title></rect>`,
@@ -36,7 +37,10 @@ export function renderBenchReport(results: BenchResult[], at: Date, machine: str
     .join('\n');
   const one = `<line class="one" x1="${x(1)}" x2="${x(1)}" y1="0" y2="${height - 20}"/><text class="axis" x="${x(1)}" y="${height - 6}">1.0 = as fast as the baseline</text>`;
   const table = results
-    .map((r) => `<tr class="${benchVerdict(r)}"><td>${escape(r.name)}</td><td>${r.ratio.toFixed(2)}</td><td>${r.goal === undefined ? '' : `&ge; ${r.goal} ${benchVerdict(r) === 'ok' ? 'ok' : 'MISSED'}`}</td><td>${escape(r.baseline)}</td><td>${escape(r.detail)}</td></tr>`)
+    .map(
+      (r) =>
+        `<tr class="${benchVerdict(r)}"><td>${escape(r.name)}</td><td>${r.ratio.toFixed(2)}</td><td>${r.goal === undefined ? '' : `&ge; ${r.goal} ${benchVerdict(r) === 'ok' ? 'ok' : 'MISSED'}`}</td><td>${escape(r.baseline)}</td><td>${escape(r.detail)}</td></tr>`,
+    )
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>event mesh benchmarks</title>

@@ -20,7 +20,8 @@ export async function interleaved<S extends string>(
   onRound: (round: number, rates: Record<S, number>) => void,
 ): Promise<{ total: Record<S, number>; rounds: Record<S, number>[] }> {
   const empty = () => Object.fromEntries(sides.map((side) => [side, { count: 0, seconds: 0 }])) as Record<S, Sample>;
-  const rateOf = (samples: Record<S, Sample>) => Object.fromEntries(sides.map((side) => [side, samples[side].count / samples[side].seconds])) as Record<S, number>;
+  const rateOf = (samples: Record<S, Sample>) =>
+    Object.fromEntries(sides.map((side) => [side, samples[side].count / samples[side].seconds])) as Record<S, number>;
   const sum = empty();
   const perRound: Record<S, number>[] = [];
   let turn = 0;

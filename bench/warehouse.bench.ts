@@ -49,7 +49,16 @@ function orderRows(spec: MeshSpec, n: number, prefix: string): InsertRow[] {
         schemaVersion: 'v2',
         specversion: '1.0',
         datacontenttype: 'application/json',
-        data: { orderId: `o-${Math.floor(i / 3)}`, customerId: `c-${i % 500}`, sequence: (i % 3) + 1, amountCents: 500 + (i % 20000), currency: 'USD', itemCount: 1 + (i % 5), reason: '', carrier: i % 3 === 2 ? 'dhl' : '' },
+        data: {
+          orderId: `o-${Math.floor(i / 3)}`,
+          customerId: `c-${i % 500}`,
+          sequence: (i % 3) + 1,
+          amountCents: 500 + (i % 20000),
+          currency: 'USD',
+          itemCount: 1 + (i % 5),
+          reason: '',
+          carrier: i % 3 === 2 ? 'dhl' : '',
+        },
       },
       messageId: String(1e12 + i),
       publishTime: new Date(now - (n - i) * 10 + 5),
@@ -110,7 +119,14 @@ async function loaderRowsPerSecond(emulator: RunningEmulator, bigquery: BigQuery
     const types = ['order.created', 'order.paid', 'order.shipped'];
     await Promise.all(
       Array.from({ length: LOADER_EVENTS }, (_, i) =>
-        publisher.publish('orders', types[i % 3], { orderId: `o-${round}-${Math.floor(i / 3)}`, customerId: `c-${i % 500}`, sequence: (i % 3) + 1, amountCents: 500 + i, currency: 'USD', itemCount: 1 }),
+        publisher.publish('orders', types[i % 3], {
+          orderId: `o-${round}-${Math.floor(i / 3)}`,
+          customerId: `c-${i % 500}`,
+          sequence: (i % 3) + 1,
+          amountCents: 500 + i,
+          currency: 'USD',
+          itemCount: 1,
+        }),
       ),
     );
     const app = createWarehouseApp({ spec, pubsub, bigquery, bigqueryProject: spec.project, log: createLogger({ level: 'silent' }) });
@@ -147,7 +163,9 @@ export async function run(progress: (line: string) => void = () => undefined): P
       // Alternate the order of the batch sizes between rounds; every run inserts new event ids.
       const sizes = round % 2 ? [100, 500, 2000] : [2000, 500, 100];
       for (const size of sizes) best[size] = Math.max(best[size], await insertAllRowsPerSecond(table, orderRows(spec, ROWS, `r${round}-b${size}`), size));
-      progress(`warehouse round ${round}/${ROUNDS}: appender ${appender.toFixed(0)} rows/s; insertAll ${sizes.map((s) => `${s}/req ${best[s].toFixed(0)}`).join(', ')} rows/s (best so far)`);
+      progress(
+        `warehouse round ${round}/${ROUNDS}: appender ${appender.toFixed(0)} rows/s; insertAll ${sizes.map((s) => `${s}/req ${best[s].toFixed(0)}`).join(', ')} rows/s (best so far)`,
+      );
     }
     emulator = await startPubsubEmulator();
     let loader = 0;

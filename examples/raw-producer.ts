@@ -45,7 +45,10 @@ async function main(): Promise<void> {
 
   // A payload missing a required field: Pub/Sub refuses it with INVALID_ARGUMENT (code 3).
   try {
-    await pubsub.topic('orders').publishMessage({ json: { orderId }, attributes: { 'ce-id': randomUUID(), 'ce-type': 'order.paid', 'ce-source': '//examples/raw-producer', 'ce-specversion': '1.0' } });
+    await pubsub.topic('orders').publishMessage({
+      json: { orderId },
+      attributes: { 'ce-id': randomUUID(), 'ce-type': 'order.paid', 'ce-source': '//examples/raw-producer', 'ce-specversion': '1.0' },
+    });
   } catch (error) {
     console.log(`refused as expected: ${(error as Error).message}`);
   }

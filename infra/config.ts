@@ -102,7 +102,8 @@ export function parseMeshConfig(raw: RawMeshConfig): MeshConfig {
   const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
   const scaling: Record<string, Partial<Scaling>> = {};
-  if (raw.scaling !== undefined && !isRecord(raw.scaling)) problems.push('event-mesh:scaling must be a map of service (or "default") to {minInstances, maxInstances}');
+  if (raw.scaling !== undefined && !isRecord(raw.scaling))
+    problems.push('event-mesh:scaling must be a map of service (or "default") to {minInstances, maxInstances}');
   for (const [service, value] of Object.entries(isRecord(raw.scaling) ? raw.scaling : {})) {
     if (!isRecord(value)) {
       problems.push(`event-mesh:scaling.${service} must be {minInstances, maxInstances}`);
@@ -112,7 +113,7 @@ export function parseMeshConfig(raw: RawMeshConfig): MeshConfig {
       if (key !== 'minInstances' && key !== 'maxInstances') problems.push(`event-mesh:scaling.${service}: unknown key "${key}" (minInstances, maxInstances)`);
       else if (!Number.isInteger(value[key]) || (value[key] as number) < 0) problems.push(`event-mesh:scaling.${service}.${key} must be a whole number >= 0`);
     }
-    scaling[service] = value as Partial<Scaling>;
+    scaling[service] = value;
   }
 
   const ingress: Record<string, CloudRunIngress> = {};
@@ -137,10 +138,12 @@ export function parseMeshConfig(raw: RawMeshConfig): MeshConfig {
   });
 
   const dashboardViewers = raw.dashboardViewers ?? [];
-  if (!Array.isArray(dashboardViewers)) problems.push('event-mesh:dashboardViewers must be a list of principals (user:a@example.com, group:team@example.com ...)');
+  if (!Array.isArray(dashboardViewers))
+    problems.push('event-mesh:dashboardViewers must be a list of principals (user:a@example.com, group:team@example.com ...)');
   else {
     for (const viewer of dashboardViewers) {
-      if (typeof viewer !== 'string' || !PRINCIPAL.test(viewer)) problems.push(`event-mesh:dashboardViewers: "${String(viewer)}" is not a principal (user:, group:, domain: or serviceAccount:<email or domain>)`);
+      if (typeof viewer !== 'string' || !PRINCIPAL.test(viewer))
+        problems.push(`event-mesh:dashboardViewers: "${String(viewer)}" is not a principal (user:, group:, domain: or serviceAccount:<email or domain>)`);
     }
   }
   const dashboardAccess = raw.dashboardAccess ?? 'iam';
@@ -159,7 +162,7 @@ export function parseMeshConfig(raw: RawMeshConfig): MeshConfig {
     images,
     imageRepository: raw.imageRepository ?? 'event-mesh',
     firestoreLocation: raw.firestoreLocation ?? region,
-    dashboardViewers: dashboardViewers as string[],
+    dashboardViewers: dashboardViewers,
     dashboardAccess: dashboardAccess as DashboardAccess,
   };
 }
@@ -199,12 +202,16 @@ export function configProblems(config: MeshConfig, spec: MeshSpec): string[] {
   for (const service of services) {
     const scaling = scalingFor(config, spec, service);
     if (scaling.maxInstances < 1) problems.push(`event-mesh:scaling.${service}: maxInstances must be at least 1`);
-    if (scaling.minInstances > scaling.maxInstances) problems.push(`event-mesh:scaling.${service}: minInstances ${scaling.minInstances} exceeds maxInstances ${scaling.maxInstances}`);
+    if (scaling.minInstances > scaling.maxInstances)
+      problems.push(`event-mesh:scaling.${service}: minInstances ${scaling.minInstances} exceeds maxInstances ${scaling.maxInstances}`);
     if (pullsMessages(spec, service) && scaling.minInstances < 1) {
-      problems.push(`event-mesh:scaling.${service}: minInstances must be at least 1 because ${service} pulls (${spec.services[service].consumers.filter((c) => spec.consumers[c].delivery === 'pull').join(', ')}) and nothing would wake it at 0`);
+      problems.push(
+        `event-mesh:scaling.${service}: minInstances must be at least 1 because ${service} pulls (${spec.services[service].consumers.filter((c) => spec.consumers[c].delivery === 'pull').join(', ')}) and nothing would wake it at 0`,
+      );
     }
   }
-  if (config.dashboardViewers.length && !services.includes(DASHBOARD_SERVICE)) problems.push(`event-mesh:dashboardViewers: the spec has no ${DASHBOARD_SERVICE} service`);
+  if (config.dashboardViewers.length && !services.includes(DASHBOARD_SERVICE))
+    problems.push(`event-mesh:dashboardViewers: the spec has no ${DASHBOARD_SERVICE} service`);
   if (config.dashboardAccess === 'iap' && receivesPush(spec, DASHBOARD_SERVICE)) {
     // https://cloud.google.com/run/docs/securing/identity-aware-proxy-cloud-run (known limitations): IAP
     // checks every request first and replaces the caller's identity, so Pub/Sub push "might fail".

@@ -55,7 +55,8 @@ export function createConsumersBeforeServices(ctx: MeshContext, topics: Record<s
   const early: EarlyConsumers = { topics: {}, done: {} };
   for (const consumer of Object.values(ctx.spec.consumers)) {
     const plumbing = (early.topics[consumer.name] = createConsumerTopics(ctx, consumer));
-    if (consumer.delivery !== 'push') early.done[consumer.name] = createSubscriptions(ctx, plumbing, topics[consumer.topic], deliveryOf(ctx, consumer, {}, warehouse));
+    if (consumer.delivery !== 'push')
+      early.done[consumer.name] = createSubscriptions(ctx, plumbing, topics[consumer.topic], deliveryOf(ctx, consumer, {}, warehouse));
   }
   return early;
 }
@@ -74,10 +75,17 @@ export function grantTargetsOf(early: EarlyConsumers): Pick<GrantTargets, 'subsc
 }
 
 /** Stage two: the push subscriptions. Returns every consumer, in spec order. */
-export function createPushConsumers(ctx: MeshContext, topics: Record<string, MeshTopic>, early: EarlyConsumers, services: Record<string, MeshService>): Record<string, MeshConsumer> {
+export function createPushConsumers(
+  ctx: MeshContext,
+  topics: Record<string, MeshTopic>,
+  early: EarlyConsumers,
+  services: Record<string, MeshService>,
+): Record<string, MeshConsumer> {
   const consumers: Record<string, MeshConsumer> = {};
   for (const consumer of Object.values(ctx.spec.consumers)) {
-    consumers[consumer.name] = early.done[consumer.name] ?? createSubscriptions(ctx, early.topics[consumer.name], topics[consumer.topic], deliveryOf(ctx, consumer, services, undefined));
+    consumers[consumer.name] =
+      early.done[consumer.name] ??
+      createSubscriptions(ctx, early.topics[consumer.name], topics[consumer.topic], deliveryOf(ctx, consumer, services, undefined));
   }
   return consumers;
 }
@@ -86,7 +94,11 @@ function createConsumerTopics(ctx: MeshContext, consumer: ConsumerSpec): Consume
   const { project } = ctx.config;
   const names = consumerResources(consumer);
   const labels = consumerLabels(consumer);
-  const deadLetterTopic = new gcp.pubsub.Topic(names.deadLetterTopic, { project, name: names.deadLetterTopic, labels: labels('dead-letter') }, resourceOptions(ctx));
+  const deadLetterTopic = new gcp.pubsub.Topic(
+    names.deadLetterTopic,
+    { project, name: names.deadLetterTopic, labels: labels('dead-letter') },
+    resourceOptions(ctx),
+  );
   const deadLetterHold = new gcp.pubsub.Subscription(
     names.deadLetterHold,
     {
@@ -150,7 +162,10 @@ function createSubscriptions(ctx: MeshContext, plumbing: ConsumerTopics, topic: 
       { role: 'roles/pubsub.subscriber', on: { kind: 'subscription', name: names.subscription }, reason: 'acks what it dead-letters' },
       { role: 'roles/pubsub.subscriber', on: { kind: 'subscription', name: names.redriveSubscription }, reason: 'acks what it dead-letters' },
     ],
-    { topics: { [names.deadLetterTopic]: deadLetterTopic }, subscriptions: { [names.subscription]: subscription, [names.redriveSubscription]: redriveSubscription } },
+    {
+      topics: { [names.deadLetterTopic]: deadLetterTopic },
+      subscriptions: { [names.subscription]: subscription, [names.redriveSubscription]: redriveSubscription },
+    },
     ...ctx.pubsubAgentReady,
   );
   return { ...plumbing, subscription, redriveSubscription, agentGrants };
@@ -167,7 +182,8 @@ function deliveryOf(ctx: MeshContext, consumer: ConsumerSpec, services: Record<s
       return { args: {}, dependsOn: [] };
     case 'push': {
       const target = services[consumer.service!];
-      if (!target) throw new Error(`push consumer ${consumer.name}: service ${consumer.service} does not exist yet (push subscriptions are created after the services)`);
+      if (!target)
+        throw new Error(`push consumer ${consumer.name}: service ${consumer.service} does not exist yet (push subscriptions are created after the services)`);
       return {
         args: {
           pushConfig: {

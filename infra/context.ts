@@ -29,4 +29,8 @@ export function resourceOptions(ctx: MeshContext, ...dependsOn: pulumi.Resource[
 export const meshLabels = (extra: Record<string, string> = {}): Record<string, string> => ({ 'managed-by': 'event-mesh', ...extra });
 
 /** Label values: lowercase letters, digits, _ and -, at most 63 characters. */
-export const labelValue = (text: string) => text.toLowerCase().replace(/[^a-z0-9_-]/g, '_').slice(0, 63);
+export const labelValue = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '_')
+    .slice(0, 63);

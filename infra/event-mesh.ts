@@ -43,8 +43,20 @@ export class EventMesh extends pulumi.ComponentResource {
     const apis = enableApis(spec, config, this);
     const projectNumber = gcp.organizations.getProjectOutput({ projectId: config.project }, { parent: this, dependsOn: apis }).apply((p) => p.number);
     // Makes sure the Pub/Sub service agent exists before roles are bound to it (it is created lazily).
-    const agentIdentity = new gcp.projects.ServiceIdentity('pubsub-agent', { project: config.project, service: 'pubsub.googleapis.com' }, { parent: this, dependsOn: apis });
-    const ctx: MeshContext = { spec, config, parent: this, apis, projectNumber, pubsubAgent: pubsubAgentMember(projectNumber), pubsubAgentReady: [agentIdentity] };
+    const agentIdentity = new gcp.projects.ServiceIdentity(
+      'pubsub-agent',
+      { project: config.project, service: 'pubsub.googleapis.com' },
+      { parent: this, dependsOn: apis },
+    );
+    const ctx: MeshContext = {
+      spec,
+      config,
+      parent: this,
+      apis,
+      projectNumber,
+      pubsubAgent: pubsubAgentMember(projectNumber),
+      pubsubAgentReady: [agentIdentity],
+    };
 
     this.topics = createTopics(ctx);
     this.warehouse = createWarehouse(ctx);

@@ -39,7 +39,14 @@ export interface GrantTargets {
  * explicitly on what it binds to (besides the implicit dependency through its id), so whoever depends
  * on the grant is ordered after the resource too, and the mocks can see it.
  */
-export function bindGrants(ctx: MeshContext, who: string, member: pulumi.Input<string>, grants: Grant[], targets: Partial<GrantTargets>, ...dependsOn: pulumi.Resource[]): pulumi.CustomResource[] {
+export function bindGrants(
+  ctx: MeshContext,
+  who: string,
+  member: pulumi.Input<string>,
+  grants: Grant[],
+  targets: Partial<GrantTargets>,
+  ...dependsOn: pulumi.Resource[]
+): pulumi.CustomResource[] {
   const { project, region } = ctx.config;
   const opts = (target?: pulumi.Resource) => resourceOptions(ctx, ...dependsOn, ...(target ? [target] : []));
   return grants.map((grant) => {
@@ -49,12 +56,20 @@ export function bindGrants(ctx: MeshContext, who: string, member: pulumi.Input<s
         return new gcp.projects.IAMMember(`${who}-${short(grant.role)}`, { project, role: grant.role, member }, opts());
       case 'dataset': {
         if (!targets.dataset) throw new Error(`grant ${grant.role} to ${who} needs the warehouse dataset`);
-        return new gcp.bigquery.DatasetIamMember(`${who}-${short(grant.role)}-dataset`, { project, datasetId: targets.dataset.datasetId, role: grant.role, member }, opts(targets.dataset));
+        return new gcp.bigquery.DatasetIamMember(
+          `${who}-${short(grant.role)}-dataset`,
+          { project, datasetId: targets.dataset.datasetId, role: grant.role, member },
+          opts(targets.dataset),
+        );
       }
       case 'subscription': {
         const sub = targets.subscriptions?.[on.name];
         if (!sub) throw new Error(`grant ${grant.role} to ${who}: unknown subscription ${on.name}`);
-        return new gcp.pubsub.SubscriptionIAMMember(`${who}-${short(grant.role)}-${on.name}`, { project, subscription: sub.id, role: grant.role, member }, opts(sub));
+        return new gcp.pubsub.SubscriptionIAMMember(
+          `${who}-${short(grant.role)}-${on.name}`,
+          { project, subscription: sub.id, role: grant.role, member },
+          opts(sub),
+        );
       }
       case 'topic': {
         const topic = targets.topics?.[on.name];
@@ -64,7 +79,11 @@ export function bindGrants(ctx: MeshContext, who: string, member: pulumi.Input<s
       case 'cloud-run-service': {
         const service = targets.cloudRunServices?.[on.name];
         if (!service) throw new Error(`grant ${grant.role} to ${who}: unknown Cloud Run service ${on.name}`);
-        return new gcp.cloudrunv2.ServiceIamMember(`${who}-${short(grant.role)}-${on.name}`, { project, location: region, name: service.name, role: grant.role, member }, opts(service));
+        return new gcp.cloudrunv2.ServiceIamMember(
+          `${who}-${short(grant.role)}-${on.name}`,
+          { project, location: region, name: service.name, role: grant.role, member },
+          opts(service),
+        );
       }
       case 'iap-cloud-run-service': {
         // Access through IAP is IAM on the IAP resource of the service, not on the service itself.

@@ -41,7 +41,8 @@ export const IMAGE_MAX_AGE = '30d';
 
 export const servicesToBuild = (spec: MeshSpec, config: MeshConfig): string[] => Object.keys(spec.services).filter((s) => !config.images[s]);
 
-const insideSources = (relative: string) => !relative.startsWith('..') && !path.isAbsolute(relative) && IMAGE_SOURCES.some((s) => relative === s || relative.startsWith(`${s}/`));
+const insideSources = (relative: string) =>
+  !relative.startsWith('..') && !path.isAbsolute(relative) && IMAGE_SOURCES.some((s) => relative === s || relative.startsWith(`${s}/`));
 
 /**
  * Where the spec is inside the image (/app is the repository root). Only a spec whose file and schema
@@ -68,13 +69,21 @@ export function imageSourceHash(root: string = REPO_ROOT): string {
   };
   for (const entry of [...IMAGE_SOURCES, ...BUILD_FILES]) walk(entry);
   const hash = createHash('sha256');
-  for (const file of files.sort()) hash.update(`${file}\0`).update(fs.readFileSync(path.join(root, file))).update('\0');
+  for (const file of files.sort())
+    hash
+      .update(`${file}\0`)
+      .update(fs.readFileSync(path.join(root, file)))
+      .update('\0');
   return hash.digest('hex');
 }
 
 /** The tag of one service's image: the sources and its build args (in name order, so key order never matters). */
 export const imageTag = (sourceHash: string, buildArgs: Record<string, string>) =>
-  `${IMAGE_TAG_PREFIX}${createHash('sha256').update(sourceHash).update(JSON.stringify(Object.entries(buildArgs).sort(([a], [b]) => a.localeCompare(b)))).digest('hex').slice(0, 20)}`;
+  `${IMAGE_TAG_PREFIX}${createHash('sha256')
+    .update(sourceHash)
+    .update(JSON.stringify(Object.entries(buildArgs).sort(([a], [b]) => a.localeCompare(b))))
+    .digest('hex')
+    .slice(0, 20)}`;
 
 /**
  * Keep the newest IMAGE_KEEP_VERSIONS versions of each image, delete the rest once older than
@@ -93,7 +102,10 @@ export function serviceImages(ctx: MeshContext): Record<string, pulumi.Input<str
   const toBuild = servicesToBuild(ctx.spec, ctx.config);
   if (!toBuild.length) return images;
   if (specPathInImage(ctx.spec) === '/app/mesh.yaml' && path.relative(REPO_ROOT, ctx.spec.file) !== 'mesh.yaml') {
-    pulumi.log.warn(`${ctx.spec.file} (or its schemas) is not among the image sources (${IMAGE_SOURCES.join(', ')}), so built images carry the repository's mesh.yaml instead; set event-mesh:images or move the spec`, ctx.parent);
+    void pulumi.log.warn(
+      `${ctx.spec.file} (or its schemas) is not among the image sources (${IMAGE_SOURCES.join(', ')}), so built images carry the repository's mesh.yaml instead; set event-mesh:images or move the spec`,
+      ctx.parent,
+    );
   }
   const { project, region, imageRepository } = ctx.config;
   const repository = new gcp.artifactregistry.Repository(

@@ -98,13 +98,21 @@ export function createMonitoring(ctx: MeshContext): { alertPolicies: gcp.monitor
       );
     }
   }
-  const dashboard = new gcp.monitoring.Dashboard('dashboard', { project, dashboardJson: JSON.stringify(withoutEmptyArrays(dashboardDefinition(ctx.spec))) }, resourceOptions(ctx));
+  const dashboard = new gcp.monitoring.Dashboard(
+    'dashboard',
+    { project, dashboardJson: JSON.stringify(withoutEmptyArrays(dashboardDefinition(ctx.spec))) },
+    resourceOptions(ctx),
+  );
   return { alertPolicies, dashboard };
 }
 
 /** What the person paged reads: what fired, and for a pull consumer's lag, how to add capacity. */
 export function alertDocumentation(consumer: ConsumerSpec, alert: ConsumerAlert): string {
-  const lines = [`${alert.summary}.`, '', `Consumer \`${consumer.name}\` of topic \`${consumer.topic}\` (${consumer.delivery}${consumer.service ? `, service ${consumer.service}` : ''}). See docs/infra.md for triage and redrive.`];
+  const lines = [
+    `${alert.summary}.`,
+    '',
+    `Consumer \`${consumer.name}\` of topic \`${consumer.topic}\` (${consumer.delivery}${consumer.service ? `, service ${consumer.service}` : ''}). See docs/infra.md for triage and redrive.`,
+  ];
   if (consumer.delivery === 'pull' && consumer.service && alert.kind !== 'dead-letters') {
     lines.push(
       '',
@@ -118,18 +126,31 @@ export function alertDocumentation(consumer: ConsumerSpec, alert: ConsumerAlert)
 export function withoutEmptyArrays<T>(value: T): T {
   if (Array.isArray(value)) return value.map(withoutEmptyArrays) as T;
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => !(Array.isArray(v) && v.length === 0)).map(([k, v]) => [k, withoutEmptyArrays(v)])) as T;
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => !(Array.isArray(v) && v.length === 0))
+        .map(([k, v]) => [k, withoutEmptyArrays(v)]),
+    ) as T;
   }
   return value;
 }
 
-const chart = (title: string, dataSets: { subscription: string; metric: string; aligner: string; legend: string }[], threshold?: { value: number; label: string }) => ({
+const chart = (
+  title: string,
+  dataSets: { subscription: string; metric: string; aligner: string; legend: string }[],
+  threshold?: { value: number; label: string },
+) => ({
   title,
   xyChart: {
     dataSets: dataSets.map((d) => ({
       plotType: 'LINE',
       legendTemplate: d.legend,
-      timeSeriesQuery: { timeSeriesFilter: { filter: subscriptionMetricFilter(d.subscription, d.metric), aggregation: { alignmentPeriod: ALIGNMENT, perSeriesAligner: d.aligner } } },
+      timeSeriesQuery: {
+        timeSeriesFilter: {
+          filter: subscriptionMetricFilter(d.subscription, d.metric),
+          aggregation: { alignmentPeriod: ALIGNMENT, perSeriesAligner: d.aligner },
+        },
+      },
     })),
     ...(threshold ? { thresholds: [{ value: threshold.value, label: threshold.label, targetAxis: 'Y1' }] } : {}),
     yAxis: { scale: 'LINEAR' },
@@ -143,14 +164,22 @@ export function dashboardDefinition(spec: MeshSpec) {
   const tiles = Object.values(spec.consumers).flatMap((consumer, row) => {
     const names = consumerResources(consumer);
     const widgets = [
-      chart(`${consumer.name}: backlog`, [{ subscription: names.subscription, metric: 'num_undelivered_messages', aligner: 'ALIGN_MAX', legend: 'undelivered' }], {
-        value: consumer.lagSlo.backlog,
-        label: 'backlog SLO',
-      }),
-      chart(`${consumer.name}: oldest unacked (s)`, [{ subscription: names.subscription, metric: 'oldest_unacked_message_age', aligner: 'ALIGN_MAX', legend: 'age' }], {
-        value: consumer.lagSlo.oldestUnackedSeconds,
-        label: `SLO ${formatDuration(consumer.lagSlo.oldestUnackedSeconds)}`,
-      }),
+      chart(
+        `${consumer.name}: backlog`,
+        [{ subscription: names.subscription, metric: 'num_undelivered_messages', aligner: 'ALIGN_MAX', legend: 'undelivered' }],
+        {
+          value: consumer.lagSlo.backlog,
+          label: 'backlog SLO',
+        },
+      ),
+      chart(
+        `${consumer.name}: oldest unacked (s)`,
+        [{ subscription: names.subscription, metric: 'oldest_unacked_message_age', aligner: 'ALIGN_MAX', legend: 'age' }],
+        {
+          value: consumer.lagSlo.oldestUnackedSeconds,
+          label: `SLO ${formatDuration(consumer.lagSlo.oldestUnackedSeconds)}`,
+        },
+      ),
       chart(`${consumer.name}: dead letters`, [
         { subscription: names.deadLetterHold, metric: 'num_undelivered_messages', aligner: 'ALIGN_MAX', legend: 'awaiting triage' },
         { subscription: names.subscription, metric: 'dead_letter_message_count', aligner: 'ALIGN_SUM', legend: 'dead-lettered' },

@@ -91,9 +91,15 @@ export async function runProgramOffline(options: OfflineRunOptions): Promise<Off
   // every resource's options (they never reach the mocks; `transforms` would throw under mocks).
   await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation((args) => {
-      const refs = (value: unknown): string[] => (Array.isArray(value) ? value : value ? [value] : []).filter((r) => pulumi.Resource.isInstance(r)).map(resourceKey);
+      const refs = (value: unknown): string[] =>
+        (Array.isArray(value) ? value : value ? [value] : []).filter((r) => pulumi.Resource.isInstance(r)).map(resourceKey);
       const { retainOnDelete, ignoreChanges } = args.opts as pulumiTypes.CustomResourceOptions;
-      options_.set(key(args.type, args.name), { dependsOn: refs(args.opts.dependsOn), parent: args.opts.parent ? resourceKey(args.opts.parent) : undefined, retainOnDelete, ignoreChanges });
+      options_.set(key(args.type, args.name), {
+        dependsOn: refs(args.opts.dependsOn),
+        parent: args.opts.parent ? resourceKey(args.opts.parent) : undefined,
+        retainOnDelete,
+        ignoreChanges,
+      });
       return undefined;
     });
     return {};

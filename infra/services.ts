@@ -31,7 +31,13 @@ export { PULLS_LABEL };
  * propagate, a state the instance recovers from by itself, so neither restarting it (liveness) nor
  * never starting it (startup) would help. Startup: up to 2 minutes (Cloud Run caps it at 240 s).
  */
-export const STARTUP_PROBE = { httpGet: { path: '/healthz', port: CONTAINER_PORT }, initialDelaySeconds: 0, periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 60 };
+export const STARTUP_PROBE = {
+  httpGet: { path: '/healthz', port: CONTAINER_PORT },
+  initialDelaySeconds: 0,
+  periodSeconds: 2,
+  timeoutSeconds: 1,
+  failureThreshold: 60,
+};
 export const LIVENESS_PROBE = { httpGet: { path: '/healthz', port: CONTAINER_PORT }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 };
 
 export interface MeshServiceAccounts {
@@ -64,13 +70,23 @@ export function createServiceAccounts(ctx: MeshContext): Record<string, MeshServ
   for (const service of Object.values(ctx.spec.services)) {
     const runtime = new gcp.serviceaccount.Account(
       `${service.name}-sa`,
-      { project: ctx.config.project, accountId: accountId(`mesh-${service.name}`), displayName: `Event mesh ${service.name} (runtime)`, description: service.description },
+      {
+        project: ctx.config.project,
+        accountId: accountId(`mesh-${service.name}`),
+        displayName: `Event mesh ${service.name} (runtime)`,
+        description: service.description,
+      },
       resourceOptions(ctx),
     );
     const push = receivesPush(ctx.spec, service.name)
       ? new gcp.serviceaccount.Account(
           `${service.name}-push-sa`,
-          { project: ctx.config.project, accountId: accountId(`mesh-${service.name}-push`), displayName: `Event mesh push to ${service.name}`, description: `Pub/Sub push identity; may invoke ${service.name} only.` },
+          {
+            project: ctx.config.project,
+            accountId: accountId(`mesh-${service.name}-push`),
+            displayName: `Event mesh push to ${service.name}`,
+            description: `Pub/Sub push identity; may invoke ${service.name} only.`,
+          },
           resourceOptions(ctx),
         )
       : undefined;
@@ -111,7 +127,12 @@ export function serviceEnv(ctx: MeshContext, spec: ServiceSpec, push: { audience
   return envs;
 }
 
-export function createServices(ctx: MeshContext, accounts: Record<string, MeshServiceAccounts>, images: Record<string, pulumi.Input<string>>, targets: Partial<GrantTargets>): Record<string, MeshService> {
+export function createServices(
+  ctx: MeshContext,
+  accounts: Record<string, MeshServiceAccounts>,
+  images: Record<string, pulumi.Input<string>>,
+  targets: Partial<GrantTargets>,
+): Record<string, MeshService> {
   const services: Record<string, MeshService> = {};
   const { project, region } = ctx.config;
   for (const spec of Object.values(ctx.spec.services)) {
@@ -165,7 +186,13 @@ export function createServices(ctx: MeshContext, accounts: Record<string, MeshSe
     );
     const cloudRunServices = { [spec.name]: service };
     const invoker = push
-      ? (bindGrants(ctx, `${spec.name}-push-sa`, memberOf(push), [{ role: 'roles/run.invoker', on: { kind: 'cloud-run-service', name: spec.name }, reason: 'push delivery' }], { cloudRunServices })[0] as gcp.cloudrunv2.ServiceIamMember)
+      ? (bindGrants(
+          ctx,
+          `${spec.name}-push-sa`,
+          memberOf(push),
+          [{ role: 'roles/run.invoker', on: { kind: 'cloud-run-service', name: spec.name }, reason: 'push delivery' }],
+          { cloudRunServices },
+        )[0] as gcp.cloudrunv2.ServiceIamMember)
       : undefined;
     if (access) for (const [who, member, grant] of access.grants) bindGrants(ctx, who, member, [grant], { cloudRunServices });
     services[spec.name] = { spec, accounts: accounts[spec.name], service, uri, invoker, runtimeGrants };
@@ -197,7 +224,11 @@ function dashboardAccessOf(ctx: MeshContext, service: string): DashboardAccessPl
     return {
       iap: false,
       ready: [],
-      grants: dashboardViewers.map((m) => [viewerName(m), m, { role: 'roles/run.invoker', on: { kind: 'cloud-run-service', name: service }, reason: 'opens the dashboard' }]),
+      grants: dashboardViewers.map((m) => [
+        viewerName(m),
+        m,
+        { role: 'roles/run.invoker', on: { kind: 'cloud-run-service', name: service }, reason: 'opens the dashboard' },
+      ]),
     };
   }
   // iap.googleapis.com is enabled with the other APIs (apis.ts), and resourceOptions waits for them.
@@ -208,7 +239,11 @@ function dashboardAccessOf(ctx: MeshContext, service: string): DashboardAccessPl
     ready: [agent],
     grants: [
       ['iap-agent', agentMember, { role: 'roles/run.invoker', on: { kind: 'cloud-run-service', name: service }, reason: 'IAP forwards viewers' }],
-      ...dashboardViewers.map((m): [string, string, Grant] => [viewerName(m), m, { role: 'roles/iap.httpsResourceAccessor', on: { kind: 'iap-cloud-run-service', name: service }, reason: 'opens the dashboard' }]),
+      ...dashboardViewers.map((m): [string, string, Grant] => [
+        viewerName(m),
+        m,
+        { role: 'roles/iap.httpsResourceAccessor', on: { kind: 'iap-cloud-run-service', name: service }, reason: 'opens the dashboard' },
+      ]),
     ],
   };
 }

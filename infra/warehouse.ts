@@ -70,7 +70,11 @@ export function createWarehouse(ctx: MeshContext, options: WarehouseOptions = {}
     resourceOptions(ctx),
   );
   const tables: Record<string, gcp.bigquery.Table> = {};
-  const table = (tableId: string, args: Omit<gcp.bigquery.TableArgs, 'datasetId' | 'tableId' | 'project' | 'deletionProtection'>, ...deps: gcp.bigquery.Table[]) =>
+  const table = (
+    tableId: string,
+    args: Omit<gcp.bigquery.TableArgs, 'datasetId' | 'tableId' | 'project' | 'deletionProtection'>,
+    ...deps: gcp.bigquery.Table[]
+  ) =>
     (tables[tableId] = new gcp.bigquery.Table(
       tableId,
       { project, datasetId: dataset.datasetId, tableId, deletionProtection: protect, labels: meshLabels(), ...args },
@@ -86,7 +90,10 @@ export function createWarehouse(ctx: MeshContext, options: WarehouseOptions = {}
     });
     table(
       eventsDedupViewName(topic.name),
-      { description: `${eventsTableName(topic.name)} with one row per event_id.`, view: { query: dedupViewQuery(project, datasetId, topic.name), useLegacySql: false } },
+      {
+        description: `${eventsTableName(topic.name)} with one row per event_id.`,
+        view: { query: dedupViewQuery(project, datasetId, topic.name), useLegacySql: false },
+      },
       events,
     );
   }
@@ -101,7 +108,10 @@ export function createWarehouse(ctx: MeshContext, options: WarehouseOptions = {}
   const grants: gcp.bigquery.IamMember[] = [];
   for (const tableId of subscriptionTables) {
     const written = table(tableId, {
-      description: `Written by Pub/Sub for ${bigqueryConsumers.filter((c) => c.table === tableId).map((c) => c.name).join(', ')}.`,
+      description: `Written by Pub/Sub for ${bigqueryConsumers
+        .filter((c) => c.table === tableId)
+        .map((c) => c.name)
+        .join(', ')}.`,
       schema: JSON.stringify(bigquerySubscriptionTableSchema()),
       timePartitioning: { type: 'DAY', field: 'publish_time' },
     });

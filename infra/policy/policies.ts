@@ -29,9 +29,11 @@ export const DEAD_LETTER_HOLD_SUFFIX = '-dlq-hold';
 const PUBLIC_MEMBERS = ['allUsers', 'allAuthenticatedUsers'];
 
 type Props = Record<string, any>;
-const onType = (type: string, check: (props: Props, args: ResourceValidationArgs, report: ReportViolation) => void) => (args: ResourceValidationArgs, report: ReportViolation) => {
-  if (args.type === type) check(args.props, args, report);
-};
+const onType =
+  (type: string, check: (props: Props, args: ResourceValidationArgs, report: ReportViolation) => void) =>
+  (args: ResourceValidationArgs, report: ReportViolation) => {
+    if (args.type === type) check(args.props, args, report);
+  };
 const nameOf = (args: ResourceValidationArgs) => (args.props.name as string | undefined) ?? args.name;
 
 export const subscriptionsHaveDeadLetterPolicy: ResourceValidationPolicy = {
@@ -65,7 +67,8 @@ export const noPublicIamMembers: ResourceValidationPolicy = {
   validateResource: (args, report) => {
     const members: string[] = [];
     // BigQuery dataset access entries are IAM too: iamMember, or specialGroup allAuthenticatedUsers.
-    const accesses: Props[] = args.type === 'gcp:bigquery/datasetAccess:DatasetAccess' ? [args.props] : args.type === 'gcp:bigquery/dataset:Dataset' ? (args.props.accesses ?? []) : [];
+    const accesses: Props[] =
+      args.type === 'gcp:bigquery/datasetAccess:DatasetAccess' ? [args.props] : args.type === 'gcp:bigquery/dataset:Dataset' ? (args.props.accesses ?? []) : [];
     for (const access of accesses) members.push(...[access.iamMember, access.specialGroup].filter((m): m is string => typeof m === 'string'));
     if (!IAM_TYPE.test(args.type) && !accesses.length) return;
     if (typeof args.props.member === 'string') members.push(args.props.member);
@@ -78,7 +81,8 @@ export const noPublicIamMembers: ResourceValidationPolicy = {
         report(`${args.name}: policyData is not JSON, cannot check its members`);
       }
     }
-    for (const member of members) if (PUBLIC_MEMBERS.includes(member)) report(`${args.name} grants ${args.props.role ?? 'a role'} to ${member}: nothing in the mesh is public`);
+    for (const member of members)
+      if (PUBLIC_MEMBERS.includes(member)) report(`${args.name} grants ${args.props.role ?? 'a role'} to ${member}: nothing in the mesh is public`);
   },
 };
 
@@ -88,7 +92,8 @@ export const pushSubscriptionsHaveOidc: ResourceValidationPolicy = {
   enforcementLevel: 'mandatory',
   validateResource: onType(TYPES.subscription, (props, args, report) => {
     if (!props.pushConfig) return;
-    if (!props.pushConfig.oidcToken?.serviceAccountEmail) report(`push subscription ${nameOf(args)} has no oidcToken: its endpoint would have to accept unauthenticated requests`);
+    if (!props.pushConfig.oidcToken?.serviceAccountEmail)
+      report(`push subscription ${nameOf(args)} has no oidcToken: its endpoint would have to accept unauthenticated requests`);
   }),
 };
 
@@ -103,7 +108,8 @@ export const cloudRunHasOwnServiceAccount: ResourceValidationPolicy = {
     if (args.type === TYPES.cloudRunV2Service) account = args.props.template?.serviceAccount;
     else if (args.type === TYPES.cloudRunV1Service) account = args.props.template?.spec?.serviceAccountName;
     else return;
-    if (typeof account !== 'string' || !account) report(`Cloud Run service ${nameOf(args)} sets no service account, so it runs as the project's default compute account`);
+    if (typeof account !== 'string' || !account)
+      report(`Cloud Run service ${nameOf(args)} sets no service account, so it runs as the project's default compute account`);
     else if (DEFAULT_ACCOUNT.test(account)) report(`Cloud Run service ${nameOf(args)} runs as the default account ${account}`);
   },
 };
@@ -137,7 +143,8 @@ export const noPrimitiveRoles: ResourceValidationPolicy = {
         report(`${args.name}: policyData is not JSON, cannot check its roles`);
       }
     }
-    for (const role of roles) if (PRIMITIVE_ROLES.includes(role)) report(`${args.name} grants the basic role ${role}: grant a predefined role for what is needed`);
+    for (const role of roles)
+      if (PRIMITIVE_ROLES.includes(role)) report(`${args.name} grants the basic role ${role}: grant a predefined role for what is needed`);
   },
 };
 
@@ -157,10 +164,14 @@ function unprotectedDataStore(args: ResourceValidationArgs): string | undefined 
     case TYPES.bigqueryTable:
       return p.deletionProtection === false ? `BigQuery table ${p.tableId ?? args.name} has deletionProtection false` : undefined;
     case TYPES.bigqueryDataset:
-      return p.deleteContentsOnDestroy === true ? `BigQuery dataset ${p.datasetId ?? args.name} deletes its tables on destroy (deleteContentsOnDestroy)` : undefined;
+      return p.deleteContentsOnDestroy === true
+        ? `BigQuery dataset ${p.datasetId ?? args.name} deletes its tables on destroy (deleteContentsOnDestroy)`
+        : undefined;
     case TYPES.firestoreDatabase:
       if (p.deletionPolicy === 'DELETE') return `Firestore database ${nameOf(args)} has deletionPolicy DELETE`;
-      return p.deleteProtectionState !== 'DELETE_PROTECTION_ENABLED' ? `Firestore database ${nameOf(args)} has no delete protection (deleteProtectionState ${p.deleteProtectionState ?? 'unset, which is disabled'})` : undefined;
+      return p.deleteProtectionState !== 'DELETE_PROTECTION_ENABLED'
+        ? `Firestore database ${nameOf(args)} has no delete protection (deleteProtectionState ${p.deleteProtectionState ?? 'unset, which is disabled'})`
+        : undefined;
     default:
       return undefined;
   }
@@ -168,14 +179,17 @@ function unprotectedDataStore(args: ResourceValidationArgs): string | undefined 
 
 export const dataStoresAreProtected: ResourceValidationPolicy = {
   name: 'data-store-deletion-protection',
-  description: 'BigQuery tables and datasets and the Firestore database cannot be deleted with their data, unless the stack opts out (policy config allowUnprotected).',
+  description:
+    'BigQuery tables and datasets and the Firestore database cannot be deleted with their data, unless the stack opts out (policy config allowUnprotected).',
   enforcementLevel: 'mandatory',
   configSchema: { properties: { allowUnprotected: { type: 'boolean', default: false } } },
   validateResource: (args, report) => {
     const problem = unprotectedDataStore(args);
     if (!problem) return;
     if (args.getConfig<DataStoreProtectionConfig>().allowUnprotected) return;
-    report(`${problem}; protect it (event-mesh:deletionProtection true) or, for a stack meant to be torn down, run with --policy-pack-config infra/policy/unprotected-stack.json`);
+    report(
+      `${problem}; protect it (event-mesh:deletionProtection true) or, for a stack meant to be torn down, run with --policy-pack-config infra/policy/unprotected-stack.json`,
+    );
   },
 };
 
@@ -188,7 +202,8 @@ export const pullServicesStayOn: ResourceValidationPolicy = {
     const name = nameOf(args);
     const containers: Props[] = props.template?.containers ?? [];
     // Without CPU outside requests a pull stream stalls between requests; a pull service gets none.
-    if (!containers.length || containers.some((c) => c.resources?.cpuIdle !== false)) report(`Cloud Run service ${name} pulls but its CPU is throttled outside requests (set resources.cpuIdle false)`);
+    if (!containers.length || containers.some((c) => c.resources?.cpuIdle !== false))
+      report(`Cloud Run service ${name} pulls but its CPU is throttled outside requests (set resources.cpuIdle false)`);
     const min = Math.max(props.template?.scaling?.minInstanceCount ?? 0, props.scaling?.minInstanceCount ?? 0);
     // Scaling from zero needs a request; nothing would start a pull service at 0.
     if (min < 1) report(`Cloud Run service ${name} pulls but may scale to zero instances (minInstanceCount ${min}); nothing would start it again`);

@@ -121,7 +121,17 @@ export class AggregateWriter {
       for (const [topic, types] of Object.entries(w.events)) events[topic] = Object.fromEntries(Object.entries(types).map(([t, n]) => [t, inc(n)]));
       batch.set(
         this.layout.shard(w.g, w.key, shard),
-        { granularity: w.g, window: w.key, start, shard, expiresAt, total: inc(w.total), likes: inc(w.likes), events, orders: Object.fromEntries(Object.entries(w.orders).map(([s, n]) => [s, inc(n)])) },
+        {
+          granularity: w.g,
+          window: w.key,
+          start,
+          shard,
+          expiresAt,
+          total: inc(w.total),
+          likes: inc(w.likes),
+          events,
+          orders: Object.fromEntries(Object.entries(w.orders).map(([s, n]) => [s, inc(n)])),
+        },
         { merge: true },
       );
       if (w.users.size) {
@@ -132,13 +142,24 @@ export class AggregateWriter {
           for (const u of users) hll.addHash(hashOf(u));
         }
         // A blind overwrite: this process is the only writer of this document and its registers only grow.
-        batch.set(sketches.ref, { granularity: w.g, window: w.key, start, expiresAt, writer: this.writerId, topics: Object.fromEntries([...sketches.topics].map(([t, h]) => [t, h.toBytes()])) });
+        batch.set(sketches.ref, {
+          granularity: w.g,
+          window: w.key,
+          start,
+          expiresAt,
+          writer: this.writerId,
+          topics: Object.fromEntries([...sketches.topics].map(([t, h]) => [t, h.toBytes()])),
+        });
       }
     }
     for (const l of likes.values()) {
       const expiresAt = Timestamp.fromMillis(l.start + windowSizeMs(l.g) + this.windowTtlMs[l.g]);
       const posts = Object.fromEntries([...l.posts].map(([post, n]) => [post, inc(n)]));
-      batch.set(this.layout.likeShard(l.g, l.window, shard, l.bucket), { granularity: l.g, window: l.window, start: Timestamp.fromMillis(l.start), shard, bucket: l.bucket, expiresAt, [LIKES_POSTS_FIELD]: posts }, { merge: true });
+      batch.set(
+        this.layout.likeShard(l.g, l.window, shard, l.bucket),
+        { granularity: l.g, window: l.window, start: Timestamp.fromMillis(l.start), shard, bucket: l.bucket, expiresAt, [LIKES_POSTS_FIELD]: posts },
+        { merge: true },
+      );
     }
   }
 

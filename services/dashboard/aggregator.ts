@@ -143,7 +143,8 @@ export class Aggregator {
     });
     this.nextShard = Math.floor(Math.random() * this.shardCount);
     this.shardWrittenAt = new Array<number>(this.shardCount).fill(-Infinity);
-    if (this.shardCount < 1 || this.maxWrites < 1 + 2 * 2 * GRANULARITIES.length) throw new RangeError('shards must be >= 1 and maxWritesPerCommit large enough for one event');
+    if (this.shardCount < 1 || this.maxWrites < 1 + 2 * 2 * GRANULARITIES.length)
+      throw new RangeError('shards must be >= 1 and maxWritesPerCommit large enough for one event');
   }
 
   /**

@@ -4,7 +4,15 @@
  * flush, then closes the aggregator, the health monitor and the live feed.
  */
 import type { Firestore } from '@google-cloud/firestore';
-import { ConsumerConfigError, createLogger, createMeshService, serviceOptionsFrom, usingEmulators, type MeshService, type ServiceAppOptions } from '../../shared/consumer';
+import {
+  ConsumerConfigError,
+  createLogger,
+  createMeshService,
+  serviceOptionsFrom,
+  usingEmulators,
+  type MeshService,
+  type ServiceAppOptions,
+} from '../../shared/consumer';
 import type { HealthSource } from '../../shared/health';
 import { Aggregator, type AggregatorOptions } from './aggregator';
 import { dashboardHandlers, SERVICE_NAME } from './handlers';
@@ -50,7 +58,8 @@ export interface DashboardApp extends MeshService {
  */
 export function dashboardOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<DashboardAppOptions, 'health' | 'aggregator'> {
   const health = env.MESH_HEALTH?.trim().toLowerCase() || (usingEmulators(env) ? 'local' : 'cloud-monitoring');
-  if (!['local', 'cloud-monitoring', 'off', 'false'].includes(health)) throw new ConsumerConfigError(`MESH_HEALTH "${health}" must be local, cloud-monitoring or off`);
+  if (!['local', 'cloud-monitoring', 'off', 'false'].includes(health))
+    throw new ConsumerConfigError(`MESH_HEALTH "${health}" must be local, cloud-monitoring or off`);
   const limits = env.MESH_DASHBOARD_WRITE_LIMITS?.trim().toLowerCase() || (env.FIRESTORE_EMULATOR_HOST ? 'off' : 'firestore');
   if (limits !== 'firestore' && limits !== 'off') throw new ConsumerConfigError(`MESH_DASHBOARD_WRITE_LIMITS "${limits}" must be firestore or off`);
   return {
@@ -81,7 +90,14 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
     const makeSource = (): HealthSource =>
       typeof healthOption === 'object'
         ? healthOption
-        : createHealthSource({ spec: options.spec, pubsub: options.pubsub, projectId: options.projectId ?? options.spec.project, kind: healthOption, ownStats: service.stats, serviceUrls: options.serviceUrls });
+        : createHealthSource({
+            spec: options.spec,
+            pubsub: options.pubsub,
+            projectId: options.projectId ?? options.spec.project,
+            kind: healthOption,
+            ownStats: service.stats,
+            serviceUrls: options.serviceUrls,
+          });
     healthSourceName = typeof healthOption === 'object' ? 'custom' : healthOption;
     let source: HealthSource | undefined;
     health = new HealthMonitor({

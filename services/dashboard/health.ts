@@ -5,7 +5,15 @@
  * dashboard's own consumers are read in process.
  */
 import type { PubSub } from '@google-cloud/pubsub';
-import { CloudMonitoringHealth, LocalTapHealth, combineAckSources, httpAckSource, type AckSource, type ConsumerHealth, type HealthSource } from '../../shared/health';
+import {
+  CloudMonitoringHealth,
+  LocalTapHealth,
+  combineAckSources,
+  httpAckSource,
+  type AckSource,
+  type ConsumerHealth,
+  type HealthSource,
+} from '../../shared/health';
 import type { Logger } from '../../shared/consumer';
 import type { ServiceStats } from '../../shared/consumer/stats';
 import type { MeshSpec } from '../../shared/spec';

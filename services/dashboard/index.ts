@@ -10,4 +10,6 @@ import { firestoreFromEnv, runServiceFromEnv } from '../../shared/consumer';
 import { createDashboardApp, dashboardOptionsFromEnv } from './app';
 import { SERVICE_NAME } from './handlers';
 
-runServiceFromEnv(SERVICE_NAME, ({ common, projectId }) => createDashboardApp({ ...common, firestore: firestoreFromEnv(projectId), projectId, ...dashboardOptionsFromEnv() }));
+runServiceFromEnv(SERVICE_NAME, ({ common, projectId }) =>
+  createDashboardApp({ ...common, firestore: firestoreFromEnv(projectId), projectId, ...dashboardOptionsFromEnv() }),
+);

@@ -44,13 +44,27 @@ export class DashboardReader {
   /** Windows starting at or after `sinceMs`, oldest first; windows with no events are omitted. */
   async windows(granularity: Granularity, sinceMs: number): Promise<WindowAggregate[]> {
     const since = Timestamp.fromMillis(windowStart(granularity, sinceMs));
-    const [shards, sketches] = await Promise.all([this.layout.shards(granularity).where('start', '>=', since).get(), this.layout.sketches(granularity).where('start', '>=', since).get()]);
+    const [shards, sketches] = await Promise.all([
+      this.layout.shards(granularity).where('start', '>=', since).get(),
+      this.layout.sketches(granularity).where('start', '>=', since).get(),
+    ]);
     const byWindow = new Map<string, WindowAggregate>();
     const sketchesOf = new Map<string, Map<string, HyperLogLog>>();
     const get = (key: string, startMs: number) => {
       let w = byWindow.get(key);
       if (!w) {
-        w = { granularity, window: key, start: new Date(startMs).toISOString(), end: new Date(startMs + windowSizeMs(granularity)).toISOString(), total: 0, events: {}, topics: {}, orders: {}, likes: 0, users: { total: 0, byTopic: {}, standardError: HLL_STANDARD_ERROR } };
+        w = {
+          granularity,
+          window: key,
+          start: new Date(startMs).toISOString(),
+          end: new Date(startMs + windowSizeMs(granularity)).toISOString(),
+          total: 0,
+          events: {},
+          topics: {},
+          orders: {},
+          likes: 0,
+          users: { total: 0, byTopic: {}, standardError: HLL_STANDARD_ERROR },
+        };
         byWindow.set(key, w);
       }
       return w;

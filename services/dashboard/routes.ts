@@ -47,7 +47,10 @@ export function dashboardRoutes(app: Express, deps: RouteDeps): void {
     return g;
   };
 
-  app.get('/api/snapshot', json(() => deps.snapshots.get()));
+  app.get(
+    '/api/snapshot',
+    json(() => deps.snapshots.get()),
+  );
   app.get(
     '/api/windows',
     json(async (req) => {

@@ -59,7 +59,7 @@ export function contributionOf(consumer: string, topic: string, decoded: Decoded
   const { event } = decoded;
   const timeMs = Date.parse(event.time);
   if (!Number.isFinite(timeMs)) throw new PoisonError(`ce-time "${event.time}" is not a time`, 'handler');
-  const data = event.data as Record<string, unknown>;
+  const data = event.data;
   const c: Contribution = { consumer, eventId: event.id, topic, type: event.type, timeMs };
   const user = topic === 'orders' ? data.customerId : data.userId;
   if (typeof user === 'string' && user) c.userId = user;

@@ -13,7 +13,8 @@ export const SERVICE_NAME = 'processor';
 export function ordersHandler(store: ProcessorStore): Handler<OrderEventData> {
   return async (decoded, ctx) => {
     const { result, anomaly } = await store.applyOrderEvent(ctx.consumer.name, decoded);
-    if (anomaly) ctx.log.warn({ eventId: anomaly.eventId, orderId: anomaly.orderId, kind: anomaly.kind, reason: anomaly.reason }, `order anomaly: ${anomaly.reason}`);
+    if (anomaly)
+      ctx.log.warn({ eventId: anomaly.eventId, orderId: anomaly.orderId, kind: anomaly.kind, reason: anomaly.reason }, `order anomaly: ${anomaly.reason}`);
     return result;
   };
 }
@@ -34,7 +35,10 @@ export function processorHandlers(spec: MeshSpec, store: ProcessorStore, service
     const consumer = spec.consumers[name];
     if (consumer.delivery !== 'push' && consumer.delivery !== 'pull') continue;
     const make = BY_TOPIC[consumer.topic];
-    if (!make) throw new ConsumerConfigError(`consumer ${name}: the processor has no handler for topic "${consumer.topic}" (handles ${Object.keys(BY_TOPIC).join(', ')})`);
+    if (!make)
+      throw new ConsumerConfigError(
+        `consumer ${name}: the processor has no handler for topic "${consumer.topic}" (handles ${Object.keys(BY_TOPIC).join(', ')})`,
+      );
     handlers[name] = make(store);
   }
   return handlers;

@@ -134,12 +134,12 @@ export class ProcessorStore {
     try {
       return await this.db.runTransaction(async (tx) => {
         const [dedup, order] = await tx.getAll(dedupRef, orderRef);
-        if (dedup.exists) return { result: 'duplicate' } as StoreResult;
+        if (dedup.exists) return { result: 'duplicate' };
         const step = applyOrderEvent(order.exists ? (order.data() as OrderProjection) : undefined, event);
         if (step.changed && step.projection) tx.set(orderRef, step.projection);
         if (step.anomaly) tx.set(this.anomalyRef(event.data.orderId, event.id), { ...step.anomaly, detectedAt: FieldValue.serverTimestamp() });
         tx.create(dedupRef, this.dedupRecord(consumer, decoded));
-        return { result: 'done', anomaly: step.anomaly } as StoreResult;
+        return { result: 'done', anomaly: step.anomaly };
       });
     } catch (error) {
       throw asTransient(error, `order event ${event.id}`);

@@ -16,7 +16,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BigQuery, Table } from '@google-cloud/bigquery';
-import { createLogger, createMeshService, serviceOptionsFrom, type Handlers, type MeshService, type ServiceAppOptions } from '../../shared/consumer';
+import { createLogger, createMeshService, serviceOptionsFrom, type MeshService, type ServiceAppOptions } from '../../shared/consumer';
 import { ArchiveDrain, bigqueryConsumers, ensureArchiveTables } from './archive';
 import type { BatcherOptions } from './batcher';
 import { SERVICE_NAME, warehouseHandlers } from './handlers';
@@ -104,7 +104,17 @@ export function createWarehouseApp(options: WarehouseAppOptions): WarehouseApp {
   });
 
   // After the service: the drain reports into its /stats and /stats/acks.
-  const archive = options.archiveBigQuerySubscriptions ? new ArchiveDrain({ spec, pubsub: options.pubsub, loader, log, maxStreams: options.maxStreams, pullTransport: options.pullTransport, stats: service.stats }) : undefined;
+  const archive = options.archiveBigQuerySubscriptions
+    ? new ArchiveDrain({
+        spec,
+        pubsub: options.pubsub,
+        loader,
+        log,
+        maxStreams: options.maxStreams,
+        pullTransport: options.pullTransport,
+        stats: service.stats,
+      })
+    : undefined;
 
   let stopping: Promise<void> | undefined;
   const warehouse: WarehouseApp = {
@@ -142,7 +152,12 @@ export function createWarehouseApp(options: WarehouseAppOptions): WarehouseApp {
         }
         tables = ensured;
       } else {
-        waitingServer = await listenWhileWaiting(listenPort, host, () => ({ ready: false, service: SERVICE_NAME, tables: 'verify', waitingFor: waitingFor ?? 'checking' }));
+        waitingServer = await listenWhileWaiting(listenPort, host, () => ({
+          ready: false,
+          service: SERVICE_NAME,
+          tables: 'verify',
+          waitingFor: waitingFor ?? 'checking',
+        }));
         listenPort = (waitingServer.address() as AddressInfo).port;
         let verified;
         try {
@@ -151,8 +166,17 @@ export function createWarehouseApp(options: WarehouseAppOptions): WarehouseApp {
             archive: Boolean(archive),
             signal: abortWait.signal,
             onWait: (error: TableNotReadyError, attempt, delayMs) => {
-              waitingFor = { table: error.table, reason: error.reason, message: error.message, attempts: attempt, since: waitingFor?.since ?? new Date().toISOString() };
-              log.warn({ table: error.table, reason: error.reason, attempt, retryInMs: delayMs }, `warehouse: waiting for table ${error.table} (${error.reason}): ${error.message}. The deployment owns the tables (${TABLES_MODE_ENV}=verify); not ready until it exists`);
+              waitingFor = {
+                table: error.table,
+                reason: error.reason,
+                message: error.message,
+                attempts: attempt,
+                since: waitingFor?.since ?? new Date().toISOString(),
+              };
+              log.warn(
+                { table: error.table, reason: error.reason, attempt, retryInMs: delayMs },
+                `warehouse: waiting for table ${error.table} (${error.reason}): ${error.message}. The deployment owns the tables (${TABLES_MODE_ENV}=verify); not ready until it exists`,
+              );
             },
           });
         } catch (error) {
@@ -176,7 +200,10 @@ export function createWarehouseApp(options: WarehouseAppOptions): WarehouseApp {
       const bound = await service.start(listenPort, host);
       if (archive) {
         await archive.start();
-        log.info({ consumers: archive.consumers.map((c) => `${c.name} -> ${c.table}`) }, 'draining BigQuery-kind consumers locally (the emulator does not write BigQuery subscriptions)');
+        log.info(
+          { consumers: archive.consumers.map((c) => `${c.name} -> ${c.table}`) },
+          'draining BigQuery-kind consumers locally (the emulator does not write BigQuery subscriptions)',
+        );
       }
       return bound;
     },

@@ -49,7 +49,10 @@ export async function ensureArchiveTables(dataset: Dataset, spec: MeshSpec): Pro
   const consumers = bigqueryConsumers(spec);
   for (const tableId of new Set(consumers.map((c) => c.table!))) {
     const { table, change } = await ensureTable(dataset, tableId, bigquerySubscriptionTableSchema(), {
-      description: `Written by Pub/Sub for ${consumers.filter((c) => c.table === tableId).map((c) => c.name).join(', ')} (locally: by the warehouse).`,
+      description: `Written by Pub/Sub for ${consumers
+        .filter((c) => c.table === tableId)
+        .map((c) => c.name)
+        .join(', ')} (locally: by the warehouse).`,
       timePartitioning: { type: 'DAY', field: 'publish_time' },
     });
     tables[tableId] = table;
@@ -104,7 +107,9 @@ export class ArchiveDrain {
       this.counters.set(consumer.name, counters);
       const pipeline = (this.pipelines[consumer.name] = this.pipeline(consumer, sink, counters, options.stats?.acksOf(consumer.name)));
       // In GCP the redrive subscription is a BigQuery subscription as well; here it is drained too.
-      this.pulls.push(...pullsOf({ pubsub: options.pubsub, consumer, pipeline, log: options.log, maxStreams: options.maxStreams, transport: options.pullTransport }));
+      this.pulls.push(
+        ...pullsOf({ pubsub: options.pubsub, consumer, pipeline, log: options.log, maxStreams: options.maxStreams, transport: options.pullTransport }),
+      );
     }
   }
 
@@ -119,7 +124,8 @@ export class ArchiveDrain {
   /** Stops intake, waits (at most `timeoutMs`) for rows being written, closes the streams, flushes dead letters. */
   async stop(timeoutMs: number): Promise<void> {
     const drained = await drainPulls(this.pulls, timeoutMs, this.inFlight);
-    if (!drained) this.options.log.warn({ inFlight: this.inFlight.size }, 'archive rows still being written at the shutdown deadline; their messages will be redelivered');
+    if (!drained)
+      this.options.log.warn({ inFlight: this.inFlight.size }, 'archive rows still being written at the shutdown deadline; their messages will be redelivered');
     await Promise.all(this.pulls.map((p) => p.close()));
     await Promise.all(this.sinks.map((s) => s.flush()));
   }
@@ -127,7 +133,10 @@ export class ArchiveDrain {
   /** consumer name -> counters, like the runtime's /stats. */
   stats(): Record<string, ConsumerCounters & { table: string; ready: boolean }> {
     return Object.fromEntries(
-      this.consumers.map((c) => [c.name, { table: c.table!, ready: this.pulls.filter((p) => p.consumer.name === c.name).every((p) => p.ready), ...this.counters.get(c.name)! }]),
+      this.consumers.map((c) => [
+        c.name,
+        { table: c.table!, ready: this.pulls.filter((p) => p.consumer.name === c.name).every((p) => p.ready), ...this.counters.get(c.name)! },
+      ]),
     );
   }
 

@@ -18,7 +18,11 @@ function positiveInt(env: Env, name: string): number | undefined {
 }
 
 export function batchFromEnv(env: Env = process.env): BatcherOptions {
-  return { maxItems: positiveInt(env, 'WAREHOUSE_BATCH_ROWS'), maxBytes: positiveInt(env, 'WAREHOUSE_BATCH_BYTES'), maxDelayMs: positiveInt(env, 'WAREHOUSE_BATCH_DELAY_MS') };
+  return {
+    maxItems: positiveInt(env, 'WAREHOUSE_BATCH_ROWS'),
+    maxBytes: positiveInt(env, 'WAREHOUSE_BATCH_BYTES'),
+    maxDelayMs: positiveInt(env, 'WAREHOUSE_BATCH_DELAY_MS'),
+  };
 }
 
 /** The local endpoint when BIGQUERY_EMULATOR_HOST is set, else BigQuery with application default credentials. */

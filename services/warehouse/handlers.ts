@@ -14,7 +14,8 @@ export const SERVICE_NAME = 'warehouse';
 export function eventsHandler(loader: WarehouseLoader): Handler {
   return async (decoded, ctx) => {
     const outcome = await loader.loadEvent(ctx.consumer, decoded);
-    if (outcome === 'dead-lettered' && ctx.log.isLevelEnabled('debug')) ctx.log.debug({ eventId: decoded.event.id, messageId: decoded.messageId }, 'row refused by BigQuery, written to dead_letters');
+    if (outcome === 'dead-lettered' && ctx.log.isLevelEnabled('debug'))
+      ctx.log.debug({ eventId: decoded.event.id, messageId: decoded.messageId }, 'row refused by BigQuery, written to dead_letters');
     return 'done';
   };
 }

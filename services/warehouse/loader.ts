@@ -87,7 +87,10 @@ export class WarehouseLoader {
     const table = this.tables?.events[consumer.topic];
     if (!topic || !table) return Promise.reject(new LoaderNotReadyError(`no events table for topic ${consumer.topic} (tables not prepared?)`));
     const row = eventRow(topic, decoded);
-    return this.enqueue(table.id!, { row, origin: { consumer: consumer.name, topic: topic.name, messageId: decoded.messageId, attributes: decoded.attributes } });
+    return this.enqueue(table.id!, {
+      row,
+      origin: { consumer: consumer.name, topic: topic.name, messageId: decoded.messageId, attributes: decoded.attributes },
+    });
   }
 
   /**
@@ -207,7 +210,10 @@ export class WarehouseLoader {
         out[f.index] = new TransientError(`row ${f.row.insertId} refused by ${tableId}; dead_letters failed too: ${describeErrors(lf.errors)}`);
       } else {
         counts.rejected++;
-        out[f.index] = new PoisonError(`BigQuery refused the row for ${tableId} (${describeErrors(f.errors)}) and its dead_letters row (${describeErrors(lf.errors)})`, 'insert');
+        out[f.index] = new PoisonError(
+          `BigQuery refused the row for ${tableId} (${describeErrors(f.errors)}) and its dead_letters row (${describeErrors(lf.errors)})`,
+          'insert',
+        );
       }
     });
     this.options.log.warn({ table: tableId, rows: toDeadLetters.length, first: letters[0]?.json.error }, 'rows refused by BigQuery went to dead_letters');

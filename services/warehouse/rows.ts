@@ -69,12 +69,12 @@ function chunks(rows: readonly InsertRow[], maxRows: number, maxBytes: number): 
 export async function insertBatch(table: Table, rows: readonly InsertRow[], options: InsertOptions = {}): Promise<InsertResult> {
   const pending = chunks(rows, options.maxRows ?? 500, options.maxBytes ?? 9 * 1024 * 1024);
   const failed: RowFailure[] = [];
-  let error: unknown;
+  let error: Error | undefined;
   const send = async ([start, end]: [number, number]) => {
     const chunk = rows.slice(start, end);
     try {
       // partialRetries 0: the client would otherwise resend the rejected rows as they are.
-      await table.insert(chunk as InsertRow[], { raw: true, skipInvalidRows: true, ignoreUnknownValues: false, partialRetries: 0 });
+      await table.insert(chunk, { raw: true, skipInvalidRows: true, ignoreUnknownValues: false, partialRetries: 0 });
     } catch (e) {
       const insertErrors = (e as { name?: string; response?: { insertErrors?: { index: number; errors: RowError[] }[] } }).response?.insertErrors;
       if ((e as Error).name !== 'PartialFailureError' || !insertErrors) throw e;
@@ -86,7 +86,7 @@ export async function insertBatch(table: Table, rows: readonly InsertRow[], opti
   };
   const worker = async () => {
     for (let next = pending.shift(); next && error === undefined; next = pending.shift()) {
-      await send(next).catch((e: unknown) => (error ??= e));
+      await send(next).catch((e: unknown) => (error ??= e as Error));
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker));

@@ -115,7 +115,10 @@ export async function ensureDataset(bigquery: BigQuery, spec: Pick<MeshSpec, 'wa
   const [exists] = await dataset.exists();
   if (!exists) {
     try {
-      await bigquery.createDataset(spec.warehouse.dataset, { location: spec.warehouse.location, description: 'Event mesh: every event, dead letters and BigQuery-kind consumers.' });
+      await bigquery.createDataset(spec.warehouse.dataset, {
+        location: spec.warehouse.location,
+        description: 'Event mesh: every event, dead letters and BigQuery-kind consumers.',
+      });
     } catch (error) {
       if (code(error) !== 409) throw error;
     }

@@ -35,7 +35,8 @@ export const TABLES_MODE_ENV = 'MESH_WAREHOUSE_TABLES';
 
 /** The default for a client: create when it talks to something other than Google's BigQuery API. */
 export function defaultTablesMode(bigquery: BigQuery): TablesMode {
-  const endpoint = String((bigquery as unknown as { apiEndpoint?: string }).apiEndpoint ?? '');
+  // Service.apiEndpoint (@google-cloud/common): public, read-only.
+  const endpoint = bigquery.apiEndpoint ?? '';
   return /^https:\/\/bigquery\.googleapis\.com\/?$/.test(endpoint) || endpoint === '' ? 'verify' : 'create';
 }
 
@@ -83,7 +84,12 @@ async function verifyTable(dataset: Dataset, wanted: Wanted): Promise<Table> {
   // Removed or retyped columns never fix themselves: fail, as create mode does.
   if (plan.problems.length) throw new IncompatibleSchemaError(name, plan.problems);
   // New columns of a new schema revision: the deployment adds them (same `pulumi up`).
-  if (plan.add.length) throw new TableNotReadyError(name, 'columns-missing', `no column${plan.add.length > 1 ? 's' : ''} ${plan.add.map((f) => f.name).join(', ')} yet; the deployment adds them`);
+  if (plan.add.length)
+    throw new TableNotReadyError(
+      name,
+      'columns-missing',
+      `no column${plan.add.length > 1 ? 's' : ''} ${plan.add.map((f) => f.name).join(', ')} yet; the deployment adds them`,
+    );
   return table;
 }
 
@@ -153,7 +159,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     const abort = () => {
       clearTimeout(timer);
-      reject(signal!.reason);
+      reject(signal!.reason as Error);
     };
     signal?.addEventListener('abort', abort, { once: true });
   });

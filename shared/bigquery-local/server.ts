@@ -118,7 +118,7 @@ export async function startLocalBigQuery(options: LocalBigQueryOptions = {}): Pr
           if (method === 'GET') return [200, store.listTables(project, id)];
         } else if (!action) {
           if (method === 'GET') return [200, await store.getTable(project, id, subId)];
-          if (method === 'PATCH' || method === 'PUT') return [200, await store.patchTable(project, id, subId, body, headers['if-match'] as string | undefined)];
+          if (method === 'PATCH' || method === 'PUT') return [200, await store.patchTable(project, id, subId, body, headers['if-match'])];
           if (method === 'DELETE') return [204, await store.deleteTable(project, id, subId)];
         } else if (action === 'insertAll' && method === 'POST') {
           return [200, await store.insertAll(project, id, subId, body)];
@@ -145,7 +145,7 @@ export async function startLocalBigQuery(options: LocalBigQueryOptions = {}): Pr
       if (id && sub === 'cancel' && method === 'POST') return [200, { kind: 'bigquery#jobCancelResponse', job: job(project, id).resource }];
       if (id && sub === 'delete' && method === 'DELETE') return [204, void jobs.delete(id)];
     } else if (kind === 'queries') {
-      if (!id && method === 'POST') return [200, await jobsQuery(project, body as QueryRequest & Record<string, unknown>)];
+      if (!id && method === 'POST') return [200, await jobsQuery(project, body)];
       if (id && method === 'GET') {
         const found = job(project, id);
         return [200, queryResponse('bigquery#getQueryResultsResponse', project, id, found, q, int64Timestamp)];
@@ -165,7 +165,14 @@ export async function startLocalBigQuery(options: LocalBigQueryOptions = {}): Pr
     while (jobs.size > MAX_JOBS) jobs.delete(jobs.keys().next().value as string);
   }
 
-  function jobResource(project: string, jobId: string, location: string, configuration: Record<string, unknown>, result: QueryResult, created: number): Record<string, unknown> {
+  function jobResource(
+    project: string,
+    jobId: string,
+    location: string,
+    configuration: Record<string, unknown>,
+    result: QueryResult,
+    created: number,
+  ): Record<string, unknown> {
     return {
       kind: 'bigquery#job',
       etag: randomUUID(),
@@ -188,7 +195,14 @@ export async function startLocalBigQuery(options: LocalBigQueryOptions = {}): Pr
   async function insertJob(project: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
     const configuration = (body.configuration ?? {}) as Record<string, unknown>;
     const query = configuration.query as QueryRequest | undefined;
-    if (!query) throw invalid(`unsupported locally: ${Object.keys(configuration).filter((k) => k !== 'labels').join(', ') || 'this kind of'} jobs (only query jobs run locally)`);
+    if (!query)
+      throw invalid(
+        `unsupported locally: ${
+          Object.keys(configuration)
+            .filter((k) => k !== 'labels')
+            .join(', ') || 'this kind of'
+        } jobs (only query jobs run locally)`,
+      );
     const ref = (body.jobReference ?? {}) as { jobId?: string; location?: string };
     const jobId = ref.jobId ?? randomUUID();
     if (jobs.has(jobId)) throw new ApiFailure(409, 'duplicate', `Already Exists: Job ${project}:${ref.location ?? 'US'}.${jobId}`);
@@ -213,7 +227,15 @@ export async function startLocalBigQuery(options: LocalBigQueryOptions = {}): Pr
     return queryResponse('bigquery#queryResponse', project, jobId, found, params, formatOptions.useInt64Timestamp === true, location);
   }
 
-  function queryResponse(kind: string, project: string, jobId: string, found: Job, q: URLSearchParams, int64Timestamp: boolean, location?: string): Record<string, unknown> {
+  function queryResponse(
+    kind: string,
+    project: string,
+    jobId: string,
+    found: Job,
+    q: URLSearchParams,
+    int64Timestamp: boolean,
+    location?: string,
+  ): Record<string, unknown> {
     const { result } = found;
     const start = Number(q.get('pageToken') ?? q.get('startIndex') ?? 0);
     const max = Math.min(Number(q.get('maxResults') ?? DEFAULT_PAGE), DEFAULT_PAGE);
@@ -243,7 +265,7 @@ export async function startLocalBigQuery(options: LocalBigQueryOptions = {}): Pr
   } catch (error) {
     store.close();
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new Error(`local BigQuery endpoint: port ${options.port} on ${host} is already in use`);
+    if (code === 'EADDRINUSE') throw new Error(`local BigQuery endpoint: port ${options.port} on ${host} is already in use`, { cause: error });
     throw error;
   }
   const port = (server.address() as AddressInfo).port;

@@ -51,11 +51,15 @@ export function canonicalType(type: string): string {
 export function canonicalFields(fields: TableField[] | undefined): TableField[] {
   const seen = new Set<string>();
   return (fields ?? []).map((f) => {
-    if (!f || typeof f.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,299}$/.test(f.name)) throw new InvalidRequest(`Invalid field name "${f?.name}". Fields must contain only letters, numbers, and underscores, start with a letter or underscore, and be at most 300 characters long.`);
+    if (!f || typeof f.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,299}$/.test(f.name))
+      throw new InvalidRequest(
+        `Invalid field name "${f?.name}". Fields must contain only letters, numbers, and underscores, start with a letter or underscore, and be at most 300 characters long.`,
+      );
     if (seen.has(f.name.toLowerCase())) throw new InvalidRequest(`Field ${f.name} already exists in schema`);
     seen.add(f.name.toLowerCase());
     const mode = (f.mode ?? 'NULLABLE').toUpperCase();
-    if (mode === 'REPEATED' || f.fields?.length || ['RECORD', 'STRUCT'].includes(String(f.type).toUpperCase())) throw new UnsupportedLocallyError(`${mode === 'REPEATED' ? 'REPEATED' : 'RECORD'} field ${f.name}`);
+    if (mode === 'REPEATED' || f.fields?.length || ['RECORD', 'STRUCT'].includes(String(f.type).toUpperCase()))
+      throw new UnsupportedLocallyError(`${mode === 'REPEATED' ? 'REPEATED' : 'RECORD'} field ${f.name}`);
     if (mode !== 'NULLABLE' && mode !== 'REQUIRED') throw new InvalidRequest(`Invalid mode ${f.mode} for field ${f.name}`);
     const out: TableField = { name: f.name, type: canonicalType(String(f.type ?? 'STRING')), mode };
     if (f.description !== undefined) out.description = f.description;
@@ -73,7 +77,7 @@ export class InvalidRequest extends Error {
 // ---------------------------------------------------------------------------------------------
 // insertAll: JSON values -> values for the DuckDB appender
 
-export type Cell = null | string | bigint | number | boolean | DuckDBValue;
+export type Cell = null | string | bigint | number | DuckDBValue;
 
 export interface CellError {
   location: string;
@@ -101,7 +105,8 @@ export function parseTimestampMicros(text: string, allowZone = true): bigint | u
   if (zone && !allowZone) return undefined;
   const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
   const check = new Date(ms);
-  if (Number.isNaN(ms) || check.getUTCDate() !== Number(d) || check.getUTCMonth() !== Number(mo) - 1 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
+  if (Number.isNaN(ms) || check.getUTCDate() !== Number(d) || check.getUTCMonth() !== Number(mo) - 1 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59)
+    return undefined;
   let micros = BigInt(ms) * 1000n + BigInt((frac + '000000').slice(0, 6));
   if (zone && zone.toUpperCase() !== 'Z' && zone.toUpperCase() !== 'UTC') {
     const zm = /^([+-])(\d{1,2})(?::?(\d{2}))?$/.exec(zone)!;
@@ -142,7 +147,8 @@ export function coerceCell(field: TableField, value: unknown): Cell | CellError 
       return invalid(field, 'double', value);
     }
     case 'NUMERIC':
-      if ((typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(value))) return String(value).trim();
+      if ((typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(value)))
+        return String(value).trim();
       return invalid(field, 'numeric', value);
     case 'BOOLEAN':
       if (typeof value === 'boolean') return value;
@@ -153,7 +159,10 @@ export function coerceCell(field: TableField, value: unknown): Cell | CellError 
       if (typeof value === 'number' && Number.isFinite(value)) return new DuckDBTimestampTZValue(BigInt(Math.round(value * 1e6)));
       const micros = typeof value === 'string' ? parseTimestampMicros(value) : undefined;
       if (micros === undefined) {
-        return { location: field.name, message: `Could not parse '${typeof value === 'string' ? value : JSON.stringify(value)}' as a timestamp. Required format is YYYY-MM-DD HH:MM[:SS[.SSSSSS]] (field ${field.name}).` };
+        return {
+          location: field.name,
+          message: `Could not parse '${typeof value === 'string' ? value : JSON.stringify(value)}' as a timestamp. Required format is YYYY-MM-DD HH:MM[:SS[.SSSSSS]] (field ${field.name}).`,
+        };
       }
       return new DuckDBTimestampTZValue(micros);
     }
@@ -171,7 +180,9 @@ export function coerceCell(field: TableField, value: unknown): Cell | CellError 
     case 'TIME': {
       const m = typeof value === 'string' ? /^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?$/.exec(value.trim()) : null;
       if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || Number(m[3] ?? 0) > 59) return invalid(field, 'time', value);
-      return new DuckDBTimeValue((BigInt(Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3] ?? 0)) * 1_000_000n) + BigInt(((m[4] ?? '') + '000000').slice(0, 6)));
+      return new DuckDBTimeValue(
+        BigInt(Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3] ?? 0)) * 1_000_000n + BigInt(((m[4] ?? '') + '000000').slice(0, 6)),
+      );
     }
     case 'JSON':
       // On the wire a JSON column is JSON-encoded text; other JSON values are taken as they are.

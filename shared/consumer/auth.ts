@@ -62,7 +62,8 @@ export function pushTokenHeader(headers: IncomingHttpHeaders): string | undefine
 export function createPushVerifier(options: PushAuthOptions): PushVerifier {
   const issuers = options.issuers ?? GOOGLE_ISSUERS;
   const checkIdentity = (payload: { email?: unknown; email_verified?: unknown }) => {
-    if (payload.email !== options.serviceAccountEmail) throw new PushAuthError(403, `token is for ${String(payload.email ?? 'no email')}, not the push service account`);
+    if (payload.email !== options.serviceAccountEmail)
+      throw new PushAuthError(403, `token is for ${typeof payload.email === 'string' ? payload.email : 'no email'}, not the push service account`);
     if (payload.email_verified !== true) throw new PushAuthError(403, 'token email is not verified');
   };
   if (options.tokenCheck === 'claims') {
@@ -72,7 +73,8 @@ export function createPushVerifier(options: PushAuthOptions): PushVerifier {
       const payload = decodeJwt(bearerToken(authorization));
       const aud = ([] as unknown[]).concat(payload.aud);
       if (!aud.some((a) => typeof a === 'string' && audiences.includes(a))) throw new PushAuthError(401, 'invalid token: wrong audience');
-      if (typeof payload.iss !== 'string' || !issuers.includes(payload.iss)) throw new PushAuthError(401, `invalid token: issuer ${String(payload.iss)} is not Google`);
+      if (typeof payload.iss !== 'string' || !issuers.includes(payload.iss))
+        throw new PushAuthError(401, `invalid token: issuer ${String(payload.iss)} is not Google`);
       const now = Date.now() / 1000;
       if (typeof payload.exp !== 'number') throw new PushAuthError(401, 'invalid token: no expiry (exp)');
       if (payload.exp + skew < now) throw new PushAuthError(401, 'invalid token: expired');
@@ -96,7 +98,10 @@ export function createPushVerifier(options: PushAuthOptions): PushVerifier {
       cache.delete(token);
     }
     if (token.endsWith(`.${SIGNATURE_REMOVED}`)) {
-      throw new PushAuthError(401, `invalid token: its signature was removed by Cloud Run (${SIGNATURE_REMOVED}), which checked it already; use MESH_PUSH_TOKEN_CHECK=claims there`);
+      throw new PushAuthError(
+        401,
+        `invalid token: its signature was removed by Cloud Run (${SIGNATURE_REMOVED}), which checked it already; use MESH_PUSH_TOKEN_CHECK=claims there`,
+      );
     }
     let payload: TokenPayload | undefined;
     try {

@@ -14,7 +14,16 @@ import type { ConsumerSpec } from '../spec/types';
 import { DeadLetterPublishError } from './errors';
 
 /** The attributes deadLetterAttributes() adds to the original ones (a redrive removes them again). */
-export const DEAD_LETTER_ATTRIBUTES = ['reason', 'error', 'consumer', 'sourceSubscription', 'messageId', 'publishTime', 'orderingKey', 'deliveryAttempt'] as const;
+export const DEAD_LETTER_ATTRIBUTES = [
+  'reason',
+  'error',
+  'consumer',
+  'sourceSubscription',
+  'messageId',
+  'publishTime',
+  'orderingKey',
+  'deliveryAttempt',
+] as const;
 /** Prefix of the attributes Pub/Sub adds when its dead-letter policy forwards a message. */
 export const PUBSUB_DEAD_LETTER_PREFIX = 'CloudPubSubDeadLetterSource';
 
@@ -103,7 +112,9 @@ export class DeadLetterPublisher implements DeadLetterSink {
 
 function truncateUtf8(text: string, maxBytes: number): string {
   if (Buffer.byteLength(text) <= maxBytes) return text;
-  let out = Buffer.from(text).subarray(0, maxBytes - 3).toString('utf8');
+  let out = Buffer.from(text)
+    .subarray(0, maxBytes - 3)
+    .toString('utf8');
   // A cut multi-byte character decodes as U+FFFD; drop it.
   out = out.replace(/\uFFFD$/, '');
   return `${out}...`;

@@ -35,12 +35,17 @@ const OFF = new Set(['false', '0', 'off', 'no']);
 export function pushAuthFromEnv(env: Env = process.env): PushAuthOptions | false | undefined {
   const flag = env.MESH_VERIFY_PUSH_AUTH?.trim().toLowerCase();
   if (flag && OFF.has(flag)) return false;
-  const audience = env.MESH_PUSH_AUDIENCE?.split(',').map((a) => a.trim()).filter(Boolean) ?? [];
+  const audience =
+    env.MESH_PUSH_AUDIENCE?.split(',')
+      .map((a) => a.trim())
+      .filter(Boolean) ?? [];
   const serviceAccountEmail = env.MESH_PUSH_SERVICE_ACCOUNT?.trim();
   const tokenCheck = pushTokenCheckFromEnv(env);
   if (audience.length && serviceAccountEmail) return { audience: audience.length === 1 ? audience[0] : audience, serviceAccountEmail, tokenCheck };
   if (audience.length || serviceAccountEmail || flag) {
-    throw new ConsumerConfigError('push authentication needs both MESH_PUSH_AUDIENCE and MESH_PUSH_SERVICE_ACCOUNT (or MESH_VERIFY_PUSH_AUTH=false on the emulator)');
+    throw new ConsumerConfigError(
+      'push authentication needs both MESH_PUSH_AUDIENCE and MESH_PUSH_SERVICE_ACCOUNT (or MESH_VERIFY_PUSH_AUTH=false on the emulator)',
+    );
   }
   return undefined;
 }

@@ -4,7 +4,9 @@
  *
  * - `TransientError`: something outside the event failed (Firestore busy, a timeout). The message is
  *   nacked (pull) or answered 5xx (push) and Pub/Sub redelivers it with the subscription's backoff;
- *   after `deadLetter.maxAttempts` Pub/Sub itself moves it to the dead-letter topic.
+ *   on the last of `deadLetter.maxAttempts` deliveries the pipeline (pipeline.ts) dead-letters it
+ *   with reason `max-attempts` and the last error; where it cannot see the attempt (the emulator's
+ *   push), Pub/Sub's dead-letter policy moves it.
  * - `PoisonError`: the event itself can never succeed (a field the handler needs is empty, an id
  *   that cannot be a document name). It goes to the consumer's dead-letter topic at once, with
  *   `reason` = `PoisonError.reason`, and is acked.
@@ -24,6 +26,8 @@ export type PoisonReason =
   | 'schema'
   | 'unknown-type'
   | 'handler'
+  /** A value that cannot be a Firestore document id, even encoded (shared/firestore/ids.ts). */
+  | 'bad-id'
   /** Transient failure on the subscription's last delivery attempt (see pipeline.ts). */
   | 'max-attempts';
 

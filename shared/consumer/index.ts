@@ -1,12 +1,41 @@
 export * from './types';
 export * from './errors';
 export { createDecoder, classifyError, type Decoder, type Verdict } from './decode';
-export { DeadLetterPublisher, deadLetterAttributes, isLastAttempt, type DeadLetterSink, type DeadLetterInfo, type DeadLetterPublisherOptions } from './dead-letter';
+export {
+  DeadLetterPublisher,
+  deadLetterAttributes,
+  isLastAttempt,
+  type DeadLetterSink,
+  type DeadLetterInfo,
+  type DeadLetterPublisherOptions,
+} from './dead-letter';
 export { createPipeline, type Pipeline, type PipelineOptions, type RawHandler } from './pipeline';
-export { parsePushRequest, parseWrapped, parseNoWrapper, wrapPushBody, createPushListener, readBody, DEFAULT_MAX_PUSH_BODY_BYTES, PUSH_PREFIX, type ParsedPush, type PushRoute, type PushListener, type PushListenerOptions } from './push';
+export {
+  parsePushRequest,
+  parseWrapped,
+  parseNoWrapper,
+  wrapPushBody,
+  createPushListener,
+  readBody,
+  DEFAULT_MAX_PUSH_BODY_BYTES,
+  PUSH_PREFIX,
+  type ParsedPush,
+  type PushRoute,
+  type PushListener,
+  type PushListenerOptions,
+} from './push';
 export { PullConsumer, pullsOf, drainPulls, type PullConsumerOptions, type PullTransport } from './pull';
 export { KeyedQueue, KeyOrder, type KeyOrderOptions, type KeyTurn } from './ordering';
-export { SubscriptionAccess, assertSubscriptionName, refusalCode, DEFAULT_OPEN_RETRY, SUBSCRIBER_ROLE, type OpenRetryOptions, type RefusalCode, type SubscriptionAccessOptions } from './subscription-access';
+export {
+  SubscriptionAccess,
+  assertSubscriptionName,
+  refusalCode,
+  DEFAULT_OPEN_RETRY,
+  SUBSCRIBER_ROLE,
+  type OpenRetryOptions,
+  type RefusalCode,
+  type SubscriptionAccessOptions,
+} from './subscription-access';
 export { UnaryPuller, type UnaryPullerOptions, type PulledMessage } from './unary-pull';
 export { AckFailedError } from './settle-queue';
 export { createPushVerifier, pushTokenHeader, SIGNATURE_REMOVED, type PushAuthOptions, type PushTokenCheck, type PushVerifier } from './auth';
@@ -14,6 +43,15 @@ export { ServiceStats, AckLog, type ConsumerCounters, type StatsSnapshot } from 
 export { createLogger, traceFields, type Logger, type LoggerOptions } from './logger';
 export { createMeshService, serviceOptionsFrom, type MeshService, type MeshServiceOptions, type ServiceAppOptions } from './service';
 export { runService, type RunServiceOptions } from './shutdown';
-export { pushAuthFromEnv, pushTokenCheckFromEnv, pullTransportFromEnv, projectFromEnv, pubsubFromEnv, firestoreFromEnv, portFromEnv, usingEmulators } from './env';
+export {
+  pushAuthFromEnv,
+  pushTokenCheckFromEnv,
+  pullTransportFromEnv,
+  projectFromEnv,
+  pubsubFromEnv,
+  firestoreFromEnv,
+  portFromEnv,
+  usingEmulators,
+} from './env';
 export { InFlight } from './inflight';
 export { runServiceFromEnv, type ServiceEnvironment } from './main';

@@ -18,10 +18,13 @@ export class InFlight {
   drained(timeoutMs: number): Promise<boolean> {
     if (this.running === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== wake);
-        resolve(false);
-      }, Math.max(0, timeoutMs));
+      const timer = setTimeout(
+        () => {
+          this.waiters = this.waiters.filter((w) => w !== wake);
+          resolve(false);
+        },
+        Math.max(0, timeoutMs),
+      );
       const wake = () => {
         clearTimeout(timer);
         resolve(true);

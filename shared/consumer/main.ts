@@ -23,7 +23,14 @@ export function runServiceFromEnv(serviceName: string, build: (env: ServiceEnvir
     if (usingEmulators()) process.env.METADATA_SERVER_DETECTION ??= 'none';
     const spec = loadSpec();
     const projectId = projectFromEnv(spec);
-    const common: ServiceAppOptions = { spec, pubsub: pubsubFromEnv(projectId), verifyPushAuth: pushAuthFromEnv(), pullTransport: pullTransportFromEnv(), log, traceProject: usingEmulators() ? undefined : projectId };
+    const common: ServiceAppOptions = {
+      spec,
+      pubsub: pubsubFromEnv(projectId),
+      verifyPushAuth: pushAuthFromEnv(),
+      pullTransport: pullTransportFromEnv(),
+      log,
+      traceProject: usingEmulators() ? undefined : projectId,
+    };
     const service = await build({ common, projectId, log });
     await runService(service, { port: portFromEnv(spec, serviceName), log });
   };

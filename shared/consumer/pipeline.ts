@@ -67,7 +67,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       else {
         decoded = decode!(message);
         const ctx: DeliveryContext = { consumer, delivery, subscription, log };
-        result = await handler!(decoded, ctx);
+        result = await handler(decoded, ctx);
       }
       acked?.record(message.messageId);
       if (result === 'duplicate') {

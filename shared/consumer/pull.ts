@@ -109,7 +109,10 @@ export class PullConsumer {
     if (this.ready || this.draining) return undefined;
     const name = this.consumer.name;
     if (!this.access) return `${name}: not started`;
-    return this.access.reason() ?? (this.puller ? `${name}: pulls from ${this.subscriptionPath} are failing; retrying` : `${name}: stream on ${this.subscriptionPath} closed; reopening`);
+    return (
+      this.access.reason() ??
+      (this.puller ? `${name}: pulls from ${this.subscriptionPath} are failing; retrying` : `${name}: stream on ${this.subscriptionPath} closed; reopening`)
+    );
   }
 
   /** Starts pulling and returns; does not wait for Pub/Sub to accept the subscription (see `ready`). */
@@ -117,10 +120,25 @@ export class PullConsumer {
     const { pubsub, consumer } = this.options;
     const name = this.options.subscription ?? consumerResources(consumer).subscription;
     assertSubscriptionName(name, consumer.name);
-    this.access = new SubscriptionAccess({ consumer: consumer.name, subscription: name, log: this.log, emulator: pubsub.isEmulator, retry: this.options.openRetry });
+    this.access = new SubscriptionAccess({
+      consumer: consumer.name,
+      subscription: name,
+      log: this.log,
+      emulator: pubsub.isEmulator,
+      retry: this.options.openRetry,
+    });
     if (this.options.transport === 'unary') await this.startUnary(name);
     else this.startStreaming(name);
-    this.log.info({ subscription: this.subscriptionPath, transport: this.options.transport ?? 'streaming', flowControl: consumer.flowControl, exactlyOnce: consumer.exactlyOnce, ordering: consumer.ordering }, 'pull consumer started');
+    this.log.info(
+      {
+        subscription: this.subscriptionPath,
+        transport: this.options.transport ?? 'streaming',
+        flowControl: consumer.flowControl,
+        exactlyOnce: consumer.exactlyOnce,
+        ordering: consumer.ordering,
+      },
+      'pull consumer started',
+    );
   }
 
   private startStreaming(name: string): void {
@@ -248,7 +266,10 @@ export class PullConsumer {
     const op = outcome === 'retry' ? message.nackWithResponse() : message.ackWithResponse();
     op.catch((error: Error & { errorCode?: string }) => {
       // The message comes back and the handler's dedup makes the redelivery a 'duplicate'.
-      this.log.warn({ messageId: message.incoming.messageId, outcome, code: error.errorCode, error: error.message }, `exactly-once ${outcome === 'retry' ? 'nack' : 'ack'} failed; Pub/Sub will redeliver`);
+      this.log.warn(
+        { messageId: message.incoming.messageId, outcome, code: error.errorCode, error: error.message },
+        `exactly-once ${outcome === 'retry' ? 'nack' : 'ack'} failed; Pub/Sub will redeliver`,
+      );
     });
   }
 }

@@ -73,7 +73,10 @@ export function parsePushRequest(body: Buffer, headers: http.IncomingHttpHeaders
   if (headers[`${META_PREFIX}message-id`] !== undefined) return parseNoWrapper(body, headers, rawHeaders);
   const contentType = headers['content-type'];
   if (!contentType || !/^application\/json\b/i.test(contentType)) {
-    throw new PushRequestError(415, `content type ${contentType ? `"${contentType}"` : '(none)'} is neither a wrapped push (application/json) nor a no-wrapper push (x-goog-pubsub-message-id header)`);
+    throw new PushRequestError(
+      415,
+      `content type ${contentType ? `"${contentType}"` : '(none)'} is neither a wrapped push (application/json) nor a no-wrapper push (x-goog-pubsub-message-id header)`,
+    );
   }
   return parseWrapped(body);
 }
@@ -209,7 +212,8 @@ export function createPushListener(options: PushListenerOptions): PushListener {
       }
     } catch (error) {
       if (error instanceof PushRequestError) {
-        if (error.status !== 503) log.warn({ consumer: route.consumer, status: error.status, method: req.method, error: error.message }, 'push request refused');
+        if (error.status !== 503)
+          log.warn({ consumer: route.consumer, status: error.status, method: req.method, error: error.message }, 'push request refused');
         reply(res, error.status, error.message, error.status === 413 || isDraining(), error.status === 405 ? { allow: 'POST' } : undefined);
       } else {
         log.error({ consumer: route.consumer, err: error }, 'push request failed');
@@ -224,7 +228,12 @@ export function createPushListener(options: PushListenerOptions): PushListener {
     const q = url.indexOf('?');
     const route = routes.get(q < 0 ? url : url.slice(0, q));
     if (!route) {
-      reply(res, 404, `no push consumer at ${q < 0 ? url : url.slice(0, q)} (consumers: ${[...routes.values()].map((r) => r.consumer).join(', ') || 'none'})`, false);
+      reply(
+        res,
+        404,
+        `no push consumer at ${q < 0 ? url : url.slice(0, q)} (consumers: ${[...routes.values()].map((r) => r.consumer).join(', ') || 'none'})`,
+        false,
+      );
       return true;
     }
     void handle(route, req, res);
@@ -235,7 +244,12 @@ export function createPushListener(options: PushListenerOptions): PushListener {
 function reply(res: http.ServerResponse, status: number, error: string, close: boolean, extra?: Record<string, string>): void {
   if (res.headersSent || res.destroyed) return;
   const body = JSON.stringify({ error });
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...(close ? { connection: 'close' } : {}), ...extra });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    ...(close ? { connection: 'close' } : {}),
+    ...extra,
+  });
   res.end(body);
 }
 

@@ -127,7 +127,10 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
   const missing = consumers.filter((c) => !handlers[c.name]).map((c) => c.name);
   if (missing.length) throw new ConsumerConfigError(`service ${serviceName}: no handler for consumer${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
   const extra = Object.keys(handlers).filter((name) => !consumers.some((c) => c.name === name));
-  if (extra.length) throw new ConsumerConfigError(`service ${serviceName}: handlers for ${extra.join(', ')}, which are not push/pull consumers of this service in ${spec.file}`);
+  if (extra.length)
+    throw new ConsumerConfigError(
+      `service ${serviceName}: handlers for ${extra.join(', ')}, which are not push/pull consumers of this service in ${spec.file}`,
+    );
 
   const pushConsumers = consumers.filter((c) => c.delivery === 'push');
   if (pushConsumers.length && options.verifyPushAuth === undefined) {
@@ -136,7 +139,10 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
     );
   }
   if (pushConsumers.length && options.verifyPushAuth === false) {
-    log.warn({ consumers: pushConsumers.map((c) => c.name) }, 'push authentication is OFF (verifyPushAuth: false): any caller can post deliveries; use this only against the emulator');
+    log.warn(
+      { consumers: pushConsumers.map((c) => c.name) },
+      'push authentication is OFF (verifyPushAuth: false): any caller can post deliveries; use this only against the emulator',
+    );
   }
   const verifier = pushConsumers.length && options.verifyPushAuth ? createPushVerifier(options.verifyPushAuth) : undefined;
 
@@ -166,9 +172,26 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
   let server: http.Server | undefined;
   let stopping: Promise<void> | undefined;
 
-  const routes: PushRoute[] = pushConsumers.map((c) => ({ consumer: c.name, path: pushPath(c.name), subscription: consumerResources(c).subscription, pipeline: pipelines[c.name] }));
+  const routes: PushRoute[] = pushConsumers.map((c) => ({
+    consumer: c.name,
+    path: pushPath(c.name),
+    subscription: consumerResources(c).subscription,
+    pipeline: pipelines[c.name],
+  }));
   const push = createPushListener({ routes, log, verifier, maxBodyBytes: options.maxBodyBytes, isDraining: () => draining });
-  const pulls = consumers.filter((c) => c.delivery === 'pull').flatMap((consumer) => pullsOf({ pubsub, consumer, pipeline: pipelines[consumer.name], log, maxStreams: options.maxStreams, transport: options.pullTransport, openRetry: options.pullOpenRetry }));
+  const pulls = consumers
+    .filter((c) => c.delivery === 'pull')
+    .flatMap((consumer) =>
+      pullsOf({
+        pubsub,
+        consumer,
+        pipeline: pipelines[consumer.name],
+        log,
+        maxStreams: options.maxStreams,
+        transport: options.pullTransport,
+        openRetry: options.pullOpenRetry,
+      }),
+    );
 
   const isReady = () => started && !draining && pulls.every((p) => p.ready);
   const app = express();
@@ -182,9 +205,13 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
       ready,
       service: serviceName,
       draining,
-      consumers: Object.fromEntries(consumers.map((c) => [c.name, c.delivery === 'pull' ? pulls.filter((p) => p.consumer.name === c.name).every((p) => p.ready) : started && !draining])),
+      consumers: Object.fromEntries(
+        consumers.map((c) => [c.name, c.delivery === 'pull' ? pulls.filter((p) => p.consumer.name === c.name).every((p) => p.ready) : started && !draining]),
+      ),
       // Why not: e.g. a pull subscription Pub/Sub still refuses (missing grant, not created yet).
-      ...(ready ? {} : { reasons: [...(started ? [] : ['starting']), ...(draining ? ['shutting down'] : []), ...pulls.map((p) => p.notReadyReason).filter(Boolean)] }),
+      ...(ready
+        ? {}
+        : { reasons: [...(started ? [] : ['starting']), ...(draining ? ['shutting down'] : []), ...pulls.map((p) => p.notReadyReason).filter(Boolean)] }),
     });
   });
   app.get('/stats', (_req, res) => {
@@ -194,10 +221,14 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
   // GET /stats/acks?consumer=<name>&after=<seq>[&limit=<n>] -> {consumer, ids, next, missed}.
   app.get('/stats/acks', (req, res) => {
     const consumer = typeof req.query.consumer === 'string' ? req.query.consumer : '';
-    if (!stats.has(consumer)) return void res.status(404).json({ error: `service ${serviceName} has no consumer "${consumer}" (consumers: ${consumers.map((c) => c.name).join(', ')})` });
+    if (!stats.has(consumer))
+      return void res
+        .status(404)
+        .json({ error: `service ${serviceName} has no consumer "${consumer}" (consumers: ${consumers.map((c) => c.name).join(', ')})` });
     const after = Number(req.query.after ?? 0);
     const limit = req.query.limit === undefined ? undefined : Number(req.query.limit);
-    if (!Number.isFinite(after) || after < 0 || (limit !== undefined && !(limit > 0))) return void res.status(400).json({ error: 'after must be a sequence number >= 0 and limit a positive number' });
+    if (!Number.isFinite(after) || after < 0 || (limit !== undefined && !(limit > 0)))
+      return void res.status(400).json({ error: 'after must be a sequence number >= 0 and limit a positive number' });
     res.json({ consumer, ...stats.acksOf(consumer).after(after, limit) });
   });
   options.routes?.(app);
@@ -250,8 +281,18 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
         // what they pulled (key queues included) and settle it, so close() sends back as little as it can.
         const drained = await drainPulls(pulls, deadline - Date.now() - 1500, inFlight);
         if (!drained) log.warn({ inFlight: inFlight.size }, 'handlers still running at the shutdown deadline; their messages will be redelivered');
-        await withTimeout(Promise.all(pulls.map((p) => p.close())), Math.max(500, deadline - Date.now() - 500), () => log.warn('pull subscriptions did not close in time'), log);
-        await withTimeout(Promise.all(sinks.map((s) => s.flush())), Math.max(200, deadline - Date.now() - 200), () => log.warn('dead-letter flush did not finish in time'), log);
+        await withTimeout(
+          Promise.all(pulls.map((p) => p.close())),
+          Math.max(500, deadline - Date.now() - 500),
+          () => log.warn('pull subscriptions did not close in time'),
+          log,
+        );
+        await withTimeout(
+          Promise.all(sinks.map((s) => s.flush())),
+          Math.max(200, deadline - Date.now() - 200),
+          () => log.warn('dead-letter flush did not finish in time'),
+          log,
+        );
         server?.closeAllConnections();
         await closed;
         log.info({ stats: stats.snapshot().consumers }, 'stopped');

@@ -118,7 +118,11 @@ export class SubscriptionAccess {
     clearTimeout(this.acceptTimer);
     this.acceptTimer = undefined;
     if (this.state === 'open') return;
-    if (this.refusals) this.options.log.info({ subscription: this.options.subscription, after: this.lastCode, refusals: this.refusals }, `pull subscription ${this.options.subscription} is open`);
+    if (this.refusals)
+      this.options.log.info(
+        { subscription: this.options.subscription, after: this.lastCode, refusals: this.refusals },
+        `pull subscription ${this.options.subscription} is open`,
+      );
     this.state = 'open';
     this.refusals = 0;
     this.lastCode = undefined;
@@ -153,8 +157,10 @@ export class SubscriptionAccess {
     const { consumer, subscription } = this.options;
     if (this.state !== 'waiting' || !this.lastCode) return undefined;
     const retry = `retry in ${seconds(Math.max(0, this.retryAt - this.now()))}`;
-    if (this.lastCode === 'PERMISSION_DENIED') return `${consumer}: waiting for permission on subscription ${subscription} (PERMISSION_DENIED: needs ${SUBSCRIBER_ROLE}), ${retry}`;
-    if (this.lastCode === 'NOT_FOUND') return `${consumer}: waiting for subscription ${subscription} to exist (NOT_FOUND${this.options.emulator ? ': run `mesh apply --local` first?' : ''}), ${retry}`;
+    if (this.lastCode === 'PERMISSION_DENIED')
+      return `${consumer}: waiting for permission on subscription ${subscription} (PERMISSION_DENIED: needs ${SUBSCRIBER_ROLE}), ${retry}`;
+    if (this.lastCode === 'NOT_FOUND')
+      return `${consumer}: waiting for subscription ${subscription} to exist (NOT_FOUND${this.options.emulator ? ': run `mesh apply --local` first?' : ''}), ${retry}`;
     return `${consumer}: Pub/Sub unavailable for subscription ${subscription} (UNAVAILABLE), ${retry}`;
   }
 
@@ -166,7 +172,10 @@ export class SubscriptionAccess {
 
   private advice(code: RefusalCode): string {
     if (code === 'PERMISSION_DENIED') return `the service account needs ${SUBSCRIBER_ROLE} on it (IAM grants take minutes to propagate)`;
-    if (code === 'NOT_FOUND') return this.options.emulator ? 'it does not exist on the emulator: run `mesh apply --local` first?' : 'it does not exist (yet): is the infrastructure deployed?';
+    if (code === 'NOT_FOUND')
+      return this.options.emulator
+        ? 'it does not exist on the emulator: run `mesh apply --local` first?'
+        : 'it does not exist (yet): is the infrastructure deployed?';
     return 'Pub/Sub is unreachable';
   }
 }

@@ -36,7 +36,6 @@ export interface DeliveryContext {
  */
 export type HandlerResult = 'done' | 'duplicate';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Handler<T = any> = (event: DecodedEvent<T>, ctx: DeliveryContext) => Promise<HandlerResult>;
 
 /** consumer name -> handler. */

@@ -227,7 +227,7 @@ function toIncoming(received: ReceivedMessage): IncomingMessage {
   const nanos = m.publishTime?.nanos ?? 0;
   return {
     data: Buffer.from(m.data ?? new Uint8Array()),
-    attributes: (m.attributes ?? {}) as Record<string, string>,
+    attributes: m.attributes ?? {},
     messageId: m.messageId!,
     publishTime: m.publishTime ? new Date(seconds * 1000 + Math.floor(nanos / 1e6)) : undefined,
     orderingKey: m.orderingKey || undefined,

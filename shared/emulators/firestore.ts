@@ -34,7 +34,14 @@ export async function startFirestoreEmulator(options: FirestoreEmulatorOptions =
   const previous = options.dataDir ? latestExport(options.dataDir) : undefined;
   // The emulator itself wants the export's metadata file (the gcloud wrapper takes the folder).
   if (previous) args.push(`--import-data=${path.join(previous, `${path.basename(previous)}.overall_export_metadata`)}`);
-  const proc = await startEmulatorProcess({ name: 'firestore', command: launcher, args, readyUrl: `http://${hostPort}/`, logFile: options.logFile, env: jvmEnv(options.jvmOptions) });
+  const proc = await startEmulatorProcess({
+    name: 'firestore',
+    command: launcher,
+    args,
+    readyUrl: `http://${hostPort}/`,
+    logFile: options.logFile,
+    env: jvmEnv(options.jvmOptions),
+  });
 
   const exportData = async (projects: string[]): Promise<string> => {
     const dir = options.dataDir;
@@ -53,7 +60,8 @@ export async function startFirestoreEmulator(options: FirestoreEmulatorOptions =
     const newest = latestExport(dir);
     if (!newest || !created.length) throw new Error(`firestore export wrote nothing into ${dir}`);
     // Keep only the newest export: each one is a full copy.
-    for (const f of fs.readdirSync(dir)) if (f.startsWith(EXPORT_PREFIX) && path.join(dir, f) !== newest) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
+    for (const f of fs.readdirSync(dir))
+      if (f.startsWith(EXPORT_PREFIX) && path.join(dir, f) !== newest) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
     return newest;
   };
 
@@ -89,7 +97,8 @@ export function latestExport(dir: string): string | undefined {
 export function emulatorFirestore(hostPort: string, projectId: string): Firestore {
   // The client prefers FIRESTORE_EMULATOR_HOST over its `host` setting: refuse rather than silently talk to another emulator.
   const fromEnv = process.env.FIRESTORE_EMULATOR_HOST;
-  if (fromEnv && fromEnv !== hostPort) throw new Error(`emulatorFirestore(${hostPort}): FIRESTORE_EMULATOR_HOST=${fromEnv} would win over the host setting; unset it or make it match`);
+  if (fromEnv && fromEnv !== hostPort)
+    throw new Error(`emulatorFirestore(${hostPort}): FIRESTORE_EMULATOR_HOST=${fromEnv} would win over the host setting; unset it or make it match`);
   return new Firestore({ projectId, host: hostPort, ssl: false, customHeaders: { Authorization: 'Bearer owner' } });
 }
 

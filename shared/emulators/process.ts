@@ -62,7 +62,12 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions): Pro
   const logFile = options.logFile ?? path.join(os.tmpdir(), `mesh-${options.name}-${process.pid}-${Date.now()}.log`);
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const log = fs.openSync(logFile, 'a');
-  const child = spawn(options.command, options.args, { detached: true, cwd: options.cwd, stdio: ['ignore', log, log], env: { ...process.env, ...options.env } });
+  const child = spawn(options.command, options.args, {
+    detached: true,
+    cwd: options.cwd,
+    stdio: ['ignore', log, log],
+    env: { ...process.env, ...options.env },
+  });
   fs.closeSync(log);
   live.add(child);
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;

@@ -40,7 +40,7 @@ export async function startPubsubEmulator(options: EmulatorOptions = {}): Promis
  * process-wide PUBSUB_EMULATOR_HOST) lets one process talk to several emulators in tests.
  */
 export function emulatorPubSub(hostPort: string, projectId: string): PubSub {
-  return new PubSub({ projectId, apiEndpoint: hostPort, emulatorMode: true } as ConstructorParameters<typeof PubSub>[0]);
+  return new PubSub({ projectId, apiEndpoint: hostPort, emulatorMode: true });
 }
 
 /** Deletes every subscription, topic and schema of a project on the emulator (it has no reset). */
@@ -50,6 +50,10 @@ export async function resetPubsubProject(pubsub: PubSub): Promise<void> {
   const [topics] = await pubsub.getTopics();
   await Promise.all(topics.map((t) => t.delete().catch(() => undefined)));
   for await (const schema of pubsub.listSchemas()) {
-    if (schema.name) await pubsub.schema(schema.name).delete().catch(() => undefined);
+    if (schema.name)
+      await pubsub
+        .schema(schema.name)
+        .delete()
+        .catch(() => undefined);
   }
 }

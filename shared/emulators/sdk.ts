@@ -26,7 +26,9 @@ export class EmulatorMissingError extends UserError {
     readonly emulator: EmulatorName,
     detail: string,
   ) {
-    super(`the ${emulator} emulator is not installed (${detail}). Install the Google Cloud CLI with Java 17+, then: ${INSTALL_HINT[emulator]}. Set CLOUDSDK_ROOT if the SDK lives elsewhere.`);
+    super(
+      `the ${emulator} emulator is not installed (${detail}). Install the Google Cloud CLI with Java 17+, then: ${INSTALL_HINT[emulator]}. Set CLOUDSDK_ROOT if the SDK lives elsewhere.`,
+    );
   }
 }
 
@@ -37,7 +39,11 @@ function candidateRoots(): string[] {
   const roots: string[] = [];
   if (process.env.CLOUDSDK_ROOT) roots.push(process.env.CLOUDSDK_ROOT);
   try {
-    const root = execFileSync('gcloud', ['info', '--format=value(installation.sdk_root)'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 20000 }).trim();
+    const root = execFileSync('gcloud', ['info', '--format=value(installation.sdk_root)'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 20000,
+    }).trim();
     if (root) roots.push(root);
   } catch {
     // gcloud not on PATH: fall back to the usual install locations.

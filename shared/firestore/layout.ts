@@ -65,8 +65,7 @@ export const LIKES_POSTS_FIELD = 'posts';
 
 /** Document paths; every value from an event goes through docId (PoisonError `bad-id` if it cannot). */
 export const firestorePaths = {
-  dedup: (consumer: string, eventId: string) =>
-    `${COLLECTIONS.consumers}/${docId(consumer, 'consumer')}/${COLLECTIONS.dedup}/${docId(eventId, 'event id')}`,
+  dedup: (consumer: string, eventId: string) => `${COLLECTIONS.consumers}/${docId(consumer, 'consumer')}/${COLLECTIONS.dedup}/${docId(eventId, 'event id')}`,
   order: (orderId: string) => `${COLLECTIONS.orders}/${docId(orderId, 'orderId')}`,
   anomalies: (orderId: string) => `${firestorePaths.order(orderId)}/${COLLECTIONS.anomalies}`,
   anomaly: (orderId: string, eventId: string) => `${firestorePaths.anomalies(orderId)}/${docId(eventId, 'event id')}`,

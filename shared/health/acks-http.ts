@@ -25,10 +25,16 @@ export interface HttpAckSourceOptions {
 /** "dashboard=http://127.0.0.1:8081,processor=http://..." -> {dashboard: 'http://127.0.0.1:8081', ...}. */
 export function parseServiceUrls(text: string): Record<string, string> {
   const urls: Record<string, string> = {};
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq <= 0 || eq === part.length - 1) throw new AckSourceError(`MESH_SERVICE_URLS entry "${part}" is not name=url`);
-    urls[part.slice(0, eq).trim()] = part.slice(eq + 1).trim().replace(/\/+$/, '');
+    urls[part.slice(0, eq).trim()] = part
+      .slice(eq + 1)
+      .trim()
+      .replace(/\/+$/, '');
   }
   return urls;
 }

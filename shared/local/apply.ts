@@ -8,7 +8,7 @@
  * local warehouse (the emulator stores BigQuery subscriptions but never writes them); and tap
  * subscriptions (localTapNames) feed the local health monitor, since the emulator has no metrics.
  */
-import type { PubSub, protos } from '@google-cloud/pubsub';
+import type { CreateSubscriptionOptions, PubSub, protos } from '@google-cloud/pubsub';
 import { consumerResources, localTapNames, pushPath, topicSchemaName } from '../spec/names';
 import type { ConsumerSpec, MeshSpec, TopicSpec } from '../spec/types';
 import { topicSchemas } from '../schemas';
@@ -123,7 +123,12 @@ async function applySchema(pubsub: PubSub, spec: MeshSpec, topic: TopicSpec, ste
       : await client.commitSchema({ name, schema: { name, type: 'AVRO', definition: revision.definition } });
     ids.set(revision.name, created.revisionId!);
     committed++;
-    steps.push({ kind: first ? 'schema' : 'schema-revision', name: `${schemaId}@${revision.name}`, action: 'created', detail: `revision ${created.revisionId}` });
+    steps.push({
+      kind: first ? 'schema' : 'schema-revision',
+      name: `${schemaId}@${revision.name}`,
+      action: 'created',
+      detail: `revision ${created.revisionId}`,
+    });
   }
   if (!committed) steps.push({ kind: 'schema', name: schemaId, action: 'unchanged', detail: `${ids.size} revisions` });
   return ids;
@@ -142,15 +147,23 @@ async function applyConsumer(options: ApplyOptions, consumer: ConsumerSpec): Pro
   await ensureTopic(names.deadLetterTopic);
   await ensureTopic(names.redriveTopic);
   steps.push(
-    await ensureSubscription(pubsub, names.deadLetterTopic, names.deadLetterHold, {
-      ackDeadlineSeconds: 60,
-      expirationPolicy: {},
-      messageRetentionDuration: { seconds: DEAD_LETTER_HOLD_RETENTION_SECONDS },
-    }, options.recreate),
+    await ensureSubscription(
+      pubsub,
+      names.deadLetterTopic,
+      names.deadLetterHold,
+      {
+        ackDeadlineSeconds: 60,
+        expirationPolicy: {},
+        messageRetentionDuration: { seconds: DEAD_LETTER_HOLD_RETENTION_SECONDS },
+      },
+      options.recreate,
+    ),
   );
 
   const pushEndpoint =
-    consumer.delivery === 'push' && options.push !== 'relay' ? `${options.serviceUrls?.[consumer.service!] ?? `http://127.0.0.1:${spec.services[consumer.service!].localPort}`}${pushPath(consumer.name)}` : undefined;
+    consumer.delivery === 'push' && options.push !== 'relay'
+      ? `${options.serviceUrls?.[consumer.service!] ?? `http://127.0.0.1:${spec.services[consumer.service!].localPort}`}${pushPath(consumer.name)}`
+      : undefined;
   const delivery: SubscriptionMetadata = {
     ackDeadlineSeconds: consumer.ackDeadlineSeconds,
     // Emulator workaround: with a retry policy the emulator stops redelivering a subscription's
@@ -164,16 +177,30 @@ async function applyConsumer(options: ApplyOptions, consumer: ConsumerSpec): Pro
     pushConfig: pushEndpoint ? { pushEndpoint } : {},
   };
   steps.push(
-    await ensureSubscription(pubsub, consumer.topic, names.subscription, {
-      ...delivery,
-      enableMessageOrdering: consumer.ordering,
-      filter: consumer.filter ?? '',
-      retainAckedMessages: Boolean(consumer.replay),
-      messageRetentionDuration: consumer.replay ? { seconds: consumer.replay.retentionSeconds } : undefined,
-    }, options.recreate),
+    await ensureSubscription(
+      pubsub,
+      consumer.topic,
+      names.subscription,
+      {
+        ...delivery,
+        enableMessageOrdering: consumer.ordering,
+        filter: consumer.filter ?? '',
+        retainAckedMessages: Boolean(consumer.replay),
+        messageRetentionDuration: consumer.replay ? { seconds: consumer.replay.retentionSeconds } : undefined,
+      },
+      options.recreate,
+    ),
   );
   // Replays and redrives reach only this consumer, through the same endpoint and dead-letter policy.
-  steps.push(await ensureSubscription(pubsub, names.redriveTopic, names.redriveSubscription, { ...delivery, enableMessageOrdering: consumer.ordering }, options.recreate));
+  steps.push(
+    await ensureSubscription(
+      pubsub,
+      names.redriveTopic,
+      names.redriveSubscription,
+      { ...delivery, enableMessageOrdering: consumer.ordering },
+      options.recreate,
+    ),
+  );
   return steps;
 }
 
@@ -184,14 +211,18 @@ async function ensureSubscription(pubsub: PubSub, topic: string, name: string, w
   const subscription = pubsub.subscription(name);
   const [exists] = await subscription.exists();
   if (!exists) {
-    await pubsub.topic(topic).createSubscription(name, wanted as never);
+    await pubsub.topic(topic).createSubscription(name, wanted as CreateSubscriptionOptions);
     return { kind: 'subscription', name, action: 'created', detail: describe(wanted) };
   }
   const [current] = await subscription.getMetadata();
   const projectId = (await pubsub.getClientConfig()).projectId;
   const topicPath = `projects/${projectId}/topics/${topic}`;
   const immutableDiff = IMMUTABLE.filter((key) =>
-    key === 'topic' ? current.topic !== topicPath : key === 'filter' ? (current.filter ?? '') !== (wanted.filter ?? '') : Boolean(current[key]) !== Boolean(wanted[key]),
+    key === 'topic'
+      ? current.topic !== topicPath
+      : key === 'filter'
+        ? (current.filter ?? '') !== (wanted.filter ?? '')
+        : Boolean(current[key]) !== Boolean(wanted[key]),
   );
   if (immutableDiff.length) {
     if (!recreate) {
@@ -200,18 +231,26 @@ async function ensureSubscription(pubsub: PubSub, topic: string, name: string, w
       );
     }
     await subscription.delete();
-    await pubsub.topic(topic).createSubscription(name, wanted as never);
+    await pubsub.topic(topic).createSubscription(name, wanted as CreateSubscriptionOptions);
     return { kind: 'subscription', name, action: 'recreated', detail: immutableDiff.join(', ') };
   }
   const changes = mutableChanges(current, wanted);
   if (!changes.length) return { kind: 'subscription', name, action: 'unchanged' };
   const update: Record<string, unknown> = {};
   for (const key of changes) update[key] = wanted[key];
-  await subscription.setMetadata(update as never);
+  await subscription.setMetadata(update);
   return { kind: 'subscription', name, action: 'updated', detail: changes.join(', ') };
 }
 
-const MUTABLE = ['ackDeadlineSeconds', 'retryPolicy', 'deadLetterPolicy', 'enableExactlyOnceDelivery', 'pushConfig', 'retainAckedMessages', 'messageRetentionDuration'] as const;
+const MUTABLE = [
+  'ackDeadlineSeconds',
+  'retryPolicy',
+  'deadLetterPolicy',
+  'enableExactlyOnceDelivery',
+  'pushConfig',
+  'retainAckedMessages',
+  'messageRetentionDuration',
+] as const;
 
 function mutableChanges(current: SubscriptionMetadata, wanted: SubscriptionMetadata): (typeof MUTABLE)[number][] {
   const seconds = (d: { seconds?: unknown } | null | undefined) => Number(d?.seconds ?? 0);
@@ -221,9 +260,15 @@ function mutableChanges(current: SubscriptionMetadata, wanted: SubscriptionMetad
       case 'ackDeadlineSeconds':
         return current.ackDeadlineSeconds !== wanted.ackDeadlineSeconds;
       case 'retryPolicy':
-        return seconds(current.retryPolicy?.minimumBackoff) !== seconds(wanted.retryPolicy?.minimumBackoff) || seconds(current.retryPolicy?.maximumBackoff) !== seconds(wanted.retryPolicy?.maximumBackoff);
+        return (
+          seconds(current.retryPolicy?.minimumBackoff) !== seconds(wanted.retryPolicy?.minimumBackoff) ||
+          seconds(current.retryPolicy?.maximumBackoff) !== seconds(wanted.retryPolicy?.maximumBackoff)
+        );
       case 'deadLetterPolicy':
-        return current.deadLetterPolicy?.deadLetterTopic !== wanted.deadLetterPolicy?.deadLetterTopic || current.deadLetterPolicy?.maxDeliveryAttempts !== wanted.deadLetterPolicy?.maxDeliveryAttempts;
+        return (
+          current.deadLetterPolicy?.deadLetterTopic !== wanted.deadLetterPolicy?.deadLetterTopic ||
+          current.deadLetterPolicy?.maxDeliveryAttempts !== wanted.deadLetterPolicy?.maxDeliveryAttempts
+        );
       case 'enableExactlyOnceDelivery':
       case 'retainAckedMessages':
         return Boolean(current[key]) !== Boolean(wanted[key]);
@@ -242,4 +287,3 @@ function describe(s: SubscriptionMetadata): string {
   if (s.deadLetterPolicy?.maxDeliveryAttempts) parts.push(`dlq after ${s.deadLetterPolicy.maxDeliveryAttempts}`);
   return parts.join(', ');
 }
-

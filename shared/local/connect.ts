@@ -28,5 +28,7 @@ export async function assertEmulatorUp(hostPort: string, what: string): Promise<
   } catch {
     // fall through
   }
-  throw new EmulatorUnreachableError(`no ${what} emulator answers at ${hostPort}; start the mesh with \`npm start\` (or point ${what === 'Pub/Sub' ? 'PUBSUB_EMULATOR_HOST' : 'FIRESTORE_EMULATOR_HOST'} at a running one)`);
+  throw new EmulatorUnreachableError(
+    `no ${what} emulator answers at ${hostPort}; start the mesh with \`npm start\` (or point ${what === 'Pub/Sub' ? 'PUBSUB_EMULATOR_HOST' : 'FIRESTORE_EMULATOR_HOST'} at a running one)`,
+  );
 }

@@ -68,7 +68,9 @@ export async function startLocalPushRelays(spec: MeshSpec, logFile: string): Pro
       const names = consumerResources(consumer);
       const endpoint = `${urls[consumer.service!]}${pushPath(consumer.name)}`;
       const maxInFlight = spec.services[consumer.service!].concurrency;
-      return [names.subscription, names.redriveSubscription].map((subscription) => new PushRelay({ pubsub, consumer, subscription, endpoint, maxInFlight, log }));
+      return [names.subscription, names.redriveSubscription].map(
+        (subscription) => new PushRelay({ pubsub, consumer, subscription, endpoint, maxInFlight, log }),
+      );
     });
   const stop = async () => {
     await Promise.all(relays.map((r) => r.close()));
@@ -176,7 +178,11 @@ export class PushRelay {
     } catch (error) {
       failure = (error as Error).message;
     }
-    if (failure) this.options.log.warn({ consumer: this.options.consumer.name, messageId: message.messageId, deliveryAttempt: message.deliveryAttempt, failure }, 'push relay: delivery failed');
+    if (failure)
+      this.options.log.warn(
+        { consumer: this.options.consumer.name, messageId: message.messageId, deliveryAttempt: message.deliveryAttempt, failure },
+        'push relay: delivery failed',
+      );
     return !failure;
   }
 

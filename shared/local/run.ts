@@ -81,12 +81,14 @@ export async function startLocalMesh(spec: MeshSpec, options: LocalMeshOptions =
     if (failures.length) throw new UserError(`stopped, with errors:\n${failures.join('\n')}`);
   };
   try {
-    progress(`starting the Pub/Sub emulator (:${spec.local.pubsubPort}), the Firestore emulator (:${spec.local.firestorePort}) and local BigQuery (:${spec.local.bigqueryPort})`);
+    progress(
+      `starting the Pub/Sub emulator (:${spec.local.pubsubPort}), the Firestore emulator (:${spec.local.firestorePort}) and local BigQuery (:${spec.local.bigqueryPort})`,
+    );
     const bigqueryOptions = localBigQueryOptions(spec);
     // allSettled, not all: when one fails the others may still be starting, and must be stopped too.
     const [pubsubStart, firestoreStart, bigqueryStart] = await Promise.allSettled([
       startPubsubEmulator({ port: spec.local.pubsubPort, logFile: path.join(logDir, 'pubsub.log') }).then((e) => {
-        stoppers.push({ what: 'the Pub/Sub emulator', stop: e.stop });
+        stoppers.push({ what: 'the Pub/Sub emulator', stop: () => e.stop() });
         return e;
       }),
       startFirestoreEmulator({
@@ -95,11 +97,11 @@ export async function startLocalMesh(spec: MeshSpec, options: LocalMeshOptions =
         persistProjects: [spec.project],
         logFile: path.join(logDir, 'firestore.log'),
       }).then((e) => {
-        stoppers.push({ what: 'the Firestore emulator (exporting its data)', stop: e.stop });
+        stoppers.push({ what: 'the Firestore emulator (exporting its data)', stop: () => e.stop() });
         return e;
       }),
       startLocalBigQuery(bigqueryOptions).then((b) => {
-        stoppers.push({ what: 'local BigQuery', stop: b.stop });
+        stoppers.push({ what: 'local BigQuery', stop: () => b.stop() });
         return b;
       }),
     ]);
@@ -124,7 +126,7 @@ export async function startLocalMesh(spec: MeshSpec, options: LocalMeshOptions =
       serviceNames.map(async (name) => {
         const service = await startLocalService(spec, name, endpoints, logDir);
         services.push(service);
-        stoppers.push({ what: `the ${name} service`, stop: service.stop });
+        stoppers.push({ what: `the ${name} service`, stop: () => service.stop() });
         progress(`${name} ready at ${service.url}`);
       }),
     );

@@ -50,7 +50,9 @@ export function localServiceEnv(spec: MeshSpec, name: string, endpoints: LocalEn
     PORT: String(spec.services[name].localPort),
     // The emulator's pushes carry no OIDC token: verification is turned off explicitly, never by default.
     MESH_VERIFY_PUSH_AUTH: 'false',
-    MESH_SERVICE_URLS: Object.entries(localServiceUrls(spec)).map(([n, url]) => `${n}=${url}`).join(','),
+    MESH_SERVICE_URLS: Object.entries(localServiceUrls(spec))
+      .map(([n, url]) => `${n}=${url}`)
+      .join(','),
     METADATA_SERVER_DETECTION: 'none',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
   };

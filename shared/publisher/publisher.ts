@@ -52,7 +52,8 @@ export class MeshPublisher {
   prepare(topicName: string, type: string, data: unknown, options: PublishOptions = {}): { event: MeshEvent; orderingKey?: string } {
     const topic = this.options.spec.topics[topicName];
     if (!topic) throw new EventRejectedError(`unknown topic "${topicName}" (topics: ${Object.keys(this.options.spec.topics).join(', ')})`);
-    if (!topic.eventTypes.includes(type)) throw new EventRejectedError(`topic ${topicName} does not carry event type "${type}" (types: ${topic.eventTypes.join(', ')})`);
+    if (!topic.eventTypes.includes(type))
+      throw new EventRejectedError(`topic ${topicName} does not carry event type "${type}" (types: ${topic.eventTypes.join(', ')})`);
     const schemas = topicSchemas(this.options.spec, topicName);
     let payload: Record<string, unknown>;
     try {

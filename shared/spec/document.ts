@@ -7,15 +7,10 @@ import { z } from 'zod';
 
 /** Pub/Sub resource ids: 3..255 chars, start with a letter, never "goog". */
 export const RESOURCE_ID = /^(?!goog)[A-Za-z][A-Za-z0-9._~+%-]{2,254}$/;
-const resourceId = z
-  .string()
-  .regex(RESOURCE_ID, 'must be 3..255 characters of letters, digits and ._~+%- starting with a letter, not "goog"');
+const resourceId = z.string().regex(RESOURCE_ID, 'must be 3..255 characters of letters, digits and ._~+%- starting with a letter, not "goog"');
 
 /** "30s", "10m", "7d", "1h30m" or a number of seconds. */
-export const durationText = z.union([
-  z.number().nonnegative(),
-  z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d))+$/, 'must be a duration such as 30s, 10m, 7d'),
-]);
+export const durationText = z.union([z.number().nonnegative(), z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d))+$/, 'must be a duration such as 30s, 10m, 7d')]);
 
 const eventType = z.string().regex(/^[a-z][a-z0-9]*(\.[a-z][a-z0-9_]*)*$/, 'must be dotted lowercase, e.g. order.created');
 const revisionName = z.string().regex(/^v\d+$/, 'must be v1, v2 ...');
@@ -50,7 +45,10 @@ export const consumerDocument = z
     delivery: deliveryKind,
     service: z.string().optional(),
     /** BigQuery-kind consumers only: the table in the warehouse dataset. */
-    table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/, 'must be a BigQuery table id').optional(),
+    table: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/, 'must be a BigQuery table id')
+      .optional(),
     ordering: z.boolean().default(false),
     exactlyOnce: z.boolean().default(false),
     filter: z.string().optional(),
@@ -62,7 +60,14 @@ export const consumerDocument = z
     deadLetter: z.object({ maxAttempts: z.number().int() }).strict().default({ maxAttempts: 5 }),
     replay: z.object({ retention: durationText }).strict().optional(),
     flowControl: z
-      .object({ maxMessages: z.number().int().positive().default(1000), maxBytes: z.number().int().positive().default(100 * 1024 * 1024) })
+      .object({
+        maxMessages: z.number().int().positive().default(1000),
+        maxBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(100 * 1024 * 1024),
+      })
       .strict()
       .default({ maxMessages: 1000, maxBytes: 100 * 1024 * 1024 }),
     lagSlo: z
@@ -137,7 +142,10 @@ export const meshDocument = z
       })
       .strict()
       .default({ pubsubPort: 8085, firestorePort: 8086, bigqueryPort: 9050, dataDir: '.mesh-data' }),
-    recovery: recoveryDocument.default({ firestore: { ...RECOVERY_DEFAULTS.firestore, backups: { ...RECOVERY_DEFAULTS.firestore.backups } }, warehouse: { ...RECOVERY_DEFAULTS.warehouse } }),
+    recovery: recoveryDocument.default({
+      firestore: { ...RECOVERY_DEFAULTS.firestore, backups: { ...RECOVERY_DEFAULTS.firestore.backups } },
+      warehouse: { ...RECOVERY_DEFAULTS.warehouse },
+    }),
   })
   .strict();
 

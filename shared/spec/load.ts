@@ -69,7 +69,8 @@ export function parseSpec(text: string, file: string): MeshSpec {
       parsed.error.issues.map((issue) => {
         const at = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
         // Point at the misspelt key itself rather than its parent object.
-        if (issue.code === 'unrecognized_keys') return locate([...at, issue.keys[0]], `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`);
+        if (issue.code === 'unrecognized_keys')
+          return locate([...at, issue.keys[0]], `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`);
         return locate(at, issue.message);
       }),
     );
@@ -141,7 +142,11 @@ function normalizeRecovery(doc: MeshDocument['recovery']): RecoverySpec {
       backups:
         backups.every === 'never'
           ? undefined
-          : { every: backups.every, ...(backups.every === 'weekly' ? { day: backups.day ?? 'sunday' } : backups.day ? { day: backups.day } : {}), retentionSeconds: parseDuration(backups.retention) },
+          : {
+              every: backups.every,
+              ...(backups.every === 'weekly' ? { day: backups.day ?? 'sunday' } : backups.day ? { day: backups.day } : {}),
+              retentionSeconds: parseDuration(backups.retention),
+            },
     },
     warehouse: { timeTravelSeconds: parseDuration(doc.warehouse.timeTravel) },
   };
@@ -150,7 +155,7 @@ function normalizeRecovery(doc: MeshDocument['recovery']): RecoverySpec {
 /** Line and column of the deepest node that exists along `at` (1-based). */
 function locationOf(doc: Document, counter: LineCounter, at: (string | number)[]): { line: number; column: number } {
   let node: unknown = doc.contents;
-  let offset = (doc.contents as Node | null)?.range?.[0] ?? 0;
+  let offset = doc.contents?.range?.[0] ?? 0;
   for (const key of at) {
     if (isMap(node)) {
       const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);

@@ -49,7 +49,9 @@ export function checkRules(spec: MeshSpec): RuleIssue[] {
     }
     if (schemas && topic.orderingKeyField) {
       const wrong = schemas.accepted.flatMap((revision) => {
-        const field = (revision.type as unknown as { fields: { name: string; type: { typeName: string } }[] }).fields.find((f) => f.name === topic.orderingKeyField);
+        const field = (revision.type as unknown as { fields: { name: string; type: { typeName: string } }[] }).fields.find(
+          (f) => f.name === topic.orderingKeyField,
+        );
         return field?.type.typeName === 'string' ? [] : [`${revision.name} has ${field ? field.type.typeName : 'no such field'}`];
       });
       if (wrong.length) add([...at, 'orderingKey'], `"${topic.orderingKeyField}" must be a string field in every accepted revision (${wrong.join(', ')})`);
@@ -84,15 +86,21 @@ export function checkRules(spec: MeshSpec): RuleIssue[] {
     }
     if (c.exactlyOnce && c.delivery !== 'pull') add([...at, 'exactlyOnce'], `exactly-once delivery works only with pull subscriptions, not ${c.delivery}`);
     if (c.ordering && topic && !topic.orderingKeyField) add([...at, 'ordering'], `topic "${c.topic}" has no orderingKey, so ordering would have no effect`);
-    if (c.filter !== undefined && Buffer.byteLength(c.filter) > LIMITS.filterBytes) add([...at, 'filter'], `filter is ${Buffer.byteLength(c.filter)} bytes; Pub/Sub allows at most ${LIMITS.filterBytes}`);
+    if (c.filter !== undefined && Buffer.byteLength(c.filter) > LIMITS.filterBytes)
+      add([...at, 'filter'], `filter is ${Buffer.byteLength(c.filter)} bytes; Pub/Sub allows at most ${LIMITS.filterBytes}`);
     if (!inRange(c.ackDeadlineSeconds, LIMITS.ackDeadlineSeconds)) add([...at, 'ackDeadline'], 'must be between 10s and 600s');
     if (!inRange(c.retry.minBackoffSeconds, LIMITS.backoffSeconds)) add([...at, 'retry', 'minBackoff'], 'must be between 0s and 600s');
     if (!inRange(c.retry.maxBackoffSeconds, LIMITS.backoffSeconds)) add([...at, 'retry', 'maxBackoff'], 'must be between 0s and 600s');
     if (c.retry.minBackoffSeconds > c.retry.maxBackoffSeconds) add([...at, 'retry'], 'minBackoff must not exceed maxBackoff');
-    if (!inRange(c.deadLetter.maxAttempts, LIMITS.maxDeliveryAttempts)) add([...at, 'deadLetter', 'maxAttempts'], `must be between ${LIMITS.maxDeliveryAttempts[0]} and ${LIMITS.maxDeliveryAttempts[1]}, got ${c.deadLetter.maxAttempts}`);
+    if (!inRange(c.deadLetter.maxAttempts, LIMITS.maxDeliveryAttempts))
+      add(
+        [...at, 'deadLetter', 'maxAttempts'],
+        `must be between ${LIMITS.maxDeliveryAttempts[0]} and ${LIMITS.maxDeliveryAttempts[1]}, got ${c.deadLetter.maxAttempts}`,
+      );
     if (c.replay) {
       if (!inRange(c.replay.retentionSeconds, LIMITS.subscriptionRetentionSeconds)) add([...at, 'replay', 'retention'], 'must be between 10m and 31d');
-      else if (topic && c.replay.retentionSeconds > topic.retentionSeconds) add([...at, 'replay', 'retention'], `replay window is longer than topic "${c.topic}" retains messages`);
+      else if (topic && c.replay.retentionSeconds > topic.retentionSeconds)
+        add([...at, 'replay', 'retention'], `replay window is longer than topic "${c.topic}" retains messages`);
     }
   }
   issues.push(...recoveryIssues(spec));
@@ -105,11 +113,13 @@ function recoveryIssues(spec: MeshSpec): RuleIssue[] {
   const at = ['recovery', 'firestore', 'backups'];
   if (backups) {
     const [min, max] = LIMITS.firestoreBackupRetentionSeconds;
-    if (backups.retentionSeconds < min || backups.retentionSeconds > max) issues.push({ path: [...at, 'retention'], message: 'must be between 1d and 98d (Firestore keeps backups at most 14 weeks)' });
+    if (backups.retentionSeconds < min || backups.retentionSeconds > max)
+      issues.push({ path: [...at, 'retention'], message: 'must be between 1d and 98d (Firestore keeps backups at most 14 weeks)' });
     if (backups.every === 'daily' && backups.day) issues.push({ path: [...at, 'day'], message: 'only weekly backups run on a given day' });
   }
   const travel = spec.recovery.warehouse.timeTravelSeconds;
   const [min, max] = LIMITS.timeTravelSeconds;
-  if (travel < min || travel > max || travel % 86400 !== 0) issues.push({ path: ['recovery', 'warehouse', 'timeTravel'], message: 'must be whole days from 2d to 7d (BigQuery time travel window)' });
+  if (travel < min || travel > max || travel % 86400 !== 0)
+    issues.push({ path: ['recovery', 'warehouse', 'timeTravel'], message: 'must be whole days from 2d to 7d (BigQuery time travel window)' });
   return issues;
 }

@@ -29,7 +29,13 @@ describe('parseMeshConfig', () => {
   });
 
   it('resolves specFile against infra/, expands bare channel ids and maps ingress names', () => {
-    const config = parseMeshConfig({ project: 'p', region: 'europe-west4', specFile: '../test/infra/fixtures/bigquery.yaml', alertChannels: ['9', 'projects/q/notificationChannels/8'], ingress: { dashboard: 'internal', processor: 'all' } });
+    const config = parseMeshConfig({
+      project: 'p',
+      region: 'europe-west4',
+      specFile: '../test/infra/fixtures/bigquery.yaml',
+      alertChannels: ['9', 'projects/q/notificationChannels/8'],
+      ingress: { dashboard: 'internal', processor: 'all' },
+    });
     expect(config.specFile).toBe(fixture('bigquery.yaml'));
     expect(config.alertChannels).toEqual(['projects/p/notificationChannels/9', 'projects/q/notificationChannels/8']);
     expect(config.ingress).toEqual({ dashboard: 'INGRESS_TRAFFIC_INTERNAL_ONLY', processor: 'INGRESS_TRAFFIC_ALL' });
@@ -68,15 +74,22 @@ describe('per-service settings', () => {
   });
 
   it('opens the dashboard ingress to its viewers (IAM still checks them), unless ingress is configured', () => {
-    const viewers = parseMeshConfig({ project: 'p', dashboardViewers: ['user:a@x.com', 'group:g@x.com', 'domain:x.com', 'serviceAccount:s@p.iam.gserviceaccount.com'] });
+    const viewers = parseMeshConfig({
+      project: 'p',
+      dashboardViewers: ['user:a@x.com', 'group:g@x.com', 'domain:x.com', 'serviceAccount:s@p.iam.gserviceaccount.com'],
+    });
     expect(viewers.dashboardViewers).toHaveLength(4);
     expect(ingressFor(viewers, 'dashboard')).toBe('INGRESS_TRAFFIC_ALL');
     expect(ingressFor(viewers, 'processor')).toBe('INGRESS_TRAFFIC_INTERNAL_ONLY');
-    expect(ingressFor(parseMeshConfig({ project: 'p', dashboardViewers: ['user:a@x.com'], ingress: { dashboard: 'internal' } }), 'dashboard')).toBe('INGRESS_TRAFFIC_INTERNAL_ONLY');
+    expect(ingressFor(parseMeshConfig({ project: 'p', dashboardViewers: ['user:a@x.com'], ingress: { dashboard: 'internal' } }), 'dashboard')).toBe(
+      'INGRESS_TRAFFIC_INTERNAL_ONLY',
+    );
   });
 
   it('refuses viewers that are not named principals and unknown access modes', () => {
-    expect(() => parseMeshConfig({ project: 'p', dashboardViewers: ['allUsers', 'allAuthenticatedUsers', 'a@x.com'], dashboardAccess: 'oauth' })).toThrow(MeshConfigError);
+    expect(() => parseMeshConfig({ project: 'p', dashboardViewers: ['allUsers', 'allAuthenticatedUsers', 'a@x.com'], dashboardAccess: 'oauth' })).toThrow(
+      MeshConfigError,
+    );
     try {
       parseMeshConfig({ project: 'p', dashboardViewers: ['allUsers', 'a@x.com'], dashboardAccess: 'oauth' });
     } catch (error) {
@@ -97,7 +110,12 @@ describe('per-service settings', () => {
   });
 
   it('refuses unknown services and a pulling service at zero instances', () => {
-    const config = parseMeshConfig({ project: 'p', scaling: { warehouse: { minInstances: 0 }, dashbaord: { maxInstances: 1 } }, images: { procesor: 'x' }, ingress: { dashboard: 'all' } });
+    const config = parseMeshConfig({
+      project: 'p',
+      scaling: { warehouse: { minInstances: 0 }, dashbaord: { maxInstances: 1 } },
+      images: { procesor: 'x' },
+      ingress: { dashboard: 'all' },
+    });
     expect(configProblems(config, spec)).toEqual([
       'event-mesh:scaling.dashbaord: unknown service (services: dashboard, processor, warehouse)',
       'event-mesh:images.procesor: unknown service (services: dashboard, processor, warehouse)',
@@ -113,8 +131,16 @@ describe('per-service settings', () => {
     // The premise, checked on the code: no query, load, copy or extract job anywhere in the service.
     // If one appears, it needs roles/bigquery.jobUser back in infra/profiles.ts.
     const dir = path.join(REPO, 'services', 'warehouse');
-    const source = fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
-    expect(source.match(/\b(createQueryJob|createLoadJob|createCopyJob|createExtractJob|createJob|bigquery\.query|\.query\(|(?<!TopicSchemas)\.load\(|\.copy\(|\.extract\()/g) ?? []).toEqual([]);
+    const source = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))
+      .join('\n');
+    expect(
+      source.match(
+        /\b(createQueryJob|createLoadJob|createCopyJob|createExtractJob|createJob|bigquery\.query|\.query\(|(?<!TopicSchemas)\.load\(|\.copy\(|\.extract\()/g,
+      ) ?? [],
+    ).toEqual([]);
   });
 
   it('derives each service grant from its consumers plus its profile', () => {

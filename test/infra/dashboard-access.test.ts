@@ -23,7 +23,12 @@ describe('without viewers (default)', () => {
     const run = mesh.one(T.run, 'dashboard');
     expect(run.inputs.ingress).toBe('INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER');
     expect(run.inputs.iapEnabled).toBeUndefined();
-    expect(mesh.all(T.runIam).filter((g) => g.inputs.name === 'dashboard').map((g) => g.inputs.member)).toEqual([sa('mesh-dashboard-push')]);
+    expect(
+      mesh
+        .all(T.runIam)
+        .filter((g) => g.inputs.name === 'dashboard')
+        .map((g) => g.inputs.member),
+    ).toEqual([sa('mesh-dashboard-push')]);
     expect(mesh.all(T.iapIam)).toEqual([]);
   });
 });
@@ -57,7 +62,11 @@ describe('viewers through Cloud Run IAM (dashboardAccess iam)', () => {
 describe('viewers through IAP (dashboardAccess iap, dashboard without push)', () => {
   let mesh: Mesh;
   beforeAll(async () => {
-    mesh = await runMesh({ 'event-mesh:specFile': fixture('dashboard-pull.yaml'), 'event-mesh:dashboardViewers': VIEWERS, 'event-mesh:dashboardAccess': 'iap' });
+    mesh = await runMesh({
+      'event-mesh:specFile': fixture('dashboard-pull.yaml'),
+      'event-mesh:dashboardViewers': VIEWERS,
+      'event-mesh:dashboardAccess': 'iap',
+    });
   });
 
   it('enables IAP on the service with ingress all', () => {
@@ -65,9 +74,12 @@ describe('viewers through IAP (dashboardAccess iap, dashboard without push)', ()
   });
 
   it('grants viewers IAP access, and the IAP service agent (only) run.invoker', () => {
-    expect(mesh.all(T.iapIam).map((g) => `${g.inputs.role} ${g.inputs.cloudRunServiceName} ${g.inputs.location} ${g.inputs.member}`).sort()).toEqual(
-      VIEWERS.map((v) => `roles/iap.httpsResourceAccessor dashboard us-central1 ${v}`).sort(),
-    );
+    expect(
+      mesh
+        .all(T.iapIam)
+        .map((g) => `${g.inputs.role} ${g.inputs.cloudRunServiceName} ${g.inputs.location} ${g.inputs.member}`)
+        .sort(),
+    ).toEqual(VIEWERS.map((v) => `roles/iap.httpsResourceAccessor dashboard us-central1 ${v}`).sort());
     expect(mesh.all(T.runIam).map((g) => `${g.inputs.role} ${g.inputs.name} ${g.inputs.member}`)).toEqual([`roles/run.invoker dashboard ${iapAgent}`]);
   });
 
@@ -75,7 +87,9 @@ describe('viewers through IAP (dashboardAccess iap, dashboard without push)', ()
     expect(mesh.one(T.api, 'api-iap').inputs).toMatchObject({ service: 'iap.googleapis.com', disableOnDestroy: false });
     expect(mesh.one(T.agent, 'iap-agent').inputs.service).toBe('iap.googleapis.com');
     // Enabled with the other APIs, so the agent waits for API propagation (apis.ts) like everything else.
-    expect([...mesh.dependenciesOf(mesh.one(T.agent, 'iap-agent'))]).toEqual(expect.arrayContaining([`${T.api}::api-iap`, 'pulumi-nodejs:dynamic:Resource::api-propagation']));
+    expect([...mesh.dependenciesOf(mesh.one(T.agent, 'iap-agent'))]).toEqual(
+      expect.arrayContaining([`${T.api}::api-iap`, 'pulumi-nodejs:dynamic:Resource::api-propagation']),
+    );
     expect([...mesh.dependenciesOf(mesh.one(T.run, 'dashboard'))]).toEqual(expect.arrayContaining([`${T.api}::api-iap`, `${T.agent}::iap-agent`]));
   });
 });
@@ -89,7 +103,9 @@ describe('bad dashboard config', () => {
 
   it('refuses IAP while Pub/Sub pushes to the dashboard', async () => {
     const error = await failMesh({ 'event-mesh:dashboardViewers': VIEWERS, 'event-mesh:dashboardAccess': 'iap' });
-    expect(error.message).toMatch(/event-mesh:dashboardAccess: iap would put IAP in front of Pub\/Sub push to dashboard \(dashboard-analytics, dashboard-orders\)/);
+    expect(error.message).toMatch(
+      /event-mesh:dashboardAccess: iap would put IAP in front of Pub\/Sub push to dashboard \(dashboard-analytics, dashboard-orders\)/,
+    );
     expect(error.offlineRun?.resources.filter((r) => r.custom)).toEqual([]);
   });
 

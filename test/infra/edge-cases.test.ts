@@ -11,7 +11,10 @@ const sa = (name: string) => `serviceAccount:${name}@${PROJECT}.iam.gserviceacco
 describe('one pull consumer with exactly-once (service without a profile, prebuilt image)', () => {
   let mesh: Mesh;
   beforeAll(async () => {
-    mesh = await runMesh({ 'event-mesh:specFile': fixture('pull-exactly-once.yaml'), 'event-mesh:images': { worker: 'europe-docker.pkg.dev/p/r/worker:1.2.3' } });
+    mesh = await runMesh({
+      'event-mesh:specFile': fixture('pull-exactly-once.yaml'),
+      'event-mesh:images': { worker: 'europe-docker.pkg.dev/p/r/worker:1.2.3' },
+    });
   });
 
   it('creates an exactly-once pull subscription with the spec settings', () => {
@@ -25,7 +28,10 @@ describe('one pull consumer with exactly-once (service without a profile, prebui
       messageRetentionDuration: '259200s',
     });
     expect(mesh.one(T.subscription, 'worker-orders').inputs.pushConfig).toBeUndefined();
-    expect(mesh.one(T.subscription, 'worker-orders-redrive').inputs).toMatchObject({ enableExactlyOnceDelivery: true, topic: `projects/${PROJECT}/topics/worker-orders-redrive` });
+    expect(mesh.one(T.subscription, 'worker-orders-redrive').inputs).toMatchObject({
+      enableExactlyOnceDelivery: true,
+      topic: `projects/${PROJECT}/topics/worker-orders-redrive`,
+    });
     expect(mesh.one(T.subscription, 'worker-orders-dlq-hold').inputs.topic).toBe(`projects/${PROJECT}/topics/worker-orders-dlq`);
   });
 
@@ -34,13 +40,21 @@ describe('one pull consumer with exactly-once (service without a profile, prebui
     expect(mesh.all(T.runIam)).toEqual([]);
     expect(mesh.all(T.accountIam)).toEqual([]);
     expect(mesh.grantsOf(agentMember()).sort()).toEqual(
-      ['roles/pubsub.publisher on topic worker-orders-dlq', 'roles/pubsub.subscriber on subscription worker-orders', 'roles/pubsub.subscriber on subscription worker-orders-redrive'].sort(),
+      [
+        'roles/pubsub.publisher on topic worker-orders-dlq',
+        'roles/pubsub.subscriber on subscription worker-orders',
+        'roles/pubsub.subscriber on subscription worker-orders-redrive',
+      ].sort(),
     );
   });
 
   it('grants the unknown service only what its consumers need', () => {
     expect(mesh.grantsOf(sa('mesh-worker'))).toEqual(
-      ['roles/pubsub.publisher on topic worker-orders-dlq', 'roles/pubsub.subscriber on subscription worker-orders', 'roles/pubsub.subscriber on subscription worker-orders-redrive'].sort(),
+      [
+        'roles/pubsub.publisher on topic worker-orders-dlq',
+        'roles/pubsub.subscriber on subscription worker-orders',
+        'roles/pubsub.subscriber on subscription worker-orders-redrive',
+      ].sort(),
     );
   });
 
@@ -63,7 +77,12 @@ describe('one pull consumer with exactly-once (service without a profile, prebui
     for (const table of mesh.all(T.table)) expect(table.inputs.deletionProtection).toBe(true);
     expect(mesh.one(T.run, 'worker').inputs.deletionProtection).toBe(true);
     expect(mesh.one(T.firestore, '(default)').inputs).toMatchObject({ deletionPolicy: 'ABANDON', deleteProtectionState: 'DELETE_PROTECTION_ENABLED' });
-    expect(mesh.all(T.table).map((t) => t.inputs.tableId).sort()).toEqual(['dead_letters', 'orders_events', 'orders_events_dedup']);
+    expect(
+      mesh
+        .all(T.table)
+        .map((t) => t.inputs.tableId)
+        .sort(),
+    ).toEqual(['dead_letters', 'orders_events', 'orders_events_dedup']);
   });
 });
 
@@ -75,7 +94,12 @@ describe('one ordered push consumer with a filter', () => {
 
   it('orders delivery on the subscription and its redrive, filters only the subscription', () => {
     const sub = mesh.one(T.subscription, 'notifier-orders').inputs;
-    expect(sub).toMatchObject({ enableMessageOrdering: true, enableExactlyOnceDelivery: false, filter: 'attributes.ce-type = "order.paid"', ackDeadlineSeconds: 20 });
+    expect(sub).toMatchObject({
+      enableMessageOrdering: true,
+      enableExactlyOnceDelivery: false,
+      filter: 'attributes.ce-type = "order.paid"',
+      ackDeadlineSeconds: 20,
+    });
     const redrive = mesh.one(T.subscription, 'notifier-orders-redrive').inputs;
     expect(redrive).toMatchObject({ enableMessageOrdering: true, enableExactlyOnceDelivery: false });
     expect(redrive.filter).toBeUndefined();
@@ -90,7 +114,9 @@ describe('one ordered push consumer with a filter', () => {
         oidcToken: { serviceAccountEmail: `mesh-notifier-push@${PROJECT}.iam.gserviceaccount.com`, audience: run.state.uri },
       });
       // Created after the service and the invoker grant, so the first pushes do not fail.
-      expect(mesh.one(T.subscription, name).dependsOn).toEqual(expect.arrayContaining([`${T.run}::notifier`, `${T.runIam}::notifier-push-sa-run-invoker-notifier`]));
+      expect(mesh.one(T.subscription, name).dependsOn).toEqual(
+        expect.arrayContaining([`${T.run}::notifier`, `${T.runIam}::notifier-push-sa-run-invoker-notifier`]),
+      );
     }
     expect(mesh.grantsOf(sa('mesh-notifier-push'))).toEqual(['roles/run.invoker on run notifier']);
     expect(mesh.grantsOf(sa('mesh-notifier'))).toEqual(['roles/pubsub.publisher on topic notifier-orders-dlq']);
@@ -132,7 +158,11 @@ describe('one BigQuery consumer and no services', () => {
     // Its BigQuery grants are warehouse.ts's business (test/infra/program.test.ts checks the subscription waits for them).
     const agent = mesh.grantsOf(agentMember());
     expect(agent.filter((g) => !g.startsWith('roles/bigquery.'))).toEqual(
-      ['roles/pubsub.publisher on topic archive-analytics-dlq', 'roles/pubsub.subscriber on subscription archive-analytics', 'roles/pubsub.subscriber on subscription archive-analytics-redrive'].sort(),
+      [
+        'roles/pubsub.publisher on topic archive-analytics-dlq',
+        'roles/pubsub.subscriber on subscription archive-analytics',
+        'roles/pubsub.subscriber on subscription archive-analytics-redrive',
+      ].sort(),
     );
     expect(agent.some((g) => g.startsWith('roles/bigquery.dataEditor on '))).toBe(true);
     expect(mesh.all(T.run)).toEqual([]);
@@ -143,7 +173,12 @@ describe('one BigQuery consumer and no services', () => {
 
   it('alerts the configured channel', () => {
     for (const alert of mesh.all(T.alert)) expect(alert.inputs.notificationChannels).toEqual([`projects/${PROJECT}/notificationChannels/7`]);
-    expect(mesh.all(T.alert).map((a) => a.name).sort()).toEqual(['archive-analytics-backlog', 'archive-analytics-dead-letters', 'archive-analytics-oldest-unacked']);
+    expect(
+      mesh
+        .all(T.alert)
+        .map((a) => a.name)
+        .sort(),
+    ).toEqual(['archive-analytics-backlog', 'archive-analytics-dead-letters', 'archive-analytics-oldest-unacked']);
   });
 });
 
@@ -151,13 +186,18 @@ describe('bad input', () => {
   it('fails with the spec loader messages, one line per problem, before creating anything', async () => {
     const error = await failMesh({ 'event-mesh:specFile': fixture('invalid.yaml') });
     expect(error.message).toContain('mesh spec has 2 errors:');
-    expect(error.message).toMatch(/invalid\.yaml:16:5 consumers\.notifier-orders\.exactlyOnce: exactly-once delivery works only with pull subscriptions, not push/);
+    expect(error.message).toMatch(
+      /invalid\.yaml:16:5 consumers\.notifier-orders\.exactlyOnce: exactly-once delivery works only with pull subscriptions, not push/,
+    );
     expect(error.message).toMatch(/invalid\.yaml:17:19 consumers\.notifier-orders\.deadLetter\.maxAttempts: must be between 5 and 100, got 2/);
     expect(error.offlineRun?.resources.filter((r) => r.custom)).toEqual([]);
   });
 
   it('fails on stack config that cannot work, naming every problem, before creating anything', async () => {
-    const error = await failMesh({ 'event-mesh:specFile': fixture('pull-exactly-once.yaml'), 'event-mesh:scaling': { worker: { minInstances: 0 }, nobody: { maxInstances: 1 } } });
+    const error = await failMesh({
+      'event-mesh:specFile': fixture('pull-exactly-once.yaml'),
+      'event-mesh:scaling': { worker: { minInstances: 0 }, nobody: { maxInstances: 1 } },
+    });
     expect(error.message).toContain('stack config has 2 errors:');
     expect(error.message).toContain('event-mesh:scaling.nobody: unknown service (services: worker)');
     expect(error.message).toContain('event-mesh:scaling.worker: minInstances must be at least 1 because worker pulls (worker-orders)');

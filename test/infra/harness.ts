@@ -54,7 +54,12 @@ export class Mesh {
   /** The resource of `type` whose GCP name (or logical name) is `name`; fails loudly when missing. */
   one(type: string, name: string): MockedResource {
     const found = this.all(type).filter((r) => (r.inputs.name ?? r.inputs.accountId ?? r.inputs.tableId ?? r.name) === name);
-    if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length} (have: ${this.all(type).map((r) => r.inputs.name ?? r.name).join(', ')})`);
+    if (found.length !== 1)
+      throw new Error(
+        `expected one ${type} named ${name}, found ${found.length} (have: ${this.all(type)
+          .map((r) => r.inputs.name ?? r.name)
+          .join(', ')})`,
+      );
     return found[0];
   }
 

@@ -29,7 +29,9 @@ describe('the Image resources', () => {
     expect(images.map((i) => i.inputs.buildArgs.SERVICE).sort()).toEqual(['dashboard', 'processor', 'warehouse']);
     for (const image of images) {
       expect(image.inputs).toMatchObject({ buildOnPreview: false, push: true, platforms: ['linux/amd64'] });
-      const tags = hashes.map((h) => `us-central1-docker.pkg.dev/${PROJECT}/event-mesh/${image.inputs.buildArgs.SERVICE}:${imageTag(h, image.inputs.buildArgs)}`);
+      const tags = hashes.map(
+        (h) => `us-central1-docker.pkg.dev/${PROJECT}/event-mesh/${image.inputs.buildArgs.SERVICE}:${imageTag(h, image.inputs.buildArgs)}`,
+      );
       expect(image.inputs.tags).toHaveLength(1);
       expect(tags).toContain(image.inputs.tags[0]);
       expect(image.inputs.tags[0]).not.toMatch(/:latest$/);
@@ -47,7 +49,10 @@ describe('the Image resources', () => {
     for (const image of mesh.all(T.image)) {
       // docker-build's Image.Diff ignores a registry's password (v0.0.22 provider/internal/image.go),
       // so a new token is no change; ignoreChanges would push a real rebuild with the expired one.
-      expect(image.inputs.registries).toEqual({ [SECRET_SIG]: expect.any(String), value: [{ address: 'us-central1-docker.pkg.dev', username: 'oauth2accesstoken', password: 'offline-access-token' }] });
+      expect(image.inputs.registries).toEqual({
+        [SECRET_SIG]: expect.any(String),
+        value: [{ address: 'us-central1-docker.pkg.dev', username: 'oauth2accesstoken', password: 'offline-access-token' }],
+      });
       expect(image.ignoreChanges ?? []).toEqual([]);
       expect(image.retainOnDelete).toBe(true);
     }

@@ -14,7 +14,7 @@ jest.setTimeout(60_000);
 const sa = (mesh: Mesh, service: string) => `serviceAccount:${mesh.accountEmail(`mesh-${service}`)}`;
 
 function checkOrder(mesh: Mesh, spec: MeshSpec) {
-  const runKeys = mesh.all(T.run).map(Mesh.key);
+  const runKeys = mesh.all(T.run).map((r) => Mesh.key(r));
   for (const service of Object.values(spec.services)) {
     const run = mesh.one(T.run, service.name);
     const before = mesh.dependenciesOf(run);

@@ -62,11 +62,23 @@ it('lists every subscription with its key settings', () => {
 
 it('lists every IAM binding', () => {
   const iam = plan.rows.filter((r) => /IAMMember|IamMember/.test(r.type));
-  expect(iam).toContainEqual({ type: 'pubsub.TopicIAMMember', name: 'processor-orders-dlq', settings: 'roles/pubsub.publisher -> serviceAccount:service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com' });
-  expect(iam).toContainEqual({ type: 'cloudrunv2.ServiceIamMember', name: 'service dashboard', settings: 'roles/run.invoker -> serviceAccount:mesh-dashboard-push@plan-project.iam.gserviceaccount.com' });
+  expect(iam).toContainEqual({
+    type: 'pubsub.TopicIAMMember',
+    name: 'processor-orders-dlq',
+    settings: 'roles/pubsub.publisher -> serviceAccount:service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com',
+  });
+  expect(iam).toContainEqual({
+    type: 'cloudrunv2.ServiceIamMember',
+    name: 'service dashboard',
+    settings: 'roles/run.invoker -> serviceAccount:mesh-dashboard-push@plan-project.iam.gserviceaccount.com',
+  });
   // The warehouse runs no BigQuery job: no jobUser (infra/profiles.ts).
   expect(iam.filter((r) => r.settings.includes('roles/bigquery.jobUser'))).toEqual([]);
-  expect(iam).toContainEqual({ type: 'bigquery.DatasetIamMember', name: 'dataset event_mesh', settings: 'roles/bigquery.dataEditor -> serviceAccount:mesh-warehouse@plan-project.iam.gserviceaccount.com' });
+  expect(iam).toContainEqual({
+    type: 'bigquery.DatasetIamMember',
+    name: 'dataset event_mesh',
+    settings: 'roles/bigquery.dataEditor -> serviceAccount:mesh-warehouse@plan-project.iam.gserviceaccount.com',
+  });
   expect(iam.some((r) => /allUsers|allAuthenticatedUsers/.test(r.settings))).toBe(false);
   // Every IAM row but the Pub/Sub agent's BigQuery grants (warehouse.ts decides those): the earlier
   // 13 + 20 + 3 + 4 + 2 less the warehouse's jobUser.
@@ -78,9 +90,15 @@ it('lists services, images, tables and alerts with their settings', () => {
   expect(row('cloudrunv2.Service', 'processor').settings).toBe(
     'image us-docker.pkg.dev/plan-project/x/processor:7; runs as mesh-processor@plan-project.iam.gserviceaccount.com; ingress INGRESS_TRAFFIC_INTERNAL_ONLY; concurrency 80; instances 1..10; cpu always allocated; timeout 300s',
   );
-  expect(rows('docker-build.Image').map((r) => r.name).sort()).toEqual(['dashboard-image', 'warehouse-image']); // processor's image comes from config
+  expect(
+    rows('docker-build.Image')
+      .map((r) => r.name)
+      .sort(),
+  ).toEqual(['dashboard-image', 'warehouse-image']); // processor's image comes from config
   expect(row('bigquery.Table', 'orders_events').settings).toBe('19 columns; partitioned DAY on event_time; clustered by event_type');
-  expect(row('monitoring.AlertPolicy', 'Event mesh: processor-orders oldest-unacked').settings).toBe('processor-orders oldest_unacked_message_age > 120 for 60s; 0 channels');
+  expect(row('monitoring.AlertPolicy', 'Event mesh: processor-orders oldest-unacked').settings).toBe(
+    'processor-orders oldest_unacked_message_age > 120 for 60s; 0 channels',
+  );
   expect(row('firestore.Field', 'dedup.expiresAt').settings).toBe('TTL policy; not indexed');
 });
 

@@ -26,9 +26,23 @@ const T = {
 };
 
 /** Runs one policy on one resource (with this policy config); returns the violations it reported. */
-async function violations(policy: ResourceValidationPolicy, type: string, name: string, props: Record<string, unknown>, config: Record<string, unknown> = {}): Promise<string[]> {
+async function violations(
+  policy: ResourceValidationPolicy,
+  type: string,
+  name: string,
+  props: Record<string, unknown>,
+  config: Record<string, unknown> = {},
+): Promise<string[]> {
   const reported: string[] = [];
-  const args = { type, name, urn: `urn:pulumi:dev::event-mesh::${type}::${name}`, props, opts: {}, stackTags: new Map(), getConfig: () => config } as unknown as ResourceValidationArgs;
+  const args = {
+    type,
+    name,
+    urn: `urn:pulumi:dev::event-mesh::${type}::${name}`,
+    props,
+    opts: {},
+    stackTags: new Map(),
+    getConfig: () => config,
+  } as unknown as ResourceValidationArgs;
   for (const validate of [policy.validateResource ?? []].flat()) await validate(args, (message) => reported.push(message));
   return reported;
 }
@@ -71,7 +85,13 @@ describe('exactly-once-pull-only', () => {
     expect(await violations(exactlyOnceOnlyOnPull, T.subscription, 'c', { enableExactlyOnceDelivery: true, deadLetterPolicy: dlq })).toEqual([]);
   });
   it('fails exactly-once with a push config', async () => {
-    expect(await violations(exactlyOnceOnlyOnPull, T.subscription, 'c', { name: 'c', enableExactlyOnceDelivery: true, pushConfig: { pushEndpoint: 'https://x', oidcToken: oidc } })).toHaveLength(1);
+    expect(
+      await violations(exactlyOnceOnlyOnPull, T.subscription, 'c', {
+        name: 'c',
+        enableExactlyOnceDelivery: true,
+        pushConfig: { pushEndpoint: 'https://x', oidcToken: oidc },
+      }),
+    ).toHaveLength(1);
   });
 });
 
@@ -82,12 +102,23 @@ describe('no-public-iam-members', () => {
     }
   });
   it('fails allUsers and allAuthenticatedUsers on members, bindings, policies and dataset access', async () => {
-    expect(await violations(noPublicIamMembers, 'gcp:cloudrunv2/serviceIamMember:ServiceIamMember', 'g', { role: 'roles/run.invoker', member: 'allUsers' })).toEqual([
-      'g grants roles/run.invoker to allUsers: nothing in the mesh is public',
-    ]);
-    expect(await violations(noPublicIamMembers, 'gcp:pubsub/subscriptionIAMBinding:SubscriptionIAMBinding', 'b', { role: 'r', members: ['user:a@b.c', 'allAuthenticatedUsers'] })).toHaveLength(1);
-    expect(await violations(noPublicIamMembers, 'gcp:projects/iAMPolicy:IAMPolicy', 'p', { policyData: JSON.stringify({ bindings: [{ role: 'r', members: ['allUsers'] }] }) })).toHaveLength(1);
-    expect(await violations(noPublicIamMembers, 'gcp:bigquery/dataset:Dataset', 'd', { accesses: [{ role: 'READER', specialGroup: 'allAuthenticatedUsers' }] })).toHaveLength(1);
+    expect(
+      await violations(noPublicIamMembers, 'gcp:cloudrunv2/serviceIamMember:ServiceIamMember', 'g', { role: 'roles/run.invoker', member: 'allUsers' }),
+    ).toEqual(['g grants roles/run.invoker to allUsers: nothing in the mesh is public']);
+    expect(
+      await violations(noPublicIamMembers, 'gcp:pubsub/subscriptionIAMBinding:SubscriptionIAMBinding', 'b', {
+        role: 'r',
+        members: ['user:a@b.c', 'allAuthenticatedUsers'],
+      }),
+    ).toHaveLength(1);
+    expect(
+      await violations(noPublicIamMembers, 'gcp:projects/iAMPolicy:IAMPolicy', 'p', {
+        policyData: JSON.stringify({ bindings: [{ role: 'r', members: ['allUsers'] }] }),
+      }),
+    ).toHaveLength(1);
+    expect(
+      await violations(noPublicIamMembers, 'gcp:bigquery/dataset:Dataset', 'd', { accesses: [{ role: 'READER', specialGroup: 'allAuthenticatedUsers' }] }),
+    ).toHaveLength(1);
   });
 });
 
@@ -103,20 +134,32 @@ describe('push-subscription-has-oidc-token', () => {
 
 describe('cloud-run-non-default-service-account', () => {
   it('passes a service with its own account', async () => {
-    expect(await violations(cloudRunHasOwnServiceAccount, T.run, 'processor', { name: 'processor', template: { serviceAccount: 'mesh-processor@p.iam.gserviceaccount.com' } })).toEqual([]);
+    expect(
+      await violations(cloudRunHasOwnServiceAccount, T.run, 'processor', {
+        name: 'processor',
+        template: { serviceAccount: 'mesh-processor@p.iam.gserviceaccount.com' },
+      }),
+    ).toEqual([]);
   });
   it('fails a service without one or with the default compute account', async () => {
     expect(await violations(cloudRunHasOwnServiceAccount, T.run, 'processor', { name: 'processor', template: {} })).toHaveLength(1);
-    expect(await violations(cloudRunHasOwnServiceAccount, T.run, 'processor', { template: { serviceAccount: '123-compute@developer.gserviceaccount.com' } })).toEqual([
-      'Cloud Run service processor runs as the default account 123-compute@developer.gserviceaccount.com',
-    ]);
+    expect(
+      await violations(cloudRunHasOwnServiceAccount, T.run, 'processor', { template: { serviceAccount: '123-compute@developer.gserviceaccount.com' } }),
+    ).toEqual(['Cloud Run service processor runs as the default account 123-compute@developer.gserviceaccount.com']);
   });
 });
 
 describe('bigquery-table-time-partitioned', () => {
   it('passes partitioned tables and views', async () => {
-    expect(await violations(bigqueryTablesArePartitioned, T.table, 'orders_events', { tableId: 'orders_events', timePartitioning: { type: 'DAY', field: 'event_time' } })).toEqual([]);
-    expect(await violations(bigqueryTablesArePartitioned, T.table, 'orders_events_dedup', { tableId: 'orders_events_dedup', view: { query: 'SELECT 1' } })).toEqual([]);
+    expect(
+      await violations(bigqueryTablesArePartitioned, T.table, 'orders_events', {
+        tableId: 'orders_events',
+        timePartitioning: { type: 'DAY', field: 'event_time' },
+      }),
+    ).toEqual([]);
+    expect(
+      await violations(bigqueryTablesArePartitioned, T.table, 'orders_events_dedup', { tableId: 'orders_events_dedup', view: { query: 'SELECT 1' } }),
+    ).toEqual([]);
   });
   it('fails an unpartitioned table', async () => {
     expect(await violations(bigqueryTablesArePartitioned, T.table, 'raw', { tableId: 'raw' })).toEqual(['BigQuery table raw has no timePartitioning']);
@@ -125,16 +168,36 @@ describe('bigquery-table-time-partitioned', () => {
 
 describe('no-primitive-roles', () => {
   it('passes predefined roles on members, bindings and policies', async () => {
-    expect(await violations(noPrimitiveRoles, 'gcp:projects/iAMMember:IAMMember', 'g', { role: 'roles/datastore.user', member: 'serviceAccount:a@p.iam.gserviceaccount.com' })).toEqual([]);
-    expect(await violations(noPrimitiveRoles, 'gcp:projects/iAMPolicy:IAMPolicy', 'p', { policyData: JSON.stringify({ bindings: [{ role: 'roles/pubsub.subscriber', members: ['user:a@b.c'] }] }) })).toEqual([]);
+    expect(
+      await violations(noPrimitiveRoles, 'gcp:projects/iAMMember:IAMMember', 'g', {
+        role: 'roles/datastore.user',
+        member: 'serviceAccount:a@p.iam.gserviceaccount.com',
+      }),
+    ).toEqual([]);
+    expect(
+      await violations(noPrimitiveRoles, 'gcp:projects/iAMPolicy:IAMPolicy', 'p', {
+        policyData: JSON.stringify({ bindings: [{ role: 'roles/pubsub.subscriber', members: ['user:a@b.c'] }] }),
+      }),
+    ).toEqual([]);
   });
   it('fails owner, editor and viewer on any IAM member, binding or policy', async () => {
-    expect(await violations(noPrimitiveRoles, 'gcp:projects/iAMMember:IAMMember', 'g', { role: 'roles/editor', member: 'serviceAccount:a@p.iam.gserviceaccount.com' })).toEqual([
-      'g grants the basic role roles/editor: grant a predefined role for what is needed',
-    ]);
-    expect(await violations(noPrimitiveRoles, 'gcp:pubsub/topicIAMBinding:TopicIAMBinding', 'b', { role: 'roles/owner', members: ['user:a@b.c'] })).toHaveLength(1);
-    expect(await violations(noPrimitiveRoles, 'gcp:cloudrunv2/serviceIamMember:ServiceIamMember', 'r', { role: 'roles/viewer', member: 'user:a@b.c' })).toHaveLength(1);
-    expect(await violations(noPrimitiveRoles, 'gcp:projects/iAMPolicy:IAMPolicy', 'p', { policyData: JSON.stringify({ bindings: [{ role: 'roles/owner', members: ['user:a@b.c'] }] }) })).toHaveLength(1);
+    expect(
+      await violations(noPrimitiveRoles, 'gcp:projects/iAMMember:IAMMember', 'g', {
+        role: 'roles/editor',
+        member: 'serviceAccount:a@p.iam.gserviceaccount.com',
+      }),
+    ).toEqual(['g grants the basic role roles/editor: grant a predefined role for what is needed']);
+    expect(
+      await violations(noPrimitiveRoles, 'gcp:pubsub/topicIAMBinding:TopicIAMBinding', 'b', { role: 'roles/owner', members: ['user:a@b.c'] }),
+    ).toHaveLength(1);
+    expect(
+      await violations(noPrimitiveRoles, 'gcp:cloudrunv2/serviceIamMember:ServiceIamMember', 'r', { role: 'roles/viewer', member: 'user:a@b.c' }),
+    ).toHaveLength(1);
+    expect(
+      await violations(noPrimitiveRoles, 'gcp:projects/iAMPolicy:IAMPolicy', 'p', {
+        policyData: JSON.stringify({ bindings: [{ role: 'roles/owner', members: ['user:a@b.c'] }] }),
+      }),
+    ).toHaveLength(1);
   });
   it('ignores other types', async () => {
     expect(await violations(noPrimitiveRoles, 'gcp:pubsub/topic:Topic', 't', { role: 'roles/owner' })).toEqual([]);
@@ -149,14 +212,26 @@ describe('data-store-deletion-protection', () => {
     expect(await violations(dataStoresAreProtected, table, 't', { tableId: 't', deletionProtection: true })).toEqual([]);
     expect(await violations(dataStoresAreProtected, table, 't', { tableId: 't' })).toEqual([]);
     expect(await violations(dataStoresAreProtected, dataset, 'd', { datasetId: 'd', deleteContentsOnDestroy: false })).toEqual([]);
-    expect(await violations(dataStoresAreProtected, firestore, 'f', { name: '(default)', deletionPolicy: 'ABANDON', deleteProtectionState: 'DELETE_PROTECTION_ENABLED' })).toEqual([]);
+    expect(
+      await violations(dataStoresAreProtected, firestore, 'f', {
+        name: '(default)',
+        deletionPolicy: 'ABANDON',
+        deleteProtectionState: 'DELETE_PROTECTION_ENABLED',
+      }),
+    ).toEqual([]);
   });
   it('fails what destroy would delete with its data', async () => {
     expect(await violations(dataStoresAreProtected, table, 't', { tableId: 't', deletionProtection: false })).toEqual([
       'BigQuery table t has deletionProtection false; protect it (event-mesh:deletionProtection true) or, for a stack meant to be torn down, run with --policy-pack-config infra/policy/unprotected-stack.json',
     ]);
     expect(await violations(dataStoresAreProtected, dataset, 'd', { datasetId: 'd', deleteContentsOnDestroy: true })).toHaveLength(1);
-    expect(await violations(dataStoresAreProtected, firestore, 'f', { name: '(default)', deletionPolicy: 'DELETE', deleteProtectionState: 'DELETE_PROTECTION_DISABLED' })).toHaveLength(1);
+    expect(
+      await violations(dataStoresAreProtected, firestore, 'f', {
+        name: '(default)',
+        deletionPolicy: 'DELETE',
+        deleteProtectionState: 'DELETE_PROTECTION_DISABLED',
+      }),
+    ).toHaveLength(1);
     // The API's default is no delete protection.
     expect(await violations(dataStoresAreProtected, firestore, 'f', { name: '(default)' })).toHaveLength(1);
   });
@@ -178,10 +253,14 @@ describe('pull-service-always-on', () => {
   });
   it('passes a pull service with CPU always allocated and an instance, and services that do not pull', async () => {
     expect(await violations(pullServicesStayOn, T.run, 'processor', pulling(false, 1))).toEqual([]);
-    expect(await violations(pullServicesStayOn, T.run, 'dashboard', { name: 'dashboard', template: { containers: [{ resources: { cpuIdle: true } }] } })).toEqual([]);
+    expect(
+      await violations(pullServicesStayOn, T.run, 'dashboard', { name: 'dashboard', template: { containers: [{ resources: { cpuIdle: true } }] } }),
+    ).toEqual([]);
   });
   it('fails a pull service whose CPU is throttled (or left to the default) or that can scale to zero', async () => {
-    expect(await violations(pullServicesStayOn, T.run, 'processor', pulling(true, 1))).toEqual(['Cloud Run service processor pulls but its CPU is throttled outside requests (set resources.cpuIdle false)']);
+    expect(await violations(pullServicesStayOn, T.run, 'processor', pulling(true, 1))).toEqual([
+      'Cloud Run service processor pulls but its CPU is throttled outside requests (set resources.cpuIdle false)',
+    ]);
     expect(await violations(pullServicesStayOn, T.run, 'processor', pulling(undefined, 1))).toHaveLength(1);
     expect(await violations(pullServicesStayOn, T.run, 'processor', pulling(false, 0))).toEqual([
       'Cloud Run service processor pulls but may scale to zero instances (minInstanceCount 0); nothing would start it again',

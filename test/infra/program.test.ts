@@ -29,11 +29,25 @@ const sa = (name: string) => `serviceAccount:${name}@${PROJECT}.iam.gserviceacco
 describe('APIs', () => {
   it('enables every API the mesh uses, and everything else waits for them', () => {
     const apis = mesh.all(T.api).map((a) => a.inputs.service);
-    expect(apis).toEqual(expect.arrayContaining(['pubsub.googleapis.com', 'run.googleapis.com', 'bigquery.googleapis.com', 'firestore.googleapis.com', 'monitoring.googleapis.com', 'iam.googleapis.com', 'artifactregistry.googleapis.com']));
+    expect(apis).toEqual(
+      expect.arrayContaining([
+        'pubsub.googleapis.com',
+        'run.googleapis.com',
+        'bigquery.googleapis.com',
+        'firestore.googleapis.com',
+        'monitoring.googleapis.com',
+        'iam.googleapis.com',
+        'artifactregistry.googleapis.com',
+      ]),
+    );
     const apiKeys = mesh.all(T.api).map((a) => `${a.type}::${a.name}`);
     const others = mesh.resources.filter((r) => r.custom && r.type !== T.api);
     expect(others.length).toBeGreaterThan(100);
-    for (const r of others) expect({ resource: `${r.type}::${r.name}`, dependsOn: r.dependsOn }).toEqual({ resource: `${r.type}::${r.name}`, dependsOn: expect.arrayContaining(apiKeys) });
+    for (const r of others)
+      expect({ resource: `${r.type}::${r.name}`, dependsOn: r.dependsOn }).toEqual({
+        resource: `${r.type}::${r.name}`,
+        dependsOn: expect.arrayContaining(apiKeys),
+      });
   });
 
   it('never disables an API on destroy', () => {
@@ -90,7 +104,11 @@ describe('consumers', () => {
     // Same delivery as the consumer: same endpoint and token, or pull, or the same table.
     expect(redrive.inputs.pushConfig).toEqual(sub.inputs.pushConfig);
     expect(redrive.inputs.bigqueryConfig).toEqual(sub.inputs.bigqueryConfig);
-    expect(redrive.inputs).toMatchObject({ ackDeadlineSeconds: sub.inputs.ackDeadlineSeconds, deadLetterPolicy: sub.inputs.deadLetterPolicy, enableMessageOrdering: c.ordering });
+    expect(redrive.inputs).toMatchObject({
+      ackDeadlineSeconds: sub.inputs.ackDeadlineSeconds,
+      deadLetterPolicy: sub.inputs.deadLetterPolicy,
+      enableMessageOrdering: c.ordering,
+    });
     // Only this consumer's redrive subscription reads the redrive topic.
     expect(mesh.all(T.subscription).filter((s) => s.inputs.topic === redriveTopic.id)).toHaveLength(1);
   });
@@ -102,7 +120,9 @@ describe('consumers', () => {
     expect(grants).toContain(`roles/pubsub.subscriber on subscription ${names.subscription}`);
     expect(grants).toContain(`roles/pubsub.subscriber on subscription ${names.redriveSubscription}`);
     // Bound to the subscription's id, as the provider expects.
-    const subscriber = mesh.all(T.subscriptionIam).find((g) => g.inputs.member === agentMember() && g.inputs.subscription === mesh.one(T.subscription, names.subscription).id);
+    const subscriber = mesh
+      .all(T.subscriptionIam)
+      .find((g) => g.inputs.member === agentMember() && g.inputs.subscription === mesh.one(T.subscription, names.subscription).id);
     expect(subscriber).toBeDefined();
   });
 
@@ -119,7 +139,8 @@ describe('consumers', () => {
   });
 
   it('exactly-once only on pull, ordering where the spec asks', () => {
-    for (const sub of mesh.all(T.subscription)) if (sub.inputs.enableExactlyOnceDelivery) expect(sub.inputs.pushConfig ?? sub.inputs.bigqueryConfig).toBeUndefined();
+    for (const sub of mesh.all(T.subscription))
+      if (sub.inputs.enableExactlyOnceDelivery) expect(sub.inputs.pushConfig ?? sub.inputs.bigqueryConfig).toBeUndefined();
     expect(mesh.one(T.subscription, 'processor-orders').inputs).toMatchObject({ enableExactlyOnceDelivery: true, enableMessageOrdering: true });
     expect(mesh.one(T.subscription, 'processor-orders-redrive').inputs).toMatchObject({ enableExactlyOnceDelivery: true, enableMessageOrdering: true });
   });
@@ -137,7 +158,8 @@ describe('consumers', () => {
     expect(agentBigQuery.length).toBeGreaterThan(0);
     expect(agentBigQuery.map((r) => r.inputs.role)).toContain('roles/bigquery.dataEditor');
     const before = mesh.dependenciesOf(sub);
-    for (const key of [`${T.table}::raw_orders`, ...agentBigQuery.map(Mesh.key)]) expect({ key, before: before.has(key) }).toEqual({ key, before: true });
+    for (const key of [`${T.table}::raw_orders`, ...agentBigQuery.map((r) => Mesh.key(r))])
+      expect({ key, before: before.has(key) }).toEqual({ key, before: true });
   });
 });
 
@@ -154,7 +176,12 @@ describe('IAM', () => {
 
   it('gives each service account only its roles', () => {
     expect(mesh.grantsOf(sa('mesh-dashboard'))).toEqual(
-      ['roles/datastore.user on project mesh-test', 'roles/monitoring.viewer on project mesh-test', 'roles/pubsub.publisher on topic dashboard-analytics-dlq', 'roles/pubsub.publisher on topic dashboard-orders-dlq'].sort(),
+      [
+        'roles/datastore.user on project mesh-test',
+        'roles/monitoring.viewer on project mesh-test',
+        'roles/pubsub.publisher on topic dashboard-analytics-dlq',
+        'roles/pubsub.publisher on topic dashboard-orders-dlq',
+      ].sort(),
     );
     expect(mesh.grantsOf(sa('mesh-processor'))).toEqual(
       [
@@ -204,11 +231,22 @@ describe('Cloud Run services', () => {
     expect(env).toMatchObject({ GOOGLE_CLOUD_PROJECT: PROJECT, MESH_SERVICE: service.name, MESH_SPEC: '/app/mesh.yaml', BIGQUERY_DATASET: 'event_mesh' });
     const pushes = service.consumers.some((c) => spec.consumers[c].delivery === 'push');
     // Cloud Run has checked the token's signature and strips it (SIGNATURE_REMOVED_BY_GOOGLE): the container checks claims.
-    if (pushes) expect(env).toMatchObject({ MESH_PUSH_AUDIENCE: run.state.uri, MESH_PUSH_SERVICE_ACCOUNT: mesh.accountEmail(`mesh-${service.name}-push`), MESH_PUSH_TOKEN_CHECK: 'claims' });
+    if (pushes)
+      expect(env).toMatchObject({
+        MESH_PUSH_AUDIENCE: run.state.uri,
+        MESH_PUSH_SERVICE_ACCOUNT: mesh.accountEmail(`mesh-${service.name}-push`),
+        MESH_PUSH_TOKEN_CHECK: 'claims',
+      });
     else expect([env.MESH_PUSH_AUDIENCE, env.MESH_PUSH_TOKEN_CHECK]).toEqual([undefined, undefined]);
     // Started and kept alive on /healthz (200 once listening); /readyz waits for pull streams and IAM.
     const container = t.containers[0];
-    expect(container.startupProbe).toEqual({ httpGet: { path: '/healthz', port: 8080 }, initialDelaySeconds: 0, periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 60 });
+    expect(container.startupProbe).toEqual({
+      httpGet: { path: '/healthz', port: 8080 },
+      initialDelaySeconds: 0,
+      periodSeconds: 2,
+      timeoutSeconds: 1,
+      failureThreshold: 60,
+    });
     expect(container.livenessProbe).toEqual({ httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 });
     expect(container.ports).toEqual({ containerPort: container.startupProbe.httpGet.port });
     // The built image, by digest.
@@ -225,7 +263,12 @@ describe('Cloud Run services', () => {
   });
 
   it('labels the services that pull, for the policy pack', () => {
-    expect(mesh.all(T.run).map((r) => `${r.inputs.name}=${r.inputs.labels['mesh-pulls'] ?? '-'}`).sort()).toEqual(['dashboard=-', 'processor=true', 'warehouse=true']);
+    expect(
+      mesh
+        .all(T.run)
+        .map((r) => `${r.inputs.name}=${r.inputs.labels['mesh-pulls'] ?? '-'}`)
+        .sort(),
+    ).toEqual(['dashboard=-', 'processor=true', 'warehouse=true']);
   });
 
   it('keeps CPU allocated for services that pull, and scales as configured', () => {
@@ -266,14 +309,28 @@ describe('warehouse', () => {
     expect(mesh.one(T.dataset, 'warehouse').inputs).toMatchObject({ datasetId: 'event_mesh', location: 'US' });
     for (const topic of Object.values(spec.topics)) {
       const table = mesh.one(T.table, `${topic.name}_events`);
-      expect(table.inputs).toMatchObject({ datasetId: 'event_mesh', timePartitioning: { type: 'DAY', field: 'event_time' }, clusterings: ['event_type'], deletionProtection: false });
+      expect(table.inputs).toMatchObject({
+        datasetId: 'event_mesh',
+        timePartitioning: { type: 'DAY', field: 'event_time' },
+        clusterings: ['event_type'],
+        deletionProtection: false,
+      });
       expect(JSON.parse(table.inputs.schema)).toEqual(eventsTableSchema(topic));
       const view = mesh.one(T.table, `${topic.name}_events_dedup`);
       expect(view.inputs.view.query).toContain(`\`${PROJECT}.event_mesh.${topic.name}_events\``);
       expect(view.inputs.view.query).toBe(dedupViewQuery(PROJECT, 'event_mesh', topic.name));
     }
     const deadLetters = mesh.one(T.table, 'dead_letters');
-    expect(JSON.parse(deadLetters.inputs.schema).map((f: { name: string }) => f.name)).toEqual(['event_id', 'consumer', 'topic', 'reason', 'error', 'attributes', 'data', 'dead_lettered_at']);
+    expect(JSON.parse(deadLetters.inputs.schema).map((f: { name: string }) => f.name)).toEqual([
+      'event_id',
+      'consumer',
+      'topic',
+      'reason',
+      'error',
+      'attributes',
+      'data',
+      'dead_lettered_at',
+    ]);
   });
 });
 
@@ -281,7 +338,11 @@ describe('monitoring', () => {
   it.each(consumers)('$name alerts on its lag SLO and on dead letters', (c) => {
     const alert = (kind: string) => mesh.one(T.alert, `${c.name}-${kind}`).inputs;
     const threshold = (kind: string) => alert(kind).conditions[0].conditionThreshold;
-    expect(threshold('oldest-unacked')).toMatchObject({ thresholdValue: c.lagSlo.oldestUnackedSeconds, comparison: 'COMPARISON_GT', filter: expect.stringContaining(`subscription_id = "${c.name}"`) });
+    expect(threshold('oldest-unacked')).toMatchObject({
+      thresholdValue: c.lagSlo.oldestUnackedSeconds,
+      comparison: 'COMPARISON_GT',
+      filter: expect.stringContaining(`subscription_id = "${c.name}"`),
+    });
     expect(threshold('oldest-unacked').filter).toContain('subscription/oldest_unacked_message_age');
     expect(threshold('backlog')).toMatchObject({ thresholdValue: c.lagSlo.backlog, filter: expect.stringContaining('subscription/num_undelivered_messages') });
     expect(threshold('dead-letters')).toMatchObject({ thresholdValue: 0, filter: expect.stringContaining(`subscription_id = "${c.name}-dlq-hold"`) });
@@ -293,7 +354,11 @@ describe('monitoring', () => {
     expect(board.mosaicLayout.tiles).toHaveLength(consumers.length * 3);
     for (const [row, c] of consumers.entries()) {
       const tiles = board.mosaicLayout.tiles.filter((t: { yPos: number }) => t.yPos === row * 16);
-      expect(tiles.map((t: { widget: { title: string } }) => t.widget.title)).toEqual([`${c.name}: backlog`, `${c.name}: oldest unacked (s)`, `${c.name}: dead letters`]);
+      expect(tiles.map((t: { widget: { title: string } }) => t.widget.title)).toEqual([
+        `${c.name}: backlog`,
+        `${c.name}: oldest unacked (s)`,
+        `${c.name}: dead letters`,
+      ]);
       expect(tiles[1].widget.xyChart.thresholds[0].value).toBe(c.lagSlo.oldestUnackedSeconds);
       // The dead-letter chart has no SLO line: no `thresholds` at all rather than [].
       expect(tiles[2].widget.xyChart).not.toHaveProperty('thresholds');

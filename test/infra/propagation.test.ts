@@ -23,7 +23,9 @@ describe('repository spec (one BigQuery consumer, archive-orders -> raw_orders)'
   it('grants the Pub/Sub agent dataEditor on the subscription table only, nothing on the dataset', () => {
     expect(mesh.all(T.datasetIam).filter((g) => g.inputs.member === agentMember())).toEqual([]);
     const tableGrants = mesh.all(TABLE_IAM).filter((g) => g.inputs.member === agentMember());
-    expect(tableGrants.map((g) => `${g.inputs.role} on ${g.inputs.datasetId}.${g.inputs.tableId}`)).toEqual(['roles/bigquery.dataEditor on event_mesh.raw_orders']);
+    expect(tableGrants.map((g) => `${g.inputs.role} on ${g.inputs.datasetId}.${g.inputs.tableId}`)).toEqual([
+      'roles/bigquery.dataEditor on event_mesh.raw_orders',
+    ]);
     // Nothing else in BigQuery for the agent: not the events tables, not dead_letters.
     expect(mesh.all(TABLE_IAM).filter((g) => g.inputs.member === agentMember() && g.inputs.tableId !== 'raw_orders')).toEqual([]);
     expect(tableGrants[0].dependsOn).toEqual(expect.arrayContaining([`${T.table}::raw_orders`, `${T.agent}::pubsub-agent`]));
@@ -60,7 +62,10 @@ describe('repository spec (one BigQuery consumer, archive-orders -> raw_orders)'
 
 describe('spec without BigQuery consumers', () => {
   it('grants the agent nothing in BigQuery and waits for no IAM propagation', async () => {
-    const mesh = await runMesh({ 'event-mesh:specFile': fixture('pull-exactly-once.yaml'), 'event-mesh:images': { worker: 'europe-docker.pkg.dev/p/r/worker:1.2.3' } });
+    const mesh = await runMesh({
+      'event-mesh:specFile': fixture('pull-exactly-once.yaml'),
+      'event-mesh:images': { worker: 'europe-docker.pkg.dev/p/r/worker:1.2.3' },
+    });
     expect(mesh.all(TABLE_IAM)).toEqual([]);
     expect(mesh.all(T.datasetIam).filter((g) => g.inputs.member === agentMember())).toEqual([]);
     expect(mesh.all(WAIT).map((w) => w.name)).toEqual(['api-propagation']);

@@ -47,7 +47,10 @@ describe('defaults (mesh.yaml has no recovery section)', () => {
 
 describe('a spec asking for weekly backups, no PITR, 3 days of time travel', () => {
   it('creates exactly that', async () => {
-    const mesh = await meshWith({ firestore: { pointInTimeRecovery: false, backups: { every: 'weekly', day: 'monday', retention: '56d' } }, warehouse: { timeTravel: '3d' } });
+    const mesh = await meshWith({
+      firestore: { pointInTimeRecovery: false, backups: { every: 'weekly', day: 'monday', retention: '56d' } },
+      warehouse: { timeTravel: '3d' },
+    });
     expect(mesh.one(T.firestore, '(default)').inputs.pointInTimeRecoveryEnablement).toBe('POINT_IN_TIME_RECOVERY_DISABLED');
     expect(mesh.all(SCHEDULE).map((s) => s.inputs)).toEqual([expect.objectContaining({ retention: `${56 * 86400}s`, weeklyRecurrence: { day: 'MONDAY' } })]);
     expect(mesh.one(T.dataset, 'warehouse').inputs.maxTimeTravelHours).toBe('72');

@@ -5,7 +5,6 @@
 import { assertJava, findEmulator, startFirestoreEmulator, startPubsubEmulator, type RunningEmulator } from '../../shared/emulators';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __MESH_EMULATORS__: RunningEmulator[] | undefined;
 }
 

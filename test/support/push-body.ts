@@ -22,7 +22,10 @@ export interface PushDelivery {
 /** The JSON text of the wrapped push of `message` (as toPubsubMessage() publishes it). */
 export function pushBody(message: OutgoingMessage, delivery: PushDelivery): string {
   const { subscription, messageId = '1', publishTime = new Date(), deliveryAttempt } = delivery;
-  return wrapPushBody({ data: message.data, attributes: message.attributes, orderingKey: message.orderingKey, messageId, publishTime, deliveryAttempt }, subscription);
+  return wrapPushBody(
+    { data: message.data, attributes: message.attributes, orderingKey: message.orderingKey, messageId, publishTime, deliveryAttempt },
+    subscription,
+  );
 }
 
 /** projects/<project>/subscriptions/<subscription>. */

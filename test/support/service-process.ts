@@ -30,7 +30,7 @@ export function startServiceProcess(service: string, env: NodeJS.ProcessEnv): Se
   const lines: Record<string, unknown>[] = [];
   let output = '';
   let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     const text = chunk.toString();
     output += text;
     buffered += text;
@@ -44,8 +44,10 @@ export function startServiceProcess(service: string, env: NodeJS.ProcessEnv): Se
       }
     }
   });
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { child, lines, output: () => output, exited };
 }
 
@@ -66,8 +68,12 @@ export async function getJson<T>(baseUrl: string, route: string): Promise<T | un
 
 /** Polls `baseUrl`/readyz until it answers 200, or fails after `timeoutMs`. */
 export async function waitReady(baseUrl: string, timeoutMs = 45000, what = 'the service to be ready'): Promise<void> {
-  await eventually(async () => {
-    const res = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
-    return res?.status === 200 ? true : undefined;
-  }, timeoutMs, what);
+  await eventually(
+    async () => {
+      const res = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+      return res?.status === 200 ? true : undefined;
+    },
+    timeoutMs,
+    what,
+  );
 }

@@ -30,8 +30,8 @@ export const REPO_TOPICS_YAML = `topics:
 export async function writeRepoSpecWithFreePorts(dir: string, edit: (doc: Record<string, any>) => void = () => undefined): Promise<string> {
   const doc = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, 'mesh.yaml'), 'utf8'));
   doc.local = { pubsubPort: await freePort(), firestorePort: await freePort(), bigqueryPort: await freePort(), dataDir: path.join(dir, 'data') };
-  for (const service of Object.values(doc.services) as { localPort: number }[]) service.localPort = await freePort();
-  for (const topic of Object.values(doc.topics) as { schema: { dir: string } }[]) topic.schema.dir = path.resolve(REPO_ROOT, topic.schema.dir);
+  for (const service of Object.values<{ localPort: number }>(doc.services)) service.localPort = await freePort();
+  for (const topic of Object.values<{ schema: { dir: string } }>(doc.topics)) topic.schema.dir = path.resolve(REPO_ROOT, topic.schema.dir);
   edit(doc);
   const file = path.join(dir, `mesh-${Math.random().toString(36).slice(2)}.yaml`);
   fs.writeFileSync(file, YAML.stringify(doc));

@@ -21,13 +21,19 @@ afterEach(() => pubsub.close());
 const names = async (list: Promise<[{ name: string }[], ...unknown[]]>) => (await list)[0].map((x) => x.name.split('/').pop()).sort();
 
 describe('mesh apply --local', () => {
-  it('creates every topic, schema revision and subscription of the spec, with the spec\'s settings', async () => {
+  it("creates every topic, schema revision and subscription of the spec, with the spec's settings", async () => {
     await applyLocal({ pubsub, spec });
     const consumers = Object.values(spec.consumers);
     const expectedTopics = ['analytics', 'orders', ...consumers.flatMap((c) => [consumerResources(c).deadLetterTopic, consumerResources(c).redriveTopic])];
     expect(await names(pubsub.getTopics())).toEqual(expectedTopics.sort());
     const expectedSubs = [
-      ...consumers.flatMap((c) => [consumerResources(c).subscription, consumerResources(c).deadLetterHold, consumerResources(c).redriveSubscription, localTapNames.deadLetterTap(c.name), localTapNames.redriveTap(c.name)]),
+      ...consumers.flatMap((c) => [
+        consumerResources(c).subscription,
+        consumerResources(c).deadLetterHold,
+        consumerResources(c).redriveSubscription,
+        localTapNames.deadLetterTap(c.name),
+        localTapNames.redriveTap(c.name),
+      ]),
       ...Object.keys(spec.topics).map(localTapNames.topicTap),
     ];
     expect(await names(pubsub.getSubscriptions())).toEqual(expectedSubs.sort());
@@ -69,9 +75,19 @@ describe('mesh apply --local', () => {
 
   it('updates mutable settings in place and refuses to silently drop a subscription', async () => {
     await applyLocal({ pubsub, spec, serviceUrls: { dashboard: 'http://127.0.0.1:9999' } });
-    const changed = specFromText(specText.replace('ackDeadline: 60s\n    retry: { minBackoff: 10s, maxBackoff: 300s }', 'ackDeadline: 90s\n    retry: { minBackoff: 10s, maxBackoff: 300s }'));
+    const changed = specFromText(
+      specText.replace(
+        'ackDeadline: 60s\n    retry: { minBackoff: 10s, maxBackoff: 300s }',
+        'ackDeadline: 90s\n    retry: { minBackoff: 10s, maxBackoff: 300s }',
+      ),
+    );
     const steps = await applyLocal({ pubsub, spec: changed });
-    expect(steps.filter((s) => s.action !== 'unchanged').map((s) => `${s.name} ${s.action} ${s.detail}`).sort()).toEqual([
+    expect(
+      steps
+        .filter((s) => s.action !== 'unchanged')
+        .map((s) => `${s.name} ${s.action} ${s.detail}`)
+        .sort(),
+    ).toEqual([
       'dashboard-analytics updated pushConfig',
       'dashboard-analytics-redrive updated pushConfig',
       'dashboard-orders updated pushConfig',
@@ -85,11 +101,16 @@ describe('mesh apply --local', () => {
     await expect(applyLocal({ pubsub, spec: unordered })).rejects.toThrow(ApplyConflictError);
     await expect(applyLocal({ pubsub, spec: unordered })).rejects.toThrow(/processor-orders: enableMessageOrdering changed.*--recreate/);
     const recreated = await applyLocal({ pubsub, spec: unordered, recreate: true });
-    expect(recreated.filter((s) => s.action === 'recreated').map((s) => s.name).sort()).toEqual(['processor-orders', 'processor-orders-redrive']);
+    expect(
+      recreated
+        .filter((s) => s.action === 'recreated')
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(['processor-orders', 'processor-orders-redrive']);
     expect((await pubsub.subscription('processor-orders').getMetadata())[0].enableMessageOrdering).toBe(false);
   });
 
-  it('commits a new schema revision and widens the topic\'s accepted range', async () => {
+  it("commits a new schema revision and widens the topic's accepted range", async () => {
     await applyLocal({ pubsub, spec });
     const dir = fs.mkdtempSync(path.join(REPO_ROOT, 'test', '.tmp-schemas-'));
     try {
@@ -97,9 +118,14 @@ describe('mesh apply --local', () => {
       const v2 = JSON.parse(fs.readFileSync(path.join(dir, 'v2.avsc'), 'utf8'));
       v2.fields.push({ name: 'giftWrap', type: 'boolean', default: false });
       fs.writeFileSync(path.join(dir, 'v3.avsc'), JSON.stringify(v2));
-      const evolved = specFromText(specText.replace('schema: { dir: schemas/orders, revisions: [v1, v2] }', `schema: { dir: ${path.relative(REPO_ROOT, dir)}, revisions: [v1, v2, v3] }`));
+      const evolved = specFromText(
+        specText.replace('schema: { dir: schemas/orders, revisions: [v1, v2] }', `schema: { dir: ${path.relative(REPO_ROOT, dir)}, revisions: [v1, v2, v3] }`),
+      );
       const steps = await applyLocal({ pubsub, spec: evolved });
-      expect(steps.filter((s) => s.action !== 'unchanged').map((s) => `${s.kind} ${s.name} ${s.action}`)).toEqual(['schema-revision orders-schema@v3 created', 'topic orders updated']);
+      expect(steps.filter((s) => s.action !== 'unchanged').map((s) => `${s.kind} ${s.name} ${s.action}`)).toEqual([
+        'schema-revision orders-schema@v3 created',
+        'topic orders updated',
+      ]);
       const order = { orderId: 'o', customerId: 'c', sequence: 1, amountCents: 0, currency: 'USD', itemCount: 0, reason: '', carrier: '', giftWrap: true };
       await expect(pubsub.topic('orders').publishMessage({ json: order })).resolves.toBeTruthy();
     } finally {

@@ -59,13 +59,21 @@ it.each(['unary', 'streaming'] as PullTransport[])('waits for a subscription cre
   const port = await service.start(0, '127.0.0.1');
   const base = `http://127.0.0.1:${port}`;
   try {
-    const body = await eventually(async () => {
-      const res = await fetch(`${base}/readyz`);
-      const json = await res.json();
-      return res.status === 503 && json.reasons?.length === 2 && json.reasons.every((r: string) => r.includes('NOT_FOUND')) ? json : undefined;
-    }, 10_000, '/readyz 503 naming both missing subscriptions');
-    expect(body.reasons).toContainEqual(expect.stringMatching(/^worker-clicks: waiting for subscription worker-clicks to exist \(NOT_FOUND: run `mesh apply --local` first\?\), retry in \d+s$/));
-    expect(warnings).toContainEqual(expect.objectContaining({ severity: 'WARNING', code: 'NOT_FOUND', subscription: 'worker-clicks', roleNeeded: 'roles/pubsub.subscriber' }));
+    const body = await eventually(
+      async () => {
+        const res = await fetch(`${base}/readyz`);
+        const json = await res.json();
+        return res.status === 503 && json.reasons?.length === 2 && json.reasons.every((r: string) => r.includes('NOT_FOUND')) ? json : undefined;
+      },
+      10_000,
+      '/readyz 503 naming both missing subscriptions',
+    );
+    expect(body.reasons).toContainEqual(
+      expect.stringMatching(/^worker-clicks: waiting for subscription worker-clicks to exist \(NOT_FOUND: run `mesh apply --local` first\?\), retry in \d+s$/),
+    );
+    expect(warnings).toContainEqual(
+      expect.objectContaining({ severity: 'WARNING', code: 'NOT_FOUND', subscription: 'worker-clicks', roleNeeded: 'roles/pubsub.subscriber' }),
+    );
 
     // Still waiting a while later, and alive: the liveness probe passes.
     await sleep(1500);

@@ -107,7 +107,14 @@ describe('dashboard aggregator on the Firestore emulator', () => {
     const a = new Aggregator(db, { writerId: 'a' });
     const b = new Aggregator(db, { writerId: 'b' });
     const time = Date.parse('2026-01-02T05:00:00Z');
-    const events: Contribution[] = Array.from({ length: 600 }, (_, i) => ({ consumer: 'dashboard-orders', eventId: `o-${i}`, topic: 'orders', type: 'order.created', timeMs: time, orderState: 'created' }));
+    const events: Contribution[] = Array.from({ length: 600 }, (_, i) => ({
+      consumer: 'dashboard-orders',
+      eventId: `o-${i}`,
+      topic: 'orders',
+      type: 'order.created',
+      timeMs: time,
+      orderState: 'created',
+    }));
     const [ra, rb] = await Promise.all([Promise.all(events.map((c) => a.add(c))), Promise.all(events.map((c) => b.add({ ...c })))]);
     await Promise.all([a.close(), b.close()]);
     for (let i = 0; i < events.length; i++) expect([ra[i], rb[i]].sort()).toEqual(['done', 'duplicate']);

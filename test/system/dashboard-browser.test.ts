@@ -36,7 +36,8 @@ warehouse: { dataset: test }
 `);
 
 it('shows events arriving live, a consumer past its SLO in red and one holding dead letters in amber', async () => {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); the browser test never downloads one`);
+  if (!fs.existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); the browser test never downloads one`);
   const project = uniqueProject('dash-browser');
   const pubsub = testPubSub(project);
   const firestore = testFirestore(project);
@@ -64,11 +65,17 @@ it('shows events arriving live, a consumer past its SLO in red and one holding d
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.waitForFunction(() => (window as unknown as { dashboard: { snapshots: number } }).dashboard.snapshots > 0, undefined, { timeout: 15000 });
     const number = async (id: string) => Number((await page.textContent(`#${id}`))!.replace(/,/g, ''));
-    const chartSum = () => page.evaluate(() => (window as unknown as { dashboard: { charts: Record<string, { data: { datasets: { data: number[] }[] } }> } }).dashboard.charts.minutes.data.datasets.reduce((s, d) => s + d.data.reduce((a, b) => a + b, 0), 0));
+    const chartSum = () =>
+      page.evaluate(() =>
+        (
+          window as unknown as { dashboard: { charts: Record<string, { data: { datasets: { data: number[] }[] } }> } }
+        ).dashboard.charts.minutes.data.datasets.reduce((s, d) => s + d.data.reduce((a, b) => a + b, 0), 0),
+      );
     const before = { total: await number('total-30m'), chart: await chartSum() };
     expect(before).toEqual({ total: 0, chart: 0 });
 
-    for (let i = 0; i < 12; i++) await publisher.publish('analytics', i % 3 ? 'click' : 'like.created', { userId: `browser-u${i % 4}`, postId: 'browser-post' });
+    for (let i = 0; i < 12; i++)
+      await publisher.publish('analytics', i % 3 ? 'click' : 'like.created', { userId: `browser-u${i % 4}`, postId: 'browser-post' });
     for (let i = 0; i < 6; i++) await publisher.publish('orders', 'order.created', { orderId: `browser-o${i}`, customerId: 'browser-c', sequence: 1 });
     // One poison order (its ce-time is not a time): dead-lettered by dashboard-orders, counted nowhere.
     const poison = publisher.prepare('orders', 'order.created', { orderId: 'browser-poison', customerId: 'browser-c', sequence: 1 });
@@ -88,7 +95,9 @@ it('shows events arriving live, a consumer past its SLO in red and one holding d
     expect(await page.$('#health tr.ok[data-consumer="dashboard-analytics"]')).not.toBeNull();
     // dashboard-orders is within its SLO but holds a dead letter: amber, not red.
     await page.waitForSelector('#health tr.dead-letters[data-consumer="dashboard-orders"]', { timeout: 30000 });
-    expect(await page.$eval('#health tr.dead-letters[data-consumer="dashboard-orders"] td', (td) => getComputedStyle(td).backgroundColor)).toBe('rgb(255, 243, 196)');
+    expect(await page.$eval('#health tr.dead-letters[data-consumer="dashboard-orders"] td', (td) => getComputedStyle(td).backgroundColor)).toBe(
+      'rgb(255, 243, 196)',
+    );
     expect(await page.textContent('#health tr[data-consumer="dashboard-orders"] .status-cell')).toBe('dead letters waiting');
     expect(await page.$$('#lag-charts canvas')).toHaveLength(3);
     const artifacts = path.join(REPO_ROOT, 'test-artifacts');

@@ -47,7 +47,16 @@ let port: number;
 let pubsub: PubSub;
 let firestore: Firestore;
 function startDashboard(): ServiceProcess {
-  return startServiceProcess('dashboard', { MESH_SPEC: specFile, GOOGLE_CLOUD_PROJECT: project, PUBSUB_EMULATOR_HOST: pubsubHost(), FIRESTORE_EMULATOR_HOST: firestoreHost(), PORT: String(port), MESH_VERIFY_PUSH_AUTH: 'false', MESH_HEALTH: 'off', LOG_LEVEL: 'warn' });
+  return startServiceProcess('dashboard', {
+    MESH_SPEC: specFile,
+    GOOGLE_CLOUD_PROJECT: project,
+    PUBSUB_EMULATOR_HOST: pubsubHost(),
+    FIRESTORE_EMULATOR_HOST: firestoreHost(),
+    PORT: String(port),
+    MESH_VERIFY_PUSH_AUTH: 'false',
+    MESH_HEALTH: 'off',
+    LOG_LEVEL: 'warn',
+  });
 }
 
 const baseUrl = () => `http://127.0.0.1:${port}`;
@@ -96,7 +105,7 @@ it('keeps exact totals across a graceful restart and a crash mid-stream', async 
 
   const first = startDashboard();
   await ready();
-  await eventually(async () => ((await handled()) ?? 0) >= 60 ? true : undefined, 30000, 'first events handled');
+  await eventually(async () => (((await handled()) ?? 0) >= 60 ? true : undefined), 30000, 'first events handled');
   const termAt = Date.now();
   first.child.kill('SIGTERM');
   expect((await first.exited).code).toBe(0);
@@ -104,7 +113,7 @@ it('keeps exact totals across a graceful restart and a crash mid-stream', async 
 
   const second = startDashboard();
   await ready();
-  await eventually(async () => ((await handled()) ?? 0) >= 60 ? true : undefined, 30000, 'more events handled');
+  await eventually(async () => (((await handled()) ?? 0) >= 60 ? true : undefined), 30000, 'more events handled');
   // A crash this time: whatever was acked is committed; the rest comes back after its ack deadline.
   second.child.kill('SIGKILL');
   expect((await second.exited).signal).toBe('SIGKILL');
@@ -116,7 +125,9 @@ it('keeps exact totals across a graceful restart and a crash mid-stream', async 
   await eventually(async () => ((await counted(reader)) >= UNIQUE ? true : undefined), 60000, `${UNIQUE} events counted`).catch(async (error) => {
     const dedup = await Promise.all(['dashboard-analytics', 'dashboard-orders'].map((c) => firestore.collection(`consumers/${c}/dedup`).count().get()));
     const stats = await getJson(baseUrl(), '/stats');
-    throw new Error(`${(error as Error).message}; counted ${await counted(reader)}, dedup ${dedup.map((d) => d.data().count)}, stats ${JSON.stringify(stats)}\n${first.output().slice(-1500)}\n${third.output().slice(-2000)}`);
+    throw new Error(
+      `${(error as Error).message}; counted ${await counted(reader)}, dedup ${dedup.map((d) => String(d.data().count)).join(',')}, stats ${JSON.stringify(stats)}\n${first.output().slice(-1500)}\n${third.output().slice(-2000)}`,
+    );
   });
   await new Promise((r) => setTimeout(r, 3000));
   expect(await counted(reader)).toBe(UNIQUE);

@@ -90,15 +90,19 @@ const sum = (windows: WindowAggregate[], pick: (w: WindowAggregate) => number) =
 async function totals(reader: DashboardReader) {
   const windows = await reader.windows('minute', Date.now() - 3600_000);
   const byType: Record<string, number> = {};
-  for (const w of windows) for (const [topic, types] of Object.entries(w.events)) for (const [type, n] of Object.entries(types)) byType[`${topic}|${type}`] = (byType[`${topic}|${type}`] ?? 0) + n;
+  for (const w of windows)
+    for (const [topic, types] of Object.entries(w.events))
+      for (const [type, n] of Object.entries(types)) byType[`${topic}|${type}`] = (byType[`${topic}|${type}`] ?? 0) + n;
   return { total: sum(windows, (w) => w.total), byType, windows, hours: await reader.windows('hour', Date.now() - 2 * 3600_000) };
 }
 
 /** Waits for `expected` events counted, then checks the count stays there (nothing late doubles it). */
 async function expectExactly(reader: DashboardReader, expected: number, what: string) {
-  await eventually(async () => ((await totals(reader)).total >= expected ? true : undefined), 45000, `${expected} events counted (${what})`).catch(async (error) => {
-    throw new Error(`${(error as Error).message}; counted ${(await totals(reader)).total}`);
-  });
+  await eventually(async () => ((await totals(reader)).total >= expected ? true : undefined), 45000, `${expected} events counted (${what})`).catch(
+    async (error) => {
+      throw new Error(`${(error as Error).message}; counted ${(await totals(reader)).total}`);
+    },
+  );
   await new Promise((r) => setTimeout(r, 2500));
   const result = await totals(reader);
   expect(result.total).toBe(expected);
@@ -112,10 +116,18 @@ async function setup(delivery: 'push' | 'pull', port?: number) {
   const pubsub = testPubSub(project);
   const firestore = testFirestore(project);
   await applyLocal({ pubsub, spec, serviceUrls: port ? { dashboard: `http://127.0.0.1:${port}` } : undefined });
-  return { spec, project, pubsub, firestore, publisher: new MeshPublisher({ pubsub, spec, source: '//dashboard-test' }), reader: new DashboardReader(firestore) };
+  return {
+    spec,
+    project,
+    pubsub,
+    firestore,
+    publisher: new MeshPublisher({ pubsub, spec, source: '//dashboard-test' }),
+    reader: new DashboardReader(firestore),
+  };
 }
 
-const app = (spec: MeshSpec, pubsub: PubSub, firestore: Firestore) => createDashboardApp({ spec, pubsub, firestore, verifyPushAuth: false, log, health: false, pullTransport: 'unary' });
+const app = (spec: MeshSpec, pubsub: PubSub, firestore: Firestore) =>
+  createDashboardApp({ spec, pubsub, firestore, verifyPushAuth: false, log, health: false, pullTransport: 'unary' });
 
 describe('push: counting once', () => {
   let env: Awaited<ReturnType<typeof setup>>;
@@ -148,7 +160,11 @@ describe('push: counting once', () => {
     const result = await expectExactly(env.reader, w.unique, 'push');
     expect(result.byType).toEqual(w.byType);
     // Every duplicate reached the handler and was recognised as one.
-    await eventually(() => (service.stats.of('dashboard-analytics').duplicate + service.stats.of('dashboard-orders').duplicate >= w.duplicates ? true : undefined), 20000, 'duplicates seen');
+    await eventually(
+      () => (service.stats.of('dashboard-analytics').duplicate + service.stats.of('dashboard-orders').duplicate >= w.duplicates ? true : undefined),
+      20000,
+      'duplicates seen',
+    );
     const dedup = await env.firestore.collection('consumers/dashboard-analytics/dedup').count().get();
     const dedupOrders = await env.firestore.collection('consumers/dashboard-orders/dedup').count().get();
     expect(dedup.data().count + dedupOrders.data().count).toBe(w.unique);
@@ -159,7 +175,9 @@ describe('push: counting once', () => {
     // Likes per post, top N of the hour.
     if (result.hours.length === 1) {
       const top = await env.reader.topPosts('hour', hour.window, 3);
-      const expected = Object.entries(w.likes).sort((a, b) => b[1] - a[1]).slice(0, 3);
+      const expected = Object.entries(w.likes)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 3);
       expect(top.map((p) => p.likes)).toEqual(expected.map(([, n]) => n));
     }
     // The JSON API says the same.
@@ -172,11 +190,25 @@ describe('push: counting once', () => {
     const { event } = env.publisher.prepare('analytics', 'like.created', { userId: 'poison-user', postId: '' });
     const id = await env.pubsub.topic('analytics').publishMessage({
       data: Buffer.from(JSON.stringify(event.data)),
-      attributes: { 'ce-id': event.id, 'ce-type': 'like.created', 'ce-source': '//t', 'ce-specversion': '1.0', 'ce-time': event.time, 'ce-schemaversion': event.schemaVersion },
+      attributes: {
+        'ce-id': event.id,
+        'ce-type': 'like.created',
+        'ce-source': '//t',
+        'ce-specversion': '1.0',
+        'ce-time': event.time,
+        'ce-schemaversion': event.schemaVersion,
+      },
     });
     const badType = await env.pubsub.topic('analytics').publishMessage({
       data: Buffer.from(JSON.stringify({ ...event.data, postId: 'p' })),
-      attributes: { 'ce-id': `${event.id}-2`, 'ce-type': 'purchase', 'ce-source': '//t', 'ce-specversion': '1.0', 'ce-time': event.time, 'ce-schemaversion': event.schemaVersion },
+      attributes: {
+        'ce-id': `${event.id}-2`,
+        'ce-type': 'purchase',
+        'ce-source': '//t',
+        'ce-specversion': '1.0',
+        'ce-time': event.time,
+        'ce-schemaversion': event.schemaVersion,
+      },
     });
     const m = await eventually(() => held.find((x) => x.attributes.messageId === id), 15000, 'poison dead letter');
     expect(m.attributes).toMatchObject({ reason: 'handler', consumer: 'dashboard-analytics' });

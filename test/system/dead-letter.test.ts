@@ -78,13 +78,18 @@ describe('mesh dead-letters: the hold, listed and redriven', () => {
     const poison = publisher.prepare('orders', 'order.created', { orderId: 'o-poison', customerId: 'c', sequence: 1 });
     const original = toPubsubMessage(poison.event, poison.orderingKey);
     const attributes = deadLetterAttributes(
-      { data: Buffer.from(original.data!), attributes: original.attributes!, messageId: 'm-1', publishTime: new Date(), orderingKey: poison.orderingKey } as never,
+      { data: Buffer.from(original.data), attributes: original.attributes, messageId: 'm-1', publishTime: new Date(), orderingKey: poison.orderingKey },
       { reason: 'handler', error: 'order service said no', consumer: consumer.name, sourceSubscription: 'always-fails' },
     );
-    await pubsub.topic('always-fails-dlq').publishMessage({ data: Buffer.from(original.data!), attributes });
+    await pubsub.topic('always-fails-dlq').publishMessage({ data: Buffer.from(original.data), attributes });
 
     const held = await listHeldUntil(2);
-    expect(held.map((h) => [h.eventId, h.reason]).sort()).toEqual([[exhausted.id, 'max-delivery-attempts'], [poison.event.id, 'handler']].sort());
+    expect(held.map((h) => [h.eventId, h.reason]).sort()).toEqual(
+      [
+        [exhausted.id, 'max-delivery-attempts'],
+        [poison.event.id, 'handler'],
+      ].sort(),
+    );
     expect(held.find((h) => h.reason === 'handler')!.error).toBe('order service said no');
     expect(await listHeld(pubsub, consumer, { idleMs: 1500 })).toHaveLength(2); // listing took nothing away
 
@@ -128,4 +133,3 @@ async function listHeldUntil(count: number, timeoutMs = 45000) {
     if (held.length >= count || Date.now() > deadline) return held;
   }
 }
-

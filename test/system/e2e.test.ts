@@ -45,19 +45,44 @@ function buildSends(): { sends: Send[]; unique: { analytics: number; orders: num
   const sends: Send[] = [];
   // Raw-client producers send every schema field (docs/producers.md): fill the defaults in for them.
   const complete = (topic: Send['topic'], data: Record<string, unknown>) => topicSchemas(spec, topic).read(data);
-  const event = (topic: Send['topic'], type: string, data: Record<string, unknown>, raw = false): Send => ({ kind: 'event', topic, type, id: newEventId(), data: raw ? complete(topic, data) : data, raw });
+  const event = (topic: Send['topic'], type: string, data: Record<string, unknown>, raw = false): Send => ({
+    kind: 'event',
+    topic,
+    type,
+    id: newEventId(),
+    data: raw ? complete(topic, data) : data,
+    raw,
+  });
   const analyticsTypes = ['view', 'click', 'like.created'];
   for (let i = 0; i < ANALYTICS_UNIQUE; i++) {
     const type = analyticsTypes[i % 3];
-    sends.push(event('analytics', type, { userId: `user-${i % USERS}`, page: `/posts/post-${i % POSTS}`, ...(type === 'like.created' ? { postId: `post-${i % POSTS}` } : {}) }, i % 5 === 0));
+    sends.push(
+      event(
+        'analytics',
+        type,
+        { userId: `user-${i % USERS}`, page: `/posts/post-${i % POSTS}`, ...(type === 'like.created' ? { postId: `post-${i % POSTS}` } : {}) },
+        i % 5 === 0,
+      ),
+    );
   }
-  const order = (orderId: string, sequence: number) => ({ orderId, customerId: `c-${orderId}`, sequence, amountCents: 1000 + sequence, currency: 'EUR', itemCount: 1 });
+  const order = (orderId: string, sequence: number) => ({
+    orderId,
+    customerId: `c-${orderId}`,
+    sequence,
+    amountCents: 1000 + sequence,
+    currency: 'EUR',
+    itemCount: 1,
+  });
   for (let o = 0; o < COMPLETE_ORDERS; o++) {
     ['order.created', 'order.paid', 'order.shipped'].forEach((type, step) => sends.push(event('orders', type, order(`order-${o}`, step + 1), o % 4 === 0)));
   }
   // Two orders with an impossible transition: shipped before paid, paid after cancelled.
   sends.push(event('orders', 'order.created', order('order-unpaid', 1)), event('orders', 'order.shipped', order('order-unpaid', 2)));
-  sends.push(event('orders', 'order.created', order('order-cancelled', 1)), event('orders', 'order.cancelled', { ...order('order-cancelled', 2), reason: 'changed mind' }), event('orders', 'order.paid', order('order-cancelled', 3)));
+  sends.push(
+    event('orders', 'order.created', order('order-cancelled', 1)),
+    event('orders', 'order.cancelled', { ...order('order-cancelled', 2), reason: 'changed mind' }),
+    event('orders', 'order.paid', order('order-cancelled', 3)),
+  );
   const unique = { analytics: ANALYTICS_UNIQUE, orders: COMPLETE_ORDERS * 3 + 5 };
   // Duplicates: the same event ids again (republished, new message ids).
   const originals = sends.slice();
@@ -66,7 +91,8 @@ function buildSends(): { sends: Send[]; unique: { analytics: number; orders: num
   for (const topic of ['analytics', 'orders'] as const) {
     const data = complete(topic, topic === 'analytics' ? { userId: 'poison', page: '/' } : order(`order-poison-${topic}`, 1));
     const type = topic === 'analytics' ? 'click' : 'order.created';
-    for (const poison of ['missing-id', 'unknown-type', 'bad-time'] as const) sends.push({ kind: 'poison', topic, type, id: newEventId(), data, raw: true, poison });
+    for (const poison of ['missing-id', 'unknown-type', 'bad-time'] as const)
+      sends.push({ kind: 'poison', topic, type, id: newEventId(), data, raw: true, poison });
   }
   return { sends, unique, anomalies: { 'order-unpaid': 'shipped before paid', 'order-cancelled': 'order.paid after the order was cancelled' } };
 }
@@ -115,15 +141,21 @@ it('runs the whole mesh: every consumer sees each event once, poison is dead-let
 
   // Drained: every push/pull consumer has handled each unique event of its topic and dead-lettered the poison.
   const status = (): Promise<MeshStatus> => import('../../tools/commands/status').then((m) => m.readMeshStatus(spec, mesh.serviceUrls));
-  await eventually(async () => {
-    const s = await status();
-    const pending = s.consumers.filter((c) => c.delivery !== 'bigquery').filter((c) => {
-      const handled = (c.counters?.done ?? 0) + (c.counters?.duplicate ?? 0);
-      const wanted = unique[c.topic as 'analytics' | 'orders'];
-      return handled < wanted || (c.counters?.deadLettered ?? 0) < poisonPerTopic;
-    });
-    return pending.length === 0 ? s : undefined;
-  }, 180000, 'every consumer to drain');
+  await eventually(
+    async () => {
+      const s = await status();
+      const pending = s.consumers
+        .filter((c) => c.delivery !== 'bigquery')
+        .filter((c) => {
+          const handled = (c.counters?.done ?? 0) + (c.counters?.duplicate ?? 0);
+          const wanted = unique[c.topic as 'analytics' | 'orders'];
+          return handled < wanted || (c.counters?.deadLettered ?? 0) < poisonPerTopic;
+        });
+      return pending.length === 0 ? s : undefined;
+    },
+    180000,
+    'every consumer to drain',
+  );
 
   // Processor: projections and exactly the two anomalies.
   const base = mesh.serviceUrls.processor;
@@ -140,18 +172,26 @@ it('runs the whole mesh: every consumer sees each event once, poison is dead-let
   // Warehouse: the dedup view has each unique event once; the raw archive at most once per event id.
   const bigquery = new BigQuery({ projectId: spec.project, apiEndpoint: mesh.bigqueryUrl });
   const dataset = spec.warehouse.dataset;
-  await eventually(async () => {
-    const [[row]] = await bigquery.query(`SELECT COUNT(*) AS n FROM \`${spec.project}.${dataset}.analytics_events_dedup\``);
-    return Number(row.n) === unique.analytics ? true : undefined;
-  }, 60000, 'the analytics view to hold every unique event');
+  await eventually(
+    async () => {
+      const [[row]] = await bigquery.query(`SELECT COUNT(*) AS n FROM \`${spec.project}.${dataset}.analytics_events_dedup\``);
+      return Number(row.n) === unique.analytics ? true : undefined;
+    },
+    60000,
+    'the analytics view to hold every unique event',
+  );
   const [[ordersView]] = await bigquery.query(`SELECT COUNT(*) AS n, COUNT(DISTINCT event_id) AS ids FROM \`${spec.project}.${dataset}.orders_events_dedup\``);
   expect({ n: Number(ordersView.n), ids: Number(ordersView.ids) }).toEqual({ n: unique.orders, ids: unique.orders });
   const archive = Object.values(spec.consumers).find((c) => c.delivery === 'bigquery')!;
-  await eventually(async () => {
-    const [[raw]] = await bigquery.query(`SELECT COUNT(*) AS n, COUNT(DISTINCT message_id) AS ids FROM \`${spec.project}.${dataset}.${archive.table}\``);
-    // Every orders message once: unique + duplicates of orders + poison (a BigQuery subscription writes raw messages).
-    return Number(raw.n) > 0 && Number(raw.n) === Number(raw.ids) && Number(raw.n) >= unique.orders ? true : undefined;
-  }, 60000, `the raw archive ${archive.table}`);
+  await eventually(
+    async () => {
+      const [[raw]] = await bigquery.query(`SELECT COUNT(*) AS n, COUNT(DISTINCT message_id) AS ids FROM \`${spec.project}.${dataset}.${archive.table}\``);
+      // Every orders message once: unique + duplicates of orders + poison (a BigQuery subscription writes raw messages).
+      return Number(raw.n) > 0 && Number(raw.n) === Number(raw.ids) && Number(raw.n) >= unique.orders ? true : undefined;
+    },
+    60000,
+    `the raw archive ${archive.table}`,
+  );
 
   // Dead-letter holds: exactly the three poison events of the consumer's topic, each with a reason.
   for (const consumer of Object.values(spec.consumers).filter((c) => c.delivery !== 'bigquery')) {
@@ -163,14 +203,20 @@ it('runs the whole mesh: every consumer sees each event once, poison is dead-let
 
   // Dashboard: totals equal N unique.
   const expectedTotals = { analytics: unique.analytics, orders: unique.orders };
-  const dashboard = await eventually(async () => {
-    const totals = await dashboardTotals(mesh.serviceUrls.dashboard);
-    return totals.analytics >= unique.analytics && totals.orders >= unique.orders ? totals : undefined;
-  }, 30000, 'dashboard totals');
+  const dashboard = await eventually(
+    async () => {
+      const totals = await dashboardTotals(mesh.serviceUrls.dashboard);
+      return totals.analytics >= unique.analytics && totals.orders >= unique.orders ? totals : undefined;
+    },
+    30000,
+    'dashboard totals',
+  );
   expect(dashboard).toEqual(expectedTotals);
 
   // `mesh status --json` (the CLI, as a user runs it) agrees with all of it.
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'tools/mesh.ts', '--spec', spec.file, 'status', '--json'], { cwd: REPO_ROOT });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'tools/mesh.ts', '--spec', spec.file, 'status', '--json'], {
+    cwd: REPO_ROOT,
+  });
   const cli = JSON.parse(stdout) as MeshStatus;
   for (const c of cli.consumers.filter((x) => x.delivery !== 'bigquery')) {
     const wanted = unique[c.topic as 'analytics' | 'orders'];

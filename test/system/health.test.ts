@@ -64,11 +64,15 @@ describe('local consumer health (tap subscriptions + acks reported by the runtim
     const failing = pubsub.subscription('failing');
     failing.on('message', (m: Message) => m.nack());
     try {
-      const result = await eventually(async () => {
-        const all = await health.read();
-        const byName = Object.fromEntries(all.map((h) => [h.consumer, h]));
-        return byName.fast.backlog === 0 && byName.failing.deadLettered === 10 ? byName : undefined;
-      }, 45000, 'fast drained and failing dead-lettered');
+      const result = await eventually(
+        async () => {
+          const all = await health.read();
+          const byName = Object.fromEntries(all.map((h) => [h.consumer, h]));
+          return byName.fast.backlog === 0 && byName.failing.deadLettered === 10 ? byName : undefined;
+        },
+        45000,
+        'fast drained and failing dead-lettered',
+      );
       expect(result.fast).toMatchObject({ backlog: 0, oldestUnackedSeconds: null, deadLettered: 0, breached: false, state: 'ok', source: 'local' });
       expect(result.stuck).toMatchObject({ backlog: 10, deadLettered: 0, breached: true, state: 'breached' });
       expect(result.stuck.oldestUnackedSeconds).toBeGreaterThan(0);
@@ -82,10 +86,14 @@ describe('local consumer health (tap subscriptions + acks reported by the runtim
       // `mesh dead-letters failing --redrive` sends them back: they no longer wait in the hold.
       await failing.close();
       expect(await redriveHeld(pubsub, spec.consumers.failing, { idleMs: 1500 })).toHaveLength(10);
-      const redriven = await eventually(async () => {
-        const h = (await health.read()).find((x) => x.consumer === 'failing')!;
-        return h.deadLettered === 0 ? h : undefined;
-      }, 20000, 'the redriven dead letters to leave the count');
+      const redriven = await eventually(
+        async () => {
+          const h = (await health.read()).find((x) => x.consumer === 'failing')!;
+          return h.deadLettered === 0 ? h : undefined;
+        },
+        20000,
+        'the redriven dead letters to leave the count',
+      );
       expect(redriven.state).toBe('ok');
     } finally {
       await Promise.all([fast.close(), failing.close(), health.close()]);

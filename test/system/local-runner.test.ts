@@ -16,7 +16,12 @@ let dir: string;
 
 const specWithFreePorts = async (edit?: (doc: Record<string, any>) => void): Promise<MeshSpec> => loadSpec(await writeRepoSpecWithFreePorts(dir, edit));
 
-const allPorts = (spec: MeshSpec) => [spec.local.pubsubPort, spec.local.firestorePort, spec.local.bigqueryPort, ...Object.values(spec.services).map((s) => s.localPort)];
+const allPorts = (spec: MeshSpec) => [
+  spec.local.pubsubPort,
+  spec.local.firestorePort,
+  spec.local.bigqueryPort,
+  ...Object.values(spec.services).map((s) => s.localPort),
+];
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-runner-'));
@@ -29,7 +34,10 @@ it('refuses a taken port in one line, naming the port, its owner and the fix, an
   const taken = spec.services.processor.localPort;
   await new Promise<void>((resolve) => squatter.listen(taken, '127.0.0.1', resolve));
   try {
-    const error = await startLocalMesh(spec).then(() => undefined, (e: Error) => e);
+    const error = await startLocalMesh(spec).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error).toBeInstanceOf(UserError);
     expect(error).toMatchObject({ name: 'PortTakenError' });
     expect(error!.message).toContain(`port ${taken} (services.processor.localPort) is already in use`);
@@ -48,6 +56,8 @@ it('refuses a spec service that has no code before starting anything', async () 
     doc.consumers['billing-orders'] = { topic: 'orders', delivery: 'pull', service: 'billing' };
   });
   await expect(startLocalMesh(spec)).rejects.toBeInstanceOf(UserError);
-  await expect(startLocalMesh(spec)).rejects.toMatchObject({ message: expect.stringMatching(/names service "billing" but .*services\/billing\/index\.ts does not exist/) });
+  await expect(startLocalMesh(spec)).rejects.toMatchObject({
+    message: expect.stringMatching(/names service "billing" but .*services\/billing\/index\.ts does not exist/),
+  });
   for (const port of allPorts(spec)) expect(await isPortFree(port)).toBe(true);
 });

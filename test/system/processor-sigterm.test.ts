@@ -87,14 +87,19 @@ describe.each<PullTransport>(['unary', 'streaming'])('processor with %s pull', (
     for (const [step, type] of ['order.created', 'order.paid', 'order.shipped'].entries()) {
       for (let o = 0; o < ORDERS; o++) published.push(publisher.publish('orders', type, { orderId: `order-${o}`, customerId: 'c', sequence: step + 1 }));
     }
-    for (let i = 0; i < CLICKS_PER_USER; i++) for (let u = 0; u < USERS; u++) published.push(publisher.publish('analytics', 'click', { userId: `user-${u}`, page: '/p' }));
+    for (let i = 0; i < CLICKS_PER_USER; i++)
+      for (let u = 0; u < USERS; u++) published.push(publisher.publish('analytics', 'click', { userId: `user-${u}`, page: '/p' }));
     const allPublished = Promise.all(published);
 
     // SIGTERM once some, not all, events are handled.
-    await eventually(async () => {
-      const s = await stats();
-      return s && handled(s) >= TOTAL * 0.15 ? true : undefined;
-    }, 30000, 'the first events to be handled');
+    await eventually(
+      async () => {
+        const s = await stats();
+        return s && handled(s) >= TOTAL * 0.15 ? true : undefined;
+      },
+      30000,
+      'the first events to be handled',
+    );
     const signalledAt = Date.now();
     first.child.kill('SIGTERM');
     const exit = await first.exited;
@@ -110,18 +115,29 @@ describe.each<PullTransport>(['unary', 'streaming'])('processor with %s pull', (
     const second = startProcessor();
     await waitProcessorReady();
     const store = new ProcessorStore(firestore);
-    await eventually(async () => {
+    await eventually(
+      async () => {
+        const [orders, analytics] = await Promise.all([
+          firestore.collection('consumers/processor-orders/dedup').count().get(),
+          firestore.collection('consumers/processor-analytics/dedup').count().get(),
+        ]);
+        return orders.data().count === ORDERS * 3 && analytics.data().count === USERS * CLICKS_PER_USER ? true : undefined;
+      },
+      90000,
+      `all ${TOTAL} events to be handled`,
+    ).catch(async (error) => {
       const [orders, analytics] = await Promise.all([
         firestore.collection('consumers/processor-orders/dedup').count().get(),
         firestore.collection('consumers/processor-analytics/dedup').count().get(),
       ]);
-      return orders.data().count === ORDERS * 3 && analytics.data().count === USERS * CLICKS_PER_USER ? true : undefined;
-    }, 90000, `all ${TOTAL} events to be handled`).catch(async (error) => {
-      const [orders, analytics] = await Promise.all([
-        firestore.collection('consumers/processor-orders/dedup').count().get(),
-        firestore.collection('consumers/processor-analytics/dedup').count().get(),
-      ]);
-      console.log('handled orders', orders.data().count, 'analytics', analytics.data().count, JSON.stringify(await stats()), second.lines.filter((l) => l.severity !== 'DEBUG' && l.severity !== 'INFO').slice(0, 20));
+      console.log(
+        'handled orders',
+        orders.data().count,
+        'analytics',
+        analytics.data().count,
+        JSON.stringify(await stats()),
+        second.lines.filter((l) => l.severity !== 'DEBUG' && l.severity !== 'INFO').slice(0, 20),
+      );
       throw error;
     });
 
@@ -129,8 +145,20 @@ describe.each<PullTransport>(['unary', 'streaming'])('processor with %s pull', (
     const orders = await firestore.collection('orders').get();
     expect(orders.size).toBe(ORDERS);
     const notInOrder = orders.docs
-      .filter((doc) => doc.get('state') !== 'shipped' || doc.get('anomalyCount') !== 0 || doc.get('history').map((h: { sequence: number }) => h.sequence).join() !== '1,2,3')
-      .map((doc) => ({ orderId: doc.id, state: doc.get('state'), history: doc.get('history').map((h: { sequence: number; applied: boolean }) => `${h.sequence}${h.applied ? '' : ' (not applied)'}`) }));
+      .filter(
+        (doc) =>
+          doc.get('state') !== 'shipped' ||
+          doc.get('anomalyCount') !== 0 ||
+          doc
+            .get('history')
+            .map((h: { sequence: number }) => h.sequence)
+            .join() !== '1,2,3',
+      )
+      .map((doc) => ({
+        orderId: doc.id,
+        state: doc.get('state'),
+        history: doc.get('history').map((h: { sequence: number; applied: boolean }) => `${h.sequence}${h.applied ? '' : ' (not applied)'}`),
+      }));
     expect(notInOrder).toEqual([]);
     expect((await firestore.collectionGroup('anomalies').count().get()).data().count).toBe(0);
     for (let u = 0; u < USERS; u++) expect(await store.readUserActivity(`user-${u}`)).toEqual({ total: CLICKS_PER_USER, counts: { click: CLICKS_PER_USER } });

@@ -94,7 +94,15 @@ export function processorSuite(transport: PullTransport): void {
     firestore = testFirestore(project);
     port = await freePort();
     await applyLocal({ pubsub, spec, serviceUrls: { processor: `http://127.0.0.1:${port}` } });
-    service = createProcessorApp({ spec, pubsub, firestore, verifyPushAuth: false, log: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), decorate: withFaults, pullTransport: transport });
+    service = createProcessorApp({
+      spec,
+      pubsub,
+      firestore,
+      verifyPushAuth: false,
+      log: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+      decorate: withFaults,
+      pullTransport: transport,
+    });
     await service.start(port, '127.0.0.1');
     publisher = new MeshPublisher({ pubsub, spec, source: '//system-test' });
     for (const consumer of Object.keys(held)) {
@@ -130,7 +138,9 @@ export function processorSuite(transport: PullTransport): void {
       'content-type': 'application/json',
     };
     spoil(attributes);
-    const messageId = await pubsub.topic(topic, { messageOrdering: Boolean(orderingKey) }).publishMessage({ data: Buffer.from(JSON.stringify(event.data)), attributes, orderingKey });
+    const messageId = await pubsub
+      .topic(topic, { messageOrdering: Boolean(orderingKey) })
+      .publishMessage({ data: Buffer.from(JSON.stringify(event.data)), attributes, orderingKey });
     return { messageId, data: JSON.stringify(event.data) };
   }
 
@@ -176,7 +186,11 @@ export function processorSuite(transport: PullTransport): void {
     ])('dead-letters a poison message (%s) within a second, data unchanged', async (reason, type, spoil, data) => {
       const { messageId, data: body } = await publishRaw('analytics', type, { userId: 'poison-user', ...data }, spoil);
       const m = await eventually(() => heldWith('processor-analytics', 'messageId', messageId), 10000, `dead letter of ${messageId}`);
-      expect(m.attributes).toMatchObject({ reason, consumer: 'processor-analytics', sourceSubscription: `projects/${project}/subscriptions/processor-analytics` });
+      expect(m.attributes).toMatchObject({
+        reason,
+        consumer: 'processor-analytics',
+        sourceSubscription: `projects/${project}/subscriptions/processor-analytics`,
+      });
       expect(m.attributes.error).toEqual(expect.any(String));
       expect(m.data.toString()).toBe(body);
       // Pub/Sub's own clocks: publish of the original -> publish of its dead letter.
@@ -228,13 +242,26 @@ export function processorSuite(transport: PullTransport): void {
       const typeAt = (seq: number) => (seq === 1 ? 'order.created' : seq === 2 ? 'order.paid' : seq === 25 ? 'order.shipped' : 'order.updated');
       const published: Promise<unknown>[] = [];
       for (let seq = 1; seq <= 25; seq++) {
-        for (const orderId of orderIds) published.push(publisher.publish('orders', typeAt(seq), { orderId, customerId: 'c-bulk', sequence: seq, amountCents: 100 * seq, carrier: seq === 25 ? 'DHL' : '' }));
+        for (const orderId of orderIds)
+          published.push(
+            publisher.publish('orders', typeAt(seq), {
+              orderId,
+              customerId: 'c-bulk',
+              sequence: seq,
+              amountCents: 100 * seq,
+              carrier: seq === 25 ? 'DHL' : '',
+            }),
+          );
       }
       await Promise.all(published);
-      const orders = await eventually(async () => {
-        const found = await ordersOf(orderIds);
-        return found.every((o) => o?.lastSequence === 25) ? (found as OrderProjection[]) : undefined;
-      }, 50000, 'all 20 orders at sequence 25');
+      const orders = await eventually(
+        async () => {
+          const found = await ordersOf(orderIds);
+          return found.every((o) => o?.lastSequence === 25) ? (found as OrderProjection[]) : undefined;
+        },
+        50000,
+        'all 20 orders at sequence 25',
+      );
       for (const order of orders) {
         expect(order).toMatchObject({ state: 'shipped', carrier: 'DHL', anomalyCount: 0 });
         expect(order.history.map((h) => h.sequence)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
@@ -248,7 +275,8 @@ export function processorSuite(transport: PullTransport): void {
     it('applies an order event published three times with the same id exactly once', async () => {
       const before = { ...stats('processor-orders') };
       const id = '01900000-0000-7000-8000-00000000d002';
-      for (let i = 0; i < 3; i++) await publisher.publish('orders', 'order.created', { orderId: 'dup-order', customerId: 'c1', sequence: 1, amountCents: 500 }, { id });
+      for (let i = 0; i < 3; i++)
+        await publisher.publish('orders', 'order.created', { orderId: 'dup-order', customerId: 'c1', sequence: 1, amountCents: 500 }, { id });
       await eventually(() => (resultsOf(id).length >= 3 ? true : undefined), 20000, 'three deliveries');
       expect(resultsOf(id).sort()).toEqual(['done', 'duplicate', 'duplicate']);
       expect(stats('processor-orders').duplicate - before.duplicate).toBe(2);
@@ -262,10 +290,14 @@ export function processorSuite(transport: PullTransport): void {
       await publisher.publish('orders', 'order.shipped', { orderId: 'odd-order', customerId: 'c1', sequence: 2 });
       await publisher.publish('orders', 'order.paid', { orderId: 'odd-order', customerId: 'c1', sequence: 5 });
       await publisher.publish('orders', 'order.cancelled', { orderId: 'odd-order', customerId: 'c1', sequence: 4 });
-      const anomalies = await eventually(async () => {
-        const found = await service.store.readAnomalies('odd-order');
-        return found.length === 3 ? found : undefined;
-      }, 20000, 'three anomalies');
+      const anomalies = await eventually(
+        async () => {
+          const found = await service.store.readAnomalies('odd-order');
+          return found.length === 3 ? found : undefined;
+        },
+        20000,
+        'three anomalies',
+      );
       expect(anomalies.map((a) => [a.sequence, a.kind]).sort()).toEqual([
         [2, 'invalid-transition'],
         [4, 'stale'],
@@ -275,20 +307,31 @@ export function processorSuite(transport: PullTransport): void {
     });
 
     it('dead-letters a poison message within a second', async () => {
-      const { messageId } = await publishRaw('orders', 'order.created', { orderId: 'poison-order', customerId: 'c', sequence: 1 }, (a) => (a['ce-type'] = 'order.refunded'));
+      const { messageId } = await publishRaw(
+        'orders',
+        'order.created',
+        { orderId: 'poison-order', customerId: 'c', sequence: 1 },
+        (a) => (a['ce-type'] = 'order.refunded'),
+      );
       const m = await eventually(() => heldWith('processor-orders', 'messageId', messageId), 10000, 'dead letter');
       expect(m.attributes).toMatchObject({ reason: 'unknown-type', consumer: 'processor-orders', orderingKey: 'poison-order' });
       expect(m.publishTime.getTime() - new Date(m.attributes.publishTime).getTime()).toBeLessThan(1000);
     });
 
     it('retries a transient failure without breaking the order of the key', async () => {
-      const events = ['order.created', 'order.paid', 'order.updated', 'order.shipped'].map((type, i) => publisher.prepare('orders', type, { orderId: 'flaky-order', customerId: 'c1', sequence: i + 1 }).event);
+      const events = ['order.created', 'order.paid', 'order.updated', 'order.shipped'].map(
+        (type, i) => publisher.prepare('orders', type, { orderId: 'flaky-order', customerId: 'c1', sequence: i + 1 }).event,
+      );
       faults.set(events[1].id, 2);
       for (const e of events) await publisher.publish('orders', e.type, e.data, { id: e.id });
-      const order = await eventually(async () => {
-        const o = await service.store.readOrder('flaky-order');
-        return o?.lastSequence === 4 ? o : undefined;
-      }, 30000, 'the order after retries');
+      const order = await eventually(
+        async () => {
+          const o = await service.store.readOrder('flaky-order');
+          return o?.lastSequence === 4 ? o : undefined;
+        },
+        30000,
+        'the order after retries',
+      );
       expect(attempts.get(events[1].id)).toBe(3);
       expect(order).toMatchObject({ state: 'shipped', anomalyCount: 0 });
       expect(order.history.map((h) => h.sequence)).toEqual([1, 2, 3, 4]);
@@ -311,7 +354,7 @@ export function processorSuite(transport: PullTransport): void {
     }, 60000);
   });
 
-  describe('redrives and replays (each consumer\'s private redrive topic)', () => {
+  describe("redrives and replays (each consumer's private redrive topic)", () => {
     /** What `mesh dead-letters --redrive` publishes: the original message, on the consumer's redrive topic. */
     async function redrive(consumer: string, topic: string, type: string, data: Record<string, unknown>) {
       const { event, orderingKey } = publisher.prepare(topic, type, data);

@@ -56,7 +56,10 @@ describe('MeshPublisher on the Pub/Sub emulator', () => {
   });
 
   it('rejects an event that fails its schema before sending, naming the field', async () => {
-    await expect(publisher.publish('orders', 'order.paid', { orderId: 'o-1', customerId: 'c', sequence: 'two' })).rejects.toMatchObject({ name: 'EventRejectedError', field: 'sequence' });
+    await expect(publisher.publish('orders', 'order.paid', { orderId: 'o-1', customerId: 'c', sequence: 'two' })).rejects.toMatchObject({
+      name: 'EventRejectedError',
+      field: 'sequence',
+    });
     await expect(publisher.publish('orders', 'order.refunded', order('o-1', 1))).rejects.toThrow(/does not carry event type "order.refunded"/);
     await expect(publisher.publish('payments', 'x', {})).rejects.toBeInstanceOf(EventRejectedError);
     // Nothing was sent: the first message on the subscription is the next valid one.
@@ -86,7 +89,13 @@ describe('MeshPublisher on the Pub/Sub emulator', () => {
 });
 
 describe('raw @google-cloud/pubsub producers', () => {
-  const attributes = (type: string) => ({ 'ce-id': `raw-${Math.random()}`, 'ce-type': type, 'ce-source': '//legacy/shop', 'ce-specversion': '1.0', 'ce-time': new Date().toISOString() });
+  const attributes = (type: string) => ({
+    'ce-id': `raw-${Math.random()}`,
+    'ce-type': type,
+    'ce-source': '//legacy/shop',
+    'ce-specversion': '1.0',
+    'ce-time': new Date().toISOString(),
+  });
 
   it('publish natural JSON with every field, which consumers decode like any other event', async () => {
     const data = { orderId: 'o-raw', customerId: 'c-9', sequence: 1, amountCents: 4200, currency: 'EUR', itemCount: 2, reason: '', carrier: '' };

@@ -4,7 +4,7 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Message, PubSub } from '@google-cloud/pubsub';
+import type { PubSub } from '@google-cloud/pubsub';
 import { createLogger, parseWrapped, type ParsedPush } from '../../shared/consumer';
 import { applyLocal } from '../../shared/local';
 import { PushRelay } from '../../shared/local/push-relay';
@@ -106,7 +106,14 @@ afterEach(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 async function relay(consumer: string): Promise<PushRelay> {
-  const r = new PushRelay({ pubsub, consumer: spec.consumers[consumer], subscription: consumer, endpoint: `${endpoint}/pubsub/push/${consumer}`, maxInFlight: 50, log: createLogger({ level: 'silent' }) });
+  const r = new PushRelay({
+    pubsub,
+    consumer: spec.consumers[consumer],
+    subscription: consumer,
+    endpoint: `${endpoint}/pubsub/push/${consumer}`,
+    maxInFlight: 50,
+    log: createLogger({ level: 'silent' }),
+  });
   relays.push(r);
   await r.start();
   return r;
@@ -120,7 +127,11 @@ it("posts GCP's wrapped push form, with the subscription, deliveryAttempt and or
   const { event } = await publisher.publish('orders', 'order.created', { orderId: 'o-1', customerId: 'c', sequence: 1 });
   await eventually(() => (acked(event.id).length ? true : undefined), 15000, 'the delivery');
   const [{ push }] = deliveries;
-  expect(push).toMatchObject({ form: 'wrapped', subscription: `projects/${project}/subscriptions/web-orders`, message: { orderingKey: 'o-1', deliveryAttempt: 1 } });
+  expect(push).toMatchObject({
+    form: 'wrapped',
+    subscription: `projects/${project}/subscriptions/web-orders`,
+    message: { orderingKey: 'o-1', deliveryAttempt: 1 },
+  });
   expect(push.message.attributes).toMatchObject({ 'ce-id': event.id, 'ce-type': 'order.created' });
   expect(JSON.parse(push.message.data.toString())).toMatchObject({ orderId: 'o-1' });
   expect(push.message.publishTime!.getTime()).toBeGreaterThan(Date.now() - 60_000);
@@ -139,7 +150,14 @@ it('keeps up to maxInFlight requests in flight (the emulator keeps two)', async 
 
 it('pulls only what it can post: a backlog longer than the ack deadline is delivered once, not redelivered', async () => {
   behaviour = () => ({ status: 204, delayMs: 300 });
-  const r = new PushRelay({ pubsub, consumer: spec.consumers['web-clicks'], subscription: 'web-clicks', endpoint: `${endpoint}/pubsub/push/web-clicks`, maxInFlight: 10, log: createLogger({ level: 'silent' }) });
+  const r = new PushRelay({
+    pubsub,
+    consumer: spec.consumers['web-clicks'],
+    subscription: 'web-clicks',
+    endpoint: `${endpoint}/pubsub/push/web-clicks`,
+    maxInFlight: 10,
+    log: createLogger({ level: 'silent' }),
+  });
   relays.push(r);
   const publisher = new MeshPublisher({ pubsub, spec, source: '//test/relay' });
   await Promise.all(Array.from({ length: 400 }, (_, i) => publisher.publish('analytics', 'click', { userId: `u-${i}` })));
@@ -170,7 +188,11 @@ it('posts one message per ordering key at a time, in order; a failing message ho
     }
   }
   failFirst.set(ids.a[2], 2); // a's third message fails twice
-  await Promise.all(Object.values(ids).flatMap((list, k) => list.map((id, i) => publisher.publish('orders', 'order.created', { orderId: 'abc'[k], customerId: 'c', sequence: i + 1 }, { id }))));
+  await Promise.all(
+    Object.values(ids).flatMap((list, k) =>
+      list.map((id, i) => publisher.publish('orders', 'order.created', { orderId: 'abc'[k], customerId: 'c', sequence: i + 1 }, { id })),
+    ),
+  );
   await relay('web-orders');
   await eventually(() => (deliveries.filter((d) => d.status === 204).length >= 24 ? true : undefined), 30000, 'all 24 acked');
   for (const key of ['a', 'b', 'c']) {
@@ -190,7 +212,7 @@ it('nacks what keeps failing until the emulator dead-letters it after maxAttempt
   const r = await relay('web-clicks');
   const publisher = new MeshPublisher({ pubsub, spec, source: '//test/relay' });
   const { event } = await publisher.publish('analytics', 'click', { userId: 'u-doomed' });
-  const [dead] = (await receive(pubsub, 'web-clicks-dlq-hold', 1, 30000)) as Message[];
+  const [dead] = await receive(pubsub, 'web-clicks-dlq-hold', 1, 30000);
   expect(dead.attributes['ce-id']).toBe(event.id);
   expect(Number(dead.attributes.CloudPubSubDeadLetterSourceDeliveryCount)).toBe(5);
   expect(deliveries.map((d) => d.push.message.deliveryAttempt).slice(0, 5)).toEqual([1, 2, 3, 4, 5]);

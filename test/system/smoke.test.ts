@@ -62,7 +62,9 @@ it('passes on a healthy mesh: every consumer handled the run, each check green',
       'dashboard.orders',
       'warehouse.analytics',
       'warehouse.orders',
-      ...['dashboard-analytics', 'processor-analytics', 'warehouse-analytics', 'processor-orders', 'dashboard-orders', 'warehouse-orders'].map((c) => `dead-letters.${c}`),
+      ...['dashboard-analytics', 'processor-analytics', 'warehouse-analytics', 'processor-orders', 'dashboard-orders', 'warehouse-orders'].map(
+        (c) => `dead-letters.${c}`,
+      ),
     ]),
   );
   expect(report.checks).toHaveLength(1 + 4 + 2 + 2 + 6);
@@ -71,7 +73,13 @@ it('passes on a healthy mesh: every consumer handled the run, each check green',
   expect(report.checks.find((c) => c.id === 'dashboard.analytics')!.seen).toBe('60 click, 35 like.created, 15 like.removed, 90 view');
   expect(progress[0]).toMatch(/^run smoke-.*: publishing 276 messages/);
   // The run's poison is taken out of the holds once found: nothing of it is left for triage.
-  const again = await sweepHold({ pubsub: target.pubsub, hold: 'dashboard-analytics-dlq-hold', eventId: report.poison.analytics, runAttribute: [SMOKE_RUN_ATTRIBUTE, report.runId], idleMs: 1500 });
+  const again = await sweepHold({
+    pubsub: target.pubsub,
+    hold: 'dashboard-analytics-dlq-hold',
+    eventId: report.poison.analytics,
+    runAttribute: [SMOKE_RUN_ATTRIBUTE, report.runId],
+    idleMs: 1500,
+  });
   expect(again).toMatchObject({ found: undefined, error: undefined });
 });
 
@@ -113,6 +121,12 @@ it('with the warehouse stopped, its checks fail within the timeout: exit code 1,
   expect(seconds).toBeLessThan(60);
   const warehouseChecks = ['warehouse.analytics', 'warehouse.orders', 'dead-letters.warehouse-analytics', 'dead-letters.warehouse-orders'];
   expect(report.failed).toEqual(expect.arrayContaining(warehouseChecks));
-  for (const id of ['warehouse.analytics', 'warehouse.orders']) expect(report.checks.find((c) => c.id === id)).toMatchObject({ ok: false, seen: expect.stringMatching(/^0 rows, 0 event ids \(\d+ missing\)$/), passedAfterSeconds: null });
-  for (const id of ['dead-letters.warehouse-analytics', 'dead-letters.warehouse-orders']) expect(report.checks.find((c) => c.id === id)!.seen).toMatch(/^not among the \d+ held message/);
+  for (const id of ['warehouse.analytics', 'warehouse.orders'])
+    expect(report.checks.find((c) => c.id === id)).toMatchObject({
+      ok: false,
+      seen: expect.stringMatching(/^0 rows, 0 event ids \(\d+ missing\)$/),
+      passedAfterSeconds: null,
+    });
+  for (const id of ['dead-letters.warehouse-analytics', 'dead-letters.warehouse-orders'])
+    expect(report.checks.find((c) => c.id === id)!.seen).toMatch(/^not among the \d+ held message/);
 });

@@ -57,7 +57,8 @@ beforeEach(() => {
 });
 
 /** Publishes n clicks; returns their message ids. */
-const publishClicks = async (n: number) => (await Promise.all(Array.from({ length: n }, (_, i) => publisher.publish('analytics', 'click', { userId: `u-${i}` })))).map((p) => p.messageId);
+const publishClicks = async (n: number) =>
+  (await Promise.all(Array.from({ length: n }, (_, i) => publisher.publish('analytics', 'click', { userId: `u-${i}` })))).map((p) => p.messageId);
 
 it('keeps flow control exactly, renews leases past the ack deadline, and delivers a backlog once on an exactly-once subscription', async () => {
   // One message held 12 s (past the 10 s ack deadline), then 250 more at ~350 ms each through 10
@@ -133,7 +134,15 @@ it('reports an exactly-once ack Pub/Sub refuses (an expired ack id) as AckFailed
   const again: PulledMessage[] = [];
   // Leases never renewed: the 10 s ack deadline runs out while the message is held, and the
   // message goes to the next puller with a new ack id.
-  const puller = new UnaryPuller({ pubsub, subscription: 'worker-clicks', maxInFlight: 1, leaseSeconds: 10, maxLeaseMs: 0, log, onMessage: (m) => pulled.push(m) });
+  const puller = new UnaryPuller({
+    pubsub,
+    subscription: 'worker-clicks',
+    maxInFlight: 1,
+    leaseSeconds: 10,
+    maxLeaseMs: 0,
+    log,
+    onMessage: (m) => pulled.push(m),
+  });
   const next = new UnaryPuller({ pubsub, subscription: 'worker-clicks', maxInFlight: 1, leaseSeconds: 10, log, onMessage: (m) => again.push(m) });
   await puller.start();
   try {

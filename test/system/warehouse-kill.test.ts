@@ -64,7 +64,8 @@ const getJson = <T>(route: string) => getServiceJson<T>(`http://127.0.0.1:${port
 
 const done = (s: StatsSnapshot) => Object.values(s.consumers).reduce((sum, c) => sum + c.done, 0);
 const count = async (sql: string) => Number((await bigquery.query(sql))[0][0].c);
-const storedEvents = async () => (await count('SELECT COUNT(*) AS c FROM event_mesh.orders_events')) + (await count('SELECT COUNT(*) AS c FROM event_mesh.analytics_events'));
+const storedEvents = async () =>
+  (await count('SELECT COUNT(*) AS c FROM event_mesh.orders_events')) + (await count('SELECT COUNT(*) AS c FROM event_mesh.analytics_events'));
 
 const waitWarehouseReady = () => waitReady(`http://127.0.0.1:${port}`, 45_000, 'the warehouse to be ready');
 
@@ -97,10 +98,14 @@ it('loses nothing across a SIGTERM and a SIGKILL mid-batch, and stores every eve
   await Promise.all(sends);
 
   // SIGTERM mid-stream: the buffered batch is written at once, and whatever was acked is stored.
-  await eventually(async () => {
-    const s = await getJson<StatsSnapshot>('/stats');
-    return s && done(s) >= TOTAL * 0.15 ? true : undefined;
-  }, 60_000, 'the first events to be loaded');
+  await eventually(
+    async () => {
+      const s = await getJson<StatsSnapshot>('/stats');
+      return s && done(s) >= TOTAL * 0.15 ? true : undefined;
+    },
+    60_000,
+    'the first events to be loaded',
+  );
   const signalledAt = Date.now();
   first.child.kill('SIGTERM');
   const exit = await first.exited;
@@ -117,11 +122,15 @@ it('loses nothing across a SIGTERM and a SIGKILL mid-batch, and stores every eve
   // SIGKILL while a batch is waiting in memory: those messages were never acked, so they come back.
   const second = startWarehouse();
   await waitWarehouseReady();
-  await eventually(async () => {
-    const loader = await getJson<{ pendingRows: number }>('/loader');
-    const s = await getJson<StatsSnapshot>('/stats');
-    return loader && s && loader.pendingRows > 0 && done(s) > 0 ? true : undefined;
-  }, 60_000, 'rows buffered in the second warehouse');
+  await eventually(
+    async () => {
+      const loader = await getJson<{ pendingRows: number }>('/loader');
+      const s = await getJson<StatsSnapshot>('/stats');
+      return loader && s && loader.pendingRows > 0 && done(s) > 0 ? true : undefined;
+    },
+    60_000,
+    'rows buffered in the second warehouse',
+  );
   second.child.kill('SIGKILL');
   expect((await second.exited).signal).toBe('SIGKILL');
   expect(await storedEvents()).toBeLessThan(TOTAL);
@@ -141,8 +150,16 @@ it('loses nothing across a SIGTERM and a SIGKILL mid-batch, and stores every eve
     120_000,
     `all ${TOTAL} events and ${ORDERS * 3} archive rows to land`,
   ).catch(async (error) => {
-    const counts = await Promise.all(['orders_events_dedup', 'analytics_events_dedup', 'raw_orders'].map((t) => count(`SELECT COUNT(*) AS c FROM event_mesh.${t}`)));
-    console.log('stored', counts, JSON.stringify(await getJson('/stats')), JSON.stringify(await getJson('/loader')), third.lines.filter((l) => l.severity !== 'INFO').slice(0, 20));
+    const counts = await Promise.all(
+      ['orders_events_dedup', 'analytics_events_dedup', 'raw_orders'].map((t) => count(`SELECT COUNT(*) AS c FROM event_mesh.${t}`)),
+    );
+    console.log(
+      'stored',
+      counts,
+      JSON.stringify(await getJson('/stats')),
+      JSON.stringify(await getJson('/loader')),
+      third.lines.filter((l) => l.severity !== 'INFO').slice(0, 20),
+    );
     throw error;
   });
   // Exactly once: redeliveries were dropped by insertId (event id, or message id in the archive).

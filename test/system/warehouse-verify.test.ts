@@ -79,7 +79,16 @@ describe('verify mode', () => {
     const spec = meshSpec('verify_system');
     const pubsub = testPubSub(uniqueProject('warehouse-verify'));
     await applyLocal({ pubsub, spec });
-    const app = createWarehouseApp({ spec, pubsub, bigquery, bigqueryProject: 'warehouse-verify', archiveBigQuerySubscriptions: true, tables: 'verify', verify: { initialDelayMs: 50, maxDelayMs: 200 }, log });
+    const app = createWarehouseApp({
+      spec,
+      pubsub,
+      bigquery,
+      bigqueryProject: 'warehouse-verify',
+      archiveBigQuerySubscriptions: true,
+      tables: 'verify',
+      verify: { initialDelayMs: 50, maxDelayMs: 200 },
+      log,
+    });
     apps.push(app);
     expect(app.tablesMode).toBe('verify');
     const started = app.start(0, '127.0.0.1');
@@ -104,11 +113,22 @@ describe('verify mode', () => {
     expect(app.tableChanges.every((c) => c.action === 'unchanged')).toBe(true);
 
     const publisher = new MeshPublisher({ pubsub, spec, source: '//verify-test' });
-    const { event } = await publisher.publish('orders', 'order.created', { orderId: 'o-1', customerId: 'c-1', sequence: 1, amountCents: 100, currency: 'EUR', itemCount: 1 });
-    await eventually(async () => {
-      const [[row]] = await bigquery.query(`SELECT COUNT(*) AS c FROM verify_system.orders_events WHERE event_id = '${event.id}'`);
-      return Number(row.c) === 1 ? true : undefined;
-    }, 20_000, 'the event in orders_events');
+    const { event } = await publisher.publish('orders', 'order.created', {
+      orderId: 'o-1',
+      customerId: 'c-1',
+      sequence: 1,
+      amountCents: 100,
+      currency: 'EUR',
+      itemCount: 1,
+    });
+    await eventually(
+      async () => {
+        const [[row]] = await bigquery.query(`SELECT COUNT(*) AS c FROM verify_system.orders_events WHERE event_id = '${event.id}'`);
+        return Number(row.c) === 1 ? true : undefined;
+      },
+      20_000,
+      'the event in orders_events',
+    );
     await app.stop();
     await pubsub.close();
   }, 60_000);

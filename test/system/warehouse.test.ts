@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { BigQuery } from '@google-cloud/bigquery';
-import type { Message, PubSub } from '@google-cloud/pubsub';
+import type { PubSub } from '@google-cloud/pubsub';
 import { startLocalBigQuery, type LocalBigQuery } from '../../shared/bigquery-local';
 import { createLogger } from '../../shared/consumer';
 import { toPubsubMessage } from '../../shared/envelope';
@@ -97,7 +97,14 @@ interface Running {
 async function startWarehouse(spec: MeshSpec, options: { project?: string; client?: BigQuery; archive?: boolean } = {}): Promise<Running> {
   const pubsub = testPubSub(options.project ?? uniqueProject('warehouse'));
   await applyLocal({ pubsub, spec });
-  const app = createWarehouseApp({ spec, pubsub, bigquery: options.client ?? bigquery, bigqueryProject: 'warehouse-system', archiveBigQuerySubscriptions: options.archive ?? true, log });
+  const app = createWarehouseApp({
+    spec,
+    pubsub,
+    bigquery: options.client ?? bigquery,
+    bigqueryProject: 'warehouse-system',
+    archiveBigQuerySubscriptions: options.archive ?? true,
+    log,
+  });
   const port = await app.start(0, '127.0.0.1');
   const publisher = new MeshPublisher({ pubsub, spec, source: '//warehouse-test' });
   cleanups.push(async () => {
@@ -121,12 +128,18 @@ describe('10k events with duplicates', () => {
     }
     await Promise.all(sends);
     // The same events again (same id, new message id), as a producer retrying after a timeout would.
-    await Promise.all(Array.from({ length: REPUBLISHED }, (_, k) => publisher.publish('analytics', 'view', { userId: 'again' }, { id: ids[(k * 7) % UNIQUE] })));
+    await Promise.all(
+      Array.from({ length: REPUBLISHED }, (_, k) => publisher.publish('analytics', 'view', { userId: 'again' }, { id: ids[(k * 7) % UNIQUE] })),
+    );
 
-    await eventually(async () => {
-      const s = app.stats.of('warehouse-analytics');
-      return s.done + s.duplicate >= UNIQUE + REPUBLISHED ? true : undefined;
-    }, 120_000, 'all 10k messages to be loaded');
+    await eventually(
+      async () => {
+        const s = app.stats.of('warehouse-analytics');
+        return s.done + s.duplicate >= UNIQUE + REPUBLISHED ? true : undefined;
+      },
+      120_000,
+      'all 10k messages to be loaded',
+    );
     expect(await count('SELECT COUNT(*) AS c FROM dedup_mesh.analytics_events_dedup')).toBe(UNIQUE);
     expect(await count('SELECT COUNT(*) AS c FROM dedup_mesh.analytics_events')).toBe(UNIQUE);
     const [rows] = await bigquery.query('SELECT event_id FROM dedup_mesh.analytics_events_dedup');
@@ -153,7 +166,15 @@ describe('end to end: analyst examples, refused rows, poison, raw archive', () =
   let refusedId: string;
 
   const view = (user: string, extra: Record<string, unknown> = {}) => ({ userId: user, sessionId: `s-${user}`, page: '/posts/p-1', postId: 'p-1', ...extra });
-  const order = (orderId: string, customerId: string, sequence: number, extra: Record<string, unknown> = {}) => ({ orderId, customerId, sequence, amountCents: 2599, currency: 'USD', itemCount: 1, ...extra });
+  const order = (orderId: string, customerId: string, sequence: number, extra: Record<string, unknown> = {}) => ({
+    orderId,
+    customerId,
+    sequence,
+    amountCents: 2599,
+    currency: 'USD',
+    itemCount: 1,
+    ...extra,
+  });
 
   beforeAll(async () => {
     // The documented queries name the dataset event_mesh.
@@ -200,11 +221,21 @@ describe('end to end: analyst examples, refused rows, poison, raw archive', () =
     refusedId = bad.event.id;
     await pubsub.topic('analytics').publishMessage({
       data: Buffer.from(JSON.stringify(bad.event.data)),
-      attributes: { 'ce-id': bad.event.id, 'ce-type': 'view', 'ce-source': '//plain', 'ce-specversion': '1.0', 'ce-time': 'Fri, 01 Mar 2024 12:00:00 GMT', 'ce-schemaversion': 'v2' },
+      attributes: {
+        'ce-id': bad.event.id,
+        'ce-type': 'view',
+        'ce-source': '//plain',
+        'ce-specversion': '1.0',
+        'ce-time': 'Fri, 01 Mar 2024 12:00:00 GMT',
+        'ce-schemaversion': 'v2',
+      },
     });
     // Poison for the warehouse (no ce-id), though the topic's schema accepts its data.
     const poison = publisher.prepare('orders', 'order.created', order('o9', 'c9', 1));
-    poisonMessageId = await pubsub.topic('orders').publishMessage({ data: Buffer.from(JSON.stringify(poison.event.data)), attributes: { 'ce-type': 'order.created', 'ce-source': '//plain', 'ce-specversion': '1.0' } });
+    poisonMessageId = await pubsub.topic('orders').publishMessage({
+      data: Buffer.from(JSON.stringify(poison.event.data)),
+      attributes: { 'ce-type': 'order.created', 'ce-source': '//plain', 'ce-specversion': '1.0' },
+    });
     ordersMessages++;
 
     const analytics = published.filter((p) => p.topic === 'analytics').length;
@@ -231,7 +262,9 @@ describe('end to end: analyst examples, refused rows, poison, raw archive', () =
       expected.set(key, (expected.get(key) ?? 0) + 1);
     }
     const rows = await run('events_per_type_per_hour');
-    expect(rows.map((r) => `${(r.hour as { value: string }).value} ${r.topic} ${r.event_type} ${r.events}`)).toEqual([...expected].map(([k, n]) => `${k} ${n}`).sort());
+    expect(rows.map((r) => `${(r.hour as { value: string }).value} ${String(r.topic)} ${String(r.event_type)} ${String(r.events)}`)).toEqual(
+      [...expected].map(([k, n]) => `${k} ${n}`).sort(),
+    );
   });
 
   it('funnel: 4 sessions viewed, 3 clicked after viewing, 1 liked after clicking', async () => {
@@ -264,19 +297,33 @@ describe('end to end: analyst examples, refused rows, poison, raw archive', () =
   });
 
   it('a row BigQuery refuses goes to dead_letters with its error; the rest of its batch landed', async () => {
-    expect((await run('dead_letters_by_reason')).map((r) => [r.consumer, r.topic, r.reason, r.dead_letters])).toEqual([['warehouse-analytics', 'analytics', 'insert', 1]]);
+    expect((await run('dead_letters_by_reason')).map((r) => [r.consumer, r.topic, r.reason, r.dead_letters])).toEqual([
+      ['warehouse-analytics', 'analytics', 'insert', 1],
+    ]);
     const [letters] = await bigquery.query(`SELECT event_id, error, data, JSON_VALUE(attributes, '$."ce-time"') AS ce_time FROM event_mesh.dead_letters`);
-    expect(letters).toEqual([{ event_id: refusedId, error: expect.stringMatching(/^analytics_events: event_time: Could not parse 'Fri, 01 Mar 2024 12:00:00 GMT' as a timestamp/), data: expect.stringContaining('"userId":"u9"'), ce_time: 'Fri, 01 Mar 2024 12:00:00 GMT' }]);
+    expect(letters).toEqual([
+      {
+        event_id: refusedId,
+        error: expect.stringMatching(/^analytics_events: event_time: Could not parse 'Fri, 01 Mar 2024 12:00:00 GMT' as a timestamp/),
+        data: expect.stringContaining('"userId":"u9"'),
+        ce_time: 'Fri, 01 Mar 2024 12:00:00 GMT',
+      },
+    ]);
     expect(await count(`SELECT COUNT(*) AS c FROM event_mesh.analytics_events WHERE event_id = '${refusedId}'`)).toBe(0);
     expect(running.app.loader.stats().analytics_events).toMatchObject({ deadLettered: 1, rejected: 0 });
   });
 
   it('poison goes to the consumer dead-letter topic with a reason, and is still archived raw', async () => {
-    const [held] = (await receive(running.pubsub, 'warehouse-orders-dlq-hold', 1, 20_000)) as Message[];
+    const [held] = await receive(running.pubsub, 'warehouse-orders-dlq-hold', 1, 20_000);
     expect(held.attributes).toMatchObject({ reason: 'missing-attribute', consumer: 'warehouse-orders', messageId: poisonMessageId });
     expect(running.app.stats.of('warehouse-orders').deadLettered).toBe(1);
-    const [raw] = await bigquery.query({ query: `SELECT subscription_name, data, JSON_VALUE(attributes, '$."ce-type"') AS type FROM event_mesh.raw_orders WHERE message_id = @id`, params: { id: poisonMessageId } });
-    expect(raw).toEqual([{ subscription_name: expect.stringMatching(/\/subscriptions\/archive-orders$/), data: expect.stringContaining('"orderId":"o9"'), type: 'order.created' }]);
+    const [raw] = await bigquery.query({
+      query: `SELECT subscription_name, data, JSON_VALUE(attributes, '$."ce-type"') AS type FROM event_mesh.raw_orders WHERE message_id = @id`,
+      params: { id: poisonMessageId },
+    });
+    expect(raw).toEqual([
+      { subscription_name: expect.stringMatching(/\/subscriptions\/archive-orders$/), data: expect.stringContaining('"orderId":"o9"'), type: 'order.created' },
+    ]);
   });
 
   it('archives every orders message once, with the columns of a BigQuery subscription with writeMetadata', async () => {
@@ -299,7 +346,10 @@ describe('end to end: analyst examples, refused rows, poison, raw archive', () =
     expect(byName.dead_letters).toMatchObject({ kind: 'dead-letters', rows: 1 });
     expect(byName.orders_events_dedup).toEqual({ table: 'orders_events_dedup', kind: 'dedup-view' });
     expect(byName.analytics_events.rows).toBe(published.filter((p) => p.topic === 'analytics').length);
-    const loader = (await (await fetch(`http://127.0.0.1:${running.port}/loader`)).json()) as { pendingRows: number; archive: Record<string, { done: number }> };
+    const loader = (await (await fetch(`http://127.0.0.1:${running.port}/loader`)).json()) as {
+      pendingRows: number;
+      archive: Record<string, { done: number }>;
+    };
     expect(loader.pendingRows).toBe(0);
     expect(loader.archive['archive-orders'].done).toBe(ordersMessages);
   });
@@ -328,7 +378,7 @@ describe('end to end: analyst examples, refused rows, poison, raw archive', () =
 });
 
 describe('schema evolution', () => {
-  it('adds the new revision\'s columns when the service starts; rows loaded before read NULL', async () => {
+  it("adds the new revision's columns when the service starts; rows loaded before read NULL", async () => {
     const project = uniqueProject('evolution');
     const v1 = await startWarehouse(meshSpec('evolution_mesh', { analyticsRevisions: 'v1' }), { project, archive: false });
     expect(v1.app.tableChanges).toContainEqual({ table: 'analytics_events', action: 'created' });
@@ -350,7 +400,10 @@ describe('schema evolution', () => {
   it('refuses to start on an incompatible change, naming the column, before pulling anything', async () => {
     const schemas = fs.mkdtempSync(path.join(dir, 'schemas-'));
     const current = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'schemas/analytics/v2.avsc'), 'utf8')) as { fields: { name: string; type: unknown }[] };
-    fs.writeFileSync(path.join(schemas, 'v3.avsc'), JSON.stringify({ ...current, fields: current.fields.map((f) => (f.name === 'durationMs' ? { ...f, type: 'string', default: '' } : f)) }));
+    fs.writeFileSync(
+      path.join(schemas, 'v3.avsc'),
+      JSON.stringify({ ...current, fields: current.fields.map((f) => (f.name === 'durationMs' ? { ...f, type: 'string', default: '' } : f)) }),
+    );
     const spec = meshSpec('evolution_mesh', { analyticsRevisions: 'v3', analyticsDir: schemas });
     const pubsub = testPubSub(uniqueProject('incompatible'));
     const app = createWarehouseApp({ spec, pubsub, bigquery, bigqueryProject: 'warehouse-system', log });
@@ -384,7 +437,9 @@ async function insertAllGate(target: string) {
     insertRequests++;
     const fail = () => {
       req.resume();
-      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 503, message: 'backend unavailable (test)', errors: [{ reason: 'backendError' }] } }));
+      res
+        .writeHead(503, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { code: 503, message: 'backend unavailable (test)', errors: [{ reason: 'backendError' }] } }));
     };
     if (mode === 'fail') fail();
     else if (mode === 'hold') held.push({ forward, fail });
@@ -403,11 +458,12 @@ async function insertAllGate(target: string) {
     get insertRequests() {
       return insertRequests;
     },
-    close: () => new Promise<void>((resolve) => {
-      held = [];
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        held = [];
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -419,7 +475,10 @@ describe('backpressure', () => {
       flowControl: '{ maxMessages: 50, maxBytes: 52428800 }',
       extra: '  audit-analytics: { topic: analytics, delivery: pull, service: audit, ackDeadline: 20s }',
     });
-    const { app, pubsub, publisher } = await startWarehouse(spec, { client: new BigQuery({ projectId: 'warehouse-system', apiEndpoint: gate.url }), archive: false });
+    const { app, pubsub, publisher } = await startWarehouse(spec, {
+      client: new BigQuery({ projectId: 'warehouse-system', apiEndpoint: gate.url }),
+      archive: false,
+    });
 
     gate.set('hold');
     const EVENTS = 300;
@@ -441,7 +500,11 @@ describe('backpressure', () => {
     expect(app.stats.of('warehouse-analytics').done).toBe(0);
 
     gate.set('pass');
-    await eventually(async () => ((await count('SELECT COUNT(*) AS c FROM slow_mesh.analytics_events')) === EVENTS ? true : undefined), 60_000, 'every event to land once BigQuery is back');
+    await eventually(
+      async () => ((await count('SELECT COUNT(*) AS c FROM slow_mesh.analytics_events')) === EVENTS ? true : undefined),
+      60_000,
+      'every event to land once BigQuery is back',
+    );
     expect(app.loader.stats().analytics_events.peakPending).toBeLessThanOrEqual(50);
     expect(app.stats.of('warehouse-analytics').failed).toBeGreaterThan(0);
   }, 120_000);

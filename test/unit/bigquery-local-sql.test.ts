@@ -6,7 +6,7 @@ const expr = (text: string) => sql(`SELECT ${text}`).replace(/^SELECT /, '');
 
 describe('tokenizer', () => {
   it('keeps string literals, comments and backquoted names whole', () => {
-    const kinds = tokenize("SELECT 'a -- b', `x.y`, \"q\" -- c\n/* d */ # e").filter((t) => t.kind !== 'ws');
+    const kinds = tokenize('SELECT \'a -- b\', `x.y`, "q" -- c\n/* d */ # e').filter((t) => t.kind !== 'ws');
     expect(kinds.map((t) => [t.kind, t.kind === 'string' || t.kind === 'qident' ? t.value : t.text])).toEqual([
       ['ident', 'SELECT'],
       ['string', 'a -- b'],
@@ -52,7 +52,9 @@ describe('table paths', () => {
   });
 
   it('leaves aliases named like function namespaces alone', () => {
-    expect(sql('SELECT keys.id, net.x FROM ds.t keys JOIN ds.u net ON keys.id = net.id')).toBe('SELECT keys.id, net.x FROM "ds"."t" keys JOIN "ds"."u" net ON keys.id = net.id');
+    expect(sql('SELECT keys.id, net.x FROM ds.t keys JOIN ds.u net ON keys.id = net.id')).toBe(
+      'SELECT keys.id, net.x FROM "ds"."t" keys JOIN "ds"."u" net ON keys.id = net.id',
+    );
   });
 
   it('quotes backquoted column names', () => {
@@ -92,7 +94,10 @@ describe('literals and syntax', () => {
   });
 
   it('maps named parameters to $name and lists them', () => {
-    expect(translateQuery('SELECT * FROM ds.t WHERE a = @a AND b > @b AND c = @a')).toEqual({ sql: 'SELECT * FROM "ds"."t" WHERE a = $a AND b > $b AND c = $a', parameters: ['a', 'b'] });
+    expect(translateQuery('SELECT * FROM ds.t WHERE a = @a AND b > @b AND c = @a')).toEqual({
+      sql: 'SELECT * FROM "ds"."t" WHERE a = $a AND b > $b AND c = $a',
+      parameters: ['a', 'b'],
+    });
   });
 
   it('accepts one statement, a trailing semicolon and leading comments', () => {

@@ -53,14 +53,24 @@ describe('coerceCell', () => {
 
 describe('canonicalFields', () => {
   it('stores legacy type names and NULLABLE by default, as BigQuery reports them', () => {
-    expect(canonicalFields([{ name: 'a', type: 'INT64' }, { name: 'b', type: 'BOOL', mode: 'required' }])).toEqual([
+    expect(
+      canonicalFields([
+        { name: 'a', type: 'INT64' },
+        { name: 'b', type: 'BOOL', mode: 'required' },
+      ]),
+    ).toEqual([
       { name: 'a', type: 'INTEGER', mode: 'NULLABLE' },
       { name: 'b', type: 'BOOLEAN', mode: 'REQUIRED' },
     ]);
   });
 
   it('refuses duplicate names and what the local endpoint does not store', () => {
-    expect(() => canonicalFields([{ name: 'a', type: 'STRING' }, { name: 'A', type: 'STRING' }])).toThrow('Field A already exists in schema');
+    expect(() =>
+      canonicalFields([
+        { name: 'a', type: 'STRING' },
+        { name: 'A', type: 'STRING' },
+      ]),
+    ).toThrow('Field A already exists in schema');
     expect(() => canonicalFields([{ name: 'g', type: 'GEOGRAPHY' }])).toThrow('unsupported locally: column type GEOGRAPHY');
     expect(() => canonicalFields([{ name: 'r', type: 'STRING', mode: 'REPEATED' }])).toThrow('unsupported locally: REPEATED field r');
   });

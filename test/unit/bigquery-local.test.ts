@@ -41,7 +41,12 @@ describe('datasets', () => {
     expect((await dataset.exists())[0]).toBe(true);
     expect((await bigquery.dataset('nope').exists())[0]).toBe(false);
     const [metadata] = await dataset.getMetadata();
-    expect(metadata).toMatchObject({ kind: 'bigquery#dataset', id: 'test-project:shop', datasetReference: { datasetId: 'shop', projectId: 'test-project' }, location: 'US' });
+    expect(metadata).toMatchObject({
+      kind: 'bigquery#dataset',
+      id: 'test-project:shop',
+      datasetReference: { datasetId: 'shop', projectId: 'test-project' },
+      location: 'US',
+    });
     const error = await errorOf(bigquery.createDataset('shop'));
     expect(error.code).toBe(409);
     expect(error.message).toBe('Already Exists: Dataset test-project:shop');
@@ -99,7 +104,14 @@ describe('tables', () => {
   });
 
   it('patches additive columns and refuses removed, retyped or required ones', async () => {
-    const [table] = await dataset.createTable('evolving', { schema: { fields: [{ name: 'a', type: 'STRING' }, { name: 'n', type: 'INT64' }] } });
+    const [table] = await dataset.createTable('evolving', {
+      schema: {
+        fields: [
+          { name: 'a', type: 'STRING' },
+          { name: 'n', type: 'INT64' },
+        ],
+      },
+    });
     await table.insert([{ a: 'old', n: 1 }]);
     const [before] = await table.getMetadata();
     await table.setMetadata({ schema: { fields: [...before.schema.fields, { name: 'b', type: 'STRING' }] }, etag: before.etag });
@@ -108,10 +120,29 @@ describe('tables', () => {
     // The etag changed: a patch based on the old metadata is refused (read-modify-write safety).
     expect((await errorOf(table.setMetadata({ schema: before.schema, etag: before.etag }))).code).toBe(412);
 
-    const retyped = await errorOf(table.setMetadata({ schema: { fields: [{ name: 'a', type: 'INT64' }, { name: 'n', type: 'INT64' }, { name: 'b', type: 'STRING' }] } }));
+    const retyped = await errorOf(
+      table.setMetadata({
+        schema: {
+          fields: [
+            { name: 'a', type: 'INT64' },
+            { name: 'n', type: 'INT64' },
+            { name: 'b', type: 'STRING' },
+          ],
+        },
+      }),
+    );
     expect(retyped.code).toBe(400);
     expect(retyped.message).toBe('Provided Schema does not match Table test-project:shop.evolving. Field a has changed type from STRING to INTEGER');
-    const removed = await errorOf(table.setMetadata({ schema: { fields: [{ name: 'a', type: 'STRING' }, { name: 'b', type: 'STRING' }] } }));
+    const removed = await errorOf(
+      table.setMetadata({
+        schema: {
+          fields: [
+            { name: 'a', type: 'STRING' },
+            { name: 'b', type: 'STRING' },
+          ],
+        },
+      }),
+    );
     expect(removed.message).toBe('Provided Schema does not match Table test-project:shop.evolving. Field n is missing in new schema');
     const required = await errorOf(table.setMetadata({ schema: { fields: [...after.schema.fields, { name: 'c', type: 'STRING', mode: 'REQUIRED' }] } }));
     expect(required.message).toMatch(/Cannot add required fields to an existing schema. \(field: c\)/);
@@ -122,7 +153,10 @@ describe('tables', () => {
 
   it('creates views from BigQuery SQL and reports their schema', async () => {
     const [view] = await dataset.createTable('orders_latest', {
-      view: { query: 'SELECT id, amount FROM `test-project.shop.orders` WHERE TRUE QUALIFY ROW_NUMBER() OVER (PARTITION BY id ORDER BY created_at DESC) = 1', useLegacySql: false },
+      view: {
+        query: 'SELECT id, amount FROM `test-project.shop.orders` WHERE TRUE QUALIFY ROW_NUMBER() OVER (PARTITION BY id ORDER BY created_at DESC) = 1',
+        useLegacySql: false,
+      },
     });
     const [metadata] = await view.getMetadata();
     expect(metadata.type).toBe('VIEW');
@@ -173,10 +207,18 @@ describe('tabledata.insertAll', () => {
     expect(error.name).toBe('PartialFailureError');
     const byIndex = Object.fromEntries(error.response.insertErrors.map((e) => [e.index, e.errors[0]]));
     expect(Object.keys(byIndex).map(Number)).toEqual([1, 2, 3, 4, 5]);
-    expect(byIndex[1]).toMatchObject({ reason: 'invalid', location: 'amount', message: expect.stringContaining('Cannot convert value to integer (bad value): five') });
+    expect(byIndex[1]).toMatchObject({
+      reason: 'invalid',
+      location: 'amount',
+      message: expect.stringContaining('Cannot convert value to integer (bad value): five'),
+    });
     expect(byIndex[2]).toMatchObject({ reason: 'invalid', location: 'id', message: 'Missing required field: id.' });
     expect(byIndex[3]).toMatchObject({ reason: 'invalid', location: 'colour', message: 'no such field: colour.' });
-    expect(byIndex[4]).toMatchObject({ reason: 'invalid', location: 'created_at', message: expect.stringContaining("Could not parse 'yesterday' as a timestamp") });
+    expect(byIndex[4]).toMatchObject({
+      reason: 'invalid',
+      location: 'created_at',
+      message: expect.stringContaining("Could not parse 'yesterday' as a timestamp"),
+    });
     expect(byIndex[5]).toMatchObject({ reason: 'invalid', location: 'doc' });
     const [rows] = await bigquery.query({ query: `SELECT id, amount, created_at FROM shop.${table.id} ORDER BY id` });
     expect(rows.map((r: { id: string; amount: number; created_at: { value: string } }) => [r.id, r.amount, r.created_at.value])).toEqual([
@@ -213,7 +255,10 @@ describe('tabledata.insertAll', () => {
       ],
       { raw: true },
     );
-    const [response] = await table.insert([{ insertId: 'e2', json: { id: 'later-repeat' } }, { json: { id: 'no-insert-id' } }, { json: { id: 'no-insert-id' } }], { raw: true });
+    const [response] = await table.insert(
+      [{ insertId: 'e2', json: { id: 'later-repeat' } }, { json: { id: 'no-insert-id' } }, { json: { id: 'no-insert-id' } }],
+      { raw: true },
+    );
     expect(response).toEqual({ kind: 'bigquery#tableDataInsertAllResponse' });
     const [rows] = await bigquery.query(`SELECT id FROM shop.${table.id} ORDER BY id`);
     expect(rows.map((r: { id: string }) => r.id)).toEqual(['first', 'no-insert-id', 'no-insert-id', 'second']);
@@ -226,7 +271,11 @@ describe('tabledata.insertAll', () => {
 
   it('lists rows with table.getRows', async () => {
     const table = await freshTable();
-    await table.insert([{ id: 'a', amount: 1 }, { id: 'b', amount: 2 }, { id: 'c', amount: 3 }]);
+    await table.insert([
+      { id: 'a', amount: 1 },
+      { id: 'b', amount: 2 },
+      { id: 'c', amount: 3 },
+    ]);
     const [all] = await table.getRows();
     expect(all.map((r: { id: string }) => r.id)).toEqual(['a', 'b', 'c']);
     const [page, next] = await table.getRows({ maxResults: 2, autoPaginate: false });
@@ -264,8 +313,24 @@ describe('queries', () => {
              AVG(n) AS mean, LOGICAL_OR(n > 1) AS any_big, ANY_VALUE(payload) IS NOT NULL AS has_payload
       FROM \`test-project.shop.events\` GROUP BY kind ORDER BY kind`);
     expect(rows).toEqual([
-      { kind: 'click', events: 1, first_hour: expect.objectContaining({ value: '2024-01-07T10:00:00.000Z' }), day: expect.objectContaining({ value: '2024-01-07' }), mean: 2, any_big: true, has_payload: true },
-      { kind: 'view', events: 2, first_hour: expect.objectContaining({ value: '2024-01-07T10:00:00.000Z' }), day: expect.objectContaining({ value: '2024-01-07' }), mean: 1, any_big: false, has_payload: true },
+      {
+        kind: 'click',
+        events: 1,
+        first_hour: expect.objectContaining({ value: '2024-01-07T10:00:00.000Z' }),
+        day: expect.objectContaining({ value: '2024-01-07' }),
+        mean: 2,
+        any_big: true,
+        has_payload: true,
+      },
+      {
+        kind: 'view',
+        events: 2,
+        first_hour: expect.objectContaining({ value: '2024-01-07T10:00:00.000Z' }),
+        day: expect.objectContaining({ value: '2024-01-07' }),
+        mean: 1,
+        any_big: false,
+        has_payload: true,
+      },
     ]);
   });
 
@@ -281,7 +346,11 @@ describe('queries', () => {
   });
 
   it('resolves unqualified tables in the default dataset and binds named parameters', async () => {
-    const [rows] = await bigquery.query({ query: 'SELECT id FROM events WHERE kind = @kind AND created_at >= @since ORDER BY id', defaultDataset: { datasetId: 'shop' }, params: { kind: 'view', since: bigquery.timestamp('2024-01-07T10:30:00Z') } });
+    const [rows] = await bigquery.query({
+      query: 'SELECT id FROM events WHERE kind = @kind AND created_at >= @since ORDER BY id',
+      defaultDataset: { datasetId: 'shop' },
+      params: { kind: 'view', since: bigquery.timestamp('2024-01-07T10:30:00Z') },
+    });
     expect(rows).toEqual([{ id: 'c' }]);
     const error = await errorOf(bigquery.query('SELECT id FROM events'));
     expect(error.code).toBe(400);
@@ -326,7 +395,13 @@ describe('queries', () => {
     const [[row], , response] = (await bigquery.query(
       "SELECT CAST('12.5' AS NUMERIC) AS num, [1, 2, 3] AS arr, STRUCT(1 AS a, 'x' AS b) AS rec, DATETIME '2024-01-02 03:04:05.5' AS dt, TIME '10:11:12' AS t",
     )) as unknown as [Record<string, unknown>[], unknown, { schema: { fields: { name: string; type: string; mode: string }[] } }];
-    expect(response.schema.fields.map((f) => `${f.name} ${f.type} ${f.mode}`)).toEqual(['num NUMERIC NULLABLE', 'arr INTEGER REPEATED', 'rec RECORD NULLABLE', 'dt DATETIME NULLABLE', 't TIME NULLABLE']);
+    expect(response.schema.fields.map((f) => `${f.name} ${f.type} ${f.mode}`)).toEqual([
+      'num NUMERIC NULLABLE',
+      'arr INTEGER REPEATED',
+      'rec RECORD NULLABLE',
+      'dt DATETIME NULLABLE',
+      't TIME NULLABLE',
+    ]);
     expect(String(row.num)).toBe('12.5');
     expect(row.arr).toEqual([1, 2, 3]);
     expect(row.rec).toEqual({ a: 1, b: 'x' });
@@ -353,9 +428,13 @@ describe('queries', () => {
     const [job] = await bigquery.createQueryJob({ query: "SELECT TIMESTAMP '2024-01-01 00:00:00.25+00' AS t" });
     const [rows, , raw] = await job.getQueryResults({ skipParsing: true } as never);
     expect((raw as { rows: unknown[] }).rows ?? rows).toBeDefined();
-    const response = await fetch(`${local.url}/bigquery/v2/projects/test-project/queries/${job.id}`).then((r) => r.json() as Promise<{ rows: { f: { v: string }[] }[] }>);
+    const response = await fetch(`${local.url}/bigquery/v2/projects/test-project/queries/${job.id}`).then(
+      (r) => r.json() as Promise<{ rows: { f: { v: string }[] }[] }>,
+    );
     expect(response.rows[0].f[0].v).toBe('1704067200.25');
-    const micros = await fetch(`${local.url}/bigquery/v2/projects/test-project/queries/${job.id}?formatOptions.useInt64Timestamp=true`).then((r) => r.json() as Promise<{ rows: { f: { v: string }[] }[] }>);
+    const micros = await fetch(`${local.url}/bigquery/v2/projects/test-project/queries/${job.id}?formatOptions.useInt64Timestamp=true`).then(
+      (r) => r.json() as Promise<{ rows: { f: { v: string }[] }[] }>,
+    );
     expect(micros.rows[0].f[0].v).toBe('1704067200250000');
   });
 
@@ -370,7 +449,9 @@ describe('queries', () => {
       error: {
         code: 400,
         message: 'unsupported locally: function APPROX_QUANTILES',
-        errors: [{ message: 'unsupported locally: function APPROX_QUANTILES', domain: 'global', reason: 'invalidQuery', location: 'query', locationType: 'other' }],
+        errors: [
+          { message: 'unsupported locally: function APPROX_QUANTILES', domain: 'global', reason: 'invalidQuery', location: 'query', locationType: 'other' },
+        ],
         status: 'INVALID_ARGUMENT',
       },
     });
@@ -378,7 +459,9 @@ describe('queries', () => {
     expect(duck.message).toMatch(/^unsupported locally: NET/);
     const unknownFunction = await errorOf(bigquery.query('SELECT ML_PREDICT_SOMETHING(n) FROM shop.events'));
     expect(unknownFunction.code).toBe(400);
-    expect(unknownFunction.message).toMatch(/^unsupported locally: DuckDB cannot run this query as translated \(Catalog Error: Scalar Function with name ml_predict_something does not exist/);
+    expect(unknownFunction.message).toMatch(
+      /^unsupported locally: DuckDB cannot run this query as translated \(Catalog Error: Scalar Function with name ml_predict_something does not exist/,
+    );
     expect((await errorOf(bigquery.query('SELECT * FROM shop.missing'))).code).toBe(404);
     expect((await errorOf(bigquery.query({ query: 'SELECT 1', useLegacySql: true }))).message).toMatch(/unsupported locally: legacy SQL/);
   });
@@ -393,7 +476,15 @@ describe('persistence', () => {
       server = await startLocalBigQuery({ dataFile });
       let client = new BigQuery({ projectId: 'p', apiEndpoint: server.url });
       const [ds] = await client.createDataset('keep');
-      const [table] = await ds.createTable('t', { schema: { fields: [{ name: 'id', type: 'STRING' }, { name: 'ts', type: 'TIMESTAMP' }] }, timePartitioning: { type: 'DAY', field: 'ts' } });
+      const [table] = await ds.createTable('t', {
+        schema: {
+          fields: [
+            { name: 'id', type: 'STRING' },
+            { name: 'ts', type: 'TIMESTAMP' },
+          ],
+        },
+        timePartitioning: { type: 'DAY', field: 'ts' },
+      });
       await table.insert([{ insertId: 'i1', json: { id: 'one', ts: '2024-01-01T00:00:00Z' } }], { raw: true });
       await ds.createTable('v', { view: { query: 'SELECT id FROM keep.t', useLegacySql: false } });
       await server.stop();
@@ -402,7 +493,10 @@ describe('persistence', () => {
       client = new BigQuery({ projectId: 'p', apiEndpoint: server.url });
       const [metadata] = await client.dataset('keep').table('t').getMetadata();
       expect(metadata).toMatchObject({ timePartitioning: { type: 'DAY', field: 'ts' }, numRows: '1' });
-      await client.dataset('keep').table('t').insert([{ insertId: 'i1', json: { id: 'again' } }], { raw: true });
+      await client
+        .dataset('keep')
+        .table('t')
+        .insert([{ insertId: 'i1', json: { id: 'again' } }], { raw: true });
       const [rows] = await client.query('SELECT id FROM keep.v');
       expect(rows).toEqual([{ id: 'one' }]);
     } finally {

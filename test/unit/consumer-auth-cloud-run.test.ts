@@ -10,7 +10,15 @@ import * as crypto from 'node:crypto';
 import type { PubSub } from '@google-cloud/pubsub';
 import { OAuth2Client } from 'google-auth-library';
 import request from 'supertest';
-import { ConsumerConfigError, createLogger, createMeshService, pushAuthFromEnv, pushTokenCheckFromEnv, type DeadLetterSink, type PushAuthOptions } from '../../shared/consumer';
+import {
+  ConsumerConfigError,
+  createLogger,
+  createMeshService,
+  pushAuthFromEnv,
+  pushTokenCheckFromEnv,
+  type DeadLetterSink,
+  type PushAuthOptions,
+} from '../../shared/consumer';
 import { createEvent, toPubsubMessage } from '../../shared/envelope';
 import { pushBody } from '../support/push-body';
 import { specFromText } from '../support/specs';
@@ -33,7 +41,17 @@ const now = () => Math.floor(Date.now() / 1000);
 /** An ID token as Google issues it for the push service account. */
 function googleToken(claims: Record<string, unknown> = {}): string {
   const header = b64url({ alg: 'RS256', kid: 'local-key', typ: 'JWT' });
-  const payload = b64url({ aud: AUDIENCE, azp: '1098765432101234567890', email: PUSH_SA, email_verified: true, exp: now() + 3600, iat: now(), iss: 'https://accounts.google.com', sub: '1098765432101234567890', ...claims });
+  const payload = b64url({
+    aud: AUDIENCE,
+    azp: '1098765432101234567890',
+    email: PUSH_SA,
+    email_verified: true,
+    exp: now() + 3600,
+    iat: now(),
+    iss: 'https://accounts.google.com',
+    sub: '1098765432101234567890',
+    ...claims,
+  });
   return `${header}.${payload}.${crypto.sign('RSA-SHA256', Buffer.from(`${header}.${payload}`), keys.privateKey).toString('base64url')}`;
 }
 
@@ -54,7 +72,14 @@ warehouse: { dataset: test }
 const noSink: DeadLetterSink = { publish: async () => 'x', flush: async () => undefined };
 
 function body(): string {
-  const m = toPubsubMessage(createEvent({ type: 'click', source: '//t', schemaVersion: 'v2', data: { userId: 'u', sessionId: '', page: '', element: '', postId: '', country: '', durationMs: 0 } }));
+  const m = toPubsubMessage(
+    createEvent({
+      type: 'click',
+      source: '//t',
+      schemaVersion: 'v2',
+      data: { userId: 'u', sessionId: '', page: '', element: '', postId: '', country: '', durationMs: 0 },
+    }),
+  );
   return pushBody(m, { subscription: 'projects/p/subscriptions/svc-analytics' });
 }
 
@@ -69,7 +94,8 @@ function pushService(auth: Partial<PushAuthOptions>) {
     log: createLogger({ level: 'silent' }),
     verifyPushAuth: { audience: AUDIENCE, serviceAccountEmail: PUSH_SA, client: new LocalCertsClient(), ...auth },
   });
-  const post = (headers: Record<string, string>) => request(service.listener).post('/pubsub/push/svc-analytics').set('content-type', 'application/json').set(headers).send(body());
+  const post = (headers: Record<string, string>) =>
+    request(service.listener).post('/pubsub/push/svc-analytics').set('content-type', 'application/json').set(headers).send(body());
   return { handler, post };
 }
 
@@ -90,7 +116,10 @@ describe("tokenCheck 'claims' (behind Cloud Run IAM)", () => {
   it('reads X-Serverless-Authorization, the header Cloud Run checked, when present', async () => {
     // The caller's own Authorization is the app's business, left unchecked by Cloud Run.
     expect((await post({ 'x-serverless-authorization': `Bearer ${cloudRunToken()}`, authorization: 'Bearer app-session-token' })).status).toBe(204);
-    const other = await post({ 'x-serverless-authorization': `Bearer ${cloudRunToken({ email: 'intruder@proj.iam.gserviceaccount.com' })}`, authorization: `Bearer ${cloudRunToken()}` });
+    const other = await post({
+      'x-serverless-authorization': `Bearer ${cloudRunToken({ email: 'intruder@proj.iam.gserviceaccount.com' })}`,
+      authorization: `Bearer ${cloudRunToken()}`,
+    });
     expect(other.status).toBe(403);
   });
 
@@ -99,7 +128,12 @@ describe("tokenCheck 'claims' (behind Cloud Run IAM)", () => {
     ['a non-Bearer header', { authorization: 'Basic dXNlcjpwdw==' }, 401, /not a Bearer/],
     ['a wrong audience', { authorization: `Bearer ${cloudRunToken({ aud: 'https://someone-else-uc.a.run.app' })}` }, 401, /wrong audience/],
     ['no audience', { authorization: `Bearer ${cloudRunToken({ aud: undefined })}` }, 401, /wrong audience/],
-    ['a non-Google issuer', { authorization: `Bearer ${cloudRunToken({ iss: 'https://evil.example.com' })}` }, 401, /issuer https:\/\/evil.example.com is not Google/],
+    [
+      'a non-Google issuer',
+      { authorization: `Bearer ${cloudRunToken({ iss: 'https://evil.example.com' })}` },
+      401,
+      /issuer https:\/\/evil.example.com is not Google/,
+    ],
     ['an expired token', { authorization: `Bearer ${cloudRunToken({ iat: now() - 7200, exp: now() - 3600 })}` }, 401, /expired/],
     ['no expiry', { authorization: `Bearer ${cloudRunToken({ exp: undefined })}` }, 401, /no expiry/],
     ['a token issued in the future', { authorization: `Bearer ${cloudRunToken({ iat: now() + 3600, exp: now() + 7200 })}` }, 401, /issued in the future/],
@@ -108,12 +142,32 @@ describe("tokenCheck 'claims' (behind Cloud Run IAM)", () => {
     ['email_verified as a string', { authorization: `Bearer ${cloudRunToken({ email_verified: 'true' })}` }, 403, /not verified/],
     ['two parts', { authorization: `Bearer ${cloudRunToken().split('.').slice(0, 2).join('.')}` }, 401, /malformed token: 2 parts/],
     ['four parts', { authorization: `Bearer ${cloudRunToken()}.x` }, 401, /malformed token: 4 parts/],
-    ['a payload that is not JSON', { authorization: `Bearer ${b64url({ alg: 'RS256' })}.${b64url('not json')}.SIGNATURE_REMOVED_BY_GOOGLE` }, 401, /payload is not base64url JSON/],
-    ['a payload that is not base64url', { authorization: `Bearer ${b64url({ alg: 'RS256' })}.a+b/c=.SIGNATURE_REMOVED_BY_GOOGLE` }, 401, /payload is not base64url JSON/],
-    ['a payload that is a JSON array', { authorization: `Bearer ${b64url({ alg: 'RS256' })}.${b64url([1])}.SIGNATURE_REMOVED_BY_GOOGLE` }, 401, /payload is not a JSON object/],
-    ['a header without alg', { authorization: `Bearer ${b64url({ typ: 'JWT' })}.${cloudRunToken().split('.')[1]}.SIGNATURE_REMOVED_BY_GOOGLE` }, 401, /header has no alg/],
+    [
+      'a payload that is not JSON',
+      { authorization: `Bearer ${b64url({ alg: 'RS256' })}.${b64url('not json')}.SIGNATURE_REMOVED_BY_GOOGLE` },
+      401,
+      /payload is not base64url JSON/,
+    ],
+    [
+      'a payload that is not base64url',
+      { authorization: `Bearer ${b64url({ alg: 'RS256' })}.a+b/c=.SIGNATURE_REMOVED_BY_GOOGLE` },
+      401,
+      /payload is not base64url JSON/,
+    ],
+    [
+      'a payload that is a JSON array',
+      { authorization: `Bearer ${b64url({ alg: 'RS256' })}.${b64url([1])}.SIGNATURE_REMOVED_BY_GOOGLE` },
+      401,
+      /payload is not a JSON object/,
+    ],
+    [
+      'a header without alg',
+      { authorization: `Bearer ${b64url({ typ: 'JWT' })}.${cloudRunToken().split('.')[1]}.SIGNATURE_REMOVED_BY_GOOGLE` },
+      401,
+      /header has no alg/,
+    ],
   ])('refuses %s', async (_what, headers, status, reason) => {
-    const res = await post(headers as Record<string, string>);
+    const res = await post(headers);
     expect(res.status).toBe(status);
     expect(res.body.error).toMatch(reason);
     expect(handler).not.toHaveBeenCalled();

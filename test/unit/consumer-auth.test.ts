@@ -30,7 +30,16 @@ const b64url = (value: object | Buffer) => (Buffer.isBuffer(value) ? value : Buf
 function sign(claims: Record<string, unknown> = {}, key: crypto.KeyObject = keys.privateKey): string {
   const now = Math.floor(Date.now() / 1000);
   const header = b64url({ alg: 'RS256', typ: 'JWT', kid: 'local-key' });
-  const payload = b64url({ iss: 'https://accounts.google.com', aud: AUDIENCE, sub: '1234', email: PUSH_SA, email_verified: true, iat: now, exp: now + 3600, ...claims });
+  const payload = b64url({
+    iss: 'https://accounts.google.com',
+    aud: AUDIENCE,
+    sub: '1234',
+    email: PUSH_SA,
+    email_verified: true,
+    iat: now,
+    exp: now + 3600,
+    ...claims,
+  });
   const signature = crypto.sign('RSA-SHA256', Buffer.from(`${header}.${payload}`), key);
   return `${header}.${payload}.${b64url(signature)}`;
 }
@@ -51,7 +60,12 @@ const noSink: DeadLetterSink = { publish: async () => 'x', flush: async () => un
 const silent = createLogger({ level: 'silent' });
 
 function body(): string {
-  const event = createEvent({ type: 'click', source: '//t', schemaVersion: 'v2', data: { userId: 'u', sessionId: '', page: '', element: '', postId: '', country: '', durationMs: 0 } });
+  const event = createEvent({
+    type: 'click',
+    source: '//t',
+    schemaVersion: 'v2',
+    data: { userId: 'u', sessionId: '', page: '', element: '', postId: '', country: '', durationMs: 0 },
+  });
   return pushBody(toPubsubMessage(event), { subscription: 'projects/p/subscriptions/svc-analytics' });
 }
 
@@ -107,7 +121,15 @@ describe('push authentication through the service listener', () => {
 
 describe('createPushVerifier', () => {
   it('verifies a token once and then serves it from the cache until it expires', async () => {
-    const verifyToken = jest.fn(async () => ({ iss: 'accounts.google.com', aud: AUDIENCE, email: PUSH_SA, email_verified: true, iat: 0, exp: Date.now() / 1000 + 60, sub: '1' }));
+    const verifyToken = jest.fn(async () => ({
+      iss: 'accounts.google.com',
+      aud: AUDIENCE,
+      email: PUSH_SA,
+      email_verified: true,
+      iat: 0,
+      exp: Date.now() / 1000 + 60,
+      sub: '1',
+    }));
     const verify = createPushVerifier({ audience: AUDIENCE, serviceAccountEmail: PUSH_SA, verifyToken });
     await verify('Bearer t1');
     await verify('bearer t1');
@@ -116,7 +138,11 @@ describe('createPushVerifier', () => {
   });
 
   it('maps verification failures to 401 without echoing the token', async () => {
-    const verify = createPushVerifier({ audience: AUDIENCE, serviceAccountEmail: PUSH_SA, verifyToken: async () => Promise.reject(new Error('Invalid token signature: eyJsecret')) });
+    const verify = createPushVerifier({
+      audience: AUDIENCE,
+      serviceAccountEmail: PUSH_SA,
+      verifyToken: async () => Promise.reject(new Error('Invalid token signature: eyJsecret')),
+    });
     const error = await verify('Bearer eyJsecret').catch((e: PushAuthError) => e);
     expect(error).toBeInstanceOf(PushAuthError);
     expect((error as PushAuthError).status).toBe(401);

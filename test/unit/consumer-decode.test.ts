@@ -104,7 +104,16 @@ describe('deadLetterAttributes', () => {
     m.attributes.reason = 'producer field';
     m.orderingKey = 'k1';
     const attrs = deadLetterAttributes(m, info);
-    expect(attrs).toMatchObject({ ...original, reason: 'schema', error: 'bad', consumer: 'c', sourceSubscription: info.sourceSubscription, messageId: 'm1', orderingKey: 'k1', deliveryAttempt: '1' });
+    expect(attrs).toMatchObject({
+      ...original,
+      reason: 'schema',
+      error: 'bad',
+      consumer: 'c',
+      sourceSubscription: info.sourceSubscription,
+      messageId: 'm1',
+      orderingKey: 'k1',
+      deliveryAttempt: '1',
+    });
     expect(attrs.googclient_schemarevisionid).toBeUndefined();
   });
   it('truncates a long error to Pub/Sub attribute limits and caps the count at 100', () => {
@@ -140,7 +149,16 @@ describe('createPipeline', () => {
     const log = createLogger({ service: 'test', level: 'debug', destination });
     const sink = new MemorySink();
     const stats = new ServiceStats('test', [consumer.name]);
-    const pipeline = createPipeline({ spec, consumer, delivery: 'push', handler, deadLetter: sink, counters: stats.of(consumer.name), log, traceProject: 'proj' });
+    const pipeline = createPipeline({
+      spec,
+      consumer,
+      delivery: 'push',
+      handler,
+      deadLetter: sink,
+      counters: stats.of(consumer.name),
+      log,
+      traceProject: 'proj',
+    });
     return { pipeline, sink, stats, lines };
   }
 

@@ -54,7 +54,14 @@ const grpcError = (code: number, details: string) => Object.assign(new Error(`${
 const DENIED = () => grpcError(7, 'User not authorized to perform this action.');
 
 function click() {
-  const m = toPubsubMessage(createEvent({ type: 'click', source: '//t', schemaVersion: 'v2', data: { userId: 'u', sessionId: '', page: '', element: '', postId: '', country: '', durationMs: 0 } }));
+  const m = toPubsubMessage(
+    createEvent({
+      type: 'click',
+      source: '//t',
+      schemaVersion: 'v2',
+      data: { userId: 'u', sessionId: '', page: '', element: '', postId: '', country: '', durationMs: 0 },
+    }),
+  );
   return { data: m.data, attributes: m.attributes };
 }
 
@@ -154,11 +161,19 @@ describe('opening a pull subscription that Pub/Sub refuses at first', () => {
     expect(gcp.getMetadataCalls()).toBe(0);
     expect((await request(base).get('/healthz')).status).toBe(200);
 
-    const waiting = await eventually(async () => {
-      const res = await request(base).get('/readyz');
-      return res.status === 503 && res.body.reasons?.some((r: string) => r.includes('PERMISSION_DENIED')) ? res.body : undefined;
-    }, 3000, 'readyz 503 naming the refusal');
-    expect(waiting.reasons).toContainEqual(expect.stringMatching(/^puller-clicks: waiting for permission on subscription puller-clicks \(PERMISSION_DENIED: needs roles\/pubsub.subscriber\), retry in \ds$/));
+    const waiting = await eventually(
+      async () => {
+        const res = await request(base).get('/readyz');
+        return res.status === 503 && res.body.reasons?.some((r: string) => r.includes('PERMISSION_DENIED')) ? res.body : undefined;
+      },
+      3000,
+      'readyz 503 naming the refusal',
+    );
+    expect(waiting.reasons).toContainEqual(
+      expect.stringMatching(
+        /^puller-clicks: waiting for permission on subscription puller-clicks \(PERMISSION_DENIED: needs roles\/pubsub.subscriber\), retry in \ds$/,
+      ),
+    );
 
     await eventually(async () => ((await request(base).get('/readyz')).status === 200 ? true : undefined), 5000, 'readyz 200 once accepted');
     gcp.queue.push(click());
@@ -193,7 +208,8 @@ describe('opening a pull subscription that Pub/Sub refuses at first', () => {
 
   it.each(['unary', 'streaming'] as const)('stops at once when shut down while waiting out a refusal (%s)', async (transport) => {
     const gcp = fakeUnaryGcp(Infinity);
-    const pubsub = transport === 'unary' ? gcp.pubsub : ({ isEmulator: false, subscription: (name: string) => new FakeStream(name, Infinity) } as unknown as PubSub);
+    const pubsub =
+      transport === 'unary' ? gcp.pubsub : ({ isEmulator: false, subscription: (name: string) => new FakeStream(name, Infinity) } as unknown as PubSub);
     const { lines, log } = capture();
     const pull = new PullConsumer({ pubsub, consumer, pipeline: async () => 'done', log, transport, openRetry: { initialDelayMs: 60_000 } });
     await pull.start();
@@ -217,7 +233,14 @@ describe('opening a pull subscription that Pub/Sub refuses at first', () => {
 
   it('fails fast on a subscription name Pub/Sub can never accept', async () => {
     for (const subscription of ['x', '1-starts-with-a-digit', 'goog-reserved', 'has space', 'projects/p/subscriptions/ab']) {
-      const pull = new PullConsumer({ pubsub: fakeUnaryGcp(0).pubsub, consumer, pipeline: async () => 'done', log: capture().log, transport: 'unary', subscription });
+      const pull = new PullConsumer({
+        pubsub: fakeUnaryGcp(0).pubsub,
+        consumer,
+        pipeline: async () => 'done',
+        log: capture().log,
+        transport: 'unary',
+        subscription,
+      });
       await expect(pull.start()).rejects.toThrow(ConsumerConfigError);
     }
   });
@@ -225,7 +248,8 @@ describe('opening a pull subscription that Pub/Sub refuses at first', () => {
 
 describe('SubscriptionAccess', () => {
   let now = 0;
-  const make = (emulator = false) => new SubscriptionAccess({ consumer: 'c', subscription: 'c-sub', log: createLogger({ level: 'silent' }), emulator, now: () => now });
+  const make = (emulator = false) =>
+    new SubscriptionAccess({ consumer: 'c', subscription: 'c-sub', log: createLogger({ level: 'silent' }), emulator, now: () => now });
 
   it('backs off exponentially to the cap, and starts over once open', () => {
     const access = make();

@@ -1,7 +1,18 @@
 /** Push bodies -> IncomingMessage (wrapped, no-wrapper, garbage) and the lean listener's status codes. */
 import * as http from 'node:http';
 import request from 'supertest';
-import { createLogger, createPushListener, parseNoWrapper, parsePushRequest, parseWrapped, PushRequestError, wrapPushBody, type Outcome, type Pipeline, type PushListener } from '../../shared/consumer';
+import {
+  createLogger,
+  createPushListener,
+  parseNoWrapper,
+  parsePushRequest,
+  parseWrapped,
+  PushRequestError,
+  wrapPushBody,
+  type Outcome,
+  type Pipeline,
+  type PushListener,
+} from '../../shared/consumer';
 import type { IncomingMessage } from '../../shared/envelope';
 
 const silent = createLogger({ level: 'silent' });
@@ -65,7 +76,14 @@ describe('parseWrapped', () => {
 
 describe('wrapPushBody (what the local push relay sends)', () => {
   it('is read back by parseWrapped as the same message, with ordering key and delivery attempt', () => {
-    const message: IncomingMessage = { data, attributes, messageId: '9', publishTime: new Date('2026-01-02T03:04:05.678Z'), orderingKey: 'o-1', deliveryAttempt: 3 };
+    const message: IncomingMessage = {
+      data,
+      attributes,
+      messageId: '9',
+      publishTime: new Date('2026-01-02T03:04:05.678Z'),
+      orderingKey: 'o-1',
+      deliveryAttempt: 3,
+    };
     const body = wrapPushBody(message, 'projects/p/subscriptions/s');
     expect(parseWrapped(Buffer.from(body))).toEqual({ message, subscription: 'projects/p/subscriptions/s', form: 'wrapped' });
     expect(JSON.parse(body).message).toMatchObject({ message_id: '9', publish_time: '2026-01-02T03:04:05.678Z' });
@@ -157,7 +175,11 @@ describe('push listener', () => {
   });
   afterAll(() => server.close());
 
-  const post = (body: Buffer | string, type = 'application/json') => request(server).post('/pubsub/push/c1').set('content-type', type).send(typeof body === 'string' ? body : body.toString());
+  const post = (body: Buffer | string, type = 'application/json') =>
+    request(server)
+      .post('/pubsub/push/c1')
+      .set('content-type', type)
+      .send(typeof body === 'string' ? body : body.toString());
 
   it.each([['done'], ['duplicate'], ['dead-lettered']] as const)('answers 204 when the outcome is %s', async (o) => {
     outcome = o;
@@ -204,10 +226,13 @@ describe('push listener', () => {
     const chunked = await new Promise<number>((resolve, reject) => {
       own.listen(0, () => {
         const { port } = own.address() as { port: number };
-        const req = http.request({ port, method: 'POST', path: '/pubsub/push/c1', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (r) => {
-          r.resume();
-          resolve(r.statusCode!);
-        });
+        const req = http.request(
+          { port, method: 'POST', path: '/pubsub/push/c1', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+          (r) => {
+            r.resume();
+            resolve(r.statusCode!);
+          },
+        );
         req.on('error', reject);
         req.write(big.subarray(0, 1500));
         req.end(big.subarray(1500));

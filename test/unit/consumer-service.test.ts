@@ -2,7 +2,17 @@
 import { Writable } from 'node:stream';
 import type { PubSub } from '@google-cloud/pubsub';
 import request from 'supertest';
-import { ConsumerConfigError, createLogger, createMeshService, portFromEnv, projectFromEnv, pullTransportFromEnv, pushAuthFromEnv, type DeadLetterSink, type MeshServiceOptions } from '../../shared/consumer';
+import {
+  ConsumerConfigError,
+  createLogger,
+  createMeshService,
+  portFromEnv,
+  projectFromEnv,
+  pullTransportFromEnv,
+  pushAuthFromEnv,
+  type DeadLetterSink,
+  type MeshServiceOptions,
+} from '../../shared/consumer';
 import { createEvent, toPubsubMessage } from '../../shared/envelope';
 import { pushBody } from '../support/push-body';
 import { specFromText } from '../support/specs';
@@ -41,7 +51,10 @@ function options(overrides: Partial<MeshServiceOptions> = {}): MeshServiceOption
   };
 }
 
-function wrappedBody(type = 'click', data: Record<string, unknown> = { userId: 'u', sessionId: '', page: '', element: '', postId: '', country: '', durationMs: 0 }): string {
+function wrappedBody(
+  type = 'click',
+  data: Record<string, unknown> = { userId: 'u', sessionId: '', page: '', element: '', postId: '', country: '', durationMs: 0 },
+): string {
   return pushBody(toPubsubMessage(createEvent({ type, source: '//t', schemaVersion: 'v2', data })), { subscription: 'projects/p/subscriptions/svc-analytics' });
 }
 
@@ -133,8 +146,16 @@ describe('env', () => {
   it('reads the push-auth decision', () => {
     expect(pushAuthFromEnv({})).toBeUndefined();
     expect(pushAuthFromEnv({ MESH_VERIFY_PUSH_AUTH: 'false' })).toBe(false);
-    expect(pushAuthFromEnv({ MESH_PUSH_AUDIENCE: 'https://a', MESH_PUSH_SERVICE_ACCOUNT: 'sa@x' })).toEqual({ audience: 'https://a', serviceAccountEmail: 'sa@x', tokenCheck: 'signature' });
-    expect(pushAuthFromEnv({ MESH_PUSH_AUDIENCE: 'https://a, https://b', MESH_PUSH_SERVICE_ACCOUNT: 'sa@x' })).toEqual({ audience: ['https://a', 'https://b'], serviceAccountEmail: 'sa@x', tokenCheck: 'signature' });
+    expect(pushAuthFromEnv({ MESH_PUSH_AUDIENCE: 'https://a', MESH_PUSH_SERVICE_ACCOUNT: 'sa@x' })).toEqual({
+      audience: 'https://a',
+      serviceAccountEmail: 'sa@x',
+      tokenCheck: 'signature',
+    });
+    expect(pushAuthFromEnv({ MESH_PUSH_AUDIENCE: 'https://a, https://b', MESH_PUSH_SERVICE_ACCOUNT: 'sa@x' })).toEqual({
+      audience: ['https://a', 'https://b'],
+      serviceAccountEmail: 'sa@x',
+      tokenCheck: 'signature',
+    });
     expect(() => pushAuthFromEnv({ MESH_PUSH_AUDIENCE: 'https://a' })).toThrow(ConsumerConfigError);
     expect(() => pushAuthFromEnv({ MESH_VERIFY_PUSH_AUTH: 'true' })).toThrow(/MESH_PUSH_AUDIENCE/);
   });

@@ -20,7 +20,18 @@ warehouse: { dataset: test }
 `);
 
 function windowAt(granularity: Granularity, startMs: number, total: number): WindowAggregate {
-  return { granularity, window: windowKey(granularity, startMs), start: new Date(startMs).toISOString(), end: new Date(startMs + windowSizeMs(granularity)).toISOString(), total, events: {}, topics: {}, orders: {}, likes: 0, users: { total: 0, byTopic: {}, standardError: 0 } };
+  return {
+    granularity,
+    window: windowKey(granularity, startMs),
+    start: new Date(startMs).toISOString(),
+    end: new Date(startMs + windowSizeMs(granularity)).toISOString(),
+    total,
+    events: {},
+    topics: {},
+    orders: {},
+    likes: 0,
+    users: { total: 0, byTopic: {}, standardError: 0 },
+  };
 }
 
 describe('SnapshotBuilder read plan', () => {
@@ -43,7 +54,17 @@ describe('SnapshotBuilder read plan', () => {
     } as unknown as DashboardReader;
     const minute = (offset: number) => windowStart('minute', now) + offset * 60_000;
     for (let i = -5; i <= 0; i++) totals.set(`minute|${minute(i)}`, 10 + i);
-    const builder = new SnapshotBuilder({ spec, reader, healthSource: 'off', aggregatorStats: () => ({}) as never, minutes: 5, hours: 2, maxAgeMs: 0, settledRefreshMs: 60_000, now: () => now });
+    const builder = new SnapshotBuilder({
+      spec,
+      reader,
+      healthSource: 'off',
+      aggregatorStats: () => ({}) as never,
+      minutes: 5,
+      hours: 2,
+      maxAgeMs: 0,
+      settledRefreshMs: 60_000,
+      now: () => now,
+    });
 
     const first = await builder.get();
     expect(first.windows.minute.map((w) => w.total)).toEqual([6, 7, 8, 9, 10]); // the last 5 minutes

@@ -7,8 +7,12 @@ import { bucketOf, postIdOf, postKey } from '../../services/dashboard/layout';
 import { docId } from '../../shared/firestore';
 import { contributionOf, windowKey, windowStart } from '../../services/dashboard/windows';
 
-const decoded = (type: string, data: Record<string, unknown>, time = '2024-05-01T12:34:56.789Z'): DecodedEvent =>
-  ({ event: { id: 'e-1', type, source: '//t', time, schemaVersion: 'v2', specversion: '1.0', datacontenttype: 'application/json', data }, readAs: 'v2', messageId: 'm-1', attributes: {} }) as DecodedEvent;
+const decoded = (type: string, data: Record<string, unknown>, time = '2024-05-01T12:34:56.789Z'): DecodedEvent => ({
+  event: { id: 'e-1', type, source: '//t', time, schemaVersion: 'v2', specversion: '1.0', datacontenttype: 'application/json', data },
+  readAs: 'v2',
+  messageId: 'm-1',
+  attributes: {},
+});
 
 describe('HyperLogLog', () => {
   it.each([10, 1000, 20000, 200000])('estimates %i distinct users within 4 standard errors', (n) => {
@@ -53,7 +57,13 @@ describe('windows and contributions', () => {
   });
 
   it('reads users, order states and likes', () => {
-    expect(contributionOf('c', 'orders', decoded('order.paid', { orderId: 'o', customerId: 'cust' }))).toMatchObject({ topic: 'orders', type: 'order.paid', userId: 'cust', orderState: 'paid', eventId: 'e-1' });
+    expect(contributionOf('c', 'orders', decoded('order.paid', { orderId: 'o', customerId: 'cust' }))).toMatchObject({
+      topic: 'orders',
+      type: 'order.paid',
+      userId: 'cust',
+      orderState: 'paid',
+      eventId: 'e-1',
+    });
     expect(contributionOf('c', 'analytics', decoded('like.removed', { userId: 'u', postId: 'p' })).like).toEqual({ postId: 'p', delta: -1 });
     expect(contributionOf('c', 'analytics', decoded('click', { userId: '' })).userId).toBeUndefined();
   });

@@ -31,9 +31,9 @@ describe('the layer check', () => {
 
   it('reads every form of import, multi-line included, and nothing in comments or strings', () => {
     const text = [
-      "import {",
-      "  a,",
-      "  b,",
+      'import {',
+      '  a,',
+      '  b,',
       "} from './multi';",
       "import type { T } from './type-only';",
       "import './side-effect';",
@@ -44,9 +44,9 @@ describe('the layer check', () => {
       "const f = () => import('./dynamic');",
       "type G = typeof import('./import-type');",
       "// import { x } from './in-a-comment';",
-      "const s = \"import './in-a-string'\";",
+      'const s = "import \'./in-a-string\'";',
       "const t = `require('./in-a-template')`;",
-      "const u = require(name);",
+      'const u = require(name);',
     ].join('\n');
     expect(importsOf('x.ts', text)).toEqual([
       { specifier: './multi', line: 4 },

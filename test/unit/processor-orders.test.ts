@@ -30,7 +30,18 @@ describe('order lifecycle', () => {
   it('created -> paid -> shipped', () => {
     const { projection, anomalies } = run(ev('order.created', 1), ev('order.paid', 2, { amountCents: 1250 }), ev('order.shipped', 3, { carrier: 'DHL' }));
     expect(anomalies).toEqual([]);
-    expect(projection).toMatchObject({ orderId: 'o1', customerId: 'c1', state: 'shipped', amountCents: 1200, paidCents: 1250, currency: 'EUR', itemCount: 2, carrier: 'DHL', lastSequence: 3, anomalyCount: 0 });
+    expect(projection).toMatchObject({
+      orderId: 'o1',
+      customerId: 'c1',
+      state: 'shipped',
+      amountCents: 1200,
+      paidCents: 1250,
+      currency: 'EUR',
+      itemCount: 2,
+      carrier: 'DHL',
+      lastSequence: 3,
+      anomalyCount: 0,
+    });
     expect(projection!.history.map((h) => [h.type, h.sequence, h.applied])).toEqual([
       ['order.created', 1, true],
       ['order.paid', 2, true],
@@ -92,7 +103,9 @@ describe('sequence checks', () => {
   it('records a gap and still applies a valid step', () => {
     const { projection, anomalies } = run(ev('order.created', 1), ev('order.paid', 4));
     expect(projection).toMatchObject({ state: 'paid', lastSequence: 4, anomalyCount: 1 });
-    expect(anomalies).toEqual([expect.objectContaining({ kind: 'gap', sequence: 4, expectedSequence: 2, reason: expect.stringMatching(/2 event\(s\) missing/) })]);
+    expect(anomalies).toEqual([
+      expect.objectContaining({ kind: 'gap', sequence: 4, expectedSequence: 2, reason: expect.stringMatching(/2 event\(s\) missing/) }),
+    ]);
   });
 
   it('records a gap together with an invalid transition', () => {

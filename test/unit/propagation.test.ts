@@ -43,6 +43,8 @@ describe('the serialized provider (what `pulumi up` runs)', () => {
   it('is self-contained and still waits', async () => {
     const { text } = await pulumi.runtime.serializeFunction(() => propagationProvider);
     const module = { exports: {} as { handler: () => typeof propagationProvider } };
+    // Evaluates the serialized provider as Pulumi's engine does with the text it is sent.
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
     new Function('exports', 'module', 'require', text)(module.exports, module, require);
     const provider = module.exports.handler();
     const started = Date.now();

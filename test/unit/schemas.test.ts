@@ -62,7 +62,11 @@ describe('topic schemas (avsc)', () => {
   });
 
   it('reads v1 data as the current revision, new fields at their defaults', () => {
-    expect(orders.read({ orderId: 'o', customerId: 'c', sequence: 2, amountCents: 5, currency: 'EUR', itemCount: 1, reason: '' }, 'v1')).toMatchObject({ sequence: 2, currency: 'EUR', carrier: '' });
+    expect(orders.read({ orderId: 'o', customerId: 'c', sequence: 2, amountCents: 5, currency: 'EUR', itemCount: 1, reason: '' }, 'v1')).toMatchObject({
+      sequence: 2,
+      currency: 'EUR',
+      carrier: '',
+    });
   });
 
   it('refuses a payload that is not an object', () => {

@@ -5,7 +5,17 @@ import { contributionOf } from '../../services/dashboard/windows';
 import { topicSchemas } from '../../shared/schemas';
 import { MeshPublisher } from '../../shared/publisher';
 import type { PubSub } from '@google-cloud/pubsub';
-import { DEFAULT_SMOKE_MIX, newRunId, ORDER_SCRIPTS, planSmoke, POISON_TYPE, smokeWindow, SMOKE_RUN_ATTRIBUTE, SMOKE_WINDOW_AGE_MS, type SmokePlan } from '../../tools/smoke/mix';
+import {
+  DEFAULT_SMOKE_MIX,
+  newRunId,
+  ORDER_SCRIPTS,
+  planSmoke,
+  POISON_TYPE,
+  smokeWindow,
+  SMOKE_RUN_ATTRIBUTE,
+  SMOKE_WINDOW_AGE_MS,
+  type SmokePlan,
+} from '../../tools/smoke/mix';
 import { exitCodeOf } from '../../tools/smoke/run';
 import { defaultSpec } from '../support/specs';
 
@@ -54,7 +64,8 @@ describe('the mix', () => {
       const owners = e.topic === 'analytics' ? [e.data.userId, e.data.postId] : [e.data.orderId, e.data.customerId];
       for (const owner of owners) expect(String(owner).startsWith('smoke-test-1-')).toBe(true);
     }
-    for (const p of plan.poison) expect(p.attributes).toMatchObject({ 'ce-source': plan.source, [SMOKE_RUN_ATTRIBUTE]: 'smoke-test-1', 'ce-id': p.id, 'ce-type': POISON_TYPE });
+    for (const p of plan.poison)
+      expect(p.attributes).toMatchObject({ 'ce-source': plan.source, [SMOKE_RUN_ATTRIBUTE]: 'smoke-test-1', 'ce-id': p.id, 'ce-type': POISON_TYPE });
     const other = planSmoke({ now: NOW });
     expect(other.runId).not.toBe(plan.runId);
     const ids = new Set(plan.events.map((e) => e.id));
@@ -75,7 +86,7 @@ describe('the mix', () => {
     expect(smokeWindow(NOW, 0).startMs).not.toBe(smokeWindow(NOW, 0.5).startMs);
   });
 
-  it('passes the topics\' schemas: events through MeshPublisher.prepare, the poison as Pub/Sub would check it', () => {
+  it("passes the topics' schemas: events through MeshPublisher.prepare, the poison as Pub/Sub would check it", () => {
     const publisher = new MeshPublisher({ pubsub: {} as PubSub, spec, source: plan.source });
     for (const e of plan.events) expect(() => publisher.prepare(e.topic, e.type, e.data, { id: e.id, time: e.time })).not.toThrow();
     for (const p of plan.poison) {
@@ -94,7 +105,9 @@ describe('the expected outcome', () => {
       const byType: Record<string, number> = {};
       for (const e of events) {
         // The dashboard's own contribution of the event: its type and its minute window.
-        const c = contributionOf(`dashboard-${topic}`, topic, { event: { ...e, source: plan.source, schemaVersion: 'v2', specversion: '1.0', datacontenttype: 'application/json' } } as never);
+        const c = contributionOf(`dashboard-${topic}`, topic, {
+          event: { ...e, source: plan.source, schemaVersion: 'v2', specversion: '1.0', datacontenttype: 'application/json' },
+        } as never);
         expect(Math.floor(c.timeMs / 60_000) * 60_000).toBe(plan.window.startMs);
         byType[c.type] = (byType[c.type] ?? 0) + 1;
       }
@@ -115,9 +128,16 @@ describe('the expected outcome', () => {
     expect([...projections.keys()].sort()).toEqual(Object.keys(plan.expected.orders).sort());
     for (const [orderId, want] of Object.entries(plan.expected.orders)) {
       const got = projections.get(orderId)!;
-      expect({ orderId, state: got.state, lastSequence: got.lastSequence, anomalyCount: got.anomalyCount }).toEqual({ orderId, state: want.state, lastSequence: want.lastSequence, anomalyCount: want.anomalies.length });
+      expect({ orderId, state: got.state, lastSequence: got.lastSequence, anomalyCount: got.anomalyCount }).toEqual({
+        orderId,
+        state: want.state,
+        lastSequence: want.lastSequence,
+        anomalyCount: want.anomalies.length,
+      });
       const found = anomalies.get(orderId) ?? [];
-      expect(found.map((a) => ({ kind: a.kind, reason: a.reason }))).toEqual(want.anomalies.map((a) => ({ kind: a.kind, reason: expect.stringContaining(a.reason) })));
+      expect(found.map((a) => ({ kind: a.kind, reason: a.reason }))).toEqual(
+        want.anomalies.map((a) => ({ kind: a.kind, reason: expect.stringContaining(a.reason) })),
+      );
     }
     // Exactly one impossible transition in the run: shipped before paid.
     const withAnomaly = Object.values(plan.expected.orders).filter((o) => o.anomalies.length);
@@ -140,9 +160,16 @@ describe('the expected outcome', () => {
     expect(Object.values(likes).reduce((a, b) => a + b, 0)).toBe(DEFAULT_SMOKE_MIX.likes - DEFAULT_SMOKE_MIX.unlikes);
   });
 
-  it('scales with the mix options, and names each topic\'s poison', () => {
-    const small = planSmoke({ runId: 'smoke-small', now: NOW, mix: { views: 2, clicks: 1, likes: 1, unlikes: 0, orders: { shipped: 1, cancelled: 0, paid: 0, impossible: 1 }, duplicates: 2 } });
-    expect(small.expected.distinct).toEqual({ analytics: { view: 2, click: 1, 'like.created': 1 }, orders: { 'order.created': 2, 'order.paid': 1, 'order.shipped': 2 } });
+  it("scales with the mix options, and names each topic's poison", () => {
+    const small = planSmoke({
+      runId: 'smoke-small',
+      now: NOW,
+      mix: { views: 2, clicks: 1, likes: 1, unlikes: 0, orders: { shipped: 1, cancelled: 0, paid: 0, impossible: 1 }, duplicates: 2 },
+    });
+    expect(small.expected.distinct).toEqual({
+      analytics: { view: 2, click: 1, 'like.created': 1 },
+      orders: { 'order.created': 2, 'order.paid': 1, 'order.shipped': 2 },
+    });
     expect(small.expected.published).toBe(4 + 5 + 2 + 2);
     expect(small.expected.poison).toEqual({ analytics: small.poison[0].id, orders: small.poison[1].id });
   });

@@ -34,21 +34,32 @@ describe('recovery section', () => {
   });
 
   it('reads weekly backups (Sunday unless told), PITR off, a shorter time travel window', () => {
-    const spec = specFromText(withRecovery('  firestore:\n    pointInTimeRecovery: false\n    backups: { every: weekly, retention: 98d }\n  warehouse: { timeTravel: 2d }'));
+    const spec = specFromText(
+      withRecovery('  firestore:\n    pointInTimeRecovery: false\n    backups: { every: weekly, retention: 98d }\n  warehouse: { timeTravel: 2d }'),
+    );
     expect(spec.recovery).toEqual({
       firestore: { pointInTimeRecovery: false, backups: { every: 'weekly', day: 'sunday', retentionSeconds: 98 * 86400 } },
       warehouse: { timeTravelSeconds: 2 * 86400 },
     });
-    expect(specFromText(withRecovery('  firestore:\n    backups: { every: weekly, day: wednesday, retention: 30d }')).recovery.firestore.backups).toEqual({ every: 'weekly', day: 'wednesday', retentionSeconds: 30 * 86400 });
+    expect(specFromText(withRecovery('  firestore:\n    backups: { every: weekly, day: wednesday, retention: 30d }')).recovery.firestore.backups).toEqual({
+      every: 'weekly',
+      day: 'wednesday',
+      retentionSeconds: 30 * 86400,
+    });
   });
 
   it('turns backups off with every: never', () => {
-    expect(specFromText(withRecovery('  firestore:\n    backups: { every: never }')).recovery.firestore).toEqual({ pointInTimeRecovery: true, backups: undefined });
+    expect(specFromText(withRecovery('  firestore:\n    backups: { every: never }')).recovery.firestore).toEqual({
+      pointInTimeRecovery: true,
+      backups: undefined,
+    });
   });
 
   it('refuses values GCP would refuse, each at its line', () => {
     const text = withRecovery('  firestore:\n    backups: { every: daily, day: monday, retention: 15w }\n  warehouse: { timeTravel: 36h }');
-    expect(issuesOf(text)).toEqual([`${at(text, 'retention: 15w', 'retention')} recovery.firestore.backups.retention: must be a duration such as 30s, 10m, 7d`]);
+    expect(issuesOf(text)).toEqual([
+      `${at(text, 'retention: 15w', 'retention')} recovery.firestore.backups.retention: must be a duration such as 30s, 10m, 7d`,
+    ]);
     const limits = withRecovery('  firestore:\n    backups: { every: daily, day: monday, retention: 99d }\n  warehouse: { timeTravel: 36h }');
     expect(issuesOf(limits)).toEqual([
       `${at(limits, 'retention: 99d', 'retention')} recovery.firestore.backups.retention: must be between 1d and 98d (Firestore keeps backups at most 14 weeks)`,
@@ -64,7 +75,9 @@ describe('recovery section', () => {
 describe('replay retention', () => {
   it('allows up to 31 days, as Pub/Sub does', () => {
     expect(LIMITS.subscriptionRetentionSeconds).toEqual([600, 31 * 86400]);
-    const long = base.replace(/retention: 7d {11}# long enough/, 'retention: 31d          # long enough').replace('replay: { retention: 7d }', 'replay: { retention: 31d }');
+    const long = base
+      .replace(/retention: 7d +# long enough/, 'retention: 31d # long enough')
+      .replace('replay: { retention: 7d }', 'replay: { retention: 31d }');
     expect(specFromText(long).consumers['processor-analytics'].replay).toEqual({ retentionSeconds: 31 * 86400 });
     const tooLong = long.replace('replay: { retention: 31d }', 'replay: { retention: 32d }');
     expect(issuesOf(tooLong)).toEqual([expect.stringContaining('consumers.processor-analytics.replay.retention: must be between 10m and 31d')]);

@@ -25,7 +25,10 @@ describe('mesh spec loader', () => {
   it('loads the default spec: two topics fanned out to dashboard, processor and warehouse, plus a BigQuery archive', () => {
     const spec = defaultSpec();
     expect(Object.keys(spec.topics)).toEqual(['analytics', 'orders']);
-    const byTopic = (t: string) => Object.values(spec.consumers).filter((c) => c.topic === t).map((c) => c.service ?? c.delivery);
+    const byTopic = (t: string) =>
+      Object.values(spec.consumers)
+        .filter((c) => c.topic === t)
+        .map((c) => c.service ?? c.delivery);
     expect(byTopic('analytics').sort()).toEqual(['dashboard', 'processor', 'warehouse']);
     expect(byTopic('orders').sort()).toEqual(['bigquery', 'dashboard', 'processor', 'warehouse']);
     expect(spec.topics.orders.orderingKeyField).toBe('orderId');
@@ -37,7 +40,9 @@ describe('mesh spec loader', () => {
   });
 
   it('applies documented defaults', () => {
-    const spec = specFromText(base.replace(/  dashboard-orders:\n(    .*\n)+/, '  dashboard-orders:\n    topic: orders\n    delivery: push\n    service: dashboard\n'));
+    const spec = specFromText(
+      base.replace(/ {2}dashboard-orders:\n( {4}.*\n)+/, '  dashboard-orders:\n    topic: orders\n    delivery: push\n    service: dashboard\n'),
+    );
     expect(spec.consumers['dashboard-orders']).toMatchObject({
       ordering: false,
       exactlyOnce: false,
@@ -49,20 +54,92 @@ describe('mesh spec loader', () => {
   });
 
   it.each([
-    ['exactly-once on a push consumer', 'dashboard-orders:\n    topic: orders\n    delivery: push', 'dashboard-orders:\n    topic: orders\n    exactlyOnce: true\n    delivery: push', 'consumers.dashboard-orders.exactlyOnce', /only with pull/],
-    ['a consumer of an unknown topic', 'dashboard-orders:\n    topic: orders', 'dashboard-orders:\n    topic: orderz', 'consumers.dashboard-orders.topic', /unknown topic "orderz"/],
-    ['max attempts below 5', 'deadLetter: { maxAttempts: 10 }\n    replay: { retention: 7d }\n    flowControl: { maxMessages: 500', 'deadLetter: { maxAttempts: 4 }\n    replay: { retention: 7d }\n    flowControl: { maxMessages: 500', 'consumers.processor-orders.deadLetter.maxAttempts', /between 5 and 100, got 4/],
-    ['max attempts above 100', 'deadLetter: { maxAttempts: 10 }\n    replay: { retention: 7d }\n    flowControl: { maxMessages: 500', 'deadLetter: { maxAttempts: 101 }\n    replay: { retention: 7d }\n    flowControl: { maxMessages: 500', 'consumers.processor-orders.deadLetter.maxAttempts', /got 101/],
-    ['a filter over 256 bytes', 'dashboard-orders:\n    topic: orders', `dashboard-orders:\n    filter: 'attributes.x = "${'y'.repeat(260)}"'\n    topic: orders`, 'consumers.dashboard-orders.filter', /at most 256/],
-    ['an unknown service', 'service: warehouse\n    ackDeadline: 60s\n    retry: { minBackoff: 10s, maxBackoff: 600s }\n    deadLetter: { maxAttempts: 20 }\n    replay: { retention: 7d }\n    flowControl: { maxMessages: 5000, maxBytes: 52428800 }\n    lagSlo: { oldestUnacked: 15m, backlog: 100000 }\n\n  processor-orders', 'service: storehouse\n    ackDeadline: 60s\n    retry: { minBackoff: 10s, maxBackoff: 600s }\n    deadLetter: { maxAttempts: 20 }\n    replay: { retention: 7d }\n    flowControl: { maxMessages: 5000, maxBytes: 52428800 }\n    lagSlo: { oldestUnacked: 15m, backlog: 100000 }\n\n  processor-orders', 'consumers.warehouse-analytics.service', /unknown service "storehouse"/],
-    ['ordering on a topic without an ordering key', 'dashboard-analytics:\n    topic: analytics', 'dashboard-analytics:\n    ordering: true\n    topic: analytics', 'consumers.dashboard-analytics.ordering', /no orderingKey/],
-    ['an ack deadline over 600s', PROCESSOR_ORDERS_DEADLINE, PROCESSOR_ORDERS_DEADLINE.replace('60s', '11m'), 'consumers.processor-orders.ackDeadline', /between 10s and 600s/],
-    ['a misspelt key', 'dashboard-orders:\n    topic: orders', 'dashboard-orders:\n    exactlyonce: true\n    topic: orders', 'consumers.dashboard-orders.exactlyonce', /unknown key "exactlyonce"/],
+    [
+      'exactly-once on a push consumer',
+      'dashboard-orders:\n    topic: orders\n    delivery: push',
+      'dashboard-orders:\n    topic: orders\n    exactlyOnce: true\n    delivery: push',
+      'consumers.dashboard-orders.exactlyOnce',
+      /only with pull/,
+    ],
+    [
+      'a consumer of an unknown topic',
+      'dashboard-orders:\n    topic: orders',
+      'dashboard-orders:\n    topic: orderz',
+      'consumers.dashboard-orders.topic',
+      /unknown topic "orderz"/,
+    ],
+    [
+      'max attempts below 5',
+      'deadLetter: { maxAttempts: 10 }\n    replay: { retention: 7d }\n    flowControl: { maxMessages: 500',
+      'deadLetter: { maxAttempts: 4 }\n    replay: { retention: 7d }\n    flowControl: { maxMessages: 500',
+      'consumers.processor-orders.deadLetter.maxAttempts',
+      /between 5 and 100, got 4/,
+    ],
+    [
+      'max attempts above 100',
+      'deadLetter: { maxAttempts: 10 }\n    replay: { retention: 7d }\n    flowControl: { maxMessages: 500',
+      'deadLetter: { maxAttempts: 101 }\n    replay: { retention: 7d }\n    flowControl: { maxMessages: 500',
+      'consumers.processor-orders.deadLetter.maxAttempts',
+      /got 101/,
+    ],
+    [
+      'a filter over 256 bytes',
+      'dashboard-orders:\n    topic: orders',
+      `dashboard-orders:\n    filter: 'attributes.x = "${'y'.repeat(260)}"'\n    topic: orders`,
+      'consumers.dashboard-orders.filter',
+      /at most 256/,
+    ],
+    [
+      'an unknown service',
+      'service: warehouse\n    ackDeadline: 60s\n    retry: { minBackoff: 10s, maxBackoff: 600s }\n    deadLetter: { maxAttempts: 20 }\n    replay: { retention: 7d }\n    flowControl: { maxMessages: 5000, maxBytes: 52428800 }\n    lagSlo: { oldestUnacked: 15m, backlog: 100000 }\n\n  processor-orders',
+      'service: storehouse\n    ackDeadline: 60s\n    retry: { minBackoff: 10s, maxBackoff: 600s }\n    deadLetter: { maxAttempts: 20 }\n    replay: { retention: 7d }\n    flowControl: { maxMessages: 5000, maxBytes: 52428800 }\n    lagSlo: { oldestUnacked: 15m, backlog: 100000 }\n\n  processor-orders',
+      'consumers.warehouse-analytics.service',
+      /unknown service "storehouse"/,
+    ],
+    [
+      'ordering on a topic without an ordering key',
+      'dashboard-analytics:\n    topic: analytics',
+      'dashboard-analytics:\n    ordering: true\n    topic: analytics',
+      'consumers.dashboard-analytics.ordering',
+      /no orderingKey/,
+    ],
+    [
+      'an ack deadline over 600s',
+      PROCESSOR_ORDERS_DEADLINE,
+      PROCESSOR_ORDERS_DEADLINE.replace('60s', '11m'),
+      'consumers.processor-orders.ackDeadline',
+      /between 10s and 600s/,
+    ],
+    [
+      'a misspelt key',
+      'dashboard-orders:\n    topic: orders',
+      'dashboard-orders:\n    exactlyonce: true\n    topic: orders',
+      'consumers.dashboard-orders.exactlyonce',
+      /unknown key "exactlyonce"/,
+    ],
     ['a bad duration', PROCESSOR_ORDERS_DEADLINE, PROCESSOR_ORDERS_DEADLINE.replace('60s', 'soon'), 'consumers.processor-orders.ackDeadline', /duration/],
-    ['a replay window longer than the topic keeps messages', '    retention: 7d\n    orderingKey', '    retention: 1d\n    orderingKey', 'consumers.processor-orders.replay.retention', /longer than topic "orders"/],
+    [
+      'a replay window longer than the topic keeps messages',
+      '    retention: 7d\n    orderingKey',
+      '    retention: 1d\n    orderingKey',
+      'consumers.processor-orders.replay.retention',
+      /longer than topic "orders"/,
+    ],
     ['a bigquery consumer without a table', '    table: raw_orders\n', '', 'consumers.archive-orders', /needs "table"/],
-    ['an ordering key field missing from the schema', 'orderingKey: orderId', 'orderingKey: orderNumber', 'topics.orders.orderingKey', /"orderNumber" must be a string field/],
-    ['a revision with no file', 'revisions: [v1, v2] }\n    eventTypes: [order', 'revisions: [v1, v2, v3] }\n    eventTypes: [order', 'topics.orders.schema.revisions.2', /does not exist/],
+    [
+      'an ordering key field missing from the schema',
+      'orderingKey: orderId',
+      'orderingKey: orderNumber',
+      'topics.orders.orderingKey',
+      /"orderNumber" must be a string field/,
+    ],
+    [
+      'a revision with no file',
+      'revisions: [v1, v2] }\n    eventTypes: [order',
+      'revisions: [v1, v2, v3] }\n    eventTypes: [order',
+      'topics.orders.schema.revisions.2',
+      /does not exist/,
+    ],
     ['two services on one port', 'localPort: 8083', 'localPort: 8082', 'services.warehouse.localPort', /port 8082 is already used by services.processor/],
   ])('rejects %s with its location', (_what, find, replace, at, message) => {
     expect(base.includes(find)).toBe(true);
@@ -78,7 +155,9 @@ describe('mesh spec loader', () => {
   });
 
   it('reports every error at once, one message each, with file:line:column', () => {
-    const text = base.replace('dashboard-orders:\n    topic: orders', 'dashboard-orders:\n    exactlyOnce: true\n    topic: nowhere').replace('deadLetter: { maxAttempts: 20 }', 'deadLetter: { maxAttempts: 200 }');
+    const text = base
+      .replace('dashboard-orders:\n    topic: orders', 'dashboard-orders:\n    exactlyOnce: true\n    topic: nowhere')
+      .replace('deadLetter: { maxAttempts: 20 }', 'deadLetter: { maxAttempts: 200 }');
     try {
       specFromText(text);
       throw new Error('accepted');
@@ -104,7 +183,10 @@ describe('mesh spec loader', () => {
       const v1 = { type: 'record', name: 'E', fields: [{ name: 'a', type: 'string' }] };
       fs.writeFileSync(path.join(dir, 'v1.avsc'), JSON.stringify(v1));
       fs.writeFileSync(path.join(dir, 'v2.avsc'), JSON.stringify({ ...v1, fields: [...v1.fields, { name: 'b', type: 'string' }] }));
-      const text = base.replace('schema: { dir: schemas/analytics, revisions: [v1, v2] }', `schema: { dir: ${path.relative(REPO_ROOT, dir)}, revisions: [v1, v2] }`);
+      const text = base.replace(
+        'schema: { dir: schemas/analytics, revisions: [v1, v2] }',
+        `schema: { dir: ${path.relative(REPO_ROOT, dir)}, revisions: [v1, v2] }`,
+      );
       const issues = issuesOf(text);
       expect(issues).toHaveLength(1);
       expect(issues[0]).toMatch(/topics\.analytics\.schema\.revisions\.1: v2 and v1 do not resolve both ways .*new fields need defaults/);
@@ -116,8 +198,14 @@ describe('mesh spec loader', () => {
   it('refuses unions, which would force producers into wrapped JSON', () => {
     const dir = fs.mkdtempSync(path.join(REPO_ROOT, 'test', '.tmp-schemas-'));
     try {
-      fs.writeFileSync(path.join(dir, 'v1.avsc'), JSON.stringify({ type: 'record', name: 'E', fields: [{ name: 'a', type: ['null', 'string'], default: null }] }));
-      const text = base.replace('schema: { dir: schemas/analytics, revisions: [v1, v2] }', `schema: { dir: ${path.relative(REPO_ROOT, dir)}, revisions: [v1] }`);
+      fs.writeFileSync(
+        path.join(dir, 'v1.avsc'),
+        JSON.stringify({ type: 'record', name: 'E', fields: [{ name: 'a', type: ['null', 'string'], default: null }] }),
+      );
+      const text = base.replace(
+        'schema: { dir: schemas/analytics, revisions: [v1, v2] }',
+        `schema: { dir: ${path.relative(REPO_ROOT, dir)}, revisions: [v1] }`,
+      );
       expect(issuesOf(text)[0]).toMatch(/field "a" is a union/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

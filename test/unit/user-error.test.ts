@@ -11,7 +11,9 @@ const ROOT = path.resolve(__dirname, '..', '..');
 
 describe('UserError', () => {
   it('formats where, message and hint as one line', () => {
-    expect(new UserError('--rate must be positive', { where: '--rate', hint: 'e.g. --rate 200' }).format()).toBe('--rate: --rate must be positive; e.g. --rate 200');
+    expect(new UserError('--rate must be positive', { where: '--rate', hint: 'e.g. --rate 200' }).format()).toBe(
+      '--rate: --rate must be positive; e.g. --rate 200',
+    );
     expect(new UserError('no consumer "x"').format()).toBe('no consumer "x"');
   });
 
@@ -54,13 +56,19 @@ describe('describeFailure (what the CLI prints)', () => {
       { file: 'mesh.yaml', line: 3, column: 5, path: 'consumers.a.topic', message: 'unknown topic "x"' },
       { file: 'mesh.yaml', line: 9, column: 5, path: 'consumers.b.exactlyOnce', message: 'pull only' },
     ]);
-    expect(describeFailure(error).split('\n')).toEqual(['mesh spec has 2 errors:', 'mesh.yaml:3:5 consumers.a.topic: unknown topic "x"', 'mesh.yaml:9:5 consumers.b.exactlyOnce: pull only']);
+    expect(describeFailure(error).split('\n')).toEqual([
+      'mesh spec has 2 errors:',
+      'mesh.yaml:3:5 consumers.a.topic: unknown topic "x"',
+      'mesh.yaml:9:5 consumers.b.exactlyOnce: pull only',
+    ]);
   });
 
   it('the real CLI exits 1 with one line for a usage mistake', async () => {
     const run = promisify(execFile);
     const failure = await run(process.execPath, ['--import', 'tsx', 'tools/mesh.ts', 'query'], { cwd: ROOT }).catch((e: { code: number; stderr: string }) => e);
     expect(failure).toMatchObject({ code: 1 });
-    expect((failure as { stderr: string }).stderr.trim()).toBe('mesh: give the SQL to run, e.g. mesh query "SELECT COUNT(*) FROM orders_events", or --example <name> (see --examples)');
+    expect((failure as { stderr: string }).stderr.trim()).toBe(
+      'mesh: give the SQL to run, e.g. mesh query "SELECT COUNT(*) FROM orders_events", or --example <name> (see --examples)',
+    );
   }, 30000);
 });

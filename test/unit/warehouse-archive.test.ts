@@ -48,7 +48,10 @@ it('archives the message as received, with the subscription it came from', async
   expect(rows).toEqual([
     [
       consumer.table,
-      { insertId: 'm1', json: expect.objectContaining({ subscription_name: 'projects/p/subscriptions/archive-orders', message_id: 'm1', data: 'not even json' }) },
+      {
+        insertId: 'm1',
+        json: expect.objectContaining({ subscription_name: 'projects/p/subscriptions/archive-orders', message_id: 'm1', data: 'not even json' }),
+      },
     ],
   ]);
   expect(stats.of(consumer.name)).toMatchObject({ received: 1, done: 1 });

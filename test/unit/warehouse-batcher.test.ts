@@ -53,9 +53,12 @@ it('fails only the items the writer failed, and every item when the write throws
   const settled = await Promise.allSettled([batcher.add(1, 1), batcher.add(-2, 1), batcher.add(3, 1)]);
   expect(settled.map((s) => (s.status === 'fulfilled' ? s.value : (s.reason as Error).message))).toEqual([1, 'bad -2', 3]);
 
-  const broken = new Batcher<number, number>(async () => {
-    throw new Error('endpoint down');
-  }, { maxItems: 2 });
+  const broken = new Batcher<number, number>(
+    async () => {
+      throw new Error('endpoint down');
+    },
+    { maxItems: 2 },
+  );
   const all = await Promise.allSettled([broken.add(1, 1), broken.add(2, 1)]);
   expect(all.map((s) => s.status === 'rejected' && (s.reason as Error).message)).toEqual(['endpoint down', 'endpoint down']);
   expect(broken.stats()).toMatchObject({ pending: 0, failedBatches: 1, written: 0 });

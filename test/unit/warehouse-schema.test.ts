@@ -31,7 +31,11 @@ describe('eventsTableSchema', () => {
       'country:STRING:NULLABLE', // v2
       'duration_ms:INT64:NULLABLE', // v2 long
     ]);
-    expect(eventsTableSchema(spec.topics.orders).slice(11).map((f) => `${f.name}:${f.type}`)).toEqual([
+    expect(
+      eventsTableSchema(spec.topics.orders)
+        .slice(11)
+        .map((f) => `${f.name}:${f.type}`),
+    ).toEqual([
       'order_id:STRING',
       'customer_id:STRING',
       'sequence:INT64',
@@ -44,21 +48,42 @@ describe('eventsTableSchema', () => {
   });
 
   it('maps Avro types', () => {
-    expect(['string', 'int', 'long', 'float', 'double', 'boolean'].map((t) => bigQueryTypeOf(t))).toEqual(['STRING', 'INT64', 'INT64', 'FLOAT64', 'FLOAT64', 'BOOL']);
+    expect(['string', 'int', 'long', 'float', 'double', 'boolean'].map((t) => bigQueryTypeOf(t))).toEqual([
+      'STRING',
+      'INT64',
+      'INT64',
+      'FLOAT64',
+      'FLOAT64',
+      'BOOL',
+    ]);
     expect(bigQueryTypeOf({ type: 'enum', symbols: ['A'] })).toBe('STRING');
     expect(bigQueryTypeOf({ type: 'long', logicalType: 'timestamp-millis' })).toBe('INT64');
     expect(bigQueryTypeOf({ type: 'array', items: 'string' })).toBe('JSON');
   });
 
   it('snake_cases names', () => {
-    expect(['userId', 'durationMs', 'HTTPStatus', 'already_snake', 'x2Y'].map(snakeCase)).toEqual(['user_id', 'duration_ms', 'http_status', 'already_snake', 'x2_y']);
+    expect(['userId', 'durationMs', 'HTTPStatus', 'already_snake', 'x2Y'].map(snakeCase)).toEqual([
+      'user_id',
+      'duration_ms',
+      'http_status',
+      'already_snake',
+      'x2_y',
+    ]);
   });
 
   it('prefixes payload fields named like envelope columns, and reports fields that collide', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-schema-'));
     fs.writeFileSync(
       path.join(dir, 'v1.avsc'),
-      JSON.stringify({ type: 'record', name: 'E', fields: [{ name: 'source', type: 'string' }, { name: 'userId', type: 'string' }, { name: 'user_id', type: 'string', default: '' }] }),
+      JSON.stringify({
+        type: 'record',
+        name: 'E',
+        fields: [
+          { name: 'source', type: 'string' },
+          { name: 'userId', type: 'string' },
+          { name: 'user_id', type: 'string', default: '' },
+        ],
+      }),
     );
     const bad = parseSpec(
       `version: 1\nproject: p1x\ntopics:\n  my-topic:\n    schema: { dir: ${dir}, revisions: [v1] }\n    eventTypes: [a]\nservices: {}\nconsumers:\n  c-1:\n    topic: my-topic\n    delivery: bigquery\n    table: my_topic_events\nwarehouse:\n  dataset: d\n`,

@@ -36,7 +36,11 @@ beforeAll(async () => {
     if (forbid > 0) {
       forbid--;
       res.writeHead(403, { 'content-type': 'application/json' });
-      return void res.end(JSON.stringify({ error: { code: 403, message: 'Access Denied: Table p:d.t: Permission bigquery.tables.get denied', errors: [{ reason: 'accessDenied' }] } }));
+      return void res.end(
+        JSON.stringify({
+          error: { code: 403, message: 'Access Denied: Table p:d.t: Permission bigquery.tables.get denied', errors: [{ reason: 'accessDenied' }] },
+        }),
+      );
     }
     const upstream = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -75,7 +79,9 @@ describe('verify', () => {
     expect(Object.keys(verified.tables.events)).toEqual(['analytics', 'orders']);
     expect(Object.keys(verified.archive)).toEqual(['raw_orders']);
     const tablesPath = `GET /bigquery/v2/projects/${spec.project}/datasets/verify_ready/tables/`;
-    expect(requests).toEqual(['analytics_events', 'analytics_events_dedup', 'orders_events', 'orders_events_dedup', 'dead_letters', 'raw_orders'].map((t) => `${tablesPath}${t}`));
+    expect(requests).toEqual(
+      ['analytics_events', 'analytics_events_dedup', 'orders_events', 'orders_events_dedup', 'dead_letters', 'raw_orders'].map((t) => `${tablesPath}${t}`),
+    );
   });
 
   it('waits through 403s (grant not propagated yet), saying which table', async () => {
@@ -84,11 +90,15 @@ describe('verify', () => {
     forbid = 3;
     const waits: string[] = [];
     const verified = await waitForWarehouse(bigquery, ready, { initialDelayMs: 5, onWait: (e, attempt) => waits.push(`${attempt} ${e.table} ${e.reason}`) });
-    expect(waits).toEqual(['1 verify_forbidden.analytics_events forbidden', '2 verify_forbidden.analytics_events forbidden', '3 verify_forbidden.analytics_events forbidden']);
+    expect(waits).toEqual([
+      '1 verify_forbidden.analytics_events forbidden',
+      '2 verify_forbidden.analytics_events forbidden',
+      '3 verify_forbidden.analytics_events forbidden',
+    ]);
     expect(verified.tables.deadLetters.id).toBe('dead_letters');
   });
 
-  it('waits while the deployment has not added a new revision\'s columns, then goes on', async () => {
+  it("waits while the deployment has not added a new revision's columns, then goes on", async () => {
     const ready = withDataset('verify_columns');
     const v1: TopicSpec = { ...spec.topics.analytics, schema: { ...spec.topics.analytics.schema, revisions: ['v1'], accept: { first: 'v1', last: 'v1' } } };
     const { dataset } = await ensureWarehouse(bigquery, { ...ready, topics: { ...ready.topics, analytics: v1 } }, { project: spec.project });
@@ -111,7 +121,11 @@ describe('verify', () => {
   it('stops waiting when the missing table never comes (timeout) or the service stops (abort)', async () => {
     await expect(waitForWarehouse(bigquery, withDataset('verify_never'), { initialDelayMs: 5, timeoutMs: 30 })).rejects.toMatchObject({ reason: 'missing' });
     const abort = new AbortController();
-    const waiting = waitForWarehouse(bigquery, withDataset('verify_never'), { initialDelayMs: 10_000, signal: abort.signal, onWait: () => setImmediate(() => abort.abort(new Error('stopping'))) });
+    const waiting = waitForWarehouse(bigquery, withDataset('verify_never'), {
+      initialDelayMs: 10_000,
+      signal: abort.signal,
+      onWait: () => setImmediate(() => abort.abort(new Error('stopping'))),
+    });
     await expect(waiting).rejects.toThrow('stopping');
   });
 });
@@ -141,14 +155,37 @@ describe('dedup view', () => {
     const at = (day: number) => new Date(Date.UTC(2026, 0, day, 12));
     const copy = (id: string, day: number, publishedAfterMs: number, messageId: string) =>
       eventRow(topic, {
-        event: { id, type: 'view', source: '//web', time: at(day).toISOString(), schemaVersion: 'v2', specversion: '1.0', datacontenttype: 'application/json', data: { userId: 'u', sessionId: 's', page: '/', element: '', postId: '' } },
+        event: {
+          id,
+          type: 'view',
+          source: '//web',
+          time: at(day).toISOString(),
+          schemaVersion: 'v2',
+          specversion: '1.0',
+          datacontenttype: 'application/json',
+          data: { userId: 'u', sessionId: 's', page: '/', element: '', postId: '' },
+        },
         messageId,
         publishTime: new Date(at(day).getTime() + publishedAfterMs),
         attributes: { 'ce-id': id },
       });
     // Three copies of e-1 (a redelivery and a redrive: same ce-time), two of e-2, one of e-3; fresh insertIds so all land.
-    const rows = [copy('e-1', 1, 3000, 'm-1c'), copy('e-1', 1, 1000, 'm-1a'), copy('e-1', 1, 2000, 'm-1b'), copy('e-2', 2, 500, 'm-2a'), copy('e-2', 2, 900, 'm-2b'), copy('e-3', 3, 100, 'm-3a')];
-    expect((await insertBatch(events.analytics, rows.map((r) => ({ ...r, insertId: r.json.message_id as string })))).failed).toEqual([]);
+    const rows = [
+      copy('e-1', 1, 3000, 'm-1c'),
+      copy('e-1', 1, 1000, 'm-1a'),
+      copy('e-1', 1, 2000, 'm-1b'),
+      copy('e-2', 2, 500, 'm-2a'),
+      copy('e-2', 2, 900, 'm-2b'),
+      copy('e-3', 3, 100, 'm-3a'),
+    ];
+    expect(
+      (
+        await insertBatch(
+          events.analytics,
+          rows.map((r) => ({ ...r, insertId: r.json.message_id as string })),
+        )
+      ).failed,
+    ).toEqual([]);
     const view = '`event-mesh-local.dedup_window.analytics_events_dedup`';
     const [all] = await bigquery.query(`SELECT event_id, message_id FROM ${view} ORDER BY event_id`);
     expect(all).toEqual([

@@ -32,7 +32,16 @@ const topicAt = (name: 'analytics' | 'orders', revisions: string[], dir = spec.t
 
 let messages = 0;
 function delivery(topic: 'analytics' | 'orders', id: string, type: string, time: Date, data: Record<string, unknown>, lateMs = 2000): EventDelivery {
-  const event: MeshEvent<unknown> = { id, type, source: topic === 'orders' ? '//checkout/api' : '//web', time: time.toISOString(), schemaVersion: 'v2', specversion: '1.0', datacontenttype: 'application/json', data };
+  const event: MeshEvent<unknown> = {
+    id,
+    type,
+    source: topic === 'orders' ? '//checkout/api' : '//web',
+    time: time.toISOString(),
+    schemaVersion: 'v2',
+    specversion: '1.0',
+    datacontenttype: 'application/json',
+    data,
+  };
   return {
     event,
     messageId: `m-${++messages}`,
@@ -42,8 +51,27 @@ function delivery(topic: 'analytics' | 'orders', id: string, type: string, time:
   };
 }
 
-const view = (user: string, extra: Record<string, unknown> = {}) => ({ userId: user, sessionId: `s-${user}`, page: '/posts/p-1', element: '', postId: 'p-1', country: 'DE', durationMs: 1200, ...extra });
-const order = (orderId: string, customerId: string, sequence: number, extra: Record<string, unknown> = {}) => ({ orderId, customerId, sequence, amountCents: 2599, currency: 'USD', itemCount: 1, reason: '', carrier: '', ...extra });
+const view = (user: string, extra: Record<string, unknown> = {}) => ({
+  userId: user,
+  sessionId: `s-${user}`,
+  page: '/posts/p-1',
+  element: '',
+  postId: 'p-1',
+  country: 'DE',
+  durationMs: 1200,
+  ...extra,
+});
+const order = (orderId: string, customerId: string, sequence: number, extra: Record<string, unknown> = {}) => ({
+  orderId,
+  customerId,
+  sequence,
+  amountCents: 2599,
+  currency: 'USD',
+  itemCount: 1,
+  reason: '',
+  carrier: '',
+  ...extra,
+});
 
 const count = async (table: string) => Number((await bigquery.query(`SELECT COUNT(*) AS c FROM ${table}`))[0][0].c);
 
@@ -109,11 +137,20 @@ describe('tables', () => {
   });
 
   it('refuses a changed column type or a removed column, naming the column, and leaves the table alone', async () => {
-    const { dataset } = await ensureWarehouse(bigquery, { ...withDataset('incompatible_test'), topics: { analytics: spec.topics.analytics } }, { project: spec.project });
+    const { dataset } = await ensureWarehouse(
+      bigquery,
+      { ...withDataset('incompatible_test'), topics: { analytics: spec.topics.analytics } },
+      { project: spec.project },
+    );
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'schemas-'));
     try {
-      const current = JSON.parse(fs.readFileSync(path.join(spec.topics.analytics.schema.dir, 'v2.avsc'), 'utf8')) as { fields: { name: string; type: unknown }[] };
-      fs.writeFileSync(path.join(dir, 'v1.avsc'), JSON.stringify({ ...current, fields: current.fields.map((f) => (f.name === 'page' ? { ...f, type: 'long', default: 0 } : f)) }));
+      const current = JSON.parse(fs.readFileSync(path.join(spec.topics.analytics.schema.dir, 'v2.avsc'), 'utf8')) as {
+        fields: { name: string; type: unknown }[];
+      };
+      fs.writeFileSync(
+        path.join(dir, 'v1.avsc'),
+        JSON.stringify({ ...current, fields: current.fields.map((f) => (f.name === 'page' ? { ...f, type: 'long', default: 0 } : f)) }),
+      );
       const retyped = await ensureEventsTable(dataset, topicAt('analytics', ['v1'], dir)).catch((e: unknown) => e);
       expect(retyped).toBeInstanceOf(IncompatibleSchemaError);
       expect((retyped as IncompatibleSchemaError).column).toBe('page');
@@ -121,7 +158,9 @@ describe('tables', () => {
 
       fs.writeFileSync(path.join(dir, 'v1.avsc'), JSON.stringify({ ...current, fields: current.fields.filter((f) => f.name !== 'element') }));
       const removed = await ensureEventsTable(dataset, topicAt('analytics', ['v1'], dir)).catch((e: unknown) => e);
-      expect((removed as IncompatibleSchemaError).problems).toEqual([{ column: 'element', problem: 'removed', message: 'column "element" is not in the current schema (removed or renamed)' }]);
+      expect((removed as IncompatibleSchemaError).problems).toEqual([
+        { column: 'element', problem: 'removed', message: 'column "element" is not in the current schema (removed or renamed)' },
+      ]);
 
       const [metadata] = await dataset.table('analytics_events').getMetadata();
       expect(metadata.schema.fields.map((f: { name: string }) => f.name)).toEqual(eventsTableSchema(spec.topics.analytics).map((f) => f.name));
@@ -148,7 +187,13 @@ describe('tables', () => {
 
 describe('rows', () => {
   it('maps a delivery to an insertAll row: insertId = event id, envelope, typed payload columns, JSON payload', () => {
-    const d = delivery('orders', 'ev-1', 'order.shipped', new Date('2024-03-01T12:00:00.000Z'), order('o-9', 'c-1', 3, { carrier: 'dhl', nested: { ignored: true } }));
+    const d = delivery(
+      'orders',
+      'ev-1',
+      'order.shipped',
+      new Date('2024-03-01T12:00:00.000Z'),
+      order('o-9', 'c-1', 3, { carrier: 'dhl', nested: { ignored: true } }),
+    );
     const row = eventRow(spec.topics.orders, d);
     expect(row).toEqual({
       insertId: 'ev-1',
@@ -179,7 +224,9 @@ describe('rows', () => {
   it('lands 10k rows with duplicate insertIds once each', async () => {
     const { events } = await ensureWarehouse(bigquery, withDataset('dedup_test'), { project: spec.project });
     const start = Date.now() - 60_000;
-    const unique = Array.from({ length: 5000 }, (_, i) => eventRow(spec.topics.analytics, delivery('analytics', `dup-${i}`, 'view', new Date(start + i), view(`u-${i % 97}`))));
+    const unique = Array.from({ length: 5000 }, (_, i) =>
+      eventRow(spec.topics.analytics, delivery('analytics', `dup-${i}`, 'view', new Date(start + i), view(`u-${i % 97}`))),
+    );
     // Every event twice: as a redelivery (same row) in another request, and some twice in the same request.
     const rows: InsertRow[] = [];
     for (let i = 0; i < unique.length; i++) rows.push(unique[i], unique[(i * 7919) % unique.length]);
@@ -212,7 +259,16 @@ describe('rows', () => {
     expect(rows.map((r: { event_id: string }) => r.event_id)).toEqual(['ok-1', 'ok-2', 'ok-3']);
 
     // What the loader does with them: dead_letters (a retried dead-lettering lands once).
-    const letters = result.failed.map((f) => deadLetterRow({ consumer: 'warehouse-analytics', topic: 'analytics', reason: 'insert', error: f.errors.map((e) => e.message).join('; '), eventId: f.row.insertId, data: JSON.stringify(f.row.json) }));
+    const letters = result.failed.map((f) =>
+      deadLetterRow({
+        consumer: 'warehouse-analytics',
+        topic: 'analytics',
+        reason: 'insert',
+        error: f.errors.map((e) => e.message).join('; '),
+        eventId: f.row.insertId,
+        data: JSON.stringify(f.row.json),
+      }),
+    );
     expect((await insertBatch(deadLetters, [...letters, ...letters])).failed).toEqual([]);
     expect(await count('errors_test.dead_letters')).toBe(3);
   });
@@ -250,7 +306,8 @@ describe('documented analyst queries', () => {
   const H = Math.floor(now / hour) * hour - 3 * hour;
   const at = (minutes: number) => new Date(H + minutes * 60_000);
   const data: { topic: 'analytics' | 'orders'; d: EventDelivery }[] = [];
-  const add = (topic: 'analytics' | 'orders', id: string, type: string, time: Date, payload: Record<string, unknown>, lateMs?: number) => data.push({ topic, d: delivery(topic, id, type, time, payload, lateMs) });
+  const add = (topic: 'analytics' | 'orders', id: string, type: string, time: Date, payload: Record<string, unknown>, lateMs?: number) =>
+    data.push({ topic, d: delivery(topic, id, type, time, payload, lateMs) });
 
   // Funnel: u1 views, clicks, likes; u2 views, clicks; u3 only views (published 5 minutes late);
   // u4 clicks without viewing; u5 views, likes, then clicks (liked before clicking).
@@ -302,7 +359,11 @@ describe('documented analyst queries', () => {
       }
     }
     const letter = (consumer: string, topic: string, reason: string, id: string) => deadLetterRow({ consumer, topic, reason, error: 'test', eventId: id });
-    await insertBatch(deadLetters, [letter('warehouse-analytics', 'analytics', 'insert', 'x1'), letter('warehouse-analytics', 'analytics', 'insert', 'x2'), letter('processor-orders', 'orders', 'poison', 'x3')]);
+    await insertBatch(deadLetters, [
+      letter('warehouse-analytics', 'analytics', 'insert', 'x1'),
+      letter('warehouse-analytics', 'analytics', 'insert', 'x2'),
+      letter('processor-orders', 'orders', 'poison', 'x3'),
+    ]);
   });
 
   it('loaded duplicates into the events tables (so the dedup views matter)', async () => {
@@ -314,7 +375,14 @@ describe('documented analyst queries', () => {
   it('are all in docs/analysts.md, verbatim', () => {
     const docs = fs.readFileSync(path.resolve(__dirname, '../../docs/analysts.md'), 'utf8');
     const queries = analystQueries();
-    expect(queries.map((q) => q.name)).toEqual(['events_per_type_per_hour', 'funnel', 'stuck_orders', 'late_events', 'shipped_by_carrier', 'dead_letters_by_reason']);
+    expect(queries.map((q) => q.name)).toEqual([
+      'events_per_type_per_hour',
+      'funnel',
+      'stuck_orders',
+      'late_events',
+      'shipped_by_carrier',
+      'dead_letters_by_reason',
+    ]);
     for (const q of queries) expect(docs).toContain(q.sql);
   });
 
@@ -326,7 +394,7 @@ describe('documented analyst queries', () => {
       expected.set(key, (expected.get(key) ?? new Set()).add(d.event.id));
     }
     const rows = await run('events_per_type_per_hour');
-    const got = rows.map((r) => `${(r.hour as { value: string }).value} ${r.topic} ${r.event_type} ${r.events}`);
+    const got = rows.map((r) => `${(r.hour as { value: string }).value} ${String(r.topic)} ${String(r.event_type)} ${String(r.events)}`);
     const want = [...expected.entries()].map(([key, ids]) => `${key} ${ids.size}`).sort();
     expect(got).toEqual(want);
     expect(got).toContain(`${new Date(H).toISOString()} analytics view 3`);
@@ -338,7 +406,9 @@ describe('documented analyst queries', () => {
 
   it('stuck_orders: only o2, paid long ago and never shipped', async () => {
     const rows = await run('stuck_orders');
-    expect(rows).toEqual([{ order_id: 'o2', customer_id: 'c2', paid_at: expect.objectContaining({ value: at(13).toISOString() }), minutes_since_paid: expect.any(Number) }]);
+    expect(rows).toEqual([
+      { order_id: 'o2', customer_id: 'c2', paid_at: expect.objectContaining({ value: at(13).toISOString() }), minutes_since_paid: expect.any(Number) },
+    ]);
     const minutes = Math.floor((Date.now() - at(13).getTime()) / 60_000);
     expect(rows[0].minutes_since_paid).toBeGreaterThanOrEqual(minutes - 1);
     expect(rows[0].minutes_since_paid).toBeLessThanOrEqual(minutes);

@@ -18,13 +18,12 @@ interface DeadLetterOptions {
   gcp?: boolean;
 }
 
-
 export function register(program: Command): void {
   program
     .command('dead-letters')
     .description("list what waits in a consumer's dead-letter hold and why; --redrive sends it back to that consumer only")
     .argument('<consumer>', 'consumer name from the spec')
-    .option('--redrive', 'republish the held messages to the consumer\'s redrive topic and remove them from the hold')
+    .option('--redrive', "republish the held messages to the consumer's redrive topic and remove them from the hold")
     .option('--max <n>', 'at most this many messages', '100')
     .option('--json', 'print JSON')
     .option('--gcp', 'Pub/Sub in GCP (application default credentials, project from GOOGLE_CLOUD_PROJECT)')
@@ -46,8 +45,15 @@ export function register(program: Command): void {
         const messages: HeldMessage[] = options.redrive ? await redriveHeld(pubsub, consumer, { max }) : await listHeld(pubsub, consumer, { max });
         if (options.json) console.log(JSON.stringify({ consumer: name, redriven: Boolean(options.redrive), messages }, null, 2));
         else {
-          printTable(['dead-lettered at', 'event id', 'type', 'reason', 'error'], messages.map((m) => [m.deadLetteredAt, m.eventId ?? '-', m.type ?? '-', m.reason, (m.error ?? '').slice(0, 80)]));
-          console.log(options.redrive ? `${messages.length} redriven to ${name} only` : `${messages.length} held${messages.length ? ` (send them back with: npm run mesh -- dead-letters ${name} --redrive)` : ''}`);
+          printTable(
+            ['dead-lettered at', 'event id', 'type', 'reason', 'error'],
+            messages.map((m) => [m.deadLetteredAt, m.eventId ?? '-', m.type ?? '-', m.reason, (m.error ?? '').slice(0, 80)]),
+          );
+          console.log(
+            options.redrive
+              ? `${messages.length} redriven to ${name} only`
+              : `${messages.length} held${messages.length ? ` (send them back with: npm run mesh -- dead-letters ${name} --redrive)` : ''}`,
+          );
         }
       } finally {
         await pubsub.close();

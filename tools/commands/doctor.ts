@@ -8,7 +8,7 @@ import { printTable } from '../table';
 export function register(program: Command): void {
   program
     .command('doctor')
-    .description('check Node, Java and Google\'s emulators are installed, and the spec\'s local ports are free')
+    .description("check Node, Java and Google's emulators are installed, and the spec's local ports are free")
     .option('--no-ports', 'skip the port check (tests use free ports of their own)')
     .action(async (options: { ports: boolean }) => {
       const rows: string[][] = [];

@@ -36,7 +36,13 @@ export function register(program: Command): void {
       if (!(seconds > 0)) throw new UserError(`must be a positive duration such as 30s or 2m (got "${options.duration}")`, { where: '--duration' });
       await assertEmulatorUp(localPubsubHost(spec), 'Pub/Sub');
       const generator = new TrafficGenerator(
-        { ...DEFAULT_MIX, duplicates: Number(options.duplicates), outOfOrder: Number(options.outOfOrder), poison: Number(options.poison), raw: Number(options.raw) },
+        {
+          ...DEFAULT_MIX,
+          duplicates: Number(options.duplicates),
+          outOfOrder: Number(options.outOfOrder),
+          poison: Number(options.poison),
+          raw: Number(options.raw),
+        },
         options.seed ? Number(options.seed) : Date.now(),
       );
       const pubsub = localPubSub(spec);
@@ -46,7 +52,12 @@ export function register(program: Command): void {
       let acked = 0;
       let errors = 0;
       let lastError = '';
-      const bar = new SingleBar({ format: 'load [{bar}] {percentage}% | sent {value}/{total} | acked {acked} | errors {errors} | {rate}/s', hideCursor: true, noTTYOutput: true, notTTYSchedule: 2000 });
+      const bar = new SingleBar({
+        format: 'load [{bar}] {percentage}% | sent {value}/{total} | acked {acked} | errors {errors} | {rate}/s',
+        hideCursor: true,
+        noTTYOutput: true,
+        notTTYSchedule: 2000,
+      });
       bar.start(total, 0, { acked: 0, errors: 0, rate: 0 });
       const started = Date.now();
       const inFlight = new Set<Promise<void>>();
@@ -80,7 +91,10 @@ export function register(program: Command): void {
       bar.update(sent, { acked, errors, rate: Math.round(acked / ((Date.now() - started) / 1000)) });
       bar.stop();
       await pubsub.close();
-      printTable(['sent', 'unique events', 'duplicates', 'out-of-order', 'poison', 'via raw client', 'acked by Pub/Sub', 'errors'], [[sent, counts.event, counts.duplicate, counts.outOfOrder, counts.poison, counts.raw, acked, errors]]);
+      printTable(
+        ['sent', 'unique events', 'duplicates', 'out-of-order', 'poison', 'via raw client', 'acked by Pub/Sub', 'errors'],
+        [[sent, counts.event, counts.duplicate, counts.outOfOrder, counts.poison, counts.raw, acked, errors]],
+      );
       if (errors) console.error(`last error: ${lastError}`);
     });
 }

@@ -79,7 +79,18 @@ export function shortType(token: string): string {
   return pkg === 'gcp' ? `${mod}.${type}` : `${pkg}.${type}`;
 }
 
-const GROUPS = ['projects.Service', 'pubsub.', 'serviceaccount.', 'cloudrunv2.', 'docker-build.', 'artifactregistry.', 'bigquery.', 'firestore.', 'projects.', 'monitoring.'];
+const GROUPS = [
+  'projects.Service',
+  'pubsub.',
+  'serviceaccount.',
+  'cloudrunv2.',
+  'docker-build.',
+  'artifactregistry.',
+  'bigquery.',
+  'firestore.',
+  'projects.',
+  'monitoring.',
+];
 const groupRank = (type: string) => {
   const index = GROUPS.findIndex((g) => (g.endsWith('.') ? type.startsWith(g) : type === g));
   return index < 0 ? GROUPS.length : index;
@@ -92,10 +103,26 @@ function toRow(resource: MockedResource): PlanRow {
   const type = shortType(resource.type);
   const p = resource.inputs;
   if (isIam(resource.type)) {
-    const target = p.subscription ?? p.topic ?? (p.tableId ? `table ${p.datasetId}.${p.tableId}` : undefined) ?? (p.datasetId ? `dataset ${p.datasetId}` : undefined) ?? (p.serviceAccountId ? `account ${p.serviceAccountId}` : undefined) ?? (p.name ? `service ${p.name}` : `project ${p.project}`);
+    const target =
+      p.subscription ??
+      p.topic ??
+      (p.tableId ? `table ${p.datasetId}.${p.tableId}` : undefined) ??
+      (p.datasetId ? `dataset ${p.datasetId}` : undefined) ??
+      (p.serviceAccountId ? `account ${p.serviceAccountId}` : undefined) ??
+      (p.name ? `service ${p.name}` : `project ${p.project}`);
     return { type, name: lastSegment(String(target)), settings: `${p.role} -> ${p.member}` };
   }
-  const name = String(p.name ?? p.accountId ?? p.tableId ?? p.datasetId ?? p.repositoryId ?? p.service ?? (p.collection ? `${p.collection}.${p.field}` : undefined) ?? p.displayName ?? resource.name);
+  const name = String(
+    p.name ??
+      p.accountId ??
+      p.tableId ??
+      p.datasetId ??
+      p.repositoryId ??
+      p.service ??
+      (p.collection ? `${p.collection}.${p.field}` : undefined) ??
+      p.displayName ??
+      resource.name,
+  );
   return { type, name: lastSegment(name), settings: settingsOf(resource.type, p).filter(Boolean).join('; ') };
 }
 
@@ -114,7 +141,11 @@ function settingsOf(type: string, p: Record<string, any>): (string | false | und
       return [`${p.type} ${record.namespace ? `${record.namespace}.` : ''}${record.name}`, `${record.fields.length} fields`];
     }
     case 'gcp:pubsub/topic:Topic':
-      return [p.schemaSettings && `schema ${lastSegment(p.schemaSettings.schema)} (${p.schemaSettings.encoding})`, p.messageRetentionDuration && `retention ${p.messageRetentionDuration}`, p.labels?.['mesh-role']];
+      return [
+        p.schemaSettings && `schema ${lastSegment(p.schemaSettings.schema)} (${p.schemaSettings.encoding})`,
+        p.messageRetentionDuration && `retention ${p.messageRetentionDuration}`,
+        p.labels?.['mesh-role'],
+      ];
     case 'gcp:pubsub/subscription:Subscription':
       return [
         `topic ${lastSegment(p.topic)}`,
@@ -201,8 +232,13 @@ export function register(program: Command): void {
       for (const row of plan.rows) groups.set(row.type, [...(groups.get(row.type) ?? []), row]);
       for (const [type, rows] of groups) {
         console.log(`\n${type} (${rows.length})`);
-        printTable(['name', 'settings'], rows.map((r) => [r.name, r.settings]));
+        printTable(
+          ['name', 'settings'],
+          rows.map((r) => [r.name, r.settings]),
+        );
       }
-      console.log(`\n${plan.rows.length} resources (${plan.rows.filter((r) => isIam(r.type)).length} IAM bindings) for project ${plan.config['gcp:project']}`);
+      console.log(
+        `\n${plan.rows.length} resources (${plan.rows.filter((r) => isIam(r.type)).length} IAM bindings) for project ${String(plan.config['gcp:project'])}`,
+      );
     });
 }

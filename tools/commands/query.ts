@@ -20,7 +20,6 @@ interface QueryOptions {
   maxRows: string;
 }
 
-
 /** BigQueryTimestamp, BigQueryDate, Big ... -> plain values for printing. */
 function plain(value: unknown): unknown {
   if (value === null || value === undefined) return value ?? null;
@@ -70,7 +69,10 @@ export function register(program: Command): void {
     .option('--max-rows <n>', 'print at most this many rows', '1000')
     .action(async (sqlArgument: string | undefined, options: QueryOptions) => {
       if (options.examples) {
-        printTable(['example', 'what it answers'], analystQueries().map((q) => [q.name, q.description.replace(/\. .*$/, '.')]));
+        printTable(
+          ['example', 'what it answers'],
+          analystQueries().map((q) => [q.name, q.description.replace(/\. .*$/, '.')]),
+        );
         console.log('run one with: npm run mesh -- query --example <name>');
         return;
       }

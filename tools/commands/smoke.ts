@@ -24,7 +24,6 @@ interface SmokeCommandOptions {
   keepDeadLetters?: boolean;
 }
 
-
 export function register(program: Command): void {
   program
     .command('smoke')
@@ -71,7 +70,12 @@ function durationMs(value: string, option: string): number {
 export function printReport(report: SmokeReport): void {
   printTable(
     ['check', 'result', 'expected', 'seen'],
-    report.checks.map((c) => [`${c.service}: ${c.title}`, c.ok ? `pass${c.passedAfterSeconds ? ` (${c.passedAfterSeconds}s)` : ''}` : 'FAIL', shorten(c.expected, 72), shorten(c.seen, 90)]),
+    report.checks.map((c) => [
+      `${c.service}: ${c.title}`,
+      c.ok ? `pass${c.passedAfterSeconds ? ` (${c.passedAfterSeconds}s)` : ''}` : 'FAIL',
+      shorten(c.expected, 72),
+      shorten(c.seen, 90),
+    ]),
   );
   const where = report.target.kind === 'gcp' ? `project ${report.target.project}` : 'the local mesh';
   if (report.ok) {
@@ -79,6 +83,8 @@ export function printReport(report: SmokeReport): void {
     return;
   }
   const failed = report.checks.filter((c) => !c.ok);
-  console.log(`smoke ${report.runId} FAILED on ${where} after ${report.elapsedSeconds}s (timeout ${report.timeoutSeconds}s): ${failed.length} of ${report.checks.length} checks`);
+  console.log(
+    `smoke ${report.runId} FAILED on ${where} after ${report.elapsedSeconds}s (timeout ${report.timeoutSeconds}s): ${failed.length} of ${report.checks.length} checks`,
+  );
   for (const c of failed) console.log(`  ${c.service}: ${c.title}: expected ${c.expected}; seen ${c.seen}`);
 }

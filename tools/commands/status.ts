@@ -68,7 +68,17 @@ export async function readMeshStatus(spec: MeshSpec, urls: Record<string, string
         delivery: c.delivery,
         service: c.service ?? null,
         counters: counters.get(c.name) ?? null,
-        health: h ? { backlog: h.backlog, oldestUnackedSeconds: h.oldestUnackedSeconds, deadLettered: h.deadLettered, slo: h.slo, breached: h.breached, state: h.state, source: h.source } : null,
+        health: h
+          ? {
+              backlog: h.backlog,
+              oldestUnackedSeconds: h.oldestUnackedSeconds,
+              deadLettered: h.deadLettered,
+              slo: h.slo,
+              breached: h.breached,
+              state: h.state,
+              source: h.source,
+            }
+          : null,
       };
     }),
   };

@@ -13,7 +13,12 @@ export function register(program: Command): void {
     .addOption(pushOption())
     .action(async (options: { fresh?: boolean; services: boolean; push: LocalPush }) => {
       const spec = loadSpec(program.opts().spec);
-      const mesh = await startLocalMesh(spec, { fresh: options.fresh, services: options.services, push: options.push, onProgress: (line) => console.log(`- ${line}`) });
+      const mesh = await startLocalMesh(spec, {
+        fresh: options.fresh,
+        services: options.services,
+        push: options.push,
+        onProgress: (line) => console.log(`- ${line}`),
+      });
       let stopping = false;
       const shutdown = async () => {
         if (stopping) return;
@@ -28,8 +33,8 @@ export function register(program: Command): void {
           process.exit(1);
         }
       };
-      process.on('SIGINT', shutdown);
-      process.on('SIGTERM', shutdown);
+      process.on('SIGINT', () => void shutdown());
+      process.on('SIGTERM', () => void shutdown());
       printSummary(spec, mesh, options.push);
       console.log(`running; logs in ${spec.local.dataDir}/logs; \`npm run mesh -- status\` in another terminal; Ctrl-C stops everything`);
     });
@@ -51,7 +56,11 @@ function printSummary(spec: MeshSpec, mesh: LocalMesh, push: LocalPush): void {
     ['consumer', 'delivery', 'subscription', 'dead letters held in'],
     Object.values(spec.consumers).map((c) => [
       c.name,
-      c.delivery === 'push' ? `push -> ${c.service} (${push === 'relay' ? 'relayed' : "emulator's push"})` : c.delivery === 'pull' ? `pull <- ${c.service}` : `bigquery -> ${c.table}`,
+      c.delivery === 'push'
+        ? `push -> ${c.service} (${push === 'relay' ? 'relayed' : "emulator's push"})`
+        : c.delivery === 'pull'
+          ? `pull <- ${c.service}`
+          : `bigquery -> ${c.table}`,
       consumerResources(c).subscription,
       consumerResources(c).deadLetterHold,
     ]),
@@ -60,7 +69,10 @@ function printSummary(spec: MeshSpec, mesh: LocalMesh, push: LocalPush): void {
 
 /** Shared by `up` and `apply --local`: both must agree on who pushes. */
 export function pushOption(): Option {
-  return new Option('--push <who>', "who pushes to push consumers locally: relay (GCP's push form, the service's concurrency in flight) or emulator (its own push: 2 in flight, no deliveryAttempt/orderingKey)")
+  return new Option(
+    '--push <who>',
+    "who pushes to push consumers locally: relay (GCP's push form, the service's concurrency in flight) or emulator (its own push: 2 in flight, no deliveryAttempt/orderingKey)",
+  )
     .choices(['relay', 'emulator'])
     .default('relay');
 }

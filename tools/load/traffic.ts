@@ -109,7 +109,15 @@ export class TrafficGenerator {
   private interaction(): Send {
     const userId = this.pick('u', this.users);
     const postId = this.pick('p', this.posts);
-    const base = { userId, sessionId: `s-${userId}`, page: `/posts/${postId}`, element: '', postId, country: ['DE', 'US', 'FR', 'BR', 'JP'][Math.floor(this.random() * 5)], durationMs: 0 };
+    const base = {
+      userId,
+      sessionId: `s-${userId}`,
+      page: `/posts/${postId}`,
+      element: '',
+      postId,
+      country: ['DE', 'US', 'FR', 'BR', 'JP'][Math.floor(this.random() * 5)],
+      durationMs: 0,
+    };
     const r = this.random();
     const key = `${userId}/${postId}`;
     if (r < 0.55) return this.event('analytics', 'view', { ...base, durationMs: Math.floor(this.random() * 30000) });
@@ -124,7 +132,14 @@ export class TrafficGenerator {
 
   private orderStep(): Send {
     if (this.open.length < 5 || this.random() < 0.3) {
-      const order: OpenOrder = { orderId: `o-${Date.now().toString(36)}-${++this.orderCounter}`, customerId: this.pick('c', this.users), amountCents: 500 + Math.floor(this.random() * 20000), itemCount: 1 + Math.floor(this.random() * 5), sequence: 1, state: 'created' };
+      const order: OpenOrder = {
+        orderId: `o-${Date.now().toString(36)}-${++this.orderCounter}`,
+        customerId: this.pick('c', this.users),
+        amountCents: 500 + Math.floor(this.random() * 20000),
+        itemCount: 1 + Math.floor(this.random() * 5),
+        sequence: 1,
+        state: 'created',
+      };
       this.open.push(order);
       return this.orderEvent(order, 'order.created');
     }
@@ -151,7 +166,17 @@ export class TrafficGenerator {
   }
 
   private orderEvent(order: OpenOrder, type: string, extra: Record<string, unknown> = {}): Send {
-    const data = { orderId: order.orderId, customerId: order.customerId, sequence: order.sequence++, amountCents: order.amountCents, currency: 'USD', itemCount: order.itemCount, reason: '', carrier: '', ...extra };
+    const data = {
+      orderId: order.orderId,
+      customerId: order.customerId,
+      sequence: order.sequence++,
+      amountCents: order.amountCents,
+      currency: 'USD',
+      itemCount: order.itemCount,
+      reason: '',
+      carrier: '',
+      ...extra,
+    };
     return this.event('orders', type, data);
   }
 

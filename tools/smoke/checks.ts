@@ -84,7 +84,9 @@ export function buildChecks(spec: MeshSpec, target: SmokeTarget, plan: SmokePlan
           states[state] = (states[state] ?? 0) + 1;
           if (!got) wrong.push(`${orderIds[i]} missing`);
           else if (got.state !== want.state || got.lastSequence !== want.lastSequence || got.anomalyCount !== want.anomalies.length) {
-            wrong.push(`${orderIds[i]} ${got.state} seq ${got.lastSequence} anomalies ${got.anomalyCount} (want ${want.state} seq ${want.lastSequence} anomalies ${want.anomalies.length})`);
+            wrong.push(
+              `${orderIds[i]} ${got.state} seq ${got.lastSequence} anomalies ${got.anomalyCount} (want ${want.state} seq ${want.lastSequence} anomalies ${want.anomalies.length})`,
+            );
           }
         });
         return { ok: wrong.length === 0, seen: `${describeCounts(states)}${wrong.length ? `; ${some(wrong)}` : ''}` };
@@ -110,11 +112,16 @@ export function buildChecks(spec: MeshSpec, target: SmokeTarget, plan: SmokePlan
       id: 'processor.likes',
       service: 'processor',
       title: 'like counters',
-      expected: Object.entries(expected.likes).map(([post, n]) => `${post.slice(plan.runId.length + 1)}=${n}`).join(' '),
+      expected: Object.entries(expected.likes)
+        .map(([post, n]) => `${post.slice(plan.runId.length + 1)}=${n}`)
+        .join(' '),
       async run() {
         const posts = Object.keys(expected.likes);
         const counts = await Promise.all(posts.map((p) => store.readLikeCount(p)));
-        return { ok: posts.every((p, i) => counts[i] === expected.likes[p]), seen: posts.map((p, i) => `${p.slice(plan.runId.length + 1)}=${counts[i]}`).join(' ') };
+        return {
+          ok: posts.every((p, i) => counts[i] === expected.likes[p]),
+          seen: posts.map((p, i) => `${p.slice(plan.runId.length + 1)}=${counts[i]}`).join(' '),
+        };
       },
     });
     const users = Object.keys(expected.activity);
@@ -132,7 +139,8 @@ export function buildChecks(spec: MeshSpec, target: SmokeTarget, plan: SmokePlan
           const want = expected.activity[users[i]];
           const got = { total: Number(snap.get('total') ?? 0), counts: (snap.exists ? snap.get('counts') : undefined) ?? {} };
           total += got.total;
-          const same = got.total === want.total && Object.keys({ ...want.counts, ...got.counts }).every((k) => Number(got.counts[k] ?? 0) === (want.counts[k] ?? 0));
+          const same =
+            got.total === want.total && Object.keys({ ...want.counts, ...got.counts }).every((k) => Number(got.counts[k] ?? 0) === (want.counts[k] ?? 0));
           if (!same) wrong.push(`${users[i]}: ${got.total} (want ${want.total})`);
         });
         return { ok: wrong.length === 0, seen: `${users.length - wrong.length} users right, ${total} events${wrong.length ? `; ${some(wrong)}` : ''}` };
@@ -205,7 +213,13 @@ export function buildChecks(spec: MeshSpec, target: SmokeTarget, plan: SmokePlan
       expected: `held, reason ${POISON_REASON}`,
       sticky: true,
       async run() {
-        const sweep = await sweepHold({ pubsub: target.pubsub, hold, eventId: expected.poison[topic], runAttribute: [SMOKE_RUN_ATTRIBUTE, plan.runId], keep: options.keepDeadLetters });
+        const sweep = await sweepHold({
+          pubsub: target.pubsub,
+          hold,
+          eventId: expected.poison[topic],
+          runAttribute: [SMOKE_RUN_ATTRIBUTE, plan.runId],
+          keep: options.keepDeadLetters,
+        });
         looked = Math.max(looked, sweep.looked);
         if (sweep.found) {
           const by = sweep.found.consumer && sweep.found.consumer !== consumer.name ? ` (dead-lettered by ${sweep.found.consumer})` : '';

@@ -161,7 +161,15 @@ export function planSmoke(options: PlanOptions = {}): SmokePlan {
   const analytics = types.map((type, i): Omit<SmokeEvent, 'time'> => {
     const userId = id('u', (i % mix.users) + 1);
     const postId = id('p', (i % mix.posts) + 1);
-    const data = { userId, sessionId: `${userId}-s`, page: `/posts/${postId}`, element: type === 'click' ? 'like-button' : '', postId, country: 'DE', durationMs: type === 'view' ? 1000 + i : 0 };
+    const data = {
+      userId,
+      sessionId: `${userId}-s`,
+      page: `/posts/${postId}`,
+      element: type === 'click' ? 'like-button' : '',
+      postId,
+      country: 'DE',
+      durationMs: type === 'view' ? 1000 + i : 0,
+    };
     return { topic: 'analytics', type, id: newEventId(), data, duplicate: false };
   });
 
@@ -229,7 +237,11 @@ export function planSmoke(options: PlanOptions = {}): SmokePlan {
 }
 
 /** What the consumers must end with, from the messages and the orders' scripts. */
-export function expectedOutcome(events: readonly SmokeEvent[], poison: readonly SmokePoison[], orders: readonly { orderId: string; script: OrderScriptName }[]): SmokeExpected {
+export function expectedOutcome(
+  events: readonly SmokeEvent[],
+  poison: readonly SmokePoison[],
+  orders: readonly { orderId: string; script: OrderScriptName }[],
+): SmokeExpected {
   const distinct: SmokeExpected['distinct'] = { analytics: {}, orders: {} };
   const ids: SmokeExpected['ids'] = { analytics: [], orders: [] };
   const likes: SmokeExpected['likes'] = {};

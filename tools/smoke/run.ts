@@ -99,7 +99,9 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
 
   const started = Date.now();
   const duplicates = plan.events.filter((e) => e.duplicate).length;
-  progress(`run ${plan.runId}: publishing ${plan.expected.published} messages (${plan.events.length - duplicates} events, ${duplicates} duplicates, ${plan.poison.length} poison) to ${target.where.pubsub}, dated ${plan.window.key} UTC`);
+  progress(
+    `run ${plan.runId}: publishing ${plan.expected.published} messages (${plan.events.length - duplicates} events, ${duplicates} duplicates, ${plan.poison.length} poison) to ${target.where.pubsub}, dated ${plan.window.key} UTC`,
+  );
   const published = await publishPlan(spec, target, plan);
   const publishRow: SmokeCheckResult = {
     id: 'publish',
@@ -107,7 +109,9 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
     title: 'messages accepted',
     expected: String(plan.expected.published),
     ok: published.failed === 0,
-    seen: published.failed ? `${plan.expected.published - published.failed} (${published.failed} refused: ${published.error})` : String(plan.expected.published),
+    seen: published.failed
+      ? `${plan.expected.published - published.failed} (${published.failed} refused: ${published.error})`
+      : String(plan.expected.published),
     passedAfterSeconds: published.failed ? null : 0,
   };
   const publishedAt = Date.now();
@@ -128,7 +132,10 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
       await Promise.all(
         checks.map(async (check) => {
           if (check.sticky && state.get(check.id)?.ok) return;
-          const outcome = await withTimeout(check.run(round), CHECK_TIMEOUT_MS).catch((error: unknown): CheckOutcome => ({ ok: false, seen: `error: ${firstLine(error)}` }));
+          const outcome = await withTimeout(check.run(round), CHECK_TIMEOUT_MS).catch((error: unknown): CheckOutcome => ({
+            ok: false,
+            seen: `error: ${firstLine(error)}`,
+          }));
           record(check, outcome);
         }),
       );
@@ -137,7 +144,9 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
       const key = pending.map((c) => c.id).join(',');
       if (key !== lastPending || Date.now() - lastProgressAt >= (options.progressEveryMs ?? 10_000)) {
         const elapsed = Math.round((Date.now() - publishedAt) / 1000);
-        progress(`${elapsed}s: ${checks.length + 1 - pending.length} of ${checks.length + 1} checks pass; waiting for ${pending.map((c) => `${c.service} ${c.title} (${shorten(state.get(c.id)!.seen, 50)})`).join(', ')}`);
+        progress(
+          `${elapsed}s: ${checks.length + 1 - pending.length} of ${checks.length + 1} checks pass; waiting for ${pending.map((c) => `${c.service} ${c.title} (${shorten(state.get(c.id)!.seen, 50)})`).join(', ')}`,
+        );
         lastPending = key;
         lastProgressAt = Date.now();
       }

@@ -32,7 +32,6 @@ export interface SmokeTarget {
   close(): Promise<void>;
 }
 
-
 export interface LocalEndpointOverrides {
   pubsubHost?: string;
   firestoreHost?: string;
@@ -102,7 +101,9 @@ export async function gcpTarget(spec: MeshSpec, options: { project?: string; sta
   try {
     await new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }).getAccessToken();
   } catch (error) {
-    throw new UserError(`no usable application default credentials (run \`gcloud auth application-default login\`): ${String((error as Error).message).split('\n')[0]}`);
+    throw new UserError(
+      `no usable application default credentials (run \`gcloud auth application-default login\`): ${String((error as Error).message).split('\n')[0]}`,
+    );
   }
   const pubsub = new PubSub({ projectId: project });
   const firestore = new Firestore({ projectId: project });
@@ -110,7 +111,11 @@ export async function gcpTarget(spec: MeshSpec, options: { project?: string; sta
   return {
     kind: 'gcp',
     project,
-    where: { pubsub: `Pub/Sub project ${project}`, firestore: `Firestore ${project} (default)`, bigquery: `BigQuery ${project}.${spec.warehouse.dataset} (${spec.warehouse.location})` },
+    where: {
+      pubsub: `Pub/Sub project ${project}`,
+      firestore: `Firestore ${project} (default)`,
+      bigquery: `BigQuery ${project}.${spec.warehouse.dataset} (${spec.warehouse.location})`,
+    },
     pubsub,
     firestore,
     bigquery,

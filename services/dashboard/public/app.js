@@ -20,9 +20,17 @@
     plugins: { legend: { position: 'bottom', labels: { boxWidth: 10 } } },
   });
   charts.minutes = new Chart($('chart-minutes'), { type: 'bar', data: { labels: [], datasets: [] }, options: base(true) });
-  charts.users = new Chart($('chart-users'), { type: 'line', data: { labels: [], datasets: [{ label: 'unique users', data: [], borderColor: COLORS[0], tension: 0.2, pointRadius: 2 }] }, options: base(false) });
+  charts.users = new Chart($('chart-users'), {
+    type: 'line',
+    data: { labels: [], datasets: [{ label: 'unique users', data: [], borderColor: COLORS[0], tension: 0.2, pointRadius: 2 }] },
+    options: base(false),
+  });
   charts.hours = new Chart($('chart-hours'), { type: 'bar', data: { labels: [], datasets: [] }, options: base(true) });
-  charts.orders = new Chart($('chart-orders'), { type: 'bar', data: { labels: [], datasets: [{ label: 'orders', data: [], backgroundColor: COLORS[2] }] }, options: { ...base(false), plugins: { legend: { display: false } } } });
+  charts.orders = new Chart($('chart-orders'), {
+    type: 'bar',
+    data: { labels: [], datasets: [{ label: 'orders', data: [], backgroundColor: COLORS[2] }] },
+    options: { ...base(false), plugins: { legend: { display: false } } },
+  });
 
   /** Keys of the last `count` windows up to `at`, oldest first (the server's key format). */
   function windowKeys(at, sizeMs, count, keyLength) {
@@ -87,7 +95,11 @@
 
     const topics = new Set();
     for (const w of hours) for (const t of Object.keys(w.topics)) topics.add(t);
-    setDatasets(charts.hours, hourKeys.map((k) => `${k.slice(11)}:00`), [...topics].sort().map((t) => ({ label: t, data: series(hours, hourKeys, (w) => w.topics[t] || 0) })));
+    setDatasets(
+      charts.hours,
+      hourKeys.map((k) => `${k.slice(11)}:00`),
+      [...topics].sort().map((t) => ({ label: t, data: series(hours, hourKeys, (w) => w.topics[t] || 0) })),
+    );
 
     const states = thisHour ? thisHour.orders : {};
     charts.orders.data.labels = Object.keys(states).sort();
@@ -117,7 +129,8 @@
   const STATE_TEXT = { ok: 'ok', 'dead-letters': 'dead letters waiting', breached: 'SLO breached' };
 
   function renderHealth(s) {
-    $('health-source').textContent = `(${s.health.source}${s.health.latest ? `, measured ${new Date(s.health.latest.at).toLocaleTimeString()}` : ', no reading yet'})`;
+    $('health-source').textContent =
+      `(${s.health.source}${s.health.latest ? `, measured ${new Date(s.health.latest.at).toLocaleTimeString()}` : ', no reading yet'})`;
     const latest = new Map(((s.health.latest && s.health.latest.consumers) || []).map((h) => [h.consumer, h]));
     const rows = s.consumers.map((c) => {
       const h = latest.get(c.name);
@@ -137,7 +150,9 @@
       );
       return tr;
     });
-    $('health').querySelector('tbody').replaceChildren(...rows);
+    $('health')
+      .querySelector('tbody')
+      .replaceChildren(...rows);
 
     // One lag chart per consumer: oldest unacked age over time, the SLO as a dashed line.
     const history = s.health.history || [];
@@ -153,11 +168,19 @@
         $('lag-charts').append(fig);
         chart = lagCharts[c.name] = new Chart(canvas, {
           type: 'line',
-          data: { labels: [], datasets: [
-            { label: 'lag', data: [], borderColor: COLORS[0], pointRadius: 0, tension: 0.2 },
-            { label: `SLO ${seconds(c.slo.oldestUnackedSeconds)}`, data: [], borderColor: '#ef4444', borderDash: [6, 4], pointRadius: 0 },
-          ] },
-          options: { animation: false, aspectRatio: 2.4, scales: { y: { beginAtZero: true } }, plugins: { legend: { position: 'bottom', labels: { boxWidth: 10 } } } },
+          data: {
+            labels: [],
+            datasets: [
+              { label: 'lag', data: [], borderColor: COLORS[0], pointRadius: 0, tension: 0.2 },
+              { label: `SLO ${seconds(c.slo.oldestUnackedSeconds)}`, data: [], borderColor: '#ef4444', borderDash: [6, 4], pointRadius: 0 },
+            ],
+          },
+          options: {
+            animation: false,
+            aspectRatio: 2.4,
+            scales: { y: { beginAtZero: true } },
+            plugins: { legend: { position: 'bottom', labels: { boxWidth: 10 } } },
+          },
         });
       }
       chart.data.labels = labels;

@@ -6,7 +6,10 @@ export const quoteString = (value: string) => `'${value.replace(/'/g, "''")}'`;
 
 /** BigQuery type name (as written in CAST or a schema) -> DuckDB type. */
 export function duckTypeOf(bigQueryType: string): string {
-  const t = bigQueryType.trim().toUpperCase().replace(/\s*\(.*\)$/, '');
+  const t = bigQueryType
+    .trim()
+    .toUpperCase()
+    .replace(/\s*\(.*\)$/, '');
   switch (t) {
     case 'INT64':
     case 'INTEGER':

@@ -18,7 +18,14 @@ export interface Arg {
 
 export type Handler = (args: Arg[], name: string) => string;
 
-export const TYPED_LITERALS: Record<string, string> = { TIMESTAMP: 'TIMESTAMPTZ', DATETIME: 'TIMESTAMP', DATE: 'DATE', TIME: 'TIME', NUMERIC: 'DECIMAL(38,9)', JSON: 'JSON' };
+export const TYPED_LITERALS: Record<string, string> = {
+  TIMESTAMP: 'TIMESTAMPTZ',
+  DATETIME: 'TIMESTAMP',
+  DATE: 'DATE',
+  TIME: 'TIME',
+  NUMERIC: 'DECIMAL(38,9)',
+  JSON: 'JSON',
+};
 
 /** Known BigQuery functions with no local equivalent: a clear error beats a confusing DuckDB one. */
 export const UNSUPPORTED_FUNCTIONS = new Set([
@@ -102,7 +109,8 @@ function addInterval(sign: '+' | '-'): Handler {
   return (args, fn) => {
     arity(args, fn, 2);
     const tokens = args[1].tokens;
-    if (tokens[0]?.kind !== 'ident' || tokens[0].value.toUpperCase() !== 'INTERVAL' || tokens.length < 3) throw new SyntaxError(`${fn}: expected INTERVAL <n> <part>`);
+    if (tokens[0]?.kind !== 'ident' || tokens[0].value.toUpperCase() !== 'INTERVAL' || tokens.length < 3)
+      throw new SyntaxError(`${fn}: expected INTERVAL <n> <part>`);
     const part = tokens[tokens.length - 1].value.toUpperCase();
     if (!DATE_PARTS[part] || part === 'ISOWEEK') throw new UnsupportedLocallyError(`${fn}(..., INTERVAL ... ${part})`);
     // INTERVAL (<amount>) <part> accepts any expression in DuckDB.
@@ -147,7 +155,8 @@ function struct(args: Arg[], fn: string): string {
       else if (depth === 0 && t.kind === 'ident' && t.value.toUpperCase() === 'AS') as = k;
     });
     const name = arg.tokens[as + 1];
-    if (as < 0 || as !== arg.tokens.length - 2 || (name.kind !== 'ident' && name.kind !== 'qident')) throw new UnsupportedLocallyError(`${fn}(...) fields without a name (write STRUCT(x AS name))`);
+    if (as < 0 || as !== arg.tokens.length - 2 || (name.kind !== 'ident' && name.kind !== 'qident'))
+      throw new UnsupportedLocallyError(`${fn}(...) fields without a name (write STRUCT(x AS name))`);
     return `${quoteIdent(name.value)} := ${arg.emit(0, as)}`;
   });
   return `struct_pack(${fields.join(', ')})`;

@@ -49,7 +49,7 @@ export function tokenize(sql: string): Token[] {
         else bytes = true;
         i++;
       }
-      if (bytes) throw new UnsupportedLocallyError('BYTES literals (b\'...\')');
+      if (bytes) throw new UnsupportedLocallyError("BYTES literals (b'...')");
       const quote = sql[i];
       const triple = sql.startsWith(quote.repeat(3), i);
       const delim = triple ? quote.repeat(3) : quote;
@@ -115,7 +115,20 @@ function isStringPrefix(sql: string, i: number): boolean {
   return !!m && (i === 0 || !IDENT_PART.test(sql[i - 1]));
 }
 
-const SIMPLE_ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', b: '\b', f: '\f', v: '\v', a: '\x07', '\\': '\\', "'": "'", '"': '"', '`': '`', '?': '?' };
+const SIMPLE_ESCAPES: Record<string, string> = {
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  b: '\b',
+  f: '\f',
+  v: '\v',
+  a: '\x07',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  '`': '`',
+  '?': '?',
+};
 
 function unescape(sql: string, i: number): [string, number] {
   const c = sql[i + 1];

@@ -29,7 +29,12 @@ export class Translator {
   ) {
     const sig = tokens.filter((t) => t.kind !== 'ws' && t.kind !== 'comment');
     for (let k = 0; k + 2 < sig.length; k++) {
-      if ((sig[k].kind === 'ident' || sig[k].kind === 'qident') && sig[k + 1].kind === 'ident' && sig[k + 1].value.toUpperCase() === 'AS' && sig[k + 2].value === '(') {
+      if (
+        (sig[k].kind === 'ident' || sig[k].kind === 'qident') &&
+        sig[k + 1].kind === 'ident' &&
+        sig[k + 1].value.toUpperCase() === 'AS' &&
+        sig[k + 2].value === '('
+      ) {
         this.cteNames.add(sig[k].value.toLowerCase());
       }
     }
@@ -127,7 +132,8 @@ export class Translator {
       const t = this.tokens[j];
       if (t.kind === 'qident') text += t.value;
       else if (t.kind === 'ident' || t.kind === 'number') text += t.text;
-      else if (t.kind === 'op' && (t.value === '.' || t.value === '-') && j + 1 < end && ['ident', 'qident', 'number'].includes(this.tokens[j + 1].kind)) text += t.value;
+      else if (t.kind === 'op' && (t.value === '.' || t.value === '-') && j + 1 < end && ['ident', 'qident', 'number'].includes(this.tokens[j + 1].kind))
+        text += t.value;
       else if (t.kind === 'op' && t.value === '*') throw new UnsupportedLocallyError('wildcard tables');
       else break;
       j++;
@@ -172,7 +178,8 @@ export class Translator {
     if (afterDot) return [t.text, i + 1];
     // Typed literals: TIMESTAMP '2024-01-01 00:00:00+00' ...
     if (next?.kind === 'string' && TYPED_LITERALS[upper]) return [`CAST(${quoteString(next.value)} AS ${TYPED_LITERALS[upper]})`, nextIndex + 1];
-    if ((upper === 'UNION' || upper === 'EXCEPT' || upper === 'INTERSECT') && next?.kind === 'ident' && next.value.toUpperCase() === 'DISTINCT') return [t.text, nextIndex + 1];
+    if ((upper === 'UNION' || upper === 'EXCEPT' || upper === 'INTERSECT') && next?.kind === 'ident' && next.value.toUpperCase() === 'DISTINCT')
+      return [t.text, nextIndex + 1];
     if (upper === '_PARTITIONTIME' || upper === '_PARTITIONDATE' || upper === '_TABLE_SUFFIX') throw new UnsupportedLocallyError(`pseudo-column ${upper}`);
     if (upper === 'TABLESAMPLE') throw new UnsupportedLocallyError('TABLESAMPLE');
     if (upper === 'PIVOT' || upper === 'UNPIVOT') throw new UnsupportedLocallyError(upper);
@@ -261,7 +268,16 @@ export class Translator {
     const exprTokens = this.tokens.slice(fromAt + 1, close);
     if (exprTokens.some((t) => t.kind === 'ident' && t.value.toUpperCase() === 'AT')) throw new UnsupportedLocallyError('EXTRACT ... AT TIME ZONE');
     const x = this.emit(fromAt + 1, close).trim();
-    const simple: Record<string, string> = { YEAR: 'year', MONTH: 'month', DAY: 'day', HOUR: 'hour', MINUTE: 'minute', SECOND: 'second', QUARTER: 'quarter', DAYOFYEAR: 'doy' };
+    const simple: Record<string, string> = {
+      YEAR: 'year',
+      MONTH: 'month',
+      DAY: 'day',
+      HOUR: 'hour',
+      MINUTE: 'minute',
+      SECOND: 'second',
+      QUARTER: 'quarter',
+      DAYOFYEAR: 'doy',
+    };
     let sql: string;
     if (simple[part]) sql = `extract(${simple[part]} FROM ${x})`;
     else if (part === 'DAYOFWEEK') sql = `(dayofweek(${x}) + 1)`;

@@ -33,7 +33,8 @@ export async function openDuckDbFile(dataFile: string): Promise<DuckDbFile> {
     instance = await DuckDBInstance.create(dataFile);
   } catch (error) {
     const message = (error as Error).message;
-    if (/lock/i.test(message)) throw new Error(`local BigQuery data file ${dataFile} is in use by another process: ${message.split('\n')[0]}`);
+    if (/lock/i.test(message))
+      throw new Error(`local BigQuery data file ${dataFile} is in use by another process: ${message.split('\n')[0]}`, { cause: error });
     throw error;
   }
   const writer = await instance.connect();

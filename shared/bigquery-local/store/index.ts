@@ -17,7 +17,20 @@ import { Catalog } from './catalog';
 import { Mutex, openDuckDbFile } from './connections';
 import { InsertIdWindow } from './insert-ids';
 import { appendRows, checkedRows, type InsertAllRequest, type InsertError, type RowToAppend } from './insert-rows';
-import { datasetList, datasetResource, ID, META, now, qualified, tableEtag, tableKey, tableList, tableResource, type DatasetMeta, type TableMeta } from './metadata';
+import {
+  datasetList,
+  datasetResource,
+  ID,
+  META,
+  now,
+  qualified,
+  tableEtag,
+  tableKey,
+  tableList,
+  tableResource,
+  type DatasetMeta,
+  type TableMeta,
+} from './metadata';
 import { bindParameters, duckQueryError, queryError, type QueryRequest, type QueryResult } from './queries';
 import { checkedClustering, checkedFields, checkedPartitioning, patchedFields } from './table-schema';
 
@@ -72,7 +85,8 @@ export class LocalBigQueryStore {
     return this.writeLock.run(async () => {
       const ref = (body.datasetReference ?? {}) as { datasetId?: string };
       const datasetId = ref.datasetId ?? '';
-      if (!ID.test(datasetId) || datasetId === META) throw invalid(`Invalid dataset ID "${datasetId}". Dataset IDs must be alphanumeric (plus underscores) and must be at most 1024 characters long.`);
+      if (!ID.test(datasetId) || datasetId === META)
+        throw invalid(`Invalid dataset ID "${datasetId}". Dataset IDs must be alphanumeric (plus underscores) and must be at most 1024 characters long.`);
       if (this.catalog.hasDataset(datasetId)) throw alreadyExists(`Dataset ${projectId}:${datasetId}`);
       const time = now();
       const meta: DatasetMeta = {
@@ -222,7 +236,8 @@ export class LocalBigQueryStore {
         next.timePartitioning = p;
       }
       if (body.clustering !== undefined && meta.type === 'TABLE') next.clustering = checkedClustering(next.fields, body.clustering);
-      for (const key of ['description', 'labels', 'friendlyName', 'expirationTime'] as const) if (key in body) (next as unknown as Record<string, unknown>)[key] = body[key];
+      for (const key of ['description', 'labels', 'friendlyName', 'expirationTime'] as const)
+        if (key in body) (next as unknown as Record<string, unknown>)[key] = body[key];
       const view = body.view as { query?: string; useLegacySql?: boolean } | undefined;
       if (view?.query !== undefined) {
         if (meta.type !== 'VIEW') throw invalid(`Cannot change a table into a view: ${name}`);
@@ -296,12 +311,20 @@ export class LocalBigQueryStore {
   // -------------------------------------------------------------------------------------------
   // tabledata.list
 
-  async listRows(projectId: string, datasetId: string, tableId: string, startIndex: number, maxResults: number): Promise<{ schema: { fields: ResultField[] }; rows: DuckDBValue[][]; totalRows: number }> {
+  async listRows(
+    projectId: string,
+    datasetId: string,
+    tableId: string,
+    startIndex: number,
+    maxResults: number,
+  ): Promise<{ schema: { fields: ResultField[] }; rows: DuckDBValue[][]; totalRows: number }> {
     const meta = this.catalog.table(projectId, datasetId, tableId);
     if (meta.type !== 'TABLE') throw invalid(`Cannot list rows of view ${projectId}:${datasetId}.${tableId}`);
     return this.readLock.run(async () => {
       const [[total]] = (await this.reader.runAndReadAll(`SELECT count(*) FROM ${qualified(datasetId, tableId)}`)).getRows();
-      const reader = await this.reader.runAndReadAll(`SELECT * FROM ${qualified(datasetId, tableId)} ORDER BY rowid LIMIT ${Math.max(0, maxResults)} OFFSET ${Math.max(0, startIndex)}`);
+      const reader = await this.reader.runAndReadAll(
+        `SELECT * FROM ${qualified(datasetId, tableId)} ORDER BY rowid LIMIT ${Math.max(0, maxResults)} OFFSET ${Math.max(0, startIndex)}`,
+      );
       const fields = meta.fields.map((f) => ({ name: f.name, type: f.type, mode: 'NULLABLE' as const }));
       return { schema: { fields }, rows: reader.getRows(), totalRows: Number(total) };
     });
@@ -340,7 +363,7 @@ export class LocalBigQueryStore {
         const reader = await this.reader.runAndReadAll(sql, values);
         const types = reader.columnTypes();
         const fields = reader.columnNames().map((name, k) => resultField(name, types[k]));
-        return { schema: { fields }, rows: reader.getRows() as DuckDBValue[][], statementType: 'SELECT' };
+        return { schema: { fields }, rows: reader.getRows(), statementType: 'SELECT' };
       } catch (error) {
         throw duckQueryError(error, sql);
       }

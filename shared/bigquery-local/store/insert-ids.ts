@@ -62,7 +62,10 @@ export class InsertIdWindow {
     if (!seen) {
       seen = new Map();
       const since = new DuckDBTimestampTZValue(BigInt(Date.now() - this.windowMs) * 1000n);
-      const result = await this.writer.runAndReadAll(`SELECT insert_id, epoch_ms(seen_at) FROM ${META}.insert_ids WHERE table_key = $1 AND seen_at >= $2 ORDER BY seen_at`, [key, since]);
+      const result = await this.writer.runAndReadAll(
+        `SELECT insert_id, epoch_ms(seen_at) FROM ${META}.insert_ids WHERE table_key = $1 AND seen_at >= $2 ORDER BY seen_at`,
+        [key, since],
+      );
       for (const [id, at] of result.getRows()) seen.set(String(id), Number(at));
       this.seen.set(key, seen);
     }

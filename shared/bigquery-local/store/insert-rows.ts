@@ -65,7 +65,8 @@ export function checkedRows(fields: TableField[], body: InsertAllRequest): { row
   }
   if (insertErrors.length && !body.skipInvalidRows) {
     const bad = new Set(insertErrors.map((e) => e.index));
-    for (let r = 0; r < rows.length; r++) if (!bad.has(r)) insertErrors.push({ index: r, errors: [{ reason: 'stopped', location: '', debugInfo: '', message: '' }] });
+    for (let r = 0; r < rows.length; r++)
+      if (!bad.has(r)) insertErrors.push({ index: r, errors: [{ reason: 'stopped', location: '', debugInfo: '', message: '' }] });
     insertErrors.sort((a, b) => a.index - b.index);
     return { rows: [], insertErrors, stopped: true };
   }

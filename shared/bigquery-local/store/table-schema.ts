@@ -52,13 +52,16 @@ export function patchedFields(current: TableField[], requested: TableField[] | u
   for (const old of current) {
     const want = wanted.find((f) => f.name.toLowerCase() === old.name.toLowerCase());
     if (!want) throw invalid(`Provided Schema does not match Table ${name}. Field ${old.name} is missing in new schema`);
-    if (want.type !== old.type) throw invalid(`Provided Schema does not match Table ${name}. Field ${old.name} has changed type from ${old.type} to ${want.type}`);
-    if (old.mode === 'NULLABLE' && want.mode === 'REQUIRED') throw invalid(`Provided Schema does not match Table ${name}. Field ${old.name} has changed mode from NULLABLE to REQUIRED`);
+    if (want.type !== old.type)
+      throw invalid(`Provided Schema does not match Table ${name}. Field ${old.name} has changed type from ${old.type} to ${want.type}`);
+    if (old.mode === 'NULLABLE' && want.mode === 'REQUIRED')
+      throw invalid(`Provided Schema does not match Table ${name}. Field ${old.name} has changed mode from NULLABLE to REQUIRED`);
   }
   const added: TableField[] = [];
   for (const f of wanted) {
     if (current.some((old) => old.name.toLowerCase() === f.name.toLowerCase())) continue;
-    if (f.mode === 'REQUIRED') throw invalid(`Provided Schema does not match Table ${name}. Cannot add required fields to an existing schema. (field: ${f.name})`);
+    if (f.mode === 'REQUIRED')
+      throw invalid(`Provided Schema does not match Table ${name}. Cannot add required fields to an existing schema. (field: ${f.name})`);
     added.push(f);
   }
   // DuckDB keeps column order; new columns go last whatever their place in the request.
