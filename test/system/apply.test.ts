@@ -97,7 +97,7 @@ describe('mesh apply --local', () => {
     ]);
     expect((await pubsub.subscription('processor-orders').getMetadata())[0].ackDeadlineSeconds).toBe(90);
 
-    const unordered = specFromText(specText.replace('ordering: true          # per-order', 'ordering: false          # per-order'));
+    const unordered = specFromText(specText.replace(/ordering: true( +# per-order)/, 'ordering: false$1'));
     await expect(applyLocal({ pubsub, spec: unordered })).rejects.toThrow(ApplyConflictError);
     await expect(applyLocal({ pubsub, spec: unordered })).rejects.toThrow(/processor-orders: enableMessageOrdering changed.*--recreate/);
     const recreated = await applyLocal({ pubsub, spec: unordered, recreate: true });
