@@ -130,7 +130,9 @@ export class AggregateWriter {
           total: inc(w.total),
           likes: inc(w.likes),
           events,
-          orders: Object.fromEntries(Object.entries(w.orders).map(([s, n]) => [s, inc(n)])),
+          // Only maps with keys: in a merge, an empty map is a leaf that REPLACES the stored map
+          // (an analytics-only commit wrote `orders: {}` and wiped the window's order states).
+          ...(Object.keys(w.orders).length ? { orders: Object.fromEntries(Object.entries(w.orders).map(([s, n]) => [s, inc(n)])) } : {}),
         },
         { merge: true },
       );

@@ -122,3 +122,98 @@ describe('dashboard aggregator on the Firestore emulator', () => {
     expect(hour.orders).toEqual({ created: 600 });
   }, 60_000);
 });
+
+/**
+ * Issue 18's defect: a commit with no order events wrote `orders: {}` in a merge, and Firestore
+ * replaced the window's stored order states with it. Analytics-only, orders-only and mixed commits
+ * land on the same window documents (one shard) in a random order; every field of every window must
+ * equal what the events say. The seed is printed on failure, so a run can be replayed.
+ */
+describe('dashboard windows survive any interleaving of commits', () => {
+  const seeds = [1, 2, 3];
+  it.each(seeds)(
+    'seed %i: analytics-only, orders-only and mixed commits into the same windows keep every field',
+    async (seed) => {
+      const db = testFirestore(uniqueProject('interleave'));
+      try {
+        const random = mulberry32(seed);
+        const base = Date.parse('2026-03-04T05:06:00Z');
+        const states = ['created', 'paid', 'shipped', 'cancelled'];
+        const analyticsTypes = ['click', 'view', 'like.created', 'like.removed'];
+        const make = (i: number, kind: 'analytics' | 'orders'): Contribution => {
+          const timeMs = base + Math.floor(random() * 3) * 60_000 + Math.floor(random() * 60_000); // three minutes, one hour
+          if (kind === 'orders') {
+            const state = states[Math.floor(random() * states.length)];
+            return {
+              consumer: 'dashboard-orders',
+              eventId: `o-${i}`,
+              topic: 'orders',
+              type: `order.${state}`,
+              timeMs,
+              orderState: state,
+              userId: `c-${i % 7}`,
+            };
+          }
+          const type = analyticsTypes[Math.floor(random() * analyticsTypes.length)];
+          const like = type.startsWith('like.') ? { like: { postId: `p-${i % 3}`, delta: type === 'like.created' ? 1 : -1 } } : {};
+          return { consumer: 'dashboard-analytics', eventId: `a-${i}`, topic: 'analytics', type, timeMs, userId: `u-${i % 11}`, ...like };
+        };
+        // One shard and no write spacing: every commit hits the same window documents.
+        const aggregator = new Aggregator(db, { shards: 1, docWriteSpacingMs: 0, flushIntervalMs: 0 });
+        const all: Contribution[] = [];
+        for (let round = 0; round < 12; round++) {
+          const kind = random() < 0.4 ? 'analytics' : random() < 0.7 ? 'orders' : 'mixed';
+          const size = 1 + Math.floor(random() * (random() < 0.2 ? 300 : 8));
+          const batch = Array.from({ length: size }, (_, j) => {
+            const i = all.length + j;
+            return make(i, kind === 'mixed' ? (random() < 0.5 ? 'analytics' : 'orders') : kind);
+          });
+          all.push(...batch);
+          // Each round is its own commit(s): the adds resolve only after their commit.
+          expect(await Promise.all(batch.map((c) => aggregator.add(c)))).toEqual(batch.map(() => 'done'));
+        }
+        await aggregator.close();
+
+        const reader = new DashboardReader(db);
+        for (const g of ['minute', 'hour'] as const) {
+          const windows = await reader.windows(g, base);
+          const want = new Map<string, { total: number; events: Record<string, Record<string, number>>; orders: Record<string, number>; likes: number }>();
+          for (const c of all) {
+            const key = DashboardReader.windowOf(g, c.timeMs);
+            const w = want.get(key) ?? { total: 0, events: {}, orders: {}, likes: 0 };
+            want.set(key, w);
+            w.total++;
+            const byType = (w.events[c.topic] ??= {});
+            byType[c.type] = (byType[c.type] ?? 0) + 1;
+            if (c.orderState) w.orders[c.orderState] = (w.orders[c.orderState] ?? 0) + 1;
+            w.likes += c.like?.delta ?? 0;
+          }
+          const got = Object.fromEntries(windows.map((w) => [w.window, { total: w.total, events: w.events, orders: w.orders, likes: w.likes }]));
+          expect({ seed, granularity: g, windows: got }).toEqual({ seed, granularity: g, windows: Object.fromEntries(want) });
+          for (const w of windows) {
+            const topicTotals = Object.fromEntries(Object.entries(w.events).map(([t, types]) => [t, Object.values(types).reduce((a, b) => a + b, 0)]));
+            expect(w.topics).toEqual(topicTotals);
+            // Unique users: HyperLogLog within 3 standard errors of the truth (11 analytics + 7 order users at most).
+            const users = new Set(all.filter((c) => DashboardReader.windowOf(g, c.timeMs) === w.window).map((c) => `${c.topic}|${c.userId}`));
+            expect(Math.abs(w.users.total - users.size)).toBeLessThanOrEqual(Math.max(1, 3 * w.users.standardError * users.size));
+          }
+        }
+      } finally {
+        await db.terminate();
+      }
+    },
+    60_000,
+  );
+});
+
+/** A small seeded generator (mulberry32), so an interleaving can be replayed from its seed. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
