@@ -7,6 +7,7 @@ import * as gcp from '@pulumi/gcp';
 import type * as pulumi from '@pulumi/pulumi';
 import type { MeshConfig } from './config';
 import type { MeshSpec } from '../shared/spec';
+import { countsAnomalies } from './anomalies';
 import { servicesToBuild } from './images';
 import { API_PROPAGATION_SECONDS, PropagationWait } from './propagation';
 
@@ -21,6 +22,8 @@ export function requiredApis(spec: MeshSpec, config: MeshConfig): string[] {
     'monitoring.googleapis.com',
   ];
   if (servicesToBuild(spec, config).length) apis.push('artifactregistry.googleapis.com');
+  // The log-based anomaly metric (anomalies.ts); on by default in most projects, but it can be off.
+  if (countsAnomalies(spec)) apis.push('logging.googleapis.com');
   // IAP in front of the dashboard (services.ts): its service agent and settings need the API on.
   if (config.dashboardAccess === 'iap' && config.dashboardViewers.length) apis.push('iap.googleapis.com');
   return apis;

@@ -2,12 +2,14 @@
  * The whole mesh as one component: a pure function of (spec, stack config). Pieces, in dependency
  * order: APIs -> topics -> warehouse, Firestore -> service accounts -> what the services read and write
  * (dead-letter and redrive topics, pull and BigQuery subscriptions) -> the services' grants on it ->
- * images, Cloud Run services -> push subscriptions (their endpoint is a service) -> monitoring.
+ * images, Cloud Run services -> push subscriptions (their endpoint is a service) -> monitoring (lag
+ * alerts, the anomaly metric and its alert).
  * A service never starts before the grants it needs exist; IAM propagation may still take minutes.
  */
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
 import type { MeshSpec } from '../shared/spec';
+import { createAnomalyAlerting } from './anomalies';
 import { enableApis } from './apis';
 import type { MeshConfig } from './config';
 import { createConsumersBeforeServices, createPushConsumers, grantTargetsOf, type MeshConsumer } from './consumers';
@@ -66,6 +68,7 @@ export class EventMesh extends pulumi.ComponentResource {
     this.services = createServices(ctx, accounts, serviceImages(ctx), { dataset: this.warehouse.dataset, ...grantTargetsOf(early) });
     this.consumers = createPushConsumers(ctx, this.topics, early, this.services);
     createMonitoring(ctx);
+    createAnomalyAlerting(ctx);
 
     this.serviceUrls = pulumi.output(Object.fromEntries(Object.values(this.services).map((s) => [s.spec.name, s.service.uri])));
     this.topicNames = pulumi.output(Object.values(this.topics).map((t) => t.topic.name));

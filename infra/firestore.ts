@@ -14,7 +14,15 @@
  */
 import * as gcp from '@pulumi/gcp';
 import { toProtoDuration } from '../shared/spec';
-import { DASHBOARD_COLLECTIONS, DASHBOARD_EXPIRY_FIELD, DEDUP_COLLECTION, DEDUP_EXPIRY_FIELD, LIKES_POSTS_FIELD } from '../shared/firestore';
+import {
+  ANOMALY_COLLECTIONS,
+  ANOMALY_EXPIRY_FIELD,
+  DASHBOARD_COLLECTIONS,
+  DASHBOARD_EXPIRY_FIELD,
+  DEDUP_COLLECTION,
+  DEDUP_EXPIRY_FIELD,
+  LIKES_POSTS_FIELD,
+} from '../shared/firestore';
 import { resourceOptions, type MeshContext } from './context';
 
 export interface MeshFirestore {
@@ -24,6 +32,8 @@ export interface MeshFirestore {
   dashboardTtl: gcp.firestore.Field[];
   /** likes.posts not indexed. */
   likesPostsUnindexed: gcp.firestore.Field;
+  /** TTL policies of the anomaly counters and log (anomalyCounts, anomalyLog). */
+  anomalyTtl: gcp.firestore.Field[];
   /** The spec's backup schedule, unless `backups.every: never`. */
   backupSchedule: gcp.firestore.BackupSchedule | undefined;
 }
@@ -92,5 +102,18 @@ export function createFirestore(ctx: MeshContext): MeshFirestore {
     { project: ctx.config.project, database: database.name, collection: DASHBOARD_COLLECTIONS.likes, field: LIKES_POSTS_FIELD, indexConfig: {} },
     resourceOptions(ctx, database, dashboardTtl[dashboardTtl.length - 1]),
   );
-  return { database, dedupTtl, dashboardTtl, likesPostsUnindexed, backupSchedule };
+  // Anomaly counters and log expire 35 days on (shared/firestore/anomalies.ts). Nothing queries their
+  // expiresAt, and the log's grows with every anomaly: not indexed, like dedup's.
+  const anomalyTtl: gcp.firestore.Field[] = [];
+  for (const collection of Object.values(ANOMALY_COLLECTIONS)) {
+    const previous = anomalyTtl[anomalyTtl.length - 1] ?? likesPostsUnindexed;
+    anomalyTtl.push(
+      new gcp.firestore.Field(
+        `${collection}-ttl`,
+        { project: ctx.config.project, database: database.name, collection, field: ANOMALY_EXPIRY_FIELD, ttlConfig: {}, indexConfig: {} },
+        resourceOptions(ctx, database, previous),
+      ),
+    );
+  }
+  return { database, dedupTtl, dashboardTtl, likesPostsUnindexed, anomalyTtl, backupSchedule };
 }

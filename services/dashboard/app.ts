@@ -13,8 +13,10 @@ import {
   type MeshService,
   type ServiceAppOptions,
 } from '../../shared/consumer';
+import { readAnomalies } from '../../shared/firestore';
 import type { HealthSource } from '../../shared/health';
 import { Aggregator, type AggregatorOptions } from './aggregator';
+import { anomalyRoutes } from './anomalies';
 import { dashboardHandlers, SERVICE_NAME } from './handlers';
 import { createHealthSource, HealthMonitor } from './health';
 import { LiveFeed } from './live';
@@ -80,7 +82,11 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
   const service = createMeshService({
     ...serviceOptionsFrom(options, SERVICE_NAME, handlers),
     log,
-    routes: (app) => dashboardRoutes(app, routeDeps),
+    routes: (app) => {
+      // The processor's order anomalies, read from Firestore with the shared reader (anomalies.ts).
+      anomalyRoutes(app, { read: (o) => readAnomalies(options.firestore, o), log });
+      dashboardRoutes(app, routeDeps);
+    },
   });
 
   const healthOption = options.health ?? 'local';

@@ -7,6 +7,7 @@
  *   GET /api/top-posts?granularity=minute|hour&window=<key>&n=10
  *   GET /api/health             latest consumer health, with SLOs
  *   GET /api/stream             server-sent events: `snapshot` every second
+ *   GET /api/anomalies          order anomalies per topic and kind, latest offending orders (anomalies.ts)
  */
 import * as path from 'node:path';
 import express, { type Express, type Request, type Response } from 'express';

@@ -4,6 +4,7 @@
  */
 import type { Firestore } from '@google-cloud/firestore';
 import { createMeshService, serviceOptionsFrom, type MeshService, type ServiceAppOptions } from '../../shared/consumer';
+import { AnomalyTally } from './anomalies';
 import { processorHandlers, SERVICE_NAME } from './handlers';
 import { ProcessorStore, type ProcessorStoreOptions } from './store';
 
@@ -14,13 +15,18 @@ export interface ProcessorAppOptions extends ServiceAppOptions {
 
 export interface ProcessorApp extends MeshService {
   store: ProcessorStore;
+  /** This instance's order anomalies per topic and kind, also at /stats (`sections.anomalies`). */
+  anomalies: AnomalyTally;
 }
 
 export function createProcessorApp(options: ProcessorAppOptions): ProcessorApp {
   const store = new ProcessorStore(options.firestore, options.store);
-  const handlers = processorHandlers(options.spec, store);
+  const anomalies = new AnomalyTally();
+  const handlers = processorHandlers(options.spec, store, SERVICE_NAME, anomalies);
   const service = createMeshService({
     ...serviceOptionsFrom(options, SERVICE_NAME, handlers),
+    // Since this instance started; the durable, exact counts are in Firestore (shared/firestore/anomalies.ts).
+    statsSections: { anomalies: () => anomalies.snapshot() },
     routes: (app) => {
       // Read-only views of the effects, for people and tests.
       app.get('/orders/:orderId', async (req, res) => {
@@ -38,5 +44,5 @@ export function createProcessorApp(options: ProcessorAppOptions): ProcessorApp {
       });
     },
   });
-  return Object.assign(service, { store });
+  return Object.assign(service, { store, anomalies });
 }

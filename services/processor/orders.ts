@@ -15,6 +15,10 @@
  * ignored). Event types of the topic this machine does not know yet only advance the sequence.
  */
 
+import type { AnomalyKind } from '../../shared/anomalies';
+
+export type { AnomalyKind };
+
 export type OrderState = 'created' | 'paid' | 'shipped' | 'cancelled';
 
 /** The orders topic payload, as read at its current revision. */
@@ -65,8 +69,6 @@ export interface OrderProjection {
   history: OrderHistoryEntry[];
   anomalyCount: number;
 }
-
-export type AnomalyKind = 'gap' | 'stale' | 'invalid-transition' | 'unknown-order';
 
 export interface OrderAnomaly {
   orderId: string;

@@ -11,11 +11,15 @@
  * Dedup records carry `expiresAt` (now + 7 days); infra sets a TTL policy on collection group
  * `dedup`, field `expiresAt`. A republish more than 7 days later would apply again. Paths, names and
  * the document-id rule are the mesh's Firestore contract (shared/firestore).
+ *
+ * An order event with an anomaly also adds to its topic's anomaly counters and log
+ * (shared/firestore/anomalies.ts) in that same commit: counted once per event, whatever the redeliveries.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { FieldValue, Firestore, Timestamp, type DocumentReference } from '@google-cloud/firestore';
 import { PoisonError, TransientError, type DecodedEvent, type HandlerResult } from '../../shared/consumer';
-import { DEDUP_TTL_MS, EXPIRY_FIELD, firestorePaths } from '../../shared/firestore';
+import { anomalyWrites, DEDUP_TTL_MS, EXPIRY_FIELD, firestorePaths } from '../../shared/firestore';
+import { anomalyRecord } from './anomalies';
 import { activityField, likeDelta, likeShard, LIKE_SHARDS, type AnalyticsEventData } from './analytics';
 import { applyOrderEvent, type OrderAnomaly, type OrderEventData, type OrderProjection } from './orders';
 
@@ -74,7 +78,8 @@ export class ProcessorStore {
   }
 
   /**
-   * Order projection + anomaly + dedup record in one atomic commit.
+   * Order projection + anomaly (its record, counters and log entry) + dedup record in one atomic commit.
+   * `topic` is the consumer's: anomalies are counted per topic.
    *
    * Default ('optimistic'): one batch with `create()` of the dedup record and the projection
    * written with a precondition on the update time it was read at (or `create()` when new). The
@@ -86,8 +91,8 @@ export class ProcessorStore {
    *
    * 'transaction': a Firestore transaction reading both documents; simpler, two round trips.
    */
-  async applyOrderEvent(consumer: string, decoded: DecodedEvent<OrderEventData>): Promise<StoreResult> {
-    if (this.orderWrites === 'transaction') return this.applyOrderEventInTransaction(consumer, decoded);
+  async applyOrderEvent(consumer: string, decoded: DecodedEvent<OrderEventData>, topic: string): Promise<StoreResult> {
+    if (this.orderWrites === 'transaction') return this.applyOrderEventInTransaction(consumer, decoded, topic);
     const { event } = decoded;
     const orderId = event.data.orderId;
     const dedupRef = this.dedupRef(consumer, event.id);
@@ -113,7 +118,11 @@ export class ProcessorStore {
           // Asserts the order is still absent: the anomaly ("never created") depends on it.
           batch.delete(orderRef, { exists: false });
         }
-        if (step.anomaly) batch.set(this.anomalyRef(orderId, event.id), { ...step.anomaly, detectedAt: FieldValue.serverTimestamp() });
+        // After the projection's write: results[1] below is its write time.
+        if (step.anomaly) {
+          batch.set(this.anomalyRef(orderId, event.id), { ...step.anomaly, detectedAt: FieldValue.serverTimestamp() });
+          for (const w of this.anomalyCounting(step.anomaly, topic, consumer)) batch.set(w.ref, w.data, { merge: w.merge });
+        }
         const results = await batch.commit();
         if (step.changed && step.projection) this.remember(orderId, { projection: step.projection, updateTime: results[1].writeTime });
         else this.cache.delete(orderId);
@@ -127,7 +136,7 @@ export class ProcessorStore {
     }
   }
 
-  private async applyOrderEventInTransaction(consumer: string, decoded: DecodedEvent<OrderEventData>): Promise<StoreResult> {
+  private async applyOrderEventInTransaction(consumer: string, decoded: DecodedEvent<OrderEventData>, topic: string): Promise<StoreResult> {
     const { event } = decoded;
     const dedupRef = this.dedupRef(consumer, event.id);
     const orderRef = this.orderRef(event.data.orderId);
@@ -137,13 +146,25 @@ export class ProcessorStore {
         if (dedup.exists) return { result: 'duplicate' };
         const step = applyOrderEvent(order.exists ? (order.data() as OrderProjection) : undefined, event);
         if (step.changed && step.projection) tx.set(orderRef, step.projection);
-        if (step.anomaly) tx.set(this.anomalyRef(event.data.orderId, event.id), { ...step.anomaly, detectedAt: FieldValue.serverTimestamp() });
+        if (step.anomaly) {
+          tx.set(this.anomalyRef(event.data.orderId, event.id), { ...step.anomaly, detectedAt: FieldValue.serverTimestamp() });
+          for (const w of this.anomalyCounting(step.anomaly, topic, consumer)) tx.set(w.ref, w.data, { merge: w.merge });
+        }
         tx.create(dedupRef, this.dedupRecord(consumer, decoded));
         return { result: 'done', anomaly: step.anomaly };
       });
     } catch (error) {
       throw asTransient(error, `order event ${event.id}`);
     }
+  }
+
+  /** The anomaly's counter increments and log entry (shared/firestore/anomalies.ts), as references. */
+  private anomalyCounting(anomaly: OrderAnomaly, topic: string, consumer: string) {
+    const writes = anomalyWrites(anomalyRecord(anomaly, topic, consumer, this.now()), {
+      increment: (n) => FieldValue.increment(n),
+      timestamp: (ms) => Timestamp.fromMillis(ms),
+    });
+    return writes.map((w) => ({ ref: this.db.doc(w.path), data: w.data, merge: w.merge }));
   }
 
   private remember(orderId: string, entry: CachedOrder): void {

@@ -61,6 +61,8 @@ export interface MeshServiceOptions {
    * BigQuery-kind consumers): they get counters and an ack log in /stats and /stats/acks too.
    */
   extraStatsConsumers?: string[];
+  /** Sections of the service's own in /stats (name -> read at each request), beside the consumers' counters. */
+  statsSections?: Record<string, () => unknown>;
 }
 
 /** What every service's create<Name>App takes besides its own stores: passed through to createMeshService. */
@@ -147,6 +149,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
   const verifier = pushConsumers.length && options.verifyPushAuth ? createPushVerifier(options.verifyPushAuth) : undefined;
 
   const stats = new ServiceStats(serviceName, [...consumers.map((c) => c.name), ...(options.extraStatsConsumers ?? [])]);
+  for (const [name, read] of Object.entries(options.statsSections ?? {})) stats.addSection(name, read);
   const inFlight = new InFlight();
   const sinks: DeadLetterSink[] = [];
   const pipelines: Record<string, Pipeline> = {};

@@ -20,6 +20,8 @@ export interface ConsumerCounters {
 export interface StatsSnapshot {
   service: string;
   consumers: Record<string, ConsumerCounters>;
+  /** What the service adds of its own (e.g. the processor's `anomalies`); absent when it adds nothing. */
+  sections?: Record<string, unknown>;
 }
 
 /** Default capacity of each consumer's AckLog. */
@@ -73,6 +75,7 @@ export class AckLog {
 export class ServiceStats {
   private readonly counters = new Map<string, ConsumerCounters>();
   private readonly ackLogs = new Map<string, AckLog>();
+  private readonly sections = new Map<string, () => unknown>();
 
   constructor(
     readonly service: string,
@@ -103,9 +106,19 @@ export class ServiceStats {
     return counters;
   }
 
+  /**
+   * Adds a section of the service's own to /stats, read at each snapshot: the runtime's counters stay
+   * the same for every service, and a service reports what only it knows beside them.
+   */
+  addSection(name: string, read: () => unknown): void {
+    if (this.sections.has(name)) throw new Error(`stats section ${name} is already added`);
+    this.sections.set(name, read);
+  }
+
   snapshot(): StatsSnapshot {
     const consumers: Record<string, ConsumerCounters> = {};
     for (const [name, c] of this.counters) consumers[name] = { ...c };
-    return { service: this.service, consumers };
+    if (!this.sections.size) return { service: this.service, consumers };
+    return { service: this.service, consumers, sections: Object.fromEntries([...this.sections].map(([name, read]) => [name, read()])) };
   }
 }

@@ -4,3 +4,5 @@
  */
 export { docId, fromDocId, isValidDocId, fnv1a32, shardOf, MAX_DOC_ID_BYTES } from './ids';
 export * from './layout';
+// Order anomalies: counters, log and their reader (anomalies.ts).
+export * from './anomalies';

@@ -119,6 +119,26 @@ export const RECOVERY_DEFAULTS = {
   warehouse: { timeTravel: '7d' },
 } as const;
 
+/**
+ * What pages whom beyond each consumer's lagSlo. `anomalies`: the processor's order anomalies
+ * (impossible transitions, sequence gaps ...), counted per topic and kind by a log-based metric; the
+ * alert fires when one topic and kind has more than `threshold` of them within `window`.
+ */
+export const ALERT_DEFAULTS = { anomalies: { enabled: true, threshold: 0, window: '5m' } } as const;
+
+export const alertsDocument = z
+  .object({
+    anomalies: z
+      .object({
+        enabled: z.boolean().default(ALERT_DEFAULTS.anomalies.enabled),
+        threshold: z.number().int().nonnegative().default(ALERT_DEFAULTS.anomalies.threshold),
+        window: durationText.default(ALERT_DEFAULTS.anomalies.window),
+      })
+      .strict()
+      .default({ ...ALERT_DEFAULTS.anomalies }),
+  })
+  .strict();
+
 export const meshDocument = z
   .object({
     version: z.literal(1),
@@ -146,6 +166,7 @@ export const meshDocument = z
       firestore: { ...RECOVERY_DEFAULTS.firestore, backups: { ...RECOVERY_DEFAULTS.firestore.backups } },
       warehouse: { ...RECOVERY_DEFAULTS.warehouse },
     }),
+    alerts: alertsDocument.default({ anomalies: { ...ALERT_DEFAULTS.anomalies } }),
   })
   .strict();
 

@@ -92,6 +92,7 @@ function normalize(doc: MeshDocument, file: string): MeshSpec {
     warehouse: doc.warehouse,
     local: { ...doc.local, dataDir: path.resolve(base, doc.local.dataDir) },
     recovery: normalizeRecovery(doc.recovery),
+    alerts: { anomalies: normalizeAnomalyAlert(doc.alerts.anomalies) },
   };
   for (const [name, t] of Object.entries(doc.topics)) {
     spec.topics[name] = {
@@ -150,6 +151,10 @@ function normalizeRecovery(doc: MeshDocument['recovery']): RecoverySpec {
     },
     warehouse: { timeTravelSeconds: parseDuration(doc.warehouse.timeTravel) },
   };
+}
+
+function normalizeAnomalyAlert(doc: MeshDocument['alerts']['anomalies']): MeshSpec['alerts']['anomalies'] {
+  return { enabled: doc.enabled, threshold: doc.threshold, windowSeconds: parseDuration(doc.window) };
 }
 
 /** Line and column of the deepest node that exists along `at` (1-based). */

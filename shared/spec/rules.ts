@@ -18,6 +18,8 @@ export interface RuleIssue {
  * Firestore backups: retention "up to 14 weeks"
  * (https://cloud.google.com/firestore/docs/reference/rest/v1/projects.databases.backupSchedules).
  * BigQuery time travel: 2 to 7 days, in whole days (https://cloud.google.com/bigquery/docs/time-travel).
+ * Anomaly alert window: the condition's alignment period; Cloud Monitoring aligns in whole minutes
+ * from 60 s, and a day is as long a look-back as this alert needs.
  */
 export const LIMITS = {
   ackDeadlineSeconds: [10, 600],
@@ -28,6 +30,7 @@ export const LIMITS = {
   subscriptionRetentionSeconds: [600, 31 * 86400],
   firestoreBackupRetentionSeconds: [86400, 14 * 7 * 86400],
   timeTravelSeconds: [2 * 86400, 7 * 86400],
+  anomalyAlertWindowSeconds: [60, 86400],
 } as const;
 
 export function checkRules(spec: MeshSpec): RuleIssue[] {
@@ -104,6 +107,10 @@ export function checkRules(spec: MeshSpec): RuleIssue[] {
     }
   }
   issues.push(...recoveryIssues(spec));
+  const window = spec.alerts.anomalies.windowSeconds;
+  const [minWindow, maxWindow] = LIMITS.anomalyAlertWindowSeconds;
+  if (window < minWindow || window > maxWindow || window % 60 !== 0)
+    add(['alerts', 'anomalies', 'window'], "must be whole minutes from 1m to 1d (the alert condition's alignment period)");
   return issues;
 }
 

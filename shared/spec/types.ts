@@ -63,6 +63,12 @@ export interface RecoverySpec {
   warehouse: { timeTravelSeconds: number };
 }
 
+/** Alerts beyond each consumer's lagSlo (infra/anomalies.ts). */
+export interface AlertsSpec {
+  /** Order anomalies per topic and kind: fires when one passes `threshold` within `windowSeconds`. */
+  anomalies: { enabled: boolean; threshold: number; windowSeconds: number };
+}
+
 export interface MeshSpec {
   /** Absolute path of the spec file. */
   file: string;
@@ -73,4 +79,5 @@ export interface MeshSpec {
   warehouse: { dataset: string; location: string };
   local: { pubsubPort: number; firestorePort: number; bigqueryPort: number; dataDir: string };
   recovery: RecoverySpec;
+  alerts: AlertsSpec;
 }

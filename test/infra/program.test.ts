@@ -288,7 +288,7 @@ describe('Cloud Run services', () => {
 });
 
 describe('Firestore', () => {
-  it('has a database, TTL policies on expiresAt (dedup records, not indexed, and the dashboard aggregates) and an unindexed likes map', () => {
+  it('has a database, TTL policies on expiresAt (dedup records, not indexed, the dashboard aggregates, the anomaly counters and log) and an unindexed likes map', () => {
     const db = mesh.one(T.firestore, '(default)');
     expect(db.inputs).toMatchObject({ type: 'FIRESTORE_NATIVE', locationId: 'europe-west1', deletionPolicy: 'DELETE' });
     const fields = mesh.all(T.firestoreField).map((f) => f.inputs);
@@ -297,6 +297,7 @@ describe('Firestore', () => {
       ...['shards', 'sketches', 'likes'].map((collection) => expect.objectContaining({ collection, field: 'expiresAt', ttlConfig: {}, database: '(default)' })),
       // The likes map (a key per post) is never queried: not indexed.
       expect.objectContaining({ collection: 'likes', field: 'posts', indexConfig: {}, database: '(default)' }),
+      ...['anomalyCounts', 'anomalyLog'].map((collection) => expect.objectContaining({ collection, field: 'expiresAt', ttlConfig: {}, indexConfig: {} })),
     ]);
     // The dashboard's expiresAt keep their default index (only dedup's hot timestamp index is dropped).
     for (const f of fields.slice(1, 4)) expect(f.indexConfig).toBeUndefined();

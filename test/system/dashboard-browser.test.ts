@@ -1,7 +1,8 @@
 /**
  * The live page in real headless Chromium (Debian's /usr/bin/chromium driven by playwright-core):
  * events published to the emulator reach the dashboard by push, and the page's numbers and chart
- * data change without a reload. A screenshot is saved to test-artifacts/dashboard.png.
+ * data change without a reload; the order anomalies the processor's store commits show in their
+ * panel. A screenshot is saved to test-artifacts/dashboard.png.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,7 +12,10 @@ import { freePort } from '../../shared/emulators';
 import { applyLocal } from '../../shared/local';
 import { toPubsubMessage } from '../../shared/envelope';
 import { MeshPublisher } from '../../shared/publisher';
+import type { DecodedEvent } from '../../shared/consumer';
 import { createDashboardApp, type DashboardApp } from '../../services/dashboard/app';
+import type { OrderEventData } from '../../services/processor/orders';
+import { ProcessorStore } from '../../services/processor/store';
 import { testFirestore, testPubSub, uniqueProject } from '../support/emulators';
 import { REPO_ROOT, specFromText } from '../support/specs';
 
@@ -35,7 +39,7 @@ consumers:
 warehouse: { dataset: test }
 `);
 
-it('shows events arriving live, a consumer past its SLO in red and one holding dead letters in amber', async () => {
+it('shows events arriving live, a consumer past its SLO in red, one holding dead letters in amber, and order anomalies', async () => {
   if (!fs.existsSync(CHROMIUM))
     throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); the browser test never downloads one`);
   const project = uniqueProject('dash-browser');
@@ -100,6 +104,31 @@ it('shows events arriving live, a consumer past its SLO in red and one holding d
     );
     expect(await page.textContent('#health tr[data-consumer="dashboard-orders"] .status-cell')).toBe('dead letters waiting');
     expect(await page.$$('#lag-charts canvas')).toHaveLength(3);
+
+    // Order anomalies, as the processor's store commits them (shipped before paid, then a gap): the
+    // panel counts them per topic and kind and lists the offending orders, newest first.
+    const store = new ProcessorStore(firestore);
+    const apply = (type: string, orderId: string, sequence: number) => {
+      const { event } = publisher.prepare('orders', type, { orderId, customerId: 'browser-c', sequence });
+      const decoded = { event, readAs: 'v2', messageId: `m-${event.id}`, attributes: {} } as unknown as DecodedEvent<OrderEventData>;
+      return store.applyOrderEvent('processor-orders', decoded, 'orders');
+    };
+    await page.waitForFunction(() => (window as unknown as { dashboard: { anomalies: unknown } }).dashboard.anomalies !== null, undefined, { timeout: 15000 });
+    expect(await page.textContent('#anomaly-counts tbody')).toContain('no anomalies');
+    await apply('order.created', 'browser-bad-1', 1);
+    expect((await apply('order.shipped', 'browser-bad-1', 2)).anomaly?.kind).toBe('invalid-transition');
+    await apply('order.created', 'browser-bad-2', 1);
+    expect((await apply('order.paid', 'browser-bad-2', 4)).anomaly?.kind).toBe('gap');
+    await page.waitForSelector('#anomaly-latest tr[data-order-id="browser-bad-2"]', { timeout: 20000 });
+    expect(await page.textContent('#anomaly-counts tr[data-topic="orders"] td[data-kind="invalid-transition"]')).toBe('1');
+    expect(await page.textContent('#anomaly-counts tr[data-topic="orders"] td[data-kind="gap"]')).toBe('1');
+    expect(await page.textContent('#anomaly-counts tr[data-topic="orders"] td[data-kind="stale"]')).toBe('0');
+    expect(await page.$$eval('#anomaly-latest tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.orderId))).toEqual([
+      'browser-bad-2',
+      'browser-bad-1',
+    ]);
+    expect(await page.textContent('#anomaly-latest tr[data-order-id="browser-bad-1"]')).toContain('shipped before paid');
+    expect(await page.$eval('#anomaly-counts td.anomaly', (td) => getComputedStyle(td).color)).toBe('rgb(166, 27, 27)');
     const artifacts = path.join(REPO_ROOT, 'test-artifacts');
     fs.mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: path.join(artifacts, 'dashboard.png'), fullPage: true });

@@ -89,6 +89,7 @@ const GROUPS = [
   'bigquery.',
   'firestore.',
   'projects.',
+  'logging.',
   'monitoring.',
 ];
 const groupRank = (type: string) => {
@@ -200,10 +201,19 @@ function settingsOf(type: string, p: Record<string, any>): (string | false | und
       return [p.ttlConfig && 'TTL policy', p.indexConfig && 'not indexed'];
     case 'gcp:monitoring/alertPolicy:AlertPolicy': {
       const c = p.conditions?.[0]?.conditionThreshold ?? {};
+      const channels = `${p.notificationChannels?.length ?? 0} channels`;
+      // A log-based metric (infra/anomalies.ts): summed per window and group, not per subscription.
+      const logMetric = /logging\.googleapis\.com\/user\/([^"]+)"/.exec(c.filter ?? '')?.[1];
+      if (logMetric) {
+        const a = c.aggregations?.[0] ?? {};
+        return [`${logMetric} by ${(a.groupByFields ?? []).join(', ')} > ${c.thresholdValue} within ${a.alignmentPeriod}`, channels];
+      }
       const sub = /subscription_id = "([^"]+)"/.exec(c.filter ?? '')?.[1];
       const metric = /subscription\/([a-z_]+)"/.exec(c.filter ?? '')?.[1];
-      return [`${sub} ${metric} > ${c.thresholdValue} for ${c.duration}`, `${p.notificationChannels?.length ?? 0} channels`];
+      return [`${sub} ${metric} > ${c.thresholdValue} for ${c.duration}`, channels];
     }
+    case 'gcp:logging/metric:Metric':
+      return [`counts ${p.filter}`, `labels ${Object.keys(p.labelExtractors ?? {}).join(', ')}`];
     case 'gcp:monitoring/dashboard:Dashboard': {
       const d = JSON.parse(p.dashboardJson) as { displayName: string; mosaicLayout: { tiles: unknown[] } };
       return [d.displayName, `${d.mosaicLayout.tiles.length} charts`];

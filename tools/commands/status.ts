@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { StatsSnapshot, ConsumerCounters } from '../../shared/consumer/stats';
+import { describeAnomalies, type AnomalyReport } from '../../shared/firestore';
 import type { ConsumerHealth } from '../../shared/health/types';
 import { localServiceUrls } from '../../shared/local/services';
 import { loadSpec, type MeshSpec } from '../../shared/spec';
@@ -8,6 +9,8 @@ import { UserError } from '../../shared/errors';
 
 /** Where the dashboard serves its consumer health (services/dashboard). */
 export const DASHBOARD_HEALTH_PATH = '/api/health';
+/** Where the dashboard serves the order anomalies of the last 24 hours (services/dashboard/anomalies.ts). */
+export const DASHBOARD_ANOMALIES_PATH = '/api/anomalies';
 
 export interface ConsumerStatus {
   consumer: string;
@@ -24,6 +27,8 @@ export interface MeshStatus {
   at: string;
   services: Record<string, { url: string; up: boolean; error?: string }>;
   consumers: ConsumerStatus[];
+  /** Order anomalies per topic and kind, last 24 hours, from the dashboard; null if unavailable. */
+  anomalies: AnomalyReport | null;
 }
 
 async function getJson<T>(url: string): Promise<T> {
@@ -49,17 +54,27 @@ export async function readMeshStatus(spec: MeshSpec, urls: Record<string, string
     }),
   );
   const health = new Map<string, ConsumerHealth>();
+  let anomalies: AnomalyReport | null = null;
   if (urls.dashboard && services.dashboard?.up) {
-    try {
-      const body = await getJson<ConsumerHealth[] | { consumers: ConsumerHealth[] }>(`${urls.dashboard}${DASHBOARD_HEALTH_PATH}`);
-      for (const h of Array.isArray(body) ? body : body.consumers) health.set(h.consumer, h);
-    } catch (error) {
-      services.dashboard.error = `health: ${(error as Error).message}`;
-    }
+    const errors: string[] = [];
+    await Promise.all([
+      getJson<ConsumerHealth[] | { consumers: ConsumerHealth[] }>(`${urls.dashboard}${DASHBOARD_HEALTH_PATH}`).then(
+        (body) => {
+          for (const h of Array.isArray(body) ? body : body.consumers) health.set(h.consumer, h);
+        },
+        (error: Error) => errors.push(`health: ${error.message}`),
+      ),
+      getJson<AnomalyReport>(`${urls.dashboard}${DASHBOARD_ANOMALIES_PATH}?latest=3`).then(
+        (body) => (anomalies = body),
+        (error: Error) => errors.push(`anomalies: ${error.message}`),
+      ),
+    ]);
+    if (errors.length) services.dashboard.error = errors.join('; ');
   }
   return {
     at: new Date().toISOString(),
     services,
+    anomalies,
     consumers: Object.values(spec.consumers).map((c) => {
       const h = health.get(c.name);
       return {
@@ -112,6 +127,7 @@ export function register(program: Command): void {
             c.health ? { ok: 'ok', 'dead-letters': 'DEAD LETTERS', breached: 'BREACHED' }[c.health.state] : '?',
           ]),
         );
+        if (status.anomalies) console.log(describeAnomalies(status.anomalies));
         const down = Object.entries(status.services).filter(([, s]) => !s.up || s.error);
         for (const [name, s] of down) console.log(`${name} (${s.url}): ${s.up ? s.error : `not reachable: ${s.error}`}`);
       }

@@ -9,7 +9,7 @@
   const fmt = (n) => Number(n || 0).toLocaleString('en-US');
   const charts = {};
   const lagCharts = {};
-  window.dashboard = { charts, lagCharts, snapshots: 0, last: null };
+  window.dashboard = { charts, lagCharts, snapshots: 0, last: null, anomalies: null };
 
   const base = (stacked) => ({
     animation: false,
@@ -193,6 +193,69 @@
     }
   }
 
+  // Order anomalies come from their own endpoint (the processor's counters), polled: they change rarely.
+  const ANOMALY_POLL_MS = 5000;
+
+  async function refreshAnomalies() {
+    try {
+      const response = await fetch('api/anomalies');
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      renderAnomalies(await response.json());
+    } catch (error) {
+      $('anomalies-status').textContent = `(unavailable: ${error.message})`;
+    } finally {
+      setTimeout(refreshAnomalies, ANOMALY_POLL_MS);
+    }
+  }
+
+  function renderAnomalies(a) {
+    window.dashboard.anomalies = a;
+    $('anomalies-status').textContent = `(${fmt(a.total)} since ${new Date(a.since).toLocaleString()})`;
+    const head = $('anomaly-counts').querySelector('thead tr');
+    head.replaceChildren(
+      ...['topic', ...a.kinds, 'total'].map((text) => {
+        const th = document.createElement('th');
+        th.textContent = text;
+        return th;
+      }),
+    );
+    const topics = Object.keys(a.counts).sort();
+    const rows = topics.map((topic) => {
+      const tr = document.createElement('tr');
+      tr.dataset.topic = topic;
+      const byKind = a.counts[topic];
+      tr.append(cell(topic));
+      for (const kind of a.kinds) {
+        const td = cell(fmt(byKind[kind]), byKind[kind] ? 'anomaly' : '');
+        td.dataset.kind = kind;
+        tr.append(td);
+      }
+      tr.append(cell(fmt(Object.values(byKind).reduce((sum, n) => sum + n, 0))));
+      return tr;
+    });
+    if (!rows.length) {
+      const td = cell('no anomalies', 'muted');
+      td.colSpan = a.kinds.length + 2;
+      const tr = document.createElement('tr');
+      tr.append(td);
+      rows.push(tr);
+    }
+    $('anomaly-counts')
+      .querySelector('tbody')
+      .replaceChildren(...rows);
+    $('anomaly-latest')
+      .querySelector('tbody')
+      .replaceChildren(
+        ...a.latest.map((e) => {
+          const tr = document.createElement('tr');
+          tr.dataset.orderId = e.orderId;
+          tr.title = `event ${e.eventId}, event time ${e.time}`;
+          tr.append(cell(new Date(e.detectedAt).toLocaleTimeString()), cell(e.topic), cell(e.kind, 'anomaly'), cell(e.orderId), cell(e.type), cell(e.reason));
+          return tr;
+        }),
+      );
+  }
+
   function connect() {
     const source = new EventSource('api/stream');
     source.addEventListener('open', () => {
@@ -206,4 +269,5 @@
     });
   }
   connect();
+  refreshAnomalies();
 })();

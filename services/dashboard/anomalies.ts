@@ -1,0 +1,69 @@
+/**
+ * The dashboard's order anomalies: per topic and kind, and the latest offending orders, read from
+ * the processor's counters with the shared reader (shared/firestore/anomalies.ts).
+ *
+ *   GET /api/anomalies?since=<ISO>|all&latest=<n>
+ *     -> {at, kinds, since, total, counts: {<topic>: {<kind>: n}}, latest: [{topic, kind, orderId, reason, time, detectedAt ...}]}
+ *
+ * Default: the last 24 hours (counted from the hour window holding that time) and the latest 10.
+ * The page polls it every 5 s, and so does each open page: one read per query and `cacheMs` serves
+ * them all (a read is at most 16 counter documents per topic and hour with anomalies, plus `latest`).
+ */
+import type { Express, Request, Response } from 'express';
+import { ANOMALY_KINDS } from '../../shared/anomalies';
+import type { Logger } from '../../shared/consumer';
+import type { AnomalyReport, ReadAnomaliesOptions } from '../../shared/firestore';
+
+export const ANOMALIES_PATH = '/api/anomalies';
+export const DEFAULT_ANOMALY_PERIOD_MS = 24 * 3600_000;
+
+export interface AnomalyRouteDeps {
+  /** readAnomalies on the service's Firestore. */
+  read: (options: ReadAnomaliesOptions) => Promise<AnomalyReport>;
+  log: Logger;
+  now?: () => number;
+  /** How long one read answers the same query; default 2000 ms. */
+  cacheMs?: number;
+}
+
+export interface AnomaliesResponse extends AnomalyReport {
+  at: string;
+  /** Every kind there is, for columns (counts list only those that occurred). */
+  kinds: readonly string[];
+}
+
+export function anomalyRoutes(app: Express, deps: AnomalyRouteDeps): void {
+  const now = deps.now ?? Date.now;
+  const cacheMs = deps.cacheMs ?? 2000;
+  const cache = new Map<string, { until: number; response: Promise<AnomaliesResponse> }>();
+
+  app.get(ANOMALIES_PATH, async (req: Request, res: Response) => {
+    const sinceText = typeof req.query.since === 'string' ? req.query.since : undefined;
+    const latest = req.query.latest === undefined ? 10 : Number(req.query.latest);
+    if (!Number.isInteger(latest) || latest < 0 || latest > 100) return void res.status(400).json({ error: 'latest must be an integer 0..100' });
+    let since: number | undefined = now() - DEFAULT_ANOMALY_PERIOD_MS;
+    if (sinceText === 'all') since = undefined;
+    else if (sinceText !== undefined) {
+      since = Date.parse(sinceText);
+      if (!Number.isFinite(since)) return void res.status(400).json({ error: `since must be an ISO time or "all", got ${JSON.stringify(sinceText)}` });
+    }
+    const key = `${sinceText ?? ''}|${latest}`;
+    let entry = cache.get(key);
+    if (!entry || entry.until <= now()) {
+      // Every `since` is its own key: drop the expired ones so the map stays small.
+      for (const [k, e] of cache) if (e.until <= now()) cache.delete(k);
+      const at = new Date(now()).toISOString();
+      const response = deps.read({ since, latest }).then((report) => ({ at, kinds: ANOMALY_KINDS, ...report }));
+      entry = { until: now() + cacheMs, response };
+      cache.set(key, entry);
+      // A failed read is not kept: the next request tries again.
+      response.catch(() => cache.get(key) === entry && cache.delete(key));
+    }
+    try {
+      res.json(await entry.response);
+    } catch (error) {
+      deps.log.error({ err: error, path: req.path }, 'reading the anomalies failed');
+      res.status(503).json({ error: `could not read the anomalies: ${(error as Error).message}` });
+    }
+  });
+}
