@@ -22,6 +22,10 @@
  *      per post of each window;
  *   2. ALREADY_EXISTS (one of the events was counted before, here or by another instance): read the
  *      batch's dedup records, settle those that exist as 'duplicate', go to 1 with the rest.
+ *   3. Any other failure that may be one event's doing (poison or unexpected, shared/consumer/classify.ts):
+ *      commit each half apart, down to the one event that fails alone, which is dead-lettered (poison)
+ *      or retried alone; its neighbours commit. Failures every event shares (unavailable, deadline)
+ *      fail the whole commit, and its events are redelivered.
  *
  * Most events are new, so the common case is one round trip and no read. The create() preconditions
  * make the batch all-or-nothing per event id across instances and restarts; the dedup records
@@ -30,7 +34,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Firestore } from '@google-cloud/firestore';
-import { TransientError, type HandlerResult, type Logger } from '../../shared/consumer';
+import { classifyError, PoisonError, TransientError, type HandlerResult, type Logger } from '../../shared/consumer';
 import { DEDUP_TTL_MS } from '../../shared/firestore';
 import { AggregateWriter, type CountedEvent } from './aggregate-writes';
 import { bucketOf, DashboardLayout, postKey } from './layout';
@@ -314,8 +318,21 @@ export class Aggregator {
           continue;
         }
         this.stats.failedCommits++;
+        const verdict = classifyError(error);
+        if (live.length > 1 && !(verdict.kind === 'transient' && verdict.expected)) {
+          // Maybe one event's doing (a value Firestore refuses, a bug on one input): find it by halves,
+          // so its neighbours commit. A failure every event shares (unavailable, deadline) is not split.
+          this.log?.warn({ err: error, events: live.length }, 'dashboard commit failed; committing its halves apart to find the event that fails');
+          const half = Math.ceil(live.length / 2);
+          await this.commit(live.slice(0, half), shard);
+          await this.commit(live.slice(half), shard);
+          return;
+        }
         this.log?.warn({ err: error, events: live.length, attempt }, 'dashboard commit failed; its events will be redelivered');
-        const failure = new TransientError(`dashboard aggregate commit failed: ${(error as Error).message}`, { cause: error });
+        const failure =
+          verdict.kind === 'poison'
+            ? new PoisonError(`dashboard: ${verdict.message}`, verdict.reason, { cause: error })
+            : new TransientError(`dashboard aggregate commit failed: ${(error as Error).message}`, { cause: error });
         for (const p of live) this.settle(p, failure);
         return;
       }

@@ -4,10 +4,11 @@
  * Anything wrong here is the message's fault, so every failure is a PoisonError with the
  * dead-letter reason code.
  */
-import { EnvelopeError, fromPubsubMessage, type IncomingMessage, type MeshEvent } from '../envelope';
-import { SchemaValidationError, topicSchemas } from '../schemas';
+import { eventTimeProblem, fromPubsubMessage, parseRfc3339, type IncomingMessage, type MeshEvent } from '../envelope';
+import { topicSchemas } from '../schemas';
 import type { ConsumerSpec, MeshSpec } from '../spec/types';
-import { PoisonError, TransientError } from './errors';
+import { asPoison } from './classify';
+import { PoisonError } from './errors';
 import type { DecodedEvent } from './types';
 
 export type Decoder = (message: IncomingMessage) => DecodedEvent;
@@ -26,6 +27,12 @@ export function createDecoder(spec: MeshSpec, consumer: Pick<ConsumerSpec, 'name
       envelope = fromPubsubMessage(message);
     } catch (error) {
       throw asPoison(error);
+    }
+    if (envelope.time) {
+      // parseRfc3339 cannot fail here: fromPubsubMessage refused anything else.
+      const published = message.publishTime?.getTime();
+      const problem = eventTimeProblem(parseRfc3339(envelope.time)!, Number.isFinite(published) ? published : undefined, topic.eventTime);
+      if (problem) throw new PoisonError(problem, 'time-out-of-range');
     }
     if (!eventTypes.has(envelope.type)) {
       throw new PoisonError(`event type "${envelope.type}" is not carried by topic ${topic.name} (types: ${topic.eventTypes.join(', ')})`, 'unknown-type');
@@ -51,26 +58,4 @@ export function createDecoder(spec: MeshSpec, consumer: Pick<ConsumerSpec, 'name
       attributes: message.attributes,
     };
   };
-}
-
-/** The runtime's verdict on an error thrown while decoding or handling a message. */
-export type Verdict = { kind: 'poison'; reason: string; message: string } | { kind: 'transient'; message: string; expected: boolean };
-
-export function classifyError(error: unknown): Verdict {
-  if (error instanceof PoisonError) return { kind: 'poison', reason: error.reason, message: error.message };
-  if (error instanceof EnvelopeError || error instanceof SchemaValidationError) {
-    const poison = toPoison(error);
-    return { kind: 'poison', reason: poison.reason, message: poison.message };
-  }
-  if (error instanceof TransientError) return { kind: 'transient', message: error.message, expected: true };
-  return { kind: 'transient', message: error instanceof Error ? error.message : String(error), expected: false };
-}
-
-function toPoison(error: EnvelopeError | SchemaValidationError): PoisonError {
-  if (error instanceof EnvelopeError) return new PoisonError(error.message, error.problem, { cause: error });
-  return new PoisonError(`schema: ${error.message}`, 'schema', { cause: error });
-}
-
-function asPoison(error: unknown): unknown {
-  return error instanceof EnvelopeError || error instanceof SchemaValidationError ? toPoison(error) : error;
 }

@@ -17,19 +17,32 @@
 
 import { UserError } from '../errors';
 
-/** Short dead-letter reason codes the runtime itself produces (handlers may add their own). */
-export type PoisonReason =
-  | 'not-json'
-  | 'missing-attribute'
-  | 'bad-attribute'
-  | 'unsupported-specversion'
-  | 'schema'
-  | 'unknown-type'
-  | 'handler'
+/**
+ * Short dead-letter reason codes the runtime itself produces (handlers may add their own); each is a
+ * row of docs/consumers.md "Poison or transient" (test/unit/error-classes.test.ts keeps them equal).
+ */
+export const POISON_REASONS = [
+  'not-json',
+  'missing-attribute',
+  'bad-attribute',
+  'unsupported-specversion',
+  /** A lone UTF-16 surrogate in an attribute or the data (shared/envelope/well-formed.ts). */
+  'bad-encoding',
+  /** Data nested deeper than MAX_DATA_DEPTH. */
+  'too-deep',
+  /** ce-time too far before or after the publish time (shared/envelope/time.ts). */
+  'time-out-of-range',
+  'unknown-type',
+  'schema',
   /** A value that cannot be a Firestore document id, even encoded (shared/firestore/ids.ts). */
-  | 'bad-id'
+  'bad-id',
+  /** A sink answered INVALID_ARGUMENT to the write the event asked for (shared/consumer/classify.ts). */
+  'rejected-by-sink',
+  'handler',
   /** Transient failure on the subscription's last delivery attempt (see pipeline.ts). */
-  | 'max-attempts';
+  'max-attempts',
+] as const;
+export type PoisonReason = (typeof POISON_REASONS)[number];
 
 /** Retry later: nack / HTTP 5xx. */
 export class TransientError extends Error {

@@ -1,6 +1,7 @@
 export * from './types';
 export * from './errors';
-export { createDecoder, classifyError, type Decoder, type Verdict } from './decode';
+export { createDecoder, type Decoder } from './decode';
+export { classifyError, type Verdict } from './classify';
 export {
   DeadLetterPublisher,
   deadLetterAttributes,

@@ -21,7 +21,8 @@
 import type { IncomingMessage } from '../envelope';
 import type { ConsumerSpec, MeshSpec } from '../spec/types';
 import { isLastAttempt, type DeadLetterSink } from './dead-letter';
-import { classifyError, createDecoder } from './decode';
+import { classifyError } from './classify';
+import { createDecoder } from './decode';
 import type { InFlight } from './inflight';
 import { traceFields, type Logger } from './logger';
 import type { AckLog, ConsumerCounters } from './stats';

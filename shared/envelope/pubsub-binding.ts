@@ -4,6 +4,8 @@
  * set these attributes themselves interoperate with the MeshPublisher.
  */
 import { SPEC_VERSION, type MeshEvent } from './event';
+import { parseRfc3339 } from './time';
+import { dataProblem, isWellFormedText, printable } from './well-formed';
 
 export const ATTR = {
   id: 'ce-id',
@@ -34,7 +36,7 @@ export interface IncomingMessage {
   deliveryAttempt?: number;
 }
 
-export type EnvelopeProblem = 'missing-attribute' | 'bad-attribute' | 'not-json' | 'unsupported-specversion';
+export type EnvelopeProblem = 'missing-attribute' | 'bad-attribute' | 'not-json' | 'unsupported-specversion' | 'bad-encoding' | 'too-deep';
 
 /** A message that cannot be an event: it goes to the dead-letter topic with `reason` = problem. */
 export class EnvelopeError extends Error {
@@ -71,11 +73,17 @@ export function fromPubsubMessage(message: Pick<IncomingMessage, 'data' | 'attri
   for (const name of REQUIRED) {
     if (!attrs[name]) throw new EnvelopeError('missing-attribute', `attribute ${name} is missing`);
   }
+  for (const name of Object.values(ATTR)) {
+    const value = attrs[name];
+    if (value !== undefined && !isWellFormedText(value))
+      throw new EnvelopeError('bad-encoding', `attribute ${name} "${printable(value)}" holds a lone UTF-16 surrogate (not encodable text)`);
+  }
   if (attrs[ATTR.specversion] !== SPEC_VERSION) {
     throw new EnvelopeError('unsupported-specversion', `${ATTR.specversion} is "${attrs[ATTR.specversion]}", expected ${SPEC_VERSION}`);
   }
   const time = attrs[ATTR.time];
-  if (time !== undefined && Number.isNaN(Date.parse(time))) throw new EnvelopeError('bad-attribute', `${ATTR.time} "${time}" is not an RFC 3339 time`);
+  if (time !== undefined && parseRfc3339(time) === undefined)
+    throw new EnvelopeError('bad-attribute', `${ATTR.time} "${printable(time)}" is not an RFC 3339 date-time (e.g. 2024-05-01T13:45:00Z)`);
   const contentType = attrs[ATTR.contentType];
   if (contentType !== undefined && !/^application\/(.+\+)?json\b/.test(contentType)) {
     throw new EnvelopeError('bad-attribute', `content-type "${contentType}" is not JSON`);
@@ -86,6 +94,8 @@ export function fromPubsubMessage(message: Pick<IncomingMessage, 'data' | 'attri
   } catch (error) {
     throw new EnvelopeError('not-json', `data is not JSON: ${(error as Error).message}`);
   }
+  const problem = dataProblem(data);
+  if (problem) throw new EnvelopeError(problem.kind, problem.message);
   return {
     id: attrs[ATTR.id],
     type: attrs[ATTR.type],

@@ -33,6 +33,8 @@ export const topicDocument = z
     retention: durationText.default('7d'),
     /** Payload field whose value is the ordering key (e.g. orderId). */
     orderingKey: z.string().min(1).optional(),
+    /** How far an event's ce-time may lie before / after its publish time (shared/envelope/time.ts). */
+    eventTime: z.object({ maxAge: durationText.optional(), maxAhead: durationText.optional() }).strict().optional(),
   })
   .strict();
 

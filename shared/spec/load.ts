@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node } from 'yaml';
 import { meshDocument, type MeshDocument } from './document';
 import { parseDuration } from './duration';
+import { DEFAULT_EVENT_TIME_BOUNDS } from '../envelope/time';
 import { checkRules, type RuleIssue } from './rules';
 import type { MeshSpec, RecoverySpec } from './types';
 import { UserError } from '../errors';
@@ -107,6 +108,10 @@ function normalize(doc: MeshDocument, file: string): MeshSpec {
       eventTypes: t.eventTypes,
       retentionSeconds: parseDuration(t.retention),
       orderingKeyField: t.orderingKey,
+      eventTime: {
+        maxAgeSeconds: t.eventTime?.maxAge === undefined ? DEFAULT_EVENT_TIME_BOUNDS.maxAgeSeconds : parseDuration(t.eventTime.maxAge),
+        maxAheadSeconds: t.eventTime?.maxAhead === undefined ? DEFAULT_EVENT_TIME_BOUNDS.maxAheadSeconds : parseDuration(t.eventTime.maxAhead),
+      },
     };
   }
   for (const [name, s] of Object.entries(doc.services)) {

@@ -1,4 +1,6 @@
 /** The validated, normalised mesh spec that every part of the product reads. Durations are seconds. */
+import type { EventTimeBounds } from '../envelope/time';
+
 export type DeliveryKind = 'push' | 'pull' | 'bigquery';
 
 export interface TopicSpec {
@@ -17,6 +19,8 @@ export interface TopicSpec {
   retentionSeconds: number;
   /** Payload field that gives the ordering key, if the topic is ordered. */
   orderingKeyField?: string;
+  /** The ce-time a consumer accepts, around the message's publish time (shared/envelope/time.ts). */
+  eventTime: EventTimeBounds;
 }
 
 export interface ConsumerSpec {

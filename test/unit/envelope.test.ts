@@ -35,7 +35,7 @@ describe('event envelope (CloudEvents Pub/Sub binary mode)', () => {
     ['missing-attribute', (m: ReturnType<typeof toPubsubMessage>) => delete m.attributes[ATTR.id], /ce-id is missing/],
     ['missing-attribute', (m: ReturnType<typeof toPubsubMessage>) => delete m.attributes[ATTR.type], /ce-type is missing/],
     ['unsupported-specversion', (m: ReturnType<typeof toPubsubMessage>) => (m.attributes[ATTR.specversion] = '0.3'), /expected 1.0/],
-    ['bad-attribute', (m: ReturnType<typeof toPubsubMessage>) => (m.attributes[ATTR.time] = 'yesterday'), /not an RFC 3339 time/],
+    ['bad-attribute', (m: ReturnType<typeof toPubsubMessage>) => (m.attributes[ATTR.time] = 'yesterday'), /not an RFC 3339 date-time/],
     ['bad-attribute', (m: ReturnType<typeof toPubsubMessage>) => (m.attributes[ATTR.contentType] = 'text/plain'), /not JSON/],
     ['not-json', (m: ReturnType<typeof toPubsubMessage>) => (m.data = Buffer.from('{"orderId": ')), /data is not JSON/],
   ])('rejects a message with problem %s', (problem, spoil, message) => {
