@@ -7,7 +7,7 @@
  */
 import type { PubSub, Topic } from '@google-cloud/pubsub';
 import type { MeshSpec } from '../spec/types';
-import { createEvent, toPubsubMessage, type MeshEvent } from '../envelope';
+import { createEvent, dataProblem, eventTimeProblem, isWellFormedText, parseRfc3339, toPubsubMessage, type EventTimeBounds, type MeshEvent } from '../envelope';
 import { SchemaValidationError, topicSchemas } from '../schemas';
 import { EventRejectedError, PublishFailedError } from './errors';
 
@@ -54,6 +54,9 @@ export class MeshPublisher {
     if (!topic) throw new EventRejectedError(`unknown topic "${topicName}" (topics: ${Object.keys(this.options.spec.topics).join(', ')})`);
     if (!topic.eventTypes.includes(type))
       throw new EventRejectedError(`topic ${topicName} does not carry event type "${type}" (types: ${topic.eventTypes.join(', ')})`);
+    // Before the schema reads it: its Avro round trip would turn a lone surrogate into U+FFFD silently.
+    const problem = dataProblem(data, 'data');
+    if (problem) throw new EventRejectedError(problem.message, problem.field);
     const schemas = topicSchemas(this.options.spec, topicName);
     let payload: Record<string, unknown>;
     try {
@@ -72,6 +75,7 @@ export class MeshPublisher {
       schemaVersion: options.schemaVersion ?? schemas.current.name,
       data: payload,
     });
+    rejectWhatConsumersWould(event, topic.eventTime);
     return { event, orderingKey };
   }
 
@@ -106,4 +110,21 @@ export class MeshPublisher {
     }
     return topic;
   }
+}
+
+/**
+ * What every consumer would dead-letter at once (shared/consumer/classify.ts), refused here instead,
+ * where the producer can still fix it: a time that is not RFC 3339 or out of the topic's bounds (the
+ * publish time is about now), an id or subject that is not encodable text. (The data is checked in prepare().)
+ */
+function rejectWhatConsumersWould(event: MeshEvent, bounds: EventTimeBounds): void {
+  const timeMs = parseRfc3339(event.time);
+  if (timeMs === undefined) throw new EventRejectedError(`time "${event.time}" is not an RFC 3339 date-time (e.g. 2024-05-01T13:45:00Z)`, 'time');
+  const timeProblem = eventTimeProblem(timeMs, Date.now(), bounds);
+  if (timeProblem) throw new EventRejectedError(timeProblem, 'time');
+  for (const [field, value] of [
+    ['id', event.id],
+    ['subject', event.subject ?? ''],
+  ] as const)
+    if (!isWellFormedText(value)) throw new EventRejectedError(`${field} holds a lone UTF-16 surrogate (not encodable text)`, field);
 }

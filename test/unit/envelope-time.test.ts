@@ -90,10 +90,11 @@ describe('the decoder', () => {
   const spec = defaultSpec();
   const decode = createDecoder(spec, spec.consumers['dashboard-analytics'] ?? Object.values(spec.consumers).find((c) => c.topic === 'analytics')!);
   const publisher = new MeshPublisher({ pubsub: {} as PubSub, spec, source: '//test' });
+  /** A plain-client producer's message: the publisher itself would refuse these times. */
   const message = (time: string, publishTime?: Date): IncomingMessage => {
-    const { event } = publisher.prepare('analytics', 'click', { userId: 'u1', page: '/' }, { time });
+    const { event } = publisher.prepare('analytics', 'click', { userId: 'u1', page: '/' });
     const out = toPubsubMessage(event);
-    return { data: out.data, attributes: out.attributes, messageId: 'm1', publishTime, deliveryAttempt: 1 };
+    return { data: out.data, attributes: { ...out.attributes, 'ce-time': time }, messageId: 'm1', publishTime, deliveryAttempt: 1 };
   };
   const verdict = (m: IncomingMessage) => {
     try {
@@ -117,5 +118,24 @@ describe('the decoder', () => {
     m.attributes['ce-id'] = 'id-\ud800';
     expect(() => fromPubsubMessage(m)).toThrow(EnvelopeError);
     expect(verdict(m)).toBe('bad-encoding');
+  });
+});
+
+describe('MeshPublisher refuses what every consumer would dead-letter', () => {
+  const spec = defaultSpec();
+  const publisher = new MeshPublisher({ pubsub: {} as PubSub, spec, source: '//test' });
+  const prepare = (data: Record<string, unknown>, options: { time?: string; id?: string } = {}) =>
+    publisher.prepare('analytics', 'click', { userId: 'u1', page: '/', ...data }, options);
+
+  it('names the field: time, id, data', () => {
+    expect(() => prepare({}, { time: 'yesterday' })).toThrow(expect.objectContaining({ name: 'EventRejectedError', field: 'time' }));
+    expect(() => prepare({}, { time: '9999-12-31T23:59:59Z' })).toThrow(expect.objectContaining({ field: 'time', message: expect.stringMatching(/after/) }));
+    expect(() => prepare({}, { id: 'e-\ud800' })).toThrow(expect.objectContaining({ field: 'id' }));
+    expect(() => prepare({ page: '/\udc00' })).toThrow(expect.objectContaining({ field: 'data.page' }));
+  });
+
+  it('takes a late event within the topic bounds', () => {
+    const time = new Date(Date.now() - 36 * 3600_000).toISOString();
+    expect(prepare({}, { time }).event.time).toBe(time);
   });
 });
