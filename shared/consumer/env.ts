@@ -93,6 +93,17 @@ export function portFromEnv(spec: MeshSpec, service: string, env: Env = process.
   return spec.services[service].localPort;
 }
 
+/**
+ * The address a service listens on: MESH_LISTEN_HOST when set; on Cloud Run (K_SERVICE) every
+ * interface, as Cloud Run requires; elsewhere 127.0.0.1 only, since locally push authentication is
+ * off and nothing but this machine should reach the push paths.
+ */
+export function hostFromEnv(env: Env = process.env): string | undefined {
+  const host = env.MESH_LISTEN_HOST?.trim();
+  if (host) return host;
+  return env.K_SERVICE ? undefined : '127.0.0.1';
+}
+
 /** Off the emulators, true on them: keeps google-auth-library from probing for a metadata server. */
 export function usingEmulators(env: Env = process.env): boolean {
   return Boolean(env.PUBSUB_EMULATOR_HOST || env.FIRESTORE_EMULATOR_HOST || env.BIGQUERY_EMULATOR_HOST?.trim());

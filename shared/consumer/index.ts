@@ -52,6 +52,7 @@ export {
   pubsubFromEnv,
   firestoreFromEnv,
   portFromEnv,
+  hostFromEnv,
   usingEmulators,
 } from './env';
 export { InFlight } from './inflight';

@@ -4,7 +4,7 @@
  * exits 1 with a fatal log line if it cannot start.
  */
 import { loadSpec } from '../spec';
-import { portFromEnv, projectFromEnv, pubsubFromEnv, pullTransportFromEnv, pushAuthFromEnv, usingEmulators } from './env';
+import { hostFromEnv, portFromEnv, projectFromEnv, pubsubFromEnv, pullTransportFromEnv, pushAuthFromEnv, usingEmulators } from './env';
 import { createLogger, type Logger } from './logger';
 import type { MeshService, ServiceAppOptions } from './service';
 import { runService } from './shutdown';
@@ -32,7 +32,7 @@ export function runServiceFromEnv(serviceName: string, build: (env: ServiceEnvir
       traceProject: usingEmulators() ? undefined : projectId,
     };
     const service = await build({ common, projectId, log });
-    await runService(service, { port: portFromEnv(spec, serviceName), log });
+    await runService(service, { port: portFromEnv(spec, serviceName), host: hostFromEnv(), log });
   };
   main().catch((error: Error) => {
     log.fatal({ err: error }, `${serviceName} failed to start: ${error.message}`);

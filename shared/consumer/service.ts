@@ -8,7 +8,8 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import { randomUUID } from 'node:crypto';
 import type { PubSub } from '@google-cloud/pubsub';
 import { consumerResources, pushPath } from '../spec/names';
 import type { ConsumerSpec, MeshSpec } from '../spec/types';
@@ -235,6 +236,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
     res.json({ consumer, ...stats.acksOf(consumer).after(after, limit) });
   });
   options.routes?.(app);
+  app.use(errorResponder(log));
 
   const listener: http.RequestListener = (req, res) => {
     if (!push(req, res)) app(req, res);
@@ -318,4 +320,22 @@ async function withTimeout(work: Promise<unknown>, ms: number, onTimeout: () => 
   const result = await Promise.race([finished, timedOut]);
   clearTimeout(timer);
   if (result === 'timeout') onTimeout();
+}
+
+/**
+ * After every route: a failed request answers JSON `{error, errorId}` and never a stack trace
+ * (express's default handler prints one outside production); the log line with the stack carries
+ * the same errorId, so a person with the answer finds the cause.
+ */
+export function errorResponder(log: Logger): ErrorRequestHandler {
+  return (error: Error & { status?: number; statusCode?: number; expose?: boolean }, req, res, _next) => {
+    const status = error.status ?? error.statusCode ?? 500;
+    const errorId = randomUUID();
+    const fields = { err: error, errorId, method: req.method, path: req.path, status };
+    if (status >= 500) log.error(fields, 'request failed');
+    else log.warn(fields, 'request refused');
+    if (res.headersSent) return void res.end();
+    // 4xx from body parsing and the like say what was wrong (http-errors marks them expose); 5xx say nothing more.
+    res.status(status).json({ error: status < 500 && error.expose !== false ? error.message : 'internal error', errorId });
+  };
 }
