@@ -13,7 +13,7 @@ import {
   type MeshService,
   type ServiceAppOptions,
 } from '../../shared/consumer';
-import { readAnomalies } from '../../shared/firestore';
+import { firestoreProbe, readAnomalies } from '../../shared/firestore';
 import type { HealthSource } from '../../shared/health';
 import { Aggregator, type AggregatorOptions } from './aggregator';
 import { anomalyRoutes } from './anomalies';
@@ -82,6 +82,7 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
   const service = createMeshService({
     ...serviceOptionsFrom(options, SERVICE_NAME, handlers),
     log,
+    dependencies: { firestore: firestoreProbe(options.firestore) },
     routes: (app) => {
       // The processor's order anomalies, read from Firestore with the shared reader (anomalies.ts).
       anomalyRoutes(app, { read: (o) => readAnomalies(options.firestore, o), log });

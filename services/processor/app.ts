@@ -4,6 +4,7 @@
  */
 import type { Firestore } from '@google-cloud/firestore';
 import { createMeshService, serviceOptionsFrom, type MeshService, type ServiceAppOptions } from '../../shared/consumer';
+import { firestoreProbe } from '../../shared/firestore';
 import { AnomalyTally } from './anomalies';
 import { processorHandlers, SERVICE_NAME } from './handlers';
 import { ProcessorStore, type ProcessorStoreOptions } from './store';
@@ -25,6 +26,7 @@ export function createProcessorApp(options: ProcessorAppOptions): ProcessorApp {
   const handlers = processorHandlers(options.spec, store, SERVICE_NAME, anomalies);
   const service = createMeshService({
     ...serviceOptionsFrom(options, SERVICE_NAME, handlers),
+    dependencies: { firestore: firestoreProbe(options.firestore) },
     // Since this instance started; the durable, exact counts are in Firestore (shared/firestore/anomalies.ts).
     statsSections: { anomalies: () => anomalies.snapshot() },
     routes: (app) => {

@@ -86,6 +86,12 @@ export function createWarehouseApp(options: WarehouseAppOptions): WarehouseApp {
     ...serviceOptionsFrom(options, SERVICE_NAME, handlers),
     log,
     shutdownTimeoutMs,
+    // No handler deadline by default: a handler waits for its row's batch insert, which the loader bounds
+    // and fails itself; a deadline would free the row's flow-control slot while the row stays pending,
+    // and the pending rows would outgrow flow control (test "stops pulling at the flow control limit").
+    handlerTimeoutMs: options.handlerTimeoutMs ?? 0,
+    // Not ready while BigQuery does not answer; datasets.get is in the dataEditor role it holds on the dataset.
+    dependencies: { bigquery: () => options.bigquery.dataset(spec.warehouse.dataset).getMetadata() },
     extraStatsConsumers: options.archiveBigQuerySubscriptions ? bigqueryConsumers(spec).map((c) => c.name) : [],
     routes: (app) => {
       // Read-only views for people and scripts.

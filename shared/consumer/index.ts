@@ -10,7 +10,8 @@ export {
   type DeadLetterInfo,
   type DeadLetterPublisherOptions,
 } from './dead-letter';
-export { createPipeline, type Pipeline, type PipelineOptions, type RawHandler } from './pipeline';
+export { createPipeline, DEFAULT_HANDLER_TIMEOUT_MS, type Pipeline, type PipelineOptions, type RawHandler } from './pipeline';
+export { DependencyMonitor, type DependencyProbe, type DependencyMonitorOptions } from './dependencies';
 export {
   parsePushRequest,
   parseWrapped,

@@ -22,6 +22,7 @@ import type { IncomingMessage } from '../envelope';
 import type { ConsumerSpec, MeshSpec } from '../spec/types';
 import { isLastAttempt, type DeadLetterSink } from './dead-letter';
 import { classifyError } from './classify';
+import { TransientError } from './errors';
 import { createDecoder } from './decode';
 import type { InFlight } from './inflight';
 import { traceFields, type Logger } from './logger';
@@ -47,13 +48,22 @@ export type PipelineOptions = PipelineHandler & {
   inFlight?: InFlight;
   /** GCP project for `logging.googleapis.com/trace`; default: bare trace ids. */
   traceProject?: string;
+  /**
+   * A handler that has not finished within this fails as transient (the message is retried) instead
+   * of holding its slot while a dependency hangs. Default DEFAULT_HANDLER_TIMEOUT_MS; 0 = none.
+   */
+  handlerTimeoutMs?: number;
 };
+
+/** 10 s: far above a healthy Firestore commit or BigQuery insert, far below an ack deadline's worth of a stuck slot. */
+export const DEFAULT_HANDLER_TIMEOUT_MS = 10_000;
 
 /** Processes one message; never throws. `subscription` names the source for the dead-letter attributes. */
 export type Pipeline = (message: IncomingMessage, subscription: string) => Promise<Outcome>;
 
 export function createPipeline(options: PipelineOptions): Pipeline {
   const { consumer, delivery, handler, rawHandler, deadLetter, counters, acked, inFlight, traceProject } = options;
+  const handlerTimeoutMs = options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
   const decode = rawHandler ? undefined : createDecoder(options.spec, consumer);
   const consumerLog = options.log.child({ consumer: consumer.name });
 
@@ -64,11 +74,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     let decoded: DecodedEvent | undefined;
     try {
       let result: HandlerResult;
-      if (rawHandler) result = await rawHandler(message, { consumer, delivery, subscription, log });
+      if (rawHandler) result = await withDeadline(rawHandler(message, { consumer, delivery, subscription, log }), handlerTimeoutMs);
       else {
         decoded = decode!(message);
         const ctx: DeliveryContext = { consumer, delivery, subscription, log };
-        result = await handler(decoded, ctx);
+        result = await withDeadline(handler(decoded, ctx), handlerTimeoutMs);
       }
       acked?.record(message.messageId);
       if (result === 'duplicate') {
@@ -108,4 +118,21 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
   if (!inFlight) return run;
   return (message, subscription) => inFlight.track(run(message, subscription));
+}
+
+/**
+ * The handler's result, or a TransientError once `ms` passed. The handler itself cannot be
+ * cancelled and may still finish later: its effect is idempotent per event id (dedup records,
+ * insertIds), so the redelivery then counts as a duplicate, never twice.
+ */
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  if (!(ms > 0) || ms === Infinity) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new TransientError(`handler did not finish within ${ms} ms (a dependency slow or unreachable); the message will be retried`)),
+      ms,
+    );
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }

@@ -15,6 +15,7 @@ import { consumerResources, pushPath } from '../spec/names';
 import type { ConsumerSpec, MeshSpec } from '../spec/types';
 import { createPushVerifier, type PushAuthOptions } from './auth';
 import { DeadLetterPublisher, type DeadLetterSink } from './dead-letter';
+import { DependencyMonitor, type DependencyProbe } from './dependencies';
 import { ConsumerConfigError } from './errors';
 import { InFlight } from './inflight';
 import { createLogger, type Logger } from './logger';
@@ -64,6 +65,12 @@ export interface MeshServiceOptions {
   extraStatsConsumers?: string[];
   /** Sections of the service's own in /stats (name -> read at each request), beside the consumers' counters. */
   statsSections?: Record<string, () => unknown>;
+  /** What the service depends on besides Pub/Sub (name -> probe): /readyz is 503 while one is down (dependencies.ts). */
+  dependencies?: Record<string, DependencyProbe>;
+  /** Probe interval and timeout; defaults 2000 / 2000 ms. */
+  dependencyProbe?: { intervalMs?: number; timeoutMs?: number };
+  /** A handler not finished within this is retried (pipeline.ts); default DEFAULT_HANDLER_TIMEOUT_MS (10 s). */
+  handlerTimeoutMs?: number;
 }
 
 /** What every service's create<Name>App takes besides its own stores: passed through to createMeshService. */
@@ -82,6 +89,8 @@ export interface ServiceAppOptions {
   maxStreams?: number;
   pullTransport?: PullTransport;
   pullOpenRetry?: OpenRetryOptions;
+  dependencyProbe?: { intervalMs?: number; timeoutMs?: number };
+  handlerTimeoutMs?: number;
 }
 
 /** The createMeshService options a service app passes through from its ServiceAppOptions, with its handlers decorated. */
@@ -99,6 +108,8 @@ export function serviceOptionsFrom(options: ServiceAppOptions, serviceName: stri
     maxStreams: options.maxStreams,
     pullTransport: options.pullTransport,
     pullOpenRetry: options.pullOpenRetry,
+    dependencyProbe: options.dependencyProbe,
+    handlerTimeoutMs: options.handlerTimeoutMs,
   };
 }
 
@@ -168,6 +179,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
       log,
       inFlight,
       traceProject: options.traceProject,
+      handlerTimeoutMs: options.handlerTimeoutMs,
     });
   }
 
@@ -197,7 +209,8 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
       }),
     );
 
-  const isReady = () => started && !draining && pulls.every((p) => p.ready);
+  const dependencies = new DependencyMonitor({ probes: options.dependencies ?? {}, log, ...options.dependencyProbe });
+  const isReady = () => started && !draining && pulls.every((p) => p.ready) && !dependencies.reasons.length;
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => {
@@ -215,7 +228,14 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
       // Why not: e.g. a pull subscription Pub/Sub still refuses (missing grant, not created yet).
       ...(ready
         ? {}
-        : { reasons: [...(started ? [] : ['starting']), ...(draining ? ['shutting down'] : []), ...pulls.map((p) => p.notReadyReason).filter(Boolean)] }),
+        : {
+            reasons: [
+              ...(started ? [] : ['starting']),
+              ...(draining ? ['shutting down'] : []),
+              ...dependencies.reasons,
+              ...pulls.map((p) => p.notReadyReason).filter(Boolean),
+            ],
+          }),
     });
   });
   app.get('/stats', (_req, res) => {
@@ -270,7 +290,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
         });
       });
       const bound = (server.address() as AddressInfo).port;
-      await Promise.all(pulls.map((p) => p.start()));
+      await Promise.all([...pulls.map((p) => p.start()), dependencies.start()]);
       started = true;
       log.info({ port: bound, push: routes.map((r) => r.path), pull: [...new Set(pulls.map((p) => p.consumer.name))] }, `${serviceName} listening on ${bound}`);
       return bound;
@@ -279,6 +299,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
       stopping ??= (async () => {
         const deadline = Date.now() + shutdownTimeoutMs;
         draining = true;
+        dependencies.stop();
         log.info({ inFlight: inFlight.size }, 'shutting down: intake stopped');
         const closed = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : Promise.resolve();
         server?.closeIdleConnections();

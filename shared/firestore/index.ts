@@ -6,3 +6,5 @@ export { docId, fromDocId, isValidDocId, fnv1a32, shardOf, MAX_DOC_ID_BYTES } fr
 export * from './layout';
 // Order anomalies: counters, log and their reader (anomalies.ts).
 export * from './anomalies';
+// Readiness: whether Firestore answers (probe.ts).
+export * from './probe';
