@@ -16,6 +16,13 @@ export interface FirestoreEmulatorOptions extends EmulatorOptions {
   dataDir?: string;
   /** Projects whose data stop() exports into dataDir. Default none. */
   persistProjects?: string[];
+  /**
+   * Also export them this often while running, so a crash (kill -9 of the emulator or of `npm
+   * start`, where stop() never runs) loses at most this much. Default 0: only on stop().
+   */
+  exportEveryMs?: number;
+  /** Told when a periodic export fails (the next one tries again). */
+  onExportError?: (error: Error) => void;
 }
 
 export interface RunningFirestoreEmulator extends RunningEmulator {
@@ -65,13 +72,28 @@ export async function startFirestoreEmulator(options: FirestoreEmulatorOptions =
     return newest;
   };
 
+  // One export at a time: a periodic one still running when the next is due is not doubled.
+  let exporting: Promise<unknown> | undefined;
+  const persist = options.dataDir && options.persistProjects?.length ? options.persistProjects : undefined;
+  const periodic =
+    persist && options.exportEveryMs
+      ? setInterval(() => {
+          exporting ??= exportData(persist)
+            .catch((error: Error) => options.onExportError?.(error))
+            .finally(() => (exporting = undefined));
+        }, options.exportEveryMs)
+      : undefined;
+  periodic?.unref();
+
   return {
     hostPort,
     process: proc,
     exportData,
     stop: async () => {
+      clearInterval(periodic);
       try {
-        if (options.dataDir && options.persistProjects?.length) await exportData(options.persistProjects);
+        await exporting;
+        if (persist) await exportData(persist);
       } finally {
         await proc.stop();
       }

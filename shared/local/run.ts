@@ -95,6 +95,9 @@ export async function startLocalMesh(spec: MeshSpec, options: LocalMeshOptions =
         port: spec.local.firestorePort,
         dataDir: path.join(dataDir, 'firestore'),
         persistProjects: [spec.project],
+        // A kill -9 loses at most this much (README "Local data"); stop() exports too.
+        exportEveryMs: spec.local.firestoreExportEverySeconds * 1000,
+        onExportError: (error) => progress(`periodic Firestore export failed (the next one tries again): ${error.message}`),
         logFile: path.join(logDir, 'firestore.log'),
       }).then((e) => {
         stoppers.push({ what: 'the Firestore emulator (exporting its data)', stop: () => e.stop() });

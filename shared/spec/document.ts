@@ -161,9 +161,11 @@ export const meshDocument = z
         firestorePort: z.number().int().min(1024).max(65535).default(8086),
         bigqueryPort: z.number().int().min(1024).max(65535).default(9050),
         dataDir: z.string().default('.mesh-data'),
+        /** How often `npm start` exports the Firestore emulator's data into dataDir (besides on stop); 0 = only on stop. */
+        firestoreExportEvery: durationText.default('30s'),
       })
       .strict()
-      .default({ pubsubPort: 8085, firestorePort: 8086, bigqueryPort: 9050, dataDir: '.mesh-data' }),
+      .default({ pubsubPort: 8085, firestorePort: 8086, bigqueryPort: 9050, dataDir: '.mesh-data', firestoreExportEvery: '30s' }),
     recovery: recoveryDocument.default({
       firestore: { ...RECOVERY_DEFAULTS.firestore, backups: { ...RECOVERY_DEFAULTS.firestore.backups } },
       warehouse: { ...RECOVERY_DEFAULTS.warehouse },

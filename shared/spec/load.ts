@@ -91,7 +91,7 @@ function normalize(doc: MeshDocument, file: string): MeshSpec {
     consumers: {},
     services: {},
     warehouse: doc.warehouse,
-    local: { ...doc.local, dataDir: path.resolve(base, doc.local.dataDir) },
+    local: { ...doc.local, dataDir: path.resolve(base, doc.local.dataDir), firestoreExportEverySeconds: parseDuration(doc.local.firestoreExportEvery) },
     recovery: normalizeRecovery(doc.recovery),
     alerts: { anomalies: normalizeAnomalyAlert(doc.alerts.anomalies) },
   };

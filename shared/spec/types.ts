@@ -81,7 +81,14 @@ export interface MeshSpec {
   consumers: Record<string, ConsumerSpec>;
   services: Record<string, ServiceSpec>;
   warehouse: { dataset: string; location: string };
-  local: { pubsubPort: number; firestorePort: number; bigqueryPort: number; dataDir: string };
+  local: {
+    pubsubPort: number;
+    firestorePort: number;
+    bigqueryPort: number;
+    dataDir: string;
+    /** `npm start` exports the Firestore emulator's data this often (and on stop); 0 = only on stop. */
+    firestoreExportEverySeconds: number;
+  };
   recovery: RecoverySpec;
   alerts: AlertsSpec;
 }
