@@ -24,7 +24,7 @@
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { loadSpec, MeshSpecError, type MeshSpec } from '../shared/spec';
-import { type CloudRunIngress, DASHBOARD_SERVICE, profileOf, pullsMessages, receivesPush } from './profiles';
+import { type CloudRunIngress, DASHBOARD_SERVICE, defaultIngressOf, pullsMessages, receivesPush } from './profiles';
 import { warehouseProblems } from '../shared/warehouse';
 import { UserError } from '../shared/errors';
 
@@ -186,7 +186,7 @@ export function scalingFor(config: MeshConfig, spec: MeshSpec, service: string):
 export function ingressFor(config: MeshConfig, service: string): CloudRunIngress {
   if (config.ingress[service]) return config.ingress[service];
   if (service === DASHBOARD_SERVICE && config.dashboardViewers.length) return 'INGRESS_TRAFFIC_ALL';
-  return profileOf(service).defaultIngress;
+  return defaultIngressOf(service);
 }
 
 /** Problems that need both the config and the spec (unknown service names, impossible scaling). */

@@ -1,43 +1,40 @@
 /**
- * What each service may do in GCP, as data. The spec says which consumers a service handles; these
- * profiles add what its own code needs beyond Pub/Sub (Firestore, BigQuery, Monitoring). Everything
- * else is derived from the spec, so a service not listed here gets only the derived grants.
+ * What each service may do in GCP, as data, all derived from the spec: its consumers give the
+ * Pub/Sub grants, and its `uses` (firestore, bigquery, monitoring) the roles its own code needs, so
+ * a service added to the spec needs no change here (docs/adding-a-consumer.md).
  *
  * Pure (no Pulumi imports) so tests, `mesh plan` and docs can reason about grants without a program.
  */
-import type { MeshSpec } from '../shared/spec';
+import type { MeshSpec, ServiceDependency } from '../shared/spec';
 import { consumerResources } from '../shared/spec';
 
 export type CloudRunIngress = 'INGRESS_TRAFFIC_ALL' | 'INGRESS_TRAFFIC_INTERNAL_ONLY' | 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER';
 
-export interface ServiceProfile {
-  /** Roles on the project (Firestore and Monitoring have no finer-grained resource to bind to). */
-  projectRoles: string[];
-  /** Roles on the warehouse dataset. */
-  datasetRoles: string[];
-  /** Ingress when stack config does not say: only a service people open in a browser needs a load balancer. */
-  defaultIngress: CloudRunIngress;
-}
+/**
+ * The roles each `uses` entry of a service in the spec gives its runtime account. Firestore and
+ * Monitoring have no finer-grained resource to bind to than the project.
+ */
+export const DEPENDENCY_ROLES: Record<ServiceDependency, { projectRoles: string[]; datasetRoles: string[] }> = {
+  // Reads and writes documents (datastore.entities.*); no index or database admin.
+  firestore: { projectRoles: ['roles/datastore.user'], datasetRoles: [] },
+  // Streams rows into the dataset (tabledata.insertAll) and creates/patches its tables and views: all
+  // dataset-level permissions of dataEditor. No BigQuery job (query, load, copy), so no
+  // roles/bigquery.jobUser on the project (services/warehouse: table.insert, getMetadata,
+  // setMetadata, createTable only).
+  bigquery: { projectRoles: [], datasetRoles: ['roles/bigquery.dataEditor'] },
+  // Reads consumer health (subscription metrics) for the dashboard.
+  monitoring: { projectRoles: ['roles/monitoring.viewer'], datasetRoles: [] },
+};
 
 /** The service people open in a browser (event-mesh:dashboardViewers). */
 export const DASHBOARD_SERVICE = 'dashboard';
 
-export const SERVICE_PROFILES: Record<string, ServiceProfile> = {
-  // Live aggregates in Firestore and consumer health from Cloud Monitoring; serves a web page.
-  dashboard: { projectRoles: ['roles/datastore.user', 'roles/monitoring.viewer'], datasetRoles: [], defaultIngress: 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER' },
-  // Exactly-once effects deduplicated in Firestore.
-  processor: { projectRoles: ['roles/datastore.user'], datasetRoles: [], defaultIngress: 'INGRESS_TRAFFIC_INTERNAL_ONLY' },
-  // Streams rows into the dataset (tabledata.insertAll) and creates/patches its tables and views: all
-  // dataset-level permissions of dataEditor. It runs no BigQuery job (no query, load or copy), so it
-  // needs no roles/bigquery.jobUser on the project (services/warehouse: table.insert, getMetadata,
-  // setMetadata, createTable only).
-  warehouse: { projectRoles: [], datasetRoles: ['roles/bigquery.dataEditor'], defaultIngress: 'INGRESS_TRAFFIC_INTERNAL_ONLY' },
-};
-
-/** Services receiving only Pub/Sub push need no public path: push reaches internal-only services. */
-export const DEFAULT_PROFILE: ServiceProfile = { projectRoles: [], datasetRoles: [], defaultIngress: 'INGRESS_TRAFFIC_INTERNAL_ONLY' };
-
-export const profileOf = (service: string): ServiceProfile => SERVICE_PROFILES[service] ?? DEFAULT_PROFILE;
+/**
+ * Ingress when stack config does not say: only the service people open in a browser needs a load
+ * balancer; services receiving only Pub/Sub push need no public path (push reaches internal-only services).
+ */
+export const defaultIngressOf = (service: string): CloudRunIngress =>
+  service === DASHBOARD_SERVICE ? 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER' : 'INGRESS_TRAFFIC_INTERNAL_ONLY';
 
 export type GrantTarget =
   | { kind: 'project' }
@@ -56,11 +53,12 @@ export interface Grant {
 
 /** Every role a service's runtime account holds, and on what. Nothing else is granted to it. */
 export function serviceGrants(spec: MeshSpec, service: string): Grant[] {
-  const profile = profileOf(service);
-  const grants: Grant[] = [
-    ...profile.projectRoles.map((role): Grant => ({ role, on: { kind: 'project' }, reason: `${service} profile` })),
-    ...profile.datasetRoles.map((role): Grant => ({ role, on: { kind: 'dataset' }, reason: `${service} profile` })),
-  ];
+  const grants: Grant[] = [];
+  for (const use of spec.services[service]?.uses ?? []) {
+    const roles = DEPENDENCY_ROLES[use];
+    grants.push(...roles.projectRoles.map((role): Grant => ({ role, on: { kind: 'project' }, reason: `uses ${use}` })));
+    grants.push(...roles.datasetRoles.map((role): Grant => ({ role, on: { kind: 'dataset' }, reason: `uses ${use}` })));
+  }
   for (const name of spec.services[service]?.consumers ?? []) {
     const consumer = spec.consumers[name];
     const names = consumerResources(consumer);

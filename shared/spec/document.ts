@@ -79,6 +79,9 @@ export const consumerDocument = z
   })
   .strict();
 
+/** What a service may use besides Pub/Sub; each maps to roles in infra/profiles.ts. */
+export const SERVICE_DEPENDENCIES = ['firestore', 'bigquery', 'monitoring'] as const;
+
 export const serviceDocument = z
   .object({
     description: z.string().optional(),
@@ -86,6 +89,8 @@ export const serviceDocument = z
     localPort: z.number().int().min(1024).max(65535),
     /** Concurrent requests per Cloud Run instance. */
     concurrency: z.number().int().min(1).max(1000).default(80),
+    /** What the service's own code reads or writes besides Pub/Sub: its account gets the roles for these (infra/profiles.ts). */
+    uses: z.array(z.enum(SERVICE_DEPENDENCIES)).default([]),
   })
   .strict();
 

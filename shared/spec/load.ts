@@ -115,7 +115,7 @@ function normalize(doc: MeshDocument, file: string): MeshSpec {
     };
   }
   for (const [name, s] of Object.entries(doc.services)) {
-    spec.services[name] = { name, description: s.description, localPort: s.localPort, concurrency: s.concurrency, consumers: [] };
+    spec.services[name] = { name, description: s.description, localPort: s.localPort, concurrency: s.concurrency, uses: s.uses, consumers: [] };
   }
   for (const [name, c] of Object.entries(doc.consumers)) {
     spec.consumers[name] = {

@@ -44,11 +44,15 @@ export interface ConsumerSpec {
   lagSlo: { oldestUnackedSeconds: number; backlog: number };
 }
 
+export type ServiceDependency = 'firestore' | 'bigquery' | 'monitoring';
+
 export interface ServiceSpec {
   name: string;
   description?: string;
   localPort: number;
   concurrency: number;
+  /** What its code uses besides Pub/Sub (firestore, bigquery, monitoring): the roles its account gets. */
+  uses: ServiceDependency[];
   /** Consumers handled by this service, in spec order. */
   consumers: string[];
 }
