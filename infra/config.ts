@@ -173,8 +173,13 @@ const PRINCIPAL = /^(user|group|serviceAccount):[^@\s]+@[^@\s]+$|^domain:[a-z0-9
 /** Min/max instances of a service: its own entry, then `default`, then built-in defaults. */
 export function scalingFor(config: MeshConfig, spec: MeshSpec, service: string): Scaling {
   // A pulling service has no request to wake it up: keep one instance running unless told otherwise.
-  const base: Scaling = { ...DEFAULT_SCALING, minInstances: pullsMessages(spec, service) ? 1 : DEFAULT_SCALING.minInstances };
-  return { ...base, ...config.scaling.default, ...config.scaling[service] };
+  const pulls = pullsMessages(spec, service);
+  const base: Scaling = { ...DEFAULT_SCALING, minInstances: pulls ? 1 : DEFAULT_SCALING.minInstances };
+  const scaling = { ...base, ...config.scaling.default, ...config.scaling[service] };
+  // `default` (minInstances 0 in the example stack) is meant for push services: it does not take a
+  // pulling service below one instance; only the service's own entry can (and configProblems refuses it).
+  if (pulls && config.scaling[service]?.minInstances === undefined) scaling.minInstances = Math.max(1, scaling.minInstances);
+  return scaling;
 }
 
 /**
