@@ -60,8 +60,10 @@ it('shows events arriving live, a consumer past its SLO in red, one holding dead
       healthIntervalMs: 500,
       shutdownTimeoutMs: 3000,
       liveIntervalMs: 500,
-      // The pull consumer holds every message (never resolves) so it builds a backlog.
+      // The pull consumer holds every message (never resolves) so it builds a backlog; no handler
+      // deadline, which would otherwise retry them every 10 s and make the row change under the test.
       decorate: (handlers) => ({ ...handlers, 'slow-orders': () => new Promise(() => undefined) }),
+      handlerTimeoutMs: 0,
     });
     await service.start(port, '127.0.0.1');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
@@ -94,7 +96,12 @@ it('shows events arriving live, a consumer past its SLO in red, one holding dead
     expect(await page.textContent('#top-posts tbody')).toContain('browser-post');
     // slow-orders never acks: its backlog passes its SLO of 3 and its row turns red.
     await page.waitForSelector('#health tr.breached[data-consumer="slow-orders"]', { timeout: 30000 });
-    const color = await page.$eval('#health tr.breached[data-consumer="slow-orders"] td', (td) => getComputedStyle(td).backgroundColor);
+    // Read in one evaluation of the live document: the table is re-rendered every liveIntervalMs, and a
+    // cell taken before a re-render is detached (no computed style).
+    const color = await page.evaluate(() => {
+      const td = document.querySelector('#health tr.breached[data-consumer="slow-orders"] td');
+      return td ? getComputedStyle(td).backgroundColor : 'no breached row';
+    });
     expect(color).toBe('rgb(255, 227, 227)');
     expect(await page.$('#health tr.ok[data-consumer="dashboard-analytics"]')).not.toBeNull();
     // dashboard-orders is within its SLO but holds a dead letter: amber, not red.
