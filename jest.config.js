@@ -6,6 +6,9 @@ const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts'
 module.exports = {
   // System tests wait on real emulators (dead-lettering takes several delivery attempts).
   testTimeout: 60000,
+  // A worker that has grown past this after a test file is replaced: each file's gRPC channels,
+  // emulator clients and transformed modules otherwise accumulate over the ~70 files of a run.
+  workerIdleMemoryLimit: '1GB',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/infra/**/*.test.ts'] },
     {
