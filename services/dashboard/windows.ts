@@ -54,6 +54,21 @@ export interface Contribution {
 
 const LIKE_DELTA: Record<string, number> = { 'like.created': 1, 'like.removed': -1 };
 
+/** The payload field naming the acting user: customerId on the orders topic, userId elsewhere. */
+export function userFieldOf(topic: string): 'customerId' | 'userId' {
+  return topic === 'orders' ? 'customerId' : 'userId';
+}
+
+/** The order state an event moves its order into (order.paid -> paid), or undefined. */
+export function orderStateOf(topic: string, type: string): string | undefined {
+  return topic === 'orders' && type.startsWith('order.') ? type.slice('order.'.length) : undefined;
+}
+
+/** +1 / -1 for like.created / like.removed, else undefined. */
+export function likeDeltaOf(type: string): number | undefined {
+  return LIKE_DELTA[type];
+}
+
 /** Builds the contribution; throws PoisonError for events that cannot count (a like without a post). */
 export function contributionOf(consumer: string, topic: string, decoded: DecodedEvent): Contribution {
   const { event } = decoded;
@@ -61,10 +76,11 @@ export function contributionOf(consumer: string, topic: string, decoded: Decoded
   if (!Number.isFinite(timeMs)) throw new PoisonError(`ce-time "${event.time}" is not a time`, 'handler');
   const data = event.data;
   const c: Contribution = { consumer, eventId: event.id, topic, type: event.type, timeMs };
-  const user = topic === 'orders' ? data.customerId : data.userId;
+  const user = data[userFieldOf(topic)];
   if (typeof user === 'string' && user) c.userId = user;
-  if (topic === 'orders' && event.type.startsWith('order.')) c.orderState = event.type.slice('order.'.length);
-  const delta = LIKE_DELTA[event.type];
+  const orderState = orderStateOf(topic, event.type);
+  if (orderState) c.orderState = orderState;
+  const delta = likeDeltaOf(event.type);
   if (delta !== undefined) {
     const postId = data.postId;
     if (typeof postId !== 'string' || !postId) throw new PoisonError(`${event.type} without postId`, 'handler');

@@ -21,6 +21,8 @@ export interface HeldMessage {
   messageId: string;
   eventId?: string;
   type?: string;
+  /** The event's ce-time, when it had one. */
+  time?: string;
   /** Why: the runtime's reason code, or `max-delivery-attempts` when Pub/Sub gave up on it. */
   reason: string;
   error?: string;
@@ -41,6 +43,7 @@ export function heldMessageOf(m: Message): HeldMessage {
     messageId: m.id,
     eventId: a['ce-id'],
     type: a['ce-type'],
+    time: a['ce-time'],
     reason: a.reason ?? (a[`${PUBSUB_DEAD_LETTER_PREFIX}DeliveryCount`] ? 'max-delivery-attempts' : 'unknown'),
     error: a.error,
     deadLetteredAt: m.publishTime.toISOString(),

@@ -26,6 +26,9 @@ import { createPushListener, type PushRoute } from './push';
 import { ServiceStats } from './stats';
 import type { Handlers } from './types';
 
+/** This process, in the ack log's answers (a restarted service numbers its acks from 0 again). */
+const PROCESS_INSTANCE = randomUUID();
+
 export interface MeshServiceOptions {
   spec: MeshSpec;
   /** A key of spec.services; its push and pull consumers are served. */
@@ -242,7 +245,8 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
     res.json(stats.snapshot());
   });
   // Acked message ids after a cursor, for the local health monitor (shared/health/local.ts):
-  // GET /stats/acks?consumer=<name>&after=<seq>[&limit=<n>] -> {consumer, ids, next, missed}.
+  // GET /stats/acks?consumer=<name>&after=<seq>[&limit=<n>] -> {consumer, instance, ids, next, missed}.
+  // `instance` names this process: a reader seeing it change knows the count started again from 0.
   app.get('/stats/acks', (req, res) => {
     const consumer = typeof req.query.consumer === 'string' ? req.query.consumer : '';
     if (!stats.has(consumer))
@@ -253,7 +257,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
     const limit = req.query.limit === undefined ? undefined : Number(req.query.limit);
     if (!Number.isFinite(after) || after < 0 || (limit !== undefined && !(limit > 0)))
       return void res.status(400).json({ error: 'after must be a sequence number >= 0 and limit a positive number' });
-    res.json({ consumer, ...stats.acksOf(consumer).after(after, limit) });
+    res.json({ consumer, instance: PROCESS_INSTANCE, ...stats.acksOf(consumer).after(after, limit) });
   });
   options.routes?.(app);
   app.use(errorResponder(log));

@@ -50,6 +50,8 @@ export function httpAckSource(options: HttpAckSourceOptions): AckSource {
   const urls = options.serviceUrls ?? serviceUrlsFromEnv(spec);
   const timeoutMs = options.timeoutMs ?? 2000;
   const limit = options.limit ?? 10_000;
+  /** consumer -> the process instance its last page came from. */
+  const instances = new Map<string, string>();
   return async (consumer, after): Promise<AckBatch> => {
     const known = spec.consumers[consumer];
     const service = known ? localServiceOf(known) : undefined;
@@ -59,10 +61,14 @@ export function httpAckSource(options: HttpAckSourceOptions): AckSource {
     const url = `${base}/stats/acks?consumer=${encodeURIComponent(consumer)}&after=${after}&limit=${limit}`;
     const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     if (!response.ok) throw new AckSourceError(`${url}: HTTP ${response.status}`);
-    const body = (await response.json()) as { ids?: unknown; next?: unknown };
+    const body = (await response.json()) as { ids?: unknown; next?: unknown; instance?: unknown };
     if (!Array.isArray(body.ids) || typeof body.next !== 'number') throw new AckSourceError(`${url}: not an ack page`);
-    // A service that restarted numbers its acks from 0 again: start over from its beginning.
-    if (body.next < after) return { ids: [], next: 0 };
+    // A service that restarted numbers its acks from 0 again: start over from its beginning. The
+    // instance tells even when the new process has already acked past the old cursor.
+    const instance = typeof body.instance === 'string' ? body.instance : undefined;
+    const previous = instances.get(consumer);
+    if (instance) instances.set(consumer, instance);
+    if ((previous && instance && previous !== instance) || body.next < after) return { ids: [], next: 0, restarted: true };
     return { ids: body.ids as string[], next: body.next };
   };
 }

@@ -20,6 +20,11 @@ import { judge, type ConsumerHealth, type HealthSource } from './types';
 export interface AckBatch {
   ids: string[];
   next: number;
+  /**
+   * The consumer's process restarted since the last page: what the old process acked after the last
+   * page it gave is lost (read from 0 again, i.e. from the new process's first ack).
+   */
+  restarted?: boolean;
 }
 
 /**
@@ -40,6 +45,12 @@ interface ConsumerLedger {
   deadLettered: number;
   /** Cursor into the consumer's ack source. */
   cursor: number;
+  /**
+   * Unacked when the consumer's process restarted: each was acked by the old process (the report of
+   * it lost) or comes back to the new one within its ack deadline and is acked then. messageId ->
+   * when to presume the first.
+   */
+  uncertain: Map<string, number>;
 }
 
 export class LocalTapHealth implements HealthSource {
@@ -53,7 +64,8 @@ export class LocalTapHealth implements HealthSource {
     private readonly spec: MeshSpec,
     private readonly acks: AckSource,
   ) {
-    for (const c of Object.values(spec.consumers)) this.ledgers.set(c.name, { unacked: new Map(), early: new Set(), deadLettered: 0, cursor: 0 });
+    for (const c of Object.values(spec.consumers))
+      this.ledgers.set(c.name, { unacked: new Map(), early: new Set(), deadLettered: 0, cursor: 0, uncertain: new Map() });
     for (const t of Object.keys(spec.topics)) this.byEventId.set(t, new Map());
   }
 
@@ -113,11 +125,23 @@ export class LocalTapHealth implements HealthSource {
         const batch = await this.acks(c.name, ledger.cursor).catch(() => undefined);
         if (batch) {
           ledger.cursor = batch.next;
+          if (batch.restarted) {
+            // Leased by the dead process and not acked: back to the new one after the ack deadline.
+            const presumeAt = now + (2 * c.ackDeadlineSeconds + 10) * 1000;
+            for (const id of ledger.unacked.keys()) ledger.uncertain.set(id, presumeAt);
+          }
           for (const id of batch.ids) if (!ledger.unacked.delete(id)) ledger.early.add(id);
           // Acks of messages the tap never shows (published before it existed) must not pile up.
           for (const id of ledger.early) {
             if (ledger.early.size <= MAX_EARLY_ACKS) break;
             ledger.early.delete(id);
+          }
+        }
+        for (const [id, presumeAt] of ledger.uncertain) {
+          if (!ledger.unacked.has(id)) ledger.uncertain.delete(id);
+          else if (now >= presumeAt) {
+            ledger.unacked.delete(id);
+            ledger.uncertain.delete(id);
           }
         }
         let oldest = Infinity;

@@ -20,6 +20,8 @@ export interface LocalEndpoints {
 
 export interface RunningService {
   name: string;
+  /** The service's process (and process group) id: a test may kill -9 it. */
+  pid: number;
   url: string;
   logFile: string;
   stop(): Promise<void>;
@@ -82,5 +84,5 @@ export async function startLocalService(spec: MeshSpec, name: string, endpoints:
     if (error instanceof EmulatorStartError) error.message += `\n(full log: ${logFile})`;
     throw error;
   }
-  return { name, url, logFile, stop: () => proc.stop() };
+  return { name, pid: proc.pid, url, logFile, stop: () => proc.stop() };
 }

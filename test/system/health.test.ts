@@ -20,6 +20,7 @@ consumers:
     topic: orders
     delivery: pull
     service: worker
+    ackDeadline: 10s
     lagSlo: { oldestUnacked: 1h, backlog: 100 }
   stuck:
     topic: orders
@@ -99,4 +100,43 @@ describe('local consumer health (tap subscriptions + acks reported by the runtim
       await Promise.all([fast.close(), failing.close(), health.close()]);
     }
   });
+
+  it('after a consumer process restarts, forgets acks it can no longer hear of once their ack deadline has passed twice', async () => {
+    // The old process acked 5 messages but reported only 2 before it was killed: the other 3 were
+    // acked (Pub/Sub will not redeliver them) and their report is lost with the process.
+    const reported: string[] = [];
+    let restarted = false;
+    const source = async (consumer: string, after: number) => {
+      if (consumer !== 'fast') return { ids: [], next: 0 };
+      if (restarted) {
+        restarted = false;
+        return { ids: [], next: 0, restarted: true };
+      }
+      return { ids: reported.slice(after), next: reported.length };
+    };
+    const health = new LocalTapHealth(pubsub, spec, source);
+    health.start();
+    const fast = pubsub.subscription('fast');
+    const ids: string[] = [];
+    fast.on('message', (m: Message) => {
+      m.ack();
+      ids.push(m.id);
+    });
+    const publisher = new MeshPublisher({ pubsub, spec, source: '//test/health' });
+    for (let i = 1; i <= 5; i++) await publisher.publish('orders', 'order.created', { orderId: `r-${i}`, customerId: 'c', sequence: 1 });
+    try {
+      await eventually(() => (ids.length === 5 ? true : undefined), 20000, 'fast acked all 5');
+      reported.push(...ids.slice(0, 2));
+      const fastHealth = async () => (await health.read()).find((h) => h.consumer === 'fast')!;
+      await eventually(async () => ((await fastHealth()).backlog === 3 ? true : undefined), 20000, 'the 3 unreported acks to show as backlog');
+      restarted = true; // the new process numbers its acks from 0 and reports none of the old ones
+      const before = Date.now();
+      expect((await fastHealth()).backlog).toBe(3);
+      // Presumed acked after twice the ack deadline (10 s here) and 10 s: not redelivered by then, so acked.
+      const drained = await eventually(async () => ((await fastHealth()).backlog === 0 ? Date.now() : undefined), 45000, 'the unreported acks presumed');
+      expect(drained - before).toBeGreaterThanOrEqual(2 * spec.consumers.fast.ackDeadlineSeconds * 1000 + 10_000 - 1000);
+    } finally {
+      await Promise.all([fast.close(), health.close()]);
+    }
+  }, 90_000);
 });

@@ -357,6 +357,16 @@ describe('queries', () => {
     expect(error.message).toMatch(/must be qualified with a dataset/);
   });
 
+  it('binds array parameters for x IN UNNEST(@values), as BigQuery does', async () => {
+    const [rows] = await bigquery.query({
+      query: 'SELECT id FROM shop.events WHERE id IN UNNEST(@ids) AND kind NOT IN UNNEST(@kinds) ORDER BY id',
+      params: { ids: ['a', 'b', 'c', 'zz'], kinds: ['click'] },
+    });
+    expect(rows).toEqual([{ id: 'a' }, { id: 'c' }]);
+    const [none] = await bigquery.query({ query: 'SELECT id FROM shop.events WHERE id IN UNNEST(@ids)', params: { ids: [] }, types: { ids: ['STRING'] } });
+    expect(none).toEqual([]);
+  });
+
   it('follows BigQuery semantics for the translated functions', async () => {
     const [[row]] = await bigquery.query(`
       SELECT

@@ -10,5 +10,6 @@ import { register as query } from './query';
 import { register as status } from './status';
 import { register as deadLetters } from './dead-letters';
 import { register as smoke } from './smoke';
+import { register as parity } from './parity';
 
-export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor, plan, load, query, status, deadLetters, smoke];
+export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor, plan, load, query, status, deadLetters, smoke, parity];

@@ -165,6 +165,11 @@ export class Translator {
     }
     if (upper === 'EXCEPT' && prev?.kind === 'op' && prev.value === '*' && next?.kind === 'op' && next.value === '(') return ['EXCLUDE', i + 1];
     if (!afterDot && next?.kind === 'op' && next.value === '(') {
+      // x IN UNNEST(array): DuckDB binds UNNEST only in a SELECT list, so x IN (SELECT UNNEST(array)).
+      if (upper === 'UNNEST' && prev?.kind === 'ident' && prev.value.toUpperCase() === 'IN') {
+        const [args, close] = this.args(nextIndex, end);
+        return [`(SELECT UNNEST(${args.map((a) => a.sql).join(', ')}))`, close + 1];
+      }
       if (upper === 'EXTRACT') return this.extract(nextIndex, end);
       if (upper === 'CAST' || upper === 'SAFE_CAST') return this.cast(nextIndex, end, upper === 'SAFE_CAST' ? 'TRY_CAST' : 'CAST');
       const handler = FUNCTIONS[upper];

@@ -31,7 +31,7 @@ import {
   type DatasetMeta,
   type TableMeta,
 } from './metadata';
-import { bindParameters, duckQueryError, queryError, type QueryRequest, type QueryResult } from './queries';
+import { bindParameters, duckQueryError, parameterTypes, queryError, type QueryRequest, type QueryResult } from './queries';
 import { checkedClustering, checkedFields, checkedPartitioning, patchedFields } from './table-schema';
 
 export type { InsertAllRequest, InsertError } from './insert-rows';
@@ -353,6 +353,7 @@ export class LocalBigQueryStore {
       throw queryError(error);
     }
     const values = bindParameters(request, parameters);
+    const types = parameterTypes(request, parameters);
     if (request.dryRun) return { schema: { fields: [] }, rows: [], statementType: 'SELECT' };
     return this.readLock.run(async () => {
       if (defaultDataset) {
@@ -360,9 +361,9 @@ export class LocalBigQueryStore {
         await this.reader.run(`SET search_path = '${defaultDataset}'`);
       } else await this.reader.run('RESET search_path');
       try {
-        const reader = await this.reader.runAndReadAll(sql, values);
-        const types = reader.columnTypes();
-        const fields = reader.columnNames().map((name, k) => resultField(name, types[k]));
+        const reader = await this.reader.runAndReadAll(sql, values, types);
+        const columnTypes = reader.columnTypes();
+        const fields = reader.columnNames().map((name, k) => resultField(name, columnTypes[k]));
         return { schema: { fields }, rows: reader.getRows(), statementType: 'SELECT' };
       } catch (error) {
         throw duckQueryError(error, sql);
