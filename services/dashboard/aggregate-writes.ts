@@ -69,8 +69,14 @@ export class AggregateWriter {
     return docs;
   }
 
-  /** The writes of one commit: dedup creates, then per window one counter shard, one sketch, the likes buckets touched. */
-  write(batch: WriteBatch, events: CountedEvent[], shard: number): void {
+  /**
+   * The writes of one commit: dedup creates, then per window one counter shard, one sketch, the likes
+   * buckets touched. Returns what to call once the batch committed: the sketches kept in memory take
+   * the commit's users only then (a refused commit, e.g. ALREADY_EXISTS for a duplicate republished
+   * with a later ce-time, must not leave its users in a window it never counted).
+   */
+  write(batch: WriteBatch, events: CountedEvent[], shard: number): () => void {
+    const onCommitted: (() => void)[] = [];
     const nowMs = this.now();
     const dedupExpiry = Timestamp.fromMillis(nowMs + this.dedupTtlMs);
     interface WindowSum {
@@ -138,10 +144,12 @@ export class AggregateWriter {
       );
       if (w.users.size) {
         const sketches = this.sketchesFor(w.g, w.key, shard);
+        const next = new Map([...sketches.topics].map(([t, h]) => [t, h] as const));
         for (const [topic, users] of w.users) {
-          let hll = sketches.topics.get(topic);
-          if (!hll) sketches.topics.set(topic, (hll = new HyperLogLog()));
+          const base = sketches.topics.get(topic);
+          const hll = base ? new HyperLogLog(Uint8Array.from(base.registers)) : new HyperLogLog();
           for (const u of users) hll.addHash(hashOf(u));
+          next.set(topic, hll);
         }
         // A blind overwrite: this process is the only writer of this document and its registers only grow.
         batch.set(sketches.ref, {
@@ -150,7 +158,10 @@ export class AggregateWriter {
           start,
           expiresAt,
           writer: this.writerId,
-          topics: Object.fromEntries([...sketches.topics].map(([t, h]) => [t, h.toBytes()])),
+          topics: Object.fromEntries([...next].map(([t, h]) => [t, h.toBytes()])),
+        });
+        onCommitted.push(() => {
+          for (const [topic, hll] of next) sketches.topics.set(topic, hll);
         });
       }
     }
@@ -163,6 +174,9 @@ export class AggregateWriter {
         { merge: true },
       );
     }
+    return () => {
+      for (const apply of onCommitted) apply();
+    };
   }
 
   /** This writer's sketches of one window and shard; an evicted window comes back under a new document. */

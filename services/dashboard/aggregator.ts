@@ -305,8 +305,9 @@ export class Aggregator {
           if (!live.length) return;
         }
         const batch = this.db.batch();
-        this.writer.write(batch, live, shard);
+        const committed = this.writer.write(batch, live, shard);
         await batch.commit();
+        committed();
         this.stats.commits++;
         for (const p of live) this.settle(p, 'done');
         return;

@@ -121,6 +121,32 @@ describe('dashboard aggregator on the Firestore emulator', () => {
     const [hour] = await new DashboardReader(db).windows('hour', time);
     expect(hour.orders).toEqual({ created: 600 });
   }, 60_000);
+
+  it('a duplicate republished with a later ce-time leaves no user in the later window (found by mesh parity)', async () => {
+    // The duplicate makes its commit fail with ALREADY_EXISTS; the retry commits only the new event.
+    // The refused attempt had already put the duplicate's user into the later window's sketch in memory.
+    const aggregator = new Aggregator(db, { writerId: 'w', shards: 1 });
+    const first = Date.parse('2026-01-02T05:00:10Z');
+    const later = Date.parse('2026-01-02T05:01:10Z');
+    const event = (eventId: string, userId: string, timeMs: number): Contribution => ({
+      consumer: 'dashboard-orders',
+      eventId,
+      topic: 'orders',
+      type: 'order.created',
+      timeMs,
+      orderState: 'created',
+      userId,
+    });
+    expect(await aggregator.add(event('e-1', 'u-original', first))).toBe('done');
+    const results = await Promise.all([aggregator.add(event('e-1', 'u-original', later)), aggregator.add(event('e-2', 'u-new', later))]);
+    await aggregator.close();
+    expect(results).toEqual(['duplicate', 'done']);
+    const minutes = await new DashboardReader(db).windows('minute', first);
+    expect(minutes.map((w) => [w.window, w.total, w.users.byTopic.orders])).toEqual([
+      ['2026-01-02T05:00', 1, 1],
+      ['2026-01-02T05:01', 1, 1],
+    ]);
+  }, 60_000);
 });
 
 /**
