@@ -51,4 +51,19 @@ describe('demo traffic generator', () => {
       else expect(steps.map((s) => s.type)).toEqual(['order.created', 'order.shipped', 'order.paid']);
     }
   });
+
+  it("sends each order's events, duplicates included, through one client (raw or MeshPublisher), both clients in use", () => {
+    const generator = new TrafficGenerator({ ...mix, raw: 0.5 }, 3);
+    const clients = new Map<string, Set<boolean>>();
+    for (let i = 0; i < 5000; i++) {
+      const send = generator.next();
+      if (send.topic !== 'orders' || send.kind === 'poison') continue;
+      const orderId = String(send.data.orderId);
+      clients.set(orderId, (clients.get(orderId) ?? new Set()).add(send.raw));
+    }
+    expect([...clients.values()].every((c) => c.size === 1)).toBe(true);
+    const raw = [...clients.values()].filter((c) => c.has(true)).length;
+    expect(raw).toBeGreaterThan(clients.size * 0.3);
+    expect(raw).toBeLessThan(clients.size * 0.7);
+  });
 });

@@ -46,6 +46,12 @@ interface OpenOrder {
   itemCount: number;
   sequence: number;
   state: 'created' | 'paid';
+  /**
+   * Whether this order's events go through the plain client: one client per order, as one producer
+   * owns an order. (The Pub/Sub emulator may deliver an ordering key out of its publish-time order
+   * when two publisher clients publish it at once; GCP orders a key by receipt, whoever published.)
+   */
+  raw?: boolean;
 }
 
 /** mulberry32: small, fast, seedable. */
@@ -141,7 +147,9 @@ export class TrafficGenerator {
         state: 'created',
       };
       this.open.push(order);
-      return this.orderEvent(order, 'order.created');
+      const created = this.orderEvent(order, 'order.created');
+      order.raw = created.raw;
+      return created;
     }
     const index = Math.floor(this.random() * this.open.length);
     const order = this.open[index];
@@ -177,7 +185,9 @@ export class TrafficGenerator {
       carrier: '',
       ...extra,
     };
-    return this.event('orders', type, data);
+    const send = this.event('orders', type, data);
+    if (order.raw !== undefined) send.raw = order.raw;
+    return send;
   }
 
   private poison(): Send {
