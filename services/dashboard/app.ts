@@ -13,10 +13,11 @@ import {
   type MeshService,
   type ServiceAppOptions,
 } from '../../shared/consumer';
-import { firestoreProbe, readAnomalies } from '../../shared/firestore';
+import { firestoreProbe, readAnomalies, readParityRecords } from '../../shared/firestore';
 import type { HealthSource } from '../../shared/health';
 import { Aggregator, type AggregatorOptions } from './aggregator';
 import { anomalyRoutes } from './anomalies';
+import { parityRoutes } from './parity';
 import { dashboardHandlers, SERVICE_NAME } from './handlers';
 import { createHealthSource, HealthMonitor } from './health';
 import { LiveFeed } from './live';
@@ -86,6 +87,8 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
     routes: (app) => {
       // The processor's order anomalies, read from Firestore with the shared reader (anomalies.ts).
       anomalyRoutes(app, { read: (o) => readAnomalies(options.firestore, o), log });
+      // The latest parity result per topic (parity.ts).
+      parityRoutes(app, { read: () => readParityRecords(options.firestore), log });
       dashboardRoutes(app, routeDeps);
     },
   });

@@ -8,3 +8,5 @@ export * from './layout';
 export * from './anomalies';
 // Readiness: whether Firestore answers (probe.ts).
 export * from './probe';
+// The latest parity result per topic (parity.ts).
+export * from './parity';

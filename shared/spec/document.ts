@@ -168,9 +168,11 @@ export const meshDocument = z
         dataDir: z.string().default('.mesh-data'),
         /** How often `npm start` exports the Firestore emulator's data into dataDir (besides on stop); 0 = only on stop. */
         firestoreExportEvery: durationText.default('30s'),
+        /** How often `npm start` runs `mesh parity` on the last 30 minute windows and records the result for the dashboard; 0 = never. */
+        parityEvery: durationText.default('2m'),
       })
       .strict()
-      .default({ pubsubPort: 8085, firestorePort: 8086, bigqueryPort: 9050, dataDir: '.mesh-data', firestoreExportEvery: '30s' }),
+      .default({ pubsubPort: 8085, firestorePort: 8086, bigqueryPort: 9050, dataDir: '.mesh-data', firestoreExportEvery: '30s', parityEvery: '2m' }),
     recovery: recoveryDocument.default({
       firestore: { ...RECOVERY_DEFAULTS.firestore, backups: { ...RECOVERY_DEFAULTS.firestore.backups } },
       warehouse: { ...RECOVERY_DEFAULTS.warehouse },

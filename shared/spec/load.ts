@@ -91,7 +91,12 @@ function normalize(doc: MeshDocument, file: string): MeshSpec {
     consumers: {},
     services: {},
     warehouse: doc.warehouse,
-    local: { ...doc.local, dataDir: path.resolve(base, doc.local.dataDir), firestoreExportEverySeconds: parseDuration(doc.local.firestoreExportEvery) },
+    local: {
+      ...doc.local,
+      dataDir: path.resolve(base, doc.local.dataDir),
+      firestoreExportEverySeconds: parseDuration(doc.local.firestoreExportEvery),
+      parityEverySeconds: parseDuration(doc.local.parityEvery),
+    },
     recovery: normalizeRecovery(doc.recovery),
     alerts: { anomalies: normalizeAnomalyAlert(doc.alerts.anomalies) },
   };

@@ -92,6 +92,8 @@ export interface MeshSpec {
     dataDir: string;
     /** `npm start` exports the Firestore emulator's data this often (and on stop); 0 = only on stop. */
     firestoreExportEverySeconds: number;
+    /** `npm start` runs parity this often and records it for the dashboard; 0 = never. */
+    parityEverySeconds: number;
   };
   recovery: RecoverySpec;
   alerts: AlertsSpec;

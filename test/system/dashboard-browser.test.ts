@@ -18,6 +18,8 @@ import type { OrderEventData } from '../../services/processor/orders';
 import { ProcessorStore } from '../../services/processor/store';
 import { testFirestore, testPubSub, uniqueProject } from '../support/emulators';
 import { REPO_ROOT, specFromText } from '../support/specs';
+import { recordParity } from '../../tools/parity/record';
+import type { ParityRow } from '../../tools/parity/types';
 
 const CHROMIUM = '/usr/bin/chromium';
 const spec = specFromText(`
@@ -136,6 +138,47 @@ it('shows events arriving live, a consumer past its SLO in red, one holding dead
     ]);
     expect(await page.textContent('#anomaly-latest tr[data-order-id="browser-bad-1"]')).toContain('shipped before paid');
     expect(await page.$eval('#anomaly-counts td.anomaly', (td) => getComputedStyle(td).color)).toBe('rgb(166, 27, 27)');
+
+    // Parity: the latest result per topic as `mesh parity --record` writes it: agree in green,
+    // pending in amber, a mismatch in red with its difference.
+    await page.waitForFunction(() => (window as unknown as { dashboard: { parity?: unknown } }).dashboard.parity !== undefined, undefined, { timeout: 15000 });
+    expect(await page.textContent('#parity-status')).toContain('no run recorded yet');
+    const row = (topic: string, verdict: ParityRow['verdict'], differences: ParityRow['differences'] = []): ParityRow => ({
+      topic,
+      window: '2026-12-04T04:31',
+      start: '2026-12-04T04:31:00.000Z',
+      end: '2026-12-04T04:32:00.000Z',
+      check: 'events',
+      item: 'view',
+      counts: { warehouse: 10, dashboard: verdict === 'mismatch' ? 9 : 10 },
+      verdict,
+      differences,
+    });
+    const difference = { sink: 'dashboard', summary: '1 view short, yet every event has its dashboard-analytics dedup record', sample: [] };
+    await recordParity(firestore, {
+      at: new Date().toISOString(),
+      target: 'local',
+      project,
+      granularity: 'minute',
+      since: '2026-12-04T04:00:00.000Z',
+      until: '2026-12-04T04:32:00.000Z',
+      topics: ['analytics', 'orders', 'payments'],
+      rows: [row('analytics', 'ok'), row('analytics', 'mismatch', [difference]), row('orders', 'ok'), row('payments', 'pending')],
+      mismatches: 1,
+      pending: 1,
+      anomalies: {},
+      warnings: [],
+    });
+    await page.waitForSelector('#parity-results tr[data-topic="payments"]', { timeout: 20000 });
+    expect(
+      await page.$$eval('#parity-results tbody tr', (rows) => rows.map((r) => `${(r as HTMLElement).dataset.topic}:${(r as HTMLElement).dataset.verdict}`)),
+    ).toEqual(['analytics:mismatch', 'orders:ok', 'payments:pending']);
+    const colours = await page.evaluate(() =>
+      ['analytics', 'orders', 'payments'].map((t) => getComputedStyle(document.querySelector(`#parity-results tr[data-topic="${t}"] td.verdict`)!).color),
+    );
+    expect(colours).toEqual(['rgb(166, 27, 27)', 'rgb(27, 122, 47)', 'rgb(154, 103, 0)']);
+    expect(await page.textContent('#parity-results tr[data-topic="analytics"]')).toContain('2026-12-04T04:31 events view: dashboard: 1 view short');
+    expect(await page.textContent('#parity-results tr[data-topic="analytics"]')).toContain('1/2 agree, 1 mismatched');
     const artifacts = path.join(REPO_ROOT, 'test-artifacts');
     fs.mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: path.join(artifacts, 'dashboard.png'), fullPage: true });

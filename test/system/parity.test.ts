@@ -21,6 +21,7 @@ import { TrafficGenerator, DEFAULT_MIX } from '../../tools/load/traffic';
 import { TrafficSender } from '../../tools/load/sender';
 import { readLag } from '../../tools/parity/lag';
 import { runParity } from '../../tools/parity/run';
+import { scheduleParity } from '../../tools/parity/schedule';
 import type { ParityReport, ParityRow } from '../../tools/parity/types';
 import { localTarget, type SmokeTarget } from '../../tools/smoke/target';
 import { eventually } from '../support/emulators';
@@ -138,6 +139,25 @@ it('holds again after the processor is killed mid-stream and restarted', async (
   const report = await parityHolds();
   expect(report.mismatches).toBe(0);
   expect(report.rows.filter((r) => r.check === 'events').reduce((n, r) => n + (r.counts.warehouse ?? 0), 0)).toBeGreaterThan(SENDS * 1.5);
+});
+
+it("runs on the schedule npm start sets up, and the dashboard serves each topic's latest result", async () => {
+  const results: (ParityReport | undefined)[] = [];
+  const schedule = scheduleParity({ spec, endpoints: mesh, dashboardUrl: mesh.serviceUrls.dashboard, everyMs: 500, onRun: (r) => results.push(r) });
+  try {
+    await eventually(() => (results.length >= 2 ? true : undefined), 120_000, 'two scheduled runs');
+  } finally {
+    await schedule.stop();
+  }
+  expect(results.every((r) => r && r.mismatches === 0)).toBe(true);
+  const response = await fetch(`${mesh.serviceUrls.dashboard}/api/parity`);
+  const body = (await response.json()) as { records: { topic: string; verdict: string; checks: number; at: string }[] };
+  expect(body.records.map((r) => r.topic)).toEqual(['analytics', 'orders']);
+  for (const r of body.records) {
+    expect(r.verdict).not.toBe('mismatch');
+    expect(r.checks).toBeGreaterThan(0);
+    expect(Date.parse(r.at)).toBeGreaterThan(Date.now() - 120_000);
+  }
 });
 
 it('reports a dashboard counter decremented by hand, in that window, for that type only', async () => {

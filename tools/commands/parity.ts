@@ -12,6 +12,7 @@ import type { Granularity } from '../../services/dashboard/windows';
 import { gcpTarget, localTarget } from '../smoke/target';
 import { printParityReport } from '../parity/format';
 import { readLag } from '../parity/lag';
+import { recordParity } from '../parity/record';
 import { parityExitCode, runParity } from '../parity/run';
 
 interface ParityCommandOptions {
@@ -21,6 +22,7 @@ interface ParityCommandOptions {
   settle: string;
   json?: boolean;
   all?: boolean;
+  record?: boolean;
   gcp?: boolean;
   project?: string;
   stack: string;
@@ -40,6 +42,7 @@ export function register(program: Command): void {
     .option('--settle <d>', 'judge a window only this long after it ended', '1m')
     .option('--json', 'print the report as JSON')
     .option('--all', 'print every check, not only those that are not ok')
+    .option('--record', "record each topic's result for the dashboard's parity panel (npm start does this on a schedule)")
     .option('--gcp', 'check a deployed stack (application default credentials) instead of the local mesh')
     .option('--project <id>', 'GCP project with --gcp (default: GOOGLE_CLOUD_PROJECT, else gcp:project of Pulumi.<stack>.yaml)')
     .option('--stack <name>', 'stack whose Pulumi.<name>.yaml names the project with --gcp', 'dev')
@@ -63,6 +66,7 @@ export function register(program: Command): void {
           settleMs: settle * 1000,
           onProgress: (line) => process.stderr.write(`parity: ${line}\n`),
         });
+        if (options.record) await recordParity(target.firestore, report);
         if (options.json) console.log(JSON.stringify(report, null, 2));
         else printParityReport(report, { all: options.all });
         process.exitCode = parityExitCode(report);

@@ -3,6 +3,8 @@ import { consumerResources, loadSpec } from '../../shared/spec';
 import type { MeshSpec } from '../../shared/spec';
 import { startLocalMesh, type LocalMesh, type LocalPush } from '../../shared/local';
 import { printTable } from '../table';
+import { scheduleParity, type ParitySchedule } from '../parity/schedule';
+import type { ParityReport } from '../parity/types';
 
 export function register(program: Command): void {
   program
@@ -19,12 +21,29 @@ export function register(program: Command): void {
         push: options.push,
         onProgress: (line) => console.log(`- ${line}`),
       });
+      let parity: ParitySchedule | undefined;
+      if (spec.local.parityEverySeconds > 0 && options.services) {
+        let last = '';
+        parity = scheduleParity({
+          spec,
+          endpoints: mesh,
+          dashboardUrl: mesh.serviceUrls.dashboard,
+          everyMs: spec.local.parityEverySeconds * 1000,
+          // One line when the verdict changes, not every run.
+          onRun: (report, error) => {
+            const line = error ? `parity run failed: ${error.message}` : describeParity(report!);
+            if (line !== last) console.log(`- ${line}`);
+            last = line;
+          },
+        });
+      }
       let stopping = false;
       const shutdown = async () => {
         if (stopping) return;
         stopping = true;
         console.log('\nstopping ...');
         try {
+          await parity?.stop();
           await mesh.stop();
           console.log(`stopped; local data kept in ${spec.local.dataDir} (npm start -- --fresh to start empty)`);
           process.exit(0);
@@ -38,6 +57,11 @@ export function register(program: Command): void {
       printSummary(spec, mesh, options.push);
       console.log(`running; logs in ${spec.local.dataDir}/logs; \`npm run mesh -- status\` in another terminal; Ctrl-C stops everything`);
     });
+}
+
+function describeParity(report: ParityReport): string {
+  if (report.mismatches) return `parity: ${report.mismatches} MISMATCH(ES) on the last 30 minutes (npm run mesh -- parity --since 30m --window 1m)`;
+  return `parity: the sinks agree on the last 30 minutes (${report.rows.length - report.pending} checks, ${report.pending} pending)`;
 }
 
 /** The one short table: where things are (dashboard page first), then each consumer and its subscription. */

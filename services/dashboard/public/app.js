@@ -256,6 +256,45 @@
       );
   }
 
+  // Parity: the latest recorded `mesh parity` result per topic (npm start runs it on a schedule).
+  async function refreshParity() {
+    try {
+      const response = await fetch('api/parity');
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      renderParity(await response.json());
+    } catch (error) {
+      $('parity-status').textContent = `(unavailable: ${error.message})`;
+    } finally {
+      setTimeout(refreshParity, ANOMALY_POLL_MS);
+    }
+  }
+
+  function renderParity(p) {
+    window.dashboard.parity = p;
+    $('parity-status').textContent = p.records.length ? '' : '(no run recorded yet: npm run mesh -- parity --record)';
+    const verdicts = { ok: 'agree', pending: 'pending', mismatch: 'MISMATCH' };
+    $('parity-results')
+      .querySelector('tbody')
+      .replaceChildren(
+        ...p.records.map((r) => {
+          const tr = document.createElement('tr');
+          tr.dataset.topic = r.topic;
+          tr.dataset.verdict = r.verdict;
+          tr.className = `parity-${r.verdict}`;
+          tr.title = `${r.granularity} windows ${r.since} .. ${r.until} (${r.target})`;
+          const checks = `${r.agree}/${r.checks} agree${r.pending ? `, ${r.pending} pending` : ''}${r.mismatches ? `, ${r.mismatches} mismatched` : ''}`;
+          tr.append(
+            cell(r.topic),
+            cell(verdicts[r.verdict] ?? r.verdict, 'verdict'),
+            cell(new Date(r.at).toLocaleTimeString()),
+            cell(checks),
+            cell(r.differences.join('\n')),
+          );
+          return tr;
+        }),
+      );
+  }
+
   function connect() {
     const source = new EventSource('api/stream');
     source.addEventListener('open', () => {
@@ -270,4 +309,5 @@
   }
   connect();
   refreshAnomalies();
+  refreshParity();
 })();

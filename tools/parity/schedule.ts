@@ -1,0 +1,66 @@
+/**
+ * Parity as a running control on the local mesh: `npm start` runs it every `local.parityEvery`
+ * (default 2 min) on the minute windows of the last 30 minutes and records each topic's result for
+ * the dashboard's parity panel (shared/firestore/parity.ts). One run at a time; a run that fails
+ * (an emulator restarting) is reported and the next one tries again.
+ */
+import type { LocalEndpoints } from '../../shared/local/services';
+import type { MeshSpec } from '../../shared/spec';
+import { localTarget } from '../smoke/target';
+import { readLag } from './lag';
+import { recordParity } from './record';
+import { runParity } from './run';
+import type { ParityReport } from './types';
+
+export interface ParityScheduleOptions {
+  spec: MeshSpec;
+  endpoints: LocalEndpoints;
+  dashboardUrl?: string;
+  everyMs: number;
+  /** Windows compared per run. Default 30 minutes. */
+  periodMs?: number;
+  /** Each run's report, or its failure. */
+  onRun?: (report: ParityReport | undefined, error?: Error) => void;
+}
+
+export interface ParitySchedule {
+  /** Runs once now (besides the schedule); resolves with the report. */
+  runNow(): Promise<ParityReport>;
+  stop(): Promise<void>;
+}
+
+export function scheduleParity(options: ParityScheduleOptions): ParitySchedule {
+  const { spec, endpoints } = options;
+  const periodMs = options.periodMs ?? 30 * 60_000;
+  let running: Promise<ParityReport> | undefined;
+  const run = (): Promise<ParityReport> => {
+    running ??= (async () => {
+      const target = await localTarget(spec, { pubsubHost: endpoints.pubsubHost, firestoreHost: endpoints.firestoreHost, bigqueryUrl: endpoints.bigqueryUrl });
+      try {
+        const { lag } = await readLag(spec, target, options.dashboardUrl);
+        const report = await runParity({ spec, target, granularity: 'minute', sinceMs: Date.now() - periodMs, lag, settleMs: 30_000 });
+        await recordParity(target.firestore, report);
+        return report;
+      } finally {
+        await target.close();
+        running = undefined;
+      }
+    })();
+    return running;
+  };
+  const timer = setInterval(() => {
+    if (running) return;
+    run().then(
+      (report) => options.onRun?.(report),
+      (error: Error) => options.onRun?.(undefined, error),
+    );
+  }, options.everyMs);
+  timer.unref();
+  return {
+    runNow: run,
+    async stop() {
+      clearInterval(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+}
