@@ -193,18 +193,19 @@
     }
   }
 
-  // Order anomalies come from their own endpoint (the processor's counters), polled: they change rarely.
-  const ANOMALY_POLL_MS = 5000;
+  // Order anomalies and parity results come from their own endpoints, polled: they change rarely.
+  const PANEL_POLL_MS = 5000;
 
-  async function refreshAnomalies() {
+  /** Fetches `url` every PANEL_POLL_MS and renders it; says in `statusId` when it cannot. */
+  async function poll(url, render, statusId) {
     try {
-      const response = await fetch('api/anomalies');
+      const response = await fetch(url);
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      renderAnomalies(await response.json());
+      render(await response.json());
     } catch (error) {
-      $('anomalies-status').textContent = `(unavailable: ${error.message})`;
+      $(statusId).textContent = `(unavailable: ${error.message})`;
     } finally {
-      setTimeout(refreshAnomalies, ANOMALY_POLL_MS);
+      setTimeout(() => poll(url, render, statusId), PANEL_POLL_MS);
     }
   }
 
@@ -257,18 +258,6 @@
   }
 
   // Parity: the latest recorded `mesh parity` result per topic (npm start runs it on a schedule).
-  async function refreshParity() {
-    try {
-      const response = await fetch('api/parity');
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      renderParity(await response.json());
-    } catch (error) {
-      $('parity-status').textContent = `(unavailable: ${error.message})`;
-    } finally {
-      setTimeout(refreshParity, ANOMALY_POLL_MS);
-    }
-  }
-
   function renderParity(p) {
     window.dashboard.parity = p;
     $('parity-status').textContent = p.records.length ? '' : '(no run recorded yet: npm run mesh -- parity --record)';
@@ -308,6 +297,6 @@
     });
   }
   connect();
-  refreshAnomalies();
-  refreshParity();
+  poll('api/anomalies', renderAnomalies, 'anomalies-status');
+  poll('api/parity', renderParity, 'parity-status');
 })();
