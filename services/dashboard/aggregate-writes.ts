@@ -144,7 +144,8 @@ export class AggregateWriter {
       );
       if (w.users.size) {
         const sketches = this.sketchesFor(w.g, w.key, shard);
-        const next = new Map([...sketches.topics].map(([t, h]) => [t, h] as const));
+        // A copy per topic written (the size of the toBytes() below): the kept sketch changes only on commit.
+        const next = new Map(sketches.topics);
         for (const [topic, users] of w.users) {
           const base = sketches.topics.get(topic);
           const hll = base ? new HyperLogLog(Uint8Array.from(base.registers)) : new HyperLogLog();

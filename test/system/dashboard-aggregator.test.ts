@@ -8,6 +8,7 @@ import { Aggregator } from '../../services/dashboard/aggregator';
 import { DashboardReader } from '../../services/dashboard/reader';
 import type { Contribution } from '../../services/dashboard/windows';
 import { testFirestore, uniqueProject } from '../support/emulators';
+import { countersOf, modelWindows } from '../support/dashboard-model';
 
 interface CommitRecord {
   startedAt: number;
@@ -203,19 +204,9 @@ describe('dashboard windows survive any interleaving of commits', () => {
         const reader = new DashboardReader(db);
         for (const g of ['minute', 'hour'] as const) {
           const windows = await reader.windows(g, base);
-          const want = new Map<string, { total: number; events: Record<string, Record<string, number>>; orders: Record<string, number>; likes: number }>();
-          for (const c of all) {
-            const key = DashboardReader.windowOf(g, c.timeMs);
-            const w = want.get(key) ?? { total: 0, events: {}, orders: {}, likes: 0 };
-            want.set(key, w);
-            w.total++;
-            const byType = (w.events[c.topic] ??= {});
-            byType[c.type] = (byType[c.type] ?? 0) + 1;
-            if (c.orderState) w.orders[c.orderState] = (w.orders[c.orderState] ?? 0) + 1;
-            w.likes += c.like?.delta ?? 0;
-          }
-          const got = Object.fromEntries(windows.map((w) => [w.window, { total: w.total, events: w.events, orders: w.orders, likes: w.likes }]));
-          expect({ seed, granularity: g, windows: got }).toEqual({ seed, granularity: g, windows: Object.fromEntries(want) });
+          const want = countersOf(modelWindows(all, g));
+          const got = countersOf(windows.map((w) => [w.window, w] as const));
+          expect({ seed, granularity: g, windows: got }).toEqual({ seed, granularity: g, windows: want });
           for (const w of windows) {
             const topicTotals = Object.fromEntries(Object.entries(w.events).map(([t, types]) => [t, Object.values(types).reduce((a, b) => a + b, 0)]));
             expect(w.topics).toEqual(topicTotals);

@@ -15,6 +15,7 @@ import { HLL_STANDARD_ERROR } from '../../services/dashboard/hll';
 import { DashboardReader } from '../../services/dashboard/reader';
 import type { Contribution } from '../../services/dashboard/windows';
 import { testFirestore, uniqueProject } from '../support/emulators';
+import { countersOf, modelWindows } from '../support/dashboard-model';
 
 const BASE = Date.parse('2026-03-04T05:06:00Z');
 const STATES = ['created', 'paid', 'shipped', 'cancelled'];
@@ -95,24 +96,8 @@ it('every window equals the events counted once, for any mix, duplicates, commit
 /** Every minute window of the case against the events counted once each. */
 async function expectWindows(db: Firestore, counted: Contribution[]): Promise<void> {
   const mine = await new DashboardReader(db).windows('minute', BASE);
-  const want = new Map<
-    string,
-    { total: number; events: Record<string, Record<string, number>>; orders: Record<string, number>; likes: number; users: Set<string> }
-  >();
-  for (const c of counted) {
-    const key = DashboardReader.windowOf('minute', c.timeMs);
-    const w = want.get(key) ?? { total: 0, events: {}, orders: {}, likes: 0, users: new Set<string>() };
-    want.set(key, w);
-    w.total++;
-    const byType = (w.events[c.topic] ??= {});
-    byType[c.type] = (byType[c.type] ?? 0) + 1;
-    if (c.orderState) w.orders[c.orderState] = (w.orders[c.orderState] ?? 0) + 1;
-    w.likes += c.like?.delta ?? 0;
-    w.users.add(`${c.topic}|${c.userId}`);
-  }
-  expect(Object.fromEntries(mine.map((w) => [w.window, { total: w.total, events: w.events, orders: w.orders, likes: w.likes }]))).toEqual(
-    Object.fromEntries([...want].map(([k, w]) => [k, { total: w.total, events: w.events, orders: w.orders, likes: w.likes }])),
-  );
+  const want = modelWindows(counted, 'minute');
+  expect(countersOf(mine.map((w) => [w.window, w] as const))).toEqual(countersOf(want));
   for (const w of mine) {
     const exact = want.get(w.window)!.users.size;
     expect(Math.abs(w.users.total - exact)).toBeLessThanOrEqual(Math.max(1, 4 * HLL_STANDARD_ERROR * exact));

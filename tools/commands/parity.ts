@@ -54,8 +54,7 @@ export function register(program: Command): void {
       const settle = options.settle === '0' ? 0 : seconds(options.settle, '--settle');
       const target = options.gcp ? await gcpTarget(spec, { project: options.project, stack: options.stack }) : await localTarget(spec);
       try {
-        const { lag, warning } = await readLag(spec, target);
-        if (warning) process.stderr.write(`parity: ${warning}\n`);
+        const { lag, unknownBecause } = await readLag(spec, target);
         const report = await runParity({
           spec,
           target,
@@ -63,6 +62,7 @@ export function register(program: Command): void {
           sinceMs: Date.now() - since * 1000,
           topics: options.topic,
           lag,
+          lagUnknownBecause: unknownBecause,
           settleMs: settle * 1000,
           onProgress: (line) => process.stderr.write(`parity: ${line}\n`),
         });

@@ -8,15 +8,13 @@ import type { ConsumerHealth } from '../../shared/health/types';
 import { localServiceUrls } from '../../shared/local/services';
 import type { MeshSpec } from '../../shared/spec';
 import type { SmokeTarget } from '../smoke/target';
+import { DASHBOARD_HEALTH_PATH } from '../commands/status';
 import type { ConsumerLag } from './context';
-
-/** Where the dashboard serves its consumer health (services/dashboard/routes.ts). */
-const DASHBOARD_HEALTH_PATH = '/api/health';
 
 export interface LagReading {
   lag?: ConsumerLag;
-  /** Why the lag is unknown. */
-  warning?: string;
+  /** Why the lag is unknown (runParity says that windows are then judged as if drained). */
+  unknownBecause?: string;
 }
 
 export function lagOf(health: Pick<ConsumerHealth, 'consumer' | 'oldestUnackedSeconds' | 'backlog'>[]): ConsumerLag {
@@ -34,12 +32,12 @@ export async function readLag(spec: MeshSpec, target: SmokeTarget, dashboardUrl 
         await health.close();
       }
     }
-    if (!dashboardUrl) return { warning: 'consumer lag unknown: the spec has no dashboard service (windows are judged as if drained)' };
+    if (!dashboardUrl) return { unknownBecause: 'the spec has no dashboard service' };
     const response = await fetch(`${dashboardUrl}${DASHBOARD_HEALTH_PATH}`, { signal: AbortSignal.timeout(5000) });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const body = (await response.json()) as { consumers: ConsumerHealth[] };
     return { lag: lagOf(body.consumers) };
   } catch (error) {
-    return { warning: `consumer lag unknown (${(error as Error).message}): windows are judged as if drained` };
+    return { unknownBecause: (error as Error).message };
   }
 }

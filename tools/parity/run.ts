@@ -29,6 +29,8 @@ export interface ParityOptions {
   topics?: string[];
   /** Consumer lag (lag.ts); undefined: unknown, windows judged as if drained (with a warning). */
   lag?: ConsumerLag;
+  /** Why the lag is unknown, for that warning. */
+  lagUnknownBecause?: string;
   /** A window is judged only this long after it ended. Default 60 s. */
   settleMs?: number;
   /** Ids shown per difference. Default 5. */
@@ -55,7 +57,9 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
     warnings.push(`topic ${t}: no warehouse consumer, nothing to compare against`);
     return false;
   });
-  if (options.lag === undefined) warnings.push('consumer lag unknown: windows are judged as if drained');
+  if (options.lag === undefined) {
+    warnings.push(`consumer lag unknown${options.lagUnknownBecause ? ` (${options.lagUnknownBecause})` : ''}: windows are judged as if drained`);
+  }
 
   const ctx: ParityContext = {
     spec,

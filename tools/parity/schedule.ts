@@ -37,8 +37,16 @@ export function scheduleParity(options: ParityScheduleOptions): ParitySchedule {
     running ??= (async () => {
       const target = await localTarget(spec, { pubsubHost: endpoints.pubsubHost, firestoreHost: endpoints.firestoreHost, bigqueryUrl: endpoints.bigqueryUrl });
       try {
-        const { lag } = await readLag(spec, target, options.dashboardUrl);
-        const report = await runParity({ spec, target, granularity: 'minute', sinceMs: Date.now() - periodMs, lag, settleMs: 30_000 });
+        const { lag, unknownBecause } = await readLag(spec, target, options.dashboardUrl);
+        const report = await runParity({
+          spec,
+          target,
+          granularity: 'minute',
+          sinceMs: Date.now() - periodMs,
+          lag,
+          lagUnknownBecause: unknownBecause,
+          settleMs: 30_000,
+        });
         await recordParity(target.firestore, report);
         return report;
       } finally {
