@@ -306,6 +306,9 @@ export class Aggregator {
         }
         const batch = this.db.batch();
         const committed = this.writer.write(batch, live, shard);
+        // Spacing counts from the last attempt sent, not from when the commit was scheduled: a retry
+        // after ALREADY_EXISTS (or a read) can land its writes well after the schedule's stamp.
+        this.shardWrittenAt[shard] = Date.now();
         await batch.commit();
         committed();
         this.stats.commits++;
