@@ -8,7 +8,8 @@ import type * as pulumi from '@pulumi/pulumi';
 import type { MeshConfig } from './config';
 import type { MeshSpec } from '../shared/spec';
 import { countsAnomalies } from './anomalies';
-import { servicesToBuild } from './images';
+import { buildsImages } from './images';
+import { runsScheduledParity } from '../shared/parity';
 import { API_PROPAGATION_SECONDS, PropagationWait } from './propagation';
 
 export function requiredApis(spec: MeshSpec, config: MeshConfig): string[] {
@@ -21,7 +22,9 @@ export function requiredApis(spec: MeshSpec, config: MeshConfig): string[] {
     'bigquery.googleapis.com',
     'monitoring.googleapis.com',
   ];
-  if (servicesToBuild(spec, config).length) apis.push('artifactregistry.googleapis.com');
+  if (buildsImages(spec, config)) apis.push('artifactregistry.googleapis.com');
+  // The scheduled parity run (parity.ts): Cloud Scheduler starts a Cloud Run job.
+  if (runsScheduledParity(spec)) apis.push('cloudscheduler.googleapis.com');
   // The log-based anomaly metric (anomalies.ts); on by default in most projects, but it can be off.
   if (countsAnomalies(spec)) apis.push('logging.googleapis.com');
   // IAP in front of the dashboard (services.ts): its service agent and settings need the API on.

@@ -12,8 +12,9 @@
  *                                {minInstances, maxInstances}; services that pull default to minInstances 1
  *   event-mesh:ingress           per service: internal | internal-and-cloud-load-balancing | all
  *                                (default: internal; dashboard internal-and-cloud-load-balancing)
- *   event-mesh:images            per service: a prebuilt image; services not listed are built from
- *                                services/Dockerfile and pushed to Artifact Registry
+ *   event-mesh:images            per service (and mesh-parity, the parity job): a prebuilt image; those
+ *                                not listed are built from services/Dockerfile (tools/Dockerfile) and
+ *                                pushed to Artifact Registry
  *   event-mesh:imageRepository   default event-mesh: Artifact Registry repository for built images
  *   event-mesh:firestoreLocation default: gcp:region
  *   event-mesh:dashboardViewers  default []: principals (user:, group:, domain:, serviceAccount:) who may open
@@ -27,6 +28,7 @@ import { loadSpec, MeshSpecError, type MeshSpec } from '../shared/spec';
 import { type CloudRunIngress, DASHBOARD_SERVICE, defaultIngressOf, pullsMessages, receivesPush } from './profiles';
 import { warehouseProblems } from '../shared/warehouse';
 import { UserError } from '../shared/errors';
+import { PARITY_JOB_NAME } from '../shared/parity';
 
 export interface Scaling {
   minInstances: number;
@@ -203,7 +205,7 @@ export function configProblems(config: MeshConfig, spec: MeshSpec): string[] {
   };
   for (const name of Object.keys(config.scaling)) known('scaling', name, ['default']);
   for (const name of Object.keys(config.ingress)) known('ingress', name);
-  for (const name of Object.keys(config.images)) known('images', name);
+  for (const name of Object.keys(config.images)) known('images', name, [PARITY_JOB_NAME]);
   for (const service of services) {
     const scaling = scalingFor(config, spec, service);
     if (scaling.maxInstances < 1) problems.push(`event-mesh:scaling.${service}: maxInstances must be at least 1`);

@@ -3,12 +3,12 @@
  * order: APIs -> topics -> warehouse, Firestore -> service accounts -> what the services read and write
  * (dead-letter and redrive topics, pull and BigQuery subscriptions) -> the services' grants on it ->
  * images, Cloud Run services -> push subscriptions (their endpoint is a service) -> monitoring (lag
- * alerts, the anomaly metric and its alert).
+ * alerts, the anomaly metric and its alert) -> the scheduled parity job, its metric and its alert.
  * A service never starts before the grants it needs exist; IAM propagation may still take minutes.
  */
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
-import type { MeshSpec } from '../shared/spec';
+import { consumerResources, type MeshSpec } from '../shared/spec';
 import { createAnomalyAlerting } from './anomalies';
 import { enableApis } from './apis';
 import type { MeshConfig } from './config';
@@ -16,8 +16,9 @@ import { createConsumersBeforeServices, createPushConsumers, grantTargetsOf, typ
 import type { MeshContext } from './context';
 import { createFirestore, type MeshFirestore } from './firestore';
 import { pubsubAgentMember } from './iam';
-import { serviceImages } from './images';
+import { meshImages } from './images';
 import { createMonitoring } from './monitoring';
+import { createParityControl } from './parity';
 import { createServiceAccounts, createServices, type MeshService } from './services';
 import { createTopics, type MeshTopic } from './topics';
 import { createWarehouse, type MeshWarehouse } from './warehouse';
@@ -65,10 +66,16 @@ export class EventMesh extends pulumi.ComponentResource {
     this.firestore = createFirestore(ctx);
     const accounts = createServiceAccounts(ctx);
     const early = createConsumersBeforeServices(ctx, this.topics, this.warehouse);
-    this.services = createServices(ctx, accounts, serviceImages(ctx), { dataset: this.warehouse.dataset, ...grantTargetsOf(early) });
+    const images = meshImages(ctx);
+    this.services = createServices(ctx, accounts, images.services, { dataset: this.warehouse.dataset, ...grantTargetsOf(early) });
     this.consumers = createPushConsumers(ctx, this.topics, early, this.services);
     createMonitoring(ctx);
     createAnomalyAlerting(ctx);
+    createParityControl(ctx, images.parity, {
+      dataset: this.warehouse.dataset,
+      tables: this.warehouse.tables,
+      subscriptions: Object.fromEntries(Object.values(this.consumers).map((c) => [consumerResources(c.spec).deadLetterHold, c.deadLetterHold])),
+    });
 
     this.serviceUrls = pulumi.output(Object.fromEntries(Object.values(this.services).map((s) => [s.spec.name, s.service.uri])));
     this.topicNames = pulumi.output(Object.values(this.topics).map((t) => t.topic.name));

@@ -31,6 +31,8 @@ export interface GrantTargets {
   subscriptions: Record<string, gcp.pubsub.Subscription>;
   topics: Record<string, gcp.pubsub.Topic>;
   dataset?: gcp.bigquery.Dataset;
+  /** Tables and views of the dataset by table id. */
+  tables?: Record<string, gcp.bigquery.Table>;
   cloudRunServices?: Record<string, gcp.cloudrunv2.Service>;
 }
 
@@ -60,6 +62,15 @@ export function bindGrants(
           `${who}-${short(grant.role)}-dataset`,
           { project, datasetId: targets.dataset.datasetId, role: grant.role, member },
           opts(targets.dataset),
+        );
+      }
+      case 'table': {
+        const table = targets.tables?.[on.name];
+        if (!table || !targets.dataset) throw new Error(`grant ${grant.role} to ${who}: unknown table ${on.name}`);
+        return new gcp.bigquery.IamMember(
+          `${who}-${short(grant.role)}-${on.name}`,
+          { project, datasetId: targets.dataset.datasetId, tableId: table.tableId, role: grant.role, member },
+          opts(table),
         );
       }
       case 'subscription': {

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import * as dockerBuild from '@pulumi/docker-build';
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
+import { PARITY_JOB_NAME, runsScheduledParity } from '../shared/parity';
 import type { MeshSpec } from '../shared/spec';
 import { REPO_ROOT, type MeshConfig } from './config';
 import { meshLabels, resourceOptions, type MeshContext } from './context';
@@ -28,6 +29,18 @@ export const DOCKERFILE = 'services/Dockerfile';
 export const IMAGE_SOURCES = ['package.json', 'package-lock.json', 'tsconfig.json', 'mesh.yaml', 'schemas', 'shared', 'services'];
 /** Build inputs that are not copied into the image but change it. */
 export const BUILD_FILES = [DOCKERFILE, `${DOCKERFILE}.dockerignore`, '.dockerignore'];
+
+/**
+ * The parity job's image (infra/parity.ts): the mesh's tools on top of what a service image holds,
+ * its entry tools/parity/job.ts. Its own Dockerfile and ignore file (BuildKit reads
+ * <Dockerfile>.dockerignore in preference to the root one, which keeps tools/ out of service builds),
+ * and its own tag, so a change under tools/ never rolls the services.
+ */
+export const PARITY_DOCKERFILE = 'tools/Dockerfile';
+export const PARITY_IMAGE_SOURCES = [...IMAGE_SOURCES, 'tools'];
+export const PARITY_BUILD_FILES = [PARITY_DOCKERFILE, `${PARITY_DOCKERFILE}.dockerignore`];
+/** Its key in event-mesh:images (a prebuilt image instead of a build). */
+export const PARITY_IMAGE = PARITY_JOB_NAME;
 /** Never part of an image, wherever they appear under the sources (matches the ignore files). */
 const NEVER_SHIPPED = new Set(['node_modules', '.mesh-data', 'test-artifacts', '.git']);
 const NEVER_SHIPPED_FILE = /\.log$/;
@@ -40,6 +53,12 @@ export const IMAGE_KEEP_VERSIONS = 15;
 export const IMAGE_MAX_AGE = '30d';
 
 export const servicesToBuild = (spec: MeshSpec, config: MeshConfig): string[] => Object.keys(spec.services).filter((s) => !config.images[s]);
+
+/** Whether `pulumi up` builds the parity job's image: the spec schedules parity and no prebuilt image is set. */
+export const buildsParityImage = (spec: MeshSpec, config: MeshConfig): boolean => runsScheduledParity(spec) && !config.images[PARITY_IMAGE];
+
+/** Whether anything is built (and so pushed to the stack's Artifact Registry repository). */
+export const buildsImages = (spec: MeshSpec, config: MeshConfig): boolean => servicesToBuild(spec, config).length > 0 || buildsParityImage(spec, config);
 
 const insideSources = (relative: string) =>
   !relative.startsWith('..') && !path.isAbsolute(relative) && IMAGE_SOURCES.some((s) => relative === s || relative.startsWith(`${s}/`));
@@ -58,7 +77,7 @@ export function specPathInImage(spec: MeshSpec): string {
  * sha256 over every file of IMAGE_SOURCES and BUILD_FILES under `root` (path and content, sorted), so
  * the same tree gives the same hash on any machine; missing entries are skipped.
  */
-export function imageSourceHash(root: string = REPO_ROOT): string {
+export function imageSourceHash(root: string = REPO_ROOT, sources: readonly string[] = IMAGE_SOURCES, buildFiles: readonly string[] = BUILD_FILES): string {
   const files: string[] = [];
   const walk = (relative: string) => {
     const absolute = path.join(root, relative);
@@ -67,7 +86,7 @@ export function imageSourceHash(root: string = REPO_ROOT): string {
       for (const entry of fs.readdirSync(absolute)) if (!NEVER_SHIPPED.has(entry)) walk(path.posix.join(relative, entry));
     } else if (!NEVER_SHIPPED_FILE.test(relative)) files.push(relative);
   };
-  for (const entry of [...IMAGE_SOURCES, ...BUILD_FILES]) walk(entry);
+  for (const entry of [...sources, ...buildFiles]) walk(entry);
   const hash = createHash('sha256');
   for (const file of files.sort())
     hash
@@ -97,18 +116,10 @@ export const imageCleanupPolicies = (): gcp.types.input.artifactregistry.Reposit
   { id: 'delete-old', action: 'DELETE', condition: { tagState: 'ANY', olderThan: IMAGE_MAX_AGE } },
 ];
 
-export function serviceImages(ctx: MeshContext): Record<string, pulumi.Input<string>> {
-  const images: Record<string, pulumi.Input<string>> = { ...ctx.config.images };
-  const toBuild = servicesToBuild(ctx.spec, ctx.config);
-  if (!toBuild.length) return images;
-  if (specPathInImage(ctx.spec) === '/app/mesh.yaml' && path.relative(REPO_ROOT, ctx.spec.file) !== 'mesh.yaml') {
-    void pulumi.log.warn(
-      `${ctx.spec.file} (or its schemas) is not among the image sources (${IMAGE_SOURCES.join(', ')}), so built images carry the repository's mesh.yaml instead; set event-mesh:images or move the spec`,
-      ctx.parent,
-    );
-  }
+/** Where built images go: one Artifact Registry repository per stack, created only when something is built. */
+function imageRepository(ctx: MeshContext): gcp.artifactregistry.Repository {
   const { project, region, imageRepository } = ctx.config;
-  const repository = new gcp.artifactregistry.Repository(
+  return new gcp.artifactregistry.Repository(
     'images',
     {
       project,
@@ -122,6 +133,19 @@ export function serviceImages(ctx: MeshContext): Record<string, pulumi.Input<str
     },
     resourceOptions(ctx),
   );
+}
+
+interface ImageBuild {
+  /** Resource name and image name in the repository. */
+  name: string;
+  dockerfile: string;
+  sourceHash: string;
+  buildArgs: Record<string, string>;
+}
+
+/** Builds and pushes one image; returns its tag@digest reference. */
+function buildImage(ctx: MeshContext, repository: gcp.artifactregistry.Repository, build: ImageBuild): pulumi.Output<string> {
+  const { project, region } = ctx.config;
   const registry = `${region}-docker.pkg.dev`;
   // Short-lived token of whoever runs `pulumi up`; secret so it never lands in state in clear. A new
   // token each run does not make the image differ: docker-build's Image.Diff ignores a registry's
@@ -131,30 +155,65 @@ export function serviceImages(ctx: MeshContext): Record<string, pulumi.Input<str
   const token = gcp.organizations.getClientConfigOutput({ parent: ctx.parent }).accessToken;
   // Relative to the project directory (Pulumi's working directory) so the inputs match on every machine.
   const context = path.relative(process.cwd(), REPO_ROOT) || '.';
-  const sources = imageSourceHash();
-  for (const service of toBuild) {
-    const buildArgs = { SERVICE: service, MESH_SPEC: specPathInImage(ctx.spec) };
-    const image = new dockerBuild.Image(
-      `${service}-image`,
-      {
-        tags: [pulumi.interpolate`${registry}/${project}/${repository.repositoryId}/${service}:${imageTag(sources, buildArgs)}`],
-        context: { location: context },
-        dockerfile: { location: path.join(context, DOCKERFILE) },
-        buildArgs,
-        platforms: ['linux/amd64'], // Cloud Run runs amd64
-        push: true,
-        // `pulumi preview` shows what would change without building three images (the default is true).
-        buildOnPreview: false,
-        registries: [{ address: registry, username: 'oauth2accesstoken', password: pulumi.secret(token) }],
-      },
-      {
-        ...resourceOptions(ctx, repository),
-        // Deleting a tag would use the access token saved in state, long expired at destroy time; the
-        // repository's deletion removes the images anyway, and the cleanup policy old versions.
-        retainOnDelete: true,
-      },
+  const image = new dockerBuild.Image(
+    `${build.name}-image`,
+    {
+      tags: [pulumi.interpolate`${registry}/${project}/${repository.repositoryId}/${build.name}:${imageTag(build.sourceHash, build.buildArgs)}`],
+      context: { location: context },
+      dockerfile: { location: path.join(context, build.dockerfile) },
+      buildArgs: build.buildArgs,
+      platforms: ['linux/amd64'], // Cloud Run runs amd64
+      push: true,
+      // `pulumi preview` shows what would change without building every image (the default is true).
+      buildOnPreview: false,
+      registries: [{ address: registry, username: 'oauth2accesstoken', password: pulumi.secret(token) }],
+    },
+    {
+      ...resourceOptions(ctx, repository),
+      // Deleting a tag would use the access token saved in state, long expired at destroy time; the
+      // repository's deletion removes the images anyway, and the cleanup policy old versions.
+      retainOnDelete: true,
+    },
+  );
+  return image.ref;
+}
+
+export interface MeshImages {
+  /** Per service: a prebuilt reference from stack config, or the built image. */
+  services: Record<string, pulumi.Input<string>>;
+  /** The parity job's image, when the spec schedules parity. */
+  parity?: pulumi.Input<string>;
+}
+
+export function meshImages(ctx: MeshContext): MeshImages {
+  const services: Record<string, pulumi.Input<string>> = {};
+  for (const name of Object.keys(ctx.spec.services)) if (ctx.config.images[name]) services[name] = ctx.config.images[name];
+  const images: MeshImages = { services, parity: runsScheduledParity(ctx.spec) ? ctx.config.images[PARITY_IMAGE] : undefined };
+  if (!buildsImages(ctx.spec, ctx.config)) return images;
+  if (specPathInImage(ctx.spec) === '/app/mesh.yaml' && path.relative(REPO_ROOT, ctx.spec.file) !== 'mesh.yaml') {
+    void pulumi.log.warn(
+      `${ctx.spec.file} (or its schemas) is not among the image sources (${IMAGE_SOURCES.join(', ')}), so built images carry the repository's mesh.yaml instead; set event-mesh:images or move the spec`,
+      ctx.parent,
     );
-    images[service] = image.ref;
+  }
+  const repository = imageRepository(ctx);
+  const meshSpec = specPathInImage(ctx.spec);
+  const serviceSources = imageSourceHash();
+  for (const service of servicesToBuild(ctx.spec, ctx.config)) {
+    services[service] = buildImage(ctx, repository, {
+      name: service,
+      dockerfile: DOCKERFILE,
+      sourceHash: serviceSources,
+      buildArgs: { SERVICE: service, MESH_SPEC: meshSpec },
+    });
+  }
+  if (buildsParityImage(ctx.spec, ctx.config)) {
+    images.parity = buildImage(ctx, repository, {
+      name: PARITY_IMAGE,
+      dockerfile: PARITY_DOCKERFILE,
+      sourceHash: imageSourceHash(REPO_ROOT, PARITY_IMAGE_SOURCES, PARITY_BUILD_FILES),
+      buildArgs: { MESH_SPEC: meshSpec },
+    });
   }
   return images;
 }

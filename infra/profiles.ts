@@ -7,6 +7,8 @@
  */
 import type { MeshSpec, ServiceDependency } from '../shared/spec';
 import { consumerResources } from '../shared/spec';
+import { parityConsumers } from '../shared/parity';
+import { PARITY_RESULTS_TABLE } from '../shared/warehouse';
 
 export type CloudRunIngress = 'INGRESS_TRAFFIC_ALL' | 'INGRESS_TRAFFIC_INTERNAL_ONLY' | 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER';
 
@@ -39,6 +41,7 @@ export const defaultIngressOf = (service: string): CloudRunIngress =>
 export type GrantTarget =
   | { kind: 'project' }
   | { kind: 'dataset' }
+  | { kind: 'table'; name: string }
   | { kind: 'subscription'; name: string }
   | { kind: 'topic'; name: string }
   | { kind: 'cloud-run-service'; name: string }
@@ -79,3 +82,31 @@ export const pullsMessages = (spec: MeshSpec, service: string): boolean =>
 
 export const receivesPush = (spec: MeshSpec, service: string): boolean =>
   (spec.services[service]?.consumers ?? []).some((c) => spec.consumers[c].delivery === 'push');
+
+/**
+ * Every role the parity job's account holds (infra/parity.ts), and on what: it reads every sink and
+ * writes only its own results. BigQuery: reading the views needs read on the view and on the table it
+ * selects from (both in the dataset, so dataViewer there), and a query is a job, billed to and
+ * permitted on the project (bigquery.jobs.create, roles/bigquery.jobUser:
+ * https://cloud.google.com/bigquery/docs/access-control). It appends to parity_results only
+ * (tabledata.insertAll, dataEditor on that one table). Firestore has nothing finer than the project,
+ * and the job writes parityLatest, so datastore.user. Monitoring: it reads the consumers' lag
+ * (viewer) and writes the parity metric (metricWriter: monitoring.timeSeries.create), both
+ * project-level roles. Pub/Sub: it reads what each compared consumer holds by pulling its dead-letter
+ * hold and releasing the messages at once (subscriptions.consume: subscriber on each hold only).
+ */
+export function parityJobGrants(spec: MeshSpec): Grant[] {
+  const grants: Grant[] = [
+    { role: 'roles/bigquery.dataViewer', on: { kind: 'dataset' }, reason: 'reads the events tables and dedup views (the reference)' },
+    { role: 'roles/bigquery.jobUser', on: { kind: 'project' }, reason: 'runs the comparison queries (a query is a BigQuery job)' },
+    { role: 'roles/bigquery.dataEditor', on: { kind: 'table', name: PARITY_RESULTS_TABLE }, reason: 'appends each run to parity_results' },
+    { role: 'roles/datastore.user', on: { kind: 'project' }, reason: 'reads the dashboard and processor documents, writes parityLatest' },
+    { role: 'roles/monitoring.viewer', on: { kind: 'project' }, reason: "reads the consumers' lag (which windows are drained)" },
+    { role: 'roles/monitoring.metricWriter', on: { kind: 'project' }, reason: 'writes the parity metric the alert watches' },
+  ];
+  for (const consumer of parityConsumers(spec)) {
+    const hold = consumerResources(consumer).deadLetterHold;
+    grants.push({ role: 'roles/pubsub.subscriber', on: { kind: 'subscription', name: hold }, reason: `reads what ${consumer.name} holds` });
+  }
+  return grants;
+}

@@ -1,6 +1,6 @@
 /**
  * The BigQuery side: the spec's dataset, an events table and a deduplicating view per topic, the
- * dead-letter table, and the tables BigQuery-kind consumers write to through Pub/Sub's native
+ * dead-letter table, the parity results table, and the tables BigQuery-kind consumers write to through Pub/Sub's native
  * BigQuery subscriptions.
  *
  * The tables belong to this program: the warehouse service only verifies them in GCP
@@ -29,6 +29,9 @@ import {
   eventsDedupViewName,
   eventsTableName,
   eventsTableSchema,
+  PARITY_RESULTS_PARTITION_FIELD,
+  PARITY_RESULTS_TABLE,
+  parityResultsTableSchema,
 } from '../shared/warehouse';
 
 export interface MeshWarehouse {
@@ -101,6 +104,13 @@ export function createWarehouse(ctx: MeshContext, options: WarehouseOptions = {}
     description: 'Events a consumer gave up on, for triage and redrive.',
     schema: JSON.stringify(deadLettersTableSchema()),
     timePartitioning: { type: 'DAY', field: 'dead_lettered_at' },
+  });
+
+  // Always, not only with a scheduled run: `mesh parity --gcp --record` by hand writes it too.
+  table(PARITY_RESULTS_TABLE, {
+    description: 'Every parity run: one row per topic and window (docs/parity.md).',
+    schema: JSON.stringify(parityResultsTableSchema()),
+    timePartitioning: { type: 'DAY', field: PARITY_RESULTS_PARTITION_FIELD },
   });
 
   const bigqueryConsumers = Object.values(ctx.spec.consumers).filter((c) => c.delivery === 'bigquery');

@@ -131,7 +131,10 @@ export const RECOVERY_DEFAULTS = {
  * (impossible transitions, sequence gaps ...), counted per topic and kind by a log-based metric; the
  * alert fires when one topic and kind has more than `threshold` of them within `window`.
  */
-export const ALERT_DEFAULTS = { anomalies: { enabled: true, threshold: 0, window: '5m' } } as const;
+export const ALERT_DEFAULTS = {
+  anomalies: { enabled: true, threshold: 0, window: '5m' },
+  parity: { enabled: true, staleAfter: '3h' },
+} as const;
 
 export const alertsDocument = z
   .object({
@@ -143,6 +146,33 @@ export const alertsDocument = z
       })
       .strict()
       .default({ ...ALERT_DEFAULTS.anomalies }),
+    /**
+     * The scheduled parity run in GCP (infra/parity.ts): fires when a run finds a mismatch in a topic,
+     * and when no run has reported for `staleAfter` (the control itself stopped).
+     */
+    parity: z
+      .object({
+        enabled: z.boolean().default(ALERT_DEFAULTS.parity.enabled),
+        staleAfter: durationText.default(ALERT_DEFAULTS.parity.staleAfter),
+      })
+      .strict()
+      .default({ ...ALERT_DEFAULTS.parity }),
+  })
+  .strict();
+
+/**
+ * Parity as a running control in GCP (docs/parity.md): Cloud Scheduler runs the parity job on
+ * `schedule` (unix cron, UTC; "off" = no job), comparing the `window` windows of the last `since`,
+ * each judged `settle` after it ended.
+ */
+export const PARITY_DEFAULTS = { schedule: '0 * * * *', since: '24h', window: '1h', settle: '5m' } as const;
+
+export const parityDocument = z
+  .object({
+    schedule: z.string().default(PARITY_DEFAULTS.schedule),
+    since: durationText.default(PARITY_DEFAULTS.since),
+    window: z.enum(['1h', '1m']).default(PARITY_DEFAULTS.window),
+    settle: durationText.default(PARITY_DEFAULTS.settle),
   })
   .strict();
 
@@ -177,7 +207,8 @@ export const meshDocument = z
       firestore: { ...RECOVERY_DEFAULTS.firestore, backups: { ...RECOVERY_DEFAULTS.firestore.backups } },
       warehouse: { ...RECOVERY_DEFAULTS.warehouse },
     }),
-    alerts: alertsDocument.default({ anomalies: { ...ALERT_DEFAULTS.anomalies } }),
+    alerts: alertsDocument.default({ anomalies: { ...ALERT_DEFAULTS.anomalies }, parity: { ...ALERT_DEFAULTS.parity } }),
+    parity: parityDocument.default({ ...PARITY_DEFAULTS }),
   })
   .strict();
 

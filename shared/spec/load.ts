@@ -98,7 +98,16 @@ function normalize(doc: MeshDocument, file: string): MeshSpec {
       parityEverySeconds: parseDuration(doc.local.parityEvery),
     },
     recovery: normalizeRecovery(doc.recovery),
-    alerts: { anomalies: normalizeAnomalyAlert(doc.alerts.anomalies) },
+    alerts: {
+      anomalies: normalizeAnomalyAlert(doc.alerts.anomalies),
+      parity: { enabled: doc.alerts.parity.enabled, staleAfterSeconds: parseDuration(doc.alerts.parity.staleAfter) },
+    },
+    parity: {
+      schedule: doc.parity.schedule.trim() === 'off' ? undefined : doc.parity.schedule.trim(),
+      sinceSeconds: parseDuration(doc.parity.since),
+      granularity: doc.parity.window === '1m' ? 'minute' : 'hour',
+      settleSeconds: parseDuration(doc.parity.settle),
+    },
   };
   for (const [name, t] of Object.entries(doc.topics)) {
     spec.topics[name] = {

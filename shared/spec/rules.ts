@@ -31,7 +31,19 @@ export const LIMITS = {
   firestoreBackupRetentionSeconds: [86400, 14 * 7 * 86400],
   timeTravelSeconds: [2 * 86400, 7 * 86400],
   anomalyAlertWindowSeconds: [60, 86400],
+  /**
+   * How long without a parity result before the stale condition fires: a metric-absence condition's
+   * duration, at least 120 s and in whole minutes (AlertPolicy.Condition.MetricAbsence.duration,
+   * https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.alertPolicies); a day is our cap.
+   */
+  parityStaleSeconds: [120, 86400],
+  /** A parity run compares at most a month: the dedup views are read in full for that range. */
+  paritySinceSeconds: [120, 31 * 86400],
 } as const;
+
+/** Unix cron as Cloud Scheduler takes it: five fields (minute hour day-of-month month day-of-week). */
+export const CRON_PATTERN = /^(\S+\s+){4}\S+$/;
+const CRON_FIELD = /^[0-9A-Za-z*/,-]+$/;
 
 export function checkRules(spec: MeshSpec): RuleIssue[] {
   const issues: RuleIssue[] = [];
@@ -111,6 +123,26 @@ export function checkRules(spec: MeshSpec): RuleIssue[] {
   const [minWindow, maxWindow] = LIMITS.anomalyAlertWindowSeconds;
   if (window < minWindow || window > maxWindow || window % 60 !== 0)
     add(['alerts', 'anomalies', 'window'], "must be whole minutes from 1m to 1d (the alert condition's alignment period)");
+  issues.push(...parityIssues(spec));
+  return issues;
+}
+
+function parityIssues(spec: MeshSpec): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  const { schedule, sinceSeconds, granularity } = spec.parity;
+  if (schedule !== undefined && (!CRON_PATTERN.test(schedule) || !schedule.split(/\s+/).every((f) => CRON_FIELD.test(f))))
+    issues.push({ path: ['parity', 'schedule'], message: `must be a unix cron of five fields such as "0 * * * *" (hourly), or "off"; got "${schedule}"` });
+  const windowSeconds = granularity === 'hour' ? 3600 : 60;
+  const [minSince, maxSince] = LIMITS.paritySinceSeconds;
+  if (sinceSeconds < Math.max(minSince, 2 * windowSeconds) || sinceSeconds > maxSince)
+    issues.push({
+      path: ['parity', 'since'],
+      message: `must be at least two windows (${granularity === 'hour' ? '2h' : '2m'}; a window still pending in one run is judged by the next) and at most 31d`,
+    });
+  const stale = spec.alerts.parity.staleAfterSeconds;
+  const [minStale, maxStale] = LIMITS.parityStaleSeconds;
+  if (stale < minStale || stale > maxStale || stale % 60 !== 0)
+    issues.push({ path: ['alerts', 'parity', 'staleAfter'], message: "must be whole minutes from 2m to 1d (the metric-absence condition's duration)" });
   return issues;
 }
 

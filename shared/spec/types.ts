@@ -75,6 +75,19 @@ export interface RecoverySpec {
 export interface AlertsSpec {
   /** Order anomalies per topic and kind: fires when one passes `threshold` within `windowSeconds`. */
   anomalies: { enabled: boolean; threshold: number; windowSeconds: number };
+  /** The scheduled parity run (infra/parity.ts): a mismatch in a topic, or no run for `staleAfterSeconds`. */
+  parity: { enabled: boolean; staleAfterSeconds: number };
+}
+
+/** Parity as a running control in GCP (infra/parity.ts, tools/parity/job.ts). */
+export interface ParitySpec {
+  /** Cloud Scheduler cron (UTC); undefined when the spec says "off": no job is deployed. */
+  schedule?: string;
+  /** Each run compares the windows of this many seconds back. */
+  sinceSeconds: number;
+  granularity: 'hour' | 'minute';
+  /** A window is judged only this long after it ended. */
+  settleSeconds: number;
 }
 
 export interface MeshSpec {
@@ -97,4 +110,5 @@ export interface MeshSpec {
   };
   recovery: RecoverySpec;
   alerts: AlertsSpec;
+  parity: ParitySpec;
 }

@@ -116,6 +116,28 @@ export const deadLettersTableSchema = (): BigQueryField[] => [
   { name: 'dead_lettered_at', type: 'TIMESTAMP', mode: 'REQUIRED', description: 'The partitioning column.' },
 ];
 
+/** Every parity run's verdicts (tools/parity/record.ts writes it, docs/parity.md reads it). */
+export const PARITY_RESULTS_TABLE = 'parity_results';
+export const PARITY_RESULTS_PARTITION_FIELD = 'run_at';
+
+/** One row per run, topic and window (`window_key` = `range` for the processor's all-time entity checks). */
+export const parityResultsTableSchema = (): BigQueryField[] => [
+  { name: 'run_id', type: 'STRING', mode: 'REQUIRED', description: 'One parity run; every row it wrote shares it.' },
+  { name: 'run_at', type: 'TIMESTAMP', mode: 'REQUIRED', description: 'When the run judged; the partitioning column.' },
+  { name: 'target', type: 'STRING', mode: 'NULLABLE', description: 'gcp, or local for `npm start`.' },
+  { name: 'topic', type: 'STRING', mode: 'REQUIRED' },
+  { name: 'granularity', type: 'STRING', mode: 'NULLABLE', description: 'hour or minute windows.' },
+  { name: 'window_key', type: 'STRING', mode: 'REQUIRED', description: 'The window (2026-12-04T03), or range.' },
+  { name: 'window_start', type: 'TIMESTAMP', mode: 'NULLABLE' },
+  { name: 'window_end', type: 'TIMESTAMP', mode: 'NULLABLE', description: 'Exclusive.' },
+  { name: 'verdict', type: 'STRING', mode: 'REQUIRED', description: 'ok, pending or mismatch (the worst of its checks).' },
+  { name: 'checks', type: 'INT64', mode: 'NULLABLE' },
+  { name: 'agree', type: 'INT64', mode: 'NULLABLE' },
+  { name: 'pending', type: 'INT64', mode: 'NULLABLE' },
+  { name: 'mismatches', type: 'INT64', mode: 'NULLABLE' },
+  { name: 'differences', type: 'JSON', mode: 'NULLABLE', description: 'Array of {check, item, sink, summary, sample} for each check not ok.' },
+];
+
 /**
  * Table of a BigQuery-kind consumer, written by Pub/Sub itself (no topic or table schema mapping):
  * the payload in `data` plus the metadata columns writeMetadata adds.

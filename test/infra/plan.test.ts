@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { planMesh, shortType, type Plan, type PlanRow } from '../../tools/commands/plan';
+import { parityJobGrants } from '../../infra/profiles';
+import { loadSpec } from '../../shared/spec';
 import { fixture, REPO } from './harness';
 
 jest.setTimeout(60_000);
@@ -72,8 +74,10 @@ it('lists every IAM binding', () => {
     name: 'service dashboard',
     settings: 'roles/run.invoker -> serviceAccount:mesh-dashboard-push@plan-project.iam.gserviceaccount.com',
   });
-  // The warehouse runs no BigQuery job: no jobUser (infra/profiles.ts).
-  expect(iam.filter((r) => r.settings.includes('roles/bigquery.jobUser'))).toEqual([]);
+  // The warehouse runs no BigQuery job: no jobUser (infra/profiles.ts); the parity job queries.
+  expect(iam.filter((r) => r.settings.includes('roles/bigquery.jobUser')).map((r) => r.settings)).toEqual([
+    'roles/bigquery.jobUser -> serviceAccount:mesh-parity@plan-project.iam.gserviceaccount.com',
+  ]);
   expect(iam).toContainEqual({
     type: 'bigquery.DatasetIamMember',
     name: 'dataset event_mesh',
@@ -81,9 +85,12 @@ it('lists every IAM binding', () => {
   });
   expect(iam.some((r) => /allUsers|allAuthenticatedUsers/.test(r.settings))).toBe(false);
   // Every IAM row but the Pub/Sub agent's BigQuery grants (warehouse.ts decides those): the earlier
-  // 13 + 20 + 3 + 4 + 2 less the warehouse's jobUser.
+  // 13 + 20 + 3 + 4 + 2 less the warehouse's jobUser, and the parity job's (below).
   const agentBigQuery = (r: PlanRow) => r.type.startsWith('bigquery.') && r.settings.includes('gcp-sa-pubsub');
-  expect(iam.filter((r) => !agentBigQuery(r))).toHaveLength(12 + 20 + 3 + 4 + 2);
+  const parity = (r: PlanRow) => /mesh-parity(-scheduler)?@/.test(r.settings);
+  expect(iam.filter((r) => !agentBigQuery(r) && !parity(r))).toHaveLength(12 + 20 + 3 + 4 + 2);
+  // The parity job: its grants (profiles.ts parityJobGrants) and the scheduler's run.invoker on the job.
+  expect(iam.filter(parity)).toHaveLength(parityJobGrants(loadSpec(path.join(REPO, 'mesh.yaml'))).length + 1);
 });
 
 it('lists services, images, tables and alerts with their settings', () => {
@@ -94,7 +101,7 @@ it('lists services, images, tables and alerts with their settings', () => {
     rows('docker-build.Image')
       .map((r) => r.name)
       .sort(),
-  ).toEqual(['dashboard-image', 'warehouse-image']); // processor's image comes from config
+  ).toEqual(['dashboard-image', 'mesh-parity-image', 'warehouse-image']); // processor's image comes from config
   expect(row('bigquery.Table', 'orders_events').settings).toBe('19 columns; partitioned DAY on event_time; clustered by event_type');
   expect(row('monitoring.AlertPolicy', 'Event mesh: processor-orders oldest-unacked').settings).toBe(
     'processor-orders oldest_unacked_message_age > 120 for 60s; 0 channels',

@@ -18,7 +18,8 @@ import type { OrderEventData } from '../../services/processor/orders';
 import { ProcessorStore } from '../../services/processor/store';
 import { testFirestore, testPubSub, uniqueProject } from '../support/emulators';
 import { REPO_ROOT, specFromText } from '../support/specs';
-import { recordParity } from '../../tools/parity/record';
+import { writeParityRecords } from '../../shared/firestore';
+import { parityRecords } from '../../tools/parity/record';
 import type { ParityRow } from '../../tools/parity/types';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -155,20 +156,23 @@ it('shows events arriving live, a consumer past its SLO in red, one holding dead
       differences,
     });
     const difference = { sink: 'dashboard', summary: '1 view short, yet every event has its dashboard-analytics dedup record', sample: [] };
-    await recordParity(firestore, {
-      at: new Date().toISOString(),
-      target: 'local',
-      project,
-      granularity: 'minute',
-      since: '2026-12-04T04:00:00.000Z',
-      until: '2026-12-04T04:32:00.000Z',
-      topics: ['analytics', 'orders', 'payments'],
-      rows: [row('analytics', 'ok'), row('analytics', 'mismatch', [difference]), row('orders', 'ok'), row('payments', 'pending')],
-      mismatches: 1,
-      pending: 1,
-      anomalies: {},
-      warnings: [],
-    });
+    await writeParityRecords(
+      firestore,
+      parityRecords({
+        at: new Date().toISOString(),
+        target: 'local',
+        project,
+        granularity: 'minute',
+        since: '2026-12-04T04:00:00.000Z',
+        until: '2026-12-04T04:32:00.000Z',
+        topics: ['analytics', 'orders', 'payments'],
+        rows: [row('analytics', 'ok'), row('analytics', 'mismatch', [difference]), row('orders', 'ok'), row('payments', 'pending')],
+        mismatches: 1,
+        pending: 1,
+        anomalies: {},
+        warnings: [],
+      }),
+    );
     await page.waitForSelector('#parity-results tr[data-topic="payments"]', { timeout: 20000 });
     expect(
       await page.$$eval('#parity-results tbody tr', (rows) => rows.map((r) => `${(r as HTMLElement).dataset.topic}:${(r as HTMLElement).dataset.verdict}`)),

@@ -5,6 +5,7 @@
  * Locally against `npm start`; with --gcp against a deployed stack. docs/parity.md explains the
  * checks, how to read a mismatch, and the runbook.
  */
+import { MetricServiceClient } from '@google-cloud/monitoring';
 import type { Command } from 'commander';
 import { loadSpec, parseDuration } from '../../shared/spec';
 import { UserError } from '../../shared/errors';
@@ -42,7 +43,7 @@ export function register(program: Command): void {
     .option('--settle <d>', 'judge a window only this long after it ended', '1m')
     .option('--json', 'print the report as JSON')
     .option('--all', 'print every check, not only those that are not ok')
-    .option('--record', "record each topic's result for the dashboard's parity panel (npm start does this on a schedule)")
+    .option('--record', "record the result: the dashboard's parity panel, the parity_results table and, with --gcp, the parity metric")
     .option('--gcp', 'check a deployed stack (application default credentials) instead of the local mesh')
     .option('--project <id>', 'GCP project with --gcp (default: GOOGLE_CLOUD_PROJECT, else gcp:project of Pulumi.<stack>.yaml)')
     .option('--stack <name>', 'stack whose Pulumi.<name>.yaml names the project with --gcp', 'dev')
@@ -66,7 +67,15 @@ export function register(program: Command): void {
           settleMs: settle * 1000,
           onProgress: (line) => process.stderr.write(`parity: ${line}\n`),
         });
-        if (options.record) await recordParity(target.firestore, report);
+        if (options.record) {
+          // Locally the run creates parity_results if missing; in GCP infra owns the table and the metric.
+          const metrics = target.kind === 'gcp' ? new MetricServiceClient({ projectId: target.project }) : undefined;
+          try {
+            await recordParity(target, report, { dataset: spec.warehouse.dataset, createTable: target.kind === 'local', metrics });
+          } finally {
+            await metrics?.close();
+          }
+        }
         if (options.json) console.log(JSON.stringify(report, null, 2));
         else printParityReport(report, { all: options.all });
         process.exitCode = parityExitCode(report);

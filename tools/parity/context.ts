@@ -8,12 +8,12 @@
  * order, a post, a user) that disagrees is `pending` while the sink behind holds a backlog or the
  * entity's newest event was published after the drained horizon, else a mismatch.
  */
-import type { ConsumerSpec, MeshSpec } from '../../shared/spec';
+import { sinkConsumer, sinkConsumers } from '../../shared/parity';
+import type { MeshSpec } from '../../shared/spec';
 import type { HeldMessage } from '../../shared/consumer/dead-letter-hold';
 import type { Granularity } from '../../services/dashboard/windows';
 import type { SmokeTarget } from '../smoke/target';
 import type { FirestoreSinks } from './sinks';
-import type { Sink } from './types';
 import type { WarehouseReference } from './warehouse';
 
 /** Consumer lag: consumer -> age in seconds of its oldest unacked message (null: nothing unacked). */
@@ -68,20 +68,7 @@ export interface ParityContext {
   warnings: string[];
 }
 
-/** The push/pull consumer of `topic` run by the service named like `sink`, if the spec has one. */
-export function sinkConsumer(spec: MeshSpec, topic: string, sink: Sink): ConsumerSpec | undefined {
-  return Object.values(spec.consumers).find((c) => c.topic === topic && c.service === sink && (c.delivery === 'push' || c.delivery === 'pull'));
-}
-
-/** The compared consumers of `topic`, by sink. */
-export function sinkConsumers(spec: MeshSpec, topic: string): Partial<Record<Sink, ConsumerSpec>> {
-  const out: Partial<Record<Sink, ConsumerSpec>> = {};
-  for (const sink of ['warehouse', 'dashboard', 'processor'] as const) {
-    const c = sinkConsumer(spec, topic, sink);
-    if (c) out[sink] = c;
-  }
-  return out;
-}
+export { sinkConsumer, sinkConsumers };
 
 export function consumerNames(spec: MeshSpec, topic: string): string[] {
   return Object.values(sinkConsumers(spec, topic)).map((c) => c.name);

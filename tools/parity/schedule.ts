@@ -47,7 +47,7 @@ export function scheduleParity(options: ParityScheduleOptions): ParitySchedule {
           lagUnknownBecause: unknownBecause,
           settleMs: 30_000,
         });
-        await recordParity(target.firestore, report);
+        await recordParity(target, report, { dataset: spec.warehouse.dataset, createTable: true });
         return report;
       } finally {
         await target.close();

@@ -5,9 +5,9 @@
  */
 import type { Granularity } from '../../services/dashboard/windows';
 
-/** The sinks compared. */
-export type Sink = 'warehouse' | 'dashboard' | 'processor';
-export const SINKS: readonly Sink[] = ['warehouse', 'dashboard', 'processor'];
+/** The sinks compared (shared/parity.ts: infra reads which consumers they are). */
+import type { Sink } from '../../shared/parity';
+export { SINKS, type Sink } from '../../shared/parity';
 
 /**
  * ok: every sink agrees (what a sink refused is in its dead-letter hold);
