@@ -15,6 +15,8 @@ export const TYPES = {
   subscription: 'gcp:pubsub/subscription:Subscription',
   cloudRunV2Service: 'gcp:cloudrunv2/service:Service',
   cloudRunV1Service: 'gcp:cloudrun/service:Service',
+  cloudRunV2Job: 'gcp:cloudrunv2/job:Job',
+  schedulerJob: 'gcp:cloudscheduler/job:Job',
   bigqueryTable: 'gcp:bigquery/table:Table',
   bigqueryDataset: 'gcp:bigquery/dataset:Dataset',
   firestoreDatabase: 'gcp:firestore/database:Database',
@@ -101,17 +103,47 @@ const DEFAULT_ACCOUNT = /-compute@developer\.gserviceaccount\.com$|@appspot\.gse
 
 export const cloudRunHasOwnServiceAccount: ResourceValidationPolicy = {
   name: 'cloud-run-non-default-service-account',
-  description: 'Cloud Run services run as their own service account, not the default compute account.',
+  description: 'Cloud Run services and jobs run as their own service account, not the default compute account.',
   enforcementLevel: 'mandatory',
   validateResource: (args, report) => {
     let account: unknown;
+    let what = 'service';
     if (args.type === TYPES.cloudRunV2Service) account = args.props.template?.serviceAccount;
     else if (args.type === TYPES.cloudRunV1Service) account = args.props.template?.spec?.serviceAccountName;
-    else return;
+    else if (args.type === TYPES.cloudRunV2Job) {
+      account = args.props.template?.template?.serviceAccount;
+      what = 'job';
+    } else return;
     if (typeof account !== 'string' || !account)
-      report(`Cloud Run service ${nameOf(args)} sets no service account, so it runs as the project's default compute account`);
-    else if (DEFAULT_ACCOUNT.test(account)) report(`Cloud Run service ${nameOf(args)} runs as the default account ${account}`);
+      report(`Cloud Run ${what} ${nameOf(args)} sets no service account, so it runs as the project's default compute account`);
+    else if (DEFAULT_ACCOUNT.test(account)) report(`Cloud Run ${what} ${nameOf(args)} runs as the default account ${account}`);
   },
+};
+
+/**
+ * Cloud Scheduler HTTP targets authenticate, with the token their target takes: an OAuth access token
+ * for a Google API on *.googleapis.com, an OIDC token for anything else, such as a Cloud Run URL
+ * ("OAuth tokens should generally be used only when calling Google APIs hosted on *.googleapis.com",
+ * https://cloud.google.com/scheduler/docs/http-target-auth); and never as a default account.
+ */
+export const schedulerTargetsAuthenticate: ResourceValidationPolicy = {
+  name: 'scheduler-http-target-authenticated',
+  description: 'Cloud Scheduler HTTP targets send an OAuth token to Google APIs and an OIDC token elsewhere, as a non-default account.',
+  enforcementLevel: 'mandatory',
+  validateResource: onType(TYPES.schedulerJob, (props, args, report) => {
+    const target = props.httpTarget;
+    if (!target) return;
+    const name = props.name ?? args.name;
+    const googleApi = /^https:\/\/[a-z0-9.-]+\.googleapis\.com\//.test(String(target.uri ?? ''));
+    const token = googleApi ? target.oauthToken : target.oidcToken;
+    if (!token?.serviceAccountEmail) {
+      report(
+        `scheduler job ${name} calls ${target.uri} without ${googleApi ? 'an OAuth' : 'an OIDC'} token: the call would be refused, or the target open to anyone`,
+      );
+      return;
+    }
+    if (DEFAULT_ACCOUNT.test(String(token.serviceAccountEmail))) report(`scheduler job ${name} calls as the default account ${token.serviceAccountEmail}`);
+  }),
 };
 
 export const bigqueryTablesArePartitioned: ResourceValidationPolicy = {
@@ -216,6 +248,7 @@ export const policies: ResourceValidationPolicy[] = [
   noPublicIamMembers,
   pushSubscriptionsHaveOidc,
   cloudRunHasOwnServiceAccount,
+  schedulerTargetsAuthenticate,
   bigqueryTablesArePartitioned,
   noPrimitiveRoles,
   dataStoresAreProtected,

@@ -6,7 +6,20 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BUILD_FILES, DOCKERFILE, IMAGE_KEEP_VERSIONS, IMAGE_MAX_AGE, IMAGE_SOURCES, IMAGE_TAG_PREFIX, imageSourceHash, imageTag } from '../../infra/images';
+import {
+  BUILD_FILES,
+  DOCKERFILE,
+  IMAGE_KEEP_VERSIONS,
+  IMAGE_MAX_AGE,
+  IMAGE_SOURCES,
+  IMAGE_TAG_PREFIX,
+  imageSourceHash,
+  imageTag,
+  PARITY_BUILD_FILES,
+  PARITY_DOCKERFILE,
+  PARITY_IMAGE_SOURCES,
+} from '../../infra/images';
+import { importsOf } from '../support/layers';
 import { Mesh, PROJECT, REPO, runMesh, T } from './harness';
 
 jest.setTimeout(60_000);
@@ -145,5 +158,54 @@ describe('the build context and the Dockerfile', () => {
     expect(dockerfile).toMatch(/^FROM \$\{NODE_IMAGE\}$/m);
     expect(dockerfile).toMatch(/RUN npm ci --omit=dev --ignore-scripts/);
     expect(dockerfile).not.toMatch(/npm install/);
+  });
+});
+
+describe('the parity job image (tools/Dockerfile)', () => {
+  const dockerfile = fs.readFileSync(path.join(REPO, PARITY_DOCKERFILE), 'utf8');
+
+  it('lets in and copies exactly its sources, and runs the job entry', () => {
+    const ignore = fs.readFileSync(path.join(REPO, `${PARITY_DOCKERFILE}.dockerignore`), 'utf8').split('\n');
+    expect(ignore).toContain('*');
+    expect(
+      ignore
+        .filter((l) => l.startsWith('!'))
+        .map((l) => l.slice(1))
+        .sort(),
+    ).toEqual([...PARITY_IMAGE_SOURCES].sort());
+    expect(ignore).toEqual(expect.arrayContaining(['**/node_modules', '**/.git', '**/.mesh-data']));
+    const copied = [...dockerfile.matchAll(/^COPY (.+)$/gm)].flatMap((m) => m[1].split(/\s+/).slice(0, -1));
+    expect(copied.sort()).toEqual([...PARITY_IMAGE_SOURCES].sort());
+    expect(dockerfile).toMatch(/RUN npm ci --omit=dev --ignore-scripts/);
+    expect(dockerfile).toMatch(/^CMD \["node", "--import", "tsx", "tools\/parity\/job\.ts"\]$/m);
+    for (const file of PARITY_BUILD_FILES) expect(fs.existsSync(path.join(REPO, file))).toBe(true);
+  });
+
+  it('holds every file the job entry imports, and no devDependency', () => {
+    const seen = new Set<string>();
+    const packages = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const { specifier } of importsOf(file, fs.readFileSync(file, 'utf8'))) {
+        if (!specifier.startsWith('.')) {
+          if (!specifier.startsWith('node:')) packages.add(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]);
+          continue;
+        }
+        const base = path.resolve(path.dirname(file), specifier);
+        const found = [`${base}.ts`, path.join(base, 'index.ts'), base].find((f) => fs.existsSync(f) && fs.statSync(f).isFile());
+        if (found) visit(found);
+      }
+    };
+    visit(path.join(REPO, 'tools/parity/job.ts'));
+    const outside = [...seen].map((f) => path.relative(REPO, f)).filter((f) => !PARITY_IMAGE_SOURCES.some((s) => f.startsWith(`${s}/`)));
+    expect(outside).toEqual([]);
+    const { dependencies, devDependencies } = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'));
+    expect([...packages].filter((p) => !(p in dependencies))).toEqual([]);
+    expect([...packages].filter((p) => p in devDependencies)).toEqual([]);
+  });
+
+  it('has a tag of its own: a change under tools/ changes it and leaves the service images alone', () => {
+    expect(imageSourceHash(REPO, PARITY_IMAGE_SOURCES, PARITY_BUILD_FILES)).not.toBe(imageSourceHash(REPO));
   });
 });

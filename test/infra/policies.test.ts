@@ -15,6 +15,7 @@ import {
   policies,
   pullServicesStayOn,
   pushSubscriptionsHaveOidc,
+  schedulerTargetsAuthenticate,
   subscriptionsHaveDeadLetterPolicy,
 } from '../../infra/policy/policies';
 import { REPO } from './harness';
@@ -57,6 +58,7 @@ it('has the nine rules, all mandatory', () => {
     'no-public-iam-members',
     'push-subscription-has-oidc-token',
     'cloud-run-non-default-service-account',
+    'scheduler-http-target-authenticated',
     'bigquery-table-time-partitioned',
     'no-primitive-roles',
     'data-store-deletion-protection',
@@ -277,5 +279,57 @@ describe('the pack as published', () => {
     expect(fs.existsSync(path.join(REPO, 'infra/policy', pkg.main))).toBe(true);
     // The same versions the program and the tests use.
     expect(pkg.dependencies).toEqual({ '@pulumi/policy': root.dependencies['@pulumi/policy'], '@pulumi/pulumi': root.dependencies['@pulumi/pulumi'] });
+  });
+});
+
+describe('cloud-run-non-default-service-account on jobs', () => {
+  const JOB = 'gcp:cloudrunv2/job:Job';
+  it('passes a job with its own account, fails one without or with the default account', async () => {
+    expect(
+      await violations(cloudRunHasOwnServiceAccount, JOB, 'j', {
+        name: 'mesh-parity',
+        template: { template: { serviceAccount: 'mesh-parity@p.iam.gserviceaccount.com' } },
+      }),
+    ).toEqual([]);
+    expect(await violations(cloudRunHasOwnServiceAccount, JOB, 'j', { name: 'mesh-parity', template: { template: {} } })).toEqual([
+      "Cloud Run job mesh-parity sets no service account, so it runs as the project's default compute account",
+    ]);
+    expect(
+      await violations(cloudRunHasOwnServiceAccount, JOB, 'j', {
+        name: 'mesh-parity',
+        template: { template: { serviceAccount: '1-compute@developer.gserviceaccount.com' } },
+      }),
+    ).toHaveLength(1);
+  });
+});
+
+describe('scheduler-http-target-authenticated', () => {
+  const SCHEDULER = 'gcp:cloudscheduler/job:Job';
+  const api = 'https://run.googleapis.com/v2/projects/p/locations/r/jobs/mesh-parity:run';
+  const account = { serviceAccountEmail: 'mesh-parity-scheduler@p.iam.gserviceaccount.com' };
+  it('passes an OAuth token to a Google API and an OIDC token to a service URL', async () => {
+    expect(await violations(schedulerTargetsAuthenticate, SCHEDULER, 's', { name: 's', httpTarget: { uri: api, oauthToken: account } })).toEqual([]);
+    expect(
+      await violations(schedulerTargetsAuthenticate, SCHEDULER, 's', { name: 's', httpTarget: { uri: 'https://x-1.a.run.app/run', oidcToken: account } }),
+    ).toEqual([]);
+  });
+  it('fails no token, the wrong kind of token, and a default account', async () => {
+    expect(await violations(schedulerTargetsAuthenticate, SCHEDULER, 's', { name: 's', httpTarget: { uri: api } })).toEqual([
+      `scheduler job s calls ${api} without an OAuth token: the call would be refused, or the target open to anyone`,
+    ]);
+    expect(await violations(schedulerTargetsAuthenticate, SCHEDULER, 's', { name: 's', httpTarget: { uri: api, oidcToken: account } })).toHaveLength(1);
+    expect(
+      await violations(schedulerTargetsAuthenticate, SCHEDULER, 's', { name: 's', httpTarget: { uri: 'https://x.a.run.app/', oauthToken: account } }),
+    ).toHaveLength(1);
+    expect(
+      await violations(schedulerTargetsAuthenticate, SCHEDULER, 's', {
+        name: 's',
+        httpTarget: { uri: api, oauthToken: { serviceAccountEmail: 'p@appspot.gserviceaccount.com' } },
+      }),
+    ).toEqual(['scheduler job s calls as the default account p@appspot.gserviceaccount.com']);
+  });
+  it('ignores Pub/Sub targets and other types', async () => {
+    expect(await violations(schedulerTargetsAuthenticate, SCHEDULER, 's', { name: 's', pubsubTarget: { topicName: 't' } })).toEqual([]);
+    expect(await violations(schedulerTargetsAuthenticate, 'gcp:pubsub/topic:Topic', 't', { name: 't' })).toEqual([]);
   });
 });
