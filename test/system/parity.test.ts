@@ -14,12 +14,14 @@ import { FieldValue, Timestamp } from '@google-cloud/firestore';
 import { startLocalMesh, type LocalMesh } from '../../shared/local';
 import { startLocalService } from '../../shared/local/services';
 import { firestorePaths } from '../../shared/firestore';
-import { eventsTableName } from '../../shared/warehouse';
+import { eventsTableName, PARITY_RESULTS_TABLE } from '../../shared/warehouse';
 import { loadSpec, type MeshSpec } from '../../shared/spec';
 import { windowKey, windowStart } from '../../services/dashboard/windows';
 import { TrafficGenerator, DEFAULT_MIX } from '../../tools/load/traffic';
 import { TrafficSender } from '../../tools/load/sender';
+import { runParityJob, type LogLine } from '../../tools/parity/job';
 import { readLag } from '../../tools/parity/lag';
+import type { MetricWriter } from '../../tools/parity/record';
 import { runParity } from '../../tools/parity/run';
 import { scheduleParity } from '../../tools/parity/schedule';
 import type { ParityReport, ParityRow } from '../../tools/parity/types';
@@ -150,6 +152,15 @@ it("runs on the schedule npm start sets up, and the dashboard serves each topic'
     await schedule.stop();
   }
   expect(results.every((r) => r && r.mismatches === 0)).toBe(true);
+  // Each run also went to parity_results: a row per topic and window, the same verdicts.
+  const [stored] = await target.bigquery.query({
+    query: `SELECT run_id, run_at, topic, window_key, verdict, checks FROM \`${spec.warehouse.dataset}.${PARITY_RESULTS_TABLE}\` WHERE run_at >= @since`,
+    params: { since: new Date(Date.parse(results[0]!.at) - 1000).toISOString() },
+  });
+  const runs = new Set(stored.map((r: { run_id: string }) => r.run_id));
+  expect(runs.size).toBeGreaterThanOrEqual(2);
+  expect(new Set(stored.map((r: { topic: string }) => r.topic))).toEqual(new Set(['analytics', 'orders']));
+  expect(stored.filter((r: { verdict: string }) => r.verdict === 'mismatch')).toEqual([]);
   const response = await fetch(`${mesh.serviceUrls.dashboard}/api/parity`);
   const body = (await response.json()) as { records: { topic: string; verdict: string; checks: number; at: string }[] };
   expect(body.records.map((r) => r.topic)).toEqual(['analytics', 'orders']);
@@ -176,6 +187,35 @@ it('reports a dashboard counter decremented by hand, in that window, for that ty
     expect(bad[0].counts.dashboard).toBe(bad[0].counts.warehouse! - 1 - (bad[0].held?.dashboard ?? 0));
     expect(bad[0].differences[0].sink).toBe('dashboard');
     expect(bad[0].differences[0].summary).toMatch(/1 view short, yet every event has its dashboard-analytics dedup record/);
+
+    // The scheduled job's run (tools/parity/job.ts) records that difference everywhere it goes. Cloud
+    // Monitoring does not exist here: a fake writer captures the metric request the job sends.
+    const sent: Parameters<MetricWriter['createTimeSeries']>[0][] = [];
+    const logged: LogLine[] = [];
+    const { recorded } = await runParityJob({
+      spec: { ...spec, parity: { ...spec.parity, granularity: 'minute', sinceSeconds: (Date.now() - startedAt) / 1000 + 60, settleSeconds: 2 } },
+      target,
+      dashboardUrl: mesh.serviceUrls.dashboard,
+      metrics: { createTimeSeries: async (request) => void sent.push(request) },
+      log: (line) => logged.push(line),
+    });
+    expect(sent).toHaveLength(1);
+    expect(sent[0].name).toBe(`projects/${target.project}`);
+    expect(sent[0].timeSeries.map((t) => [t.metric.labels.topic, t.points[0].value.int64Value])).toEqual([
+      ['analytics', 1],
+      ['orders', 0],
+    ]);
+    expect(logged.find((l) => (l.parity as { topic?: string } | undefined)?.topic === 'analytics')?.severity).toBe('ERROR');
+    const [stored] = await target.bigquery.query({
+      query: `SELECT topic, window_key, verdict, mismatches, differences FROM \`${spec.warehouse.dataset}.${PARITY_RESULTS_TABLE}\` WHERE run_id = @run`,
+      params: { run: recorded.runId },
+    });
+    const mismatched = stored.filter((r: { verdict: string }) => r.verdict === 'mismatch');
+    expect(mismatched.map((r: { topic: string; window_key: string; mismatches: number }) => [r.topic, r.window_key, Number(r.mismatches)])).toEqual([
+      ['analytics', row.window, 1],
+    ]);
+    const differences = mismatched[0].differences;
+    expect(JSON.stringify(typeof differences === 'string' ? JSON.parse(differences) : differences)).toMatch(/"sink":"dashboard".*1 view short/);
   } finally {
     await shard.ref.update({ 'events.analytics.view': FieldValue.increment(1) });
   }

@@ -26,6 +26,8 @@ export interface ParityJobDeps {
   target: SmokeTarget;
   metrics?: MetricWriter;
   now?: number;
+  /** Locally, where the dashboard's health view is (the lag); in GCP the lag comes from Cloud Monitoring. */
+  dashboardUrl?: string;
   log: (line: LogLine) => void;
 }
 
@@ -33,7 +35,7 @@ export interface ParityJobDeps {
 export async function runParityJob(deps: ParityJobDeps): Promise<{ report: ParityReport; recorded: RecordedParity }> {
   const { spec, target, log } = deps;
   const now = deps.now ?? Date.now();
-  const { lag, unknownBecause } = await readLag(spec, target);
+  const { lag, unknownBecause } = await readLag(spec, target, deps.dashboardUrl);
   const report = await runParity({
     spec,
     target,
