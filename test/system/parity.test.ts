@@ -19,7 +19,7 @@ import { loadSpec, type MeshSpec } from '../../shared/spec';
 import { windowKey, windowStart } from '../../services/dashboard/windows';
 import { TrafficGenerator, DEFAULT_MIX } from '../../tools/load/traffic';
 import { TrafficSender } from '../../tools/load/sender';
-import { runParityJob, type LogLine } from '../../tools/parity/job';
+import { runParityJob, type LogLine } from '../../tools/parity/job-run';
 import { readLag } from '../../tools/parity/lag';
 import type { MetricWriter } from '../../tools/parity/record';
 import { runParity } from '../../tools/parity/run';

@@ -19,15 +19,16 @@ export class TrafficSender {
     this.publisher = new MeshPublisher({ pubsub, spec, source });
   }
 
-  async send(send: Send): Promise<string> {
-    if (!send.raw) return (await this.publisher.publish(send.topic, send.type, send.data, { id: send.id })).messageId;
+  /** `time`: the event's ce-time (default now), e.g. to backfill into windows that already closed. */
+  async send(send: Send, time: Date = new Date()): Promise<string> {
+    if (!send.raw) return (await this.publisher.publish(send.topic, send.type, send.data, { id: send.id, time })).messageId;
     const orderingKey = this.spec.topics[send.topic].orderingKeyField ? String(send.data[this.spec.topics[send.topic].orderingKeyField!]) : undefined;
     const attributes: Record<string, string> = {
       'ce-id': send.id,
       'ce-type': send.type,
       'ce-source': '//mesh/load/raw',
       'ce-specversion': '1.0',
-      'ce-time': new Date().toISOString(),
+      'ce-time': time.toISOString(),
       'content-type': 'application/json',
     };
     if (send.poison === 'missing-id') delete attributes['ce-id'];

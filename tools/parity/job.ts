@@ -1,63 +1,13 @@
 /**
- * The scheduled parity run in GCP: the entry of the Cloud Run job infra/parity.ts deploys (image
- * tools/Dockerfile), started by Cloud Scheduler on the spec's `parity.schedule`. One run: read the
- * lag from Cloud Monitoring, compare the spec's `parity.since` of windows, record the result
- * (Firestore for the dashboard, BigQuery `parity_results`, the parity metric the alert watches) and
- * log one structured line per topic for Cloud Logging.
- *
- * Exit code: 0 when the run judged and recorded, whatever the verdict (a mismatch pages through the
- * alert, not through a failed execution); 1 when it could not (Cloud Run retries the task once,
- * and a run that stays failed leaves the metric absent, which the stale condition reports).
+ * Entry of the parity job's image (tools/Dockerfile, CMD): one run against the deployed stack, from
+ * the environment infra/parity.ts sets (GOOGLE_CLOUD_PROJECT, MESH_SPEC), with application default
+ * credentials (the job's own account). What a run does and its exit code: job-run.ts.
  */
 import { MetricServiceClient } from '@google-cloud/monitoring';
 import { PARITY_JOB_ENV } from '../../shared/parity';
-import { loadSpec, type MeshSpec } from '../../shared/spec';
-import { gcpTarget, type SmokeTarget } from '../smoke/target';
-import { readLag } from './lag';
-import { recordParity, type MetricWriter, type RecordedParity } from './record';
-import { runParity } from './run';
-import type { ParityReport } from './types';
-
-/** Cloud Logging reads `severity` and `message` from a JSON line on stdout. */
-export type LogLine = { severity: 'INFO' | 'WARNING' | 'ERROR'; message: string } & Record<string, unknown>;
-
-export interface ParityJobDeps {
-  spec: MeshSpec;
-  target: SmokeTarget;
-  metrics?: MetricWriter;
-  now?: number;
-  /** Locally, where the dashboard's health view is (the lag); in GCP the lag comes from Cloud Monitoring. */
-  dashboardUrl?: string;
-  log: (line: LogLine) => void;
-}
-
-/** One scheduled run against `target`; returns the report and what was recorded. */
-export async function runParityJob(deps: ParityJobDeps): Promise<{ report: ParityReport; recorded: RecordedParity }> {
-  const { spec, target, log } = deps;
-  const now = deps.now ?? Date.now();
-  const { lag, unknownBecause } = await readLag(spec, target, deps.dashboardUrl);
-  const report = await runParity({
-    spec,
-    target,
-    granularity: spec.parity.granularity,
-    sinceMs: now - spec.parity.sinceSeconds * 1000,
-    settleMs: spec.parity.settleSeconds * 1000,
-    lag,
-    lagUnknownBecause: unknownBecause,
-    now,
-    onProgress: (line) => log({ severity: 'INFO', message: `parity: ${line}` }),
-  });
-  const recorded = await recordParity(target, report, { dataset: spec.warehouse.dataset, createTable: target.kind === 'local', metrics: deps.metrics });
-  for (const record of recorded.records) {
-    log({
-      severity: record.verdict === 'mismatch' ? 'ERROR' : 'INFO',
-      message: `parity ${record.topic}: ${record.verdict} (${record.agree}/${record.checks} agree, ${record.pending} pending, ${record.mismatches} mismatched)`,
-      parity: { runId: recorded.runId, ...record },
-    });
-  }
-  for (const warning of report.warnings) log({ severity: 'WARNING', message: `parity: ${warning}` });
-  return { report, recorded };
-}
+import { loadSpec } from '../../shared/spec';
+import { gcpTarget } from '../smoke/target';
+import { runParityJob, type LogLine } from './job-run';
 
 async function main(): Promise<void> {
   const log = (line: LogLine) => process.stdout.write(`${JSON.stringify(line)}\n`);
@@ -72,9 +22,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  main().catch((error: Error) => {
-    process.stdout.write(`${JSON.stringify({ severity: 'ERROR', message: `parity run failed: ${error.message}`, stack: error.stack })}\n`);
-    process.exit(1);
-  });
-}
+main().catch((error: Error) => {
+  process.stdout.write(`${JSON.stringify({ severity: 'ERROR', message: `parity run failed: ${error.message}`, stack: error.stack })}\n`);
+  process.exit(1);
+});
