@@ -107,6 +107,13 @@ it('lists services, images, tables and alerts with their settings', () => {
     'processor-orders oldest_unacked_message_age > 120 for 60s; 0 channels',
   );
   expect(row('firestore.Field', 'dedup.expiresAt').settings).toBe('TTL policy; not indexed');
+  expect(row('cloudscheduler.Job', 'mesh-parity').settings).toBe(
+    '0 * * * * (Etc/UTC); POST https://run.googleapis.com/v2/projects/plan-project/locations/us-east1/jobs/mesh-parity:run; OAuth as mesh-parity-scheduler@plan-project.iam.gserviceaccount.com',
+  );
+  expect(row('cloudrunv2.Job', 'mesh-parity').settings).toMatch(/runs as mesh-parity@plan-project\.iam\.gserviceaccount\.com; retries 1; timeout 1800s$/);
+  expect(row('monitoring.AlertPolicy', 'Event mesh: sinks disagree (parity)').settings).toBe(
+    'custom.googleapis.com/event_mesh/parity_mismatches > 0; or absent for 10800s; 0 channels',
+  );
 });
 
 it('groups rows by type, APIs first', () => {

@@ -110,7 +110,7 @@ function toRow(resource: MockedResource): PlanRow {
       (p.tableId ? `table ${p.datasetId}.${p.tableId}` : undefined) ??
       (p.datasetId ? `dataset ${p.datasetId}` : undefined) ??
       (p.serviceAccountId ? `account ${p.serviceAccountId}` : undefined) ??
-      (p.name ? `service ${p.name}` : `project ${p.project}`);
+      (p.name ? `${/cloudrunv2\/job/.test(resource.type) ? 'job' : 'service'} ${p.name}` : `project ${p.project}`);
     return { type, name: lastSegment(String(target)), settings: `${p.role} -> ${p.member}` };
   }
   const name = String(
@@ -182,7 +182,16 @@ function settingsOf(type: string, p: Record<string, any>): (string | false | und
       ];
     }
     case 'docker-build:index:Image':
-      return [`build ${p.dockerfile?.location} SERVICE=${p.buildArgs?.SERVICE}`, `push ${p.tags?.[0]}`];
+      return [`build ${p.dockerfile?.location}${p.buildArgs?.SERVICE ? ` SERVICE=${p.buildArgs.SERVICE}` : ''}`, `push ${p.tags?.[0]}`];
+    case 'gcp:cloudrunv2/job:Job': {
+      const t = p.template?.template ?? {};
+      return [`image ${t.containers?.[0]?.image}`, `runs as ${t.serviceAccount}`, `retries ${t.maxRetries}`, `timeout ${seconds(t.timeout)}`];
+    }
+    case 'gcp:cloudscheduler/job:Job': {
+      const h = p.httpTarget ?? {};
+      const token = h.oauthToken ? `OAuth as ${h.oauthToken.serviceAccountEmail}` : h.oidcToken ? `OIDC as ${h.oidcToken.serviceAccountEmail}` : 'no token';
+      return [`${p.schedule} (${p.timeZone})`, `${h.httpMethod} ${h.uri}`, token];
+    }
     case 'gcp:artifactregistry/repository:Repository':
       return [`${p.format} in ${p.location}`];
     case 'gcp:bigquery/dataset:Dataset':
@@ -207,6 +216,12 @@ function settingsOf(type: string, p: Record<string, any>): (string | false | und
       if (logMetric) {
         const a = c.aggregations?.[0] ?? {};
         return [`${logMetric} by ${(a.groupByFields ?? []).join(', ')} > ${c.thresholdValue} within ${a.alignmentPeriod}`, channels];
+      }
+      // The parity metric (infra/parity.ts): a mismatch, or no result for a while.
+      const custom = /metric\.type = "(custom\.googleapis\.com\/[^"]+)"/.exec(c.filter ?? '')?.[1];
+      if (custom) {
+        const absent = p.conditions?.find((x: { conditionAbsent?: unknown }) => x.conditionAbsent)?.conditionAbsent;
+        return [`${custom} > ${c.thresholdValue}`, absent && `or absent for ${absent.duration}`, channels];
       }
       const sub = /subscription_id = "([^"]+)"/.exec(c.filter ?? '')?.[1];
       const metric = /subscription\/([a-z_]+)"/.exec(c.filter ?? '')?.[1];
