@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .option('--gcp', 'Pub/Sub in GCP (application default credentials, project from GOOGLE_CLOUD_PROJECT)')
     .action(async (name: string, options: DeadLetterOptions) => {
-      const spec = loadSpec();
+      const spec = loadSpec(program.opts().spec);
       const consumer = spec.consumers[name];
       if (!consumer) throw new UserError(`no consumer "${name}" in the spec; consumers: ${Object.keys(spec.consumers).join(', ')}`);
       const max = Number(options.max);
