@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node } from 'yaml';
+import { LineCounter, parseDocument, isAlias, isMap, isScalar, isSeq, visit, type Document, type Node } from 'yaml';
 import { meshDocument, type MeshDocument } from './document';
 import { parseDuration } from './duration';
 import { DEFAULT_EVENT_TIME_BOUNDS } from '../envelope/time';
@@ -29,7 +29,9 @@ export class MeshSpecError extends UserError {
 }
 
 export function formatIssue(issue: SpecIssue): string {
-  return `${issue.file}:${issue.line}:${issue.column} ${issue.path || '(document)'}: ${issue.message}`;
+  // Line 0: the issue has no place in the text (the file cannot be read).
+  const where = issue.line > 0 ? `${issue.file}:${issue.line}:${issue.column}` : issue.file;
+  return `${where} ${issue.path || '(document)'}: ${issue.message}`;
 }
 
 /** The spec at the repository root, unless MESH_SPEC points elsewhere. */
@@ -51,7 +53,8 @@ export function loadSpec(file = defaultSpecPath()): MeshSpec {
 /** Parses spec text; `file` names it in messages and anchors relative schema folders. */
 export function parseSpec(text: string, file: string): MeshSpec {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  // merge: `<<: *defaults` works, as YAML users expect for shared consumer settings (YAML 1.1 merge keys).
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
   const locate = (at: (string | number)[], message: string): SpecIssue => {
     const { line, column } = locationOf(doc, lineCounter, at);
     return { file, line, column, path: at.join('.'), message };
@@ -59,12 +62,13 @@ export function parseSpec(text: string, file: string): MeshSpec {
   if (doc.errors.length) {
     throw new MeshSpecError(
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0] ?? { line: 0, col: 0 };
+        // Without prettyErrors the parser leaves linePos unset; the offset is always there.
+        const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
         return { file, line: pos.line, column: pos.col, path: '', message: `YAML: ${e.message.split('\n')[0]}` };
       }),
     );
   }
-  const parsed = meshDocument.safeParse(doc.toJS());
+  const parsed = meshDocument.safeParse(withoutExtensions(toPlain(doc, lineCounter, file)));
   if (!parsed.success) {
     throw new MeshSpecError(
       parsed.error.issues.map((issue) => {
@@ -80,6 +84,54 @@ export function parseSpec(text: string, file: string): MeshSpec {
   const issues: RuleIssue[] = checkRules(spec);
   if (issues.length) throw new MeshSpecError(issues.map((i) => locate(i.path, i.message)));
   return spec;
+}
+
+/**
+ * The document as plain data. A merge key (`<<`) must merge a mapping (or a list of them), through
+ * an anchor defined before it; anything else is refused here with its line, in plain words (the YAML
+ * library would throw a bare "Merge sources must be maps").
+ */
+function toPlain(doc: Document, counter: LineCounter, file: string): unknown {
+  const issues: SpecIssue[] = [];
+  visit(doc, {
+    Pair(_, pair) {
+      // With merge on, the parser gives the key a Symbol('<<') value.
+      const keyNode = pair.key;
+      const key = isScalar(keyNode) ? keyNode.value : undefined;
+      if (!isScalar(keyNode) || !(key === '<<' || (typeof key === 'symbol' && key.description === '<<'))) return;
+      const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+      for (const source of sources) {
+        const target = isAlias(source) ? source.resolve(doc) : source;
+        if (isMap(target)) continue;
+        const where = counter.linePos(keyNode.range?.[0] ?? 0);
+        const what = isAlias(source)
+          ? target
+            ? `*${source.source}, which is not a mapping`
+            : `*${source.source}, an anchor not defined before it`
+          : 'a value that is not a mapping';
+        issues.push({
+          file,
+          line: where.line,
+          column: where.col,
+          path: '',
+          message: `"<<" merges the keys of a mapping (e.g. <<: *defaults, with &defaults on a mapping); here it is given ${what}`,
+        });
+      }
+    },
+  });
+  if (issues.length) throw new MeshSpecError(issues);
+  return doc.toJS();
+}
+
+/**
+ * Top-level keys starting with `x-` are the spec's extension fields, ignored (as in Compose files):
+ * the place for anchors that `<<:` merges elsewhere, e.g. `x-consumer-defaults: &defaults {...}`.
+ */
+export const EXTENSION_KEY = /^x-/;
+
+function withoutExtensions(value: unknown): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).filter(([key]) => !EXTENSION_KEY.test(key)));
 }
 
 function normalize(doc: MeshDocument, file: string): MeshSpec {

@@ -164,7 +164,7 @@ describe('per-service settings', () => {
 
 describe('loadMeshInputs', () => {
   it('fails with the spec loader message when the spec is missing', () => {
-    expect(() => loadMeshInputs({ project: 'p', specFile: fixture('no-such-spec.yaml') })).toThrow(/no-such-spec\.yaml:0:0 \(document\): cannot read spec/);
+    expect(() => loadMeshInputs({ project: 'p', specFile: fixture('no-such-spec.yaml') })).toThrow(/no-such-spec\.yaml \(document\): cannot read spec/);
   });
 
   it('returns the spec and config when both are fine', () => {

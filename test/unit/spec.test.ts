@@ -172,9 +172,32 @@ describe('mesh spec loader', () => {
     }
   });
 
-  it('reports YAML syntax errors with their line', () => {
+  it('reports YAML syntax errors with their line, never 0', () => {
     const issues = issuesOf(base.replace('version: 1', 'version: 1\n  bad: [unclosed'));
     expect(issues[0]).toMatch(/^\d+ : YAML:/);
+    const line = Number(issues[0].split(' ')[0]);
+    expect(line).toBeGreaterThanOrEqual(lineOf(base, 'version: 1'));
+    expect(line).toBeLessThanOrEqual(lineOf(base, 'version: 1') + 2);
+  });
+
+  it('merges `<<: *anchor` (anchors may live under x- keys), and refuses a merge of anything but a mapping, where it is', () => {
+    const consumer = 'dashboard-analytics:\n    topic: analytics';
+    const withDefaults = (merge: string) =>
+      base
+        .replace('consumers:\n', 'x-consumer-defaults: &defaults\n  deadLetter: { maxAttempts: 7 }\nconsumers:\n')
+        .replace(consumer, `${consumer}\n    <<: ${merge}`);
+    const text = withDefaults('*defaults').replace(/(dashboard-analytics:[\s\S]*?)deadLetter: \{ maxAttempts: \d+ \}\n\s*/, '$1');
+    expect(specFromText(text).consumers['dashboard-analytics'].deadLetter.maxAttempts).toBe(7);
+    for (const [merge, says] of [
+      ['5', /"<<" merges the keys of a mapping .*given a value that is not a mapping/],
+      ['*nowhere', /given \*nowhere, an anchor not defined before it/],
+    ] as const) {
+      const bad = withDefaults(merge);
+      const issues = issuesOf(bad);
+      expect(issues).toHaveLength(1);
+      expect(issues[0]).toMatch(says);
+      expect(Number(issues[0].split(' ')[0])).toBe(lineOf(bad, `<<: ${merge}`));
+    }
   });
 
   it('refuses a schema revision that does not resolve both ways with the older ones', () => {
