@@ -166,14 +166,51 @@ function assertResolvesBothWays(topic: string, older: SchemaRevision, newer: Sch
     try {
       reader.type.createResolver(writer.type);
     } catch (error) {
+      const causes = incompatibilities(older.type, newer.type, [], older.name, newer.name);
       throw new SchemaDefinitionError(
         topic,
         newer.name,
-        `${newer.name} and ${older.name} do not resolve both ways (${reader.name} cannot read ${writer.name}: ${(error as Error).message.split('\n')[0]}); new fields need defaults`,
+        `${newer.name} and ${older.name} do not resolve both ways: ${causes.length ? causes.join('; ') : `${reader.name} cannot read ${writer.name} (${(error as Error).message.split('\n')[0]})`}`,
       );
     }
   }
 }
+
+/**
+ * Why two record types do not resolve both ways, field by field (Avro's resolution rules: a reader's
+ * field the writer lacks needs a default in the reader; a field both have must keep a promotable type).
+ */
+function incompatibilities(older: avro.Type, newer: avro.Type, at: string[], olderName: string, newerName: string): string[] {
+  if (!(older instanceof avro.types.RecordType) || !(newer instanceof avro.types.RecordType)) return [];
+  const causes: string[] = [];
+  const name = (field: string) => `"${[...at, field].join('.')}"`;
+  const has = (type: avro.types.RecordType, field: string) => type.fields.find((f) => f.name === field);
+  for (const f of newer.fields) {
+    if (!has(older, f.name) && f.defaultValue() === undefined) causes.push(`field ${name(f.name)} was added in ${newerName} without a default (readers of ${newerName} cannot fill it from ${olderName} events)`);
+  }
+  for (const f of older.fields) {
+    const now = has(newer, f.name);
+    if (!now) {
+      if (f.defaultValue() === undefined) causes.push(`field ${name(f.name)} was removed in ${newerName} and has no default in ${olderName} (readers of ${olderName} cannot fill it from ${newerName} events)`);
+      continue;
+    }
+    const nested = incompatibilities(f.type, now.type, [...at, f.name], olderName, newerName);
+    if (nested.length) causes.push(...nested);
+    else if (!resolves(f.type, now.type) || !resolves(now.type, f.type)) causes.push(`field ${name(f.name)} changed type from ${typeText(f.type)} in ${olderName} to ${typeText(now.type)} in ${newerName}`);
+  }
+  return causes;
+}
+
+const resolves = (reader: avro.Type, writer: avro.Type) => {
+  try {
+    reader.createResolver(writer);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const typeText = (type: avro.Type) => type.typeName;
 
 /** A record type's field name -> field type, built once per type (hasUnknownFields runs on every message). */
 const fieldsByType = new WeakMap<avro.Type, Map<string, avro.Type>>();

@@ -200,19 +200,33 @@ describe('mesh spec loader', () => {
     }
   });
 
-  it('refuses a schema revision that does not resolve both ways with the older ones', () => {
+  const v1 = {
+    type: 'record',
+    name: 'E',
+    fields: [
+      { name: 'a', type: 'string' },
+      { name: 'n', type: 'int', default: 0 },
+    ],
+  };
+  it.each([
+    ['a field added without a default', [...v1.fields, { name: 'b', type: 'string' }], /field "b" was added in v2 without a default/],
+    ['a field removed that had no default', [v1.fields[1]], /field "a" was removed in v2 and has no default in v1/],
+    ['a type changed', [{ name: 'a', type: 'boolean' }, v1.fields[1]], /field "a" changed type from string in v1 to boolean in v2/],
+    ['a type widened one way only', [v1.fields[0], { name: 'n', type: 'long', default: 0 }], /field "n" changed type from int in v1 to long in v2/],
+  ])('refuses a schema revision that does not resolve both ways, naming the cause: %s', (_what, fields, cause) => {
     const dir = fs.mkdtempSync(path.join(REPO_ROOT, 'test', '.tmp-schemas-'));
     try {
-      const v1 = { type: 'record', name: 'E', fields: [{ name: 'a', type: 'string' }] };
       fs.writeFileSync(path.join(dir, 'v1.avsc'), JSON.stringify(v1));
-      fs.writeFileSync(path.join(dir, 'v2.avsc'), JSON.stringify({ ...v1, fields: [...v1.fields, { name: 'b', type: 'string' }] }));
+      fs.writeFileSync(path.join(dir, 'v2.avsc'), JSON.stringify({ ...v1, fields }));
       const text = base.replace(
         'schema: { dir: schemas/analytics, revisions: [v1, v2] }',
         `schema: { dir: ${path.relative(REPO_ROOT, dir)}, revisions: [v1, v2] }`,
       );
       const issues = issuesOf(text);
       expect(issues).toHaveLength(1);
-      expect(issues[0]).toMatch(/topics\.analytics\.schema\.revisions\.1: v2 and v1 do not resolve both ways .*new fields need defaults/);
+      expect(issues[0]).toMatch(/topics\.analytics\.schema\.revisions\.1: v2 and v1 do not resolve both ways: /);
+      expect(issues[0]).toMatch(cause);
+      expect(issues[0]).not.toMatch(/new fields need defaults/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
