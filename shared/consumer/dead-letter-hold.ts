@@ -107,10 +107,29 @@ async function drainHold(pubsub: PubSub, consumer: ConsumerSpec, options: HoldOp
   if (failure) throw failure;
 }
 
-/** Lists what waits in the hold, leaving it there. */
+/**
+ * Which delivered message a held copy is: the runtime writes the original message id (`messageId`)
+ * on every copy it dead-letters. A consumer that crashed after dead-lettering a message and before
+ * acking it gets the message again and dead-letters it again (publishing is at-least-once too): both
+ * copies are the same message. Copies Pub/Sub forwarded itself carry no id of their own source; each
+ * is its own message.
+ */
+export function heldKey(m: Pick<Message, 'id' | 'attributes'>): string {
+  const a = m.attributes ?? {};
+  return a.messageId ? `${a.sourceSubscription ?? ''}/${a.messageId}` : m.id;
+}
+
+/**
+ * Lists what waits in the hold, leaving it there: one entry per message. Extra copies of a message
+ * (heldKey) are removed, so the hold keeps each message once.
+ */
 export async function listHeld(pubsub: PubSub, consumer: ConsumerSpec, options: HoldOptions = {}): Promise<HeldMessage[]> {
   const held: HeldMessage[] = [];
+  const keys = new Set<string>();
   await drainHold(pubsub, consumer, options, async (m) => {
+    const key = heldKey(m);
+    if (keys.has(key)) return true; // an extra copy: ack it away
+    keys.add(key);
     held.push(heldMessageOf(m));
     return false;
   });
@@ -125,10 +144,15 @@ export async function redriveHeld(pubsub: PubSub, consumer: ConsumerSpec, option
   // held before this redrive began, and each event once, or a poison message would go round and round.
   const startedAt = Date.now();
   const events = new Set<string>();
+  const keys = new Set<string>();
   try {
     await drainHold(pubsub, consumer, options, async (m) => {
+      if (m.publishTime.getTime() >= startedAt) return false;
+      // An extra copy of a message already redriven (heldKey): sent once, the copy acked away.
+      if (keys.has(heldKey(m))) return true;
       const eventId = m.attributes?.['ce-id'];
-      if (m.publishTime.getTime() >= startedAt || (eventId && events.has(eventId))) return false;
+      if (eventId && events.has(eventId)) return false;
+      keys.add(heldKey(m));
       if (eventId) events.add(eventId);
       const { attributes, orderingKey } = redriveAttributes(m.attributes ?? {});
       await topic.publishMessage({ data: m.data, attributes, ...(orderingKey ? { orderingKey } : {}) });

@@ -1,6 +1,6 @@
 import type { Message, PubSub } from '@google-cloud/pubsub';
 import { listHeld, redriveHeld } from '../../shared/consumer/dead-letter-hold';
-import { deadLetterAttributes } from '../../shared/consumer/dead-letter';
+import { deadLetterAttributes, DeadLetterPublisher } from '../../shared/consumer/dead-letter';
 import { toPubsubMessage } from '../../shared/envelope';
 import { applyLocal } from '../../shared/local';
 import { MeshPublisher } from '../../shared/publisher';
@@ -124,6 +124,63 @@ describe('mesh dead-letters: the hold, listed and redriven', () => {
     expect((await listHeldUntil(2)).map((h) => h.error)).toEqual(['still no', 'still no']);
   }, 90000);
 });
+
+describe('the hold keeps a message once (issue 19)', () => {
+  it('shows, keeps and redrives once a message dead-lettered twice by a consumer that crashed before acking it', async () => {
+    const consumer = spec.consumers['always-fails'];
+    const publisher = new MeshPublisher({ pubsub, spec, source: '//test/dlq' });
+    const poison = publisher.prepare('orders', 'order.created', { orderId: 'o-twice', customerId: 'c', sequence: 1 });
+    const original = toPubsubMessage(poison.event, poison.orderingKey);
+    // The runtime's poison path, twice for one delivered message (m-7): the first ack never happened.
+    const sink = new DeadLetterPublisher({ pubsub, consumer });
+    const delivered = {
+      data: Buffer.from(original.data),
+      attributes: original.attributes,
+      messageId: 'm-7',
+      publishTime: new Date(),
+      orderingKey: poison.orderingKey,
+    };
+    const info = { reason: 'schema', error: 'bad payload', consumer: consumer.name, sourceSubscription: 'projects/p/subscriptions/always-fails' };
+    await sink.publish(delivered, info);
+    await sink.publish({ ...delivered, deliveryAttempt: 2 }, info);
+    // Another message with the same event id is another delivery: kept apart.
+    await sink.publish({ ...delivered, messageId: 'm-8' }, info);
+    await sink.flush();
+
+    const held = await eventually(
+      async () => {
+        const h = await listHeld(pubsub, consumer, { idleMs: 1500 });
+        return h.length >= 2 ? h : undefined;
+      },
+      30000,
+      'the held copies',
+    );
+    expect(held).toHaveLength(2);
+    // The extra copy is gone from the hold itself, not only from the listing.
+    const left = await copiesIn(`${consumer.name}-dlq-hold`);
+    expect(left.map((m) => m.attributes.messageId).sort()).toEqual(['m-7', 'm-8']);
+
+    const redriven = await redriveHeld(pubsub, consumer, { idleMs: 2000 });
+    expect(redriven.map((h) => h.eventId)).toEqual([poison.event.id]); // one event id: sent once
+  }, 90000);
+});
+
+/** Every message a subscription holds now, read raw (held until idle, then released). */
+async function copiesIn(subscription: string): Promise<Message[]> {
+  const sub = pubsub.subscription(subscription);
+  const got = new Map<string, Message>();
+  await new Promise<void>((done) => {
+    let idle = setTimeout(done, 2500);
+    sub.on('message', (m: Message) => {
+      got.set(m.id, m);
+      clearTimeout(idle);
+      idle = setTimeout(done, 2500);
+    });
+  });
+  for (const m of got.values()) m.nack();
+  await sub.close();
+  return [...got.values()];
+}
 
 /** Lists the hold until it shows `count` messages (dead-lettering takes a few redeliveries). */
 async function listHeldUntil(count: number, timeoutMs = 45000) {
