@@ -30,9 +30,16 @@ export class EmulatorStartError extends UserError {
   override readonly name = 'EmulatorStartError';
 }
 
+export interface ProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 export interface RunningProcess {
   pid: number;
   logFile: string;
+  /** Resolves when the process exits, whoever ended it. */
+  exited: Promise<ProcessExit>;
   stop(): Promise<void>;
 }
 
@@ -70,12 +77,12 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions): Pro
   });
   fs.closeSync(log);
   live.add(child);
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exitPromise = new Promise<void>((resolve) => {
+  let exited: ProcessExit | undefined;
+  const exitPromise = new Promise<ProcessExit>((resolve) => {
     child.once('exit', (code, signal) => {
       exited = { code, signal };
       live.delete(child);
-      resolve();
+      resolve(exited);
     });
   });
   child.once('error', () => undefined);
@@ -98,7 +105,7 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions): Pro
     }
     try {
       const response = await fetch(options.readyUrl, { signal: AbortSignal.timeout(1000) });
-      if (response.ok) return { pid: child.pid!, logFile, stop };
+      if (response.ok) return { pid: child.pid!, logFile, exited: exitPromise, stop };
     } catch {
       // Not listening yet.
     }

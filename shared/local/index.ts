@@ -1,3 +1,4 @@
 export * from './apply';
 export * from './connect';
 export * from './run';
+export * from './supervisor';

@@ -7,6 +7,9 @@
  *   every spec service as a process                              -> spec.services[*].localPort, ready
  *   a push relay per push subscription (unless push: 'emulator') -> GCP-style push (push-relay.ts)
  *
+ * A service that exits on its own is started again with backoff (supervisor.ts), said in the progress
+ * lines and recorded in <dataDir>/services.json for `mesh status`.
+ *
  * Anything started is stopped again if a later step fails. stop() goes in reverse: relays first,
  * then services (they drain and ack), then the warehouse endpoint, then Firestore (its data
  * exported into the data folder, imported at the next start), then Pub/Sub. The Pub/Sub emulator
@@ -21,7 +24,8 @@ import type { MeshSpec } from '../spec/types';
 import { applyLocal, type ApplyStep, type LocalPush } from './apply';
 import { startLocalPushRelays, type PushRelay } from './push-relay';
 import { localPubSub } from './connect';
-import { localServiceUrls, serviceEntry, startLocalService, type LocalEndpoints, type RunningService } from './services';
+import { localServiceUrls, serviceEntry, startLocalService, type LocalEndpoints } from './services';
+import { superviseService, writeServiceStates, type SupervisedService, type SupervisorEvent, type SupervisorOptions } from './supervisor';
 import { UserError } from '../errors';
 
 export interface LocalMeshOptions {
@@ -37,13 +41,16 @@ export interface LocalMeshOptions {
   push?: LocalPush;
   /** Progress lines for the terminal. */
   onProgress?: (line: string) => void;
+  /** How services that exit on their own are restarted (supervisor.ts); defaults there. */
+  supervisor?: Omit<SupervisorOptions, 'onEvent'>;
 }
 
 export interface LocalMesh extends LocalEndpoints {
   applied: ApplyStep[];
   /** service name -> base URL, for the services started. */
   serviceUrls: Record<string, string>;
-  services: RunningService[];
+  /** Each restarted with backoff when it exits on its own (supervisor.ts). */
+  services: SupervisedService[];
   /** The push relays running (none with push: 'emulator'). */
   relays: PushRelay[];
   dataDir: string;
@@ -123,16 +130,36 @@ export async function startLocalMesh(spec: MeshSpec, options: LocalMeshOptions =
       await pubsub.close();
     }
 
-    const services: RunningService[] = [];
+    const services: SupervisedService[] = [];
     if (serviceNames.length) progress(`starting services: ${serviceNames.join(', ')}`);
+    const recordStates = () => {
+      try {
+        writeServiceStates(dataDir, services);
+      } catch (error) {
+        progress(`could not record the services' state for mesh status: ${(error as Error).message}`);
+      }
+    };
     await Promise.all(
       serviceNames.map(async (name) => {
-        const service = await startLocalService(spec, name, endpoints, logDir);
+        const service = await superviseService(() => startLocalService(spec, name, endpoints, logDir), {
+          ...options.supervisor,
+          onEvent: (event) => {
+            progress(describeSupervisorEvent(event));
+            recordStates();
+          },
+        });
         services.push(service);
-        stoppers.push({ what: `the ${name} service`, stop: () => service.stop() });
+        stoppers.push({
+          what: `the ${name} service`,
+          stop: async () => {
+            await service.stop();
+            recordStates();
+          },
+        });
         progress(`${name} ready at ${service.url}`);
       }),
     );
+    recordStates();
     const serviceUrls = Object.fromEntries(services.map((s) => [s.name, s.url]));
 
     let relays: PushRelay[] = [];
@@ -146,6 +173,18 @@ export async function startLocalMesh(spec: MeshSpec, options: LocalMeshOptions =
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
+  }
+}
+
+export function describeSupervisorEvent(event: SupervisorEvent): string {
+  const wait = (ms: number) => `${ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`}`;
+  switch (event.kind) {
+    case 'exited':
+      return `${event.service} exited (${event.exit.signal ?? `code ${event.exit.code}`}); restarting in ${wait(event.retryInMs)}`;
+    case 'restarted':
+      return `${event.service} restarted (pid ${event.pid}; restart ${event.restarts})`;
+    case 'restart-failed':
+      return `${event.service} did not start again (${event.error}); next try in ${wait(event.retryInMs)}`;
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EmulatorStartError, startEmulatorProcess, type RunningProcess } from '../emulators/process';
+import { EmulatorStartError, startEmulatorProcess, type ProcessExit, type RunningProcess } from '../emulators/process';
 import type { MeshSpec } from '../spec/types';
 import { UserError } from '../errors';
 
@@ -24,6 +24,8 @@ export interface RunningService {
   pid: number;
   url: string;
   logFile: string;
+  /** Resolves when the process exits, whoever ended it. */
+  exited: Promise<ProcessExit>;
   stop(): Promise<void>;
 }
 
@@ -84,5 +86,5 @@ export async function startLocalService(spec: MeshSpec, name: string, endpoints:
     if (error instanceof EmulatorStartError) error.message += `\n(full log: ${logFile})`;
     throw error;
   }
-  return { name, pid: proc.pid, url, logFile, stop: () => proc.stop() };
+  return { name, pid: proc.pid, url, logFile, exited: proc.exited, stop: () => proc.stop() };
 }

@@ -3,7 +3,7 @@
  * case's traffic (how many sends, the share of duplicates, poison, order steps swapped, orders against
  * analytics), how it is published (bursts of one to hundreds, so the dashboard commits a few events or
  * hundreds at once), which minutes the events fall in, and whether a consumer's service restarts
- * mid-stream (which one, and when). Every send goes through the plain client, as producers do. After
+ * mid-stream (which one, and when; npm start's supervisor starts it again). Every send goes through the plain client, as producers do. After
  * each case drains, `mesh parity` must find every window and entity agreeing, across every case so
  * far: the cases share the mesh and their windows, so each one also interleaves with the ones before.
  *
@@ -18,7 +18,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { startLocalMesh, type LocalMesh } from '../../shared/local';
-import { startLocalService } from '../../shared/local/services';
 import { loadSpec, type MeshSpec } from '../../shared/spec';
 import { windowStart } from '../../services/dashboard/windows';
 import { TrafficGenerator } from '../../tools/load/traffic';
@@ -41,21 +40,16 @@ let spec: MeshSpec;
 let mesh: LocalMesh;
 let target: SmokeTarget;
 const firstWindow = windowStart('minute', Date.now()) - (MINUTES + 1) * 60_000;
-/** The running instance of each service (restarts replace them). */
-const running = new Map<string, { stop(): Promise<void> }>();
-const started: { stop(): Promise<void> }[] = [];
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-property-'));
   spec = loadSpec(await writeRepoSpecWithFreePorts(dir, (doc) => (doc.project = `mesh-property-${process.pid}`)));
   mesh = await startLocalMesh(spec, { fresh: true });
-  for (const s of mesh.services) running.set(s.name, s);
   target = await localTarget(spec, { pubsubHost: mesh.pubsubHost, firestoreHost: mesh.firestoreHost, bigqueryUrl: mesh.bigqueryUrl });
 }, 300_000);
 
 afterAll(async () => {
   await target?.close();
-  await Promise.all(started.map((s) => s.stop().catch(() => undefined)));
   await mesh?.stop().catch(() => undefined);
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -80,12 +74,12 @@ const meshCase = fc.record({
 
 type MeshCase = typeof meshCase extends fc.Arbitrary<infer T> ? T : never;
 
-/** Stops a service the way Cloud Run does (SIGTERM, drain) and starts a new instance on its port. */
+/** Ends a service the way Cloud Run replaces an instance (SIGTERM, drain); npm start's supervisor starts it again. */
 async function restart(name: string): Promise<void> {
-  await running.get(name)!.stop();
-  const next = await startLocalService(spec, name, mesh, path.join(mesh.dataDir, 'logs'));
-  started.push(next);
-  running.set(name, next);
+  const service = mesh.services.find((s) => s.name === name)!;
+  const before = service.restarts;
+  process.kill(-service.pid, 'SIGTERM');
+  await eventually(() => (service.restarts > before && service.state === 'running' ? true : undefined), 60_000, `${name} restarted`);
 }
 
 async function publish(c: MeshCase): Promise<void> {

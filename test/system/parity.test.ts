@@ -12,7 +12,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FieldValue, Timestamp } from '@google-cloud/firestore';
 import { startLocalMesh, type LocalMesh } from '../../shared/local';
-import { startLocalService } from '../../shared/local/services';
 import { firestorePaths } from '../../shared/firestore';
 import { eventsTableName, PARITY_RESULTS_TABLE } from '../../shared/warehouse';
 import { loadSpec, type MeshSpec } from '../../shared/spec';
@@ -26,6 +25,7 @@ import { runParity } from '../../tools/parity/run';
 import { scheduleParity } from '../../tools/parity/schedule';
 import type { ParityReport, ParityRow } from '../../tools/parity/types';
 import { localTarget, type SmokeTarget } from '../../tools/smoke/target';
+import { readMeshStatus } from '../../tools/commands/status';
 import { eventually } from '../support/emulators';
 import { writeRepoSpecWithFreePorts } from '../support/specs';
 
@@ -47,12 +47,8 @@ beforeAll(async () => {
   target = await localTarget(spec, { pubsubHost: mesh.pubsubHost, firestoreHost: mesh.firestoreHost, bigqueryUrl: mesh.bigqueryUrl });
 });
 
-/** Services this file started itself (mesh.stop() stops only those startLocalMesh started). */
-const restartedServices: { stop(): Promise<void> }[] = [];
-
 afterAll(async () => {
   await target?.close();
-  await Promise.all(restartedServices.map((s) => s.stop().catch(() => undefined)));
   await mesh?.stop().catch(() => undefined);
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -133,10 +129,16 @@ it('holds again after the processor is killed mid-stream and restarted', async (
   await publish(SENDS, 11, async (sent) => {
     if (restarted || sent < SENDS / 2) return;
     restarted = true;
-    process.kill(-processor.pid, 'SIGKILL');
-    restartedServices.push(await startLocalService(spec, 'processor', mesh, path.join(mesh.dataDir, 'logs')));
+    const killed = processor.pid;
+    process.kill(-killed, 'SIGKILL');
+    // npm start's supervisor starts it again on its port (shared/local/supervisor.ts).
+    await eventually(() => (processor.restarts === 1 && processor.state === 'running' ? true : undefined), 60_000, 'the processor restarted');
+    expect(processor.pid).not.toBe(killed);
   });
   expect(restarted).toBe(true);
+  // mesh status shows it: restarted once, killed by SIGKILL.
+  const status = await readMeshStatus(spec, mesh.serviceUrls);
+  expect(status.services.processor.supervisor).toMatchObject({ state: 'running', restarts: 1, lastExit: { signal: 'SIGKILL' } });
   await afterMinuteOf(Date.now());
   const report = await parityHolds();
   expect(report.mismatches).toBe(0);

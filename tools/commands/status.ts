@@ -3,6 +3,7 @@ import type { StatsSnapshot, ConsumerCounters } from '../../shared/consumer/stat
 import { describeAnomalies, type AnomalyReport } from '../../shared/firestore';
 import type { ConsumerHealth } from '../../shared/health/types';
 import { localServiceUrls } from '../../shared/local/services';
+import { readServiceStates, type ServiceStateRecord } from '../../shared/local/supervisor';
 import { loadSpec, type MeshSpec } from '../../shared/spec';
 import { printTable } from '../table';
 import { UserError } from '../../shared/errors';
@@ -25,7 +26,16 @@ export interface ConsumerStatus {
 
 export interface MeshStatus {
   at: string;
-  services: Record<string, { url: string; up: boolean; error?: string }>;
+  services: Record<
+    string,
+    {
+      url: string;
+      up: boolean;
+      error?: string;
+      /** What `npm start`'s supervisor recorded (shared/local/supervisor.ts): restarts and the last exit. */
+      supervisor?: Pick<ServiceStateRecord, 'state' | 'pid' | 'restarts' | 'lastExit'>;
+    }
+  >;
   consumers: ConsumerStatus[];
   /** Order anomalies per topic and kind, last 24 hours, from the dashboard; null if unavailable. */
   anomalies: AnomalyReport | null;
@@ -53,6 +63,10 @@ export async function readMeshStatus(spec: MeshSpec, urls: Record<string, string
       }
     }),
   );
+  const supervised = readServiceStates(spec.local.dataDir) ?? {};
+  for (const [name, record] of Object.entries(supervised)) {
+    if (services[name]) services[name].supervisor = { state: record.state, pid: record.pid, restarts: record.restarts, lastExit: record.lastExit };
+  }
   const health = new Map<string, ConsumerHealth>();
   let anomalies: AnomalyReport | null = null;
   if (urls.dashboard && services.dashboard?.up) {
@@ -128,6 +142,12 @@ export function register(program: Command): void {
           ]),
         );
         if (status.anomalies) console.log(describeAnomalies(status.anomalies));
+        for (const [name, s] of Object.entries(status.services)) {
+          const sup = s.supervisor;
+          if (!sup || (!sup.restarts && sup.state === 'running')) continue;
+          const exit = sup.lastExit ? `, last exit ${sup.lastExit.signal ?? `code ${sup.lastExit.code}`} at ${sup.lastExit.at}` : '';
+          console.log(`${name}: ${sup.state}, restarted ${sup.restarts} time${sup.restarts === 1 ? '' : 's'} by npm start${exit}`);
+        }
         const down = Object.entries(status.services).filter(([, s]) => !s.up || s.error);
         for (const [name, s] of down) console.log(`${name} (${s.url}): ${s.up ? s.error : `not reachable: ${s.error}`}`);
       }

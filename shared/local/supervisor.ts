@@ -1,0 +1,162 @@
+/**
+ * Keeps a local service running, as Cloud Run would: a service process that exits without being
+ * asked to (a crash, an OOM kill, `kill -9`) is started again on its port after a backoff that
+ * doubles on each failed or short-lived run (1 s, 2 s, 4 s ... at most 30 s) and resets once a run has
+ * stayed up for a minute. stop() stops the current process and any restart still pending, so Ctrl-C
+ * leaves nothing behind, whichever instance is running.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ProcessExit } from '../emulators/process';
+import type { RunningService } from './services';
+
+/** Where `npm start` keeps each service's state for `mesh status` (in spec.local.dataDir). */
+export const SERVICES_STATE_FILE = 'services.json';
+
+export interface ServiceStateRecord {
+  url: string;
+  pid: number;
+  state: ServiceState;
+  restarts: number;
+  lastExit?: ProcessExit & { at: string };
+  /** When the record was written. */
+  at: string;
+}
+
+/** Writes every supervised service's state (atomically: a reader never sees half a file). */
+export function writeServiceStates(dataDir: string, services: SupervisedService[]): void {
+  const records: Record<string, ServiceStateRecord> = {};
+  const at = new Date().toISOString();
+  for (const s of services) records[s.name] = { url: s.url, pid: s.pid, state: s.state, restarts: s.restarts, lastExit: s.lastExit, at };
+  const file = path.join(dataDir, SERVICES_STATE_FILE);
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(records, null, 2));
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+/** What the last `npm start` in `dataDir` wrote, or undefined. */
+export function readServiceStates(dataDir: string): Record<string, ServiceStateRecord> | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dataDir, SERVICES_STATE_FILE), 'utf8')) as Record<string, ServiceStateRecord>;
+  } catch {
+    return undefined;
+  }
+}
+
+export type SupervisorEvent =
+  | { service: string; kind: 'exited'; exit: ProcessExit; restarts: number; retryInMs: number }
+  | { service: string; kind: 'restarted'; pid: number; restarts: number }
+  | { service: string; kind: 'restart-failed'; error: string; restarts: number; retryInMs: number };
+
+export interface SupervisorOptions {
+  /** First wait before a restart. Default 1000 ms. */
+  initialBackoffMs?: number;
+  /** Longest wait. Default 30 000 ms. */
+  maxBackoffMs?: number;
+  /** A run that lasted this long resets the backoff. Default 60 000 ms. */
+  stableAfterMs?: number;
+  onEvent?: (event: SupervisorEvent) => void;
+}
+
+export type ServiceState = 'running' | 'restarting' | 'stopped';
+
+/** A RunningService whose pid follows the instance currently running. */
+export interface SupervisedService extends RunningService {
+  readonly state: ServiceState;
+  /** Times it was started again after exiting on its own. */
+  readonly restarts: number;
+  readonly lastExit?: ProcessExit & { at: string };
+}
+
+/** Starts the service with `start` (a failure there is the caller's), then keeps it running. */
+export async function superviseService(start: () => Promise<RunningService>, options: SupervisorOptions = {}): Promise<SupervisedService> {
+  const initial = options.initialBackoffMs ?? 1000;
+  const max = options.maxBackoffMs ?? 30_000;
+  const stableAfter = options.stableAfterMs ?? 60_000;
+  const emit = options.onEvent ?? (() => undefined);
+
+  let current = await start();
+  let startedAt = Date.now();
+  let state: ServiceState = 'running';
+  let restarts = 0;
+  let backoff = initial;
+  let lastExit: SupervisedService['lastExit'];
+  let timer: NodeJS.Timeout | undefined;
+  let starting: Promise<RunningService | undefined> | undefined;
+
+  const nextWait = () => {
+    const wait = backoff;
+    backoff = Math.min(max, backoff * 2);
+    return wait;
+  };
+  const scheduleRestart = (wait: number) => {
+    timer = setTimeout(() => {
+      timer = undefined;
+      starting = start().then(
+        (next) => {
+          starting = undefined;
+          if (state === 'stopped') return next; // stop() stops it
+          current = next;
+          startedAt = Date.now();
+          restarts++;
+          state = 'running';
+          emit({ service: next.name, kind: 'restarted', pid: next.pid, restarts });
+          watch(next);
+          return next;
+        },
+        (error: Error) => {
+          starting = undefined;
+          if (state === 'stopped') return undefined;
+          const retryInMs = nextWait();
+          emit({ service: current.name, kind: 'restart-failed', error: error.message.split('\n')[0], restarts, retryInMs });
+          scheduleRestart(retryInMs);
+          return undefined;
+        },
+      );
+    }, wait);
+  };
+  const watch = (instance: RunningService) => {
+    void instance.exited.then((exit) => {
+      if (state === 'stopped' || instance !== current) return;
+      lastExit = { ...exit, at: new Date().toISOString() };
+      if (Date.now() - startedAt >= stableAfter) backoff = initial;
+      state = 'restarting';
+      const retryInMs = nextWait();
+      emit({ service: instance.name, kind: 'exited', exit, restarts, retryInMs });
+      scheduleRestart(retryInMs);
+    });
+  };
+  watch(current);
+
+  return {
+    get name() {
+      return current.name;
+    },
+    get pid() {
+      return current.pid;
+    },
+    get url() {
+      return current.url;
+    },
+    get logFile() {
+      return current.logFile;
+    },
+    get exited() {
+      return current.exited;
+    },
+    get state() {
+      return state;
+    },
+    get restarts() {
+      return restarts;
+    },
+    get lastExit() {
+      return lastExit;
+    },
+    async stop() {
+      state = 'stopped';
+      clearTimeout(timer);
+      const late = await starting;
+      await Promise.all([current.stop(), late?.stop()]);
+    },
+  };
+}
