@@ -21,7 +21,12 @@ const lineOf = (text: string, needle: string) => text.split('\n').findIndex((l) 
 describe('alerts.anomalies', () => {
   it('defaults without the section: on, any anomaly within 5 minutes', () => {
     expect(base).not.toMatch(/^alerts:/m);
-    expect(defaultSpec().alerts).toEqual({ anomalies: { enabled: true, threshold: 0, windowSeconds: 300 } });
+    expect(defaultSpec().alerts).toEqual({
+      anomalies: { enabled: true, threshold: 0, windowSeconds: 300 },
+      parity: { enabled: true, staleAfterSeconds: 10800 },
+    });
+    // The scheduled parity run's defaults (infra/parity.ts): hourly, the last day, hour windows, 5 min settle.
+    expect(defaultSpec().parity).toEqual({ schedule: '0 * * * *', sinceSeconds: 86400, granularity: 'hour', settleSeconds: 300 });
     expect(specFromText(withAlerts('  anomalies: {}')).alerts.anomalies).toEqual({ enabled: true, threshold: 0, windowSeconds: 300 });
   });
 
