@@ -10,6 +10,7 @@ import type { BigQuery } from '@google-cloud/bigquery';
 import { writeParityRecords, type ParityRecord } from '../../shared/firestore';
 import { PARITY_METRIC_RESOURCE, PARITY_METRIC_TYPE } from '../../shared/parity';
 import { PARITY_RESULTS_PARTITION_FIELD, PARITY_RESULTS_TABLE, parityResultsTableSchema, type InsertRow } from '../../shared/warehouse';
+import { ensureTable } from '../../services/warehouse/tables';
 import type { SmokeTarget } from '../smoke/target';
 import { sampleText, verdictOf, type ParityReport, type ParityRow } from './types';
 
@@ -128,18 +129,14 @@ export async function recordParity(
 }
 
 async function insertResults(bigquery: BigQuery, dataset: string, rows: InsertRow[], createTable: boolean): Promise<void> {
-  const table = bigquery.dataset(dataset).table(PARITY_RESULTS_TABLE);
-  if (createTable && !(await table.exists())[0]) {
-    await bigquery
-      .dataset(dataset)
-      .createTable(PARITY_RESULTS_TABLE, {
-        schema: { fields: parityResultsTableSchema() },
-        timePartitioning: { type: 'DAY', field: PARITY_RESULTS_PARTITION_FIELD },
-        description: 'Every parity run: one row per topic and window.',
-      })
-      .catch((error: { code?: number }) => {
-        if (error.code !== 409) throw error; // created meanwhile
-      });
-  }
+  // Locally the table is made as the warehouse makes its own (created, or missing columns added).
+  const table = createTable
+    ? (
+        await ensureTable(bigquery.dataset(dataset), PARITY_RESULTS_TABLE, parityResultsTableSchema(), {
+          timePartitioning: { type: 'DAY', field: PARITY_RESULTS_PARTITION_FIELD },
+          description: 'Every parity run: one row per topic and window.',
+        })
+      ).table
+    : bigquery.dataset(dataset).table(PARITY_RESULTS_TABLE);
   await table.insert(rows, { raw: true });
 }

@@ -7,9 +7,7 @@
 import type { LocalEndpoints } from '../../shared/local/services';
 import type { MeshSpec } from '../../shared/spec';
 import { localTarget } from '../smoke/target';
-import { readLag } from './lag';
-import { recordParity } from './record';
-import { runParity } from './run';
+import { runParityJob } from './job-run';
 import type { ParityReport } from './types';
 
 export interface ParityScheduleOptions {
@@ -37,17 +35,13 @@ export function scheduleParity(options: ParityScheduleOptions): ParitySchedule {
     running ??= (async () => {
       const target = await localTarget(spec, { pubsubHost: endpoints.pubsubHost, firestoreHost: endpoints.firestoreHost, bigqueryUrl: endpoints.bigqueryUrl });
       try {
-        const { lag, unknownBecause } = await readLag(spec, target, options.dashboardUrl);
-        const report = await runParity({
-          spec,
+        // The same run as the GCP job's (job-run.ts), on minute windows of the last period.
+        const { report } = await runParityJob({
+          spec: { ...spec, parity: { ...spec.parity, granularity: 'minute', sinceSeconds: periodMs / 1000, settleSeconds: 30 } },
           target,
-          granularity: 'minute',
-          sinceMs: Date.now() - periodMs,
-          lag,
-          lagUnknownBecause: unknownBecause,
-          settleMs: 30_000,
+          dashboardUrl: options.dashboardUrl,
+          log: () => undefined,
         });
-        await recordParity(target, report, { dataset: spec.warehouse.dataset, createTable: true });
         return report;
       } finally {
         await target.close();
