@@ -84,6 +84,12 @@ export async function startFirestoreEmulator(options: FirestoreEmulatorOptions =
         }, options.exportEveryMs)
       : undefined;
   periodic?.unref();
+  // Once it has exited there is nothing to export; a restarted instance on the port exports itself.
+  let exited = false;
+  void proc.exited.then(() => {
+    exited = true;
+    clearInterval(periodic);
+  });
 
   return {
     hostPort,
@@ -93,7 +99,7 @@ export async function startFirestoreEmulator(options: FirestoreEmulatorOptions =
       clearInterval(periodic);
       try {
         await exporting;
-        if (persist) await exportData(persist);
+        if (persist && !exited) await exportData(persist);
       } finally {
         await proc.stop();
       }

@@ -38,7 +38,7 @@ export interface ProcessExit {
 export interface RunningProcess {
   pid: number;
   logFile: string;
-  /** Resolves when the process exits, whoever ended it. */
+  /** Resolves when the process has exited, whoever ended it, and nothing of its group is left. */
   exited: Promise<ProcessExit>;
   stop(): Promise<void>;
 }
@@ -52,6 +52,19 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
     process.kill(-child.pid, signal);
   } catch {
     // Already gone.
+  }
+}
+
+/** Resolves once no process of the group is left, or after timeoutMs (a zombie nobody reaps stays). */
+async function groupGone(pid: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(-pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -80,21 +93,24 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions): Pro
   let exited: ProcessExit | undefined;
   const exitPromise = new Promise<ProcessExit>((resolve) => {
     child.once('exit', (code, signal) => {
-      exited = { code, signal };
+      const exit = (exited = { code, signal });
       live.delete(child);
-      resolve(exited);
+      // The wrapper may exit before its JVM child (or alone, killed by hand): the JVM would keep the
+      // port from a restart. Exited means the whole group is gone.
+      killGroup(child, 'SIGKILL');
+      void groupGone(child.pid!).then(() => resolve(exit));
     });
   });
   child.once('error', () => undefined);
 
   const stop = async () => {
-    if (exited) return;
-    killGroup(child, 'SIGTERM');
-    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), options.stopGraceMs ?? 5000);
+    let timer: NodeJS.Timeout | undefined;
+    if (!exited) {
+      killGroup(child, 'SIGTERM');
+      timer = setTimeout(() => killGroup(child, 'SIGKILL'), options.stopGraceMs ?? 5000);
+    }
     await exitPromise;
     clearTimeout(timer);
-    // The wrapper may exit before its JVM child: make sure the group is gone.
-    killGroup(child, 'SIGKILL');
   };
 
   const label = options.label ?? `${options.name} emulator`;

@@ -10,8 +10,21 @@
  * A consumer's backlog is what the topic tap saw that the consumer has neither acked nor had
  * dead-lettered; its lag is the age of the oldest such message. Messages published before this
  * monitor started are not known to it.
+ *
+ * A tap message published before this monitor started (the tap hands it over again: the monitor
+ * before it, e.g. a dashboard that was killed, had it leased) may have been acked by a consumer
+ * process that reported it to that monitor only, or that died since: such a message counts as
+ * backlog for two ack deadlines (plus 10 s), in which the consumer either reports its ack or, had
+ * it not acked it, gets it again and acks it then; after that it is presumed acked. The same rule
+ * holds when a consumer's process restarts. A consumer stuck on such a message longer than that is
+ * not shown; anything published since is.
+ *
+ * A restarted emulator (`npm start` restarts one that crashed) holds nothing and numbers its message
+ * ids from 1 again: when the spec's schemas show new revision ids (apply committed them again), what
+ * the ledgers hold is dropped, and the taps are reopened (the client gives up on a tap that was
+ * missing for a moment, and backs off up to a minute while the emulator is gone).
  */
-import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
+import { Duration, type Message, type PubSub, type Subscription } from '@google-cloud/pubsub';
 import { localTapNames } from '../spec/names';
 import type { MeshSpec } from '../spec/types';
 import { judge, type ConsumerHealth, type HealthSource } from './types';
@@ -58,6 +71,11 @@ export class LocalTapHealth implements HealthSource {
   /** topic -> ce-id -> messageId, to match Pub/Sub's dead letters (new message ids) to originals. */
   private readonly byEventId = new Map<string, Map<string, string>>();
   private readonly subscriptions: Subscription[] = [];
+  private closed = false;
+  /** Messages published before this are inherited from an earlier monitor (see above). */
+  private startedAt = Infinity;
+  /** The emulator instance the ledgers are about (instanceId()); undefined until first seen. */
+  private instance?: string;
 
   constructor(
     private readonly pubsub: PubSub,
@@ -70,6 +88,7 @@ export class LocalTapHealth implements HealthSource {
   }
 
   start(): void {
+    this.startedAt = Date.now();
     for (const topic of Object.keys(this.spec.topics)) {
       this.listen(localTapNames.topicTap(topic), (m) => this.published(topic, m));
     }
@@ -80,13 +99,51 @@ export class LocalTapHealth implements HealthSource {
   }
 
   private listen(subscription: string, onMessage: (m: Message) => void): void {
-    const sub = this.pubsub.subscription(subscription, { flowControl: { maxMessages: 5000 } });
+    const sub = this.pubsub.subscription(subscription, {
+      flowControl: { maxMessages: 5000 },
+      // Its acks may be unsendable (emulator gone): do not wait on them when reopening.
+      closeOptions: { timeout: Duration.from({ seconds: 2 }) },
+    });
     sub.on('message', (m: Message) => {
       onMessage(m);
       m.ack();
     });
-    sub.on('error', () => undefined); // the client reconnects; health is best effort
+    sub.on('error', () => undefined); // UNAVAILABLE is retried by the client; anything else closes it (below)
+    // Closed by the client giving up (e.g. NOT_FOUND) or by restarted(): open it again.
+    sub.on('close', () => {
+      setTimeout(() => {
+        if (!this.closed) sub.open();
+      }, 1000).unref();
+    });
     this.subscriptions.push(sub);
+  }
+
+  /**
+   * Which emulator instance holds the spec: the first topic's schema revision id (apply commits new
+   * ones to an emulator that restarted empty); '' while it lacks the topic, undefined if unreachable.
+   */
+  private async instanceId(): Promise<string | undefined> {
+    const topic = Object.keys(this.spec.topics)[0];
+    if (!topic) return undefined;
+    try {
+      const [metadata] = await this.pubsub.topic(topic).getMetadata({ timeout: 2000, retry: null });
+      return metadata.schemaSettings?.firstRevisionId ?? '';
+    } catch (error) {
+      return (error as { code?: number }).code === 5 ? '' : undefined;
+    }
+  }
+
+  /** The emulator restarted: what the ledgers hold is gone from it, and its message ids start again. */
+  private restarted(): void {
+    for (const ledger of this.ledgers.values()) {
+      ledger.unacked.clear();
+      ledger.early.clear();
+      ledger.uncertain.clear();
+      ledger.deadLettered = 0;
+    }
+    for (const ids of this.byEventId.values()) ids.clear();
+    // Closing resets the client's reconnect backoff; the 'close' listener opens each again.
+    for (const sub of this.subscriptions) void sub.close().catch(() => undefined);
   }
 
   private published(topic: string, m: Message): void {
@@ -97,6 +154,7 @@ export class LocalTapHealth implements HealthSource {
       const ledger = this.ledgers.get(c.name)!;
       if (ledger.early.delete(m.id)) continue;
       ledger.unacked.set(m.id, m.publishTime.getTime());
+      if (m.publishTime.getTime() < this.startedAt) ledger.uncertain.set(m.id, Date.now() + (2 * c.ackDeadlineSeconds + 10) * 1000);
     }
   }
 
@@ -118,13 +176,18 @@ export class LocalTapHealth implements HealthSource {
   /** Applies acks reported since the last read, then measures. */
   async read(): Promise<ConsumerHealth[]> {
     const now = Date.now();
+    const instance = await this.instanceId();
+    const restarted = instance !== undefined && this.instance !== undefined && instance !== this.instance;
+    if (restarted) this.restarted();
+    if (instance !== undefined) this.instance = instance;
     return Promise.all(
       Object.values(this.spec.consumers).map(async (c) => {
         const ledger = this.ledgers.get(c.name)!;
         // A source that is down (service not started yet) leaves the cursor where it was.
         const batch = await this.acks(c.name, ledger.cursor).catch(() => undefined);
-        if (batch) {
-          ledger.cursor = batch.next;
+        if (batch) ledger.cursor = batch.next;
+        // After an emulator restart, the acks read so far are of the old instance's messages (their ids are handed out again).
+        if (batch && !restarted) {
           if (batch.restarted) {
             // Leased by the dead process and not acked: back to the new one after the ack deadline.
             const presumeAt = now + (2 * c.ackDeadlineSeconds + 10) * 1000;
@@ -160,6 +223,7 @@ export class LocalTapHealth implements HealthSource {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all(this.subscriptions.splice(0).map((s) => s.close()));
   }
 }

@@ -7,8 +7,11 @@
  *   every spec service as a process                              -> spec.services[*].localPort, ready
  *   a push relay per push subscription (unless push: 'emulator') -> GCP-style push (push-relay.ts)
  *
- * A service that exits on its own is started again with backoff (supervisor.ts), said in the progress
- * lines and recorded in <dataDir>/services.json for `mesh status`.
+ * A service or emulator that exits on its own is started again on its port with backoff
+ * (supervisor.ts, emulators.ts), said in the progress lines and recorded in <dataDir>/services.json
+ * and emulators.json for `mesh status`. A restarted Pub/Sub emulator gets the spec applied again
+ * before it counts as running (it holds nothing: messages in it are gone); a restarted Firestore
+ * emulator imports its last export (writes since then are gone).
  *
  * Anything started is stopped again if a later step fails. stop() goes in reverse: relays first,
  * then services (they drain and ack), then the warehouse endpoint, then Firestore (its data
@@ -19,13 +22,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startLocalBigQuery, localBigQueryOptions } from '../bigquery-local';
-import { assertJava, assertPortFree, findEmulator, startFirestoreEmulator, startPubsubEmulator } from '../emulators';
+import { assertJava, assertPortFree, findEmulator } from '../emulators';
 import type { MeshSpec } from '../spec/types';
 import { applyLocal, type ApplyStep, type LocalPush } from './apply';
 import { startLocalPushRelays, type PushRelay } from './push-relay';
 import { localPubSub } from './connect';
 import { localServiceUrls, serviceEntry, startLocalService, type LocalEndpoints } from './services';
-import { superviseService, writeServiceStates, type SupervisedService, type SupervisorEvent, type SupervisorOptions } from './supervisor';
+import { superviseFirestore, supervisePubsub, type SupervisedEmulator, type SupervisedFirestore } from './emulators';
+import { superviseService, writeEmulatorStates, writeServiceStates, type SupervisedService, type SupervisorEvent, type SupervisorOptions } from './supervisor';
 import { UserError } from '../errors';
 
 export interface LocalMeshOptions {
@@ -41,7 +45,7 @@ export interface LocalMeshOptions {
   push?: LocalPush;
   /** Progress lines for the terminal. */
   onProgress?: (line: string) => void;
-  /** How services that exit on their own are restarted (supervisor.ts); defaults there. */
+  /** How services and emulators that exit on their own are restarted (supervisor.ts); defaults there. */
   supervisor?: Omit<SupervisorOptions, 'onEvent'>;
 }
 
@@ -51,6 +55,8 @@ export interface LocalMesh extends LocalEndpoints {
   serviceUrls: Record<string, string>;
   /** Each restarted with backoff when it exits on its own (supervisor.ts). */
   services: SupervisedService[];
+  /** The emulators, each started again on its port when it exits on its own. */
+  emulators: { pubsub: SupervisedEmulator; firestore: SupervisedFirestore };
   /** The push relays running (none with push: 'emulator'). */
   relays: PushRelay[];
   dataDir: string;
@@ -92,23 +98,48 @@ export async function startLocalMesh(spec: MeshSpec, options: LocalMeshOptions =
       `starting the Pub/Sub emulator (:${spec.local.pubsubPort}), the Firestore emulator (:${spec.local.firestorePort}) and local BigQuery (:${spec.local.bigqueryPort})`,
     );
     const bigqueryOptions = localBigQueryOptions(spec);
+    const emulators: Partial<LocalMesh['emulators']> = {};
+    const recordEmulators = () => {
+      try {
+        writeEmulatorStates(dataDir, Object.values(emulators));
+      } catch (error) {
+        progress(`could not record the emulators' state for mesh status: ${(error as Error).message}`);
+      }
+    };
+    const supervision = {
+      spec,
+      logDir,
+      supervisor: options.supervisor,
+      onEvent: (line: string) => {
+        progress(line);
+        recordEmulators();
+      },
+    };
+    let applied: ApplyStep[] = [];
+    // On each Pub/Sub emulator instance, before it counts as running: it starts empty.
+    const applySpec = async (hostPort: string, restart: boolean) => {
+      if (!restart) progress('applying the spec (topics, schemas, subscriptions, dead-letter topics)');
+      process.env.PUBSUB_EMULATOR_HOST = hostPort;
+      const pubsub = localPubSub(spec);
+      try {
+        const steps = await applyLocal({ pubsub, spec, serviceUrls: localServiceUrls(spec), push });
+        if (!restart) applied = steps;
+      } finally {
+        await pubsub.close();
+      }
+    };
     // allSettled, not all: when one fails the others may still be starting, and must be stopped too.
     const [pubsubStart, firestoreStart, bigqueryStart] = await Promise.allSettled([
-      startPubsubEmulator({ port: spec.local.pubsubPort, logFile: path.join(logDir, 'pubsub.log') }).then((e) => {
-        stoppers.push({ what: 'the Pub/Sub emulator', stop: () => e.stop() });
-        return e;
+      supervisePubsub({ ...supervision, prepare: applySpec }).then((e) => {
+        stoppers.push({ what: 'the Pub/Sub emulator', stop: () => e.stop().finally(recordEmulators) });
+        return (emulators.pubsub = e);
       }),
-      startFirestoreEmulator({
-        port: spec.local.firestorePort,
-        dataDir: path.join(dataDir, 'firestore'),
-        persistProjects: [spec.project],
-        // A kill -9 loses at most this much (README "Local data"); stop() exports too.
-        exportEveryMs: spec.local.firestoreExportEverySeconds * 1000,
+      superviseFirestore({
+        ...supervision,
         onExportError: (error) => progress(`periodic Firestore export failed (the next one tries again): ${error.message}`),
-        logFile: path.join(logDir, 'firestore.log'),
       }).then((e) => {
-        stoppers.push({ what: 'the Firestore emulator (exporting its data)', stop: () => e.stop() });
-        return e;
+        stoppers.push({ what: 'the Firestore emulator (exporting its data)', stop: () => e.stop().finally(recordEmulators) });
+        return (emulators.firestore = e);
       }),
       startLocalBigQuery(bigqueryOptions).then((b) => {
         stoppers.push({ what: 'local BigQuery', stop: () => b.stop() });
@@ -118,17 +149,8 @@ export async function startLocalMesh(spec: MeshSpec, options: LocalMeshOptions =
     const pubsubEmulator = settledValue(pubsubStart);
     const firestoreEmulator = settledValue(firestoreStart);
     const bigquery = settledValue(bigqueryStart);
+    recordEmulators();
     const endpoints: LocalEndpoints = { pubsubHost: pubsubEmulator.hostPort, firestoreHost: firestoreEmulator.hostPort, bigqueryUrl: bigquery.url };
-
-    progress('applying the spec (topics, schemas, subscriptions, dead-letter topics)');
-    process.env.PUBSUB_EMULATOR_HOST = pubsubEmulator.hostPort;
-    const pubsub = localPubSub(spec);
-    let applied: ApplyStep[];
-    try {
-      applied = await applyLocal({ pubsub, spec, serviceUrls: localServiceUrls(spec), push });
-    } finally {
-      await pubsub.close();
-    }
 
     const services: SupervisedService[] = [];
     if (serviceNames.length) progress(`starting services: ${serviceNames.join(', ')}`);
@@ -169,7 +191,7 @@ export async function startLocalMesh(spec: MeshSpec, options: LocalMeshOptions =
       relays = relaying.relays;
       if (relays.length) progress(`push relays started: ${[...new Set(relays.map((r) => r.consumer.name))].join(', ')}`);
     }
-    return { ...endpoints, applied, serviceUrls, services, relays, dataDir, stop };
+    return { ...endpoints, applied, serviceUrls, services, emulators: { pubsub: pubsubEmulator, firestore: firestoreEmulator }, relays, dataDir, stop };
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;

@@ -1,9 +1,9 @@
 /**
- * Keeps a local service running, as Cloud Run would: a service process that exits without being
- * asked to (a crash, an OOM kill, `kill -9`) is started again on its port after a backoff that
- * doubles on each failed or short-lived run (1 s, 2 s, 4 s ... at most 30 s) and resets once a run has
- * stayed up for a minute. stop() stops the current process and any restart still pending, so Ctrl-C
- * leaves nothing behind, whichever instance is running.
+ * Keeps a local service or emulator running, as Cloud Run would a service: a process that exits
+ * without being asked to (a crash, an OOM kill, `kill -9`) is started again on its port after a
+ * backoff that doubles on each failed or short-lived run (1 s, 2 s, 4 s ... at most 30 s) and resets
+ * once a run has stayed up for a minute. stop() stops the current process and any restart still
+ * pending, so Ctrl-C leaves nothing behind, whichever instance is running.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,9 +12,10 @@ import type { RunningService } from './services';
 
 /** Where `npm start` keeps each service's state for `mesh status` (in spec.local.dataDir). */
 export const SERVICES_STATE_FILE = 'services.json';
+/** The emulators' state, beside it (services.json keeps its format: service name -> record). */
+export const EMULATORS_STATE_FILE = 'emulators.json';
 
-export interface ServiceStateRecord {
-  url: string;
+export interface SupervisedStateRecord {
   pid: number;
   state: ServiceState;
   restarts: number;
@@ -23,25 +24,52 @@ export interface ServiceStateRecord {
   at: string;
 }
 
+export interface ServiceStateRecord extends SupervisedStateRecord {
+  url: string;
+}
+
+type StateOf = Pick<Supervised<Supervisable>, 'name' | 'pid' | 'state' | 'restarts' | 'lastExit'>;
+
 /** Writes every supervised service's state (atomically: a reader never sees half a file). */
 export function writeServiceStates(dataDir: string, services: SupervisedService[]): void {
-  const records: Record<string, ServiceStateRecord> = {};
   const at = new Date().toISOString();
-  for (const s of services) records[s.name] = { url: s.url, pid: s.pid, state: s.state, restarts: s.restarts, lastExit: s.lastExit, at };
-  const file = path.join(dataDir, SERVICES_STATE_FILE);
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify(records, null, 2));
-  fs.renameSync(`${file}.tmp`, file);
+  writeJson(dataDir, SERVICES_STATE_FILE, Object.fromEntries(services.map((s) => [s.name, { url: s.url, ...recordOf(s, at) }])));
 }
 
 /** What the last `npm start` in `dataDir` wrote, or undefined. */
 export function readServiceStates(dataDir: string): Record<string, ServiceStateRecord> | undefined {
+  return readJson(dataDir, SERVICES_STATE_FILE);
+}
+
+/** Writes the supervised emulators' state (name -> record), as writeServiceStates does the services'. */
+export function writeEmulatorStates(dataDir: string, emulators: StateOf[]): void {
+  const at = new Date().toISOString();
+  writeJson(dataDir, EMULATORS_STATE_FILE, Object.fromEntries(emulators.map((e) => [e.name, recordOf(e, at)])));
+}
+
+export function readEmulatorStates(dataDir: string): Record<string, SupervisedStateRecord> | undefined {
+  return readJson(dataDir, EMULATORS_STATE_FILE);
+}
+
+function recordOf(s: StateOf, at: string): SupervisedStateRecord {
+  return { pid: s.pid, state: s.state, restarts: s.restarts, lastExit: s.lastExit, at };
+}
+
+function writeJson(dataDir: string, name: string, value: unknown): void {
+  const file = path.join(dataDir, name);
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(value, null, 2));
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+function readJson<T>(dataDir: string, name: string): T | undefined {
   try {
-    return JSON.parse(fs.readFileSync(path.join(dataDir, SERVICES_STATE_FILE), 'utf8')) as Record<string, ServiceStateRecord>;
+    return JSON.parse(fs.readFileSync(path.join(dataDir, name), 'utf8')) as T;
   } catch {
     return undefined;
   }
 }
 
+/** `service`: the name of what is supervised (a service, or an emulator: pubsub, firestore). */
 export type SupervisorEvent =
   | { service: string; kind: 'exited'; exit: ProcessExit; restarts: number; retryInMs: number }
   | { service: string; kind: 'restarted'; pid: number; restarts: number }
@@ -59,6 +87,25 @@ export interface SupervisorOptions {
 
 export type ServiceState = 'running' | 'restarting' | 'stopped';
 
+/** What the supervisor can keep running: one process (group) it can watch and stop. */
+export interface Supervisable {
+  readonly name: string;
+  readonly pid: number;
+  /** Resolves when the process exits, whoever ended it. */
+  readonly exited: Promise<ProcessExit>;
+  stop(): Promise<void>;
+}
+
+/** A Supervisable whose pid follows the instance currently running. */
+export interface Supervised<T extends Supervisable> extends Supervisable {
+  readonly state: ServiceState;
+  /** Times it was started again after exiting on its own. */
+  readonly restarts: number;
+  readonly lastExit?: ProcessExit & { at: string };
+  /** The instance started last: the one running, or the one that exited while a restart is pending. */
+  readonly current: T;
+}
+
 /** A RunningService whose pid follows the instance currently running. */
 export interface SupervisedService extends RunningService {
   readonly state: ServiceState;
@@ -69,6 +116,42 @@ export interface SupervisedService extends RunningService {
 
 /** Starts the service with `start` (a failure there is the caller's), then keeps it running. */
 export async function superviseService(start: () => Promise<RunningService>, options: SupervisorOptions = {}): Promise<SupervisedService> {
+  const supervised = await supervise(start, options);
+  return {
+    get name() {
+      return supervised.name;
+    },
+    get pid() {
+      return supervised.pid;
+    },
+    get url() {
+      return supervised.current.url;
+    },
+    get logFile() {
+      return supervised.current.logFile;
+    },
+    get exited() {
+      return supervised.exited;
+    },
+    get state() {
+      return supervised.state;
+    },
+    get restarts() {
+      return supervised.restarts;
+    },
+    get lastExit() {
+      return supervised.lastExit;
+    },
+    stop: () => supervised.stop(),
+  };
+}
+
+/**
+ * Starts anything process-like with `start` (a failure there is the caller's), then starts it again
+ * whenever it exits without stop(). `start` is the whole start: the instance counts as running (state,
+ * restarts, the 'restarted' event) only once it resolves.
+ */
+export async function supervise<T extends Supervisable>(start: () => Promise<T>, options: SupervisorOptions = {}): Promise<Supervised<T>> {
   const initial = options.initialBackoffMs ?? 1000;
   const max = options.maxBackoffMs ?? 30_000;
   const stableAfter = options.stableAfterMs ?? 60_000;
@@ -79,9 +162,9 @@ export async function superviseService(start: () => Promise<RunningService>, opt
   let state: ServiceState = 'running';
   let restarts = 0;
   let backoff = initial;
-  let lastExit: SupervisedService['lastExit'];
+  let lastExit: Supervised<T>['lastExit'];
   let timer: NodeJS.Timeout | undefined;
-  let starting: Promise<RunningService | undefined> | undefined;
+  let starting: Promise<T | undefined> | undefined;
 
   const nextWait = () => {
     const wait = backoff;
@@ -114,7 +197,7 @@ export async function superviseService(start: () => Promise<RunningService>, opt
       );
     }, wait);
   };
-  const watch = (instance: RunningService) => {
+  const watch = (instance: T) => {
     void instance.exited.then((exit) => {
       if (state === 'stopped' || instance !== current) return;
       lastExit = { ...exit, at: new Date().toISOString() };
@@ -134,14 +217,11 @@ export async function superviseService(start: () => Promise<RunningService>, opt
     get pid() {
       return current.pid;
     },
-    get url() {
-      return current.url;
-    },
-    get logFile() {
-      return current.logFile;
-    },
     get exited() {
       return current.exited;
+    },
+    get current() {
+      return current;
     },
     get state() {
       return state;

@@ -1,8 +1,6 @@
 /** Specs for tests: the default mesh.yaml, or YAML text with schema folders resolved from the repo. */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import YAML from 'yaml';
-import { freePort } from '../../shared/emulators';
+import { writeIsolatedSpec } from '../../shared/local/isolated-spec';
 import { loadSpec, parseSpec, type MeshSpec } from '../../shared/spec';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -28,12 +26,5 @@ export const REPO_TOPICS_YAML = `topics:
  * `edit` may change the parsed document before it is written; returns the file.
  */
 export async function writeRepoSpecWithFreePorts(dir: string, edit: (doc: Record<string, any>) => void = () => undefined): Promise<string> {
-  const doc = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, 'mesh.yaml'), 'utf8'));
-  doc.local = { pubsubPort: await freePort(), firestorePort: await freePort(), bigqueryPort: await freePort(), dataDir: path.join(dir, 'data') };
-  for (const service of Object.values<{ localPort: number }>(doc.services)) service.localPort = await freePort();
-  for (const topic of Object.values<{ schema: { dir: string } }>(doc.topics)) topic.schema.dir = path.resolve(REPO_ROOT, topic.schema.dir);
-  edit(doc);
-  const file = path.join(dir, `mesh-${Math.random().toString(36).slice(2)}.yaml`);
-  fs.writeFileSync(file, YAML.stringify(doc));
-  return file;
+  return writeIsolatedSpec(path.join(REPO_ROOT, 'mesh.yaml'), dir, edit);
 }

@@ -139,4 +139,31 @@ describe('local consumer health (tap subscriptions + acks reported by the runtim
       await Promise.all([fast.close(), health.close()]);
     }
   }, 90_000);
+
+  it('when the monitor itself starts again (a dashboard killed), messages it inherits are presumed acked after twice their ack deadline; later ones count as ever', async () => {
+    // Published before this monitor started, and acked by a consumer process whose reports went to the
+    // monitor before it (and died with it): the new monitor's ack source never names them.
+    const publisher = new MeshPublisher({ pubsub, spec, source: '//test/health' });
+    for (let i = 1; i <= 3; i++) await publisher.publish('orders', 'order.created', { orderId: `old-${i}`, customerId: 'c', sequence: 1 });
+    const health = new LocalTapHealth(pubsub, spec, async () => ({ ids: [], next: 0 }));
+    health.start();
+    try {
+      const byName = async () => Object.fromEntries((await health.read()).map((h) => [h.consumer, h]));
+      await eventually(async () => ((await byName()).fast.backlog === 3 ? true : undefined), 20000, 'the inherited messages seen');
+      for (let i = 1; i <= 2; i++) await publisher.publish('orders', 'order.created', { orderId: `new-${i}`, customerId: 'c', sequence: 1 });
+      const before = Date.now();
+      // Nobody reads "fast" now: the 2 new messages are its backlog, the 3 old are presumed acked.
+      const settled = await eventually(
+        async () => {
+          const h = await byName();
+          return h.fast.backlog === 2 ? Date.now() : undefined;
+        },
+        60000,
+        'inherited messages presumed, new ones kept',
+      );
+      expect(settled - before).toBeGreaterThanOrEqual(2 * spec.consumers.fast.ackDeadlineSeconds * 1000 + 10_000 - 5000);
+    } finally {
+      await health.close();
+    }
+  }, 90_000);
 });

@@ -8,7 +8,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ProcessExit } from '../../shared/emulators/process';
 import type { RunningService } from '../../shared/local/services';
-import { readServiceStates, superviseService, writeServiceStates, type SupervisorEvent } from '../../shared/local/supervisor';
+import {
+  readEmulatorStates,
+  readServiceStates,
+  supervise,
+  superviseService,
+  writeEmulatorStates,
+  writeServiceStates,
+  type SupervisorEvent,
+} from '../../shared/local/supervisor';
 
 /** A stand-in service: crash() ends it on its own, stop() as asked. */
 function fakeService(pid: number) {
@@ -129,4 +137,34 @@ it('records each service for mesh status, atomically', async () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   expect(readServiceStates(dir)).toBeUndefined();
+});
+
+it('supervises anything with a name, pid, exited and stop (the emulators): current follows the instance, recorded beside the services', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'supervisor-'));
+  try {
+    const started: Fake[] = [];
+    const emulator = await supervise(
+      async () => {
+        const s = fakeService(500 + started.length);
+        s.name = 'pubsub';
+        started.push(s);
+        return s;
+      },
+      { initialBackoffMs: 5 },
+    );
+    expect(emulator.current).toBe(started[0]);
+    started[0].crash();
+    await until(() => emulator.restarts === 1 && emulator.state === 'running');
+    expect(emulator.current).toBe(started[1]);
+    expect(emulator.pid).toBe(501);
+    writeEmulatorStates(dir, [emulator]);
+    expect(readEmulatorStates(dir)).toEqual({
+      pubsub: expect.objectContaining({ pid: 501, state: 'running', restarts: 1, lastExit: expect.objectContaining({ signal: 'SIGKILL' }) }),
+    });
+    expect(readServiceStates(dir)).toBeUndefined();
+    await emulator.stop();
+    expect(started[1].stopped).toBe(true);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

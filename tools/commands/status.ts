@@ -3,7 +3,7 @@ import type { StatsSnapshot, ConsumerCounters } from '../../shared/consumer/stat
 import { describeAnomalies, type AnomalyReport } from '../../shared/firestore';
 import type { ConsumerHealth } from '../../shared/health/types';
 import { localServiceUrls } from '../../shared/local/services';
-import { readServiceStates, type ServiceStateRecord } from '../../shared/local/supervisor';
+import { readEmulatorStates, readServiceStates, type ServiceStateRecord, type SupervisedStateRecord } from '../../shared/local/supervisor';
 import { loadSpec, type MeshSpec } from '../../shared/spec';
 import { printTable } from '../table';
 import { UserError } from '../../shared/errors';
@@ -36,6 +36,8 @@ export interface MeshStatus {
       supervisor?: Pick<ServiceStateRecord, 'state' | 'pid' | 'restarts' | 'lastExit'>;
     }
   >;
+  /** What `npm start`'s supervisor recorded for the emulators (pubsub, firestore); absent when it wrote nothing. */
+  emulators?: Record<string, Pick<SupervisedStateRecord, 'state' | 'pid' | 'restarts' | 'lastExit'>>;
   consumers: ConsumerStatus[];
   /** Order anomalies per topic and kind, last 24 hours, from the dashboard; null if unavailable. */
   anomalies: AnomalyReport | null;
@@ -67,6 +69,10 @@ export async function readMeshStatus(spec: MeshSpec, urls: Record<string, string
   for (const [name, record] of Object.entries(supervised)) {
     if (services[name]) services[name].supervisor = { state: record.state, pid: record.pid, restarts: record.restarts, lastExit: record.lastExit };
   }
+  const emulatorStates = readEmulatorStates(spec.local.dataDir);
+  const emulators = emulatorStates
+    ? Object.fromEntries(Object.entries(emulatorStates).map(([name, r]) => [name, { state: r.state, pid: r.pid, restarts: r.restarts, lastExit: r.lastExit }]))
+    : undefined;
   const health = new Map<string, ConsumerHealth>();
   let anomalies: AnomalyReport | null = null;
   if (urls.dashboard && services.dashboard?.up) {
@@ -88,6 +94,7 @@ export async function readMeshStatus(spec: MeshSpec, urls: Record<string, string
   return {
     at: new Date().toISOString(),
     services,
+    ...(emulators ? { emulators } : {}),
     anomalies,
     consumers: Object.values(spec.consumers).map((c) => {
       const h = health.get(c.name);
@@ -142,8 +149,11 @@ export function register(program: Command): void {
           ]),
         );
         if (status.anomalies) console.log(describeAnomalies(status.anomalies));
-        for (const [name, s] of Object.entries(status.services)) {
-          const sup = s.supervisor;
+        const supervised = [
+          ...Object.entries(status.services).map(([name, s]) => [name, s.supervisor] as const),
+          ...Object.entries(status.emulators ?? {}).map(([name, e]) => [`the ${name} emulator`, e] as const),
+        ];
+        for (const [name, sup] of supervised) {
           if (!sup || (!sup.restarts && sup.state === 'running')) continue;
           const exit = sup.lastExit ? `, last exit ${sup.lastExit.signal ?? `code ${sup.lastExit.code}`} at ${sup.lastExit.at}` : '';
           console.log(`${name}: ${sup.state}, restarted ${sup.restarts} time${sup.restarts === 1 ? '' : 's'} by npm start${exit}`);
