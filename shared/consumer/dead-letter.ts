@@ -12,6 +12,7 @@ import type { IncomingMessage } from '../envelope';
 import { consumerResources } from '../spec/names';
 import type { ConsumerSpec } from '../spec/types';
 import { DeadLetterPublishError } from './errors';
+import { isWellFormedText, printable } from '../envelope/well-formed';
 
 /** The attributes deadLetterAttributes() adds to the original ones (a redrive removes them again). */
 export const DEAD_LETTER_ATTRIBUTES = [
@@ -27,8 +28,9 @@ export const DEAD_LETTER_ATTRIBUTES = [
 /** Prefix of the attributes Pub/Sub adds when its dead-letter policy forwards a message. */
 export const PUBSUB_DEAD_LETTER_PREFIX = 'CloudPubSubDeadLetterSource';
 
-/** Pub/Sub limits: 100 attributes per message, values up to 1024 bytes. */
+/** Pub/Sub limits: 100 attributes per message, keys up to 256 bytes, values up to 1024 bytes. */
 const MAX_ATTRIBUTES = 100;
+const MAX_KEY_BYTES = 256;
 const MAX_VALUE_BYTES = 1024;
 
 /**
@@ -58,27 +60,38 @@ export interface DeadLetterSink {
 /**
  * Attributes of the dead-lettered copy: the original ones (except Pub/Sub's reserved `goog*` keys,
  * which describe the source topic's schema), then ours, which win on a clash.
+ *
+ * Every key and value is made publishable: a push body (JSON) can carry text Pub/Sub's API cannot
+ * (attributes are protobuf strings, UTF-8 only), such as a lone UTF-16 surrogate; published as is,
+ * the copy is refused (the emulator leaves it unanswered until the client gives up) and the poison
+ * is retried as if transient. Such characters become U+FFFD; `error` names the original problem.
  */
 export function deadLetterAttributes(message: IncomingMessage, info: DeadLetterInfo): Record<string, string> {
   const ours: Partial<Record<(typeof DEAD_LETTER_ATTRIBUTES)[number], string>> = {
-    reason: info.reason,
-    error: truncateUtf8(info.error, MAX_VALUE_BYTES),
+    reason: publishable(info.reason, MAX_VALUE_BYTES),
+    error: publishable(info.error, MAX_VALUE_BYTES),
     consumer: info.consumer,
-    sourceSubscription: info.sourceSubscription,
-    messageId: message.messageId,
+    sourceSubscription: publishable(info.sourceSubscription, MAX_VALUE_BYTES),
+    messageId: publishable(message.messageId, MAX_VALUE_BYTES),
   };
-  if (message.publishTime) ours.publishTime = message.publishTime.toISOString();
-  if (message.orderingKey) ours.orderingKey = truncateUtf8(message.orderingKey, MAX_VALUE_BYTES);
+  if (message.publishTime && Number.isFinite(message.publishTime.getTime())) ours.publishTime = message.publishTime.toISOString();
+  if (message.orderingKey) ours.orderingKey = publishable(message.orderingKey, MAX_VALUE_BYTES);
   if (message.deliveryAttempt) ours.deliveryAttempt = String(message.deliveryAttempt);
   const attributes: Record<string, string> = {};
   let room = MAX_ATTRIBUTES - Object.keys(ours).length;
-  for (const [key, value] of Object.entries(message.attributes ?? {})) {
+  for (const [rawKey, value] of Object.entries(message.attributes ?? {})) {
     if (room <= 0) break;
-    if (key.startsWith('goog') || key in ours) continue;
-    attributes[key] = value;
+    const key = publishable(rawKey, MAX_KEY_BYTES);
+    if (!key || key.startsWith('goog') || key in ours || key in attributes) continue;
+    attributes[key] = publishable(String(value), MAX_VALUE_BYTES);
     room--;
   }
   return Object.assign(attributes, ours);
+}
+
+/** `text` as Pub/Sub takes it: well-formed (lone surrogates as U+FFFD), at most `maxBytes` of UTF-8. */
+function publishable(text: string, maxBytes: number): string {
+  return truncateUtf8(isWellFormedText(text) ? text : printable(text, Infinity), maxBytes);
 }
 
 export interface DeadLetterPublisherOptions {

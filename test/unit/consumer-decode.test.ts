@@ -16,6 +16,7 @@ import {
   type Handler,
 } from '../../shared/consumer';
 import { toPubsubMessage, type IncomingMessage } from '../../shared/envelope';
+import { isWellFormedText } from '../../shared/envelope/well-formed';
 import { MeshPublisher } from '../../shared/publisher';
 import { defaultSpec } from '../support/specs';
 
@@ -123,6 +124,23 @@ describe('deadLetterAttributes', () => {
     expect(Buffer.byteLength(attrs.error)).toBeLessThanOrEqual(1024);
     expect(attrs.error.endsWith('...')).toBe(true);
     expect(Object.keys(attrs).length).toBeLessThanOrEqual(100);
+  });
+  it('makes every key and value publishable: a lone surrogate (a push body can carry one) becomes U+FFFD, over-long ones are cut', () => {
+    // Found by the fault suite: published as is, the copy was never accepted and the poison was retried as if transient.
+    const m = message();
+    m.attributes['ce-source'] = '//x\ud800';
+    m.attributes['k\udc00'] = 'v';
+    m.attributes['long'] = 'é'.repeat(900);
+    m.orderingKey = 'key\ud800';
+    const attrs = deadLetterAttributes(m, info);
+    for (const [key, value] of Object.entries(attrs)) {
+      expect(isWellFormedText(key)).toBe(true);
+      expect(isWellFormedText(value)).toBe(true);
+      expect(Buffer.byteLength(value)).toBeLessThanOrEqual(1024);
+    }
+    expect(attrs['ce-source']).toBe('//x\ufffd');
+    expect(attrs['k\ufffd']).toBe('v');
+    expect(attrs.orderingKey).toBe('key\ufffd');
   });
 });
 
