@@ -1,5 +1,7 @@
 import { topicSchemas } from '../../shared/schemas';
 import { TrafficGenerator } from '../../tools/load/traffic';
+import type { PubSub } from '@google-cloud/pubsub';
+import { TrafficSender } from '../../tools/load/sender';
 import { defaultSpec } from '../support/specs';
 
 const spec = defaultSpec();
@@ -65,5 +67,32 @@ describe('demo traffic generator', () => {
     const raw = [...clients.values()].filter((c) => c.has(true)).length;
     expect(raw).toBeGreaterThan(clients.size * 0.3);
     expect(raw).toBeLessThan(clients.size * 0.7);
+  });
+});
+
+describe('demo traffic sender', () => {
+  it("keeps a duplicate's first ce-time, whichever client sends it (a retry, not a second event in another window)", async () => {
+    // The Pub/Sub client is the one stand-in: only what each send hands it is looked at.
+    const published: { attributes?: Record<string, string> }[] = [];
+    const topic = {
+      publishMessage: async (m: { attributes?: Record<string, string> }) => String(published.push(m)),
+      flush: async () => undefined,
+      resumePublishing: () => undefined,
+    };
+    const pubsub = { topic: () => topic } as unknown as PubSub;
+    const sender = new TrafficSender(pubsub, spec);
+    const generator = new TrafficGenerator({ duplicates: 0.3, outOfOrder: 0, poison: 0, raw: 0.5, orders: 0.3 }, 11);
+    const first = new Map<string, string>();
+    let duplicates = 0;
+    for (let i = 0; i < 400; i++) {
+      const send = generator.next();
+      await sender.send(send, new Date(Date.UTC(2026, 0, 1, 0, i)));
+      const time = published.at(-1)!.attributes!['ce-time'];
+      if (send.kind === 'duplicate') {
+        duplicates++;
+        expect(time).toBe(first.get(send.id));
+      } else first.set(send.id, time);
+    }
+    expect(duplicates).toBeGreaterThan(50);
   });
 });

@@ -7,9 +7,14 @@ import { MeshPublisher } from '../../shared/publisher';
 import type { MeshSpec } from '../../shared/spec';
 import type { Send } from './traffic';
 
+/** Event times remembered for duplicates (the generator repeats only recent events). */
+const REMEMBERED_TIMES = 10_000;
+
 export class TrafficSender {
   private readonly publisher: MeshPublisher;
   private readonly rawTopics = new Map<string, Topic>();
+  /** event id -> its ce-time: a duplicate is the same event sent again, so it keeps its time. */
+  private readonly times = new Map<string, Date>();
 
   constructor(
     private readonly pubsub: PubSub,
@@ -19,8 +24,13 @@ export class TrafficSender {
     this.publisher = new MeshPublisher({ pubsub, spec, source });
   }
 
-  /** `time`: the event's ce-time (default now), e.g. to backfill into windows that already closed. */
-  async send(send: Send, time: Date = new Date()): Promise<string> {
+  /**
+   * `time`: the event's ce-time (default now), e.g. to backfill into windows that already closed. A
+   * duplicate keeps its event's first time, as a producer's retry does: the same id with another time
+   * would be two events in the sinks' windows, not one sent twice.
+   */
+  async send(send: Send, requested: Date = new Date()): Promise<string> {
+    const time = this.timeOf(send, requested);
     if (!send.raw) return (await this.publisher.publish(send.topic, send.type, send.data, { id: send.id, time })).messageId;
     const orderingKey = this.spec.topics[send.topic].orderingKeyField ? String(send.data[this.spec.topics[send.topic].orderingKeyField!]) : undefined;
     const attributes: Record<string, string> = {
@@ -41,6 +51,15 @@ export class TrafficSender {
       if (orderingKey) topic.resumePublishing(orderingKey);
       throw error;
     }
+  }
+
+  private timeOf(send: Send, requested: Date): Date {
+    if (send.kind === 'duplicate') return this.times.get(send.id) ?? requested;
+    if (send.kind === 'event') {
+      this.times.set(send.id, requested);
+      if (this.times.size > REMEMBERED_TIMES) this.times.delete(this.times.keys().next().value!);
+    }
+    return requested;
   }
 
   async flush(): Promise<void> {
