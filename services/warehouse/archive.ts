@@ -8,8 +8,9 @@
  *   subscription_name, message_id, publish_time, data (the payload as text), attributes (JSON)
  *
  * Raw, like Pub/Sub does it: no envelope or schema decoding, so a message the warehouse's own
- * consumers dead-letter as poison is still archived. The insertId is the message id, so a message
- * lands at most once however often it is redelivered. A row BigQuery refuses goes to the consumer's
+ * consumers dead-letter as poison is still archived. The insertId is the message id and its publish
+ * time, so a message lands at most once however often it is redelivered (in GCP a message id alone is
+ * unique; a Pub/Sub emulator that restarted hands its ids out again from 1, on new messages). A row BigQuery refuses goes to the consumer's
  * dead-letter topic, as Pub/Sub does for a BigQuery subscription with a dead-letter policy.
  *
  * Each consumer runs on the runtime's pipeline (shared/consumer/pipeline.ts) with a raw handler: the
@@ -64,7 +65,7 @@ export async function ensureArchiveTables(dataset: Dataset, spec: MeshSpec): Pro
 /** The row a BigQuery subscription with writeMetadata writes for one message. */
 export function archiveRow(message: IncomingMessage, subscription: string): InsertRow {
   return {
-    insertId: message.messageId,
+    insertId: `${message.messageId}@${message.publishTime?.toISOString() ?? ''}`,
     json: {
       subscription_name: subscription,
       message_id: message.messageId,

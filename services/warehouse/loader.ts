@@ -10,7 +10,7 @@
  *                                                   to the consumer's dead-letter topic, then acks)
  *   BigQuery failed on the row or the request
  *   (backend error, timeout, endpoint down)      -> TransientError (nack: Pub/Sub redelivers, and
- *                                                   the insertId = event id keeps it from landing twice)
+ *                                                   the insertId = message id keeps it from landing twice)
  *
  * Nothing is acked before the insertAll that holds its row has answered, so a crash or kill at
  * any moment leaves every unwritten row unacked, to be redelivered.
@@ -184,7 +184,7 @@ export class WarehouseLoader {
         topic: origin.topic,
         reason: 'insert',
         error: `${tableId}: ${describeErrors(f.errors)}`,
-        eventId: f.row.insertId,
+        eventId: typeof f.row.json.event_id === 'string' ? f.row.json.event_id : undefined,
         messageId: origin.messageId,
         attributes: origin.attributes,
         data: typeof f.row.json.data === 'string' ? f.row.json.data : JSON.stringify(f.row.json.data ?? null),

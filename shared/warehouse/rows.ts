@@ -2,9 +2,16 @@
  * Events -> rows of the warehouse's tables (schema.ts), in the form tabledata.insertAll takes with
  * `{raw: true}`. Pure: the warehouse service streams them (services/warehouse/rows.ts insertBatch).
  *
- * A row's insertId is the event id, so a redelivered or republished event is dropped by BigQuery's
- * insertId dedup (best effort, about a minute or more); the `<topic>_events_dedup` view removes what
- * gets through. The row holds the envelope, one typed column per field of the topic's current schema
+ * A row's insertId is the event id and the message id, so a redelivery of one message (a nack, a
+ * crash before the ack) is dropped by BigQuery's insertId dedup (best effort, about a minute or
+ * more); the event id keeps apart the new messages a restarted Pub/Sub emulator numbers from 1
+ * again. A republished
+ * event (same event id, a message of its own) is stored again on purpose: the `<topic>_events_dedup`
+ * view keeps the first published copy of each event, and it can only do that if every copy is there.
+ * Keyed by event id, the first copy to *arrive* won: after a kill, the original (redelivered once its
+ * lease ran out) came after its republished copy, and the warehouse kept the later publish time, so
+ * replaying an order's events in publish order (mesh parity) put them in the wrong order (found by
+ * the fault suite). The row holds the envelope, one typed column per field of the topic's current schema
  * revision, and the whole payload as JSON in `data`.
  */
 import { randomUUID } from 'node:crypto';
@@ -59,7 +66,7 @@ export class EventRowMapper {
       data: JSON.stringify(event.data ?? null),
     };
     for (const [field, column, type] of this.payload) json[column] = columnValue(data[field], type);
-    return { insertId: event.id, json };
+    return { insertId: `${event.id}/${delivery.messageId}`, json };
   }
 }
 

@@ -49,7 +49,7 @@ it('archives the message as received, with the subscription it came from', async
     [
       consumer.table,
       {
-        insertId: 'm1',
+        insertId: 'm1@1970-01-01T00:00:00.000Z',
         json: expect.objectContaining({ subscription_name: 'projects/p/subscriptions/archive-orders', message_id: 'm1', data: 'not even json' }),
       },
     ],

@@ -186,7 +186,7 @@ describe('tables', () => {
 });
 
 describe('rows', () => {
-  it('maps a delivery to an insertAll row: insertId = event id, envelope, typed payload columns, JSON payload', () => {
+  it('maps a delivery to an insertAll row: insertId = event id / message id, envelope, typed payload columns, JSON payload', () => {
     const d = delivery(
       'orders',
       'ev-1',
@@ -196,7 +196,7 @@ describe('rows', () => {
     );
     const row = eventRow(spec.topics.orders, d);
     expect(row).toEqual({
-      insertId: 'ev-1',
+      insertId: `ev-1/${d.messageId}`,
       json: {
         event_id: 'ev-1',
         event_type: 'order.shipped',
@@ -250,9 +250,9 @@ describe('rows', () => {
     const result = await insertBatch(events.analytics, [good('ok-1'), badType, good('ok-2'), unknown, noId, good('ok-3')], { maxRows: 4 });
     expect(result.inserted).toBe(3);
     expect(result.failed.map((f) => [f.index, f.row.insertId, f.retryable, f.errors[0].location])).toEqual([
-      [1, 'bad-type', false, 'duration_ms'],
-      [3, 'unknown-column', false, 'favourite_colour'],
-      [4, 'missing-id', false, 'event_id'],
+      [1, badType.insertId, false, 'duration_ms'],
+      [3, unknown.insertId, false, 'favourite_colour'],
+      [4, noId.insertId, false, 'event_id'],
     ]);
     expect(result.failed[0].errors[0]).toMatchObject({ reason: 'invalid', message: expect.stringContaining('Cannot convert value to integer') });
     const [rows] = await bigquery.query('SELECT event_id FROM errors_test.analytics_events ORDER BY event_id');
@@ -265,7 +265,8 @@ describe('rows', () => {
         topic: 'analytics',
         reason: 'insert',
         error: f.errors.map((e) => e.message).join('; '),
-        eventId: f.row.insertId,
+        eventId: String(f.row.json.event_id ?? ''),
+        messageId: String(f.row.json.message_id),
         data: JSON.stringify(f.row.json),
       }),
     );
