@@ -28,6 +28,8 @@ export interface HeldMessage {
   error?: string;
   /** When it was dead-lettered (published to the dead-letter topic). */
   deadLetteredAt: string;
+  /** Every attribute of the held copy: the original ones and those dead-lettering added. */
+  attributes: Record<string, string>;
 }
 
 export interface HoldOptions {
@@ -47,6 +49,7 @@ export function heldMessageOf(m: Message): HeldMessage {
     reason: a.reason ?? (a[`${PUBSUB_DEAD_LETTER_PREFIX}DeliveryCount`] ? 'max-delivery-attempts' : 'unknown'),
     error: a.error,
     deadLetteredAt: m.publishTime.toISOString(),
+    attributes: { ...a },
   };
 }
 

@@ -23,6 +23,7 @@ const COMMANDS: string[][] = [
   ['smoke'],
   ['parity'],
   ['up'],
+  ['faults', '--short'],
 ];
 
 it('covers every command the CLI has', async () => {

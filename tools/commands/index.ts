@@ -11,5 +11,6 @@ import { register as status } from './status';
 import { register as deadLetters } from './dead-letters';
 import { register as smoke } from './smoke';
 import { register as parity } from './parity';
+import { register as faults } from './faults';
 
-export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor, plan, load, query, status, deadLetters, smoke, parity];
+export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor, plan, load, query, status, deadLetters, smoke, parity, faults];

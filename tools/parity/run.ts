@@ -37,6 +37,11 @@ export interface ParityOptions {
   sample?: number;
   /** At most this many messages read from each dead-letter hold. Default 10 000. */
   maxHeld?: number;
+  /**
+   * Held messages left out of every comparison: ones that never came through the topic, so no other
+   * consumer could have seen them (the fault suite's bodies posted straight to one push endpoint).
+   */
+  ignoreHeld?: (message: HeldMessage) => boolean;
   /** The clock. */
   now?: number;
   onProgress?: (line: string) => void;
@@ -85,6 +90,7 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
           warnings.push(`${consumer.name}: cannot read its dead-letter hold (${error.message})`);
           return [] as HeldMessage[];
         });
+        if (options.ignoreHeld) held.splice(0, held.length, ...held.filter((m) => !options.ignoreHeld!(m)));
         if (held.length >= maxHeld) warnings.push(`${consumer.name}: its hold has ${maxHeld} or more messages; only ${maxHeld} were read`);
         const byId = new Map<string, HeldMessage>();
         let anonymous = 0;
