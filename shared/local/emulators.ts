@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { startFirestoreEmulator, startPubsubEmulator, type RunningEmulator } from '../emulators';
 import type { ProcessExit } from '../emulators/process';
 import type { MeshSpec } from '../spec/types';
-import { supervise, type ServiceState, type Supervisable, type Supervised, type SupervisorEvent, type SupervisorOptions } from './supervisor';
+import { followSupervised, supervise, type ServiceState, type Supervisable, type Supervised, type SupervisorEvent, type SupervisorOptions } from './supervisor';
 
 /** An emulator `npm start` started again on its port whenever it exited on its own. */
 export interface SupervisedEmulator {
@@ -109,27 +109,7 @@ export async function superviseFirestore(
 
 /** The public view of a supervised emulator: live getters, and `extra`. */
 function view<X extends object>(supervised: Supervised<Instance<RunningEmulator>>, extra: X): Stoppable<SupervisedEmulator> & X {
-  return Object.assign(
-    {
-      get name() {
-        return supervised.name;
-      },
-      get pid() {
-        return supervised.pid;
-      },
-      get state() {
-        return supervised.state;
-      },
-      get restarts() {
-        return supervised.restarts;
-      },
-      get lastExit() {
-        return supervised.lastExit;
-      },
-      stop: () => supervised.stop(),
-    },
-    extra,
-  );
+  return followSupervised({ ...extra, stop: () => supervised.stop() }, supervised, ['name', 'pid', 'state', 'restarts', 'lastExit'] as const);
 }
 
 const LABEL = { pubsub: 'the Pub/Sub emulator', firestore: 'the Firestore emulator' } as const;

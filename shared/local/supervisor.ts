@@ -117,33 +117,29 @@ export interface SupervisedService extends RunningService {
 /** Starts the service with `start` (a failure there is the caller's), then keeps it running. */
 export async function superviseService(start: () => Promise<RunningService>, options: SupervisorOptions = {}): Promise<SupervisedService> {
   const supervised = await supervise(start, options);
-  return {
-    get name() {
-      return supervised.name;
-    },
-    get pid() {
-      return supervised.pid;
-    },
+  const own = {
     get url() {
       return supervised.current.url;
     },
     get logFile() {
       return supervised.current.logFile;
     },
-    get exited() {
-      return supervised.exited;
-    },
-    get state() {
-      return supervised.state;
-    },
-    get restarts() {
-      return supervised.restarts;
-    },
-    get lastExit() {
-      return supervised.lastExit;
-    },
     stop: () => supervised.stop(),
   };
+  return followSupervised(own, supervised, ['name', 'pid', 'exited', 'state', 'restarts', 'lastExit'] as const);
+}
+
+/**
+ * `target` with a getter for each of `keys` that reads `supervised` at each access, so the view
+ * follows whichever instance runs now (a plain copy would keep the first instance's pid forever).
+ */
+export function followSupervised<T extends object, S extends Supervised<Supervisable>, K extends keyof S>(
+  target: T,
+  supervised: S,
+  keys: readonly K[],
+): T & Pick<S, K> {
+  for (const key of keys) Object.defineProperty(target, key, { get: () => supervised[key], enumerable: true });
+  return target as T & Pick<S, K>;
 }
 
 /**
