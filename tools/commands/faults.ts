@@ -25,7 +25,7 @@ export const FULL: FaultSizes = {
   maxUpMs: 4000,
   pushFuzz: 5000,
   pullFuzz: 5000,
-  hugeBytes: 3 * 1024 * 1024,
+  hugeBytes: 2 * 1024 * 1024,
   emulatorRestarts: true,
 };
 /** A few minutes: what .ci/run runs. */

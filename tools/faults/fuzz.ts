@@ -141,7 +141,10 @@ export class Fuzzer {
       ],
       () => ['a few MB', Buffer.from(JSON.stringify({ filler: 'x'.repeat(options.hugeBytes) })), ['schema']],
     ];
-    return this.pick(variants)();
+    // A few MB one case in fifty: the Pub/Sub emulator keeps every message in its heap (each held one
+    // twice more: the hold and the health tap), and at one in eight a 10 000-input run took it past 17 GB.
+    const choice = this.random() < 0.02 ? variants.length - 1 : Math.floor(this.random() * (variants.length - 1));
+    return variants[choice]();
   }
 
   /** A message for a topic: the payload valid, an attribute broken. */
