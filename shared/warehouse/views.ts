@@ -14,11 +14,19 @@ import { EVENTS_PARTITION_FIELD, eventsTableName } from './schema';
  */
 export const DEDUP_PARTITION_BY = ['event_id', EVENTS_PARTITION_FIELD] as const;
 
+/**
+ * Which copy was published first: publish times have millisecond precision, and a copy republished at
+ * once can share its original's; then the lower message id (Pub/Sub numbers a topic's messages in
+ * publish order; as text, so shorter first). Without it the view kept either, and an order's replay
+ * in publish order (mesh parity) could put a step after the one published after it.
+ */
+export const FIRST_PUBLISHED = 'publish_time, LENGTH(message_id), message_id';
+
 /** One row per event: redeliveries and republished copies collapse to the first published. */
 export function dedupViewQuery(project: string, dataset: string, topic: string): string {
   return [
     `SELECT * FROM \`${project}.${dataset}.${eventsTableName(topic)}\``,
     'WHERE TRUE', // BigQuery wants a WHERE, GROUP BY or HAVING next to QUALIFY
-    `QUALIFY ROW_NUMBER() OVER (PARTITION BY ${DEDUP_PARTITION_BY.join(', ')} ORDER BY publish_time) = 1`,
+    `QUALIFY ROW_NUMBER() OVER (PARTITION BY ${DEDUP_PARTITION_BY.join(', ')} ORDER BY ${FIRST_PUBLISHED}) = 1`,
   ].join('\n');
 }

@@ -106,7 +106,7 @@ describe('eventsTableSchema', () => {
 describe('dedupViewQuery', () => {
   it('keeps the first published row per event, windowed by event id and event time so event_time filters prune', () => {
     expect(dedupViewQuery('p', 'd', 'orders')).toBe(
-      'SELECT * FROM `p.d.orders_events`\nWHERE TRUE\nQUALIFY ROW_NUMBER() OVER (PARTITION BY event_id, event_time ORDER BY publish_time) = 1',
+      'SELECT * FROM `p.d.orders_events`\nWHERE TRUE\nQUALIFY ROW_NUMBER() OVER (PARTITION BY event_id, event_time ORDER BY publish_time, LENGTH(message_id), message_id) = 1',
     );
   });
 });

@@ -145,7 +145,9 @@ describe('mode', () => {
 describe('dedup view', () => {
   it('partitions its window by event id and event time (the partitioning column), so an event_time filter can prune', () => {
     expect(DEDUP_PARTITION_BY).toEqual(['event_id', 'event_time']);
-    expect(dedupViewQuery('p', 'd', 'orders')).toMatch(/QUALIFY ROW_NUMBER\(\) OVER \(PARTITION BY event_id, event_time ORDER BY publish_time\) = 1/);
+    expect(dedupViewQuery('p', 'd', 'orders')).toMatch(
+      /QUALIFY ROW_NUMBER\(\) OVER \(PARTITION BY event_id, event_time ORDER BY publish_time, LENGTH\(message_id\), message_id\) = 1/,
+    );
   });
 
   it('still returns one row per event, the first published, and the same rows under an event_time filter', async () => {

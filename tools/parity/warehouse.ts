@@ -9,7 +9,7 @@
  */
 import type { BigQuery } from '@google-cloud/bigquery';
 import type { MeshSpec } from '../../shared/spec';
-import { eventsDedupViewName, eventsTableSchema, payloadColumnName } from '../../shared/warehouse';
+import { eventsDedupViewName, eventsTableSchema, FIRST_PUBLISHED, payloadColumnName } from '../../shared/warehouse';
 import type { Granularity } from '../../services/dashboard/windows';
 
 export interface WindowTypeCount {
@@ -73,7 +73,7 @@ export class WarehouseReference {
    */
   private firstCopies(topic: string): string {
     return `(SELECT * FROM ${this.view(topic)} WHERE event_time >= @from AND event_time < @to
-       QUALIFY ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY publish_time) = 1)`;
+       QUALIFY ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY ${FIRST_PUBLISHED}) = 1)`;
   }
 
   /** Events per window and type, for windows starting in [fromMs, toMs). */
@@ -150,7 +150,7 @@ export class WarehouseReference {
       };
       // Copies of one id (republished with a new ce-time) apply once: the first published.
       const seen = first.get(e.id);
-      if (!seen || e.publishTimeMs < seen.publishTimeMs) first.set(e.id, e);
+      if (!seen || (e.publishTimeMs - seen.publishTimeMs || byMessageId(e.messageId, seen.messageId)) < 0) first.set(e.id, e);
     }
     return [...first.values()].sort((a, b) => a.publishTimeMs - b.publishTimeMs || byMessageId(a.messageId, b.messageId) || a.id.localeCompare(b.id));
   }
