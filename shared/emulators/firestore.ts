@@ -50,11 +50,11 @@ export async function startFirestoreEmulator(options: FirestoreEmulatorOptions =
     env: jvmEnv(options.jvmOptions),
   });
 
-  const exportData = async (projects: string[]): Promise<string> => {
+  const exportOnce = async (projects: string[]): Promise<string> => {
     const dir = options.dataDir;
     if (!dir) throw new Error('startFirestoreEmulator: exportData needs options.dataDir');
     fs.mkdirSync(dir, { recursive: true });
-    const before = new Set(fs.readdirSync(dir));
+    const startedAt = Date.now();
     for (const project of projects) {
       const response = await fetch(`http://${hostPort}/emulator/v1/projects/${project}:export`, {
         method: 'POST',
@@ -63,13 +63,22 @@ export async function startFirestoreEmulator(options: FirestoreEmulatorOptions =
       });
       if (!response.ok) throw new Error(`firestore export of ${project} failed: ${response.status} ${await response.text()}`);
     }
-    const created = fs.readdirSync(dir).filter((f) => f.startsWith(EXPORT_PREFIX) && !before.has(f));
+    // Written by this export: folders are named by the second, so one within the same second as the
+    // last (a periodic export and an asked-for one) rewrites that folder rather than adding one.
     const newest = latestExport(dir);
-    if (!newest || !created.length) throw new Error(`firestore export wrote nothing into ${dir}`);
+    const metadata = newest && path.join(newest, `${path.basename(newest)}.overall_export_metadata`);
+    if (!metadata || fs.statSync(metadata).mtimeMs < startedAt - 1000) throw new Error(`firestore export wrote nothing into ${dir}`);
     // Keep only the newest export: each one is a full copy.
     for (const f of fs.readdirSync(dir))
       if (f.startsWith(EXPORT_PREFIX) && path.join(dir, f) !== newest) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
     return newest;
+  };
+  // Exports run one after another, periodic or asked for: two at once raced over the same folder.
+  let queue: Promise<unknown> = Promise.resolve();
+  const exportData = (projects: string[]): Promise<string> => {
+    const run = queue.then(() => exportOnce(projects));
+    queue = run.catch(() => undefined);
+    return run;
   };
 
   // One export at a time: a periodic one still running when the next is due is not doubled.
