@@ -7,38 +7,31 @@
  * clients made before the kill, and no service had to be restarted. Real emulators and services.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { readEmulatorStates, startLocalMesh, type LocalMesh, type SupervisedEmulator } from '../../shared/local';
-import { loadSpec, type MeshSpec } from '../../shared/spec';
+import { readEmulatorStates, type LocalMesh, type SupervisedEmulator } from '../../shared/local';
+import type { MeshSpec } from '../../shared/spec';
 import type { ConsumerHealth } from '../../shared/health/types';
 import { readMeshStatus } from '../../tools/commands/status';
 import { planSmoke } from '../../tools/smoke/mix';
 import { runSmoke } from '../../tools/smoke/run';
-import { localTarget, type SmokeTarget } from '../../tools/smoke/target';
+import type { SmokeTarget } from '../../tools/smoke/target';
 import { eventually } from '../support/emulators';
-import { writeRepoSpecWithFreePorts } from '../support/specs';
+import { startTestMesh, type TestMesh } from '../support/local-mesh';
 
 jest.setTimeout(600_000);
 
-let dir: string;
 let spec: MeshSpec;
 let mesh: LocalMesh;
 let target: SmokeTarget;
 const lines: string[] = [];
 
+let running: TestMesh;
+
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emulator-restart-'));
-  spec = loadSpec(await writeRepoSpecWithFreePorts(dir, (doc) => (doc.project = `emulator-restart-${process.pid}`)));
-  mesh = await startLocalMesh(spec, { fresh: true, onProgress: (line) => lines.push(line) });
-  target = await localTarget(spec, { pubsubHost: mesh.pubsubHost, firestoreHost: mesh.firestoreHost, bigqueryUrl: mesh.bigqueryUrl });
+  running = await startTestMesh('emulator-restart', { onProgress: (line) => lines.push(line) });
+  ({ spec, mesh, target } = running);
 }, 300_000);
 
-afterAll(async () => {
-  await target?.close();
-  await mesh?.stop().catch(() => undefined);
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => running?.close());
 
 const groupGone = (pid: number) => {
   try {

@@ -13,21 +13,18 @@
  * MESH_FC_RUNS sets the number of cases (default 4, a few minutes on 2 cores).
  */
 (globalThis as { Bun?: unknown }).Bun ??= {}; // @google-cloud/bigquery under jest (see test/unit/bigquery-local.test.ts)
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import fc from 'fast-check';
-import { startLocalMesh, type LocalMesh } from '../../shared/local';
-import { loadSpec, type MeshSpec } from '../../shared/spec';
+import type { LocalMesh } from '../../shared/local';
+import type { MeshSpec } from '../../shared/spec';
 import { windowStart } from '../../services/dashboard/windows';
 import { TrafficGenerator } from '../../tools/load/traffic';
 import { TrafficSender } from '../../tools/load/sender';
 import { readLag } from '../../tools/parity/lag';
 import { runParity } from '../../tools/parity/run';
 import type { ParityReport } from '../../tools/parity/types';
-import { localTarget, type SmokeTarget } from '../../tools/smoke/target';
+import type { SmokeTarget } from '../../tools/smoke/target';
 import { eventually } from '../support/emulators';
-import { writeRepoSpecWithFreePorts } from '../support/specs';
+import { startTestMesh, type TestMesh } from '../support/local-mesh';
 
 jest.setTimeout(1_200_000);
 
@@ -35,24 +32,19 @@ const RUNS = Number(process.env.MESH_FC_RUNS ?? 4);
 /** The minutes events fall in: closed minutes before the test started. */
 const MINUTES = 6;
 
-let dir: string;
 let spec: MeshSpec;
 let mesh: LocalMesh;
 let target: SmokeTarget;
 const firstWindow = windowStart('minute', Date.now()) - (MINUTES + 1) * 60_000;
 
+let running: TestMesh;
+
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-property-'));
-  spec = loadSpec(await writeRepoSpecWithFreePorts(dir, (doc) => (doc.project = `mesh-property-${process.pid}`)));
-  mesh = await startLocalMesh(spec, { fresh: true });
-  target = await localTarget(spec, { pubsubHost: mesh.pubsubHost, firestoreHost: mesh.firestoreHost, bigqueryUrl: mesh.bigqueryUrl });
+  running = await startTestMesh('mesh-property');
+  ({ spec, mesh, target } = running);
 }, 300_000);
 
-afterAll(async () => {
-  await target?.close();
-  await mesh?.stop().catch(() => undefined);
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => running?.close());
 
 const meshCase = fc.record({
   seed: fc.integer(),

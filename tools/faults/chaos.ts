@@ -43,13 +43,13 @@ async function ready(url: string): Promise<boolean> {
 export async function killLoop(
   mesh: LocalMesh,
   name: string,
-  options: { count: number; maxUpMs: number; seed: number; onKill?: (k: KillRecord) => void; stopped: () => boolean },
+  options: { count: number; maxUpMs: number; seed: number; onKill?: (k: KillRecord) => void },
 ): Promise<KillRecord[]> {
   const service = mesh.services.find((s) => s.name === name);
   if (!service) throw new Error(`no service ${name} in the mesh`);
   const random = prng(options.seed);
   const kills: KillRecord[] = [];
-  for (let i = 0; i < options.count && !options.stopped(); i++) {
+  for (let i = 0; i < options.count; i++) {
     await until(async () => service.state === 'running' && (await ready(service.url)), 120_000, `${name} ready again`);
     await sleep(500 + random() * options.maxUpMs);
     const pid = service.pid;

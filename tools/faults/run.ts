@@ -71,7 +71,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
     let killing = true;
     const killers = Promise.all(
       [...new Set(decodingConsumers(spec).map((c) => c.service!))].map((name, i) =>
-        killLoop(mesh, name, { count: options.killsPerService, maxUpMs: options.maxUpMs, seed: seed + i, onKill: killed, stopped: () => false }),
+        killLoop(mesh, name, { count: options.killsPerService, maxUpMs: options.maxUpMs, seed: seed + i, onKill: killed }),
       ),
     ).finally(() => (killing = false));
     const traffic = sendTraffic(spec, target, inputs, { seed, firstWindow, minSends: options.sends, rate: options.rate, busy: () => killing, progress });
