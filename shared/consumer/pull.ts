@@ -90,6 +90,8 @@ export class PullConsumer {
   private access?: SubscriptionAccess;
   /** The stream's last error, read when it closes. */
   private streamError?: Error;
+  /** Unary: resolves once the last Pull has returned and handed out what it brought (beginDrain()). */
+  private lastPull?: Promise<void>;
 
   constructor(private readonly options: PullConsumerOptions) {
     this.consumer = options.consumer;
@@ -206,12 +208,19 @@ export class PullConsumer {
    */
   beginDrain(): void {
     this.draining = true;
-    void this.puller?.stopPulling();
+    this.lastPull ??= this.puller?.stopPulling();
   }
 
-  /** Resolves true once every message handed to us is settled, false if timeoutMs passes first. */
-  drained(timeoutMs: number): Promise<boolean> {
-    return this.work.drained(timeoutMs);
+  /**
+   * Resolves true once every message handed to us is settled, false if timeoutMs passes first. With
+   * unary Pull that includes what the last Pull (held open by Pub/Sub until messages come) brings
+   * after beginDrain(): counting only the work already here, an idle consumer was "drained" at once,
+   * and the messages that Pull brought a moment later were sent back unstarted by close().
+   */
+  async drained(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    if (this.lastPull && !(await settledWithin(this.lastPull, timeoutMs))) return false;
+    return this.work.drained(deadline - Date.now());
   }
 
   /** Closes the stream: nacks messages never handed out or not started, flushes pending acks and nacks. */
@@ -289,6 +298,23 @@ function fromStreaming(message: Message): Delivery {
     ackWithResponse: () => message.ackWithResponse(),
     nackWithResponse: () => message.nackWithResponse(),
   };
+}
+
+/** Whether `work` settles within timeoutMs. */
+async function settledWithin(work: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, timeoutMs))));
+  try {
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
