@@ -69,6 +69,8 @@ export class UnaryPuller {
   private pulling = false;
   private pullFailing = false;
   private slotFreed?: () => void;
+  private pullCount = 0;
+  private lastPullAt?: number;
   /** Aborted by stopPulling(): ends a backoff wait at once, so shutdown never waits one out. */
   private readonly stopped = new AbortController();
 
@@ -94,6 +96,11 @@ export class UnaryPuller {
   /** The most messages out at once so far. */
   get maxInFlightSeen(): number {
     return this.maxSeen;
+  }
+
+  /** Pulls answered (with messages, empty or failed) so far, and when the last one was: a stuck puller shows here. */
+  get pullsAnswered(): { count: number; lastAt?: number } {
+    return { count: this.pullCount, lastAt: this.lastPullAt };
   }
 
   async start(): Promise<void> {
@@ -146,7 +153,10 @@ export class UnaryPuller {
       const { access } = this.options;
       if (access && !access.isOpen) access.attempting();
       try {
-        received = await this.rpc!.pull(this.options.maxInFlight - this.inFlightCount);
+        received = await this.rpc!.pull(this.options.maxInFlight - this.inFlightCount).finally(() => {
+          this.pullCount++;
+          this.lastPullAt = Date.now();
+        });
         backoffMs = 0;
         this.pullFailing = false;
         access?.opened();

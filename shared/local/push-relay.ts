@@ -72,7 +72,14 @@ export async function startLocalPushRelays(spec: MeshSpec, logFile: string): Pro
         (subscription) => new PushRelay({ pubsub, consumer, subscription, endpoint, maxInFlight, log }),
       );
     });
+  // What each relay did in the last minute, in its log: a relay that stops delivering shows as
+  // pulls no longer answered, or slots all taken while nothing is posted.
+  const progress = setInterval(() => {
+    for (const relay of relays) log.info({ subscription: relay.subscription, ...relay.progress() }, 'push relay: progress');
+  }, 60_000);
+  progress.unref();
   const stop = async () => {
+    clearInterval(progress);
     await Promise.all(relays.map((r) => r.close()));
     await pubsub.close();
   };
@@ -97,6 +104,21 @@ export class PushRelay {
 
   get consumer(): ConsumerSpec {
     return this.options.consumer;
+  }
+
+  get subscription(): string {
+    return this.options.subscription;
+  }
+
+  /** Counters so far, messages out now, and how long ago a Pull last answered. */
+  progress(): PushRelayStats & { inFlight: number; pulls: number; lastPullAgoMs?: number } {
+    const pulls = this.puller.pullsAnswered;
+    return {
+      ...this.stats,
+      inFlight: this.puller.inFlight,
+      pulls: pulls.count,
+      lastPullAgoMs: pulls.lastAt === undefined ? undefined : Date.now() - pulls.lastAt,
+    };
   }
 
   constructor(private readonly options: PushRelayOptions) {

@@ -146,6 +146,11 @@ it('keeps up to maxInFlight requests in flight (the emulator keeps two)', async 
   expect(maxInFlight).toBeGreaterThanOrEqual(20);
   expect(maxInFlight).toBeLessThanOrEqual(50);
   expect(r.stats).toMatchObject({ acked: 100, nacked: 0 });
+  // Its progress (logged every minute by mesh up) says it is pulling, with nothing left out.
+  const progress = r.progress();
+  expect(progress).toMatchObject({ acked: 100, inFlight: 0 });
+  expect(progress.pulls).toBeGreaterThan(0);
+  expect(progress.lastPullAgoMs).toBeLessThan(5000);
 });
 
 it('pulls only what it can post: a backlog longer than the ack deadline is delivered once, not redelivered', async () => {

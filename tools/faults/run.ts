@@ -29,6 +29,7 @@ import { localTarget, type SmokeTarget } from '../smoke/target';
 import { crashesOf, killEmulator, killLoop, type KillRecord } from './chaos';
 import { Fuzzer, FUZZ_PUSH_SUBSCRIPTION } from './fuzz';
 import { decodingConsumers, FaultInputs } from './inputs';
+import { gigabytes, sampleEmulatorMemory } from './memory';
 import { judgeFaults, type FaultReport, type FaultSizes } from './report';
 import { runTokenPhase, type TokenPhaseResult } from './tokens';
 
@@ -58,6 +59,9 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
   // Restarts come quickly (npm start doubles its wait up to 30 s): the run kills far more often than a crash would happen.
   const mesh = await startLocalMesh(spec, { fresh: true, supervisor: { initialBackoffMs: 250, maxBackoffMs: 2000 }, onProgress: options.onMeshProgress });
   const target = await localTarget(spec, { pubsubHost: mesh.pubsubHost, firestoreHost: mesh.firestoreHost, bigqueryUrl: mesh.bigqueryUrl });
+  const memory = sampleEmulatorMemory(mesh.emulators);
+  const memoryLines = setInterval(() => progress(`emulators' memory: ${memory.line()}`), 60_000);
+  memoryLines.unref();
   try {
     const fuzzer = new Fuzzer(seed, runId);
     const inputs = new FaultInputs(spec, fuzzer, seed);
@@ -145,6 +149,13 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
       emulators,
     });
   } finally {
+    clearInterval(memoryLines);
+    memory.stop();
+    progress(
+      `emulators' peak memory: ${Object.entries(memory.peak)
+        .map(([name, bytes]) => `${name} ${gigabytes(bytes)}`)
+        .join(', ')}`,
+    );
     await target.close().catch(() => undefined);
     await mesh.stop().catch((error: Error) => progress(`stopping the mesh: ${error.message}`));
   }
