@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isPortFree } from '../../shared/emulators';
+import { freePort } from '../../shared/emulators';
 import { startLocalMesh } from '../../shared/local';
 import { loadSpec, type MeshSpec } from '../../shared/spec';
 import { writeRepoSpecWithFreePorts } from '../support/specs';
@@ -22,6 +22,20 @@ const allPorts = (spec: MeshSpec) => [
   spec.local.bigqueryPort,
   ...Object.values(spec.services).map((s) => s.localPort),
 ];
+
+/**
+ * Whether something listens on the port. Not "is the port free": on a busy machine a free port is
+ * soon some other process's outgoing connection (CI found one), which says nothing of what we started.
+ */
+const listening = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-runner-'));
@@ -43,7 +57,7 @@ it('refuses a taken port in one line, naming the port, its owner and the fix, an
     expect(error!.message).toContain(`port ${taken} (services.processor.localPort) is already in use`);
     expect(error!.message).toMatch(/change it in mesh\.yaml/);
     expect(error!.message.split('\n')).toHaveLength(1);
-    for (const port of allPorts(spec).filter((p) => p !== taken)) expect(await isPortFree(port)).toBe(true);
+    for (const port of allPorts(spec).filter((p) => p !== taken)) expect(await listening(port)).toBe(false);
     expect(fs.existsSync(spec.local.dataDir)).toBe(false);
   } finally {
     await new Promise((resolve) => squatter.close(resolve));
@@ -51,13 +65,15 @@ it('refuses a taken port in one line, naming the port, its owner and the fix, an
 });
 
 it('refuses a spec service that has no code before starting anything', async () => {
+  // A free port, not the processor's + 1, which another test may be using.
+  const billingPort = await freePort();
   const spec = await specWithFreePorts((doc) => {
-    doc.services.billing = { localPort: 1 + doc.services.processor.localPort };
+    doc.services.billing = { localPort: billingPort };
     doc.consumers['billing-orders'] = { topic: 'orders', delivery: 'pull', service: 'billing' };
   });
   await expect(startLocalMesh(spec)).rejects.toBeInstanceOf(UserError);
   await expect(startLocalMesh(spec)).rejects.toMatchObject({
     message: expect.stringMatching(/names service "billing" but .*services\/billing\/index\.ts does not exist/),
   });
-  for (const port of allPorts(spec)) expect(await isPortFree(port)).toBe(true);
+  for (const port of allPorts(spec)) expect(await listening(port)).toBe(false);
 });
