@@ -213,7 +213,7 @@ export class PullConsumer {
 
   /**
    * Resolves true once every message handed to us is settled, false if timeoutMs passes first. With
-   * unary Pull that includes what the last Pull (held open by Pub/Sub until messages come) brings
+   * unary Pull that includes what the last Pull (on GCP held open until messages come) brings
    * after beginDrain(): counting only the work already here, an idle consumer was "drained" at once,
    * and the messages that Pull brought a moment later were sent back unstarted by close().
    */

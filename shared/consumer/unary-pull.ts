@@ -143,6 +143,7 @@ export class UnaryPuller {
 
   private async loop(): Promise<void> {
     let backoffMs = 0;
+    let idleMs = 0;
     while (this.pulling) {
       // Only free slots are pulled: what is not pulled stays in the emulator (see the top).
       if (this.inFlightCount >= this.options.maxInFlight) {
@@ -181,8 +182,13 @@ export class UnaryPuller {
       }
       // Also when stopPulling() came meanwhile: sending these back unhandled could reorder their keys (see close()).
       for (const r of received) this.dispatch(r);
-      // The emulator holds an empty Pull open until messages come; should one return empty at once, do not spin.
-      if (!received.length) await sleep(50);
+      // The emulator answers at once (subscriber-rpc.ts): when empty, ask again after 25 ms doubling
+      // to 200 ms, so an idle puller costs it ~5 Pulls a second and a new message waits at most 200 ms.
+      if (received.length) idleMs = 0;
+      else {
+        idleMs = Math.min(Math.max(idleMs * 2, IDLE_MIN_MS), IDLE_MAX_MS);
+        await this.pause(idleMs);
+      }
     }
   }
 
@@ -225,6 +231,11 @@ export class UnaryPuller {
     wake?.();
   }
 }
+
+/** Wait after an empty Pull: from this, doubling ... */
+const IDLE_MIN_MS = 25;
+/** ... to this. */
+const IDLE_MAX_MS = 200;
 
 /** An ack deadline for a redelivery after delayMs: whole seconds, at most Pub/Sub's 600. */
 function toDeadlineSeconds(delayMs: number): number {

@@ -101,6 +101,9 @@ export class LocalTapHealth implements HealthSource {
   private listen(subscription: string, onMessage: (m: Message) => void): void {
     const sub = this.pubsub.subscription(subscription, {
       flowControl: { maxMessages: 5000 },
+      // One stream, not the client's five: a tap is light, and each stream open when the process is
+      // killed costs the emulator a thread for good (shared/consumer/subscriber-rpc.ts).
+      streamingOptions: { maxStreams: 1 },
       // Its acks may be unsendable (emulator gone): do not wait on them when reopening.
       closeOptions: { timeout: Duration.from({ seconds: 2 }) },
     });

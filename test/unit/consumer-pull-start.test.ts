@@ -221,6 +221,47 @@ describe('opening a pull subscription that Pub/Sub refuses at first', () => {
     expect(Date.now() - t0).toBeLessThan(500); // not the 60 s wait: SIGTERM gives 10 s
   });
 
+  it('drains what a Pull out when the drain began brings: handled before drained() resolves, not sent back unstarted', async () => {
+    // One Pull, answered only when the test says (as GCP answers a held Pull when a message comes).
+    let answer: (messages: ReturnType<typeof click>[]) => void = () => undefined;
+    const fakeSubscriberApi = {
+      pull: () =>
+        new Promise<ReturnType<typeof click>[]>((resolve) => (answer = resolve)).then((messages) => ({
+          receivedMessages: messages.map((m, i) => ({ ackId: `ack-${i}`, message: { ...m, messageId: `m-${i}` } })),
+        })),
+      acknowledge: async () => ({}),
+      modifyAckDeadline: async () => ({}),
+    };
+    const pubsub = { isEmulator: false, getClientConfig: async () => ({ projectId: 'p', fakeSubscriberApi }) } as unknown as PubSub;
+    const handled: string[] = [];
+    const afterDrained: string[] = [];
+    let drainedResolved = false;
+    const pull = new PullConsumer({
+      pubsub,
+      consumer,
+      log: capture().log,
+      transport: 'unary',
+      pipeline: async (message) => {
+        if (drainedResolved) afterDrained.push(message.messageId);
+        await sleep(20);
+        handled.push(message.messageId);
+        return 'done';
+      },
+    });
+    await pull.start();
+    await sleep(20); // the first Pull is out
+    pull.beginDrain();
+    const drained = pull.drained(2000).then((ok) => ((drainedResolved = true), ok));
+    await sleep(50);
+    expect(drainedResolved).toBe(false); // nothing handed out yet, but a Pull is out
+    answer([click(), click()]);
+    expect(await drained).toBe(true);
+    // Before the fix drained() resolved at once and these two ran after it (or close() sent them back).
+    expect(afterDrained).toEqual([]);
+    expect(handled).toEqual(['m-0', 'm-1']);
+    await pull.close();
+  });
+
   it('says to run mesh apply when the emulator has no such subscription', async () => {
     const gcp = fakeUnaryGcp(Infinity, () => grpcError(5, 'Subscription does not exist'));
     (gcp.pubsub as { isEmulator: boolean }).isEmulator = true;

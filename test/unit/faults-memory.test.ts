@@ -1,7 +1,7 @@
 /** The fault suite's memory sampling (tools/faults/memory.ts) reads a real process group from /proc. */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { groupRssBytes, sampleEmulatorMemory } from '../../tools/faults/memory';
+import { groupRssBytes, groupUsage, sampleEmulatorMemory } from '../../tools/faults/memory';
 
 const onLinux = process.platform === 'linux' ? it : it.skip;
 
@@ -19,8 +19,9 @@ onLinux('sums the resident memory of every process in a group, and finds nothing
       bytes = groupRssBytes(pid) ?? 0;
     }
     expect(bytes).toBeGreaterThan(64 * 2 ** 20); // the child counts, not only the leader
+    expect(groupUsage(pid)!.threads).toBeGreaterThan(2); // sh's one and node's several
     const sampler = sampleEmulatorMemory({ pubsub: { pid } }, 50);
-    expect(sampler.line()).toMatch(/^pubsub 0\.\d GB$/);
+    expect(sampler.line()).toMatch(/^pubsub 0\.\d GB \(\d+ threads\)$/);
     expect(sampler.peak.pubsub).toBeGreaterThan(64 * 2 ** 20);
     sampler.stop();
   } finally {

@@ -1,12 +1,19 @@
 /**
  * How much memory the mesh's emulators hold, sampled while a fault run goes on: the Pub/Sub
- * emulator's heap is what gives out first under a long run (it reached 10.8 GB once), so the run
- * prints it rather than leaving it to be guessed. Linux /proc only; elsewhere nothing is sampled.
+ * emulator is what gives out first under a long run (10 GB and 3,800 threads once: a thread per
+ * call a client abandoned, see shared/consumer/subscriber-rpc.ts), so the run prints both rather
+ * than leaving them to be guessed. Linux /proc only; elsewhere nothing is sampled.
  */
 import * as fs from 'node:fs';
 
-/** Resident memory of every process in process group `pgid` (an emulator's wrapper and its JVM), in bytes. */
-export function groupRssBytes(pgid: number): number | undefined {
+export interface GroupUsage {
+  /** Resident memory, bytes. */
+  rssBytes: number;
+  threads: number;
+}
+
+/** Resident memory and threads of every process in process group `pgid` (an emulator's wrapper and its JVM). */
+export function groupUsage(pgid: number): GroupUsage | undefined {
   let entries: string[];
   try {
     entries = fs.readdirSync('/proc');
@@ -14,26 +21,33 @@ export function groupRssBytes(pgid: number): number | undefined {
     return undefined;
   }
   const pageBytes = 4096;
-  let total = 0;
+  let found = false;
+  const usage: GroupUsage = { rssBytes: 0, threads: 0 };
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      // Fields after the command (which may hold spaces) start after the last ')': state ppid pgrp ... rss is field 24.
+      // Fields after the command (which may hold spaces) start after the last ')': state ppid pgrp ...;
+      // num_threads is field 20 and rss field 24 of the whole line.
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue;
-      total += Number(fields[21]) * pageBytes;
+      if (Number(fields[2]) !== pgid || fields[0] === 'Z') continue; // a zombie holds nothing
+      found = true;
+      usage.threads += Number(fields[17]);
+      usage.rssBytes += Number(fields[21]) * pageBytes;
     } catch {
       // gone meanwhile
     }
   }
-  return total || undefined;
+  return found ? usage : undefined;
 }
+
+/** Resident memory of process group `pgid`, bytes. */
+export const groupRssBytes = (pgid: number): number | undefined => groupUsage(pgid)?.rssBytes;
 
 export interface MemorySampler {
   /** Peak resident bytes per emulator since start. */
   readonly peak: Record<string, number>;
-  /** The latest sample, as a line: `pubsub 1.2 GB, firestore 0.8 GB`. */
+  /** The latest sample, as a line: `pubsub 1.2 GB (40 threads), firestore 0.8 GB (60 threads)`. */
   line(): string;
   stop(): void;
 }
@@ -41,13 +55,13 @@ export interface MemorySampler {
 /** Samples each emulator's process group every `everyMs` (the pid may change when it restarts). */
 export function sampleEmulatorMemory(emulators: Record<string, { pid: number }>, everyMs = 5000): MemorySampler {
   const peak: Record<string, number> = {};
-  const latest: Record<string, number> = {};
+  const latest: Record<string, GroupUsage> = {};
   const sample = () => {
     for (const [name, emulator] of Object.entries(emulators)) {
-      const bytes = groupRssBytes(emulator.pid);
-      if (bytes === undefined) continue;
-      latest[name] = bytes;
-      peak[name] = Math.max(peak[name] ?? 0, bytes);
+      const usage = groupUsage(emulator.pid);
+      if (usage === undefined) continue;
+      latest[name] = usage;
+      peak[name] = Math.max(peak[name] ?? 0, usage.rssBytes);
     }
   };
   sample();
@@ -57,7 +71,7 @@ export function sampleEmulatorMemory(emulators: Record<string, { pid: number }>,
     peak,
     line: () =>
       Object.entries(latest)
-        .map(([name, bytes]) => `${name} ${gigabytes(bytes)}`)
+        .map(([name, usage]) => `${name} ${gigabytes(usage.rssBytes)} (${usage.threads} threads)`)
         .join(', '),
     stop: () => clearInterval(timer),
   };
