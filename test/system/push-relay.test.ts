@@ -7,7 +7,9 @@ import type { AddressInfo } from 'node:net';
 import type { PubSub } from '@google-cloud/pubsub';
 import { createLogger, parseWrapped, type ParsedPush } from '../../shared/consumer';
 import { applyLocal } from '../../shared/local';
-import { PushRelay } from '../../shared/local/push-relay';
+import { InstanceAvailability, PushRelay } from '../../shared/local/push-relay';
+import { freePort } from '../../shared/emulators';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MeshPublisher } from '../../shared/publisher';
 import { eventually, testPubSub, uniqueProject } from '../support/emulators';
 import { receive } from '../support/pull';
@@ -224,3 +226,43 @@ it('nacks what keeps failing until the emulator dead-letters it after maxAttempt
   expect(r.stats.acked).toBe(0);
   expect(r.stats.nacked).toBeGreaterThanOrEqual(5);
 }, 45000);
+
+it('holds a delivery pending while the service restarts, as Cloud Run does, so the restart costs no delivery attempt', async () => {
+  // Nothing listens on this port at first: the service is down.
+  const port = await freePort();
+  const received: ParsedPush[] = [];
+  const restarted = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push(parseWrapped(Buffer.concat(chunks)));
+      res.writeHead(204).end();
+    });
+  });
+  const availability = new InstanceAvailability();
+  const r = new PushRelay({
+    pubsub,
+    consumer: spec.consumers['web-clicks'],
+    subscription: 'web-clicks',
+    endpoint: `http://127.0.0.1:${port}/pubsub/push/web-clicks`,
+    maxInFlight: 10,
+    availability,
+    log: createLogger({ level: 'silent' }),
+  });
+  relays.push(r);
+  await r.start();
+  const publisher = new MeshPublisher({ pubsub, spec, source: '//test/relay' });
+  const { event } = await publisher.publish('analytics', 'click', { userId: 'u-waits' });
+  await sleep(2500); // refused for 2.5 s: the relay keeps the request pending
+  expect(r.stats).toMatchObject({ acked: 0, nacked: 0 });
+  await new Promise<void>((resolve) => restarted.listen(port, '127.0.0.1', resolve));
+  try {
+    await eventually(() => (r.stats.acked === 1 ? true : undefined), 10_000, 'the pending delivery');
+    expect(received.map((p) => [p.message.attributes['ce-id'], p.message.deliveryAttempt])).toEqual([[event.id, 1]]);
+    expect(r.stats.nacked).toBe(0);
+    // It learnt the start-up took ~2.5 s: still the 10 s floor.
+    expect(availability.pendingWindowMs()).toBe(10_000);
+  } finally {
+    await new Promise((resolve) => restarted.close(resolve));
+  }
+}, 30_000);
