@@ -103,6 +103,9 @@ export async function startLocalPushRelays(spec: MeshSpec, logFile: string): Pro
   return { relays, stop };
 }
 
+/** Messages whose failures a relay remembers (answeredFailures()). */
+const MAX_FAILURES_KEPT = 100_000;
+
 /** How often a pending request tries the service's port again. */
 const PENDING_RETRY_MS = 250;
 
@@ -143,6 +146,8 @@ export class PushRelay {
   readonly stats: PushRelayStats = { posted: 0, acked: 0, nacked: 0, maxInFlight: 0 };
   /** Shared by the relays of one service (startLocalPushRelays); its own otherwise. */
   private readonly instance: InstanceAvailability;
+  /** message id -> failed deliveries the service answered (answeredFailures()). */
+  private readonly failures = new Map<string, number>();
   private readonly puller: UnaryPuller;
   private readonly keys = new KeyedQueue();
   /** Each key's order across retries (a failed message's key waits for it; see ordering.ts). */
@@ -235,6 +240,22 @@ export class PushRelay {
     pulled.nack(delayMs);
   }
 
+  /**
+   * How many failed deliveries of this message the service answered (an HTTP status other than an
+   * ack), or 0 when every failure was a dead connection (the service killed under it): the fault
+   * suite tells a message retried as transient from one its service died under. The last 100 000.
+   */
+  answeredFailures(messageId: string): number | undefined {
+    return this.failures.get(messageId);
+  }
+
+  private noteFailure(messageId: string, answered: boolean): void {
+    const count = (this.failures.get(messageId) ?? 0) + (answered ? 1 : 0);
+    this.failures.delete(messageId);
+    this.failures.set(messageId, count);
+    if (this.failures.size > MAX_FAILURES_KEPT) this.failures.delete(this.failures.keys().next().value!);
+  }
+
   private async post(message: IncomingMessage): Promise<boolean> {
     this.stats.posted++;
     let failure: string | undefined;
@@ -250,7 +271,10 @@ export class PushRelay {
         });
         this.instance.listening();
         await response.arrayBuffer(); // drained, the connection goes back to the pool
-        if (!ACK_STATUSES.has(response.status)) failure = `HTTP ${response.status}`;
+        if (!ACK_STATUSES.has(response.status)) {
+          failure = `HTTP ${response.status}`;
+          this.noteFailure(message.messageId, true);
+        }
       } catch (error) {
         if (connectionRefused(error)) {
           this.instance.refused();
@@ -262,6 +286,7 @@ export class PushRelay {
           }
           failure = `no instance listening after ${Math.round(waitedMs / 1000)} s pending (Cloud Run would answer 429)`;
         } else failure = (error as Error).message;
+        this.noteFailure(message.messageId, false);
       }
       break;
     }

@@ -218,8 +218,10 @@ it('nacks what keeps failing until the emulator dead-letters it after maxAttempt
   behaviour = () => ({ status: 500 });
   const r = await relay('web-clicks');
   const publisher = new MeshPublisher({ pubsub, spec, source: '//test/relay' });
-  const { event } = await publisher.publish('analytics', 'click', { userId: 'u-doomed' });
+  const { event, messageId } = await publisher.publish('analytics', 'click', { userId: 'u-doomed' });
   const [dead] = await receive(pubsub, 'web-clicks-dlq-hold', 1, 30000);
+  expect(r.answeredFailures(messageId)).toBe(5); // the service answered each failure: retried as transient
+  expect(r.answeredFailures('never-seen')).toBeUndefined();
   expect(dead.attributes['ce-id']).toBe(event.id);
   expect(Number(dead.attributes.CloudPubSubDeadLetterSourceDeliveryCount)).toBe(5);
   expect(deliveries.map((d) => d.push.message.deliveryAttempt).slice(0, 5)).toEqual([1, 2, 3, 4, 5]);

@@ -124,6 +124,39 @@ describe('judgeFaults', () => {
     }
   });
 
+  it('matches a copy Pub/Sub dead-lettered itself by event id, and holds it once only when its service died under every delivery', () => {
+    // Pub/Sub's own dead letter: the original attributes (ce-id), no messageId of the runtime's.
+    const forwarded: HeldMessage = {
+      messageId: 'dlq-9',
+      eventId: 'fuzz-1',
+      reason: 'max-delivery-attempts',
+      deadLetteredAt: '',
+      attributes: { 'ce-id': 'fuzz-1' },
+    };
+    const poison = [{ consumer: 'c1', messageId: 'm7', eventId: 'fuzz-1', kind: 'random bytes', source: 'redrive fuzz' as const, reasons: ['decode'] }];
+    const judge = (answered: number | undefined) =>
+      judgeFaults(
+        input({
+          inputs: { ...input().inputs, poison },
+          held: new Map([['c1', [forwarded]]]),
+          answeredFailures: (consumer, messageId) => (consumer === 'c1' && messageId === 'm7' ? answered : undefined),
+        }),
+      );
+    const killedUnder = judge(0);
+    expect(killedUnder.failures).toEqual([]);
+    expect(killedUnder.poison).toMatchObject({ heldOnce: 0, heldAfterKills: 1, missing: [], retried: [] });
+    expect(formatFaultReport(killedUnder)).toMatch(/1 of 1 held once with a reason \(1 after max delivery attempts, its service killed under every one\)/);
+    // The service answered a failure: it was retried as if transient.
+    expect(judge(2).failures.join('\n')).toMatch(/retried as if transient/);
+    // Nothing known of its deliveries (a pull consumer): retried.
+    expect(judge(undefined).failures.join('\n')).toMatch(/retried as if transient/);
+    // Without an event id to match, it is missing.
+    const unmatched = judgeFaults(
+      input({ inputs: { ...input().inputs, poison: [{ ...poison[0], eventId: undefined }] }, held: new Map([['c1', [forwarded]]]) }),
+    );
+    expect(unmatched.failures.join('\n')).toMatch(/not in their consumer's hold/);
+  });
+
   it('fails on a valid event dead-lettered, lost, or counted above the warehouse', () => {
     const validHeld = judgeFaults(
       input({

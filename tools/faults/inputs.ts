@@ -15,6 +15,11 @@ export interface PoisonExpectation {
   consumer: string;
   /** The message id its held copy names (attribute `messageId`). */
   messageId: string;
+  /**
+   * Its ce-id, when it has one: a copy Pub/Sub dead-lettered itself (max delivery attempts) names no
+   * message id of ours, only the original attributes.
+   */
+  eventId?: string;
   kind: string;
   source: 'traffic' | 'topic fuzz' | 'redrive fuzz' | 'push fuzz';
   reasons: string[];
@@ -118,7 +123,8 @@ export class FaultInputs {
         continue;
       }
       const source = into.redrive ? 'redrive fuzz' : 'topic fuzz';
-      for (const consumer of reached) this.poison.push({ consumer: consumer.name, messageId, kind: c.kind, source, reasons: c.reasons });
+      const eventId = c.attributes['ce-id'] || undefined;
+      for (const consumer of reached) this.poison.push({ consumer: consumer.name, messageId, eventId, kind: c.kind, source, reasons: c.reasons });
     }
   }
 

@@ -55,6 +55,8 @@ export interface FaultReport {
     wrongReason: PoisonMiss[];
     /** Held after Pub/Sub gave up retrying (max-delivery-attempts): treated as transient. */
     retried: PoisonMiss[];
+    /** Held after max delivery attempts, every one of which the service died under (answeredFailures 0). */
+    heldAfterKills: number;
     /** Valid events a consumer dead-lettered. */
     validHeld: { consumer: string; eventId: string; reason: string }[];
   };
@@ -86,6 +88,12 @@ export interface JudgeInput {
   crashes: Record<string, number>;
   parity: { report: ParityReport; verdict: string };
   held: Map<string, HeldMessage[]>;
+  /**
+   * For a push consumer's message: how many of its failed deliveries the service answered (an HTTP
+   * status), from the local push relay; 0 when every failure was the service dying under it.
+   * Undefined when not known (pull consumers).
+   */
+  answeredFailures?: (consumer: string, messageId: string) => number | undefined;
   lost: Map<string, string[]>;
   tokens?: TokenPhaseResult;
   emulators: FaultReport['emulators'];
@@ -103,7 +111,13 @@ export function judgeFaults(input: JudgeInput): FaultReport {
   const validHeld: FaultReport['poison']['validHeld'] = [];
   for (const [consumer, messages] of input.held) {
     for (const m of messages) {
-      const key = `${consumer}/${m.attributes.messageId ?? m.attributes.CloudPubSubDeadLetterSourceMessageId ?? m.messageId}`;
+      // Copies the runtime dead-lettered name the message (`messageId`); those Pub/Sub forwarded after
+      // max delivery attempts carry only the original attributes: matched by event id.
+      const key = m.attributes.messageId
+        ? `${consumer}/${m.attributes.messageId}`
+        : m.eventId
+          ? `${consumer}/event:${m.eventId}`
+          : `${consumer}/${m.messageId}`;
       heldBy.set(key, [...(heldBy.get(key) ?? []), m]);
       if (m.eventId && validIds.has(m.eventId)) validHeld.push({ consumer, eventId: m.eventId, reason: m.reason });
     }
@@ -119,11 +133,16 @@ export function judgeFaults(input: JudgeInput): FaultReport {
     messageId: p.messageId,
     reason,
   });
+  let heldAfterKills = 0;
   for (const p of inputs.poison) {
-    const copies = heldBy.get(`${p.consumer}/${p.messageId}`) ?? [];
+    const copies = [...(heldBy.get(`${p.consumer}/${p.messageId}`) ?? []), ...(p.eventId ? (heldBy.get(`${p.consumer}/event:${p.eventId}`) ?? []) : [])];
     if (!copies.length) missing.push(miss(p));
-    else if (copies.some((m) => m.reason === 'max-delivery-attempts')) retried.push(miss(p, 'max-delivery-attempts'));
-    else if (!copies.every((m) => p.reasons.includes(m.reason))) wrongReason.push(miss(p, copies.map((m) => m.reason).join(',')));
+    else if (copies.some((m) => m.reason === 'max-delivery-attempts')) {
+      // Dead-lettered after its attempts ran out: retried as if transient, unless the service never
+      // answered it, i.e. was killed under every delivery (as a crashing Cloud Run instance would be).
+      if (copies.length === 1 && input.answeredFailures?.(p.consumer, p.messageId) === 0) heldAfterKills++;
+      else retried.push(miss(p, 'max-delivery-attempts'));
+    } else if (!copies.every((m) => p.reasons.includes(m.reason))) wrongReason.push(miss(p, copies.map((m) => m.reason).join(',')));
     else if (copies.length === 1) heldOnce++;
     else wrongReason.push(miss(p, `held ${copies.length} times`));
   }
@@ -203,7 +222,7 @@ export function judgeFaults(input: JudgeInput): FaultReport {
     },
     lost: { total: lostTotal, byConsumer, sample: lostSample.slice(0, SAMPLE) },
     appliedTwice: { total: above.length, sample: above.slice(0, SAMPLE).map((r) => `${r.topic} ${r.window} ${r.check} ${r.item} ${JSON.stringify(r.counts)}`) },
-    poison: { expected: inputs.poison.length, heldOnce, missing, wrongReason, retried, validHeld },
+    poison: { expected: inputs.poison.length, heldOnce, heldAfterKills, missing, wrongReason, retried, validHeld },
     push: {
       answered: inputs.pushAnswers.filter((a) => a.status > 0).length,
       refused: inputs.pushAnswers.filter((a) => a.status >= 400 && a.status < 500).length,
@@ -249,7 +268,8 @@ export function formatFaultReport(r: FaultReport): string {
   );
   lines.push(`applied twice  ${r.appliedTwice.total}${r.appliedTwice.total ? ` (${r.appliedTwice.sample.join('; ')})` : ''}`);
   lines.push(
-    `poison held    ${r.poison.heldOnce} of ${r.poison.expected} held once with a reason` +
+    `poison held    ${r.poison.heldOnce + r.poison.heldAfterKills} of ${r.poison.expected} held once with a reason` +
+      `${r.poison.heldAfterKills ? ` (${r.poison.heldAfterKills} after max delivery attempts, its service killed under every one)` : ''}` +
       `${r.poison.missing.length ? `; ${r.poison.missing.length} missing` : ''}${r.poison.wrongReason.length ? `; ${r.poison.wrongReason.length} wrong reason or copies` : ''}` +
       `${r.poison.retried.length ? `; ${r.poison.retried.length} retried as transient` : ''}${r.poison.validHeld.length ? `; ${r.poison.validHeld.length} valid events held` : ''}`,
   );

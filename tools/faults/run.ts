@@ -144,6 +144,10 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
       crashes: crashesOf(mesh, kills),
       parity,
       held,
+      answeredFailures: (consumer, messageId) => {
+        const counts = mesh.relays.filter((r) => r.consumer.name === consumer).map((r) => r.answeredFailures(messageId));
+        return counts.some((n) => n !== undefined) ? counts.reduce<number>((sum, n) => sum + (n ?? 0), 0) : undefined;
+      },
       lost,
       tokens,
       emulators,
