@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { consumerResources } from '../spec/names';
 import type { ConsumerSpec } from '../spec/types';
 import { DEAD_LETTER_ATTRIBUTES, PUBSUB_DEAD_LETTER_PREFIX } from './dead-letter';
-import { chunks, SubscriberRpc, type ReceivedMessage } from './subscriber-rpc';
+import { chunks, publishTimeOf, SubscriberRpc, type ReceivedMessage } from './subscriber-rpc';
 
 /** gRPC DEADLINE_EXCEEDED: a Pull held open that nothing arrived for. */
 const DEADLINE_EXCEEDED = 4;
@@ -78,12 +78,11 @@ export function redriveAttributes(attributes: Record<string, string>): { attribu
 
 function holdCopyOf(received: ReceivedMessage): HoldCopy {
   const m = received.message!;
-  const seconds = Number(m.publishTime?.seconds ?? 0);
   return {
     id: m.messageId!,
     data: Buffer.from(m.data ?? new Uint8Array()),
     attributes: m.attributes ?? {},
-    publishTime: new Date(seconds * 1000 + Math.floor((m.publishTime?.nanos ?? 0) / 1e6)),
+    publishTime: publishTimeOf(m) ?? new Date(0),
   };
 }
 

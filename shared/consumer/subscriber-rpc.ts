@@ -12,6 +12,12 @@ import { v1, type ClientConfig, type PubSub, type protos } from '@google-cloud/p
 
 export type ReceivedMessage = protos.google.pubsub.v1.IReceivedMessage;
 
+/** A pulled message's publish time as a Date (milliseconds), or undefined when it has none. */
+export function publishTimeOf(message: protos.google.pubsub.v1.IPubsubMessage): Date | undefined {
+  const t = message.publishTime;
+  return t ? new Date(Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)) : undefined;
+}
+
 /** On GCP a Pull waits this long for messages before it is asked again (stop() waits at most this). */
 export const PULL_WAIT_MS = 2000;
 /**

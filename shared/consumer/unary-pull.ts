@@ -22,7 +22,7 @@ import type { IncomingMessage } from '../envelope';
 import { LeaseExtender } from './lease-extender';
 import type { Logger } from './logger';
 import { AckFailedError, SettleQueue, type Waiter } from './settle-queue';
-import { SubscriberRpc, type ReceivedMessage } from './subscriber-rpc';
+import { publishTimeOf, SubscriberRpc, type ReceivedMessage } from './subscriber-rpc';
 import type { SubscriptionAccess } from './subscription-access';
 
 export interface UnaryPullerOptions {
@@ -244,13 +244,11 @@ function toDeadlineSeconds(delayMs: number): number {
 
 function toIncoming(received: ReceivedMessage): IncomingMessage {
   const m = received.message!;
-  const seconds = Number(m.publishTime?.seconds ?? 0);
-  const nanos = m.publishTime?.nanos ?? 0;
   return {
     data: Buffer.from(m.data ?? new Uint8Array()),
     attributes: m.attributes ?? {},
     messageId: m.messageId!,
-    publishTime: m.publishTime ? new Date(seconds * 1000 + Math.floor(nanos / 1e6)) : undefined,
+    publishTime: publishTimeOf(m),
     orderingKey: m.orderingKey || undefined,
     deliveryAttempt: received.deliveryAttempt ? received.deliveryAttempt : undefined,
   };
