@@ -80,6 +80,18 @@ it('shows events arriving live, a consumer past its SLO in red, one holding dead
           window as unknown as { dashboard: { charts: Record<string, { data: { datasets: { data: number[] }[] } }> } }
         ).dashboard.charts.minutes.data.datasets.reduce((s, d) => s + d.data.reduce((a, b) => a + b, 0), 0),
       );
+    // Read in one evaluation of the live document: the table is re-rendered every liveIntervalMs, and a
+    // cell found before a re-render is detached by the time a second call reads it (empty computed
+    // style). page.$eval is two calls (find, then evaluate), so it is not used for styles here.
+    const computedStyle = (selector: string, property: 'backgroundColor' | 'color') =>
+      page.evaluate(
+        ([sel, prop]) => {
+          const element = document.querySelector(sel);
+          return element ? getComputedStyle(element)[prop] : `nothing matches ${sel}`;
+        },
+        [selector, property] as const,
+      );
+    const cellColor = (selector: string) => computedStyle(selector, 'backgroundColor');
     const before = { total: await number('total-30m'), chart: await chartSum() };
     expect(before).toEqual({ total: 0, chart: 0 });
 
@@ -99,19 +111,11 @@ it('shows events arriving live, a consumer past its SLO in red, one holding dead
     expect(await page.textContent('#top-posts tbody')).toContain('browser-post');
     // slow-orders never acks: its backlog passes its SLO of 3 and its row turns red.
     await page.waitForSelector('#health tr.breached[data-consumer="slow-orders"]', { timeout: 30000 });
-    // Read in one evaluation of the live document: the table is re-rendered every liveIntervalMs, and a
-    // cell taken before a re-render is detached (no computed style).
-    const color = await page.evaluate(() => {
-      const td = document.querySelector('#health tr.breached[data-consumer="slow-orders"] td');
-      return td ? getComputedStyle(td).backgroundColor : 'no breached row';
-    });
-    expect(color).toBe('rgb(255, 227, 227)');
+    expect(await cellColor('#health tr.breached[data-consumer="slow-orders"] td')).toBe('rgb(255, 227, 227)');
     expect(await page.$('#health tr.ok[data-consumer="dashboard-analytics"]')).not.toBeNull();
     // dashboard-orders is within its SLO but holds a dead letter: amber, not red.
     await page.waitForSelector('#health tr.dead-letters[data-consumer="dashboard-orders"]', { timeout: 30000 });
-    expect(await page.$eval('#health tr.dead-letters[data-consumer="dashboard-orders"] td', (td) => getComputedStyle(td).backgroundColor)).toBe(
-      'rgb(255, 243, 196)',
-    );
+    expect(await cellColor('#health tr.dead-letters[data-consumer="dashboard-orders"] td')).toBe('rgb(255, 243, 196)');
     expect(await page.textContent('#health tr[data-consumer="dashboard-orders"] .status-cell')).toBe('dead letters waiting');
     expect(await page.$$('#lag-charts canvas')).toHaveLength(3);
 
@@ -138,7 +142,7 @@ it('shows events arriving live, a consumer past its SLO in red, one holding dead
       'browser-bad-1',
     ]);
     expect(await page.textContent('#anomaly-latest tr[data-order-id="browser-bad-1"]')).toContain('shipped before paid');
-    expect(await page.$eval('#anomaly-counts td.anomaly', (td) => getComputedStyle(td).color)).toBe('rgb(166, 27, 27)');
+    expect(await computedStyle('#anomaly-counts td.anomaly', 'color')).toBe('rgb(166, 27, 27)');
 
     // Parity: the latest result per topic as `mesh parity --record` writes it: agree in green,
     // pending in amber, a mismatch in red with its difference.
