@@ -10,6 +10,7 @@
  * Pub/Sub's CloudPubSubDeadLetterSource*), and its original ordering key.
  */
 import type { PubSub } from '@google-cloud/pubsub';
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { consumerResources } from '../spec/names';
 import type { ConsumerSpec } from '../spec/types';
@@ -89,21 +90,32 @@ function holdCopyOf(received: ReceivedMessage): HoldCopy {
 /** Messages asked for per Pull (Pub/Sub returns at most 1000). */
 const PULL_BATCH = 1000;
 
+/** What a listing decides for a copy once all of its Pull is read: see drainHold. */
+interface HoldVisitor {
+  /** True: ack the copy now (an extra, or redriven). False: leave it in the hold. */
+  handle(m: HoldCopy): Promise<boolean>;
+  /** Hold message ids left in the hold by `handle` that turned out extra later: acked at the end. */
+  extrasFoundLater?(): ReadonlySet<string>;
+}
+
 /**
- * Takes up to `max` messages from the hold and gives each to `handle`: acked when `handle` resolves
- * true (right after its Pull's batch, well within the hold's 60 s ack deadline); otherwise kept
- * leased and released back to the hold at the end (deadline 0).
+ * Takes up to `max` messages from the hold and gives each to `visitor.handle`: acked when it
+ * resolves true (right after its Pull's batch, well within the hold's 60 s ack deadline); otherwise
+ * kept leased and, at the end, acked if `extrasFoundLater` names it, else released back to the hold
+ * (deadline 0).
  *
  * Unary Pull, not StreamingPull: a listing is a bounded read, and on the emulator StreamingPull
  * streams the whole hold past flow control on each of its streams, and every stream a listing
  * closes is one the emulator mishandles (a NoSuchMethodError per cancelled stream in its log; its
  * heap reached 10.8 GB when the fault suite's parity listed every hold every 5 s for 13 minutes).
  */
-async function drainHold(pubsub: PubSub, consumer: ConsumerSpec, options: HoldOptions, handle: (m: HoldCopy) => Promise<boolean>): Promise<void> {
+async function drainHold(pubsub: PubSub, consumer: ConsumerSpec, options: HoldOptions, visitor: HoldVisitor): Promise<void> {
   const max = options.max ?? 100;
   const idleMs = options.idleMs ?? 3000;
   const rpc = await SubscriberRpc.open(pubsub, consumerResources(consumer).deadLetterHold);
   const seen = new Set<string>();
+  // The newest lease of each copy left in the hold (a copy whose lease ran out comes again).
+  const leased = new Map<string, string>();
   const release: string[] = [];
   let failure: Error | undefined;
   let lastMessageAt = Date.now();
@@ -126,11 +138,16 @@ async function drainHold(pubsub: PubSub, consumer: ConsumerSpec, options: HoldOp
         received.map(async (r) => {
           const copy = holdCopyOf(r);
           // A copy seen already (its lease ran out and it came again) or past max: not ours to take.
-          if (failure || seen.has(copy.id) || seen.size >= max) return void release.push(r.ackId!);
+          if (seen.has(copy.id)) {
+            const previous = leased.get(copy.id);
+            if (previous) release.push(previous);
+            return void leased.set(copy.id, r.ackId!);
+          }
+          if (failure || seen.size >= max) return void release.push(r.ackId!);
           seen.add(copy.id);
           try {
-            if (await handle(copy)) acks.push(r.ackId!);
-            else release.push(r.ackId!);
+            if (await visitor.handle(copy)) acks.push(r.ackId!);
+            else leased.set(copy.id, r.ackId!);
           } catch (error) {
             failure ??= error as Error;
             release.push(r.ackId!);
@@ -140,6 +157,11 @@ async function drainHold(pubsub: PubSub, consumer: ConsumerSpec, options: HoldOp
       for (const ids of chunks(acks)) await rpc.acknowledge(ids);
     }
   } finally {
+    const extras = failure ? new Set<string>() : (visitor.extrasFoundLater?.() ?? new Set<string>());
+    const lateAcks = [...leased].filter(([id]) => extras.has(id)).map(([, ackId]) => ackId);
+    release.push(...[...leased].filter(([id]) => !extras.has(id)).map(([, ackId]) => ackId));
+    // An ack whose lease ran out is refused; the extra stays and the next listing removes it.
+    for (const ids of chunks(lateAcks)) await rpc.acknowledge(ids).catch(() => undefined);
     for (const ids of chunks(release)) await rpc.modifyAckDeadline(ids, 0).catch(() => undefined); // else back after its deadline
     await rpc.close();
   }
@@ -151,7 +173,7 @@ async function drainHold(pubsub: PubSub, consumer: ConsumerSpec, options: HoldOp
  * on every copy it dead-letters. A consumer that crashed after dead-lettering a message and before
  * acking it gets the message again and dead-letters it again (publishing is at-least-once too): both
  * copies are the same message. Copies Pub/Sub forwarded itself carry no id of their own source; each
- * is its own message.
+ * is its own message unless sourceKey() joins it to another (HeldCopies).
  */
 export function heldKey(m: Pick<HoldCopy, 'id' | 'attributes'>): string {
   const a = m.attributes ?? {};
@@ -159,20 +181,77 @@ export function heldKey(m: Pick<HoldCopy, 'id' | 'attributes'>): string {
 }
 
 /**
+ * The delivered message a copy came from, as both kinds of copy can tell it: the subscription (last
+ * path segment: the runtime may write the full path, Pub/Sub writes the name), the original
+ * publish time to the millisecond, the event id and a digest of the data (unchanged in both).
+ * Undefined when the copy does not say where it came from or when it was published.
+ *
+ * Needed because a message can be dead-lettered by both: the runtime dead-letters it, its service
+ * dies before the ack, every later delivery dies too, and after max attempts Pub/Sub forwards its
+ * own copy, which has no `messageId`. Google also documents that Pub/Sub itself may dead-letter the
+ * same message more than once ("Dead lettering is done on a best effort basis. The same message
+ * might be dead lettered multiple times.", DeadLetterPolicy in the Pub/Sub v1 API reference).
+ */
+export function sourceKey(m: Pick<HoldCopy, 'attributes' | 'data'>): string | undefined {
+  const a = m.attributes ?? {};
+  const subscription = a.sourceSubscription ?? a[`${PUBSUB_DEAD_LETTER_PREFIX}Subscription`];
+  const published = Date.parse(a.publishTime ?? a[`${PUBSUB_DEAD_LETTER_PREFIX}TopicPublishTime`] ?? '');
+  if (!subscription || !Number.isFinite(published)) return undefined;
+  const digest = createHash('sha256').update(m.data).digest('base64url');
+  return [subscription.slice(subscription.lastIndexOf('/') + 1), published, a['ce-id'] ?? '', digest].join('|');
+}
+
+/**
+ * The copies of one listing, each message once:
+ * - a runtime copy of a message already kept (heldKey) is extra;
+ * - a Pub/Sub copy of a message already kept, by either kind (sourceKey), is extra;
+ * - a runtime copy of a message kept so far only as Pub/Sub's copy takes its place, since it says
+ *   why (its reason); Pub/Sub's copy, already passed over, is named in `extrasFoundLater`.
+ * Two runtime copies of different delivered messages stay apart even when sourceKey matches.
+ */
+class HeldCopies {
+  private readonly byHeldKey = new Set<string>();
+  /** sourceKey -> the Pub/Sub copy kept for it, or null once a runtime copy is kept for it. */
+  private readonly bySource = new Map<string, { copy: HoldCopy } | null>();
+  readonly kept = new Map<string, HoldCopy>();
+  readonly extrasFoundLater = new Set<string>();
+
+  /**
+   * `extra` for another copy of a message taken already; `new`; or, for a runtime copy of a message
+   * taken so far as Pub/Sub's copy, the hold message id of that copy, which `m` replaces.
+   */
+  take(m: HoldCopy): 'extra' | 'new' | { replaces: string } {
+    const source = sourceKey(m);
+    let replaced: string | undefined;
+    if (!m.attributes?.messageId) {
+      if (source && this.bySource.has(source)) return 'extra';
+      if (source) this.bySource.set(source, { copy: m });
+    } else {
+      if (this.byHeldKey.has(heldKey(m))) return 'extra';
+      this.byHeldKey.add(heldKey(m));
+      replaced = source ? this.bySource.get(source)?.copy.id : undefined;
+      if (replaced) {
+        this.kept.delete(replaced);
+        this.extrasFoundLater.add(replaced);
+      }
+      if (source) this.bySource.set(source, null);
+    }
+    this.kept.set(m.id, m);
+    return replaced ? { replaces: replaced } : 'new';
+  }
+}
+
+/**
  * Lists what waits in the hold, leaving it there: one entry per message. Extra copies of a message
- * (heldKey) are removed, so the hold keeps each message once.
+ * (HeldCopies) are removed, so the hold keeps each message once.
  */
 export async function listHeld(pubsub: PubSub, consumer: ConsumerSpec, options: HoldOptions = {}): Promise<HeldMessage[]> {
-  const held: HeldMessage[] = [];
-  const keys = new Set<string>();
-  await drainHold(pubsub, consumer, options, async (m) => {
-    const key = heldKey(m);
-    if (keys.has(key)) return true; // an extra copy: ack it away
-    keys.add(key);
-    held.push(heldMessageOf(m));
-    return false;
+  const copies = new HeldCopies();
+  await drainHold(pubsub, consumer, options, {
+    handle: async (m) => copies.take(m) === 'extra', // an extra copy: ack it away
+    extrasFoundLater: () => copies.extrasFoundLater,
   });
-  return held.sort((a, b) => a.deadLetteredAt.localeCompare(b.deadLetteredAt));
+  return [...copies.kept.values()].map(heldMessageOf).sort((a, b) => a.deadLetteredAt.localeCompare(b.deadLetteredAt));
 }
 
 /** Republishes what the hold held when called to the consumer's redrive topic; returns those redriven. */
@@ -183,20 +262,25 @@ export async function redriveHeld(pubsub: PubSub, consumer: ConsumerSpec, option
   // held before this redrive began, and each event once, or a poison message would go round and round.
   const startedAt = Date.now();
   const events = new Set<string>();
-  const keys = new Set<string>();
+  const copies = new HeldCopies();
+  const redrivenIds = new Set<string>();
   try {
-    await drainHold(pubsub, consumer, options, async (m) => {
-      if (m.publishTime.getTime() >= startedAt) return false;
-      // An extra copy of a message already redriven (heldKey): sent once, the copy acked away.
-      if (keys.has(heldKey(m))) return true;
-      const eventId = m.attributes?.['ce-id'];
-      if (eventId && events.has(eventId)) return false;
-      keys.add(heldKey(m));
-      if (eventId) events.add(eventId);
-      const { attributes, orderingKey } = redriveAttributes(m.attributes ?? {});
-      await topic.publishMessage({ data: m.data, attributes, ...(orderingKey ? { orderingKey } : {}) });
-      redriven.push(heldMessageOf(m));
-      return true;
+    await drainHold(pubsub, consumer, options, {
+      handle: async (m) => {
+        if (m.publishTime.getTime() >= startedAt) return false;
+        // An extra copy of a message already redriven (HeldCopies): sent once, the copy acked away.
+        const taken = copies.take(m);
+        if (taken === 'extra' || (typeof taken === 'object' && redrivenIds.has(taken.replaces))) return true;
+        const eventId = m.attributes?.['ce-id'];
+        if (eventId && events.has(eventId)) return false;
+        if (eventId) events.add(eventId);
+        redrivenIds.add(m.id); // before the publish: a copy of the same Pull may replace it meanwhile
+        const { attributes, orderingKey } = redriveAttributes(m.attributes ?? {});
+        await topic.publishMessage({ data: m.data, attributes, ...(orderingKey ? { orderingKey } : {}) });
+        redriven.push(heldMessageOf(m));
+        return true;
+      },
+      extrasFoundLater: () => copies.extrasFoundLater,
     });
   } finally {
     await topic.flush().catch(() => undefined);

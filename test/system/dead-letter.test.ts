@@ -165,6 +165,103 @@ describe('the hold keeps a message once (issue 19)', () => {
   }, 90000);
 });
 
+describe('a message dead-lettered by both the runtime and Pub/Sub is held once (issue 19)', () => {
+  it('keeps the runtime copy, which says why, whichever of the two copies the hold has first', async () => {
+    const consumer = spec.consumers['always-fails'];
+    const publisher = new MeshPublisher({ pubsub, spec, source: '//test/dlq' });
+    const sink = new DeadLetterPublisher({ pubsub, consumer });
+    const info = { reason: 'not-json', error: 'bad body', consumer: consumer.name, sourceSubscription: 'projects/dlq/subscriptions/always-fails' };
+    const runtimeCopyOf = (m: Message) =>
+      sink.publish(
+        { data: m.data, attributes: m.attributes, messageId: m.id, publishTime: m.publishTime, orderingKey: m.orderingKey, deliveryAttempt: m.deliveryAttempt },
+        info,
+      );
+    // A: the runtime dead-letters it on its first delivery, its service dies before the ack, and
+    // every later delivery dies too: Pub/Sub forwards it after max attempts (its copy comes second).
+    // B: only Pub/Sub's copy at first; the runtime's copy reaches the hold after it.
+    const { event: a } = await publisher.publish('orders', 'order.created', { orderId: 'o-both-a', customerId: 'c', sequence: 1 });
+    const { event: b } = await publisher.publish('orders', 'order.created', { orderId: 'o-both-b', customerId: 'c', sequence: 1 });
+    const delivered = new Map<string, Message>();
+    const sub = pubsub.subscription('always-fails');
+    sub.on('message', (m: Message) => {
+      const first = !delivered.has(m.attributes['ce-id']);
+      delivered.set(m.attributes['ce-id'], m);
+      if (first && m.attributes['ce-id'] === a.id) void runtimeCopyOf(m).then(() => m.nack());
+      else m.nack();
+    });
+    try {
+      await eventually(async () => ((await copiesIn(`${consumer.name}-dlq-hold`)).length >= 3 ? true : undefined), 60000, 'both forwarded by Pub/Sub');
+    } finally {
+      await sub.close();
+    }
+    const raw = await copiesIn(`${consumer.name}-dlq-hold`);
+    const forwardedA = raw.find((m) => m.attributes['ce-id'] === a.id && !m.attributes.messageId)!;
+    // What the join relies on: Pub/Sub's copy names the subscription and the original publish time.
+    expect(forwardedA.attributes.CloudPubSubDeadLetterSourceSubscription).toBe('always-fails');
+    expect(Date.parse(forwardedA.attributes.CloudPubSubDeadLetterSourceTopicPublishTime)).toBe(delivered.get(a.id)!.publishTime.getTime());
+
+    // Listed: A once (Pub/Sub's copy, read after the runtime's, is acked away), B once (only Pub/Sub's so far).
+    const first = await listHeld(pubsub, consumer, { idleMs: 1500 });
+    expect(first.map((h) => [h.eventId, h.reason]).sort()).toEqual(
+      [
+        [a.id, 'not-json'],
+        [b.id, 'max-delivery-attempts'],
+      ].sort(),
+    );
+    // B's runtime copy arrives after Pub/Sub's: it takes the place of Pub/Sub's copy, read first.
+    await runtimeCopyOf(delivered.get(b.id)!);
+    await sink.flush();
+    const second = await eventually(
+      async () => {
+        const h = await listHeld(pubsub, consumer, { idleMs: 1500 });
+        return h.some((m) => m.eventId === b.id && m.reason === 'not-json') ? h : undefined;
+      },
+      30000,
+      "B's runtime copy listed",
+    );
+    expect(second.map((h) => [h.eventId, h.reason]).sort()).toEqual(
+      [
+        [a.id, 'not-json'],
+        [b.id, 'not-json'],
+      ].sort(),
+    );
+    // Gone from the hold itself: one copy of each, both the runtime's.
+    const left = await copiesIn(`${consumer.name}-dlq-hold`);
+    expect(left.map((m) => [m.attributes['ce-id'], m.attributes.reason]).sort()).toEqual(second.map((h) => [h.eventId, h.reason]).sort());
+
+    const redriven = await redriveHeld(pubsub, consumer, { idleMs: 2000 });
+    expect(redriven.map((h) => h.eventId).sort()).toEqual([a.id, b.id].sort());
+  }, 120000);
+
+  it("redrives a message once when Pub/Sub's copy is read before the runtime's", async () => {
+    const consumer = spec.consumers['always-fails'];
+    const publisher = new MeshPublisher({ pubsub, spec, source: '//test/dlq' });
+    const { event } = await publisher.publish('orders', 'order.created', { orderId: 'o-both-c', customerId: 'c', sequence: 1 });
+    let last: Message | undefined;
+    const sub = pubsub.subscription('always-fails');
+    sub.on('message', (m: Message) => {
+      last = m;
+      m.nack();
+    });
+    try {
+      await eventually(async () => ((await copiesIn(`${consumer.name}-dlq-hold`)).length >= 1 ? true : undefined), 60000, 'forwarded by Pub/Sub');
+    } finally {
+      await sub.close();
+    }
+    const sink = new DeadLetterPublisher({ pubsub, consumer });
+    await sink.publish(
+      { data: last!.data, attributes: last!.attributes, messageId: last!.id, publishTime: last!.publishTime, orderingKey: last!.orderingKey },
+      { reason: 'schema', error: 'bad', consumer: consumer.name, sourceSubscription: 'always-fails' },
+    );
+    await sink.flush();
+    await eventually(async () => ((await copiesIn(`${consumer.name}-dlq-hold`)).length >= 2 ? true : undefined), 30000, 'both copies');
+    const redriven = await redriveHeld(pubsub, consumer, { idleMs: 2000 });
+    expect(redriven.map((h) => [h.eventId, h.reason])).toEqual([[event.id, 'max-delivery-attempts']]);
+    // The runtime's copy of the message redriven is an extra: acked, not left to be redriven again.
+    expect((await copiesIn(`${consumer.name}-dlq-hold`)).map((m) => m.attributes)).toEqual([]);
+  }, 120000);
+});
+
 /** Every message a subscription holds now, read raw (held until idle, then released). */
 async function copiesIn(subscription: string): Promise<Message[]> {
   const sub = pubsub.subscription(subscription);
