@@ -51,6 +51,21 @@ export interface HoldOptions {
   max?: number;
   /** Stop when no message came for this long. Default 3000 ms. */
   idleMs?: number;
+  /** Called once a listing ends, with what it took (for logs: a listing that ends early is invisible otherwise). */
+  onListed?: (stats: HoldListingStats) => void;
+}
+
+export interface HoldListingStats {
+  hold: string;
+  /** Distinct copies read. */
+  copies: number;
+  pulls: number;
+  emptyPulls: number;
+  /** Copies that came again within the listing (their lease ran out). */
+  cameAgain: number;
+  acked: number;
+  released: number;
+  elapsedMs: number;
 }
 
 export function heldMessageOf(m: HoldCopy): HeldMessage {
@@ -112,7 +127,10 @@ interface HoldVisitor {
 async function drainHold(pubsub: PubSub, consumer: ConsumerSpec, options: HoldOptions, visitor: HoldVisitor): Promise<void> {
   const max = options.max ?? 100;
   const idleMs = options.idleMs ?? 3000;
-  const rpc = await SubscriberRpc.open(pubsub, consumerResources(consumer).deadLetterHold);
+  const hold = consumerResources(consumer).deadLetterHold;
+  const rpc = await SubscriberRpc.open(pubsub, hold);
+  const stats: HoldListingStats = { hold, copies: 0, pulls: 0, emptyPulls: 0, cameAgain: 0, acked: 0, released: 0, elapsedMs: 0 };
+  const startedAt = Date.now();
   const seen = new Set<string>();
   // The newest lease of each copy left in the hold (a copy whose lease ran out comes again).
   const leased = new Map<string, string>();
@@ -123,22 +141,24 @@ async function drainHold(pubsub: PubSub, consumer: ConsumerSpec, options: HoldOp
     while (!failure && seen.size < max && Date.now() - lastMessageAt < idleMs) {
       let received: ReceivedMessage[];
       try {
+        stats.pulls++;
         received = await rpc.pull(Math.min(PULL_BATCH, max - seen.size));
       } catch (error) {
         if ((error as { code?: number }).code === DEADLINE_EXCEEDED) continue; // held open, nothing came
         throw error;
       }
       if (!received.length) {
+        stats.emptyPulls++;
         await sleep(Math.min(200, idleMs)); // Pub/Sub may answer empty at once: do not spin
         continue;
       }
-      lastMessageAt = Date.now();
       const acks: string[] = [];
       await Promise.all(
         received.map(async (r) => {
           const copy = holdCopyOf(r);
           // A copy seen already (its lease ran out and it came again) or past max: not ours to take.
           if (seen.has(copy.id)) {
+            stats.cameAgain++;
             const previous = leased.get(copy.id);
             if (previous) release.push(previous);
             return void leased.set(copy.id, r.ackId!);
@@ -155,6 +175,10 @@ async function drainHold(pubsub: PubSub, consumer: ConsumerSpec, options: HoldOp
         }),
       );
       for (const ids of chunks(acks)) await rpc.acknowledge(ids);
+      stats.acked += acks.length;
+      // Idle is time spent waiting for the hold, not handling what it gave: a large hold's batches
+      // take a while to handle, and counting that as idle ended listings with most of a hold unread.
+      lastMessageAt = Date.now();
     }
   } finally {
     const extras = failure ? new Set<string>() : (visitor.extrasFoundLater?.() ?? new Set<string>());
@@ -164,6 +188,7 @@ async function drainHold(pubsub: PubSub, consumer: ConsumerSpec, options: HoldOp
     for (const ids of chunks(lateAcks)) await rpc.acknowledge(ids).catch(() => undefined);
     for (const ids of chunks(release)) await rpc.modifyAckDeadline(ids, 0).catch(() => undefined); // else back after its deadline
     await rpc.close();
+    options.onListed?.({ ...stats, copies: seen.size, acked: stats.acked + lateAcks.length, released: release.length, elapsedMs: Date.now() - startedAt });
   }
   if (failure) throw failure;
 }
@@ -179,6 +204,9 @@ export function heldKey(m: Pick<HoldCopy, 'id' | 'attributes'>): string {
   const a = m.attributes ?? {};
   return a.messageId ? `${a.sourceSubscription ?? ''}/${a.messageId}` : m.id;
 }
+
+/** Bytes of a copy's data that sourceKey digests. */
+const DIGEST_PREFIX_BYTES = 64 * 1024;
 
 /**
  * The delivered message a copy came from, as both kinds of copy can tell it: the subscription (last
@@ -197,8 +225,11 @@ export function sourceKey(m: Pick<HoldCopy, 'attributes' | 'data'>): string | un
   const subscription = a.sourceSubscription ?? a[`${PUBSUB_DEAD_LETTER_PREFIX}Subscription`];
   const published = Date.parse(a.publishTime ?? a[`${PUBSUB_DEAD_LETTER_PREFIX}TopicPublishTime`] ?? '');
   if (!subscription || !Number.isFinite(published)) return undefined;
-  const digest = createHash('sha256').update(m.data).digest('base64url');
-  return [subscription.slice(subscription.lastIndexOf('/') + 1), published, a['ce-id'] ?? '', digest].join('|');
+  // The other parts already single a message out; the data only tells apart copies that agree on
+  // all of them, so its length and first bytes do (hashing whole multi-MB payloads of a large hold
+  // held up the listing long enough to end it early).
+  const digest = createHash('sha256').update(m.data.subarray(0, DIGEST_PREFIX_BYTES)).digest('base64url');
+  return [subscription.slice(subscription.lastIndexOf('/') + 1), published, a['ce-id'] ?? '', m.data.length, digest].join('|');
 }
 
 /**

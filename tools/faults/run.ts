@@ -13,6 +13,8 @@
  *      kills the Pub/Sub emulator (back empty, the spec applied again): `mesh smoke` must pass.
  */
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { listHeld, type HeldMessage } from '../../shared/consumer/dead-letter-hold';
 import { startLocalMesh, type LocalMesh } from '../../shared/local';
 import type { MeshSpec } from '../../shared/spec';
@@ -59,6 +61,8 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
   // Restarts come quickly (npm start doubles its wait up to 30 s): the run kills far more often than a crash would happen.
   const mesh = await startLocalMesh(spec, { fresh: true, supervisor: { initialBackoffMs: 250, maxBackoffMs: 2000 }, onProgress: options.onMeshProgress });
   const target = await localTarget(spec, { pubsubHost: mesh.pubsubHost, firestoreHost: mesh.firestoreHost, bigqueryUrl: mesh.bigqueryUrl });
+  // Every hold listing's figures: a listing that ended with part of a hold unread shows there.
+  const holdLog = fs.createWriteStream(path.join(spec.local.dataDir, 'logs', 'hold-listings.log'), { flags: 'a' });
   const memory = sampleEmulatorMemory(mesh.emulators);
   const memoryLines = setInterval(() => progress(`emulators' memory: ${memory.line()}`), 60_000);
   memoryLines.unref();
@@ -111,6 +115,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
         settleMs: 0,
         maxHeld: 100_000,
         ignoreHeld: (m) => m.attributes.sourceSubscription === FUZZ_PUSH_SUBSCRIPTION,
+        onHoldListed: (stats) => holdLog.write(`${new Date().toISOString()} ${JSON.stringify(stats)}\n`),
       });
     };
     const settleTimeoutMs = options.settleTimeoutMs ?? 600_000;
@@ -154,6 +159,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
     });
   } finally {
     clearInterval(memoryLines);
+    holdLog.end();
     memory.stop();
     progress(
       `emulators' peak memory: ${Object.entries(memory.peak)

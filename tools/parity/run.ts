@@ -4,7 +4,7 @@
  * other (docs/parity.md). The same code for the local mesh and a deployed stack: only the target
  * (tools/smoke/target.ts) and the lag source (lag.ts) differ.
  */
-import { listHeld, type HeldMessage } from '../../shared/consumer/dead-letter-hold';
+import { listHeld, type HeldMessage, type HoldListingStats } from '../../shared/consumer/dead-letter-hold';
 import { readAnomalies } from '../../shared/firestore';
 import type { MeshSpec } from '../../shared/spec';
 import { UserError } from '../../shared/errors';
@@ -42,6 +42,8 @@ export interface ParityOptions {
    * consumer could have seen them (the fault suite's bodies posted straight to one push endpoint).
    */
   ignoreHeld?: (message: HeldMessage) => boolean;
+  /** Each hold listing's figures, when it ends (the fault suite logs them). */
+  onHoldListed?: (stats: HoldListingStats) => void;
   /** The clock. */
   now?: number;
   onProgress?: (line: string) => void;
@@ -86,7 +88,7 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
   await Promise.all(
     compared.flatMap((t) =>
       Object.values(sinkConsumers(spec, t)).map(async (consumer) => {
-        const held = await listHeld(target.pubsub, consumer, { max: maxHeld, idleMs: 2500 }).catch((error: Error) => {
+        const held = await listHeld(target.pubsub, consumer, { max: maxHeld, idleMs: 2500, onListed: options.onHoldListed }).catch((error: Error) => {
           warnings.push(`${consumer.name}: cannot read its dead-letter hold (${error.message})`);
           return [] as HeldMessage[];
         });
