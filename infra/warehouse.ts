@@ -22,6 +22,9 @@ import { IAM_PROPAGATION_SECONDS, PropagationWait } from './propagation';
 import {
   bigquerySubscriptionTableSchema,
   DEAD_LETTERS_TABLE,
+  REPLAY_AUDIT_PARTITION_FIELD,
+  REPLAY_AUDIT_TABLE,
+  replayAuditTableSchema,
   deadLettersTableSchema,
   dedupViewQuery,
   EVENTS_CLUSTERING,
@@ -111,6 +114,13 @@ export function createWarehouse(ctx: MeshContext, options: WarehouseOptions = {}
     description: 'Every parity run: one row per topic and window (docs/parity.md).',
     schema: JSON.stringify(parityResultsTableSchema()),
     timePartitioning: { type: 'DAY', field: PARITY_RESULTS_PARTITION_FIELD },
+  });
+
+  // `mesh replay --gcp` records every step of every replay here (shared/replay/audit.ts).
+  table(REPLAY_AUDIT_TABLE, {
+    description: 'Every replay: one row per step (docs/operations.md).',
+    schema: JSON.stringify(replayAuditTableSchema()),
+    timePartitioning: { type: 'DAY', field: REPLAY_AUDIT_PARTITION_FIELD },
   });
 
   const bigqueryConsumers = Object.values(ctx.spec.consumers).filter((c) => c.delivery === 'bigquery');

@@ -19,6 +19,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { FieldValue, Firestore, Timestamp, type DocumentReference } from '@google-cloud/firestore';
 import { PoisonError, TransientError, type DecodedEvent, type HandlerResult } from '../../shared/consumer';
 import { anomalyWrites, DEDUP_TTL_MS, EXPIRY_FIELD, firestorePaths } from '../../shared/firestore';
+import { REPLAY_ID_ATTRIBUTE } from '../../shared/replay/request';
 import { anomalyRecord } from './anomalies';
 import { activityField, likeDelta, likeShard, LIKE_SHARDS, type AnalyticsEventData } from './analytics';
 import { applyOrderEvent, type OrderAnomaly, type OrderEventData, type OrderProjection } from './orders';
@@ -112,8 +113,9 @@ export class ProcessorStore {
         const batch = this.db.batch();
         batch.create(dedupRef, this.dedupRecord(consumer, decoded));
         if (step.changed && step.projection) {
-          if (base.updateTime) batch.update(orderRef, changedFields(base.projection, step.projection), { lastUpdateTime: base.updateTime });
-          else batch.create(orderRef, step.projection);
+          const marked = replayMark(decoded);
+          if (base.updateTime) batch.update(orderRef, { ...changedFields(base.projection, step.projection), ...marked }, { lastUpdateTime: base.updateTime });
+          else batch.create(orderRef, { ...step.projection, ...marked });
         } else if (!base.projection) {
           // Asserts the order is still absent: the anomaly ("never created") depends on it.
           batch.delete(orderRef, { exists: false });
@@ -145,7 +147,7 @@ export class ProcessorStore {
         const [dedup, order] = await tx.getAll(dedupRef, orderRef);
         if (dedup.exists) return { result: 'duplicate' };
         const step = applyOrderEvent(order.exists ? (order.data() as OrderProjection) : undefined, event);
-        if (step.changed && step.projection) tx.set(orderRef, step.projection);
+        if (step.changed && step.projection) tx.set(orderRef, { ...step.projection, ...replayMark(decoded) });
         if (step.anomaly) {
           tx.set(this.anomalyRef(event.data.orderId, event.id), { ...step.anomaly, detectedAt: FieldValue.serverTimestamp() });
           for (const w of this.anomalyCounting(step.anomaly, topic, consumer)) tx.set(w.ref, w.data, { merge: w.merge });
@@ -181,7 +183,13 @@ export class ProcessorStore {
     const userId = event.data.userId;
     batch.set(
       this.db.doc(firestorePaths.user(userId)),
-      { userId, total: FieldValue.increment(1), counts: { [activityField(event.type)]: FieldValue.increment(1) }, updatedAt: FieldValue.serverTimestamp() },
+      {
+        userId,
+        total: FieldValue.increment(1),
+        counts: { [activityField(event.type)]: FieldValue.increment(1) },
+        updatedAt: FieldValue.serverTimestamp(),
+        ...replayMark(decoded),
+      },
       { merge: true },
     );
     const delta = likeDelta(event.type);
@@ -204,6 +212,7 @@ export class ProcessorStore {
       eventId: decoded.event.id,
       type: decoded.event.type,
       messageId: decoded.messageId,
+      ...(decoded.attributes?.[REPLAY_ID_ATTRIBUTE] ? { replayId: decoded.attributes[REPLAY_ID_ATTRIBUTE] } : {}),
       processedAt: FieldValue.serverTimestamp(),
       [EXPIRY_FIELD]: Timestamp.fromMillis(this.now() + DEDUP_TTL_MS),
     };
@@ -254,4 +263,13 @@ export function changedFields(base: object | undefined, next: object): Record<st
 function asTransient(error: unknown, what: string): unknown {
   if (error instanceof PoisonError || error instanceof TransientError) return error;
   return new TransientError(`Firestore write of ${what} failed: ${(error as Error).message}`, { cause: error });
+}
+
+/**
+ * What a replayed event's effect records: the last replay that touched the document (mesh replay
+ * puts its id on every message it sends). Real-time events leave the field as it was.
+ */
+function replayMark(decoded: DecodedEvent<unknown>): { lastReplayId?: string } {
+  const replayId = decoded.attributes?.[REPLAY_ID_ATTRIBUTE];
+  return replayId ? { lastReplayId: replayId } : {};
 }

@@ -10,6 +10,9 @@ export const RESOURCE_ID = /^(?!goog)[A-Za-z][A-Za-z0-9._~+%-]{2,254}$/;
 const resourceId = z.string().regex(RESOURCE_ID, 'must be 3..255 characters of letters, digits and ._~+%- starting with a letter, not "goog"');
 
 /** "30s", "10m", "7d", "1h30m" or a number of seconds. */
+/** A rate: events per second or per minute. */
+export const RATE_PATTERN = /^\d+(\.\d+)?\/(s|m)$/;
+
 export const durationText = z.union([z.number().nonnegative(), z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d))+$/, 'must be a duration such as 30s, 10m, 7d')]);
 
 const eventType = z.string().regex(/^[a-z][a-z0-9]*(\.[a-z][a-z0-9_]*)*$/, 'must be dotted lowercase, e.g. order.created');
@@ -60,7 +63,14 @@ export const consumerDocument = z
       .strict()
       .default({ minBackoff: '10s', maxBackoff: '600s' }),
     deadLetter: z.object({ maxAttempts: z.number().int() }).strict().default({ maxAttempts: 5 }),
-    replay: z.object({ retention: durationText }).strict().optional(),
+    /**
+     * retention: acked messages kept on the subscription this long (Pub/Sub seek).
+     * ceiling: the most a `mesh replay` sends this consumer, e.g. 100/s (shared/replay).
+     */
+    replay: z
+      .object({ retention: durationText.optional(), ceiling: z.string().regex(RATE_PATTERN, 'must be a rate such as 100/s or 6000/m').optional() })
+      .strict()
+      .optional(),
     flowControl: z
       .object({
         maxMessages: z.number().int().positive().default(1000),

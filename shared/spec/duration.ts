@@ -19,3 +19,13 @@ export function formatDuration(seconds: number): string {
   if (seconds % 60 === 0) return `${seconds / 60}m`;
   return `${seconds}s`;
 }
+
+/** `100/s` -> 100, `600/m` -> 10: events per second. */
+export function parseRate(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\/(s|m)$/.exec(text.trim());
+  if (!match) return NaN;
+  return Number(match[1]) / (match[2] === 'm' ? 60 : 1);
+}
+
+/** A consumer's replay ceiling when its spec names none: well under what one local service keeps up with. */
+export const DEFAULT_REPLAY_CEILING = '100/s';

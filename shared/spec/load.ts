@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LineCounter, parseDocument, isAlias, isMap, isScalar, isSeq, visit, type Document, type Node } from 'yaml';
 import { meshDocument, type MeshDocument } from './document';
-import { parseDuration } from './duration';
+import { DEFAULT_REPLAY_CEILING, parseDuration, parseRate } from './duration';
 import { DEFAULT_EVENT_TIME_BOUNDS } from '../envelope/time';
 import { checkRules, type RuleIssue } from './rules';
 import type { MeshSpec, RecoverySpec } from './types';
@@ -197,7 +197,8 @@ function normalize(doc: MeshDocument, file: string): MeshSpec {
       ackDeadlineSeconds: parseDuration(c.ackDeadline),
       retry: { minBackoffSeconds: parseDuration(c.retry.minBackoff), maxBackoffSeconds: parseDuration(c.retry.maxBackoff) },
       deadLetter: { maxAttempts: c.deadLetter.maxAttempts },
-      replay: c.replay ? { retentionSeconds: parseDuration(c.replay.retention) } : undefined,
+      replay: c.replay?.retention !== undefined ? { retentionSeconds: parseDuration(c.replay.retention) } : undefined,
+      replayCeilingPerSecond: parseRate(c.replay?.ceiling ?? DEFAULT_REPLAY_CEILING),
       flowControl: c.flowControl,
       lagSlo: { oldestUnackedSeconds: parseDuration(c.lagSlo.oldestUnacked), backlog: c.lagSlo.backlog },
     };

@@ -39,6 +39,8 @@ export const LIMITS = {
   parityStaleSeconds: [120, 86400],
   /** A parity run compares at most a month: the dedup views are read in full for that range. */
   paritySinceSeconds: [120, 31 * 86400],
+  /** Our cap on a replay ceiling: past what any one consumer here takes, a typo rather than a plan. */
+  replayCeilingPerSecond: 10_000,
 } as const;
 
 /** Unix cron as Cloud Scheduler takes it: five fields (minute hour day-of-month month day-of-week). */
@@ -112,6 +114,8 @@ export function checkRules(spec: MeshSpec): RuleIssue[] {
         [...at, 'deadLetter', 'maxAttempts'],
         `must be between ${LIMITS.maxDeliveryAttempts[0]} and ${LIMITS.maxDeliveryAttempts[1]}, got ${c.deadLetter.maxAttempts}`,
       );
+    if (!(c.replayCeilingPerSecond > 0) || c.replayCeilingPerSecond > LIMITS.replayCeilingPerSecond)
+      add([...at, 'replay', 'ceiling'], `must be more than 0 and at most ${LIMITS.replayCeilingPerSecond}/s`);
     if (c.replay) {
       if (!inRange(c.replay.retentionSeconds, LIMITS.subscriptionRetentionSeconds)) add([...at, 'replay', 'retention'], 'must be between 10m and 31d');
       else if (topic && c.replay.retentionSeconds > topic.retentionSeconds)

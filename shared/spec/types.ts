@@ -40,6 +40,8 @@ export interface ConsumerSpec {
   deadLetter: { maxAttempts: number };
   /** Replay window: acked messages are retained this long so the consumer can seek back. */
   replay?: { retentionSeconds: number };
+  /** The most a `mesh replay` sends this consumer, per second (spec `replay.ceiling`, default 100/s). */
+  replayCeilingPerSecond: number;
   flowControl: { maxMessages: number; maxBytes: number };
   lagSlo: { oldestUnackedSeconds: number; backlog: number };
 }

@@ -19,6 +19,7 @@ import type { MeshEvent } from '../envelope';
 import { TopicSchemas } from '../schemas/topic-schemas';
 import type { TopicSpec } from '../spec';
 import { eventsTableSchema, payloadColumnName, type BigQueryType } from './schema';
+import { REPLAY_ID_ATTRIBUTE } from '../replay/request';
 
 /** One delivery of an event, as the consumer runtime hands it over. */
 export interface EventDelivery {
@@ -63,6 +64,7 @@ export class EventRowMapper {
       message_id: delivery.messageId,
       ordering_key: delivery.orderingKey || null,
       attributes: JSON.stringify(delivery.attributes ?? {}),
+      replay_id: delivery.attributes?.[REPLAY_ID_ATTRIBUTE] || null,
       data: JSON.stringify(event.data ?? null),
     };
     for (const [field, column, type] of this.payload) json[column] = columnValue(data[field], type);

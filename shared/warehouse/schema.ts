@@ -32,6 +32,7 @@ export const ENVELOPE_COLUMNS: readonly BigQueryField[] = [
   { name: 'message_id', type: 'STRING', mode: 'NULLABLE', description: 'Pub/Sub message id (differs between redeliveries of a republished event).' },
   { name: 'ordering_key', type: 'STRING', mode: 'NULLABLE', description: 'Pub/Sub ordering key, if any.' },
   { name: 'attributes', type: 'JSON', mode: 'NULLABLE', description: 'All message attributes.' },
+  { name: 'replay_id', type: 'STRING', mode: 'NULLABLE', description: 'The replay that sent this copy (mesh replay); NULL for real-time deliveries.' },
   { name: 'data', type: 'JSON', mode: 'NULLABLE', description: 'The payload as published.' },
 ];
 
@@ -136,6 +137,29 @@ export const parityResultsTableSchema = (): BigQueryField[] => [
   { name: 'pending', type: 'INT64', mode: 'NULLABLE' },
   { name: 'mismatches', type: 'INT64', mode: 'NULLABLE' },
   { name: 'differences', type: 'JSON', mode: 'NULLABLE', description: 'Array of {check, item, sink, summary, sample} for each check not ok.' },
+];
+
+/** Every replay's history (shared/replay/audit.ts writes it, `mesh replay list|show` read it). */
+export const REPLAY_AUDIT_TABLE = 'replay_audit';
+export const REPLAY_AUDIT_PARTITION_FIELD = 'recorded_at';
+
+/** One row per step of a replay: requested, started, progress, then completed, failed or cancelled. */
+export const replayAuditTableSchema = (): BigQueryField[] => [
+  { name: 'replay_id', type: 'STRING', mode: 'REQUIRED', description: 'The replay; its messages carry it (attribute replayId), its effects record it.' },
+  { name: 'recorded_at', type: 'TIMESTAMP', mode: 'REQUIRED', description: 'When this step was recorded; the partitioning column.' },
+  { name: 'state', type: 'STRING', mode: 'REQUIRED', description: 'requested, started, progress, completed, failed or cancelled.' },
+  { name: 'consumer', type: 'STRING', mode: 'REQUIRED', description: 'The one consumer the replay reaches.' },
+  { name: 'topic', type: 'STRING', mode: 'REQUIRED' },
+  { name: 'owner', type: 'STRING', mode: 'REQUIRED', description: 'Who answers for it.' },
+  { name: 'intent', type: 'STRING', mode: 'REQUIRED', description: 'Why it was run.' },
+  { name: 'operator', type: 'STRING', mode: 'NULLABLE', description: 'Who ran the command (OS user or GCP account).' },
+  { name: 'scope', type: 'JSON', mode: 'NULLABLE', description: '{topic, from, to, keys?, keyRange?, types?}: publish times [from, to).' },
+  { name: 'ceiling_per_second', type: 'FLOAT64', mode: 'NULLABLE' },
+  { name: 'in_scope', type: 'INT64', mode: 'NULLABLE', description: 'Events in scope when the replay started.' },
+  { name: 'sent', type: 'INT64', mode: 'NULLABLE', description: 'Events sent so far (all runs of it, resumed ones included).' },
+  { name: 'checkpoint', type: 'JSON', mode: 'NULLABLE', description: '{publishTime, eventId} of the last event sent: where a resume goes on.' },
+  { name: 'elapsed_seconds', type: 'FLOAT64', mode: 'NULLABLE', description: 'Time spent sending, all runs together.' },
+  { name: 'detail', type: 'STRING', mode: 'NULLABLE', description: 'The error of a failed step, or a note.' },
 ];
 
 /**

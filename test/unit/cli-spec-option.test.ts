@@ -24,6 +24,7 @@ const COMMANDS: string[][] = [
   ['parity'],
   ['up'],
   ['faults', '--short'],
+  ['replay', 'list'],
 ];
 
 it('covers every command the CLI has', async () => {

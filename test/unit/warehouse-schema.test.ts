@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadSpec, parseSpec } from '../../shared/spec';
-import { bigQueryTypeOf, dedupViewQuery, eventsTableName, eventsTableSchema, snakeCase, warehouseProblems } from '../../shared/warehouse';
+import { bigQueryTypeOf, dedupViewQuery, ENVELOPE_COLUMNS, eventsTableName, eventsTableSchema, snakeCase, warehouseProblems } from '../../shared/warehouse';
 const REPO = path.resolve(__dirname, '..', '..');
 
 const spec = loadSpec(path.join(REPO, 'mesh.yaml'));
@@ -22,6 +22,7 @@ describe('eventsTableSchema', () => {
       'message_id:STRING:NULLABLE',
       'ordering_key:STRING:NULLABLE',
       'attributes:JSON:NULLABLE',
+      'replay_id:STRING:NULLABLE',
       'data:JSON:NULLABLE',
       'user_id:STRING:NULLABLE',
       'session_id:STRING:NULLABLE',
@@ -33,7 +34,7 @@ describe('eventsTableSchema', () => {
     ]);
     expect(
       eventsTableSchema(spec.topics.orders)
-        .slice(11)
+        .slice(ENVELOPE_COLUMNS.length)
         .map((f) => `${f.name}:${f.type}`),
     ).toEqual([
       'order_id:STRING',

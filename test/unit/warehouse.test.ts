@@ -208,6 +208,7 @@ describe('rows', () => {
         message_id: d.messageId,
         ordering_key: 'o-9',
         attributes: JSON.stringify(d.attributes),
+        replay_id: null,
         data: JSON.stringify(d.event.data),
         order_id: 'o-9',
         customer_id: 'c-1',
@@ -219,6 +220,13 @@ describe('rows', () => {
         carrier: 'dhl',
       },
     });
+  });
+
+  it('marks a replayed copy with its replay id (attribute replayId), real-time ones with NULL', () => {
+    const d = delivery('orders', 'ev-2', 'order.paid', new Date('2024-03-01T12:00:00.000Z'), order('o-9', 'c-1', 2));
+    const replayed = { ...d, attributes: { ...d.attributes, replayId: 'rp-20240301120000-abcdef' } };
+    expect(eventRow(spec.topics.orders, replayed).json.replay_id).toBe('rp-20240301120000-abcdef');
+    expect(eventRow(spec.topics.orders, d).json.replay_id).toBeNull();
   });
 
   it('lands 10k rows with duplicate insertIds once each', async () => {

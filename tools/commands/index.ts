@@ -12,5 +12,6 @@ import { register as deadLetters } from './dead-letters';
 import { register as smoke } from './smoke';
 import { register as parity } from './parity';
 import { register as faults } from './faults';
+import { register as replay } from './replay';
 
-export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor, plan, load, query, status, deadLetters, smoke, parity, faults];
+export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor, plan, load, query, status, deadLetters, smoke, parity, faults, replay];
