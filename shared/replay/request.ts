@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { parseRfc3339 } from '../envelope/time';
 import { UserError } from '../errors';
 import { parseRate } from '../spec/duration';
-import type { MeshSpec } from '../spec/types';
+import type { ConsumerSpec, MeshSpec } from '../spec/types';
 
 /** What reaches the consumer: events published in [from, to), narrowed by keys and types. */
 export interface ReplayScope {
@@ -126,16 +126,7 @@ export function parseReplayRequest(spec: MeshSpec, input: ReplayInput, now = new
       );
   }
 
-  let ceilingPerSecond = consumer.replayCeilingPerSecond;
-  if (input.ceiling !== undefined) {
-    ceilingPerSecond = parseRate(input.ceiling);
-    if (!(ceilingPerSecond > 0)) throw new UserError(`"${input.ceiling}" is not a rate such as 200/s or 600/m`, { where: '--ceiling' });
-    if (ceilingPerSecond > consumer.replayCeilingPerSecond)
-      throw new UserError(
-        `${input.ceiling} is above ${consumer.name}'s replay ceiling of ${consumer.replayCeilingPerSecond}/s, the most it takes without its real-time traffic missing its SLO`,
-        { where: '--ceiling', hint: `raise consumers.${consumer.name}.replay.ceiling in the spec if it can take more` },
-      );
-  }
+  const ceilingPerSecond = input.ceiling === undefined ? consumer.replayCeilingPerSecond : replayCeiling(consumer, input.ceiling);
 
   return {
     id: newReplayId(now),
@@ -154,6 +145,18 @@ export function parseReplayRequest(spec: MeshSpec, input: ReplayInput, now = new
     operator: input.operator,
     requestedAt: now.toISOString(),
   };
+}
+
+/** A `--ceiling` for a consumer: a rate above 0 and no higher than its spec's `replay.ceiling`. */
+export function replayCeiling(consumer: ConsumerSpec, text: string): number {
+  const perSecond = parseRate(text);
+  if (!(perSecond > 0)) throw new UserError(`"${text}" is not a rate such as 200/s or 600/m`, { where: '--ceiling' });
+  if (perSecond > consumer.replayCeilingPerSecond)
+    throw new UserError(
+      `${text} is above ${consumer.name}'s replay ceiling of ${consumer.replayCeilingPerSecond}/s, the most it takes without its real-time traffic missing its SLO`,
+      { where: '--ceiling', hint: `raise consumers.${consumer.name}.replay.ceiling in the spec if it can take more` },
+    );
+  return perSecond;
 }
 
 /** One line for a scope: `orders, 2026-12-04T10:00:00.000Z..2026-12-04T11:00:00.000Z, keys o1,o2, types order.paid`. */

@@ -102,7 +102,7 @@ it('lists services, images, tables and alerts with their settings', () => {
       .map((r) => r.name)
       .sort(),
   ).toEqual(['dashboard-image', 'mesh-parity-image', 'warehouse-image']); // processor's image comes from config
-  expect(row('bigquery.Table', 'orders_events').settings).toBe('19 columns; partitioned DAY on event_time; clustered by event_type');
+  expect(row('bigquery.Table', 'orders_events').settings).toBe('20 columns; partitioned DAY on event_time; clustered by event_type');
   expect(row('monitoring.AlertPolicy', 'Event mesh: processor-orders oldest-unacked').settings).toBe(
     'processor-orders oldest_unacked_message_age > 120 for 60s; 0 channels',
   );

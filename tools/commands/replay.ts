@@ -12,6 +12,7 @@ import {
   appliedCounter,
   FINAL_STATES,
   parseReplayRequest,
+  replayCeiling,
   planLines,
   planReplay,
   recordOf,
@@ -49,6 +50,10 @@ interface RequestOptions extends TargetOptions {
   ceiling?: string;
   dryRun?: boolean;
   json?: boolean;
+}
+
+function ceilingFor(spec: MeshSpec, consumer: string, text: string): number {
+  return replayCeiling(spec.consumers[consumer], text);
 }
 
 /** Who runs the command: recorded with every step. */
@@ -167,25 +172,30 @@ export function register(program: Command): void {
     });
   });
 
-  targetOptions(replay.command('resume').description('go on with a cancelled or failed replay from its checkpoint').argument('<id>', 'replay id')).action(
-    async (id: string, options: TargetOptions) => {
-      const spec = loadSpec(program.opts().spec);
-      await withTarget(spec, options, async (target) => {
-        const history = await new ReplayAudit(target.bigquery, spec, target.project).history(id);
-        const last = history[history.length - 1];
-        if (!last) throw new UserError(`no replay ${id} in the audit`, { hint: 'list them with: npm run mesh -- replay list' });
-        if (last.state === 'completed') throw new UserError(`replay ${id} completed already (${last.sent} sent)`);
-        if (!FINAL_STATES.includes(last.state) && Date.now() - Date.parse(last.recordedAt) < 120_000)
-          throw new UserError(`replay ${id} is ${last.state} (recorded ${last.recordedAt}): it may still be running`, {
-            hint: 'resume it once it has stopped',
-          });
-        if (!spec.consumers[last.consumer]) throw new UserError(`replay ${id} was for consumer ${last.consumer}, which the spec no longer has`);
-        const request = requestOf(last);
-        console.log(`resuming replay ${id} to ${last.consumer} (${describeScope(last.scope)}) after ${last.sent} sent`);
-        report(await send(spec, target, request, last.inScope ?? last.sent, last), request);
-      });
-    },
-  );
+  targetOptions(
+    replay
+      .command('resume')
+      .description('go on with a cancelled or failed replay from its checkpoint')
+      .argument('<id>', 'replay id')
+      .option('--ceiling <rate>', 'go on at this rate instead of the recorded one (at most the consumer replay.ceiling)'),
+  ).action(async (id: string, options: TargetOptions & { ceiling?: string }) => {
+    const spec = loadSpec(program.opts().spec);
+    await withTarget(spec, options, async (target) => {
+      const history = await new ReplayAudit(target.bigquery, spec, target.project).history(id);
+      const last = history[history.length - 1];
+      if (!last) throw new UserError(`no replay ${id} in the audit`, { hint: 'list them with: npm run mesh -- replay list' });
+      if (last.state === 'completed') throw new UserError(`replay ${id} completed already (${last.sent} sent)`);
+      if (!FINAL_STATES.includes(last.state) && Date.now() - Date.parse(last.recordedAt) < 120_000)
+        throw new UserError(`replay ${id} is ${last.state} (recorded ${last.recordedAt}): it may still be running`, {
+          hint: 'resume it once it has stopped',
+        });
+      if (!spec.consumers[last.consumer]) throw new UserError(`replay ${id} was for consumer ${last.consumer}, which the spec no longer has`);
+      const request = requestOf(last);
+      if (options.ceiling !== undefined) request.ceilingPerSecond = ceilingFor(spec, last.consumer, options.ceiling);
+      console.log(`resuming replay ${id} to ${last.consumer} (${describeScope(last.scope)}) after ${last.sent} sent`);
+      report(await send(spec, target, request, last.inScope ?? last.sent, last), request);
+    });
+  });
 
   targetOptions(replay.command('list').description('recent replays and their state').option('--json', 'print JSON')).action(
     async (options: TargetOptions & { json?: boolean }) => {
