@@ -223,7 +223,7 @@ export function register(program: Command): void {
         console.log(`scope: ${describeScope(first.scope)}; ceiling ${first.ceilingPerSecond}/s`);
         printTable(
           ['recorded', 'state', 'sent', 'in scope', 'elapsed s', 'detail'],
-          history.map((r) => [r.recordedAt, r.state, String(r.sent), String(r.inScope ?? '-'), r.elapsedSeconds.toFixed(1), r.detail ?? '']),
+          history.map((r) => [r.recordedAt, r.state, String(r.sent), String(r.inScope ?? '-'), r.elapsedSeconds.toFixed(1), (r.detail ?? '').slice(0, 120)]),
         );
       });
     },
