@@ -29,6 +29,8 @@ export interface ReplayRunOptions {
   resume?: { checkpoint?: ReplayCheckpoint; sent: number; elapsedSeconds: number };
   /** Aborting it cancels the replay cleanly (recorded as cancelled, resumable). */
   signal?: AbortSignal;
+  /** Called as each event is handed to the publisher (the pacer let it go). */
+  onSending?: (message: ReplayMessage) => void;
   /** Called after each event is published. */
   onSent?: (sent: number, message: ReplayMessage) => void;
   /** How often a progress step is written to the audit. Default 30 s. */
@@ -74,7 +76,16 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayOutcom
   let outcome: ReplayOutcome['state'] = 'completed';
   let error: Error | undefined;
   try {
-    for await (const page of source.pages(request.scope, request.id, checkpoint, options.pageSize)) {
+    // The next page is read while this one is sent: a read between pages would stall the sends,
+    // and the pacer does not make a stall up (measured: 0.74 of a 1000/s ceiling without it).
+    const pages = source.pages(request.scope, request.id, checkpoint, options.pageSize);
+    let upcoming = pages.next();
+    for (;;) {
+      const next = await upcoming;
+      if (next.done) break;
+      const page = next.value;
+      upcoming = pages.next();
+      upcoming.catch(() => undefined); // awaited on the next turn; a cancel may never get there
       // Publishes of this page, in order; the checkpoint moves past a prefix once all of it is sent.
       const sends: Promise<unknown>[] = [];
       let taken = 0;
@@ -82,6 +93,7 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayOutcom
       try {
         for (const message of page) {
           await pacer.take(signal);
+          options.onSending?.(message);
           sends.push(
             topic
               .publishMessage({ data: message.data, attributes: message.attributes, ...(message.orderingKey ? { orderingKey: message.orderingKey } : {}) })
