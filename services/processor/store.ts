@@ -19,7 +19,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { FieldValue, Firestore, Timestamp, type DocumentReference } from '@google-cloud/firestore';
 import { PoisonError, TransientError, type DecodedEvent, type HandlerResult } from '../../shared/consumer';
 import { anomalyWrites, DEDUP_TTL_MS, EXPIRY_FIELD, firestorePaths } from '../../shared/firestore';
-import { REPLAY_ID_ATTRIBUTE } from '../../shared/replay/request';
+import { REPLAY_ID_ATTRIBUTE } from '../../shared/replay/attribute';
 import { anomalyRecord } from './anomalies';
 import { activityField, likeDelta, likeShard, LIKE_SHARDS, type AnalyticsEventData } from './analytics';
 import { applyOrderEvent, type OrderAnomaly, type OrderEventData, type OrderProjection } from './orders';

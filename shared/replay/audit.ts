@@ -11,7 +11,7 @@ import { REPLAY_AUDIT_PARTITION_FIELD, REPLAY_AUDIT_TABLE, replayAuditTableSchem
 import type { ReplayRequest, ReplayScope } from './request';
 import { timestampText, type ReplayCheckpoint } from './source';
 
-export type ReplayState = 'requested' | 'started' | 'progress' | 'completed' | 'failed' | 'cancelled';
+export type ReplayState = 'requested' | 'cleared' | 'started' | 'progress' | 'completed' | 'failed' | 'cancelled';
 
 /** States after which nothing more happens unless someone resumes it. */
 export const FINAL_STATES: readonly ReplayState[] = ['completed', 'failed', 'cancelled'];

@@ -10,3 +10,4 @@ export * from './audit';
 export * from './plan';
 export * from './run';
 export * from './applied';
+export * from './rebuild';

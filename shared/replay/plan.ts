@@ -25,6 +25,8 @@ export interface ReplayPlan {
   lag?: ConsumerLag;
   lagSloSeconds: number;
   warnings: string[];
+  /** What stops the replay from running (a rebuild that would not cover its keys' whole history). */
+  blockers: string[];
 }
 
 export interface PlanOptions {
@@ -36,11 +38,15 @@ export interface PlanOptions {
 
 export async function planReplay(spec: MeshSpec, source: WarehouseReplaySource, request: ReplayRequest, options: PlanOptions = {}): Promise<ReplayPlan> {
   const consumer = spec.consumers[request.consumer];
-  const [summary, coverage, lag] = await Promise.all([
+  const [summary, coverage, lag, outside] = await Promise.all([
     source.summary(request.scope, { eventIds: Boolean(options.applied) }),
     source.coverage(request.scope.topic),
     options.lag?.().catch(() => undefined),
+    request.rebuild ? source.outsideScope(request.scope) : 0,
   ]);
+  const blockers = outside
+    ? [`${outside} event(s) of these keys lie outside the range: a rebuild must replay each key's whole history (widen --from and --to)`]
+    : [];
   const alreadyApplied = options.applied && summary.eventIds ? await options.applied(summary.eventIds) : undefined;
   const warnings: string[] = [];
   const { from, to, topic } = request.scope;
@@ -68,6 +74,7 @@ export async function planReplay(spec: MeshSpec, source: WarehouseReplaySource, 
     ...(lag ? { lag } : {}),
     lagSloSeconds: consumer.lagSlo.oldestUnackedSeconds,
     warnings,
+    blockers,
   };
 }
 
@@ -81,8 +88,9 @@ export function planLines(plan: ReplayPlan): string[] {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([type, n]) => `${n} ${type}`)
     .join(', ');
-  const applied =
-    plan.alreadyApplied === undefined
+  const applied = request.rebuild
+    ? `rebuild: first clears the projections of these ${plan.keys} keys (and their anomalies) and ${request.consumer}'s dedup records of the ${plan.inScope} events, so all of them take effect again`
+    : plan.alreadyApplied === undefined
       ? 'effects: the consumer deduplicates by event id, so only what it has not applied takes effect'
       : `effects: ${plan.inScope - plan.alreadyApplied} to apply, ${plan.alreadyApplied} applied already (sent, then dropped by its dedup)`;
   const lag = plan.lag
@@ -96,5 +104,6 @@ export function planLines(plan: ReplayPlan): string[] {
     `ceiling ${request.ceilingPerSecond}/s: about ${duration(plan.estimatedSeconds)}`,
     lag,
     ...plan.warnings.map((w) => `warning: ${w}`),
+    ...plan.blockers.map((b) => `refused: ${b}`),
   ];
 }

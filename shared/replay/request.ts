@@ -38,6 +38,8 @@ export interface ReplayRequest {
   /** Who ran the command (the OS user, or the GCP account in GCP). */
   operator: string;
   requestedAt: string;
+  /** Clear the keys' projections and dedup records first (rebuild.ts). */
+  rebuild?: boolean;
 }
 
 /** The CLI's options, as text. */
@@ -51,11 +53,11 @@ export interface ReplayInput {
   owner?: string;
   intent?: string;
   ceiling?: string;
+  rebuild?: boolean;
   operator: string;
 }
 
-/** Attribute on every replayed message: the replay's id. Effects record it (warehouse `replay_id`). */
-export const REPLAY_ID_ATTRIBUTE = 'replayId';
+export { REPLAY_ID_ATTRIBUTE } from './attribute';
 
 /** A clock skew allowance for `--to`: later than this past now is a typo, not a plan. */
 const FUTURE_SLACK_MS = 60_000;
@@ -126,6 +128,13 @@ export function parseReplayRequest(spec: MeshSpec, input: ReplayInput, now = new
       );
   }
 
+  if (input.rebuild) {
+    assertRebuildable(spec, consumer);
+    if (!keys && !keyRange)
+      throw new UserError('a rebuild clears projections per ordering key: name them with --keys or --key-range', { where: '--rebuild' });
+    if (types) throw new UserError("a rebuild replays each key's whole history: --types would leave steps out", { where: '--types' });
+  }
+
   const ceilingPerSecond = input.ceiling === undefined ? consumer.replayCeilingPerSecond : replayCeiling(consumer, input.ceiling);
 
   return {
@@ -144,6 +153,7 @@ export function parseReplayRequest(spec: MeshSpec, input: ReplayInput, now = new
     intent,
     operator: input.operator,
     requestedAt: now.toISOString(),
+    ...(input.rebuild ? { rebuild: true } : {}),
   };
 }
 
@@ -157,6 +167,20 @@ export function replayCeiling(consumer: ConsumerSpec, text: string): number {
       { where: '--ceiling', hint: `raise consumers.${consumer.name}.replay.ceiling in the spec if it can take more` },
     );
   return perSecond;
+}
+
+/** The service and topic whose projections a rebuild can clear: the processor's orders. */
+const REBUILDABLE = { service: 'processor', topic: 'orders' };
+
+
+/** Refuses a rebuild of a consumer whose projections cannot be cleared per key. */
+export function assertRebuildable(spec: MeshSpec, consumer: ConsumerSpec): void {
+  const topic = spec.topics[consumer.topic];
+  if (consumer.service !== REBUILDABLE.service || consumer.topic !== REBUILDABLE.topic || !topic.orderingKeyField)
+    throw new UserError(
+      `${consumer.name} cannot be rebuilt: a rebuild clears projections per ordering key, which only the ${REBUILDABLE.service}'s ${REBUILDABLE.topic} projections are; replay it without --rebuild (its dedup keeps what it applied)`,
+      { where: '--rebuild' },
+    );
 }
 
 /** One line for a scope: `orders, 2026-12-04T10:00:00.000Z..2026-12-04T11:00:00.000Z, keys o1,o2, types order.paid`. */

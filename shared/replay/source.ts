@@ -57,10 +57,10 @@ export function timestampText(value: unknown): string {
   return String(value);
 }
 
-/** The WHERE clause and parameters of a scope, after an optional checkpoint. */
-export function scopeFilter(scope: ReplayScope, after?: ReplayCheckpoint): { where: string; params: Record<string, unknown> } {
-  const clauses = ['publish_time >= @from', 'publish_time < @to'];
-  const params: Record<string, unknown> = { from: new Date(scope.from), to: new Date(scope.to) };
+/** The clauses that pick a scope's keys (none when it names no keys). */
+function keyFilter(scope: ReplayScope): { clauses: string[]; params: Record<string, unknown> } {
+  const clauses: string[] = [];
+  const params: Record<string, unknown> = {};
   if (scope.keys) {
     clauses.push('ordering_key IN UNNEST(@keys)');
     params.keys = scope.keys;
@@ -69,6 +69,14 @@ export function scopeFilter(scope: ReplayScope, after?: ReplayCheckpoint): { whe
     clauses.push('ordering_key >= @keyFirst', 'ordering_key < @keyLast');
     Object.assign(params, { keyFirst: scope.keyRange.first, keyLast: scope.keyRange.last });
   }
+  return { clauses, params };
+}
+
+/** The WHERE clause and parameters of a scope, after an optional checkpoint. */
+export function scopeFilter(scope: ReplayScope, after?: ReplayCheckpoint): { where: string; params: Record<string, unknown> } {
+  const keys = keyFilter(scope);
+  const clauses = ['publish_time >= @from', 'publish_time < @to', ...keys.clauses];
+  const params: Record<string, unknown> = { from: new Date(scope.from), to: new Date(scope.to), ...keys.params };
   if (scope.types) {
     clauses.push('event_type IN UNNEST(@types)');
     params.types = scope.types;
@@ -127,6 +135,24 @@ export class WarehouseReplaySource {
       summary.eventIds = ids.map((r) => r.event_id);
     }
     return summary;
+  }
+
+  /** The distinct ordering keys of the scope's events. */
+  async keys(scope: ReplayScope): Promise<string[]> {
+    const { where, params } = scopeFilter(scope);
+    const rows = await this.query<{ k: string }>(`SELECT DISTINCT ordering_key AS k FROM ${this.firstCopies(scope.topic)} WHERE ${where} AND ordering_key IS NOT NULL`, params);
+    return rows.map((r) => r.k).sort();
+  }
+
+  /** Events of the scope's keys outside its time range or of types it leaves out: what a rebuild of those keys would lose. */
+  async outsideScope(scope: ReplayScope): Promise<number> {
+    const keys = keyFilter(scope);
+    const outside = ['publish_time < @from', 'publish_time >= @to', ...(scope.types ? ['event_type NOT IN UNNEST(@types)'] : [])].join(' OR ');
+    const [row] = await this.query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM ${this.firstCopies(scope.topic)} WHERE ${[...keys.clauses, `(${outside})`].join(' AND ')}`,
+      { ...keys.params, from: new Date(scope.from), to: new Date(scope.to), ...(scope.types ? { types: scope.types } : {}) },
+    );
+    return Number(row?.n ?? 0);
   }
 
   /** The scope's events in publish order (event id breaks ties), `pageSize` at a time, after `after`. */

@@ -19,7 +19,7 @@ import type { MeshEvent } from '../envelope';
 import { TopicSchemas } from '../schemas/topic-schemas';
 import type { TopicSpec } from '../spec';
 import { eventsTableSchema, payloadColumnName, type BigQueryType } from './schema';
-import { REPLAY_ID_ATTRIBUTE } from '../replay/request';
+import { REPLAY_ID_ATTRIBUTE } from '../replay/attribute';
 
 /** One delivery of an event, as the consumer runtime hands it over. */
 export interface EventDelivery {

@@ -1,9 +1,10 @@
 /**
- * Replay isolation (issue 20): while a replay runs at its ceiling to the processor's orders
+ * Replay with the real processor service (issue 20). Isolation: while a replay runs at its ceiling to the processor's orders
  * consumer, real-time orders keep flowing through the consumer's own subscription within its lag
  * SLO. The real processor service (unary Pull, the local mesh's transport) on the Pub/Sub and
  * Firestore emulators; the replay is read from the local BigQuery endpoint. The emulator keeps no
  * oldest-unacked metric, so the real-time lag is measured where it ends: publish to handled.
+ * Rebuild: projections made wrong are made again from the warehouse's events.
  */
 (globalThis as { Bun?: unknown }).Bun ??= {};
 import { BigQuery } from '@google-cloud/bigquery';
@@ -14,7 +15,9 @@ import { freePort } from '../../shared/emulators';
 import { toPubsubMessage } from '../../shared/envelope';
 import { applyLocal } from '../../shared/local';
 import { MeshPublisher } from '../../shared/publisher';
-import { parseReplayRequest, REPLAY_ID_ATTRIBUTE, ReplayAudit, runReplay, WarehouseReplaySource } from '../../shared/replay';
+import { clearScope, parseReplayRequest, planReplay, REPLAY_ID_ATTRIBUTE, ReplayAudit, runReplay, WarehouseReplaySource } from '../../shared/replay';
+import { firestorePaths } from '../../shared/firestore';
+import type { OrderProjection } from '../../services/processor/orders';
 import { eventRow, eventsTableName, type InsertRow } from '../../shared/warehouse';
 import { createProcessorApp, type ProcessorApp } from '../../services/processor/app';
 import { ensureWarehouse } from '../../services/warehouse/tables';
@@ -156,4 +159,61 @@ it('keeps the real-time path within its lag SLO while a replay runs at the ceili
   expect(Math.max(...realtimeLags)).toBeLessThan(LAG_SLO_SECONDS);
   // Replayed messages came only through the replay path (their publish time is the replay's).
   expect(handled.filter((h) => h.replayed)).toHaveLength(1500);
+}, 180000);
+
+it('rebuilds wrong projections from the events: plain replay cannot, its dedup drops them', async () => {
+  const publisher = new MeshPublisher({ pubsub, spec, source: '//test/replay-rebuild' });
+  const from = new Date(Date.now() - 1000).toISOString();
+  // 40 orders through the real path (created, paid, shipped), and their rows in the warehouse.
+  const keys = Array.from({ length: 40 }, (_, i) => `rb-${String(i).padStart(2, '0')}`);
+  const rows: InsertRow[] = [];
+  let beforeShipped = '';
+  for (const [step, type] of ['order.created', 'order.paid', 'order.shipped'].entries()) {
+    if (type === 'order.shipped') beforeShipped = new Date().toISOString();
+    for (const orderId of keys) {
+      const { event, orderingKey } = publisher.prepare('orders', type, { orderId, customerId: 'c', sequence: step + 1 });
+      const message = toPubsubMessage(event, orderingKey);
+      const messageId = await pubsub.topic('orders', { messageOrdering: true }).publishMessage(message);
+      rows.push(eventRow(spec.topics.orders, { event, messageId, publishTime: new Date(), orderingKey, attributes: message.attributes }));
+    }
+  }
+  const table = bigquery.dataset(spec.warehouse.dataset).table(eventsTableName('orders'));
+  await table.insert(rows, { raw: true });
+  const projection = async (orderId: string) =>
+    (await firestore.doc(firestorePaths.order(orderId)).get()).data() as (OrderProjection & { lastReplayId?: string }) | undefined;
+  const shipped = async () => (await Promise.all(keys.map(projection))).filter((p) => p?.state === 'shipped' && p.lastSequence === 3).length;
+  await eventually(async () => ((await shipped()) === 40 ? true : undefined), 60000, 'all 40 orders shipped');
+
+  // Made wrong: 20 projections rewritten, 20 deleted.
+  for (const [i, orderId] of keys.entries()) {
+    if (i % 2) await firestore.doc(firestorePaths.order(orderId)).set({ orderId, state: 'cancelled', lastSequence: 9 });
+    else await firestore.doc(firestorePaths.order(orderId)).delete();
+  }
+  const to = new Date(Date.now() + 1000).toISOString();
+  const source = new WarehouseReplaySource(bigquery, spec, project);
+  const audit = new ReplayAudit(bigquery, spec, project);
+  const base = { consumer: 'processor-orders', from, to, keys: keys.join(','), owner: 'test', intent: 'rebuild after a bad deploy', operator: 'test' };
+
+  // A plain replay sends them and the dedup drops every one: still wrong.
+  const plain = parseReplayRequest(spec, base);
+  expect((await runReplay({ pubsub, spec, source, audit, request: plain, inScope: 120 })).sent).toBe(120);
+  await eventually(() => (handled.filter((h) => h.replayed).length >= 1500 + 120 ? true : undefined), 30000, 'the plain replay handled');
+  expect(await shipped()).toBe(0);
+
+  // A rebuild whose range leaves out part of a key's history is refused before it clears anything.
+  const partial = parseReplayRequest(spec, { ...base, to: beforeShipped, rebuild: true });
+  const partialPlan = await planReplay(spec, source, partial);
+  expect(partialPlan.blockers[0]).toMatch(/event\(s\) of these keys lie outside the range: a rebuild must replay each key's whole history/);
+  await expect(clearScope({ firestore, source, audit, request: partial, inScope: 0 })).rejects.toThrow(/outside the range/);
+
+  const rebuild = parseReplayRequest(spec, { ...base, rebuild: true });
+  const plan = await planReplay(spec, source, rebuild);
+  expect(plan).toMatchObject({ inScope: 120, keys: 40, blockers: [] });
+  const cleared = await clearScope({ firestore, source, audit, request: rebuild, inScope: plan.inScope });
+  expect(cleared).toEqual({ projections: 20, anomalies: 0, dedupRecords: 120 });
+  expect((await runReplay({ pubsub, spec, source, audit, request: rebuild, inScope: plan.inScope })).state).toBe('completed');
+  await eventually(async () => ((await shipped()) === 40 ? true : undefined), 60000, 'all 40 rebuilt');
+  for (const orderId of keys) expect(await projection(orderId)).toMatchObject({ state: 'shipped', lastSequence: 3, lastReplayId: rebuild.id });
+  expect((await audit.history(rebuild.id)).map((r) => r.state)).toEqual(['cleared', 'started', 'completed']);
+  expect((await audit.history(rebuild.id))[0].detail).toBe('rebuild cleared 20 projections, 0 anomalies and 120 dedup records of 40 keys');
 }, 180000);

@@ -100,6 +100,18 @@ describe('parseReplayRequest', () => {
     expect(parseReplayRequest(spec, { ...base, keyRange: 'o-a..o-m' }, now).scope.keyRange).toEqual({ first: 'o-a', last: 'o-m' });
   });
 
+  it('takes a rebuild only of keyed projections, by key, with every type', () => {
+    expect(parseReplayRequest(spec, { ...base, keys: 'o1', rebuild: true }, now).rebuild).toBe(true);
+    expect(parseReplayRequest(spec, base, now).rebuild).toBeUndefined();
+    expect(problem({ rebuild: true })).toBe('--rebuild: a rebuild clears projections per ordering key: name them with --keys or --key-range');
+    expect(problem({ rebuild: true, keys: 'o1', types: 'order.paid' })).toBe(
+      "--types: a rebuild replays each key's whole history: --types would leave steps out",
+    );
+    expect(problem({ rebuild: true, consumer: 'processor-analytics' })).toMatch(
+      /^--rebuild: processor-analytics cannot be rebuilt: a rebuild clears projections per ordering key, which only the processor's orders projections are/,
+    );
+  });
+
   it('gives each replay its own id', () => {
     expect(new Set(Array.from({ length: 50 }, () => newReplayId(now))).size).toBe(50);
   });

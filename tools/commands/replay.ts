@@ -10,6 +10,7 @@ import type { ConsumerHealth } from '../../shared/health/types';
 import { localServiceUrls } from '../../shared/local/services';
 import {
   appliedCounter,
+  clearScope,
   FINAL_STATES,
   parseReplayRequest,
   replayCeiling,
@@ -49,6 +50,7 @@ interface RequestOptions extends TargetOptions {
   intent?: string;
   ceiling?: string;
   dryRun?: boolean;
+  rebuild?: boolean;
   json?: boolean;
 }
 
@@ -147,6 +149,7 @@ export function register(program: Command): void {
       .option('--owner <name>', 'who answers for it (required)')
       .option('--intent <why>', 'why it is run (required)')
       .option('--ceiling <rate>', "at most this rate, e.g. 50/s (default and maximum: the consumer's replay.ceiling)")
+      .option('--rebuild', "first clear the keys' projections and the consumer's dedup records of their events (processor orders; needs --keys or --key-range)")
       .option('--dry-run', 'print the plan, send nothing')
       .option('--json', 'print the plan (and outcome) as JSON'),
   ).action(async (options: RequestOptions) => {
@@ -163,9 +166,14 @@ export function register(program: Command): void {
       if (options.json && options.dryRun) return void console.log(JSON.stringify(plan, null, 2));
       for (const line of planLines(plan)) console.log(line);
       if (options.dryRun) return void console.log('dry run: nothing sent, nothing recorded');
+      if (plan.blockers.length) throw new UserError(plan.blockers.join('; '), { where: '--rebuild' });
       if (!plan.inScope) throw new UserError(`nothing in scope (${describeScope(request.scope)}): nothing to replay`);
       const audit = new ReplayAudit(target.bigquery, spec, target.project);
       await audit.record(recordOf(request, 'requested', { inScope: plan.inScope, sent: 0, elapsedSeconds: 0, detail: plan.warnings.join('; ') || undefined }));
+      if (request.rebuild) {
+        const cleared = await clearScope({ firestore: target.firestore, source, audit, request, inScope: plan.inScope });
+        console.log(`rebuild: cleared ${cleared.projections} projections, ${cleared.anomalies} anomalies, ${cleared.dedupRecords} dedup records`);
+      }
       const outcome = await send(spec, target, request, plan.inScope);
       if (options.json) console.log(JSON.stringify({ replayId: request.id, ...outcome, error: outcome.error?.message }, null, 2));
       report(outcome, request);
