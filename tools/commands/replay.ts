@@ -25,6 +25,7 @@ import {
   type ConsumerLag,
   type ReplayOutcome,
   type ReplayRecord,
+  type ReplayInput,
   type ReplayRequest,
 } from '../../shared/replay';
 import { loadSpec, type MeshSpec } from '../../shared/spec';
@@ -39,18 +40,9 @@ interface TargetOptions {
   stack?: string;
 }
 
-interface RequestOptions extends TargetOptions {
-  consumer: string;
-  from?: string;
-  to?: string;
-  keys?: string;
-  keyRange?: string;
-  types?: string;
-  owner?: string;
-  intent?: string;
-  ceiling?: string;
+/** The request's options as commander gives them: ReplayInput's, less the operator (found here). */
+interface RequestOptions extends TargetOptions, Omit<ReplayInput, 'operator'> {
   dryRun?: boolean;
-  rebuild?: boolean;
   json?: boolean;
 }
 
