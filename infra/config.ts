@@ -19,6 +19,9 @@
  *   event-mesh:firestoreLocation default: gcp:region
  *   event-mesh:dashboardViewers  default []: principals (user:, group:, domain:, serviceAccount:) who may open
  *                                the dashboard; makes its ingress default to `all` (still IAM-authenticated)
+ *   event-mesh:replayOperators   default []: principals who run `mesh replay --gcp` and `mesh dead-letters
+ *                                --redrive --gcp`: the only ones granted publish on the redrive topics
+ *                                (infra/operators.ts)
  *   event-mesh:dashboardAccess   iam (default: viewers get run.invoker, open it through `gcloud run services
  *                                proxy`) | iap (IAP on the Cloud Run service; refused while it receives push)
  */
@@ -52,6 +55,8 @@ export interface MeshConfig {
   /** IAM principals who may open the dashboard. */
   dashboardViewers: string[];
   dashboardAccess: DashboardAccess;
+  /** IAM principals who may replay and redrive (publish to the consumers' redrive topics). */
+  replayOperators: string[];
 }
 
 /** How viewers reach the dashboard: Cloud Run IAM (run.invoker + gcloud proxy) or IAP on the service. */
@@ -71,6 +76,7 @@ export interface RawMeshConfig {
   firestoreLocation?: string;
   dashboardViewers?: string[];
   dashboardAccess?: string;
+  replayOperators?: string[];
 }
 
 export const INFRA_DIR = __dirname;
@@ -148,6 +154,13 @@ export function parseMeshConfig(raw: RawMeshConfig): MeshConfig {
         problems.push(`event-mesh:dashboardViewers: "${String(viewer)}" is not a principal (user:, group:, domain: or serviceAccount:<email or domain>)`);
     }
   }
+  const replayOperators = raw.replayOperators ?? [];
+  if (!Array.isArray(replayOperators))
+    problems.push('event-mesh:replayOperators must be a list of principals (user:a@example.com, group:oncall@example.com ...)');
+  else
+    for (const operator of replayOperators)
+      if (typeof operator !== 'string' || !PRINCIPAL.test(operator))
+        problems.push(`event-mesh:replayOperators: "${String(operator)}" is not a principal (user:, group:, domain: or serviceAccount:<email or domain>)`);
   const dashboardAccess = raw.dashboardAccess ?? 'iam';
   if (dashboardAccess !== 'iam' && dashboardAccess !== 'iap') problems.push(`event-mesh:dashboardAccess must be iam or iap, got "${dashboardAccess}"`);
 
@@ -166,6 +179,7 @@ export function parseMeshConfig(raw: RawMeshConfig): MeshConfig {
     firestoreLocation: raw.firestoreLocation ?? region,
     dashboardViewers: dashboardViewers,
     dashboardAccess: dashboardAccess as DashboardAccess,
+    replayOperators,
   };
 }
 
@@ -245,6 +259,7 @@ export function readRawConfig(): RawMeshConfig {
     imageRepository: mesh.get('imageRepository'),
     firestoreLocation: mesh.get('firestoreLocation'),
     dashboardViewers: mesh.getObject<string[]>('dashboardViewers'),
+    replayOperators: mesh.getObject<string[]>('replayOperators'),
     dashboardAccess: mesh.get('dashboardAccess'),
   };
 }

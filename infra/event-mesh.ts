@@ -19,6 +19,7 @@ import { pubsubAgentMember } from './iam';
 import { meshImages } from './images';
 import { createMonitoring } from './monitoring';
 import { createParityControl } from './parity';
+import { createReplayOperators } from './operators';
 import { createServiceAccounts, createServices, type MeshService } from './services';
 import { createTopics, type MeshTopic } from './topics';
 import { createWarehouse, type MeshWarehouse } from './warehouse';
@@ -74,6 +75,13 @@ export class EventMesh extends pulumi.ComponentResource {
     createParityControl(ctx, images.parity, {
       dataset: this.warehouse.dataset,
       tables: this.warehouse.tables,
+      subscriptions: Object.fromEntries(Object.values(this.consumers).map((c) => [consumerResources(c.spec).deadLetterHold, c.deadLetterHold])),
+    });
+
+    createReplayOperators(ctx, {
+      dataset: this.warehouse.dataset,
+      tables: this.warehouse.tables,
+      topics: Object.fromEntries(Object.values(this.consumers).map((c) => [consumerResources(c.spec).redriveTopic, c.redriveTopic])),
       subscriptions: Object.fromEntries(Object.values(this.consumers).map((c) => [consumerResources(c.spec).deadLetterHold, c.deadLetterHold])),
     });
 

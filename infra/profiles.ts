@@ -8,7 +8,7 @@
 import type { MeshSpec, ServiceDependency } from '../shared/spec';
 import { consumerResources } from '../shared/spec';
 import { parityConsumers } from '../shared/parity';
-import { PARITY_RESULTS_TABLE } from '../shared/warehouse';
+import { PARITY_RESULTS_TABLE, REPLAY_AUDIT_TABLE } from '../shared/warehouse';
 
 export type CloudRunIngress = 'INGRESS_TRAFFIC_ALL' | 'INGRESS_TRAFFIC_INTERNAL_ONLY' | 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER';
 
@@ -107,6 +107,30 @@ export function parityJobGrants(spec: MeshSpec): Grant[] {
   for (const consumer of parityConsumers(spec)) {
     const hold = consumerResources(consumer).deadLetterHold;
     grants.push({ role: 'roles/pubsub.subscriber', on: { kind: 'subscription', name: hold }, reason: `reads what ${consumer.name} holds` });
+  }
+  return grants;
+}
+
+/**
+ * What a replay operator (event-mesh:replayOperators) needs for `mesh replay --gcp` and
+ * `mesh dead-letters --redrive --gcp`: publish to each consumer's redrive topic (the only
+ * principals granted it: no service publishes there), read the warehouse, append to
+ * replay_audit, read and clear Firestore documents (the plan's dedup count, a rebuild), and read
+ * and ack the dead-letter holds.
+ */
+export function replayOperatorGrants(spec: MeshSpec): Grant[] {
+  const grants: Grant[] = [
+    { role: 'roles/bigquery.dataViewer', on: { kind: 'dataset' }, reason: 'reads the events to replay from the dedup views' },
+    { role: 'roles/bigquery.jobUser', on: { kind: 'project' }, reason: 'runs the replay queries (a query is a BigQuery job)' },
+    { role: 'roles/bigquery.dataEditor', on: { kind: 'table', name: REPLAY_AUDIT_TABLE }, reason: 'records every step of a replay' },
+    { role: 'roles/datastore.user', on: { kind: 'project' }, reason: "counts what a consumer applied; a rebuild clears the keys' projections" },
+  ];
+  for (const consumer of Object.values(spec.consumers)) {
+    const names = consumerResources(consumer);
+    grants.push(
+      { role: 'roles/pubsub.publisher', on: { kind: 'topic', name: names.redriveTopic }, reason: `replays and redrives to ${consumer.name} only` },
+      { role: 'roles/pubsub.subscriber', on: { kind: 'subscription', name: names.deadLetterHold }, reason: `lists and redrives what ${consumer.name} holds` },
+    );
   }
   return grants;
 }

@@ -25,6 +25,7 @@ describe('parseMeshConfig', () => {
       firestoreLocation: 'us-central1',
       dashboardViewers: [],
       dashboardAccess: 'iam',
+      replayOperators: [],
     });
   });
 
