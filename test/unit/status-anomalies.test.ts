@@ -1,5 +1,8 @@
 /** `mesh status` reads the order anomalies from the dashboard (GET /api/anomalies) beside its health, over stub services. */
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { describeAnomalies, type AnomalyReport } from '../../shared/firestore';
 import { readMeshStatus } from '../../tools/commands/status';
@@ -28,7 +31,9 @@ async function stub(routes: Record<string, unknown>): Promise<{ url: string; clo
 }
 
 it('shows the last 24 hours of anomalies with the three latest offenders, or says why not', async () => {
-  const spec = defaultSpec();
+  // A data folder of its own: the repository's .mesh-data holds the supervisor records of a
+  // developer's last `npm start`, which status would show.
+  const spec = { ...defaultSpec(), local: { ...defaultSpec().local, dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'status-anomalies-')) } };
   const dashboard = await stub({ '/stats': { service: 'dashboard', consumers: {} }, '/api/health': { consumers: [] }, '/api/anomalies': REPORT });
   try {
     const status = await readMeshStatus(spec, { dashboard: dashboard.url, processor: 'http://127.0.0.1:1', warehouse: 'http://127.0.0.1:1' });
