@@ -130,8 +130,7 @@ export function parseReplayRequest(spec: MeshSpec, input: ReplayInput, now = new
 
   if (input.rebuild) {
     assertRebuildable(spec, consumer);
-    if (!keys && !keyRange)
-      throw new UserError('a rebuild clears projections per ordering key: name them with --keys or --key-range', { where: '--rebuild' });
+    if (!keys && !keyRange) throw new UserError('a rebuild clears projections per ordering key: name them with --keys or --key-range', { where: '--rebuild' });
     if (types) throw new UserError("a rebuild replays each key's whole history: --types would leave steps out", { where: '--types' });
   }
 
@@ -171,7 +170,6 @@ export function replayCeiling(consumer: ConsumerSpec, text: string): number {
 
 /** The service and topic whose projections a rebuild can clear: the processor's orders. */
 const REBUILDABLE = { service: 'processor', topic: 'orders' };
-
 
 /** Refuses a rebuild of a consumer whose projections cannot be cleared per key. */
 export function assertRebuildable(spec: MeshSpec, consumer: ConsumerSpec): void {

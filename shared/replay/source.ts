@@ -140,7 +140,10 @@ export class WarehouseReplaySource {
   /** The distinct ordering keys of the scope's events. */
   async keys(scope: ReplayScope): Promise<string[]> {
     const { where, params } = scopeFilter(scope);
-    const rows = await this.query<{ k: string }>(`SELECT DISTINCT ordering_key AS k FROM ${this.firstCopies(scope.topic)} WHERE ${where} AND ordering_key IS NOT NULL`, params);
+    const rows = await this.query<{ k: string }>(
+      `SELECT DISTINCT ordering_key AS k FROM ${this.firstCopies(scope.topic)} WHERE ${where} AND ordering_key IS NOT NULL`,
+      params,
+    );
     return rows.map((r) => r.k).sort();
   }
 

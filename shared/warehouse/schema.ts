@@ -147,7 +147,12 @@ export const REPLAY_AUDIT_PARTITION_FIELD = 'recorded_at';
 export const replayAuditTableSchema = (): BigQueryField[] => [
   { name: 'replay_id', type: 'STRING', mode: 'REQUIRED', description: 'The replay; its messages carry it (attribute replayId), its effects record it.' },
   { name: 'recorded_at', type: 'TIMESTAMP', mode: 'REQUIRED', description: 'When this step was recorded; the partitioning column.' },
-  { name: 'state', type: 'STRING', mode: 'REQUIRED', description: 'requested, cleared (a rebuild cleared its scope), started, progress, completed, failed or cancelled.' },
+  {
+    name: 'state',
+    type: 'STRING',
+    mode: 'REQUIRED',
+    description: 'requested, cleared (a rebuild cleared its scope), started, progress, completed, failed or cancelled.',
+  },
   { name: 'consumer', type: 'STRING', mode: 'REQUIRED', description: 'The one consumer the replay reaches.' },
   { name: 'topic', type: 'STRING', mode: 'REQUIRED' },
   { name: 'owner', type: 'STRING', mode: 'REQUIRED', description: 'Who answers for it.' },
