@@ -13,6 +13,7 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { UserError } from '../errors';
 import { firestorePaths } from '../firestore/layout';
+import { existingDedupRecords } from './applied';
 import { recordOf, type ReplayAudit } from './audit';
 import type { ReplayRequest } from './request';
 import type { WarehouseReplaySource } from './source';
@@ -38,12 +39,9 @@ export async function clearForRebuild(firestore: Firestore, consumer: string, ke
     cleared.anomalies += anomalies.length;
     refs.push(...anomalies);
   }
-  for (let i = 0; i < eventIds.length; i += 300) {
-    const dedup = eventIds.slice(i, i + 300).map((id) => firestore.doc(firestorePaths.dedup(consumer, id)));
-    const found = (await firestore.getAll(...dedup)).filter((d) => d.exists);
-    cleared.dedupRecords += found.length;
-    refs.push(...found.map((d) => d.ref));
-  }
+  const dedup = await existingDedupRecords(firestore, consumer, eventIds);
+  cleared.dedupRecords = dedup.length;
+  refs.push(...dedup.map((d) => d.ref));
   for (let i = 0; i < refs.length; i += BATCH_WRITES) {
     const batch = firestore.batch();
     for (const ref of refs.slice(i, i + BATCH_WRITES)) batch.delete(ref);

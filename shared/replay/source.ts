@@ -117,8 +117,8 @@ export class WarehouseReplaySource {
   /** What the scope holds: events per type and distinct ordering keys. */
   async summary(scope: ReplayScope, options: { eventIds?: boolean } = {}): Promise<ScopeSummary> {
     const { where, params } = scopeFilter(scope);
-    const rows = await this.query<{ event_type: string | null; events: number; keys: number }>(
-      `SELECT event_type, COUNT(*) AS events, COUNT(DISTINCT ordering_key) AS keys FROM ${this.firstCopies(scope.topic)} WHERE ${where} GROUP BY event_type`,
+    const rows = await this.query<{ event_type: string | null; events: number }>(
+      `SELECT event_type, COUNT(*) AS events FROM ${this.firstCopies(scope.topic)} WHERE ${where} GROUP BY event_type`,
       params,
     );
     const [keys] = await this.query<{ keys: number }>(

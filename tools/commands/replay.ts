@@ -46,10 +46,6 @@ interface RequestOptions extends TargetOptions, Omit<ReplayInput, 'operator'> {
   json?: boolean;
 }
 
-function ceilingFor(spec: MeshSpec, consumer: string, text: string): number {
-  return replayCeiling(spec.consumers[consumer], text);
-}
-
 /** Who runs the command: recorded with every step. */
 function operatorName(target: SmokeTarget): string {
   const user = process.env.MESH_OPERATOR ?? os.userInfo().username;
@@ -191,7 +187,7 @@ export function register(program: Command): void {
         });
       if (!spec.consumers[last.consumer]) throw new UserError(`replay ${id} was for consumer ${last.consumer}, which the spec no longer has`);
       const request = requestOf(last);
-      if (options.ceiling !== undefined) request.ceilingPerSecond = ceilingFor(spec, last.consumer, options.ceiling);
+      if (options.ceiling !== undefined) request.ceilingPerSecond = replayCeiling(spec.consumers[last.consumer], options.ceiling);
       console.log(`resuming replay ${id} to ${last.consumer} (${describeScope(last.scope)}) after ${last.sent} sent`);
       report(await send(spec, target, request, last.inScope ?? last.sent, last), request);
     });

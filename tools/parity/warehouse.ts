@@ -9,6 +9,7 @@
  */
 import type { BigQuery } from '@google-cloud/bigquery';
 import type { MeshSpec } from '../../shared/spec';
+import { timestampText } from '../../shared/replay/source';
 import { eventsDedupViewName, eventsTableSchema, FIRST_PUBLISHED, payloadColumnName } from '../../shared/warehouse';
 import type { Granularity } from '../../services/dashboard/windows';
 
@@ -34,9 +35,7 @@ const TRUNC: Record<Granularity, string> = { minute: 'MINUTE', hour: 'HOUR' };
 
 /** A TIMESTAMP as the client returns it (BigQueryTimestamp, Date or text) in ms. */
 export function timestampMs(value: unknown): number {
-  if (value instanceof Date) return value.getTime();
-  const text = typeof value === 'object' && value !== null && 'value' in value ? String(value.value) : String(value);
-  return Date.parse(text);
+  return Date.parse(timestampText(value));
 }
 
 /** Numeric ids by value (the emulator's 1, 2 ... 10), others as text. */
