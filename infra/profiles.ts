@@ -8,7 +8,7 @@
 import type { MeshSpec, ServiceDependency } from '../shared/spec';
 import { consumerResources } from '../shared/spec';
 import { parityConsumers } from '../shared/parity';
-import { PARITY_RESULTS_TABLE, REPLAY_AUDIT_TABLE } from '../shared/warehouse';
+import { OPERATIONS_AUDIT_TABLE, PARITY_RESULTS_TABLE, REPLAY_AUDIT_TABLE } from '../shared/warehouse';
 
 export type CloudRunIngress = 'INGRESS_TRAFFIC_ALL' | 'INGRESS_TRAFFIC_INTERNAL_ONLY' | 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER';
 
@@ -115,7 +115,7 @@ export function parityJobGrants(spec: MeshSpec): Grant[] {
  * What a replay operator (event-mesh:replayOperators) needs for `mesh replay --gcp` and
  * `mesh dead-letters --redrive --gcp`: publish to each consumer's redrive topic (the only
  * principals granted it: no service publishes there), read the warehouse, append to
- * replay_audit, read and clear Firestore documents (the plan's dedup count, a rebuild), and read
+ * replay_audit and operations_audit, read and clear Firestore documents (the plan's dedup count, a rebuild), and read
  * and ack the dead-letter holds.
  */
 export function replayOperatorGrants(spec: MeshSpec): Grant[] {
@@ -123,6 +123,7 @@ export function replayOperatorGrants(spec: MeshSpec): Grant[] {
     { role: 'roles/bigquery.dataViewer', on: { kind: 'dataset' }, reason: 'reads the events to replay from the dedup views' },
     { role: 'roles/bigquery.jobUser', on: { kind: 'project' }, reason: 'runs the replay queries (a query is a BigQuery job)' },
     { role: 'roles/bigquery.dataEditor', on: { kind: 'table', name: REPLAY_AUDIT_TABLE }, reason: 'records every step of a replay' },
+    { role: 'roles/bigquery.dataEditor', on: { kind: 'table', name: OPERATIONS_AUDIT_TABLE }, reason: 'records every redrive (who, why, what, outcome)' },
     { role: 'roles/datastore.user', on: { kind: 'project' }, reason: "counts what a consumer applied; a rebuild clears the keys' projections" },
   ];
   for (const consumer of Object.values(spec.consumers)) {

@@ -22,6 +22,9 @@ import { IAM_PROPAGATION_SECONDS, PropagationWait } from './propagation';
 import {
   bigquerySubscriptionTableSchema,
   DEAD_LETTERS_TABLE,
+  OPERATIONS_AUDIT_PARTITION_FIELD,
+  OPERATIONS_AUDIT_TABLE,
+  operationsAuditTableSchema,
   REPLAY_AUDIT_PARTITION_FIELD,
   REPLAY_AUDIT_TABLE,
   replayAuditTableSchema,
@@ -121,6 +124,13 @@ export function createWarehouse(ctx: MeshContext, options: WarehouseOptions = {}
     description: 'Every replay: one row per step (docs/operations.md).',
     schema: JSON.stringify(replayAuditTableSchema()),
     timePartitioning: { type: 'DAY', field: REPLAY_AUDIT_PARTITION_FIELD },
+  });
+
+  // `mesh dead-letters --redrive --gcp` records every redrive here (shared/operations/audit.ts).
+  table(OPERATIONS_AUDIT_TABLE, {
+    description: 'Every operation that changes what a consumer receives: one row per step (docs/operations.md).',
+    schema: JSON.stringify(operationsAuditTableSchema()),
+    timePartitioning: { type: 'DAY', field: OPERATIONS_AUDIT_PARTITION_FIELD },
   });
 
   const bigqueryConsumers = Object.values(ctx.spec.consumers).filter((c) => c.delivery === 'bigquery');

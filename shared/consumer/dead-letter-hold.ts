@@ -285,13 +285,37 @@ export async function listHeld(pubsub: PubSub, consumer: ConsumerSpec, options: 
   return [...copies.kept.values()].map(heldMessageOf).sort((a, b) => a.deadLetteredAt.localeCompare(b.deadLetteredAt));
 }
 
+/**
+ * Which held messages a redrive sends back: all by default. An operator redrives what failed for a
+ * reason that has gone (`max-delivery-attempts`: the service was down) and leaves poison held.
+ */
+export interface HeldSelection {
+  /** Only messages held for one of these reasons (HeldMessage.reason). */
+  reasons?: readonly string[];
+  /** Only these events (ce-id). */
+  eventIds?: readonly string[];
+}
+
+/** Whether a held message is in the selection: every criterion given holds. */
+export function selector(selection: HeldSelection = {}): (m: Pick<HeldMessage, 'reason' | 'eventId'>) => boolean {
+  const reasons = selection.reasons && new Set(selection.reasons);
+  const eventIds = selection.eventIds && new Set(selection.eventIds);
+  return (m) => (!reasons || reasons.has(m.reason)) && (!eventIds || (m.eventId !== undefined && eventIds.has(m.eventId)));
+}
+
+export interface RedriveOptions extends HoldOptions {
+  /** What to send back; the rest stays in the hold. Default: everything. */
+  select?: HeldSelection;
+}
+
 /** Republishes what the hold held when called to the consumer's redrive topic; returns those redriven. */
-export async function redriveHeld(pubsub: PubSub, consumer: ConsumerSpec, options: HoldOptions = {}): Promise<HeldMessage[]> {
+export async function redriveHeld(pubsub: PubSub, consumer: ConsumerSpec, options: RedriveOptions = {}): Promise<HeldMessage[]> {
   const topic = pubsub.topic(consumerResources(consumer).redriveTopic, { messageOrdering: true });
   const redriven: HeldMessage[] = [];
   // A redriven message that fails again comes back to the hold as a new message: take only what was
   // held before this redrive began, and each event once, or a poison message would go round and round.
   const startedAt = Date.now();
+  const selected = selector(options.select);
   const events = new Set<string>();
   const copies = new HeldCopies();
   const redrivenIds = new Set<string>();
@@ -302,13 +326,15 @@ export async function redriveHeld(pubsub: PubSub, consumer: ConsumerSpec, option
         // An extra copy of a message already redriven (HeldCopies): sent once, the copy acked away.
         const taken = copies.take(m);
         if (taken === 'extra' || (typeof taken === 'object' && redrivenIds.has(taken.replaces))) return true;
+        const held = heldMessageOf(m);
+        if (!selected(held)) return false;
         const eventId = m.attributes?.['ce-id'];
         if (eventId && events.has(eventId)) return false;
         if (eventId) events.add(eventId);
         redrivenIds.add(m.id); // before the publish: a copy of the same Pull may replace it meanwhile
         const { attributes, orderingKey } = redriveAttributes(m.attributes ?? {});
         await topic.publishMessage({ data: m.data, attributes, ...(orderingKey ? { orderingKey } : {}) });
-        redriven.push(heldMessageOf(m));
+        redriven.push(held);
         return true;
       },
       extrasFoundLater: () => copies.extrasFoundLater,

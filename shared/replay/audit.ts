@@ -7,9 +7,9 @@
  */
 import type { BigQuery, Dataset } from '@google-cloud/bigquery';
 import type { MeshSpec } from '../spec/types';
-import { REPLAY_AUDIT_PARTITION_FIELD, REPLAY_AUDIT_TABLE, replayAuditTableSchema } from '../warehouse';
+import { ensureToolTable, REPLAY_AUDIT_PARTITION_FIELD, REPLAY_AUDIT_TABLE, replayAuditTableSchema, timestampText } from '../warehouse';
 import type { ReplayRequest, ReplayScope } from './request';
-import { timestampText, type ReplayCheckpoint } from './source';
+import type { ReplayCheckpoint } from './source';
 
 export type ReplayState = 'requested' | 'cleared' | 'started' | 'progress' | 'completed' | 'failed' | 'cancelled';
 
@@ -112,18 +112,12 @@ export class ReplayAudit {
 
   /** Creates the table where it is missing (locally; in GCP the deployment made it). */
   ensureTable(): Promise<void> {
-    this.ready ??= (async () => {
-      const [datasetExists] = await this.dataset.exists();
-      if (!datasetExists) await this.dataset.create({ location: this.spec.warehouse.location });
-      const table = this.dataset.table(REPLAY_AUDIT_TABLE);
-      const [exists] = await table.exists();
-      if (!exists)
-        await this.dataset.createTable(REPLAY_AUDIT_TABLE, {
-          schema: { fields: replayAuditTableSchema() },
-          timePartitioning: { type: 'DAY', field: REPLAY_AUDIT_PARTITION_FIELD },
-          description: 'Every replay: one row per step (docs/operations.md).',
-        });
-    })();
+    this.ready ??= ensureToolTable(this.bigquery, this.spec, {
+      name: REPLAY_AUDIT_TABLE,
+      fields: replayAuditTableSchema(),
+      partitionField: REPLAY_AUDIT_PARTITION_FIELD,
+      description: 'Every replay: one row per step (docs/operations.md).',
+    });
     return this.ready;
   }
 

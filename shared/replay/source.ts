@@ -16,7 +16,7 @@
 import type { BigQuery } from '@google-cloud/bigquery';
 import { TopicSchemas } from '../schemas/topic-schemas';
 import type { MeshSpec } from '../spec/types';
-import { eventsDedupViewName, FIRST_PUBLISHED } from '../warehouse';
+import { eventsDedupViewName, FIRST_PUBLISHED, timestampText } from '../warehouse';
 import { REPLAY_ID_ATTRIBUTE, type ReplayScope } from './request';
 
 /** Where a replay got to: the last event sent, in the order events are sent. */
@@ -48,13 +48,6 @@ export interface Coverage {
   /** Publish time of the oldest and newest event the warehouse holds for the topic (ISO), if any. */
   oldest?: string;
   newest?: string;
-}
-
-/** A TIMESTAMP as the client returns it (BigQueryTimestamp, Date or text), as ISO text. */
-export function timestampText(value: unknown): string {
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'object' && value !== null && 'value' in value) return String(value.value);
-  return String(value);
 }
 
 /** The clauses that pick a scope's keys (none when it names no keys). */

@@ -128,3 +128,10 @@ export function deadLetterRow(letter: DeadLetter): InsertRow {
     },
   };
 }
+
+/** A TIMESTAMP as the client returns it (BigQueryTimestamp, Date or text), as ISO text. */
+export function timestampText(value: unknown): string {
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'object' && value !== null && 'value' in value) return String(value.value);
+  return String(value);
+}

@@ -168,6 +168,29 @@ export const replayAuditTableSchema = (): BigQueryField[] => [
 ];
 
 /**
+ * Every operation that changes what a consumer receives, other than a replay (replay_audit has its
+ * steps): redrives now; pause, resume and canary use it too (shared/operations/audit.ts).
+ */
+export const OPERATIONS_AUDIT_TABLE = 'operations_audit';
+export const OPERATIONS_AUDIT_PARTITION_FIELD = 'recorded_at';
+
+/** One row per step of an operation: started, then completed or failed. */
+export const operationsAuditTableSchema = (): BigQueryField[] => [
+  { name: 'operation_id', type: 'STRING', mode: 'REQUIRED', description: 'The operation; each of its steps repeats it.' },
+  { name: 'recorded_at', type: 'TIMESTAMP', mode: 'REQUIRED', description: 'When this step was recorded; the partitioning column.' },
+  { name: 'operation', type: 'STRING', mode: 'REQUIRED', description: 'What was done: redrive.' },
+  { name: 'state', type: 'STRING', mode: 'REQUIRED', description: 'started, completed or failed.' },
+  { name: 'consumer', type: 'STRING', mode: 'REQUIRED', description: 'The one consumer it changes.' },
+  { name: 'owner', type: 'STRING', mode: 'REQUIRED', description: 'Who answers for it.' },
+  { name: 'intent', type: 'STRING', mode: 'REQUIRED', description: 'Why it was run.' },
+  { name: 'operator', type: 'STRING', mode: 'NULLABLE', description: 'Who ran the command (OS user or GCP account).' },
+  { name: 'selection', type: 'JSON', mode: 'NULLABLE', description: 'What it was asked to act on, e.g. {reasons, eventIds, max} for a redrive.' },
+  { name: 'affected', type: 'INT64', mode: 'NULLABLE', description: 'How many messages it acted on (completed).' },
+  { name: 'affected_events', type: 'JSON', mode: 'NULLABLE', description: 'The event ids it acted on (the first 10,000).' },
+  { name: 'detail', type: 'STRING', mode: 'NULLABLE', description: 'The error of a failed step, or a note.' },
+];
+
+/**
  * Table of a BigQuery-kind consumer, written by Pub/Sub itself (no topic or table schema mapping):
  * the payload in `data` plus the metadata columns writeMetadata adds.
  */

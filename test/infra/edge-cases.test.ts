@@ -82,7 +82,7 @@ describe('one pull consumer with exactly-once (service without a profile, prebui
         .all(T.table)
         .map((t) => t.inputs.tableId)
         .sort(),
-    ).toEqual(['dead_letters', 'orders_events', 'orders_events_dedup', 'parity_results', 'replay_audit']);
+    ).toEqual(['dead_letters', 'operations_audit', 'orders_events', 'orders_events_dedup', 'parity_results', 'replay_audit']);
   });
 });
 

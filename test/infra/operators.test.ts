@@ -32,7 +32,7 @@ describe('replay operators', () => {
     expect(topicGrants(mesh).filter((g) => OPERATORS.includes(g.member) && !redriveTopics.some((t) => g.topic.endsWith(t)))).toEqual([]);
   });
 
-  it('gives them what a replay reads and records: the warehouse, replay_audit, Firestore, the holds', () => {
+  it('gives them what a replay or redrive reads and records: the warehouse, replay_audit, operations_audit, Firestore, the holds', () => {
     for (const operator of OPERATORS) {
       const project = mesh
         .all(T.projectIam)
@@ -49,8 +49,12 @@ describe('replay operators', () => {
         mesh
           .all(T.bigqueryIam)
           .filter((g) => g.inputs.member === operator)
-          .map((g) => [g.inputs.role, g.inputs.tableId]),
-      ).toEqual([['roles/bigquery.dataEditor', 'replay_audit']]);
+          .map((g) => [g.inputs.role, g.inputs.tableId])
+          .sort(),
+      ).toEqual([
+        ['roles/bigquery.dataEditor', 'operations_audit'],
+        ['roles/bigquery.dataEditor', 'replay_audit'],
+      ]);
       const holds = mesh.all(T.subscriptionIam).filter((g) => g.inputs.member === operator);
       expect(holds).toHaveLength(redriveTopics.length);
       expect(holds.every((g) => g.inputs.role === 'roles/pubsub.subscriber' && String(g.inputs.subscription).endsWith('-dlq-hold'))).toBe(true);

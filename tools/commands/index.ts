@@ -13,5 +13,6 @@ import { register as smoke } from './smoke';
 import { register as parity } from './parity';
 import { register as faults } from './faults';
 import { register as replay } from './replay';
+import { register as audit } from './audit';
 
-export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor, plan, load, query, status, deadLetters, smoke, parity, faults, replay];
+export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor, plan, load, query, status, deadLetters, smoke, parity, faults, replay, audit];

@@ -3,7 +3,6 @@
  * Locally against `npm start` (the emulators and the local BigQuery endpoint); with --gcp against a
  * deployed stack with the operator's credentials.
  */
-import * as os from 'node:os';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import type { ConsumerHealth } from '../../shared/health/types';
@@ -30,26 +29,15 @@ import {
 } from '../../shared/replay';
 import { loadSpec, type MeshSpec } from '../../shared/spec';
 import { UserError } from '../../shared/errors';
-import { gcpTarget, localTarget, type SmokeTarget } from '../smoke/target';
+import type { SmokeTarget } from '../smoke/target';
+import { operatorName, targetOptions, withTarget, type TargetOptions } from './target-options';
 import { DASHBOARD_HEALTH_PATH } from './status';
 import { printTable } from '../table';
-
-interface TargetOptions {
-  gcp?: boolean;
-  project?: string;
-  stack?: string;
-}
 
 /** The request's options as commander gives them: ReplayInput's, less the operator (found here). */
 interface RequestOptions extends TargetOptions, Omit<ReplayInput, 'operator'> {
   dryRun?: boolean;
   json?: boolean;
-}
-
-/** Who runs the command: recorded with every step. */
-function operatorName(target: SmokeTarget): string {
-  const user = process.env.MESH_OPERATOR ?? os.userInfo().username;
-  return target.kind === 'gcp' ? `${user} (gcp ${target.project})` : `${user}@${os.hostname()}`;
 }
 
 /** The consumer's real-time lag, from the local dashboard's health; unknown in GCP from here. */
@@ -60,15 +48,6 @@ async function localLag(spec: MeshSpec, consumer: string): Promise<ConsumerLag |
   const body = (await res.json()) as ConsumerHealth[] | { consumers: ConsumerHealth[] };
   const health = (Array.isArray(body) ? body : body.consumers).find((h) => h.consumer === consumer);
   return health ? { oldestUnackedSeconds: health.oldestUnackedSeconds, backlog: health.backlog } : undefined;
-}
-
-async function withTarget<T>(spec: MeshSpec, options: TargetOptions, work: (target: SmokeTarget) => Promise<T>): Promise<T> {
-  const target = options.gcp ? await gcpTarget(spec, { project: options.project, stack: options.stack }) : await localTarget(spec);
-  try {
-    return await work(target);
-  } finally {
-    await target.close();
-  }
 }
 
 /** Sends with a progress bar; Ctrl-C cancels cleanly (recorded, resumable). */
@@ -114,12 +93,6 @@ function report(outcome: ReplayOutcome, request: ReplayRequest): void {
       hint: `go on with: npm run mesh -- replay resume ${request.id}`,
     });
 }
-
-const targetOptions = (command: Command) =>
-  command
-    .option('--gcp', 'a deployed stack (application default credentials)')
-    .option('--project <id>', 'GCP project (with --gcp)')
-    .option('--stack <name>', 'Pulumi stack whose gcp:project to use (with --gcp)');
 
 export function register(program: Command): void {
   const replay = program.command('replay').description('send a bounded scope of past events again to one consumer, at a ceiling, audited (docs/operations.md)');

@@ -9,7 +9,7 @@
  */
 import type { BigQuery } from '@google-cloud/bigquery';
 import type { MeshSpec } from '../../shared/spec';
-import { timestampText } from '../../shared/replay/source';
+import { timestampText } from '../../shared/warehouse';
 import { eventsDedupViewName, eventsTableSchema, FIRST_PUBLISHED, payloadColumnName } from '../../shared/warehouse';
 import type { Granularity } from '../../services/dashboard/windows';
 
