@@ -15,4 +15,19 @@ import { register as faults } from './faults';
 import { register as replay } from './replay';
 import { register as audit } from './audit';
 
-export const commands: ((program: Command) => void)[] = [validate, apply, up, doctor, plan, load, query, status, deadLetters, smoke, parity, faults, replay, audit];
+export const commands: ((program: Command) => void)[] = [
+  validate,
+  apply,
+  up,
+  doctor,
+  plan,
+  load,
+  query,
+  status,
+  deadLetters,
+  smoke,
+  parity,
+  faults,
+  replay,
+  audit,
+];
