@@ -6,6 +6,7 @@
  */
 import type { HeldMessage } from '../../shared/consumer/dead-letter-hold';
 import { isWellFormedText } from '../../shared/envelope/well-formed';
+import { validHeldAfterKills } from '../../tools/faults/after-kills';
 import { Fuzzer, type ValidPayload } from '../../tools/faults/fuzz';
 import { formatFaultReport, judgeFaults, type JudgeInput } from '../../tools/faults/report';
 import type { ParityReport, ParityRow } from '../../tools/parity/types';
@@ -173,6 +174,37 @@ describe('judgeFaults', () => {
     const twice = judgeFaults(input({ parity: parity([{ verdict: 'mismatch', counts: { warehouse: 3, dashboard: 4 } }]) }));
     expect(twice.appliedTwice.total).toBe(1);
     expect(twice.failures.join('\n')).toMatch(/applied twice[\s\S]*parity mismatch/);
+  });
+
+  it('finds the valid events Pub/Sub held because their service died under every delivery, and reports them redriven', () => {
+    const forwarded = (eventId: string): HeldMessage => ({
+      messageId: `dlq-${eventId}`,
+      eventId,
+      reason: 'max-delivery-attempts',
+      deadLetteredAt: '',
+      attributes: { 'ce-id': eventId },
+    });
+    const holds = new Map([
+      ['c1', [forwarded('e1'), forwarded('e2'), forwarded('e3'), forwarded('fuzz-9'), held('x', 'handler', 'e4')]],
+      ['c2', [forwarded('e5')]],
+    ]);
+    // e1: two sends, one applied (the relay saw no failure), one killed under every delivery.
+    // e2: its service answered a failure: retried as transient, not after kills. e3: nothing known
+    // (a pull consumer). fuzz-9: not a valid event. e4: held by the runtime for a reason.
+    const sends: Record<string, string[]> = { e1: ['m1a', 'm1b'], e2: ['m2'], e3: ['m3'], e4: ['m4'], e5: ['m5'] };
+    const answered: Record<string, number> = { 'c1/m1b': 0, 'c1/m2': 1, 'c1/m4': 0, 'c2/m5': 0 };
+    const found = validHeldAfterKills(
+      holds,
+      (id) => sends[id],
+      (consumer, messageId) => answered[`${consumer}/${messageId}`],
+    );
+    expect(Object.fromEntries(found)).toEqual({ c1: ['e1'], c2: ['e5'] });
+
+    const report = judgeFaults(input({ redrivenAfterKills: [{ consumer: 'c1', operationId: 'op-1', eventIds: ['e1'] }] }));
+    expect(report.failures).toEqual([]);
+    expect(formatFaultReport(report)).toMatch(
+      /redriven {7}1 valid event\(s\) Pub\/Sub dead-lettered after their service was killed under every delivery.*c1 1, op-1/,
+    );
   });
 
   it('fails on a crash nobody caused, a wrong push answer, a forged token let in, or an emulator kill the mesh did not survive', () => {

@@ -41,6 +41,8 @@ export function decodingConsumers(spec: MeshSpec, topic?: string): ConsumerSpec[
 export class FaultInputs {
   /** topic -> ids of valid events Pub/Sub accepted. */
   readonly events = new Map<string, Set<string>>();
+  /** valid event id -> the message ids of its sends (a duplicate is a second send of the same event). */
+  readonly messageIds = new Map<string, string[]>();
   readonly poison: PoisonExpectation[] = [];
   readonly pushAnswers: PushAnswer[] = [];
   counts = { sends: 0, duplicates: 0, trafficPoison: 0, sendFailures: 0, pullFuzz: 0, refusedAtPublish: 0, pushFuzz: 0 };
@@ -74,6 +76,7 @@ export class FaultInputs {
     let ids = this.events.get(send.topic);
     if (!ids) this.events.set(send.topic, (ids = new Set()));
     ids.add(send.id);
+    this.messageIds.set(send.id, [...(this.messageIds.get(send.id) ?? []), messageId]);
   }
 
   /**

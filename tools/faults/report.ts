@@ -57,9 +57,14 @@ export interface FaultReport {
     retried: PoisonMiss[];
     /** Held after max delivery attempts, every one of which the service died under (answeredFailures 0). */
     heldAfterKills: number;
-    /** Valid events a consumer dead-lettered. */
+    /** Valid events a consumer dead-lettered (still held at the end). */
     validHeld: { consumer: string; eventId: string; reason: string }[];
   };
+  /**
+   * Valid events Pub/Sub dead-lettered after their service was killed under every delivery, which
+   * the run redrove (audited) before counting what was lost (after-kills.ts).
+   */
+  redrivenAfterKills: { consumer: string; operationId: string; eventIds: string[] }[];
   push: { answered: number; refused: number; held: number; wrong: { consumer: string; kind: string; status: number; wrong: string }[] };
   tokens?: { refused: number; accepted: { kind: string; check: string; status: number }[]; leaked: number; controlApplied: boolean };
   kills: Record<string, number>;
@@ -95,6 +100,7 @@ export interface JudgeInput {
    */
   answeredFailures?: (consumer: string, messageId: string) => number | undefined;
   lost: Map<string, string[]>;
+  redrivenAfterKills?: FaultReport['redrivenAfterKills'];
   tokens?: TokenPhaseResult;
   emulators: FaultReport['emulators'];
 }
@@ -223,6 +229,7 @@ export function judgeFaults(input: JudgeInput): FaultReport {
     lost: { total: lostTotal, byConsumer, sample: lostSample.slice(0, SAMPLE) },
     appliedTwice: { total: above.length, sample: above.slice(0, SAMPLE).map((r) => `${r.topic} ${r.window} ${r.check} ${r.item} ${JSON.stringify(r.counts)}`) },
     poison: { expected: inputs.poison.length, heldOnce, heldAfterKills, missing, wrongReason, retried, validHeld },
+    redrivenAfterKills: input.redrivenAfterKills ?? [],
     push: {
       answered: inputs.pushAnswers.filter((a) => a.status > 0).length,
       refused: inputs.pushAnswers.filter((a) => a.status >= 400 && a.status < 500).length,
@@ -273,6 +280,13 @@ export function formatFaultReport(r: FaultReport): string {
       `${r.poison.missing.length ? `; ${r.poison.missing.length} missing` : ''}${r.poison.wrongReason.length ? `; ${r.poison.wrongReason.length} wrong reason or copies` : ''}` +
       `${r.poison.retried.length ? `; ${r.poison.retried.length} retried as transient` : ''}${r.poison.validHeld.length ? `; ${r.poison.validHeld.length} valid events held` : ''}`,
   );
+  const redriven = r.redrivenAfterKills.reduce((n, x) => n + x.eventIds.length, 0);
+  if (redriven)
+    lines.push(
+      `redriven       ${redriven} valid event(s) Pub/Sub dead-lettered after their service was killed under every delivery, sent back before counting lost (${r.redrivenAfterKills
+        .map((x) => `${x.consumer} ${x.eventIds.length}, ${x.operationId}`)
+        .join('; ')})`,
+    );
   lines.push(`crashes        ${Object.values(r.crashes).reduce((a, b) => a + b, 0)}`);
   lines.push(`push bodies    ${r.push.answered} answered: ${r.push.refused} refused (4xx), ${r.push.held} poison held (204), ${r.push.wrong.length} wrong`);
   if (r.tokens)

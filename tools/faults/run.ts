@@ -6,9 +6,10 @@
  *   2. at once: valid traffic (duplicates, poison, swapped order steps) dated in minutes that have
  *      already closed; `kill -9` of each consumer service, again and again; fuzzed push bodies and
  *      pull messages (fuzz.ts); forged push tokens (tokens.ts);
- *   3. waits until `mesh parity` finds every window agreeing, then counts: valid events missing from
- *      a consumer's sink (lost), sinks above the warehouse (applied twice), poison held once with a
- *      reason, restarts nobody caused (crashes);
+ *   3. waits until `mesh parity` finds every window agreeing; redrives, audited, the valid events
+ *      Pub/Sub dead-lettered because their service was killed under every delivery (after-kills.ts)
+ *      and waits again; then counts: valid events missing from a consumer's sink (lost), sinks above
+ *      the warehouse (applied twice), poison held once with a reason, restarts nobody caused (crashes);
  *   4. kills the Firestore emulator (the mesh brings it back from its export): parity must still hold;
  *      kills the Pub/Sub emulator (back empty, the spec applied again): `mesh smoke` must pass.
  */
@@ -16,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listHeld, type HeldMessage } from '../../shared/consumer/dead-letter-hold';
+import { auditedRedrive, OperationsAudit } from '../../shared/operations';
 import { startLocalMesh, type LocalMesh } from '../../shared/local';
 import type { MeshSpec } from '../../shared/spec';
 import { windowStart } from '../../services/dashboard/windows';
@@ -28,6 +30,7 @@ import type { ParityReport } from '../parity/types';
 import { WarehouseReference } from '../parity/warehouse';
 import { runSmoke } from '../smoke/run';
 import { localTarget, type SmokeTarget } from '../smoke/target';
+import { validHeldAfterKills } from './after-kills';
 import { crashesOf, killEmulator, killLoop, type KillRecord } from './chaos';
 import { Fuzzer, FUZZ_PUSH_SUBSCRIPTION } from './fuzz';
 import { decodingConsumers, FaultInputs } from './inputs';
@@ -119,8 +122,34 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
       });
     };
     const settleTimeoutMs = options.settleTimeoutMs ?? 600_000;
-    const parity = await settle(parityOf, settleTimeoutMs, progress);
-    const held = await readHolds(spec, target);
+    const answeredFailures = (consumer: string, messageId: string) => {
+      const counts = mesh.relays.filter((r) => r.consumer.name === consumer).map((r) => r.answeredFailures(messageId));
+      return counts.some((n) => n !== undefined) ? counts.reduce<number>((sum, n) => sum + (n ?? 0), 0) : undefined;
+    };
+    let parity = await settle(parityOf, settleTimeoutMs, progress);
+    let held = await readHolds(spec, target);
+    // Valid events whose service died under every delivery: redriven as an operator would (after-kills.ts).
+    const redrivenAfterKills: FaultReport['redrivenAfterKills'] = [];
+    const afterKills = validHeldAfterKills(held, (id) => inputs.messageIds.get(id), answeredFailures);
+    if (afterKills.size) {
+      const audit = new OperationsAudit(target.bigquery, spec, target.project);
+      for (const [name, eventIds] of afterKills) {
+        progress(`redriving ${eventIds.length} valid event(s) ${name} dead-lettered after its service was killed under every delivery`);
+        const { operationId, redriven } = await auditedRedrive(target.pubsub, audit, {
+          consumer: spec.consumers[name],
+          select: { reasons: ['max-delivery-attempts'], eventIds },
+          // Read the whole hold (its poison too, left there) to find them.
+          max: 200_000,
+          idleMs: 4000,
+          owner: 'mesh faults',
+          intent: `fault run ${runId}: valid events dead-lettered after their service was killed under every delivery`,
+          operator: `mesh faults --seed ${seed}`,
+        });
+        redrivenAfterKills.push({ consumer: name, operationId, eventIds: redriven.map((m) => m.eventId!) });
+      }
+      parity = await settle(parityOf, settleTimeoutMs, progress);
+      held = await readHolds(spec, target);
+    }
     const lost = await lostEvents(spec, target, inputs);
 
     // 4. The emulators.
@@ -149,10 +178,8 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultReport> 
       crashes: crashesOf(mesh, kills),
       parity,
       held,
-      answeredFailures: (consumer, messageId) => {
-        const counts = mesh.relays.filter((r) => r.consumer.name === consumer).map((r) => r.answeredFailures(messageId));
-        return counts.some((n) => n !== undefined) ? counts.reduce<number>((sum, n) => sum + (n ?? 0), 0) : undefined;
-      },
+      answeredFailures,
+      redrivenAfterKills,
       lost,
       tokens,
       emulators,
