@@ -54,7 +54,7 @@ export function register(program: Command): void {
       .option('--intent <why>', 'why it is redriven (required with --redrive)')
       .option('--reason <r1,r2>', 'redrive only messages held for these reasons, e.g. max-delivery-attempts (the poison stays)')
       .option('--events <id1,id2>', 'redrive only these events (ce-id)')
-      .option('--max <n>', 'at most this many messages', '100')
+      .option('--max <n>', 'read at most this many held messages (a selection picks among them)', '100')
       .option('--json', 'print JSON'),
   ).action(async (name: string, options: DeadLetterOptions) => {
     const spec = loadSpec(program.opts().spec);
