@@ -85,7 +85,8 @@ export function bindGrants(
       case 'topic': {
         const topic = targets.topics?.[on.name];
         if (!topic) throw new Error(`grant ${grant.role} to ${who}: unknown topic ${on.name}`);
-        return new gcp.pubsub.TopicIAMMember(`${who}-${short(grant.role)}-${on.name}`, { project, topic: topic.id, role: grant.role, member }, opts(topic));
+        // By name, as Pulumi's examples do: known at preview (an id is not), so the policy pack sees which topic.
+        return new gcp.pubsub.TopicIAMMember(`${who}-${short(grant.role)}-${on.name}`, { project, topic: topic.name, role: grant.role, member }, opts(topic));
       }
       case 'cloud-run-service': {
         const service = targets.cloudRunServices?.[on.name];

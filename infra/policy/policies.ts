@@ -5,9 +5,11 @@
  * They check the resources, not the spec: so they also catch a hand-edited program or another
  * stack in the same project. Run them with `pulumi preview --policy-pack infra/policy`.
  *
- * Policy config (`--policy-pack-config <file>`, or the policy group's config in Pulumi Cloud): only
- * `data-store-deletion-protection` has any, `{"allowUnprotected": true}` for stacks that set
- * `event-mesh:deletionProtection: false` (infra/policy/unprotected-stack.json).
+ * Policy config (`--policy-pack-config <file>`, or the policy group's config in Pulumi Cloud):
+ * `data-store-deletion-protection` takes `{"allowUnprotected": true}` for stacks that set
+ * `event-mesh:deletionProtection: false` (infra/policy/unprotected-stack.json);
+ * `redrive-topic-operators-only` takes `{"operators": [...]}`, the stack's event-mesh:replayOperators
+ * (without it, only service accounts are refused: no service publishes to a redrive topic).
  */
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from '@pulumi/policy';
 
@@ -242,6 +244,65 @@ export const pullServicesStayOn: ResourceValidationPolicy = {
   }),
 };
 
+/** Suffix of the topics a replay or redrive publishes to, one per consumer (shared/spec/names.ts). */
+export const REDRIVE_TOPIC_SUFFIX = '-redrive';
+
+/** Predefined roles that carry pubsub.topics.publish (roles/owner and roles/editor: no-primitive-roles). */
+export const PUBLISHING_ROLES = ['roles/pubsub.publisher', 'roles/pubsub.editor', 'roles/pubsub.admin'];
+
+export interface RedrivePublishersConfig {
+  /** The stack's event-mesh:replayOperators: the only members that may publish to a redrive topic. */
+  operators?: string[];
+}
+
+const PROJECT_IAM = /^gcp:projects\/iAM(Member|Binding|Policy):/;
+const TOPIC_IAM = /^gcp:pubsub\/topicIAM(Member|Binding|Policy):/;
+
+/** `role -> members` of an IAM member, binding or policy resource. */
+function grantsOf(props: Props): { role: string; members: string[] }[] {
+  if (typeof props.policyData === 'string') {
+    try {
+      const policy = JSON.parse(props.policyData) as { bindings?: { role?: string; members?: string[] }[] };
+      return (policy.bindings ?? []).map((b) => ({ role: b.role ?? '', members: b.members ?? [] }));
+    } catch {
+      return [];
+    }
+  }
+  const members = [props.member, ...(Array.isArray(props.members) ? props.members : [])].filter((m): m is string => typeof m === 'string');
+  return [{ role: String(props.role ?? ''), members }];
+}
+
+export const redriveTopicsPublishedByOperatorsOnly: ResourceValidationPolicy = {
+  name: 'redrive-topic-operators-only',
+  description:
+    "Only the replay operators publish to a consumer's -redrive topic (a replay or redrive reaches that consumer only, from a named identity the audit records); no member gets publish project-wide, which would reach every redrive topic.",
+  enforcementLevel: 'mandatory',
+  configSchema: { properties: { operators: { type: 'array', items: { type: 'string' } } } },
+  validateResource: (args, report) => {
+    const projectWide = PROJECT_IAM.test(args.type);
+    if (!projectWide && !TOPIC_IAM.test(args.type)) return;
+    // The topic as a name (the program passes topic.name, known at preview) or projects/p/topics/name.
+    const topic = String(args.props.topic ?? '')
+      .split('/')
+      .pop()!;
+    if (!projectWide && !topic.endsWith(REDRIVE_TOPIC_SUFFIX)) return;
+    const operators = args.getConfig<RedrivePublishersConfig>().operators;
+    for (const { role, members } of grantsOf(args.props)) {
+      if (!PUBLISHING_ROLES.includes(role)) continue;
+      for (const member of members) {
+        if (projectWide)
+          report(
+            `${args.name} grants ${role} to ${member} on the whole project: it could publish to every consumer's redrive topic; grant it on the topics it needs`,
+          );
+        else if (operators ? !operators.includes(member) : member.startsWith('serviceAccount:'))
+          report(
+            `${args.name} grants ${role} on ${topic} to ${member}, which is not a replay operator${operators ? '' : ' (a service account: no service publishes there; list automation in the policy config operators)'}`,
+          );
+      }
+    }
+  },
+};
+
 export const policies: ResourceValidationPolicy[] = [
   subscriptionsHaveDeadLetterPolicy,
   exactlyOnceOnlyOnPull,
@@ -253,4 +314,5 @@ export const policies: ResourceValidationPolicy[] = [
   noPrimitiveRoles,
   dataStoresAreProtected,
   pullServicesStayOn,
+  redriveTopicsPublishedByOperatorsOnly,
 ];

@@ -6,6 +6,7 @@
 import { defaultSpec } from '../support/specs';
 import { consumerResources } from '../../shared/spec';
 import { failMesh, Mesh, runMesh, T } from './harness';
+import { redriveTopicsPublishedByOperatorsOnly, type RedrivePublishersConfig } from '../../infra/policy/policies';
 
 const OPERATORS = ['group:mesh-oncall@example.com', 'user:ana@example.com'];
 const redriveTopics = Object.values(defaultSpec().consumers)
@@ -60,6 +61,21 @@ describe('replay operators', () => {
       expect(holds.every((g) => g.inputs.role === 'roles/pubsub.subscriber' && String(g.inputs.subscription).endsWith('-dlq-hold'))).toBe(true);
     }
   });
+});
+
+it('passes the policy pack given the same operators, and fails it given others', async () => {
+  const mesh = await runMesh({ 'event-mesh:replayOperators': OPERATORS });
+  const run = async (config: RedrivePublishersConfig) => {
+    const violations: string[] = [];
+    for (const r of mesh.resources.filter((x) => x.custom)) {
+      const args = { type: r.type, name: r.name, urn: `urn:${r.type}::${r.name}`, props: r.inputs, getConfig: () => config };
+      for (const validate of [redriveTopicsPublishedByOperatorsOnly.validateResource ?? []].flat()) await validate(args as never, (m) => violations.push(m));
+    }
+    return violations;
+  };
+  expect(await run({ operators: OPERATORS })).toEqual([]);
+  // The topic is passed by name (known at preview), so the rule sees which topic each grant is on.
+  expect(await run({ operators: [OPERATORS[0]] })).toHaveLength(redriveTopics.length);
 });
 
 it('grants nobody publish on the redrive topics without operators', async () => {

@@ -15,6 +15,7 @@ import {
   policies,
   pullServicesStayOn,
   pushSubscriptionsHaveOidc,
+  redriveTopicsPublishedByOperatorsOnly,
   schedulerTargetsAuthenticate,
   subscriptionsHaveDeadLetterPolicy,
 } from '../../infra/policy/policies';
@@ -63,6 +64,7 @@ it('has the nine rules, all mandatory', () => {
     'no-primitive-roles',
     'data-store-deletion-protection',
     'pull-service-always-on',
+    'redrive-topic-operators-only',
   ]);
   for (const p of policies) expect(p.enforcementLevel).toBe('mandatory');
 });
@@ -331,5 +333,73 @@ describe('scheduler-http-target-authenticated', () => {
   it('ignores Pub/Sub targets and other types', async () => {
     expect(await violations(schedulerTargetsAuthenticate, SCHEDULER, 's', { name: 's', pubsubTarget: { topicName: 't' } })).toEqual([]);
     expect(await violations(schedulerTargetsAuthenticate, 'gcp:pubsub/topic:Topic', 't', { name: 't' })).toEqual([]);
+  });
+});
+
+describe('redrive-topic-operators-only', () => {
+  const topicMember = 'gcp:pubsub/topicIAMMember:TopicIAMMember';
+  const grant = (topic: string, member: string, role = 'roles/pubsub.publisher') => ({ project: 'p', topic, role, member });
+  const operators = { operators: ['group:oncall@example.com'] };
+  it('passes the operators on redrive topics, and services publishing to their own topics', async () => {
+    expect(await violations(redriveTopicsPublishedByOperatorsOnly, topicMember, 'g', grant('c-redrive', 'group:oncall@example.com'), operators)).toEqual([]);
+    expect(await violations(redriveTopicsPublishedByOperatorsOnly, topicMember, 'g', grant('projects/p/topics/c-redrive', 'user:ana@example.com'))).toEqual([]);
+    expect(
+      await violations(redriveTopicsPublishedByOperatorsOnly, topicMember, 'g', grant('c-dlq', 'serviceAccount:mesh-processor@p.iam.gserviceaccount.com')),
+    ).toEqual([]);
+    // Reading a redrive topic's subscription is not publishing.
+    expect(
+      await violations(redriveTopicsPublishedByOperatorsOnly, topicMember, 'g', grant('c-redrive', 'user:bob@example.com', 'roles/pubsub.viewer'), operators),
+    ).toEqual([]);
+  });
+  it('fails anyone else who could publish to a redrive topic, however granted', async () => {
+    expect(await violations(redriveTopicsPublishedByOperatorsOnly, topicMember, 'g', grant('c-redrive', 'user:bob@example.com'), operators)).toEqual([
+      'g grants roles/pubsub.publisher on c-redrive to user:bob@example.com, which is not a replay operator',
+    ]);
+    // Without the operators in config, a service account is still refused: no service publishes there.
+    expect(
+      await violations(
+        redriveTopicsPublishedByOperatorsOnly,
+        topicMember,
+        'g',
+        grant('projects/p/topics/c-redrive', 'serviceAccount:mesh-processor@p.iam.gserviceaccount.com', 'roles/pubsub.editor'),
+      ),
+    ).toHaveLength(1);
+    expect(
+      await violations(
+        redriveTopicsPublishedByOperatorsOnly,
+        'gcp:pubsub/topicIAMBinding:TopicIAMBinding',
+        'b',
+        {
+          topic: 'c-redrive',
+          role: 'roles/pubsub.admin',
+          members: ['group:oncall@example.com', 'user:bob@example.com'],
+        },
+        operators,
+      ),
+    ).toHaveLength(1);
+    const policyData = JSON.stringify({ bindings: [{ role: 'roles/pubsub.publisher', members: ['user:bob@example.com'] }] });
+    expect(
+      await violations(redriveTopicsPublishedByOperatorsOnly, 'gcp:pubsub/topicIAMPolicy:TopicIAMPolicy', 'p', { topic: 'c-redrive', policyData }, operators),
+    ).toHaveLength(1);
+  });
+  it('fails publish granted on the whole project, which reaches every redrive topic', async () => {
+    expect(
+      await violations(
+        redriveTopicsPublishedByOperatorsOnly,
+        'gcp:projects/iAMMember:IAMMember',
+        'x',
+        { project: 'p', role: 'roles/pubsub.publisher', member: 'group:oncall@example.com' },
+        operators,
+      ),
+    ).toEqual([
+      "x grants roles/pubsub.publisher to group:oncall@example.com on the whole project: it could publish to every consumer's redrive topic; grant it on the topics it needs",
+    ]);
+    expect(
+      await violations(redriveTopicsPublishedByOperatorsOnly, 'gcp:projects/iAMMember:IAMMember', 'x', {
+        project: 'p',
+        role: 'roles/datastore.user',
+        member: 'group:oncall@example.com',
+      }),
+    ).toEqual([]);
   });
 });
