@@ -13,11 +13,11 @@ import {
   type MeshService,
   type ServiceAppOptions,
 } from '../../shared/consumer';
-import { firestoreProbe, readAnomalies, readParityRecords } from '../../shared/firestore';
+import { firestoreProbe, readAnomalies, readParityRecords, readRecentReplays } from '../../shared/firestore';
 import type { HealthSource } from '../../shared/health';
 import { Aggregator, type AggregatorOptions } from './aggregator';
 import { anomalyRoutes } from './anomalies';
-import { parityRoutes } from './parity';
+import { panelRoutes } from './panels';
 import { dashboardHandlers, SERVICE_NAME } from './handlers';
 import { createHealthSource, HealthMonitor } from './health';
 import { LiveFeed } from './live';
@@ -87,8 +87,8 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
     routes: (app) => {
       // The processor's order anomalies, read from Firestore with the shared reader (anomalies.ts).
       anomalyRoutes(app, { read: (o) => readAnomalies(options.firestore, o), log });
-      // The latest parity result per topic (parity.ts).
-      parityRoutes(app, { read: () => readParityRecords(options.firestore), log });
+      // The latest parity result per topic and the recent replays (panels.ts).
+      panelRoutes(app, { parity: () => readParityRecords(options.firestore), replays: () => readRecentReplays(options.firestore), log });
       dashboardRoutes(app, routeDeps);
     },
   });

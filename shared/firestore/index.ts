@@ -10,3 +10,5 @@ export * from './anomalies';
 export * from './probe';
 // The latest parity result per topic (parity.ts).
 export * from './parity';
+// Each replay's latest step, for the dashboard (replays.ts).
+export * from './replays';

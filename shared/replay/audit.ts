@@ -6,6 +6,8 @@
  * is its state, and its checkpoint is where a resume goes on.
  */
 import type { BigQuery, Dataset } from '@google-cloud/bigquery';
+import type { Firestore } from '@google-cloud/firestore';
+import { writeReplayStatus, type ReplayStatusRecord } from '../firestore/replays';
 import type { MeshSpec } from '../spec/types';
 import { ensureToolTable, REPLAY_AUDIT_PARTITION_FIELD, REPLAY_AUDIT_TABLE, replayAuditTableSchema, timestampText } from '../warehouse';
 import type { ReplayRequest, ReplayScope } from './request';
@@ -93,6 +95,31 @@ interface AuditRow {
 
 const parsed = (value: unknown) => (value === null || value === undefined ? undefined : typeof value === 'string' ? JSON.parse(value) : value);
 
+/** Each step as the dashboard's replay panel shows it (shared/firestore/replays.ts). */
+export function statusOf(record: ReplayRecord): ReplayStatusRecord {
+  return {
+    replayId: record.replayId,
+    consumer: record.consumer,
+    topic: record.topic,
+    state: record.state,
+    owner: record.owner,
+    intent: record.intent,
+    operator: record.operator,
+    inScope: record.inScope,
+    sent: record.sent,
+    ceilingPerSecond: record.ceilingPerSecond,
+    ratePerSecond: record.elapsedSeconds > 0 ? Math.round((record.sent / record.elapsedSeconds) * 10) / 10 : undefined,
+    elapsedSeconds: record.elapsedSeconds,
+    detail: record.detail,
+    updatedAt: record.recordedAt,
+  };
+}
+
+export interface ReplayAuditOptions {
+  /** Where each step is also shown (replaysLatest, the dashboard's replay panel). */
+  firestore?: Firestore;
+}
+
 export class ReplayAudit {
   private ready?: Promise<void>;
 
@@ -100,6 +127,7 @@ export class ReplayAudit {
     private readonly bigquery: BigQuery,
     private readonly spec: MeshSpec,
     private readonly project: string,
+    private readonly options: ReplayAuditOptions = {},
   ) {}
 
   private get dataset(): Dataset {
@@ -148,6 +176,8 @@ export class ReplayAudit {
       ],
       { raw: true },
     );
+    // The panel is a view of the audit, not the record: a replay does not stop because it lags.
+    if (this.options.firestore) await writeReplayStatus(this.options.firestore, statusOf(record)).catch(() => undefined);
   }
 
   private async rows(query: string, params: Record<string, unknown>): Promise<ReplayRecord[]> {

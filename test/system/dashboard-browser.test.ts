@@ -18,7 +18,7 @@ import type { OrderEventData } from '../../services/processor/orders';
 import { ProcessorStore } from '../../services/processor/store';
 import { testFirestore, testPubSub, uniqueProject } from '../support/emulators';
 import { REPO_ROOT, specFromText } from '../support/specs';
-import { writeParityRecords } from '../../shared/firestore';
+import { writeParityRecords, writeReplayStatus } from '../../shared/firestore';
 import { parityRecords } from '../../tools/parity/record';
 import type { ParityRow } from '../../tools/parity/types';
 
@@ -195,6 +195,34 @@ it('shows events arriving live, a consumer past its SLO in red, one holding dead
     expect(colours).toEqual(['rgb(166, 27, 27)', 'rgb(27, 122, 47)', 'rgb(154, 103, 0)']);
     expect(await page.textContent('#parity-results tr[data-topic="analytics"]')).toContain('2026-12-04T04:31 events view: dashboard: 1 view short');
     expect(await page.textContent('#parity-results tr[data-topic="analytics"]')).toContain('1/2 agree, 1 mismatched');
+    // Replays: each one's latest step as `mesh replay` writes it, with its progress.
+    await page.waitForFunction(() => (window as unknown as { dashboard: { replays?: unknown } }).dashboard.replays !== undefined, undefined, {
+      timeout: 15000,
+    });
+    await writeReplayStatus(firestore, {
+      replayId: 'rp-20261204103000-abc123',
+      consumer: 'processor-orders',
+      topic: 'orders',
+      state: 'progress',
+      owner: 'commerce-oncall',
+      intent: 'rebuild after INC-42',
+      inScope: 400,
+      sent: 100,
+      ceilingPerSecond: 50,
+      ratePerSecond: 49.5,
+      elapsedSeconds: 2,
+      updatedAt: new Date().toISOString(),
+    });
+    await page.waitForSelector('#replay-list tr[data-replay-id="rp-20261204103000-abc123"]', { timeout: 20000 });
+    const replayLine = await page.evaluate(() => {
+      const tr = document.querySelector('#replay-list tr[data-replay-id="rp-20261204103000-abc123"]') as HTMLElement;
+      const progress = tr.querySelector('progress') as HTMLProgressElement;
+      return { state: tr.dataset.state, text: tr.textContent, value: progress.value, max: progress.max };
+    });
+    expect(replayLine).toMatchObject({ state: 'progress', value: 100, max: 400 });
+    expect(replayLine.text).toContain('100 / 400');
+    expect(replayLine.text).toContain('49.5/s (ceiling 50/s)');
+
     const artifacts = path.join(REPO_ROOT, 'test-artifacts');
     fs.mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: path.join(artifacts, 'dashboard.png'), fullPage: true });

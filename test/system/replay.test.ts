@@ -9,7 +9,11 @@ import { BigQuery } from '@google-cloud/bigquery';
 import type { Message, PubSub } from '@google-cloud/pubsub';
 import { startLocalBigQuery, type LocalBigQuery } from '../../shared/bigquery-local';
 import { toPubsubMessage } from '../../shared/envelope';
-import { firestorePaths } from '../../shared/firestore';
+import supertest from 'supertest';
+import express from 'express';
+import { firestorePaths, readParityRecords, readRecentReplays, type ReplayStatusRecord } from '../../shared/firestore';
+import { panelRoutes, REPLAYS_PATH } from '../../services/dashboard/panels';
+import { createLogger } from '../../shared/consumer';
 import { applyLocal } from '../../shared/local';
 import { MeshPublisher } from '../../shared/publisher';
 import {
@@ -134,7 +138,8 @@ const request = (input: Partial<Parameters<typeof parseReplayRequest>[1]> = {}):
 describe('mesh replay', () => {
   it('plans the blast radius, then sends the scope to one consumer only, in order, annotated and audited', async () => {
     const source = new WarehouseReplaySource(bigquery, spec, project);
-    const audit = new ReplayAudit(bigquery, spec, project);
+    // With Firestore: each step is also the replay's line in the dashboard's replay panel.
+    const audit = new ReplayAudit(bigquery, spec, project, { firestore });
     const replay = request({ keyRange: 'o-10..o-20' });
     const inScope = stored.filter((s) => s.orderId >= 'o-10' && s.orderId < 'o-20' && s.type !== 'order.shipped');
 
@@ -179,6 +184,23 @@ describe('mesh replay', () => {
       scope: replay.scope,
     });
     expect((await audit.latest()).find((r) => r.replayId === replay.id)?.state).toBe('completed');
+
+    // The dashboard's panel (GET /api/replays) reads its latest step: completed, 20 of 20, its rate.
+    const app = express();
+    panelRoutes(app, { parity: () => readParityRecords(firestore), replays: () => readRecentReplays(firestore), log: createLogger({ level: 'silent' }) });
+    const body = (await supertest(app).get(REPLAYS_PATH).expect(200)).body as { replays: ReplayStatusRecord[] };
+    const line = body.replays.find((r) => r.replayId === replay.id)!;
+    expect(line).toMatchObject({
+      consumer: 'processor-orders',
+      topic: 'orders',
+      state: 'completed',
+      sent: 20,
+      inScope: 20,
+      owner: 'commerce-oncall',
+      ceilingPerSecond: 500,
+    });
+    expect(line.ratePerSecond).toBeGreaterThan(0);
+    expect(line.updatedAt).toBe(history[1].recordedAt);
   }, 90000);
 
   it('cancels cleanly and resumes from its checkpoint, leaving nothing in scope out', async () => {

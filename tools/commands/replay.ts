@@ -69,7 +69,7 @@ async function send(spec: MeshSpec, target: SmokeTarget, request: ReplayRequest,
       pubsub: target.pubsub,
       spec,
       source: new WarehouseReplaySource(target.bigquery, spec, target.project),
-      audit: new ReplayAudit(target.bigquery, spec, target.project),
+      audit: new ReplayAudit(target.bigquery, spec, target.project, { firestore: target.firestore }),
       request,
       inScope,
       ...(resume ? { resume: { checkpoint: resume.checkpoint, sent: resume.sent, elapsedSeconds: resume.elapsedSeconds } } : {}),
@@ -129,7 +129,7 @@ export function register(program: Command): void {
       if (options.dryRun) return void console.log('dry run: nothing sent, nothing recorded');
       if (plan.blockers.length) throw new UserError(plan.blockers.join('; '), { where: '--rebuild' });
       if (!plan.inScope) throw new UserError(`nothing in scope (${describeScope(request.scope)}): nothing to replay`);
-      const audit = new ReplayAudit(target.bigquery, spec, target.project);
+      const audit = new ReplayAudit(target.bigquery, spec, target.project, { firestore: target.firestore });
       await audit.record(recordOf(request, 'requested', { inScope: plan.inScope, sent: 0, elapsedSeconds: 0, detail: plan.warnings.join('; ') || undefined }));
       if (request.rebuild) {
         const cleared = await clearScope({ firestore: target.firestore, source, audit, request, inScope: plan.inScope });

@@ -284,6 +284,40 @@
       );
   }
 
+  // Replays: the latest step of the most recent `mesh replay` runs (progress every 30 s while one runs).
+  function renderReplays(r) {
+    window.dashboard.replays = r;
+    $('replays-status').textContent = r.replays.length ? '' : '(none yet: npm run mesh -- replay request ...)';
+    $('replay-list')
+      .querySelector('tbody')
+      .replaceChildren(
+        ...r.replays.map((x) => {
+          const tr = document.createElement('tr');
+          tr.dataset.replayId = x.replayId;
+          tr.dataset.state = x.state;
+          tr.className = `replay-${x.state}`;
+          tr.title = `${x.topic}; by ${x.operator ?? '?'}${x.detail ? `; ${x.detail}` : ''}`;
+          const progress = document.createElement('progress');
+          progress.max = x.inScope || 1;
+          progress.value = x.sent;
+          const bar = cell(`${fmt(x.sent)}${x.inScope === undefined ? '' : ` / ${fmt(x.inScope)}`} `, 'progress');
+          bar.append(progress);
+          const rate = x.ratePerSecond === undefined ? '-' : `${x.ratePerSecond}/s (ceiling ${x.ceilingPerSecond}/s)`;
+          tr.append(
+            cell(x.replayId),
+            cell(x.consumer),
+            cell(x.state, 'state'),
+            bar,
+            cell(rate),
+            cell(x.owner),
+            cell(x.intent),
+            cell(new Date(x.updatedAt).toLocaleTimeString()),
+          );
+          return tr;
+        }),
+      );
+  }
+
   function connect() {
     const source = new EventSource('api/stream');
     source.addEventListener('open', () => {
@@ -299,4 +333,5 @@
   connect();
   poll('api/anomalies', renderAnomalies, 'anomalies-status');
   poll('api/parity', renderParity, 'parity-status');
+  poll('api/replays', renderReplays, 'replays-status');
 })();
