@@ -1,8 +1,8 @@
 /**
  * Consumer health in GCP, from Pub/Sub's own metrics in Cloud Monitoring (the same series the
  * alert policies in infra/monitoring.ts watch):
- *   subscription/num_undelivered_messages   -> backlog (and, on <c>-dlq-hold, dead letters)
- *   subscription/oldest_unacked_message_age -> lag
+ *   subscription/num_undelivered_messages   -> backlog (and, on <c>-dlq-hold, dead letters; on <c>-redrive, the private path's)
+ *   subscription/oldest_unacked_message_age -> lag (and the private path's)
  */
 import { MetricServiceClient } from '@google-cloud/monitoring';
 import { consumerResources } from '../spec/names';
@@ -50,6 +50,10 @@ export class CloudMonitoringHealth implements HealthSource {
         backlog: count,
         oldestUnackedSeconds: count ? (oldest.get(names.subscription) ?? null) : null,
         deadLettered: backlog.get(names.deadLetterHold) ?? 0,
+        privatePath: {
+          backlog: backlog.get(names.redriveSubscription) ?? 0,
+          oldestUnackedSeconds: backlog.get(names.redriveSubscription) ? (oldest.get(names.redriveSubscription) ?? null) : null,
+        },
         slo: { oldestUnackedSeconds: c.lagSlo.oldestUnackedSeconds, backlog: c.lagSlo.backlog },
         source: 'cloud-monitoring',
       });

@@ -6,7 +6,9 @@
  *  - a tap on each dead-letter topic (`<c>-dlq-mesh-tap`) shows what Pub/Sub dead-lettered, and a
  *    tap on each redrive topic (`<c>-redrive-mesh-tap`) what `mesh dead-letters --redrive` sent
  *    back: dead letters waiting = dead-lettered - redriven (what else leaves a hold, e.g. a message
- *    pulled from it by hand or expired after 7 days, the emulator cannot tell).
+ *    pulled from it by hand or expired after 7 days, the emulator cannot tell). What a replay sends
+ *    there (attribute replayId) came from no hold: it is the private path's backlog, with redriven
+ *    messages, until the consumer acks it.
  * A consumer's backlog is what the topic tap saw that the consumer has neither acked nor had
  * dead-lettered; its lag is the age of the oldest such message. Messages published before this
  * monitor started are not known to it.
@@ -25,6 +27,7 @@
  * missing for a moment, and backs off up to a minute while the emulator is gone).
  */
 import { Duration, type Message, type PubSub, type Subscription } from '@google-cloud/pubsub';
+import { REPLAY_ID_ATTRIBUTE } from '../replay/attribute';
 import { localTapNames } from '../spec/names';
 import type { MeshSpec } from '../spec/types';
 import { judge, type ConsumerHealth, type HealthSource } from './types';
@@ -56,6 +59,8 @@ interface ConsumerLedger {
   /** Acks reported before the tap saw the message (the tap is another subscriber, it can lag). */
   early: Set<string>;
   deadLettered: number;
+  /** messageId -> publish time (ms) of what the redrive tap saw (replays, redrives) not acked yet. */
+  privatePath: Map<string, number>;
   /** Cursor into the consumer's ack source. */
   cursor: number;
   /**
@@ -83,7 +88,7 @@ export class LocalTapHealth implements HealthSource {
     private readonly acks: AckSource,
   ) {
     for (const c of Object.values(spec.consumers))
-      this.ledgers.set(c.name, { unacked: new Map(), early: new Set(), deadLettered: 0, cursor: 0, uncertain: new Map() });
+      this.ledgers.set(c.name, { unacked: new Map(), early: new Set(), deadLettered: 0, privatePath: new Map(), cursor: 0, uncertain: new Map() });
     for (const t of Object.keys(spec.topics)) this.byEventId.set(t, new Map());
   }
 
@@ -94,7 +99,7 @@ export class LocalTapHealth implements HealthSource {
     }
     for (const c of Object.values(this.spec.consumers)) {
       this.listen(localTapNames.deadLetterTap(c.name), (m) => this.deadLettered(c.name, m));
-      this.listen(localTapNames.redriveTap(c.name), () => this.redriven(c.name));
+      this.listen(localTapNames.redriveTap(c.name), (m) => this.redriven(c.name, m));
     }
   }
 
@@ -142,6 +147,7 @@ export class LocalTapHealth implements HealthSource {
       ledger.unacked.clear();
       ledger.early.clear();
       ledger.uncertain.clear();
+      ledger.privatePath.clear();
       ledger.deadLettered = 0;
     }
     for (const ids of this.byEventId.values()) ids.clear();
@@ -170,10 +176,14 @@ export class LocalTapHealth implements HealthSource {
     if (original) ledger.unacked.delete(original);
   }
 
-  /** One held message sent back to the consumer: it no longer waits in the hold. */
-  private redriven(consumer: string): void {
+  /**
+   * A message on the consumer's private path: waiting there until acked; and, unless a replay sent
+   * it (replayId), one held message sent back, which no longer waits in the hold.
+   */
+  private redriven(consumer: string, m: Message): void {
     const ledger = this.ledgers.get(consumer)!;
-    ledger.deadLettered = Math.max(0, ledger.deadLettered - 1);
+    if (!ledger.early.delete(m.id)) ledger.privatePath.set(m.id, m.publishTime.getTime());
+    if (!m.attributes[REPLAY_ID_ATTRIBUTE]) ledger.deadLettered = Math.max(0, ledger.deadLettered - 1);
   }
 
   /** Applies acks reported since the last read, then measures. */
@@ -194,9 +204,9 @@ export class LocalTapHealth implements HealthSource {
           if (batch.restarted) {
             // Leased by the dead process and not acked: back to the new one after the ack deadline.
             const presumeAt = now + (2 * c.ackDeadlineSeconds + 10) * 1000;
-            for (const id of ledger.unacked.keys()) ledger.uncertain.set(id, presumeAt);
+            for (const id of [...ledger.unacked.keys(), ...ledger.privatePath.keys()]) ledger.uncertain.set(id, presumeAt);
           }
-          for (const id of batch.ids) if (!ledger.unacked.delete(id)) ledger.early.add(id);
+          for (const id of batch.ids) if (!ledger.unacked.delete(id) && !ledger.privatePath.delete(id)) ledger.early.add(id);
           // Acks of messages the tap never shows (published before it existed) must not pile up.
           for (const id of ledger.early) {
             if (ledger.early.size <= MAX_EARLY_ACKS) break;
@@ -204,20 +214,25 @@ export class LocalTapHealth implements HealthSource {
           }
         }
         for (const [id, presumeAt] of ledger.uncertain) {
-          if (!ledger.unacked.has(id)) ledger.uncertain.delete(id);
+          if (!ledger.unacked.has(id) && !ledger.privatePath.has(id)) ledger.uncertain.delete(id);
           else if (now >= presumeAt) {
             ledger.unacked.delete(id);
+            ledger.privatePath.delete(id);
             ledger.uncertain.delete(id);
           }
         }
-        let oldest = Infinity;
-        for (const t of ledger.unacked.values()) if (t < oldest) oldest = t;
+        const oldestOf = (times: Map<string, number>) => {
+          let oldest = Infinity;
+          for (const t of times.values()) if (t < oldest) oldest = t;
+          return times.size ? Math.max(0, (now - oldest) / 1000) : null;
+        };
         return judge({
           consumer: c.name,
           topic: c.topic,
           backlog: ledger.unacked.size,
-          oldestUnackedSeconds: ledger.unacked.size ? Math.max(0, (now - oldest) / 1000) : null,
+          oldestUnackedSeconds: oldestOf(ledger.unacked),
           deadLettered: ledger.deadLettered,
+          privatePath: { backlog: ledger.privatePath.size, oldestUnackedSeconds: oldestOf(ledger.privatePath) },
           slo: { oldestUnackedSeconds: c.lagSlo.oldestUnackedSeconds, backlog: c.lagSlo.backlog },
           source: 'local',
         });

@@ -13,6 +13,12 @@ export interface ConsumerHealth {
   /** Messages waiting in the consumer's dead-letter hold subscription. */
   deadLettered: number;
   slo: { oldestUnackedSeconds: number; backlog: number };
+  /**
+   * The consumer's private path (`<c>-redrive`: replays and redrives), measured like the real-time
+   * one but apart from it: a replay's backlog is work it chose to take on, not lag, so it never
+   * breaches the real-time SLO. Undefined when the source cannot tell.
+   */
+  privatePath?: { backlog: number; oldestUnackedSeconds: number | null };
   /** Past either lag SLO threshold (backlog or oldest unacked age). */
   breached: boolean;
   /**

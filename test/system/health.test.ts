@@ -3,6 +3,8 @@ import { redriveHeld } from '../../shared/consumer/dead-letter-hold';
 import { LocalTapHealth } from '../../shared/health';
 import { applyLocal } from '../../shared/local';
 import { MeshPublisher } from '../../shared/publisher';
+import { toPubsubMessage } from '../../shared/envelope';
+import { REPLAY_ID_ATTRIBUTE } from '../../shared/replay';
 import { eventually, testPubSub, uniqueProject } from '../support/emulators';
 import { specFromText } from '../support/specs';
 
@@ -98,6 +100,58 @@ describe('local consumer health (tap subscriptions + acks reported by the runtim
       expect(redriven.state).toBe('ok');
     } finally {
       await Promise.all([fast.close(), failing.close(), health.close()]);
+    }
+  });
+
+  it("measures a consumer's private path (replays) apart from its real-time lag, and a replay is not a redrive", async () => {
+    const acked: Record<string, string[]> = { fast: [], stuck: [], failing: [] };
+    const health = new LocalTapHealth(pubsub, spec, async (consumer, after) => ({ ids: acked[consumer].slice(after), next: acked[consumer].length }));
+    health.start();
+    const redrive = pubsub.subscription('stuck-redrive');
+    const received: Message[] = [];
+    redrive.on('message', (m: Message) => received.push(m));
+    try {
+      // One dead letter waits in the hold of "stuck" ...
+      const publisher = new MeshPublisher({ pubsub, spec, source: '//test/health' });
+      const held = publisher.prepare('orders', 'order.created', { orderId: 'held', customerId: 'c', sequence: 1 });
+      await pubsub.topic('stuck-dlq').publishMessage(toPubsubMessage(held.event, held.orderingKey));
+      await eventually(
+        async () => ((await health.read()).find((x) => x.consumer === 'stuck')!.deadLettered === 1 ? true : undefined),
+        20000,
+        'the dead letter',
+      );
+      // ... then a replay of 6 events, which it does not ack yet: the private path's backlog, never
+      // the real-time SLO (backlog 5), and not a redrive (the dead letter still waits).
+      for (let i = 0; i < 6; i++) {
+        const { event, orderingKey } = publisher.prepare('orders', 'order.created', { orderId: `r-${i}`, customerId: 'c', sequence: 1 });
+        const message = toPubsubMessage(event, orderingKey);
+        await pubsub.topic('stuck-redrive').publishMessage({ ...message, attributes: { ...message.attributes, [REPLAY_ID_ATTRIBUTE]: 'rp-test' } });
+      }
+      const waiting = await eventually(
+        async () => {
+          const h = (await health.read()).find((x) => x.consumer === 'stuck')!;
+          return h.privatePath?.backlog === 6 ? h : undefined;
+        },
+        20000,
+        'the replay on the private path',
+      );
+      expect(waiting).toMatchObject({ backlog: 0, deadLettered: 1, breached: false, state: 'dead-letters' });
+      expect(waiting.privatePath!.oldestUnackedSeconds).toBeGreaterThanOrEqual(0);
+      // The consumer acks them (its runtime reports the ids): the private path drains.
+      await eventually(() => (received.length >= 6 ? true : undefined), 20000, 'the replayed messages delivered');
+      for (const m of received) m.ack();
+      acked.stuck.push(...received.map((m) => m.id));
+      const drained = await eventually(
+        async () => {
+          const h = (await health.read()).find((x) => x.consumer === 'stuck')!;
+          return h.privatePath?.backlog === 0 ? h : undefined;
+        },
+        20000,
+        'the private path drained',
+      );
+      expect(drained.privatePath!.oldestUnackedSeconds).toBeNull();
+    } finally {
+      await Promise.all([redrive.close(), health.close()]);
     }
   });
 

@@ -21,7 +21,7 @@ export interface ConsumerStatus {
   /** From the service's /stats; null when the service is not running. */
   counters: ConsumerCounters | null;
   /** From the dashboard's health (tap subscriptions locally, Cloud Monitoring in GCP); null if unavailable. */
-  health: Pick<ConsumerHealth, 'backlog' | 'oldestUnackedSeconds' | 'deadLettered' | 'slo' | 'breached' | 'state' | 'source'> | null;
+  health: Pick<ConsumerHealth, 'backlog' | 'oldestUnackedSeconds' | 'deadLettered' | 'slo' | 'breached' | 'state' | 'source' | 'privatePath'> | null;
 }
 
 export interface MeshStatus {
@@ -109,6 +109,7 @@ export async function readMeshStatus(spec: MeshSpec, urls: Record<string, string
               backlog: h.backlog,
               oldestUnackedSeconds: h.oldestUnackedSeconds,
               deadLettered: h.deadLettered,
+              privatePath: h.privatePath,
               slo: h.slo,
               breached: h.breached,
               state: h.state,
@@ -133,7 +134,7 @@ export function register(program: Command): void {
       } else {
         const n = (v: number | null | undefined) => (v === null || v === undefined ? '-' : String(v));
         printTable(
-          ['consumer', 'delivery', 'received', 'done', 'duplicates', 'dead-lettered', 'failed', 'backlog', 'lag s', 'lag SLO s', 'status'],
+          ['consumer', 'delivery', 'received', 'done', 'duplicates', 'dead-lettered', 'failed', 'backlog', 'lag s', 'lag SLO s', 'replay path', 'status'],
           status.consumers.map((c) => [
             c.consumer,
             c.service ? `${c.delivery} ${c.service}` : c.delivery,
@@ -145,6 +146,7 @@ export function register(program: Command): void {
             n(c.health?.backlog),
             c.health?.oldestUnackedSeconds === null || c.health?.oldestUnackedSeconds === undefined ? '-' : c.health.oldestUnackedSeconds.toFixed(1),
             n(c.health?.slo.oldestUnackedSeconds),
+            n(c.health?.privatePath?.backlog),
             c.health ? { ok: 'ok', 'dead-letters': 'DEAD LETTERS', breached: 'BREACHED' }[c.health.state] : '?',
           ]),
         );

@@ -128,6 +128,10 @@
 
   const STATE_TEXT = { ok: 'ok', 'dead-letters': 'dead letters waiting', breached: 'SLO breached' };
 
+  // The private path (<c>-redrive: replays and redrives): its own backlog, never the real-time SLO's.
+  const privatePath = (h) =>
+    !h || !h.privatePath ? '–' : h.privatePath.backlog ? `${fmt(h.privatePath.backlog)}, oldest ${seconds(h.privatePath.oldestUnackedSeconds)}` : '0';
+
   function renderHealth(s) {
     $('health-source').textContent =
       `(${s.health.source}${s.health.latest ? `, measured ${new Date(s.health.latest.at).toLocaleTimeString()}` : ', no reading yet'})`;
@@ -146,6 +150,7 @@
         cell(h ? seconds(h.oldestUnackedSeconds) : '–'),
         cell(seconds(c.slo.oldestUnackedSeconds)),
         cell(h ? fmt(h.deadLettered) : '–'),
+        cell(privatePath(h), 'private-path'),
         cell(h ? STATE_TEXT[h.state] : 'unknown', 'status-cell'),
       );
       return tr;
