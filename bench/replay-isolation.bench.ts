@@ -51,7 +51,7 @@ export async function run(progress: (line: string) => void = () => undefined): P
     project,
     topics: { orders: base.topics.orders },
     consumers: { 'processor-orders': consumer },
-    services: { processor: base.services.processor },
+    services: { processor: { ...base.services.processor, consumers: ['processor-orders'] } },
     warehouse: { ...base.warehouse, dataset: `bench_replay_isolation_${Date.now()}` },
   };
   const slo = consumer.lagSlo.oldestUnackedSeconds;
