@@ -6,16 +6,14 @@
  * second, which must stay within the ceiling + 5 %, and the most acknowledged in one second.
  */
 import { BigQuery } from '@google-cloud/bigquery';
-import type { PubSub } from '@google-cloud/pubsub';
 import { startLocalBigQuery } from '../shared/bigquery-local';
-import { toPubsubMessage } from '../shared/envelope';
 import { emulatorPubSub, startPubsubEmulator } from '../shared/emulators';
 import { applyLocal } from '../shared/local';
 import { MeshPublisher } from '../shared/publisher';
 import { parseReplayRequest, ReplayAudit, runReplay, WarehouseReplaySource } from '../shared/replay';
 import { loadSpec, type MeshSpec } from '../shared/spec';
-import { eventRow, eventsTableName, type InsertRow } from '../shared/warehouse';
 import { ensureWarehouse } from '../services/warehouse/tables';
+import { storeOrdersHistory } from '../test/support/replay-history';
 import type { BenchResult } from './types';
 
 /** [ceiling per second, events]: about 15 s each. */
@@ -24,26 +22,6 @@ const RUNS: [number, number][] = [
   [1000, 15000],
 ];
 const FROM = Date.parse('2026-01-01T00:00:00Z');
-
-async function storeEvents(bigquery: BigQuery, pubsub: PubSub, spec: MeshSpec, count: number): Promise<void> {
-  const publisher = new MeshPublisher({ pubsub, spec, source: '//bench/replay' });
-  const rows: InsertRow[] = [];
-  for (let i = 0; i < count; i++) {
-    const orderId = `o-${i % 500}`;
-    const { event, orderingKey } = publisher.prepare('orders', 'order.created', { orderId, customerId: 'c', sequence: 1 });
-    rows.push(
-      eventRow(spec.topics.orders, {
-        event,
-        messageId: String(i + 1),
-        publishTime: new Date(FROM + i),
-        orderingKey,
-        attributes: toPubsubMessage(event, orderingKey).attributes,
-      }),
-    );
-  }
-  const table = bigquery.dataset(spec.warehouse.dataset).table(eventsTableName('orders'));
-  for (let i = 0; i < rows.length; i += 1000) await table.insert(rows.slice(i, i + 1000), { raw: true });
-}
 
 /** The most sends that started within any one second. */
 function busiestSecond(times: number[]): number {
@@ -75,7 +53,12 @@ export async function run(progress: (line: string) => void = () => undefined): P
       try {
         await applyLocal({ pubsub, spec });
         await ensureWarehouse(bigquery, spec, { project });
-        await storeEvents(bigquery, pubsub, spec, events);
+        await storeOrdersHistory(bigquery, spec, new MeshPublisher({ pubsub, spec, source: '//bench/replay' }), {
+          count: events,
+          from: FROM,
+          prefix: 'o-',
+          keys: 500,
+        });
         const request = parseReplayRequest(
           spec,
           {

@@ -10,18 +10,19 @@
 import { BigQuery } from '@google-cloud/bigquery';
 import type { PubSub } from '@google-cloud/pubsub';
 import { startLocalBigQuery, type LocalBigQuery } from '../../shared/bigquery-local';
-import { createLogger, type DecodedEvent, type Handlers } from '../../shared/consumer';
+import { createLogger } from '../../shared/consumer';
 import { freePort } from '../../shared/emulators';
 import { toPubsubMessage } from '../../shared/envelope';
 import { applyLocal } from '../../shared/local';
 import { MeshPublisher } from '../../shared/publisher';
-import { clearScope, parseReplayRequest, planReplay, REPLAY_ID_ATTRIBUTE, ReplayAudit, runReplay, WarehouseReplaySource } from '../../shared/replay';
+import { clearScope, parseReplayRequest, planReplay, ReplayAudit, runReplay, WarehouseReplaySource } from '../../shared/replay';
 import { firestorePaths } from '../../shared/firestore';
 import type { OrderProjection } from '../../services/processor/orders';
 import { eventRow, eventsTableName, type InsertRow } from '../../shared/warehouse';
 import { createProcessorApp, type ProcessorApp } from '../../services/processor/app';
 import { ensureWarehouse } from '../../services/warehouse/tables';
 import { eventually, testFirestore, testPubSub, uniqueProject } from '../support/emulators';
+import { recordHandled, storeOrdersHistory, type HandledEvent } from '../support/replay-history';
 import { specFromText } from '../support/specs';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
@@ -57,7 +58,7 @@ let pubsub: PubSub;
 let service: ProcessorApp;
 const firestore = testFirestore(project);
 /** Handled events: replayed or not, and publish-to-handled seconds. */
-const handled: { replayed: boolean; lagSeconds: number; eventId: string }[] = [];
+const handled: HandledEvent[] = [];
 
 beforeAll(async () => {
   local = await startLocalBigQuery();
@@ -65,28 +66,13 @@ beforeAll(async () => {
   pubsub = testPubSub(project);
   await applyLocal({ pubsub, spec });
   await ensureWarehouse(bigquery, spec, { project });
-  const record = (handlers: Handlers): Handlers =>
-    Object.fromEntries(
-      Object.entries(handlers).map(([name, handler]) => [
-        name,
-        async (decoded: DecodedEvent, ctx: Parameters<typeof handler>[1]) => {
-          const result = await handler(decoded, ctx);
-          handled.push({
-            replayed: Boolean(decoded.attributes[REPLAY_ID_ATTRIBUTE]),
-            lagSeconds: (Date.now() - (decoded.publishTime?.getTime() ?? Date.now())) / 1000,
-            eventId: decoded.event.id,
-          });
-          return result;
-        },
-      ]),
-    );
   service = createProcessorApp({
     spec,
     pubsub,
     firestore,
     verifyPushAuth: false,
     log: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-    decorate: record,
+    decorate: recordHandled(handled),
     pullTransport: 'unary',
   });
   await service.start(await freePort(), '127.0.0.1');
@@ -103,21 +89,7 @@ it('keeps the real-time path within its lag SLO while a replay runs at the ceili
   const publisher = new MeshPublisher({ pubsub, spec, source: '//test/replay-isolation' });
   // History in the warehouse: 1,500 orders created, never applied (a backfill: all take effect).
   const from = Date.now() - 3_600_000;
-  const rows: InsertRow[] = [];
-  for (let i = 0; i < 1500; i++) {
-    const { event, orderingKey } = publisher.prepare('orders', 'order.created', { orderId: `h-${i}`, customerId: 'c', sequence: 1 });
-    rows.push(
-      eventRow(spec.topics.orders, {
-        event,
-        messageId: String(i + 1),
-        publishTime: new Date(from + i),
-        orderingKey,
-        attributes: toPubsubMessage(event, orderingKey).attributes,
-      }),
-    );
-  }
-  const table = bigquery.dataset(spec.warehouse.dataset).table(eventsTableName('orders'));
-  for (let i = 0; i < rows.length; i += 500) await table.insert(rows.slice(i, i + 500), { raw: true });
+  await storeOrdersHistory(bigquery, spec, publisher, { count: 1500, from, prefix: 'h-' });
 
   const request = parseReplayRequest(spec, {
     consumer: 'processor-orders',
