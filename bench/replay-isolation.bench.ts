@@ -138,7 +138,8 @@ export async function run(progress: (line: string) => void = () => undefined): P
       progress(
         `${Math.round((Date.now() - started) / 1000)} s: replay ${replaySent} sent, ${handled.filter((h) => h.replayed).length} handled; ` +
           `real time ${realtimeSent} sent, ${realtimeHandled().length - before} handled, ${publishFailures.length} publishes failed; ` +
-          `Pub/Sub emulator ${pubsubUsage ? `${gigabytes(pubsubUsage.rssBytes)}, ${pubsubUsage.threads} threads` : '?'}`,
+          `Pub/Sub emulator ${pubsubUsage ? `${gigabytes(pubsubUsage.rssBytes)}, ${pubsubUsage.threads} threads` : '?'}; ` +
+          `processor-orders ${JSON.stringify(service?.stats.of('processor-orders'))}`,
       );
     }, 10_000);
     const replay = runReplay({
