@@ -11,29 +11,43 @@ import { REPLAY_ID_ATTRIBUTE } from '../../shared/replay';
 import type { MeshSpec } from '../../shared/spec';
 import { eventRow, eventsTableName, type InsertRow } from '../../shared/warehouse';
 
-export interface OrdersHistory {
+export interface History {
+  topic: string;
   count: number;
   /** Publish time of the first, ms; each next one 1 ms later. */
   from: number;
-  /** Order ids `${prefix}${i % keys}`. */
-  prefix: string;
-  /** Distinct orders (ordering keys); default one per event. */
-  keys?: number;
+  /** The i-th event (its ordering key, if the topic has one, comes from its data). */
+  event: (i: number) => { type: string; data: Record<string, unknown> };
 }
 
-/** Stores `count` order.created events in the orders events table, in inserts of 1,000 rows. */
-export async function storeOrdersHistory(bigquery: BigQuery, spec: MeshSpec, publisher: MeshPublisher, history: OrdersHistory): Promise<void> {
-  const table = bigquery.dataset(spec.warehouse.dataset).table(eventsTableName('orders'));
+/** Stores `count` events in the topic's events table, as the warehouse service does, in inserts of 1,000 rows. */
+export async function storeHistory(bigquery: BigQuery, spec: MeshSpec, publisher: MeshPublisher, history: History): Promise<void> {
+  const table = bigquery.dataset(spec.warehouse.dataset).table(eventsTableName(history.topic));
   for (let i = 0; i < history.count; i += 1000) {
     const rows: InsertRow[] = [];
     for (let j = i; j < Math.min(history.count, i + 1000); j++) {
-      const orderId = `${history.prefix}${j % (history.keys ?? history.count)}`;
-      const { event, orderingKey } = publisher.prepare('orders', 'order.created', { orderId, customerId: 'c', sequence: 1 });
+      const { type, data } = history.event(j);
+      const { event, orderingKey } = publisher.prepare(history.topic, type, data);
       const attributes = toPubsubMessage(event, orderingKey).attributes;
-      rows.push(eventRow(spec.topics.orders, { event, messageId: String(j + 1), publishTime: new Date(history.from + j), orderingKey, attributes }));
+      rows.push(eventRow(spec.topics[history.topic], { event, messageId: String(j + 1), publishTime: new Date(history.from + j), orderingKey, attributes }));
     }
     await table.insert(rows, { raw: true });
   }
+}
+
+/** `count` order.created events of orders `${prefix}${i % keys}` (default: one order each). */
+export function storeOrdersHistory(
+  bigquery: BigQuery,
+  spec: MeshSpec,
+  publisher: MeshPublisher,
+  o: { count: number; from: number; prefix: string; keys?: number },
+): Promise<void> {
+  return storeHistory(bigquery, spec, publisher, {
+    topic: 'orders',
+    count: o.count,
+    from: o.from,
+    event: (i) => ({ type: 'order.created', data: { orderId: `${o.prefix}${i % (o.keys ?? o.count)}`, customerId: 'c', sequence: 1 } }),
+  });
 }
 
 export interface HandledEvent {
