@@ -142,12 +142,13 @@ async function measure(
     const publishFailures: string[] = [];
     const realtime = async (running: () => boolean) => {
       for (let second = 0; running(); second++) {
-        const sends = Array.from({ length: REALTIME_RATE }, () =>
-          publisher
-            .publish(topic, c.realtime(realtimeIds).type, c.realtime(realtimeIds++).data)
+        const sends = Array.from({ length: REALTIME_RATE }, () => {
+          const { type, data } = c.realtime(realtimeIds++);
+          return publisher
+            .publish(topic, type, data)
             .then(() => void realtimeSent++)
-            .catch((error: Error) => void publishFailures.push(error.message)),
-        );
+            .catch((error: Error) => void publishFailures.push(error.message));
+        });
         await Promise.all([...sends, sleep(1000)]);
       }
     };

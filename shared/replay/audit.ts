@@ -207,13 +207,13 @@ export class ReplayAudit {
     return this.rows(`SELECT * FROM ${this.table} WHERE replay_id = @id ORDER BY recorded_at, sent`, { id: replayId });
   }
 
-  /** The newest step of each replay, newest first. */
-  latest(limit = 50): Promise<ReplayRecord[]> {
+  /** The newest step of each replay (of one consumer when given), newest first. */
+  latest(limit = 50, consumer = ''): Promise<ReplayRecord[]> {
     return this.rows(
-      `SELECT * FROM ${this.table} WHERE TRUE
+      `SELECT * FROM ${this.table} WHERE (@consumer = '' OR consumer = @consumer)
        QUALIFY ROW_NUMBER() OVER (PARTITION BY replay_id ORDER BY recorded_at DESC, sent DESC) = 1
        ORDER BY recorded_at DESC LIMIT ${Math.max(1, Math.floor(limit))}`,
-      {},
+      { consumer },
     );
   }
 }

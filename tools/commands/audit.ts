@@ -45,7 +45,7 @@ export function register(program: Command): void {
     await withTarget(spec, options, async (target) => {
       const [operations, replays] = await Promise.all([
         new OperationsAudit(target.bigquery, spec, target.project).latest({ consumer: options.consumer, limit }),
-        new ReplayAudit(target.bigquery, spec, target.project).latest(limit),
+        new ReplayAudit(target.bigquery, spec, target.project).latest(limit, options.consumer),
       ]);
       const entries: AuditEntry[] = [
         ...operations.map((o) => ({
@@ -59,19 +59,17 @@ export function register(program: Command): void {
           operator: o.operator,
           outcome: o.state === 'completed' ? `${o.affected ?? 0} message(s)` : o.state === 'failed' ? (o.detail ?? '') : JSON.stringify(o.selection ?? {}),
         })),
-        ...replays
-          .filter((r) => !options.consumer || r.consumer === options.consumer)
-          .map((r) => ({
-            at: r.recordedAt,
-            id: r.replayId,
-            operation: 'replay',
-            state: r.state,
-            consumer: r.consumer,
-            owner: r.owner,
-            intent: r.intent,
-            operator: r.operator ?? '',
-            outcome: `${r.sent}${r.inScope === undefined ? '' : ` of ${r.inScope}`} sent${r.detail ? `; ${r.detail}` : ''}`,
-          })),
+        ...replays.map((r) => ({
+          at: r.recordedAt,
+          id: r.replayId,
+          operation: 'replay',
+          state: r.state,
+          consumer: r.consumer,
+          owner: r.owner,
+          intent: r.intent,
+          operator: r.operator ?? '',
+          outcome: `${r.sent}${r.inScope === undefined ? '' : ` of ${r.inScope}`} sent${r.detail ? `; ${r.detail}` : ''}`,
+        })),
       ]
         .sort((a, b) => b.at.localeCompare(a.at))
         .slice(0, limit);
