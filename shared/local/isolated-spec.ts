@@ -12,8 +12,16 @@ import { freePort } from '../emulators/ports';
 /** Writes the copy into `dir` (data in `dir/data`); `edit` may change the parsed document first. Returns the file. */
 export async function writeIsolatedSpec(specFile: string, dir: string, edit: (doc: Record<string, any>) => void = () => undefined): Promise<string> {
   const doc = YAML.parse(fs.readFileSync(specFile, 'utf8'), { merge: true });
-  doc.local = { ...doc.local, pubsubPort: await freePort(), firestorePort: await freePort(), bigqueryPort: await freePort(), dataDir: path.join(dir, 'data') };
-  for (const service of Object.values<{ localPort: number }>(doc.services ?? {})) service.localPort = await freePort();
+  // freePort() only says a port is free now: two calls can give the same one, which the spec refuses.
+  const taken = new Set<number>();
+  const port = async (): Promise<number> => {
+    for (;;) {
+      const p = await freePort();
+      if (!taken.has(p)) return (taken.add(p), p);
+    }
+  };
+  doc.local = { ...doc.local, pubsubPort: await port(), firestorePort: await port(), bigqueryPort: await port(), dataDir: path.join(dir, 'data') };
+  for (const service of Object.values<{ localPort: number }>(doc.services ?? {})) service.localPort = await port();
   const from = path.dirname(path.resolve(specFile));
   for (const topic of Object.values<{ schema?: { dir: string } }>(doc.topics ?? {})) if (topic.schema) topic.schema.dir = path.resolve(from, topic.schema.dir);
   edit(doc);
