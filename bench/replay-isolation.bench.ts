@@ -10,7 +10,7 @@
  * same private path either way) and its orders consumer (ordered, exactly-once).
  * The ratio is the lag SLO over the worst real-time lag during the replay: >= 1 means the SLO held.
  * BENCH_REPLAY_EVENTS (default 50000), BENCH_REPLAY_ORDERS (default 500) and BENCH_REPLAY_CEILING
- * (default 250/s) size it.
+ * (default 250/s) size it. BENCH_REPLAY_LOG_LEVEL (default silent) shows the processor's own log on stderr.
  */
 import { BigQuery } from '@google-cloud/bigquery';
 import { startLocalBigQuery, type LocalBigQuery } from '../shared/bigquery-local';
@@ -130,7 +130,7 @@ async function measure(
       pubsub,
       firestore,
       verifyPushAuth: false,
-      log: createLogger({ level: 'silent' }),
+      log: createLogger({ level: process.env.BENCH_REPLAY_LOG_LEVEL ?? 'silent', destination: process.stderr }),
       decorate: recordHandled(handled),
       pullTransport: 'unary',
     });

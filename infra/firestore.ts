@@ -16,12 +16,14 @@ import * as gcp from '@pulumi/gcp';
 import { toProtoDuration } from '../shared/spec';
 import {
   ANOMALY_COLLECTIONS,
+  ANOMALY_COUNT_INDEX_FIELDS,
   ANOMALY_EXPIRY_FIELD,
   DASHBOARD_COLLECTIONS,
   DASHBOARD_EXPIRY_FIELD,
   DEDUP_COLLECTION,
   DEDUP_EXPIRY_FIELD,
   LIKES_POSTS_FIELD,
+  RETIRED_ANOMALY_COLLECTIONS,
 } from '../shared/firestore';
 import { resourceOptions, type MeshContext } from './context';
 
@@ -32,8 +34,10 @@ export interface MeshFirestore {
   dashboardTtl: gcp.firestore.Field[];
   /** likes.posts not indexed. */
   likesPostsUnindexed: gcp.firestore.Field;
-  /** TTL policies of the anomaly counters and log (anomalyCounts, anomalyLog). */
+  /** TTL policies of the anomaly log, and of the counters earlier versions wrote (anomalyLog, anomalyCounts). */
   anomalyTtl: gcp.firestore.Field[];
+  /** The anomaly log's composite index for counting per topic and kind since a time. */
+  anomalyCountIndex: gcp.firestore.Index;
   /** The spec's backup schedule, unless `backups.every: never`. */
   backupSchedule: gcp.firestore.BackupSchedule | undefined;
 }
@@ -102,10 +106,11 @@ export function createFirestore(ctx: MeshContext): MeshFirestore {
     { project: ctx.config.project, database: database.name, collection: DASHBOARD_COLLECTIONS.likes, field: LIKES_POSTS_FIELD, indexConfig: {} },
     resourceOptions(ctx, database, dashboardTtl[dashboardTtl.length - 1]),
   );
-  // Anomaly counters and log expire 35 days on (shared/firestore/anomalies.ts). Nothing queries their
-  // expiresAt, and the log's grows with every anomaly: not indexed, like dedup's.
+  // The anomaly log expires 35 days on (shared/firestore/anomalies.ts). Nothing queries its expiresAt,
+  // and it grows with every anomaly: not indexed, like dedup's. The retired counter documents keep
+  // their policy, so those written by earlier versions still expire.
   const anomalyTtl: gcp.firestore.Field[] = [];
-  for (const collection of Object.values(ANOMALY_COLLECTIONS)) {
+  for (const collection of [...RETIRED_ANOMALY_COLLECTIONS, ...Object.values(ANOMALY_COLLECTIONS)]) {
     const previous = anomalyTtl[anomalyTtl.length - 1] ?? likesPostsUnindexed;
     anomalyTtl.push(
       new gcp.firestore.Field(
@@ -115,5 +120,19 @@ export function createFirestore(ctx: MeshContext): MeshFirestore {
       ),
     );
   }
-  return { database, dedupTtl, dashboardTtl, likesPostsUnindexed, anomalyTtl, backupSchedule };
+  // Counts are count() queries on the log with equality on topic and kind and a range on detectedAt:
+  // "For queries with multiple equality clauses and a range or inequality, you must create a composite
+  // index" (https://cloud.google.com/firestore/docs/query-data/index-overview); the emulator needs none.
+  const anomalyCountIndex = new gcp.firestore.Index(
+    'anomaly-log-count-index',
+    {
+      project: ctx.config.project,
+      database: database.name,
+      collection: ANOMALY_COLLECTIONS.log,
+      queryScope: 'COLLECTION',
+      fields: ANOMALY_COUNT_INDEX_FIELDS.map((fieldPath) => ({ fieldPath, order: 'ASCENDING' })),
+    },
+    resourceOptions(ctx, database),
+  );
+  return { database, dedupTtl, dashboardTtl, likesPostsUnindexed, anomalyTtl, anomalyCountIndex, backupSchedule };
 }

@@ -1,13 +1,13 @@
 /**
  * The dashboard's order anomalies: per topic and kind, and the latest offending orders, read from
- * the processor's counters with the shared reader (shared/firestore/anomalies.ts).
+ * the processor's anomaly log with the shared reader (shared/firestore/anomalies.ts).
  *
  *   GET /api/anomalies?since=<ISO>|all&latest=<n>
  *     -> {at, kinds, since, total, counts: {<topic>: {<kind>: n}}, latest: [{topic, kind, orderId, reason, time, detectedAt ...}]}
  *
- * Default: the last 24 hours (counted from the hour window holding that time) and the latest 10.
+ * Default: the last 24 hours and the latest 10.
  * The page polls it every 5 s, and so does each open page: one read per query and `cacheMs` serves
- * them all (a read is at most 16 counter documents per topic and hour with anomalies, plus `latest`).
+ * them all (a read is one count() per topic and kind, plus `latest`).
  */
 import type { Express, Request, Response } from 'express';
 import { ANOMALY_KINDS } from '../../shared/anomalies';

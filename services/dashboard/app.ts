@@ -13,9 +13,10 @@ import {
   type MeshService,
   type ServiceAppOptions,
 } from '../../shared/consumer';
-import { firestoreProbe, readAnomalies, readParityRecords, readRecentReplays } from '../../shared/firestore';
+import { anomalyTopics, firestoreProbe, readAnomalies, readParityRecords, readRecentReplays } from '../../shared/firestore';
 import type { HealthSource } from '../../shared/health';
 import { Aggregator, type AggregatorOptions } from './aggregator';
+import { ANOMALY_SOURCE_SERVICE } from '../../shared/anomalies';
 import { anomalyRoutes } from './anomalies';
 import { panelRoutes } from './panels';
 import { dashboardHandlers, SERVICE_NAME } from './handlers';
@@ -86,7 +87,7 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
     dependencies: { firestore: firestoreProbe(options.firestore) },
     routes: (app) => {
       // The processor's order anomalies, read from Firestore with the shared reader (anomalies.ts).
-      anomalyRoutes(app, { read: (o) => readAnomalies(options.firestore, o), log });
+      anomalyRoutes(app, { read: (o) => readAnomalies(options.firestore, anomalyTopics(options.spec, ANOMALY_SOURCE_SERVICE), o), log });
       // The latest parity result per topic and the recent replays (panels.ts).
       panelRoutes(app, { parity: () => readParityRecords(options.firestore), replays: () => readRecentReplays(options.firestore), log });
       dashboardRoutes(app, routeDeps);

@@ -12,13 +12,13 @@
  * `dedup`, field `expiresAt`. A republish more than 7 days later would apply again. Paths, names and
  * the document-id rule are the mesh's Firestore contract (shared/firestore).
  *
- * An order event with an anomaly also adds to its topic's anomaly counters and log
+ * An order event with an anomaly also writes its entry in the topic's anomaly log
  * (shared/firestore/anomalies.ts) in that same commit: counted once per event, whatever the redeliveries.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { FieldValue, Firestore, Timestamp, type DocumentReference } from '@google-cloud/firestore';
 import { PoisonError, TransientError, type DecodedEvent, type HandlerResult } from '../../shared/consumer';
-import { anomalyWrites, DEDUP_TTL_MS, EXPIRY_FIELD, firestorePaths } from '../../shared/firestore';
+import { anomalyWrite, DEDUP_TTL_MS, EXPIRY_FIELD, firestorePaths } from '../../shared/firestore';
 import { REPLAY_ID_ATTRIBUTE } from '../../shared/replay/attribute';
 import { anomalyRecord } from './anomalies';
 import { activityField, likeDelta, likeShard, LIKE_SHARDS, type AnalyticsEventData } from './analytics';
@@ -79,7 +79,7 @@ export class ProcessorStore {
   }
 
   /**
-   * Order projection + anomaly (its record, counters and log entry) + dedup record in one atomic commit.
+   * Order projection + anomaly (its record and log entry) + dedup record in one atomic commit.
    * `topic` is the consumer's: anomalies are counted per topic.
    *
    * Default ('optimistic'): one batch with `create()` of the dedup record and the projection
@@ -123,7 +123,8 @@ export class ProcessorStore {
         // After the projection's write: results[1] below is its write time.
         if (step.anomaly) {
           batch.set(this.anomalyRef(orderId, event.id), { ...step.anomaly, detectedAt: FieldValue.serverTimestamp() });
-          for (const w of this.anomalyCounting(step.anomaly, topic, consumer)) batch.set(w.ref, w.data, { merge: w.merge });
+          const entry = this.anomalyEntry(step.anomaly, topic, consumer);
+          batch.set(entry.ref, entry.data);
         }
         const results = await batch.commit();
         if (step.changed && step.projection) this.remember(orderId, { projection: step.projection, updateTime: results[1].writeTime });
@@ -150,7 +151,8 @@ export class ProcessorStore {
         if (step.changed && step.projection) tx.set(orderRef, { ...step.projection, ...replayMark(decoded) });
         if (step.anomaly) {
           tx.set(this.anomalyRef(event.data.orderId, event.id), { ...step.anomaly, detectedAt: FieldValue.serverTimestamp() });
-          for (const w of this.anomalyCounting(step.anomaly, topic, consumer)) tx.set(w.ref, w.data, { merge: w.merge });
+          const entry = this.anomalyEntry(step.anomaly, topic, consumer);
+          tx.set(entry.ref, entry.data);
         }
         tx.create(dedupRef, this.dedupRecord(consumer, decoded));
         return { result: 'done', anomaly: step.anomaly };
@@ -160,13 +162,10 @@ export class ProcessorStore {
     }
   }
 
-  /** The anomaly's counter increments and log entry (shared/firestore/anomalies.ts), as references. */
-  private anomalyCounting(anomaly: OrderAnomaly, topic: string, consumer: string) {
-    const writes = anomalyWrites(anomalyRecord(anomaly, topic, consumer, this.now()), {
-      increment: (n) => FieldValue.increment(n),
-      timestamp: (ms) => Timestamp.fromMillis(ms),
-    });
-    return writes.map((w) => ({ ref: this.db.doc(w.path), data: w.data, merge: w.merge }));
+  /** The anomaly's log entry (shared/firestore/anomalies.ts), as a reference and its data. */
+  private anomalyEntry(anomaly: OrderAnomaly, topic: string, consumer: string) {
+    const write = anomalyWrite(anomalyRecord(anomaly, topic, consumer, this.now()), { timestamp: (ms) => Timestamp.fromMillis(ms) });
+    return { ref: this.db.doc(write.path), data: write.data };
   }
 
   private remember(orderId: string, entry: CachedOrder): void {

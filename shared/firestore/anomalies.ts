@@ -1,58 +1,72 @@
 /**
- * Where order anomalies are counted in Firestore, what the processor writes there and how everyone
- * else reads it (the dashboard, `mesh status`, `mesh parity`). The processor commits these writes in
- * the same batch as the event's dedup record (services/processor/store.ts), so a redelivered event
- * never counts twice and an acked one always counted.
+ * Where order anomalies are kept in Firestore, what the processor writes there and how everyone
+ * else reads it (the dashboard, `mesh status`, `mesh parity`). The processor commits the entry in
+ * the same batch as the event's dedup record (services/processor/store.ts), so an acked event always
+ * has its entry, and a redelivered or replayed one writes the same document again (its id is the
+ * event id): counted once per event, whatever the redeliveries, replays or rebuilds.
  *
- *   anomalyCounts/<hour>_<topic>_<shard>   {topic, window, start, shard, total, kinds.<kind>, expiresAt}
- *   anomalyLog/<eventId>                   {topic, consumer, kind, orderId, eventId, type, reason, time, detectedAt, expiresAt}
+ *   anomalyLog/<eventId>   {topic, consumer, kind, orderId, eventId, type, reason, time, detectedAt, expiresAt}
  *
- * Counters are per hour window and sharded: a Firestore document takes about one write a second,
- * sustained, and the processor commits each event on its own (its atomicity is per event), so a
- * burst of anomalies on one topic would otherwise queue on one document. With ANOMALY_SHARDS
- * documents per topic and hour (the shard is FNV-1a of the event id) a topic takes ~16 anomalies a
- * second before a shard passes the limit; beyond it commits slow down and fail as transient (the event
- * is redelivered, the count stays exact). Hour windows keep every document small and let a reader
- * ask for a period (`since`, rounded down to the hour) with a range query on `start`.
+ * Counts are read from the log, not kept beside it: `count()` aggregation queries per topic and kind
+ * ("Cloud Firestore calculates the aggregation and transmits only the result"; billed one document
+ * read per batch of up to 1,000 index entries matched,
+ * https://firebase.google.com/docs/firestore/query-data/aggregation-queries and
+ * https://cloud.google.com/firestore/pricing). Earlier versions also incremented sharded counter
+ * documents (`anomalyCounts`, 16 per topic and hour) in each anomaly's commit. "You can't update a
+ * single document at an unlimited rate" (https://cloud.google.com/firestore/docs/solutions/counters),
+ * so an anomaly storm (a replay of an already-applied history, a producer bug) queued every
+ * anomaly's commit on 16 documents; on the emulator 8,169 commits waited in its lock manager and
+ * valid real-time events beside them timed out and were dead-lettered (docs/operations.md). The log
+ * has no hot document: its one limit is the index on the increasing `detectedAt`, ~500 writes/s
+ * ("If a collection contains documents with sequential indexed values, Cloud Firestore limits the
+ * write rate to 500 writes per second", https://firebase.google.com/docs/firestore/solutions/shard-timestamp),
+ * past which commits slow rather than fail.
  *
- * The log holds one document per anomaly (no hot document at all), read newest first by
- * `detectedAt` (its automatic single-field index; an increasing timestamp index takes ~500
- * writes/s, far above any anomaly rate). Both carry `expiresAt` (35 days after the window or the
- * detection): infra puts TTL policies on them (infra/firestore.ts). The names differ from the
- * per-order `orders/<id>/anomalies` records, so collection-group queries never mix them.
+ * Counting by topic, kind and time needs the composite index (topic, kind, detectedAt) that infra
+ * creates (infra/firestore.ts; the emulator needs none). Entries carry `expiresAt` (35 days after
+ * detection) and a TTL policy deletes them. The names differ from the per-order
+ * `orders/<id>/anomalies` records, so collection-group queries never mix them.
  *
- * Plain paths and data, no client: the writer passes Firestore's increment and timestamp in.
+ * Plain paths and data, no client: the writer passes Firestore's timestamp in.
  */
 import type { Firestore } from '@google-cloud/firestore';
-import type { AnomalyKind } from '../anomalies';
-import { docId, shardOf } from './ids';
+import { ANOMALY_KINDS, type AnomalyKind } from '../anomalies';
+import { docId } from './ids';
 import { EXPIRY_FIELD } from './layout';
 
 export const ANOMALY_COLLECTIONS = {
-  /** anomalyCounts/<hour>_<topic>_<shard>: summed counts of one topic in one hour window. */
-  counts: 'anomalyCounts',
-  /** anomalyLog/<eventId>: one document per anomaly, for "the latest offending orders". */
+  /** anomalyLog/<eventId>: one document per anomaly; counts and "the latest offending orders". */
   log: 'anomalyLog',
 } as const;
 
-export const ANOMALY_SHARDS = 16;
-export const ANOMALY_WINDOW_MS = 3600_000;
-/** How long counts and log entries are kept after their window / detection. */
+/**
+ * Counter documents earlier versions wrote. Nothing writes or reads them now; infra keeps their TTL
+ * policy so the ones already written still expire.
+ */
+export const RETIRED_ANOMALY_COLLECTIONS = ['anomalyCounts'] as const;
+
+/** The fields of the log's composite index, in order: equality on topic and kind, range on detectedAt. */
+export const ANOMALY_COUNT_INDEX_FIELDS = ['topic', 'kind', 'detectedAt'] as const;
+
+/** How long log entries are kept after their detection. */
 export const ANOMALY_TTL_MS = 35 * 24 * 3600_000;
 export const ANOMALY_EXPIRY_FIELD = EXPIRY_FIELD;
 
-/** The hour window holding `ms`: its start and its key (`2024-05-01T13`, the dashboard's hour key). */
-export function anomalyWindow(ms: number): { start: number; key: string } {
-  const start = Math.floor(ms / ANOMALY_WINDOW_MS) * ANOMALY_WINDOW_MS;
-  return { start, key: new Date(start).toISOString().slice(0, 13) };
-}
-
 export const anomalyPaths = {
-  counts: () => ANOMALY_COLLECTIONS.counts,
-  count: (window: string, topic: string, shard: number) => `${ANOMALY_COLLECTIONS.counts}/${window}_${docId(topic, 'topic')}_${shard}`,
   log: () => ANOMALY_COLLECTIONS.log,
   entry: (eventId: string) => `${ANOMALY_COLLECTIONS.log}/${docId(eventId, 'event id')}`,
 };
+
+/** The topics whose anomalies a spec counts: those its anomaly-detecting service consumes. */
+export function anomalyTopics(spec: { consumers: Record<string, { topic: string; service?: string }> }, service: string): string[] {
+  return [
+    ...new Set(
+      Object.values(spec.consumers)
+        .filter((c) => c.service === service)
+        .map((c) => c.topic),
+    ),
+  ].sort();
+}
 
 /** One anomaly, as detected. */
 export interface AnomalyRecord {
@@ -67,58 +81,37 @@ export interface AnomalyRecord {
   reason: string;
   /** The event's time (ce-time). */
   time: string;
-  /** When it was detected (the detector's clock): chooses the window. */
+  /** When it was detected (the detector's clock). */
   detectedAtMs: number;
 }
 
-/** Firestore's sentinels, passed in by the writer (FieldValue.increment, Timestamp.fromMillis). */
+/** Firestore's timestamp constructor, passed in by the writer (Timestamp.fromMillis). */
 export interface AnomalyWriteValues {
-  increment: (n: number) => unknown;
   timestamp: (ms: number) => unknown;
 }
 
 export interface AnomalyWrite {
   path: string;
   data: Record<string, unknown>;
-  /** set() with {merge: true}: counters add to what is there. */
-  merge: boolean;
 }
 
-/** The two writes of one anomaly: its shard's counters (+1 total, +1 kind) and its log entry. */
-export function anomalyWrites(a: AnomalyRecord, values: AnomalyWriteValues): AnomalyWrite[] {
-  const window = anomalyWindow(a.detectedAtMs);
-  const shard = shardOf(a.eventId, ANOMALY_SHARDS);
-  return [
-    {
-      path: anomalyPaths.count(window.key, a.topic, shard),
-      data: {
-        topic: a.topic,
-        window: window.key,
-        start: values.timestamp(window.start),
-        shard,
-        total: values.increment(1),
-        kinds: { [a.kind]: values.increment(1) },
-        [ANOMALY_EXPIRY_FIELD]: values.timestamp(window.start + ANOMALY_WINDOW_MS + ANOMALY_TTL_MS),
-      },
-      merge: true,
+/** The one write of an anomaly: its log entry, a plain set() (the same event writes the same entry). */
+export function anomalyWrite(a: AnomalyRecord, values: AnomalyWriteValues): AnomalyWrite {
+  return {
+    path: anomalyPaths.entry(a.eventId),
+    data: {
+      topic: a.topic,
+      consumer: a.consumer,
+      kind: a.kind,
+      orderId: a.orderId,
+      eventId: a.eventId,
+      type: a.type,
+      reason: a.reason,
+      time: a.time,
+      detectedAt: values.timestamp(a.detectedAtMs),
+      [ANOMALY_EXPIRY_FIELD]: values.timestamp(a.detectedAtMs + ANOMALY_TTL_MS),
     },
-    {
-      path: anomalyPaths.entry(a.eventId),
-      data: {
-        topic: a.topic,
-        consumer: a.consumer,
-        kind: a.kind,
-        orderId: a.orderId,
-        eventId: a.eventId,
-        type: a.type,
-        reason: a.reason,
-        time: a.time,
-        detectedAt: values.timestamp(a.detectedAtMs),
-        [ANOMALY_EXPIRY_FIELD]: values.timestamp(a.detectedAtMs + ANOMALY_TTL_MS),
-      },
-      merge: false,
-    },
-  ];
+  };
 }
 
 /** One offending event, newest first in a report. */
@@ -136,17 +129,17 @@ export interface AnomalyEntry {
 }
 
 export interface AnomalyReport {
-  /** Start of the first hour window counted (`since` rounded down to the hour), or null: everything kept. */
+  /** From when anomalies are counted, or null: everything kept. */
   since: string | null;
   total: number;
   /** topic -> kind -> count; only what occurred. */
   counts: Record<string, Record<string, number>>;
-  /** The latest offending events (detected since `since`, unrounded), newest first. */
+  /** The latest offending events (detected since `since`), newest first. */
   latest: AnomalyEntry[];
 }
 
 export interface ReadAnomaliesOptions {
-  /** Count from the hour window holding this time; default everything kept (35 days). */
+  /** Count anomalies detected from this time on; default everything kept (35 days). */
   since?: Date | number | string;
   /** How many of the latest offending events; default 10, at most 100. */
   latest?: number;
@@ -156,11 +149,10 @@ type Stored = { toMillis(): number } | null | undefined;
 const iso = (value: Stored) => (value ? new Date(value.toMillis()).toISOString() : '');
 
 /**
- * Counts per topic and kind, and the latest offending events. Reads the count documents of the
- * windows asked for (at most ANOMALY_SHARDS per topic and hour, and only where anomalies occurred)
- * and `latest` log entries.
+ * Counts per topic and kind, and the latest offending events. One `count()` per topic and kind
+ * (`topics` x ANOMALY_KINDS queries, in parallel) and one query for `latest`.
  */
-export async function readAnomalies(db: Firestore, options: ReadAnomaliesOptions = {}): Promise<AnomalyReport> {
+export async function readAnomalies(db: Firestore, topics: readonly string[], options: ReadAnomaliesOptions = {}): Promise<AnomalyReport> {
   const latestN = options.latest ?? 10;
   if (!Number.isInteger(latestN) || latestN < 0 || latestN > 100) throw new RangeError(`latest must be an integer 0..100, got ${latestN}`);
   let sinceMs: number | undefined;
@@ -168,25 +160,25 @@ export async function readAnomalies(db: Firestore, options: ReadAnomaliesOptions
     sinceMs = options.since instanceof Date ? options.since.getTime() : typeof options.since === 'number' ? options.since : Date.parse(options.since);
     if (!Number.isFinite(sinceMs)) throw new RangeError(`since must be a time, got ${String(options.since)}`);
   }
-  const windowStart = sinceMs === undefined ? undefined : anomalyWindow(sinceMs).start;
-  const countsQuery = db.collection(anomalyPaths.counts());
-  let logQuery = db.collection(anomalyPaths.log()).orderBy('detectedAt', 'desc');
-  if (sinceMs !== undefined) logQuery = logQuery.where('detectedAt', '>=', new Date(sinceMs));
-  const [countDocs, logDocs] = await Promise.all([
-    (windowStart === undefined ? countsQuery : countsQuery.where('start', '>=', new Date(windowStart))).get(),
-    latestN ? logQuery.limit(latestN).get() : Promise.resolve(undefined),
-  ]);
+  const log = db.collection(anomalyPaths.log());
+  const [topic, kind, detectedAt] = ANOMALY_COUNT_INDEX_FIELDS;
+  const counting = topics.flatMap((t) =>
+    ANOMALY_KINDS.map(async (k) => {
+      let query = log.where(topic, '==', t).where(kind, '==', k);
+      if (sinceMs !== undefined) query = query.where(detectedAt, '>=', new Date(sinceMs));
+      return { topic: t, kind: k, n: (await query.count().get()).data().count };
+    }),
+  );
+  let latestQuery = log.orderBy(detectedAt, 'desc');
+  if (sinceMs !== undefined) latestQuery = latestQuery.where(detectedAt, '>=', new Date(sinceMs));
+  const [countsFound, logDocs] = await Promise.all([Promise.all(counting), latestN ? latestQuery.limit(latestN).get() : Promise.resolve(undefined)]);
 
   const counts: Record<string, Record<string, number>> = {};
   let total = 0;
-  for (const doc of countDocs.docs) {
-    const topic = String(doc.get('topic'));
-    const kinds = (doc.get('kinds') ?? {}) as Record<string, number>;
-    const byKind = (counts[topic] ??= {});
-    for (const [kind, n] of Object.entries(kinds)) {
-      byKind[kind] = (byKind[kind] ?? 0) + Number(n);
-      total += Number(n);
-    }
+  for (const { topic: t, kind: k, n } of countsFound) {
+    if (!n) continue;
+    (counts[t] ??= {})[k] = n;
+    total += n;
   }
   const latest: AnomalyEntry[] = (logDocs?.docs ?? []).map((doc) => ({
     topic: String(doc.get('topic')),
@@ -198,7 +190,7 @@ export async function readAnomalies(db: Firestore, options: ReadAnomaliesOptions
     time: String(doc.get('time')),
     detectedAt: iso(doc.get('detectedAt') as Stored),
   }));
-  return { since: windowStart === undefined ? null : new Date(windowStart).toISOString(), total, counts, latest };
+  return { since: sinceMs === undefined ? null : new Date(sinceMs).toISOString(), total, counts, latest };
 }
 
 /**

@@ -5,13 +5,14 @@
  * replays: the projection is made again from the events, as the state machine gives it.
  *
  * It needs projections keyed by the ordering key, so that clearing a key clears everything its
- * events made: the processor's order projections (`orders/<orderId>`, their anomalies) on an ordered
- * topic. Counters that sum over many keys (user activity, dashboard windows) cannot be cleared per
+ * events made: the processor's order projections (`orders/<orderId>`, their anomalies and those
+ * anomalies' log entries, so the counts say what the rebuilt projection finds) on an ordered topic. Counters that sum over many keys (user activity, dashboard windows) cannot be cleared per
  * key, so other consumers are refused. A key's whole history must be in scope, or clearing it would
  * lose what the events outside the range made: the plan checks that with the warehouse.
  */
 import type { Firestore } from '@google-cloud/firestore';
 import { UserError } from '../errors';
+import { ANOMALY_COLLECTIONS } from '../firestore/anomalies';
 import { firestorePaths } from '../firestore/layout';
 import { existingDedupRecords } from './applied';
 import { recordOf, type ReplayAudit } from './audit';
@@ -27,7 +28,7 @@ export interface RebuildCleared {
   dedupRecords: number;
 }
 
-/** Deletes the keys' projections and anomalies, and the consumer's dedup records of `eventIds`. */
+/** Deletes the keys' projections and anomalies (records and log entries), and the consumer's dedup records of `eventIds`. */
 export async function clearForRebuild(firestore: Firestore, consumer: string, keys: string[], eventIds: string[]): Promise<RebuildCleared> {
   const refs = [];
   const cleared: RebuildCleared = { projections: 0, anomalies: 0, dedupRecords: 0 };
@@ -37,7 +38,8 @@ export async function clearForRebuild(firestore: Firestore, consumer: string, ke
     refs.push(order);
     const anomalies = await firestore.collection(firestorePaths.anomalies(key)).listDocuments();
     cleared.anomalies += anomalies.length;
-    refs.push(...anomalies);
+    // An order's anomaly and its log entry share the event's document id.
+    refs.push(...anomalies, ...anomalies.map((a) => firestore.collection(ANOMALY_COLLECTIONS.log).doc(a.id)));
   }
   const dedup = await existingDedupRecords(firestore, consumer, eventIds);
   cleared.dedupRecords = dedup.length;

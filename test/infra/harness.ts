@@ -33,6 +33,7 @@ export const T = {
   table: 'gcp:bigquery/table:Table',
   firestore: 'gcp:firestore/database:Database',
   firestoreField: 'gcp:firestore/field:Field',
+  firestoreIndex: 'gcp:firestore/index:Index',
   alert: 'gcp:monitoring/alertPolicy:AlertPolicy',
   dashboard: 'gcp:monitoring/dashboard:Dashboard',
   agent: 'gcp:projects/serviceIdentity:ServiceIdentity',

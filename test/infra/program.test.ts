@@ -288,7 +288,7 @@ describe('Cloud Run services', () => {
 });
 
 describe('Firestore', () => {
-  it('has a database, TTL policies on expiresAt (dedup records, not indexed, the dashboard aggregates, the anomaly counters and log) and an unindexed likes map', () => {
+  it('has a database, TTL policies on expiresAt (dedup records, not indexed, the dashboard aggregates, the anomaly log and the retired counters) and an unindexed likes map', () => {
     const db = mesh.one(T.firestore, '(default)');
     expect(db.inputs).toMatchObject({ type: 'FIRESTORE_NATIVE', locationId: 'europe-west1', deletionPolicy: 'DELETE' });
     const fields = mesh.all(T.firestoreField).map((f) => f.inputs);
@@ -302,6 +302,19 @@ describe('Firestore', () => {
     // The dashboard's expiresAt keep their default index (only dedup's hot timestamp index is dropped).
     for (const f of fields.slice(1, 4)) expect(f.indexConfig).toBeUndefined();
     expect(fields[4].ttlConfig).toBeUndefined();
+  });
+
+  it('indexes the anomaly log for counts per topic and kind since a time (equality, equality, range: a composite index in GCP)', () => {
+    expect(mesh.one(T.firestoreIndex, 'anomaly-log-count-index').inputs).toMatchObject({
+      database: '(default)',
+      collection: 'anomalyLog',
+      queryScope: 'COLLECTION',
+      fields: [
+        { fieldPath: 'topic', order: 'ASCENDING' },
+        { fieldPath: 'kind', order: 'ASCENDING' },
+        { fieldPath: 'detectedAt', order: 'ASCENDING' },
+      ],
+    });
   });
 });
 

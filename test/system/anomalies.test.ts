@@ -16,6 +16,7 @@ import { MeshPublisher } from '../../shared/publisher';
 import { createProcessorApp, type ProcessorApp } from '../../services/processor/app';
 import type { OrderEventData } from '../../services/processor/orders';
 import { ProcessorStore } from '../../services/processor/store';
+import { clearForRebuild } from '../../shared/replay/rebuild';
 import { eventually, testFirestore, testPubSub, uniqueProject } from '../support/emulators';
 import { specFromText } from '../support/specs';
 
@@ -122,7 +123,7 @@ it('counts an impossible transition and a gap once each, through a redelivery an
   expect(resultsOf(paid.id)).toEqual(['done', 'duplicate']);
   await eventually(async () => ((await service.store.readOrder('c-order'))?.state === 'shipped' ? true : undefined), 20000, 'order c');
 
-  const report = await readAnomalies(firestore);
+  const report = await readAnomalies(firestore, ['orders']);
   expect(report).toMatchObject({ since: null, total: 2, counts: { orders: { 'invalid-transition': 1, gap: 1 } } });
   expect(report.latest.map((e) => [e.orderId, e.kind, e.type, e.reason])).toEqual([
     ['b-order', 'gap', 'order.paid', 'sequence 3 after 1: 1 event(s) missing'],
@@ -130,10 +131,14 @@ it('counts an impossible transition and a gap once each, through a redelivery an
   ]);
   expect(report.latest.map((e) => e.eventId)).toEqual([paid.id, shipped.id]);
   expect(Date.parse(report.latest[0].detectedAt)).toBeGreaterThanOrEqual(Date.parse(report.latest[1].detectedAt));
-  expect((await readAnomalies(firestore, { latest: 1 })).latest.map((e) => e.orderId)).toEqual(['b-order']);
-  // Counted in the hour windows: nothing from a later hour on.
-  expect(await readAnomalies(firestore, { since: Date.now() + 2 * 3600_000 })).toEqual({
-    since: expect.any(String),
+  expect((await readAnomalies(firestore, ['orders'], { latest: 1 })).latest.map((e) => e.orderId)).toEqual(['b-order']);
+  // Counted by detection time: from between the two anomalies on, only b's; from later on, nothing.
+  const between = Date.parse(report.latest[1].detectedAt) + 1;
+  expect(between).toBeLessThanOrEqual(Date.parse(report.latest[0].detectedAt)); // b waited for a's redelivery
+  expect((await readAnomalies(firestore, ['orders'], { since: between })).counts).toEqual({ orders: { gap: 1 } });
+  const later = Date.now() + 3600_000;
+  expect(await readAnomalies(firestore, ['orders'], { since: later })).toEqual({
+    since: new Date(later).toISOString(),
     total: 0,
     counts: {},
     latest: [],
@@ -165,7 +170,28 @@ it('counts once with transaction writes too (the other commit path of the store)
   const first = await store.applyOrderEvent('processor-orders', stale, 'returns');
   const again = await store.applyOrderEvent('processor-orders', stale, 'returns');
   expect([first.result, first.anomaly?.kind, again.result, again.anomaly]).toEqual(['done', 'stale', 'duplicate', undefined]);
-  expect((await readAnomalies(firestore)).counts.returns).toEqual({ stale: 1 });
-  const shards = await firestore.collection(anomalyPaths.counts()).where('topic', '==', 'returns').get();
-  expect(shards.docs.map((d) => [d.get('total'), d.get('kinds')])).toEqual([[1, { stale: 1 }]]);
+  expect((await readAnomalies(firestore, ['returns'])).counts).toEqual({ returns: { stale: 1 } });
+  const entries = await firestore.collection(anomalyPaths.log()).where('topic', '==', 'returns').get();
+  expect(entries.docs.map((d) => [d.id, d.get('kind')])).toEqual([[stale.event.id, 'stale']]);
+});
+
+it('a rebuild clears an order anomaly with its log entry, and replaying it counts it once again', async () => {
+  const store = new ProcessorStore(firestore);
+  const decoded = (type: string, sequence: number): DecodedEvent<OrderEventData> => {
+    const { event } = publisher.prepare('orders', type, order('r-order', sequence));
+    return { event: event as unknown as DecodedEvent<OrderEventData>['event'], readAs: 'v2', messageId: `m-${event.id}`, attributes: {} };
+  };
+  // Its own topic name, so the counts stand apart from the other tests'.
+  const history = [decoded('order.created', 1), decoded('order.shipped', 2)];
+  for (const d of history) await store.applyOrderEvent('processor-orders', d, 'rebuilt');
+  const count = async () => (await readAnomalies(firestore, ['rebuilt'], { latest: 0 })).counts;
+  expect(await count()).toEqual({ rebuilt: { 'invalid-transition': 1 } });
+
+  const ids = history.map((d) => d.event.id);
+  expect(await clearForRebuild(firestore, 'processor-orders', ['r-order'], ids)).toEqual({ projections: 1, anomalies: 1, dedupRecords: 2 });
+  expect(await count()).toEqual({});
+  // The rebuild's replay meets the same anomaly: counted again, once (not added to what was there).
+  for (const d of history) expect((await store.applyOrderEvent('processor-orders', d, 'rebuilt')).result).toBe('done');
+  expect(await count()).toEqual({ rebuilt: { 'invalid-transition': 1 } });
+  expect((await store.readOrder('r-order'))?.state).toBe('created');
 });

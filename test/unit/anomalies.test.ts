@@ -1,23 +1,12 @@
 /**
- * Order anomalies as signals, without Firestore: the counters' layout and writes
+ * Order anomalies as signals, without Firestore: the log's layout and write
  * (shared/firestore/anomalies.ts), the one-line summary, the processor's log line and tally, and the
  * generic /stats section that carries the tally. Firestore itself: test/system/anomalies.test.ts.
  */
 import { Writable } from 'node:stream';
 import { ANOMALY_KINDS, ANOMALY_LOG_FIELD, logMetricType } from '../../shared/anomalies';
 import { createLogger, ServiceStats } from '../../shared/consumer';
-import {
-  ANOMALY_SHARDS,
-  ANOMALY_TTL_MS,
-  ANOMALY_WINDOW_MS,
-  anomalyPaths,
-  anomalyWindow,
-  anomalyWrites,
-  describeAnomalies,
-  shardOf,
-  type AnomalyRecord,
-  type AnomalyReport,
-} from '../../shared/firestore';
+import { ANOMALY_TTL_MS, anomalyPaths, anomalyTopics, anomalyWrite, describeAnomalies, type AnomalyRecord, type AnomalyReport } from '../../shared/firestore';
 import { AnomalyTally, logAnomaly, anomalyRecord } from '../../services/processor/anomalies';
 import { applyOrderEvent, type OrderEventInput } from '../../services/processor/orders';
 
@@ -33,38 +22,16 @@ const record: AnomalyRecord = {
   time: '2024-05-01T13:45:00.000Z',
   detectedAtMs: AT,
 };
-const values = { increment: (n: number) => ({ inc: n }), timestamp: (ms: number) => ({ ts: ms }) };
 
-describe('counters and log layout', () => {
-  it('windows by the hour, with the dashboard hour key', () => {
-    expect(anomalyWindow(AT)).toEqual({ start: Date.parse('2024-05-01T13:00:00Z'), key: '2024-05-01T13' });
-    expect(anomalyWindow(Date.parse('2024-05-01T13:00:00Z')).key).toBe('2024-05-01T13');
-    expect(ANOMALY_WINDOW_MS).toBe(3600_000);
-  });
+describe('log layout', () => {
+  const values = { timestamp: (ms: number) => ({ ts: ms }) };
 
   it('puts every value from an event through the one document-id rule', () => {
-    expect(anomalyPaths.count('2024-05-01T13', 'orders', 3)).toBe('anomalyCounts/2024-05-01T13_orders_3');
     expect(anomalyPaths.entry('a/b')).toBe('anomalyLog/a%2Fb');
   });
 
-  it('writes +1 on the shard of the event id (total and kind, merged) and one log entry, both expiring', () => {
-    const [count, entry] = anomalyWrites(record, values);
-    const start = Date.parse('2024-05-01T13:00:00Z');
-    const shard = shardOf('e-1', ANOMALY_SHARDS);
-    expect(count).toEqual({
-      path: `anomalyCounts/2024-05-01T13_orders_${shard}`,
-      data: {
-        topic: 'orders',
-        window: '2024-05-01T13',
-        start: { ts: start },
-        shard,
-        total: { inc: 1 },
-        kinds: { 'invalid-transition': { inc: 1 } },
-        expiresAt: { ts: start + ANOMALY_WINDOW_MS + ANOMALY_TTL_MS },
-      },
-      merge: true,
-    });
-    expect(entry).toEqual({
+  it('writes one log entry per anomaly, keyed by the event id (a redelivery writes the same document), expiring', () => {
+    expect(anomalyWrite(record, values)).toEqual({
       path: 'anomalyLog/e-1',
       data: {
         topic: 'orders',
@@ -78,13 +45,21 @@ describe('counters and log layout', () => {
         detectedAt: { ts: AT },
         expiresAt: { ts: AT + ANOMALY_TTL_MS },
       },
-      merge: false,
     });
+    // No document shared between anomalies: a burst has no hot document to queue on.
+    const paths = new Set(Array.from({ length: 400 }, (_, i) => anomalyWrite({ ...record, eventId: `e-${i}` }, values).path));
+    expect(paths.size).toBe(400);
   });
 
-  it('spreads a burst of events over the shards (Firestore takes ~1 write/s per document)', () => {
-    const shards = new Set(Array.from({ length: 400 }, (_, i) => anomalyWrites({ ...record, eventId: `e-${i}` }, values)[0].path));
-    expect(shards.size).toBe(ANOMALY_SHARDS);
+  it('counts the topics the detecting service consumes, each once', () => {
+    const consumers = {
+      a: { topic: 'orders', service: 'processor' },
+      b: { topic: 'analytics', service: 'processor' },
+      c: { topic: 'orders', service: 'processor' },
+      d: { topic: 'clicks', service: 'dashboard' },
+    };
+    expect(anomalyTopics({ consumers }, 'processor')).toEqual(['analytics', 'orders']);
+    expect(anomalyTopics({ consumers }, 'warehouse')).toEqual([]);
   });
 });
 

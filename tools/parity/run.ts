@@ -5,7 +5,8 @@
  * (tools/smoke/target.ts) and the lag source (lag.ts) differ.
  */
 import { listHeld, type HeldMessage, type HoldListingStats } from '../../shared/consumer/dead-letter-hold';
-import { readAnomalies } from '../../shared/firestore';
+import { ANOMALY_SOURCE_SERVICE } from '../../shared/anomalies';
+import { anomalyTopics, readAnomalies } from '../../shared/firestore';
 import type { MeshSpec } from '../../shared/spec';
 import { UserError } from '../../shared/errors';
 import { windowStart, type Granularity } from '../../services/dashboard/windows';
@@ -146,9 +147,8 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
     rows.push(...(await deadLetterRows(ctx, { topic, consumers: names })));
   }
 
-  const anomalies = Object.values(spec.consumers).some((c) => c.service === 'processor')
-    ? (await readAnomalies(target.firestore, { since: fromMs, latest: 0 })).counts
-    : {};
+  const anomalyTopicsOfSpec = anomalyTopics(spec, ANOMALY_SOURCE_SERVICE);
+  const anomalies = anomalyTopicsOfSpec.length ? (await readAnomalies(target.firestore, anomalyTopicsOfSpec, { since: fromMs, latest: 0 })).counts : {};
   return {
     at: new Date(now).toISOString(),
     target: target.kind,
