@@ -43,6 +43,7 @@ export { AckFailedError } from './settle-queue';
 export { createPushVerifier, pushTokenHeader, SIGNATURE_REMOVED, type PushAuthOptions, type PushTokenCheck, type PushVerifier } from './auth';
 export { ServiceStats, AckLog, type ConsumerCounters, type StatsSnapshot } from './stats';
 export { createLogger, traceFields, type Logger, type LoggerOptions } from './logger';
+export { followControls, type ConsumerControlSource } from './controls-follow';
 export { createMeshService, serviceOptionsFrom, type MeshService, type MeshServiceOptions, type ServiceAppOptions } from './service';
 export { runService, type RunServiceOptions } from './shutdown';
 export {

@@ -4,7 +4,8 @@
  * exits 1 with a fatal log line if it cannot start.
  */
 import { loadSpec } from '../spec';
-import { hostFromEnv, portFromEnv, projectFromEnv, pubsubFromEnv, pullTransportFromEnv, pushAuthFromEnv, usingEmulators } from './env';
+import { ControlWatcher } from '../operations/controls';
+import { firestoreFromEnv, hostFromEnv, portFromEnv, projectFromEnv, pubsubFromEnv, pullTransportFromEnv, pushAuthFromEnv, usingEmulators } from './env';
 import { createLogger, type Logger } from './logger';
 import type { MeshService, ServiceAppOptions } from './service';
 import { runService } from './shutdown';
@@ -30,6 +31,7 @@ export function runServiceFromEnv(serviceName: string, build: (env: ServiceEnvir
       pullTransport: pullTransportFromEnv(),
       log,
       traceProject: usingEmulators() ? undefined : projectId,
+      controls: controlsFor(spec, serviceName, projectId, log),
     };
     const service = await build({ common, projectId, log });
     await runService(service, { port: portFromEnv(spec, serviceName), host: hostFromEnv(), log });
@@ -38,4 +40,14 @@ export function runServiceFromEnv(serviceName: string, build: (env: ServiceEnvir
     log.fatal({ err: error }, `${serviceName} failed to start: ${error.message}`);
     process.exit(1);
   });
+}
+
+/**
+ * A service with pull consumers follows their controls (`mesh pause`, shared/operations/controls.ts)
+ * in Firestore; MESH_CONSUMER_CONTROLS=off turns that off (the consumer can then not be paused).
+ */
+function controlsFor(spec: ServiceAppOptions['spec'], serviceName: string, projectId: string, log: Logger): ControlWatcher | undefined {
+  const pulls = spec.services[serviceName]?.consumers.some((name) => spec.consumers[name]?.delivery === 'pull');
+  if (!pulls || process.env.MESH_CONSUMER_CONTROLS === 'off') return undefined;
+  return new ControlWatcher({ db: firestoreFromEnv(projectId), log });
 }

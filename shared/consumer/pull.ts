@@ -19,6 +19,10 @@
  * NOT_FOUND, UNAVAILABLE) the transport waits and tries again (subscription-access.ts), `ready` is
  * false and `notReadyReason` says why; only an invalid subscription name fails start().
  *
+ * Pause (a paused consumer, shared/operations/controls.ts): pause() stops intake as beginDrain() does
+ * and lets what was pulled finish and settle; unary then simply sends no Pulls, StreamingPull closes
+ * its stream (what arrived on it meanwhile is nacked, as at shutdown). resume() pulls again.
+ *
  * Shutdown: beginDrain() stops intake and lets what was pulled finish, key queues included
  * (drained() says when); close() then sends back what never started. Sending back as little as
  * possible matters on the emulator, which redelivers a key's messages in the order they were sent
@@ -92,6 +96,10 @@ export class PullConsumer {
   private streamError?: Error;
   /** Unary: resolves once the last Pull has returned and handed out what it brought (beginDrain()). */
   private lastPull?: Promise<void>;
+  /** Paused by its control: no intake, and `ready` (an idle consumer is not a broken one). */
+  private pausedNow = false;
+  /** The pause in progress (its work settling, then the stream closed). */
+  private pausing?: Promise<void>;
 
   constructor(private readonly options: PullConsumerOptions) {
     this.consumer = options.consumer;
@@ -102,6 +110,7 @@ export class PullConsumer {
 
   /** Started and receiving: Pub/Sub is not refusing the subscription, the stream or Pulls have not failed, and we are not shutting down. */
   get ready(): boolean {
+    if (this.pausedNow && !this.draining) return true;
     if (this.draining || !this.access || this.access.waiting) return false;
     return this.puller ? this.puller.ready : Boolean(this.subscription?.isOpen);
   }
@@ -130,7 +139,11 @@ export class PullConsumer {
       retry: this.options.openRetry,
     });
     if (this.options.transport === 'unary') await this.startUnary(name);
-    else this.startStreaming(name);
+    else {
+      this.startStreaming(name);
+      // Paused before it started: the stream just opened is closed again at once.
+      if (this.pausedNow) this.pausing = this.subscription!.close();
+    }
     this.log.info(
       {
         subscription: this.subscriptionPath,
@@ -161,7 +174,7 @@ export class PullConsumer {
       if (!refusalCode(error)) this.log.error({ err: error }, 'subscription stream error');
     });
     subscription.on('close', () => {
-      if (this.draining) return;
+      if (this.draining || this.pausedNow) return;
       const error = this.streamError;
       this.streamError = undefined;
       // The client retries UNAVAILABLE itself and gives up on PERMISSION_DENIED / NOT_FOUND (and on
@@ -197,8 +210,42 @@ export class PullConsumer {
       onMessage: (message) => this.onMessage(message),
       access: this.access,
     });
-    await this.puller.start();
+    await this.puller.start({ paused: this.pausedNow });
     this.subscriptionPath = this.puller.path;
+  }
+
+  get paused(): boolean {
+    return this.pausedNow;
+  }
+
+  /**
+   * Stops intake until resume() and resolves once what was pulled is settled (at most an ack deadline
+   * for StreamingPull, whose stream is then closed). Nothing is failed or nacked because of the pause
+   * (unary), so no delivery attempt is spent.
+   */
+  pause(): Promise<void> {
+    if (this.pausedNow || this.draining) return this.pausing ?? Promise.resolve();
+    this.pausedNow = true;
+    // Before start(): start() opens without pulling.
+    if (!this.puller && !this.subscription) return Promise.resolve();
+    this.pausing = (async () => {
+      if (this.puller) return this.puller.stopPulling();
+      await this.work.drained(this.consumer.ackDeadlineSeconds * 1000);
+      if (this.pausedNow && !this.draining) await this.subscription?.close();
+    })();
+    return this.pausing;
+  }
+
+  /** Pulls again after pause(). */
+  async resume(): Promise<void> {
+    if (!this.pausedNow) return;
+    await this.pausing;
+    this.pausedNow = false;
+    this.pausing = undefined;
+    if (this.draining) return;
+    if (this.puller) return this.puller.resumePulling();
+    this.access?.attempting();
+    this.subscription?.open();
   }
 
   /**
@@ -239,7 +286,7 @@ export class PullConsumer {
 
   private onMessage(message: Delivery): void {
     // Left unsettled: close() sends it back. (A unary Pull's messages are bounded by flow control, so they all run.)
-    if (this.closing || (this.draining && !this.puller)) return;
+    if (this.closing || ((this.draining || this.pausedNow) && !this.puller)) return;
     this.reopenDelayMs = MIN_REOPEN_DELAY_MS;
     const key = this.consumer.ordering ? message.incoming.orderingKey : undefined;
     if (key) void this.work.track(this.keys.run(key, () => this.handleOrdered(message, key)));

@@ -16,6 +16,7 @@ import type { ConsumerSpec, MeshSpec } from '../spec/types';
 import { createPushVerifier, type PushAuthOptions } from './auth';
 import { DeadLetterPublisher, type DeadLetterSink } from './dead-letter';
 import { DependencyMonitor, type DependencyProbe } from './dependencies';
+import { followControls, type ConsumerControlSource } from './controls-follow';
 import { ConsumerConfigError } from './errors';
 import { InFlight } from './inflight';
 import { createLogger, type Logger } from './logger';
@@ -74,6 +75,11 @@ export interface MeshServiceOptions {
   dependencyProbe?: { intervalMs?: number; timeoutMs?: number };
   /** A handler not finished within this is retried (pipeline.ts); default DEFAULT_HANDLER_TIMEOUT_MS (10 s). */
   handlerTimeoutMs?: number;
+  /**
+   * Whether each pull consumer is paused (a ControlWatcher, shared/operations/controls.ts): a paused
+   * one pulls nothing, from its own subscription nor its redrive one. Default none: never paused.
+   */
+  controls?: ConsumerControlSource;
 }
 
 /** What every service's create<Name>App takes besides its own stores: passed through to createMeshService. */
@@ -94,6 +100,7 @@ export interface ServiceAppOptions {
   pullOpenRetry?: OpenRetryOptions;
   dependencyProbe?: { intervalMs?: number; timeoutMs?: number };
   handlerTimeoutMs?: number;
+  controls?: ConsumerControlSource;
 }
 
 /** The createMeshService options a service app passes through from its ServiceAppOptions, with its handlers decorated. */
@@ -113,6 +120,7 @@ export function serviceOptionsFrom(options: ServiceAppOptions, serviceName: stri
     pullOpenRetry: options.pullOpenRetry,
     dependencyProbe: options.dependencyProbe,
     handlerTimeoutMs: options.handlerTimeoutMs,
+    controls: options.controls,
   };
 }
 
@@ -212,6 +220,16 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
       }),
     );
 
+  const paused = new Set<string>();
+  const pullConsumers = [...new Set(pulls.map((p) => p.consumer.name))];
+  const watchControls = () =>
+    followControls(options.controls, pullConsumers, (name, isPaused) => {
+      if (draining) return;
+      if (isPaused) paused.add(name);
+      else paused.delete(name);
+      for (const p of pulls.filter((x) => x.consumer.name === name)) void (isPaused ? p.pause() : p.resume());
+    });
+
   const dependencies = new DependencyMonitor({ probes: options.dependencies ?? {}, log, ...options.dependencyProbe });
   const isReady = () => started && !draining && pulls.every((p) => p.ready) && !dependencies.reasons.length;
   const app = express();
@@ -228,6 +246,8 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
       consumers: Object.fromEntries(
         consumers.map((c) => [c.name, c.delivery === 'pull' ? pulls.filter((p) => p.consumer.name === c.name).every((p) => p.ready) : started && !draining]),
       ),
+      // Paused by their control (mesh pause): not pulling on purpose, and still ready.
+      ...(paused.size ? { paused: [...paused].sort() } : {}),
       // Why not: e.g. a pull subscription Pub/Sub still refuses (missing grant, not created yet).
       ...(ready
         ? {}
@@ -294,6 +314,8 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
         });
       });
       const bound = (server.address() as AddressInfo).port;
+      // A consumer paused before this instance started must not pull at all: read the controls first.
+      await watchControls();
       await Promise.all([...pulls.map((p) => p.start()), dependencies.start()]);
       started = true;
       log.info({ port: bound, push: routes.map((r) => r.path), pull: [...new Set(pulls.map((p) => p.consumer.name))] }, `${serviceName} listening on ${bound}`);
@@ -304,6 +326,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
         const deadline = Date.now() + shutdownTimeoutMs;
         draining = true;
         dependencies.stop();
+        options.controls?.close();
         log.info({ inFlight: inFlight.size }, 'shutting down: intake stopped');
         const closed = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : Promise.resolve();
         server?.closeIdleConnections();

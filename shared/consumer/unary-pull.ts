@@ -71,8 +71,8 @@ export class UnaryPuller {
   private slotFreed?: () => void;
   private pullCount = 0;
   private lastPullAt?: number;
-  /** Aborted by stopPulling(): ends a backoff wait at once, so shutdown never waits one out. */
-  private readonly stopped = new AbortController();
+  /** Aborted by stopPulling(): ends a backoff wait at once, so shutdown never waits one out. Renewed by resumePulling(). */
+  private stopped = new AbortController();
 
   constructor(private readonly options: UnaryPullerOptions) {
     if (!(options.maxInFlight > 0)) throw new RangeError(`maxInFlight must be > 0 (got ${options.maxInFlight})`);
@@ -103,15 +103,17 @@ export class UnaryPuller {
     return { count: this.pullCount, lastAt: this.lastPullAt };
   }
 
-  async start(): Promise<void> {
+  /** Opens the client and starts pulling; with `paused`, opens it only (resumePulling() pulls). */
+  async start(options: { paused?: boolean } = {}): Promise<void> {
     const { pubsub, subscription, log, leaseSeconds, maxLeaseMs } = this.options;
     const rpc = await SubscriberRpc.open(pubsub, subscription);
     const settles = new SettleQueue({ rpc, log, subscription });
     this.rpc = rpc;
     this.settles = settles;
     this.leases = new LeaseExtender({ rpc, inTurn: (task) => settles.inTurn(task), leaseSeconds, maxLeaseMs, log, subscription });
-    this.pulling = true;
     this.leases.start();
+    if (options.paused) return;
+    this.pulling = true;
     this.running = this.loop();
   }
 
@@ -124,6 +126,17 @@ export class UnaryPuller {
     this.stopped.abort();
     this.wake();
     await this.running;
+  }
+
+  /**
+   * Pulls again after stopPulling() (a paused consumer resumed, shared/operations/controls.ts). The
+   * client, leases and settles stayed open meanwhile, so nothing is opened again.
+   */
+  resumePulling(): void {
+    if (this.pulling || !this.rpc) return;
+    this.stopped = new AbortController();
+    this.pulling = true;
+    this.running = this.loop();
   }
 
   /**

@@ -139,6 +139,22 @@ export function emulatorFirestore(hostPort: string, projectId: string): Firestor
   return new Firestore({ projectId, host: hostPort, ssl: false, customHeaders: { Authorization: 'Bearer owner' } });
 }
 
+/**
+ * A client of the emulator at hostPort whatever FIRESTORE_EMULATOR_HOST says (the client reads the
+ * variable at construction; it is set for that moment only): for a process that talks to an emulator
+ * of its own beside another one (a test's local mesh, the tools).
+ */
+export function firestoreAtHost(hostPort: string, projectId: string): Firestore {
+  const saved = process.env.FIRESTORE_EMULATOR_HOST;
+  process.env.FIRESTORE_EMULATOR_HOST = hostPort;
+  try {
+    return emulatorFirestore(hostPort, projectId);
+  } finally {
+    if (saved === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
+    else process.env.FIRESTORE_EMULATOR_HOST = saved;
+  }
+}
+
 /** Deletes every document of a project's default database on the emulator. */
 export async function resetFirestoreProject(hostPort: string, projectId: string): Promise<void> {
   const response = await fetch(`http://${hostPort}/emulator/v1/projects/${projectId}/databases/(default)/documents`, { method: 'DELETE' });

@@ -3,6 +3,7 @@
  * detection keeps google-auth-library from probing the network for one.
  */
 import type { MeshSpec } from '../spec/types';
+import { emulatorFirestore } from '../emulators/firestore';
 import { emulatorPubSub } from '../emulators/pubsub';
 import { UserError } from '../errors';
 
@@ -14,6 +15,14 @@ export function localPubsubHost(spec: MeshSpec): string {
 
 export function localPubSub(spec: MeshSpec, projectId = spec.project) {
   return emulatorPubSub(localPubsubHost(spec), projectId);
+}
+
+export function localFirestoreHost(spec: MeshSpec): string {
+  return process.env.FIRESTORE_EMULATOR_HOST ?? `127.0.0.1:${spec.local.firestorePort}`;
+}
+
+export function localFirestore(spec: MeshSpec, projectId = spec.project) {
+  return emulatorFirestore(localFirestoreHost(spec), projectId);
 }
 
 export class EmulatorUnreachableError extends UserError {

@@ -31,11 +31,13 @@
 import type { PubSub } from '@google-cloud/pubsub';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
-import { createLogger, isLastAttempt, KeyedQueue, KeyOrder, UnaryPuller, wrapPushBody, type Logger, type PulledMessage } from '../consumer';
+import { createLogger, followControls, isLastAttempt, KeyedQueue, KeyOrder, UnaryPuller, wrapPushBody, type Logger, type PulledMessage } from '../consumer';
 import type { IncomingMessage } from '../envelope';
 import { consumerResources, pushPath } from '../spec/names';
 import type { ConsumerSpec, MeshSpec } from '../spec/types';
-import { localPubSub } from './connect';
+import { firestoreAtHost } from '../emulators/firestore';
+import { ControlWatcher } from '../operations/controls';
+import { localFirestore, localPubSub } from './connect';
 import { localServiceUrls } from './services';
 
 /** Status codes Pub/Sub push takes as an ack. */
@@ -67,9 +69,16 @@ export interface PushRelayStats {
  * service's local URL whether or not `mesh up` started the service (with --no-services the
  * developer runs it by hand on its localPort), up to the service's concurrency in flight.
  */
-export async function startLocalPushRelays(spec: MeshSpec, logFile: string): Promise<{ relays: PushRelay[]; stop: () => Promise<void> }> {
+export async function startLocalPushRelays(
+  spec: MeshSpec,
+  logFile: string,
+  options: { firestoreHost?: string } = {},
+): Promise<{ relays: PushRelay[]; stop: () => Promise<void> }> {
   const pubsub = localPubSub(spec);
   const log = createLogger({ service: 'push-relay', destination: pino.destination({ dest: logFile, mkdir: true }) });
+  // The consumers' controls, in the mesh's own Firestore (the one its services read).
+  const controlsDb = options.firestoreHost ? firestoreAtHost(options.firestoreHost, spec.project) : localFirestore(spec);
+  const controls = new ControlWatcher({ db: controlsDb, log });
   const urls = localServiceUrls(spec);
   const availability = new Map<string, InstanceAvailability>();
   const availabilityOf = (service: string) => availability.get(service) ?? availability.set(service, new InstanceAvailability()).get(service)!;
@@ -91,11 +100,20 @@ export async function startLocalPushRelays(spec: MeshSpec, logFile: string): Pro
   progress.unref();
   const stop = async () => {
     clearInterval(progress);
+    controls.close();
+    await controlsDb.terminate().catch(() => undefined);
     await Promise.all(relays.map((r) => r.close()));
     await pubsub.close();
   };
+  // A paused consumer (`mesh pause`, shared/operations/controls.ts) gets nothing relayed.
+  const paused = new Set<string>();
+  await followControls(controls, [...new Set(relays.map((r) => r.consumer.name))], (consumer, isPaused) => {
+    if (isPaused) paused.add(consumer);
+    else paused.delete(consumer);
+    for (const relay of relays.filter((r) => r.consumer.name === consumer && r.started)) void (isPaused ? relay.pause() : relay.resume());
+  });
   try {
-    await Promise.all(relays.map((r) => r.start()));
+    await Promise.all(relays.map((r) => r.start(paused.has(r.consumer.name))));
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
@@ -155,6 +173,8 @@ export class PushRelay {
   /** Posts (and ordered messages queued behind one) not finished yet. */
   private running = 0;
   private idle?: () => void;
+  private pausedNow = false;
+  private startedNow = false;
 
   get consumer(): ConsumerSpec {
     return this.options.consumer;
@@ -189,8 +209,30 @@ export class PushRelay {
     });
   }
 
-  start(): Promise<void> {
-    return this.puller.start();
+  /** Opens the subscription and starts relaying; `paused`: opens only (resume() relays). */
+  start(paused = false): Promise<void> {
+    this.pausedNow = paused;
+    this.startedNow = true;
+    return this.puller.start({ paused });
+  }
+
+  get started(): boolean {
+    return this.startedNow;
+  }
+
+  get paused(): boolean {
+    return this.pausedNow;
+  }
+
+  /** The consumer is paused (`mesh pause`): no more Pulls; posts in flight finish and are settled. */
+  async pause(): Promise<void> {
+    this.pausedNow = true;
+    await this.puller.stopPulling();
+  }
+
+  resume(): void {
+    this.pausedNow = false;
+    this.puller.resumePulling();
   }
 
   /** Stops pulling, waits for the posts in flight and sends their acks. */

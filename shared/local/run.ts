@@ -186,7 +186,7 @@ export async function startLocalMesh(spec: MeshSpec, options: LocalMeshOptions =
 
     let relays: PushRelay[] = [];
     if (push === 'relay') {
-      const relaying = await startLocalPushRelays(spec, path.join(logDir, 'push-relay.log'));
+      const relaying = await startLocalPushRelays(spec, path.join(logDir, 'push-relay.log'), { firestoreHost: endpoints.firestoreHost });
       stoppers.push({ what: 'the push relays', stop: relaying.stop });
       relays = relaying.relays;
       if (relays.length) progress(`push relays started: ${[...new Set(relays.map((r) => r.consumer.name))].join(', ')}`);

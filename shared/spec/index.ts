@@ -1,5 +1,14 @@
 export * from './types';
 export { loadSpec, parseSpec, defaultSpecPath, MeshSpecError, formatIssue, type SpecIssue } from './load';
-export { consumerResources, topicSchemaName, pushPath, localServiceOf, LOCAL_ARCHIVE_SERVICE } from './names';
+export {
+  consumerResources,
+  topicSchemaName,
+  pushPath,
+  localServiceOf,
+  LOCAL_ARCHIVE_SERVICE,
+  subscriptionRetentionSeconds,
+  DEFAULT_SUBSCRIPTION_RETENTION_SECONDS,
+  BUFFER_WARN_RATIO,
+} from './names';
 export { parseDuration, toProtoDuration, formatDuration } from './duration';
 export { LIMITS } from './rules';

@@ -46,3 +46,16 @@ export const LOCAL_ARCHIVE_SERVICE = 'warehouse';
 export function localServiceOf(consumer: Pick<ConsumerSpec, 'service' | 'delivery'>): string | undefined {
   return consumer.service ?? (consumer.delivery === 'bigquery' ? LOCAL_ARCHIVE_SERVICE : undefined);
 }
+
+/**
+ * How long a consumer's subscription keeps an unacked message before Pub/Sub drops it: its replay
+ * retention when it has one (infra and `mesh up` set it as messageRetentionDuration), else Pub/Sub's
+ * default, 7 days ("If this field is not set, message retention is 7 days",
+ * https://cloud.google.com/pubsub/docs/reference/rest/v1/projects.subscriptions). A paused or lagging
+ * consumer loses messages past it: the buffer policy warns at BUFFER_WARN_RATIO of it.
+ */
+export const DEFAULT_SUBSCRIPTION_RETENTION_SECONDS = 7 * 86400;
+export const subscriptionRetentionSeconds = (consumer: Pick<ConsumerSpec, 'replay'>) =>
+  consumer.replay?.retentionSeconds ?? DEFAULT_SUBSCRIPTION_RETENTION_SECONDS;
+/** The share of the retention an oldest unacked message may reach before status warns and GCP alerts. */
+export const BUFFER_WARN_RATIO = 0.8;

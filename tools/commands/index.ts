@@ -14,6 +14,7 @@ import { register as parity } from './parity';
 import { register as faults } from './faults';
 import { register as replay } from './replay';
 import { register as audit } from './audit';
+import { register as pause } from './pause';
 
 export const commands: ((program: Command) => void)[] = [
   validate,
@@ -30,4 +31,5 @@ export const commands: ((program: Command) => void)[] = [
   faults,
   replay,
   audit,
+  pause,
 ];

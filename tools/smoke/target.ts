@@ -16,8 +16,8 @@ import { PubSub } from '@google-cloud/pubsub';
 import { GoogleAuth } from 'google-auth-library';
 import { parse } from 'yaml';
 import { localBigQueryUrl } from '../../shared/bigquery-local';
-import { emulatorFirestore, emulatorPubSub } from '../../shared/emulators';
-import { assertEmulatorUp, localPubsubHost } from '../../shared/local/connect';
+import { emulatorPubSub, firestoreAtHost } from '../../shared/emulators';
+import { assertEmulatorUp, localFirestoreHost, localPubsubHost } from '../../shared/local/connect';
 import type { MeshSpec } from '../../shared/spec';
 import { UserError } from '../../shared/errors';
 
@@ -38,10 +38,6 @@ export interface LocalEndpointOverrides {
   bigqueryUrl?: string;
 }
 
-export function localFirestoreHost(spec: MeshSpec): string {
-  return process.env.FIRESTORE_EMULATOR_HOST ?? `127.0.0.1:${spec.local.firestorePort}`;
-}
-
 /** The local mesh (`npm start`): fails in seconds, saying what to start, when something is not up. */
 export async function localTarget(spec: MeshSpec, overrides: LocalEndpointOverrides = {}): Promise<SmokeTarget> {
   process.env.METADATA_SERVER_DETECTION ??= 'none';
@@ -56,16 +52,7 @@ export async function localTarget(spec: MeshSpec, overrides: LocalEndpointOverri
     throw new UserError(`no local BigQuery endpoint answers at ${bigqueryUrl}; start the local mesh with \`npm start\` (or use --gcp)`);
   }
   const pubsub = emulatorPubSub(pubsubHost, spec.project);
-  // The Firestore client prefers FIRESTORE_EMULATOR_HOST over its host setting, read at construction.
-  const saved = process.env.FIRESTORE_EMULATOR_HOST;
-  process.env.FIRESTORE_EMULATOR_HOST = firestoreHost;
-  let firestore: Firestore;
-  try {
-    firestore = emulatorFirestore(firestoreHost, spec.project);
-  } finally {
-    if (saved === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
-    else process.env.FIRESTORE_EMULATOR_HOST = saved;
-  }
+  const firestore = firestoreAtHost(firestoreHost, spec.project);
   const bigquery = new BigQuery({ projectId: spec.project, apiEndpoint: bigqueryUrl });
   return {
     kind: 'local',
