@@ -71,7 +71,7 @@ async function runDocumented(verb: string): Promise<string> {
   if (!line) throw new Error(`docs/operations.md has no "npm run mesh -- ${verb}" example`);
   const args = [...line.slice('npm run mesh -- '.length).matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
   // The mesh's own emulators, from its spec: not the ones the test run points these variables at.
-  const env = { ...process.env, MESH_OPERATOR: who.operator };
+  const env: NodeJS.ProcessEnv = { ...process.env, MESH_OPERATOR: who.operator };
   for (const name of ['PUBSUB_EMULATOR_HOST', 'FIRESTORE_EMULATOR_HOST', 'BIGQUERY_EMULATOR_HOST']) delete env[name];
   const { stdout } = await promisify(execFile)('npx', ['tsx', 'tools/mesh.ts', '--spec', t.spec.file, ...args], { cwd: ROOT, env, timeout: 120_000 });
   return stdout;
