@@ -40,3 +40,22 @@ export class PublishFailedError extends Error {
     return this.cause.code;
   }
 }
+
+/**
+ * Publisher flow control refused the event (`limitExceededBehavior: 'error'`): as many messages or
+ * bytes as allowed are already waiting for Pub/Sub. Nothing was sent; back off and publish again.
+ */
+export class PublisherFlowControlError extends Error {
+  override readonly name = 'PublisherFlowControlError';
+  constructor(
+    readonly eventId: string,
+    readonly topic: string,
+    /** What was outstanding when it was refused, and the limits. */
+    readonly outstanding: { messages: number; bytes: number; maxMessages?: number; maxBytes?: number },
+  ) {
+    super(
+      `publishing event ${eventId} to ${topic} refused by publisher flow control: ${outstanding.messages} messages (${outstanding.bytes} bytes) ` +
+        `already wait for Pub/Sub (limits ${outstanding.maxMessages ?? '-'} messages, ${outstanding.maxBytes ?? '-'} bytes); retry later`,
+    );
+  }
+}

@@ -3,13 +3,19 @@
  * validates the payload against the topic's schema revision before sending (errors name the field),
  * derives the ordering key from the spec and lets the client batch.
  *
+ * Flow control: at most `flowControl.maxOutstandingMessages` messages (and maxOutstandingBytes
+ * bytes) per topic are handed to Pub/Sub and not yet answered. When Pub/Sub slows down, a producer
+ * publishing faster than it answers is made to wait (or refused, `limitExceededBehavior: 'error'`)
+ * instead of buffering without bound in memory (flow-control.ts: why not the client's own).
+ *
  * Re-publishing with the same `id` is safe: every consumer deduplicates on the event id.
  */
 import type { PubSub, Topic } from '@google-cloud/pubsub';
 import type { MeshSpec } from '../spec/types';
 import { createEvent, dataProblem, eventTimeProblem, isWellFormedText, parseRfc3339, toPubsubMessage, type EventTimeBounds, type MeshEvent } from '../envelope';
 import { SchemaValidationError, topicSchemas } from '../schemas';
-import { EventRejectedError, PublishFailedError } from './errors';
+import { EventRejectedError, PublishFailedError, PublisherFlowControlError } from './errors';
+import { PublishFlow } from './flow-control';
 
 export interface BatchingOptions {
   /** Default 100 (the client's default; Pub/Sub allows 1,000 per request). */
@@ -20,12 +26,29 @@ export interface BatchingOptions {
   maxMilliseconds?: number;
 }
 
+export interface PublisherFlowControl {
+  /** Messages per topic handed to Pub/Sub and not answered yet. Default 10,000. */
+  maxOutstandingMessages?: number;
+  /** Their bytes (data, attributes, ordering key). Default 100 MiB. */
+  maxOutstandingBytes?: number;
+  /** At a limit: 'block' (default) makes publish() wait for room; 'error' rejects it with PublisherFlowControlError. */
+  limitExceededBehavior?: 'block' | 'error';
+}
+
+export const DEFAULT_PUBLISHER_FLOW_CONTROL: Required<PublisherFlowControl> = {
+  maxOutstandingMessages: 10_000,
+  maxOutstandingBytes: 100 * 1024 * 1024,
+  limitExceededBehavior: 'block',
+};
+
 export interface MeshPublisherOptions {
   pubsub: PubSub;
   spec: MeshSpec;
   /** ce-source for every event, a URI reference such as //checkout/api. */
   source: string;
   batching?: BatchingOptions;
+  /** Defaults: DEFAULT_PUBLISHER_FLOW_CONTROL. */
+  flowControl?: PublisherFlowControl;
 }
 
 export interface PublishOptions {
@@ -45,8 +68,22 @@ export interface Published {
 
 export class MeshPublisher {
   private readonly topics = new Map<string, Topic>();
+  private readonly flows = new Map<string, PublishFlow>();
+  private readonly flow: Required<PublisherFlowControl>;
 
-  constructor(private readonly options: MeshPublisherOptions) {}
+  constructor(private readonly options: MeshPublisherOptions) {
+    this.flow = { ...DEFAULT_PUBLISHER_FLOW_CONTROL, ...options.flowControl };
+    for (const [name, n] of [
+      ['maxOutstandingMessages', this.flow.maxOutstandingMessages],
+      ['maxOutstandingBytes', this.flow.maxOutstandingBytes],
+    ] as const)
+      if (!Number.isInteger(n) || n < 1) throw new RangeError(`flowControl.${name} must be a positive integer, got ${n}`);
+  }
+
+  /** Messages and bytes handed to Pub/Sub on `topic` and not answered yet. */
+  outstanding(topicName: string): { messages: number; bytes: number } {
+    return this.flows.get(topicName)?.outstanding ?? { messages: 0, bytes: 0 };
+  }
 
   /** Validates and builds the event without sending it (also used by tests and the load tool). */
   prepare(topicName: string, type: string, data: unknown, options: PublishOptions = {}): { event: MeshEvent; orderingKey?: string } {
@@ -82,20 +119,39 @@ export class MeshPublisher {
   async publish(topicName: string, type: string, data: unknown, options: PublishOptions = {}): Promise<Published> {
     const { event, orderingKey } = this.prepare(topicName, type, data, options);
     const topic = this.topic(topicName);
+    const message = toPubsubMessage(event, orderingKey);
+    const size = messageSize(message);
+    const flow = this.flowOf(topicName);
+    if (this.flow.limitExceededBehavior === 'error' && flow.wouldWait(size))
+      throw new PublisherFlowControlError(event.id, topicName, {
+        ...flow.outstanding,
+        maxMessages: this.flow.maxOutstandingMessages,
+        maxBytes: this.flow.maxOutstandingBytes,
+      });
+    // Waits (first come, first served) while the limits are reached; then counts as outstanding.
+    await flow.acquire(size);
     try {
-      const messageId = await topic.publishMessage(toPubsubMessage(event, orderingKey));
+      const messageId = await topic.publishMessage(message);
       return { event, messageId };
     } catch (error) {
       // After a failure the client pauses that ordering key; resume it so later events can go,
       // and let the caller decide whether to retry this one (same id and time, so it stays idempotent).
       if (orderingKey) topic.resumePublishing(orderingKey);
       throw new PublishFailedError(event.id, topicName, orderingKey, error as Error, event.time);
+    } finally {
+      flow.release(size);
     }
   }
 
   /** Sends whatever is batched now. */
   async flush(): Promise<void> {
     await Promise.all([...this.topics.values()].map((t) => t.flush()));
+  }
+
+  private flowOf(name: string): PublishFlow {
+    let flow = this.flows.get(name);
+    if (!flow) this.flows.set(name, (flow = new PublishFlow({ maxMessages: this.flow.maxOutstandingMessages, maxBytes: this.flow.maxOutstandingBytes })));
+    return flow;
   }
 
   private topic(name: string): Topic {
@@ -110,6 +166,13 @@ export class MeshPublisher {
     }
     return topic;
   }
+}
+
+/** What flow control counts of a message: its data, attribute keys and values, and ordering key. */
+function messageSize(message: { data?: Buffer | Uint8Array | null; attributes?: Record<string, string> | null; orderingKey?: string | null }): number {
+  let size = message.data?.length ?? 0;
+  for (const [k, v] of Object.entries(message.attributes ?? {})) size += Buffer.byteLength(k) + Buffer.byteLength(v);
+  return size + Buffer.byteLength(message.orderingKey ?? '');
 }
 
 /**
