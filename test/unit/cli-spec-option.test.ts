@@ -27,6 +27,9 @@ const COMMANDS: string[][] = [
   ['faults', '--short'],
   ['replay', 'list'],
   ['audit'],
+  ['pause', 'processor-orders', '--owner', 'o', '--intent', 'i'],
+  ['resume', 'processor-orders', '--owner', 'o', '--intent', 'i'],
+  ['runbooks', '--check'],
 ];
 
 it('covers every command the CLI has', async () => {

@@ -15,6 +15,7 @@ import { register as faults } from './faults';
 import { register as replay } from './replay';
 import { register as audit } from './audit';
 import { register as pause } from './pause';
+import { register as runbooks } from './runbooks';
 
 export const commands: ((program: Command) => void)[] = [
   validate,
@@ -32,4 +33,5 @@ export const commands: ((program: Command) => void)[] = [
   replay,
   audit,
   pause,
+  runbooks,
 ];

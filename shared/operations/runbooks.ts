@@ -1,0 +1,10 @@
+/**
+ * The runbooks: one per kind of alert, generated from the spec into docs/runbooks/ (tools/runbooks)
+ * and named by each alert's documentation in GCP (infra), so the page an on-call person opens says
+ * what fired, for which consumer, and the commands to diagnose and act.
+ */
+export const RUNBOOK_KINDS = ['lag', 'dead-letters', 'buffer', 'anomalies', 'parity'] as const;
+export type RunbookKind = (typeof RUNBOOK_KINDS)[number];
+
+/** Where a runbook lives, from the repository root. */
+export const runbookPath = (kind: RunbookKind) => `docs/runbooks/${kind}.md`;

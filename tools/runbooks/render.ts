@@ -1,0 +1,144 @@
+/**
+ * Renders the runbooks (shared/operations/runbooks.ts) from the spec: what fires, per consumer with
+ * its thresholds and owner, then the commands to diagnose and to act. Pure: spec in, markdown out;
+ * `mesh runbooks` writes them, and a test fails when the committed ones differ from a fresh render.
+ */
+import { RUNBOOK_KINDS, runbookPath, type RunbookKind } from '../../shared/operations/runbooks';
+import { BUFFER_WARN_RATIO, consumerResources, formatDuration, subscriptionRetentionSeconds, type ConsumerSpec, type MeshSpec } from '../../shared/spec';
+
+const mesh = (args: string) => `npm run mesh -- ${args}`;
+/** Days with a decimal from a day on (a retention reads better as 5.6 d than as 8064m). */
+const span = (seconds: number) => (seconds >= 86400 ? `${+(seconds / 86400).toFixed(1)} d` : formatDuration(seconds));
+
+const GENERATED = (spec: MeshSpec) =>
+  `<!-- Generated from ${spec.file.split('/').pop()} by \`${mesh('runbooks')}\`; edit the generator (tools/runbooks/render.ts), not this file. -->`;
+
+function table(header: string[], rows: string[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+const ownerOf = (spec: MeshSpec, c: ConsumerSpec) => spec.topics[c.topic]?.owner ?? '(no owner in the spec)';
+const delivering = (spec: MeshSpec) => Object.values(spec.consumers);
+const served = (spec: MeshSpec) => delivering(spec).filter((c) => c.delivery !== 'bigquery');
+const where = (c: ConsumerSpec) => (c.service ? `${c.delivery}, ${c.service}` : c.delivery);
+
+interface Runbook {
+  title: string;
+  fires: string;
+  consumers: { header: string[]; rows: (spec: MeshSpec) => string[][] } | undefined;
+  diagnose: string[];
+  act: string[];
+}
+
+const RUNBOOKS: Record<RunbookKind, Runbook> = {
+  lag: {
+    title: 'A consumer lags past its SLO',
+    fires:
+      "when a consumer's oldest unacked message is older than its `lagSlo.oldestUnacked`, or its backlog passes `lagSlo.backlog` (GCP: the alert policies `Event mesh: <consumer> ...`; locally `mesh status` shows BREACHED).",
+    consumers: {
+      header: ['consumer', 'topic', 'delivery', 'oldest unacked SLO', 'backlog SLO', 'owner'],
+      rows: (spec) =>
+        delivering(spec).map((c) => [`\`${c.name}\``, c.topic, where(c), span(c.lagSlo.oldestUnackedSeconds), String(c.lagSlo.backlog), ownerOf(spec, c)]),
+    },
+    diagnose: [
+      `\`${mesh('status')}\`: which consumers lag, their backlog, oldest unacked age, failures, and whether one is PAUSED (a paused consumer lags on purpose).`,
+      "The service's `/readyz` says why it is not ready (a subscription refused, a dependency down); its log has the failures (`transient failure, will be retried`).",
+      'A failing dependency (Firestore, BigQuery) makes every message fail as transient: the backlog grows while `failed` rises.',
+    ],
+    act: [
+      'A slow but healthy service: raise its `minInstances` (`event-mesh:scaling.<service>.minInstances`) and `pulumi up`; push services also scale on requests.',
+      `A downstream that is out: pause the consumer so nothing is retried into it, and resume when it is back: \`${mesh('pause <consumer> --owner NAME --intent "why"')}\`, then \`${mesh('resume <consumer> --owner NAME --intent "why"')}\`.`,
+      'A bad deploy: roll back the service (Cloud Run revisions); messages that failed meanwhile are retried.',
+    ],
+  },
+  'dead-letters': {
+    title: 'Dead letters wait in a consumer\u2019s hold',
+    fires:
+      "when a message reaches a consumer's dead-letter hold: poison (it can never be handled; the reason says why) or a valid event that failed `deadLetter.maxAttempts` times.",
+    consumers: {
+      header: ['consumer', 'topic', 'max attempts', 'hold subscription', 'owner'],
+      rows: (spec) =>
+        delivering(spec).map((c) => [
+          `\`${c.name}\``,
+          c.topic,
+          String(c.deadLetter.maxAttempts),
+          `\`${consumerResources(c).deadLetterHold}\``,
+          ownerOf(spec, c),
+        ]),
+    },
+    diagnose: [
+      `\`${mesh('dead-letters <consumer>')}\`: every held message with its reason and error.`,
+      "`reason: max-delivery-attempts`: valid events whose service kept failing; the service's log around the time shows why.",
+      'Any other reason (schema, envelope, handler): poison. The producer sent something no consumer can handle; tell its owner (the topic owner above).',
+    ],
+    act: [
+      `Once the cause is fixed, send the valid ones back to that consumer only, audited: \`${mesh('dead-letters <consumer> --redrive --reason max-delivery-attempts --owner NAME --intent "why"')}\`.`,
+      `Or chosen events: \`--events id1,id2\`. Check with \`${mesh('audit --consumer <consumer>')}\`.`,
+      'Poison stays held until its producer is fixed; held messages expire with the hold subscription\u2019s retention.',
+    ],
+  },
+  buffer: {
+    title: 'A paused or lagging consumer is about to lose messages',
+    fires: `when a consumer's oldest unacked message reaches ${Math.round(BUFFER_WARN_RATIO * 100)} % of its subscription's retention: past the retention Pub/Sub drops it (\`mesh status\` and the dashboard: BUFFER AT RISK).`,
+    consumers: {
+      header: ['consumer', 'topic', 'retention', `fires at (${Math.round(BUFFER_WARN_RATIO * 100)} %)`, 'owner'],
+      rows: (spec) =>
+        served(spec).map((c) => {
+          const retention = subscriptionRetentionSeconds(c);
+          return [`\`${c.name}\``, c.topic, span(retention), span(Math.floor(retention * BUFFER_WARN_RATIO)), ownerOf(spec, c)];
+        }),
+    },
+    diagnose: [
+      `\`${mesh('status')}\`: is the consumer PAUSED (by whom, why, since when) or lagging (see the lag runbook)?`,
+      `\`${mesh('audit --consumer <consumer>')}\`: who paused it and the intent they gave.`,
+    ],
+    act: [
+      `Resume it now if its downstream can take the backlog: \`${mesh('resume <consumer> --owner NAME --intent "why"')}\`.`,
+      `If it cannot, what passes the retention is lost to this consumer only: the warehouse still has every event, and \`${mesh('replay request --consumer <consumer> --from T1 --to T2 --owner NAME --intent "why"')}\` sends them again later.`,
+    ],
+  },
+  anomalies: {
+    title: 'Order anomalies',
+    fires:
+      'when the processor finds events that break an order\u2019s lifecycle (a gap in its sequence, a stale event, an impossible transition, a step for an unknown order) more often than `alerts.anomalies.threshold` within its window.',
+    consumers: undefined,
+    diagnose: [
+      `\`${mesh('status')}\`: anomalies per topic and kind, and the latest offending orders; the dashboard's anomalies panel the same.`,
+      "The processor's `GET /orders/<orderId>`: the order's projection, its history and each anomaly with its reason.",
+      `\`${mesh('parity')}\`: whether the processor's projections still agree with the warehouse's events.`,
+    ],
+    act: [
+      "Anomalies are the producer's: tell the topic's owner which orders and why (the reason names the sequence numbers and states).",
+      `A projection made wrong (events lost or reordered upstream): rebuild it from the warehouse, \`${mesh('replay request --consumer processor-orders --keys <orderId> --from T1 --to T2 --rebuild --owner NAME --intent "why"')}\` (docs/operations.md, the rebuild runbook).`,
+    ],
+  },
+  parity: {
+    title: 'The sinks disagree',
+    fires: 'when the scheduled `mesh parity` finds a window where the warehouse, the dashboard and the processor do not tell the same story.',
+    consumers: undefined,
+    diagnose: [
+      `\`${mesh('parity --since 24h')}\`: each mismatch, in which sink and window, with the counts on each side.`,
+      `\`${mesh('status')}\` and \`${mesh('dead-letters <consumer>')}\`: a sink that lags or holds dead letters is \`pending\`, not a mismatch, until it drains.`,
+    ],
+    act: [
+      'A processor projection that differs: rebuild those keys (`mesh replay request ... --rebuild`, docs/operations.md).',
+      'A dashboard window that differs: replay the window to the dashboard consumer (`mesh replay request --consumer dashboard-<topic> --from --to`).',
+      'A warehouse row missing: replay it to the warehouse consumer; dedup keeps analysts\u2019 counts right.',
+    ],
+  },
+};
+
+/** One runbook's markdown. */
+export function renderRunbook(spec: MeshSpec, kind: RunbookKind): string {
+  const book = RUNBOOKS[kind];
+  const parts = [GENERATED(spec), '', `# ${book.title}`, '', `**Fires** ${book.fires}`, ''];
+  if (book.consumers) parts.push('## Consumers', '', table(book.consumers.header, book.consumers.rows(spec)), '');
+  parts.push('## Diagnose', '', ...book.diagnose.map((d) => `1. ${d}`), '', '## Act', '', ...book.act.map((a) => `1. ${a}`), '');
+  parts.push('Every command that changes what a consumer receives needs `--owner` and `--intent` and is recorded: `npm run mesh -- audit`.', '');
+  return parts.join('\n');
+}
+
+/** Every runbook: path from the repository root -> markdown. */
+export function renderRunbooks(spec: MeshSpec): Record<string, string> {
+  return Object.fromEntries(RUNBOOK_KINDS.map((kind) => [runbookPath(kind), renderRunbook(spec, kind)]));
+}
