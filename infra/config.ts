@@ -24,6 +24,8 @@
  *                                (infra/operators.ts)
  *   event-mesh:dashboardAccess   iam (default: viewers get run.invoker, open it through `gcloud run services
  *                                proxy`) | iap (IAP on the Cloud Run service; refused while it receives push)
+ *   event-mesh:ignorePausedState default false: when `pulumi up` cannot read which consumers are paused
+ *                                (infra/paused.ts), deploy as if none were instead of failing
  */
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
@@ -57,6 +59,8 @@ export interface MeshConfig {
   dashboardAccess: DashboardAccess;
   /** IAM principals who may replay and redrive (publish to the consumers' redrive topics). */
   replayOperators: string[];
+  /** Deploy as if nothing were paused when the paused state cannot be read (infra/paused.ts). */
+  ignorePausedState: boolean;
 }
 
 /** How viewers reach the dashboard: Cloud Run IAM (run.invoker + gcloud proxy) or IAP on the service. */
@@ -77,6 +81,7 @@ export interface RawMeshConfig {
   dashboardViewers?: string[];
   dashboardAccess?: string;
   replayOperators?: string[];
+  ignorePausedState?: boolean;
 }
 
 export const INFRA_DIR = __dirname;
@@ -163,6 +168,8 @@ export function parseMeshConfig(raw: RawMeshConfig): MeshConfig {
         problems.push(`event-mesh:replayOperators: "${String(operator)}" is not a principal (user:, group:, domain: or serviceAccount:<email or domain>)`);
   const dashboardAccess = raw.dashboardAccess ?? 'iam';
   if (dashboardAccess !== 'iam' && dashboardAccess !== 'iap') problems.push(`event-mesh:dashboardAccess must be iam or iap, got "${dashboardAccess}"`);
+  if (raw.ignorePausedState !== undefined && typeof raw.ignorePausedState !== 'boolean')
+    problems.push(`event-mesh:ignorePausedState must be true or false, got "${String(raw.ignorePausedState)}"`);
 
   if (problems.length) throw new MeshConfigError(problems);
   const region = raw.region || DEFAULT_REGION;
@@ -180,6 +187,7 @@ export function parseMeshConfig(raw: RawMeshConfig): MeshConfig {
     dashboardViewers: dashboardViewers,
     dashboardAccess: dashboardAccess as DashboardAccess,
     replayOperators,
+    ignorePausedState: raw.ignorePausedState ?? false,
   };
 }
 
@@ -261,6 +269,7 @@ export function readRawConfig(): RawMeshConfig {
     dashboardViewers: mesh.getObject<string[]>('dashboardViewers'),
     replayOperators: mesh.getObject<string[]>('replayOperators'),
     dashboardAccess: mesh.get('dashboardAccess'),
+    ignorePausedState: mesh.getBoolean('ignorePausedState'),
   };
 }
 

@@ -11,10 +11,11 @@
  *   before: every dead-letter topic + hold and redrive topic, and the subscriptions of pull and BigQuery
  *           consumers, so a service's runtime grants on them exist before its first revision starts;
  *   after:  push subscriptions, whose endpoint is the service and which need its invoker grant.
+ * A push consumer paused by `mesh pause` keeps its subscriptions without push config (deliveryOf).
  */
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
-import { consumerResources, pushPath, toProtoDuration, type ConsumerSpec } from '../shared/spec';
+import { consumerResources, pushPath, toProtoDuration, type ConsumerSpec, type MeshSpec } from '../shared/spec';
 import { meshLabels, labelValue, resourceOptions, type MeshContext } from './context';
 import { bindGrants, type GrantTargets } from './iam';
 import type { MeshService } from './services';
@@ -88,6 +89,24 @@ export function createPushConsumers(
       createSubscriptions(ctx, early.topics[consumer.name], topics[consumer.topic], deliveryOf(ctx, consumer, services, undefined));
   }
   return consumers;
+}
+
+/**
+ * The push consumers to deploy paused, out of the consumers the project says are paused. A pull
+ * consumer's subscription is the same either way (its service stops pulling on the control itself); a
+ * BigQuery subscription cannot be paused, and a name the spec lacks is nothing to deploy: both warned
+ * about and ignored.
+ */
+export function pausedPushConsumers(spec: MeshSpec, paused: readonly string[], warn = (message: string) => void pulumi.log.warn(message)): Set<string> {
+  const push = new Set<string>();
+  for (const name of paused) {
+    const consumer = spec.consumers[name];
+    if (!consumer) warn(`consumer ${name} is marked paused in the project but is not in the spec: ignored`);
+    else if (consumer.delivery === 'bigquery')
+      warn(`consumer ${name} is marked paused but is a BigQuery subscription, which cannot be paused: deployed as usual`);
+    else if (consumer.delivery === 'push') push.add(name);
+  }
+  return push;
 }
 
 function createConsumerTopics(ctx: MeshContext, consumer: ConsumerSpec): ConsumerTopics {
@@ -184,14 +203,21 @@ function deliveryOf(ctx: MeshContext, consumer: ConsumerSpec, services: Record<s
       const target = services[consumer.service!];
       if (!target)
         throw new Error(`push consumer ${consumer.name}: service ${consumer.service} does not exist yet (push subscriptions are created after the services)`);
+      // Paused (`mesh pause`): no push config, which makes it a pull subscription nobody pulls, the state
+      // the pause left ("An empty pushConfig indicates that the Pub/Sub system should stop pushing
+      // messages", https://cloud.google.com/pubsub/docs/reference/rest/v1/projects.subscriptions/modifyPushConfig).
+      // A deployment must not resume it: only `mesh resume` does, and records who and why.
+      const paused = ctx.pausedPush.has(consumer.name);
       return {
-        args: {
-          pushConfig: {
-            pushEndpoint: pulumi.interpolate`${target.uri}${pushPath(consumer.name)}`,
-            // Cloud Run admits only requests with a token for this audience from an account allowed to invoke it.
-            oidcToken: { serviceAccountEmail: target.accounts.push!.email, audience: target.uri },
-          },
-        },
+        args: paused
+          ? {}
+          : {
+              pushConfig: {
+                pushEndpoint: pulumi.interpolate`${target.uri}${pushPath(consumer.name)}`,
+                // Cloud Run admits only requests with a token for this audience from an account allowed to invoke it.
+                oidcToken: { serviceAccountEmail: target.accounts.push!.email, audience: target.uri },
+              },
+            },
         // Pushing before the service and its invoker grant exist would only produce failed deliveries.
         dependsOn: [target.service, ...(target.invoker ? [target.invoker] : [])],
       };

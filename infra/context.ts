@@ -18,6 +18,8 @@ export interface MeshContext {
   pubsubAgent: pulumi.Output<string>;
   /** Resources that must exist before anything binds roles to the Pub/Sub agent. */
   pubsubAgentReady: pulumi.Resource[];
+  /** Push consumers `mesh pause` left paused: their subscriptions get no push config (consumers.ts). */
+  pausedPush: ReadonlySet<string>;
 }
 
 /** Options for a resource of the mesh: child of the component, after the APIs and any extra dependencies. */

@@ -1,9 +1,10 @@
 /**
- * The whole mesh as one component: a pure function of (spec, stack config). Pieces, in dependency
- * order: APIs -> topics -> warehouse, Firestore -> service accounts -> what the services read and write
- * (dead-letter and redrive topics, pull and BigQuery subscriptions) -> the services' grants on it ->
- * images, Cloud Run services -> push subscriptions (their endpoint is a service) -> monitoring (lag
- * alerts, the anomaly metric and its alert) -> the scheduled parity job, its metric and its alert.
+ * The whole mesh as one component: a pure function of (spec, stack config, paused consumers). Pieces,
+ * in dependency order: APIs -> topics -> warehouse, Firestore -> service accounts -> what the services
+ * read and write (dead-letter and redrive topics, pull and BigQuery subscriptions) -> the services'
+ * grants on it -> images, Cloud Run services -> push subscriptions (their endpoint is a service; no
+ * push config for a paused push consumer) -> monitoring (lag and buffer alerts, the anomaly metric and
+ * its alert) -> the scheduled parity job, its metric and its alert.
  * A service never starts before the grants it needs exist; IAM propagation may still take minutes.
  */
 import * as gcp from '@pulumi/gcp';
@@ -11,8 +12,9 @@ import * as pulumi from '@pulumi/pulumi';
 import { consumerResources, type MeshSpec } from '../shared/spec';
 import { createAnomalyAlerting } from './anomalies';
 import { enableApis } from './apis';
+import { createBufferAlerts } from './buffer-alerts';
 import type { MeshConfig } from './config';
-import { createConsumersBeforeServices, createPushConsumers, grantTargetsOf, type MeshConsumer } from './consumers';
+import { createConsumersBeforeServices, createPushConsumers, grantTargetsOf, pausedPushConsumers, type MeshConsumer } from './consumers';
 import type { MeshContext } from './context';
 import { createFirestore, type MeshFirestore } from './firestore';
 import { pubsubAgentMember } from './iam';
@@ -28,6 +30,11 @@ export interface EventMeshArgs {
   /** Validated by loadSpec before anything is created. */
   spec: MeshSpec;
   config: MeshConfig;
+  /**
+   * Consumers paused in the deployed project (infra/paused.ts reads them for `pulumi up`; offline runs
+   * pass them). A paused push consumer stays without push config; other names change nothing.
+   */
+  paused: readonly string[];
 }
 
 export class EventMesh extends pulumi.ComponentResource {
@@ -60,6 +67,7 @@ export class EventMesh extends pulumi.ComponentResource {
       projectNumber,
       pubsubAgent: pubsubAgentMember(projectNumber),
       pubsubAgentReady: [agentIdentity],
+      pausedPush: pausedPushConsumers(spec, args.paused),
     };
 
     this.topics = createTopics(ctx);
@@ -71,6 +79,7 @@ export class EventMesh extends pulumi.ComponentResource {
     this.services = createServices(ctx, accounts, images.services, { dataset: this.warehouse.dataset, ...grantTargetsOf(early) });
     this.consumers = createPushConsumers(ctx, this.topics, early, this.services);
     createMonitoring(ctx);
+    createBufferAlerts(ctx);
     createAnomalyAlerting(ctx);
     createParityControl(ctx, images.parity, {
       dataset: this.warehouse.dataset,

@@ -14,7 +14,7 @@ import * as gcp from '@pulumi/gcp';
 import { consumerResources, formatDuration, toProtoDuration, type ConsumerSpec, type MeshSpec } from '../shared/spec';
 import { meshLabels, labelValue, resourceOptions, type MeshContext } from './context';
 
-const ALIGNMENT = '60s';
+export const ALIGNMENT = '60s';
 
 export const subscriptionMetricFilter = (subscription: string, metric: string) =>
   `resource.type = "pubsub_subscription" AND resource.labels.subscription_id = "${subscription}" AND metric.type = "pubsub.googleapis.com/subscription/${metric}"`;

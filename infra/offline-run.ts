@@ -43,6 +43,8 @@ export interface OfflineRunOptions {
   stack?: string;
   /** What getProject returns as the project number. */
   projectNumber?: string;
+  /** Consumers paused in the project (infra/paused.ts); offline nothing is read from GCP. Default none. */
+  paused?: readonly string[];
 }
 
 export const PULUMI_PROJECT = 'event-mesh';
@@ -105,10 +107,13 @@ export async function runProgramOffline(options: OfflineRunOptions): Promise<Off
     return {};
   });
   // The program itself runs outside the stack's init so that a failure is a plain exception here.
+  // index.ts exports an async function (Pulumi calls it with no argument and reads the paused consumers
+  // from GCP); offline it is given them.
   let program: Record<string, unknown>;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    program = require('./index') as Record<string, unknown>;
+    const entry = require('./index') as Record<string, unknown> | ((given: { paused: readonly string[] }) => Promise<Record<string, unknown>>);
+    program = typeof entry === 'function' ? await entry({ paused: options.paused ?? [] }) : entry;
   } catch (error) {
     await pulumi.runtime.disconnect();
     // With what was registered before the failure (nothing, when validation did its job).

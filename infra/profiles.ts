@@ -62,6 +62,14 @@ export function serviceGrants(spec: MeshSpec, service: string): Grant[] {
     grants.push(...roles.projectRoles.map((role): Grant => ({ role, on: { kind: 'project' }, reason: `uses ${use}` })));
     grants.push(...roles.datasetRoles.map((role): Grant => ({ role, on: { kind: 'dataset' }, reason: `uses ${use}` })));
   }
+  // A pulling service listens to its pull consumers' controls (consumerControls/<c>, paused or not:
+  // shared/operations/controls.ts) in Firestore. datastore.user (uses: firestore) covers that;
+  // otherwise Cloud Datastore Viewer, "read access to Datastore resources"
+  // (https://cloud.google.com/iam/docs/roles-permissions/datastore): datastore.entities.get and .list,
+  // what document reads, queries and listens need (https://cloud.google.com/firestore/docs/security/iam).
+  // Firestore has no finer resource than the project to bind it to.
+  if (pullsMessages(spec, service) && !spec.services[service].uses.includes('firestore'))
+    grants.push({ role: 'roles/datastore.viewer', on: { kind: 'project' }, reason: "reads its pull consumers' controls (paused or not)" });
   for (const name of spec.services[service]?.consumers ?? []) {
     const consumer = spec.consumers[name];
     const names = consumerResources(consumer);

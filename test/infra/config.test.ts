@@ -26,7 +26,13 @@ describe('parseMeshConfig', () => {
       dashboardViewers: [],
       dashboardAccess: 'iam',
       replayOperators: [],
+      ignorePausedState: false,
     });
+  });
+
+  it('reads ignorePausedState as a boolean only', () => {
+    expect(parseMeshConfig({ project: 'p', ignorePausedState: true }).ignorePausedState).toBe(true);
+    expect(() => parseMeshConfig({ project: 'p', ignorePausedState: 'yes' as never })).toThrow('event-mesh:ignorePausedState must be true or false, got "yes"');
   });
 
   it('resolves specFile against infra/, expands bare channel ids and maps ingress names', () => {
@@ -124,9 +130,10 @@ describe('per-service settings', () => {
     ]);
   });
 
-  it('gives the warehouse no project role: it runs no BigQuery job (insertAll and table metadata are dataset permissions)', () => {
+  it('gives the warehouse no BigQuery project role: it runs no BigQuery job (insertAll and table metadata are dataset permissions)', () => {
     const grants = serviceGrants(spec, 'warehouse');
-    expect(grants.filter((g) => g.on.kind === 'project')).toEqual([]);
+    // Its one project role reads its pull consumers' controls in Firestore (it does not use firestore).
+    expect(grants.filter((g) => g.on.kind === 'project').map((g) => g.role)).toEqual(['roles/datastore.viewer']);
     expect(grants.map((g) => g.role)).not.toContain('roles/bigquery.jobUser');
     expect(grants.filter((g) => g.on.kind === 'dataset').map((g) => g.role)).toEqual(['roles/bigquery.dataEditor']);
     // The premise, checked on the code: no query, load, copy or extract job anywhere in the service.
@@ -152,6 +159,13 @@ describe('per-service settings', () => {
       'roles/pubsub.subscriber subscription processor-orders-redrive',
       'roles/pubsub.publisher topic processor-orders-dlq',
     ]);
+  });
+
+  it("lets a pulling service read its consumers' controls: datastore.viewer unless it uses firestore", () => {
+    const viewer = (service: string) => serviceGrants(spec, service).filter((g) => g.role === 'roles/datastore.viewer');
+    expect(viewer('warehouse')).toEqual([{ role: 'roles/datastore.viewer', on: { kind: 'project' }, reason: expect.stringContaining('controls') }]);
+    expect(viewer('processor')).toEqual([]); // pulls, and datastore.user (uses: firestore) reads them
+    expect(viewer('dashboard')).toEqual([]); // push only
   });
 
   it('makes valid service account ids of any service name', () => {

@@ -51,6 +51,7 @@ describe('one pull consumer with exactly-once (service without a profile, prebui
   it('grants the unknown service only what its consumers need', () => {
     expect(mesh.grantsOf(sa('mesh-worker'))).toEqual(
       [
+        `roles/datastore.viewer on project ${PROJECT}`, // reads its pull consumer's control (paused or not)
         'roles/pubsub.publisher on topic worker-orders-dlq',
         'roles/pubsub.subscriber on subscription worker-orders',
         'roles/pubsub.subscriber on subscription worker-orders-redrive',
@@ -178,7 +179,7 @@ describe('one BigQuery consumer and no services', () => {
         .all(T.alert)
         .map((a) => a.name)
         .sort(),
-    ).toEqual(['archive-analytics-backlog', 'archive-analytics-dead-letters', 'archive-analytics-oldest-unacked']);
+    ).toEqual(['archive-analytics-backlog', 'archive-analytics-buffer', 'archive-analytics-dead-letters', 'archive-analytics-oldest-unacked']);
   });
 });
 

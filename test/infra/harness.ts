@@ -143,14 +143,15 @@ function target(r: MockedResource): string {
 }
 
 /**
- * Runs the program once with this stack config (gcp:project defaults to mesh-test). Each call gets a
+ * Runs the program once with this stack config (gcp:project defaults to mesh-test) and these paused
+ * consumers (default none: the program reads them from GCP only under `pulumi up`). Each call gets a
  * fresh module registry, so the program really runs again.
  */
-export async function runMesh(config: Record<string, unknown> = {}): Promise<Mesh> {
+export async function runMesh(config: Record<string, unknown> = {}, options: { paused?: string[] } = {}): Promise<Mesh> {
   jest.resetModules();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { runProgramOffline } = require('../../infra/offline-run') as typeof import('../../infra/offline-run');
-  return new Mesh(await runProgramOffline({ config: { 'gcp:project': PROJECT, ...config } }));
+  return new Mesh(await runProgramOffline({ config: { 'gcp:project': PROJECT, ...config }, paused: options.paused }));
 }
 
 /** Runs the program expecting it to fail; returns the error (with what had been registered). */

@@ -85,10 +85,14 @@ it('lists every IAM binding', () => {
   });
   expect(iam.some((r) => /allUsers|allAuthenticatedUsers/.test(r.settings))).toBe(false);
   // Every IAM row but the Pub/Sub agent's BigQuery grants (warehouse.ts decides those): the earlier
-  // 13 + 20 + 3 + 4 + 2 less the warehouse's jobUser, and the parity job's (below).
+  // 13 + 20 + 3 + 4 + 2 less the warehouse's jobUser plus its datastore.viewer (it reads its pull
+  // consumers' controls), and the parity job's (below).
   const agentBigQuery = (r: PlanRow) => r.type.startsWith('bigquery.') && r.settings.includes('gcp-sa-pubsub');
   const parity = (r: PlanRow) => /mesh-parity(-scheduler)?@/.test(r.settings);
-  expect(iam.filter((r) => !agentBigQuery(r) && !parity(r))).toHaveLength(12 + 20 + 3 + 4 + 2);
+  expect(iam.filter((r) => !agentBigQuery(r) && !parity(r))).toHaveLength(13 + 20 + 3 + 4 + 2);
+  expect(iam.filter((r) => r.settings.startsWith('roles/datastore.viewer')).map((r) => r.settings)).toEqual([
+    'roles/datastore.viewer -> serviceAccount:mesh-warehouse@plan-project.iam.gserviceaccount.com',
+  ]);
   // The parity job: its grants (profiles.ts parityJobGrants) and the scheduler's run.invoker on the job.
   expect(iam.filter(parity)).toHaveLength(parityJobGrants(loadSpec(path.join(REPO, 'mesh.yaml'))).length + 1);
 });

@@ -195,6 +195,7 @@ describe('IAM', () => {
     expect(mesh.grantsOf(sa('mesh-warehouse'))).toEqual(
       [
         'roles/bigquery.dataEditor on dataset event_mesh',
+        'roles/datastore.viewer on project mesh-test', // reads its pull consumers' controls (profiles.ts)
         'roles/pubsub.publisher on topic warehouse-analytics-dlq',
         'roles/pubsub.publisher on topic warehouse-orders-dlq',
         'roles/pubsub.subscriber on subscription warehouse-analytics',

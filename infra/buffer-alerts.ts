@@ -1,0 +1,112 @@
+/**
+ * The buffer policy, in GCP: a consumer's subscriptions keep unacked messages only for their message
+ * retention, and "After the message retention duration passes, Pub/Sub might discard the message
+ * independent of the acknowledgment state of the message" (default 7 days;
+ * https://cloud.google.com/pubsub/docs/subscription-properties, Message retention duration). A paused
+ * or stuck consumer loses messages past it, so one alert policy per consumer fires when the oldest
+ * unacked message of its subscription (or of its redrive subscription) reaches BUFFER_WARN_RATIO of
+ * that subscription's retention: the ratio at which `mesh status` warns too.
+ *
+ * Same shape and routing as the lag alerts of monitoring.ts (metric, channels, documentation).
+ */
+import * as gcp from '@pulumi/gcp';
+import {
+  BUFFER_WARN_RATIO,
+  consumerResources,
+  DEFAULT_SUBSCRIPTION_RETENTION_SECONDS,
+  subscriptionRetentionSeconds,
+  toProtoDuration,
+  type ConsumerSpec,
+} from '../shared/spec';
+import { labelValue, meshLabels, resourceOptions, type MeshContext } from './context';
+import { ALIGNMENT, subscriptionMetricFilter } from './monitoring';
+
+export interface BufferCondition {
+  subscription: string;
+  /** The subscription's messageRetentionDuration (consumers.ts), in seconds. */
+  retentionSeconds: number;
+  /** Oldest unacked message age, in seconds, at which the alert fires. */
+  threshold: number;
+}
+
+/**
+ * Per subscription of the consumer: `<c>` keeps its replay window when it has one (consumers.ts sets
+ * it as messageRetentionDuration), else Pub/Sub's default; `<c>-redrive` sets none, so the default.
+ */
+export function bufferConditions(consumer: ConsumerSpec): BufferCondition[] {
+  const names = consumerResources(consumer);
+  return [
+    { subscription: names.subscription, retentionSeconds: subscriptionRetentionSeconds(consumer) },
+    { subscription: names.redriveSubscription, retentionSeconds: DEFAULT_SUBSCRIPTION_RETENTION_SECONDS },
+  ].map((c) => ({ ...c, threshold: BUFFER_WARN_RATIO * c.retentionSeconds }));
+}
+
+export function createBufferAlerts(ctx: MeshContext): gcp.monitoring.AlertPolicy[] {
+  const { project, alertChannels } = ctx.config;
+  return Object.values(ctx.spec.consumers).map(
+    (consumer) =>
+      new gcp.monitoring.AlertPolicy(
+        `${consumer.name}-buffer`,
+        {
+          project,
+          displayName: `Event mesh: ${consumer.name} buffer`,
+          combiner: 'OR',
+          // Messages are about to be lost for good, which no redrive can undo.
+          severity: 'CRITICAL',
+          conditions: bufferConditions(consumer).map((c) => ({
+            displayName: `oldest unacked message of ${c.subscription} is past ${percent()} of its ${approx(c.retentionSeconds)} retention`,
+            conditionThreshold: {
+              // Age in seconds of the oldest unacked message, sampled every 60 s
+              // (https://cloud.google.com/monitoring/api/metrics_gcp_p_z, subscription/oldest_unacked_message_age).
+              filter: subscriptionMetricFilter(c.subscription, 'oldest_unacked_message_age'),
+              comparison: 'COMPARISON_GT',
+              thresholdValue: c.threshold,
+              // At once: with a 10-minute retention the margin left is only 2 minutes.
+              duration: toProtoDuration(0),
+              aggregations: [{ alignmentPeriod: ALIGNMENT, perSeriesAligner: 'ALIGN_MAX' }],
+              trigger: { count: 1 },
+            },
+          })),
+          notificationChannels: alertChannels,
+          alertStrategy: { autoClose: toProtoDuration(1800) },
+          documentation: { mimeType: 'text/markdown', content: bufferDocumentation(consumer) },
+          userLabels: meshLabels({ 'mesh-consumer': labelValue(consumer.name) }),
+        },
+        resourceOptions(ctx),
+      ),
+  );
+}
+
+/** What the person paged reads: how long is left, and how to get the messages delivered. */
+export function bufferDocumentation(consumer: ConsumerSpec): string {
+  const lines = bufferConditions(consumer).map(
+    (c) =>
+      `- \`${c.subscription}\`: retention ${approx(c.retentionSeconds)}; alerts at ${approx(c.threshold)}, ${approx(c.retentionSeconds - c.threshold)} before Pub/Sub drops its oldest messages.`,
+  );
+  const act =
+    consumer.delivery === 'bigquery'
+      ? `\`npm run mesh -- status\` shows its backlog. A BigQuery subscription cannot be paused: most likely Pub/Sub cannot write to table \`${consumer.table}\`; check the subscription's state and the table in the console (what it cannot write is dead-lettered).`
+      : [
+          `\`npm run mesh -- status\` shows whether ${consumer.name} is paused, since when, by whom and why.`,
+          `If it is paused, resume it now: \`npm run mesh -- resume ${consumer.name} --owner NAME --intent WHY\`; the backlog then drains at the consumer's pace.`,
+          `If it is not, it is stuck or too slow: see its oldest-unacked and backlog alerts${consumer.delivery === 'pull' && consumer.service ? ` (\`event-mesh:scaling.${consumer.service}.minInstances\`)` : ''}.`,
+        ].join(' ');
+  return [
+    `Messages of \`${consumer.name}\` (topic \`${consumer.topic}\`, ${consumer.delivery}${consumer.service ? `, service ${consumer.service}` : ''}) have waited unacked for ${percent()} of their subscription's retention; past it they are lost.`,
+    '',
+    ...lines,
+    '',
+    act,
+    '',
+    'See docs/infra.md, "Pause and the buffer alert".',
+  ].join('\n');
+}
+
+const percent = () => `${Math.round(BUFFER_WARN_RATIO * 100)} %`;
+
+/** 604800 -> "7 d", 480 -> "8 min": the scale a person reads at a glance. */
+function approx(seconds: number): string {
+  if (seconds >= 86400) return `${+(seconds / 86400).toFixed(1)} d`;
+  if (seconds >= 3600) return `${+(seconds / 3600).toFixed(1)} h`;
+  return `${+(seconds / 60).toFixed(1)} min`;
+}
