@@ -23,6 +23,7 @@ import * as gcp from '@pulumi/gcp';
 import { ANOMALY_LOG_FIELD, ANOMALY_METRIC, ANOMALY_METRIC_LABELS, ANOMALY_SOURCE_SERVICE, logMetricType } from '../shared/anomalies';
 import { formatDuration, toProtoDuration, type MeshSpec } from '../shared/spec';
 import { meshLabels, labelValue, resourceOptions, type MeshContext } from './context';
+import { runbookLine } from '../shared/operations/runbooks';
 
 export interface MeshAnomalyAlerting {
   metric: gcp.logging.Metric;
@@ -101,7 +102,7 @@ export function createAnomalyAlerting(ctx: MeshContext): MeshAnomalyAlerting | u
       ],
       notificationChannels: alertChannels,
       alertStrategy: { autoClose: toProtoDuration(1800) },
-      documentation: { mimeType: 'text/markdown', content: anomalyAlertDocumentation(summary) },
+      documentation: { mimeType: 'text/markdown', content: `${anomalyAlertDocumentation(summary)}\n\n${runbookLine('anomalies')}` },
       userLabels: meshLabels({ 'mesh-signal': labelValue('anomalies') }),
     },
     resourceOptions(ctx, metric),

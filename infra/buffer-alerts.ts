@@ -20,6 +20,7 @@ import {
 } from '../shared/spec';
 import { labelValue, meshLabels, resourceOptions, type MeshContext } from './context';
 import { ALIGNMENT, subscriptionMetricFilter } from './monitoring';
+import { runbookLine } from '../shared/operations/runbooks';
 
 export interface BufferCondition {
   subscription: string;
@@ -69,7 +70,7 @@ export function createBufferAlerts(ctx: MeshContext): gcp.monitoring.AlertPolicy
           })),
           notificationChannels: alertChannels,
           alertStrategy: { autoClose: toProtoDuration(1800) },
-          documentation: { mimeType: 'text/markdown', content: bufferDocumentation(consumer) },
+          documentation: { mimeType: 'text/markdown', content: `${bufferDocumentation(consumer)}\n\n${runbookLine('buffer')}` },
           userLabels: meshLabels({ 'mesh-consumer': labelValue(consumer.name) }),
         },
         resourceOptions(ctx),

@@ -13,6 +13,7 @@
 import * as gcp from '@pulumi/gcp';
 import { consumerResources, formatDuration, toProtoDuration, type ConsumerSpec, type MeshSpec } from '../shared/spec';
 import { meshLabels, labelValue, resourceOptions, type MeshContext } from './context';
+import { runbookLine } from '../shared/operations/runbooks';
 
 export const ALIGNMENT = '60s';
 
@@ -90,7 +91,10 @@ export function createMonitoring(ctx: MeshContext): { alertPolicies: gcp.monitor
             ],
             notificationChannels: alertChannels,
             alertStrategy: { autoClose: toProtoDuration(1800) },
-            documentation: { mimeType: 'text/markdown', content: alertDocumentation(consumer, alert) },
+            documentation: {
+              mimeType: 'text/markdown',
+              content: `${alertDocumentation(consumer, alert)}\n\n${runbookLine(alert.kind === 'dead-letters' ? 'dead-letters' : 'lag')}`,
+            },
             userLabels: meshLabels({ 'mesh-consumer': labelValue(consumer.name) }),
           },
           resourceOptions(ctx),

@@ -27,6 +27,7 @@ import { labelValue, meshLabels, resourceOptions, type MeshContext } from './con
 import { accountId, bindGrants, memberOf, type GrantTargets } from './iam';
 import { specPathInImage } from './images';
 import { parityJobGrants } from './profiles';
+import { runbookLine } from '../shared/operations/runbooks';
 
 /** One execution compares up to a month of windows: half an hour is ample, and bounds a stuck run. */
 export const PARITY_JOB_TIMEOUT_SECONDS = 1800;
@@ -203,7 +204,7 @@ export function createParityControl(ctx: MeshContext, image: pulumi.Input<string
         },
       ],
       notificationChannels: ctx.config.alertChannels,
-      documentation: { mimeType: 'text/markdown', content: parityAlertDocumentation(stale) },
+      documentation: { mimeType: 'text/markdown', content: `${parityAlertDocumentation(stale)}\n\n${runbookLine('parity')}` },
       userLabels: meshLabels({ 'mesh-signal': labelValue('parity') }),
     },
     resourceOptions(ctx, metric),

@@ -8,3 +8,7 @@ export type RunbookKind = (typeof RUNBOOK_KINDS)[number];
 
 /** Where a runbook lives, from the repository root. */
 export const runbookPath = (kind: RunbookKind) => `docs/runbooks/${kind}.md`;
+
+/** The line every alert's documentation ends with: which runbook to open. */
+export const runbookLine = (kind: RunbookKind) =>
+  `Runbook: \`${runbookPath(kind)}\` in the mesh's repository (written from the spec by \`npm run mesh -- runbooks\`): what to check and what to run.`;

@@ -2,6 +2,8 @@
  * The Pulumi program on the repository's mesh.yaml, run once under mocks (the Pulumi engine is
  * mocked because it cannot run here; see harness.ts), checked resource by resource.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { consumerResources, loadSpec, pushPath, toProtoDuration } from '../../shared/spec';
 import { TopicSchemas } from '../../shared/schemas/topic-schemas';
 import { dedupViewQuery, eventsTableSchema } from '../../shared/warehouse';
@@ -392,6 +394,22 @@ describe('monitoring', () => {
       expect(mesh.one(T.alert, `${c.name}-${kind}`).inputs.documentation.content).toContain(`event-mesh:scaling.${c.service}.minInstances`);
     }
     expect(mesh.one(T.alert, `${c.name}-dead-letters`).inputs.documentation.content).not.toContain('event-mesh:scaling');
+  });
+
+  it('every alert policy names its runbook, and the runbook exists', () => {
+    const alerts = mesh.all(T.alert);
+    expect(alerts.length).toBeGreaterThan(consumers.length);
+    const named = alerts.map((a) => {
+      const found = /Runbook: `(docs\/runbooks\/[a-z-]+\.md)`/.exec(String(a.inputs.documentation?.content));
+      expect([a.name, found?.[1]]).toEqual([a.name, expect.any(String)]);
+      expect(fs.existsSync(path.join(REPO, found![1]))).toBe(true);
+      return [a.name, found![1]];
+    });
+    const runbookOf = Object.fromEntries(named);
+    const c = consumers[0];
+    expect(runbookOf[`${c.name}-oldest-unacked`]).toBe('docs/runbooks/lag.md');
+    expect(runbookOf[`${c.name}-dead-letters`]).toBe('docs/runbooks/dead-letters.md');
+    expect(runbookOf[`${c.name}-buffer`]).toBe('docs/runbooks/buffer.md');
   });
 });
 
