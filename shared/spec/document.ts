@@ -18,10 +18,31 @@ export const durationText = z.union([z.number().nonnegative(), z.string().regex(
 const eventType = z.string().regex(/^[a-z][a-z0-9]*(\.[a-z][a-z0-9_]*)*$/, 'must be dotted lowercase, e.g. order.created');
 const revisionName = z.string().regex(/^v\d+$/, 'must be v1, v2 ...');
 
+/** An owner's name: what topics and consumers say in `owner`, a key of `owners`. */
+export const ownerName = z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'must be lowercase letters, digits and -');
+
+/**
+ * Where an owner is reached, as Cloud Monitoring notification channels (infra creates the first two;
+ * a channel that needs a secret, Slack or PagerDuty, is made once in the console and named here).
+ */
+export const ownerChannelDocument = z.union([
+  z.object({ email: z.string().email('must be an email address') }).strict(),
+  z.object({ pubsub: resourceId }).strict(),
+  z.object({ channel: z.string().regex(/^projects\/[^/]+\/notificationChannels\/[^/]+$/, 'must be projects/<p>/notificationChannels/<id>') }).strict(),
+]);
+
+export const ownerDocument = z
+  .object({
+    description: z.string().optional(),
+    channels: z.array(ownerChannelDocument).min(1, 'an owner needs at least one channel: alerts routed to nobody notify nobody'),
+  })
+  .strict();
+
 export const topicDocument = z
   .object({
     description: z.string().optional(),
-    owner: z.string().optional(),
+    /** Who answers for the topic's producers and schema: a key of `owners`. */
+    owner: ownerName.optional(),
     schema: z
       .object({
         /** Folder holding <revision>.avsc files, relative to the spec file. */
@@ -46,6 +67,8 @@ export const deliveryKind = z.enum(['push', 'pull', 'bigquery']);
 export const consumerDocument = z
   .object({
     description: z.string().optional(),
+    /** Who answers for this consumer's alerts and dead letters: a key of `owners`. */
+    owner: ownerName.optional(),
     topic: z.string(),
     delivery: deliveryKind,
     service: z.string().optional(),
@@ -62,7 +85,11 @@ export const consumerDocument = z
       .object({ minBackoff: durationText.default('10s'), maxBackoff: durationText.default('600s') })
       .strict()
       .default({ minBackoff: '10s', maxBackoff: '600s' }),
-    deadLetter: z.object({ maxAttempts: z.number().int() }).strict().default({ maxAttempts: 5 }),
+    /** triageSla: how long a dead letter may wait in the hold before its owner is paged (default 4h). */
+    deadLetter: z
+      .object({ maxAttempts: z.number().int(), triageSla: durationText.default('4h') })
+      .strict()
+      .default({ maxAttempts: 5, triageSla: '4h' }),
     /**
      * retention: acked messages kept on the subscription this long (Pub/Sub seek).
      * ceiling: the most a `mesh replay` sends this consumer, e.g. 100/s (shared/replay).
@@ -191,6 +218,8 @@ export const meshDocument = z
     version: z.literal(1),
     /** Project id used on the emulators; in GCP the stack config names the project. */
     project: resourceId,
+    /** Owners and how to reach them (alerts of their topics and consumers are routed there). */
+    owners: z.record(ownerName, ownerDocument).default({}),
     topics: z.record(resourceId, topicDocument),
     services: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'must be lowercase letters, digits and -'), serviceDocument),
     consumers: z.record(resourceId, consumerDocument),

@@ -8,6 +8,7 @@ import { LineCounter, parseDocument, isAlias, isMap, isScalar, isSeq, visit, typ
 import { meshDocument, type MeshDocument } from './document';
 import { DEFAULT_REPLAY_CEILING, parseDuration, parseRate } from './duration';
 import { DEFAULT_EVENT_TIME_BOUNDS } from '../envelope/time';
+import { ownershipIssues, undefinedOwners } from './ownership';
 import { checkRules, type RuleIssue } from './rules';
 import type { MeshSpec, RecoverySpec } from './types';
 import { UserError } from '../errors';
@@ -39,7 +40,12 @@ export function defaultSpecPath(): string {
   return process.env.MESH_SPEC ?? path.resolve(__dirname, '..', '..', 'mesh.yaml');
 }
 
-export function loadSpec(file = defaultSpecPath()): MeshSpec {
+/** `strict`: also what a deployment needs of a spec beyond running it (`mesh validate`: ownership.ts). */
+export interface LoadSpecOptions {
+  strict?: boolean;
+}
+
+export function loadSpec(file = defaultSpecPath(), options: LoadSpecOptions = {}): MeshSpec {
   const absolute = path.resolve(file);
   let text: string;
   try {
@@ -47,11 +53,11 @@ export function loadSpec(file = defaultSpecPath()): MeshSpec {
   } catch (error) {
     throw new MeshSpecError([{ file: absolute, line: 0, column: 0, path: '', message: `cannot read spec: ${(error as Error).message}` }]);
   }
-  return parseSpec(text, absolute);
+  return parseSpec(text, absolute, options);
 }
 
 /** Parses spec text; `file` names it in messages and anchors relative schema folders. */
-export function parseSpec(text: string, file: string): MeshSpec {
+export function parseSpec(text: string, file: string, options: LoadSpecOptions = {}): MeshSpec {
   const lineCounter = new LineCounter();
   // merge: `<<: *defaults` works, as YAML users expect for shared consumer settings (YAML 1.1 merge keys).
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
@@ -81,7 +87,7 @@ export function parseSpec(text: string, file: string): MeshSpec {
     );
   }
   const spec = normalize(parsed.data, file);
-  const issues: RuleIssue[] = checkRules(spec);
+  const issues: RuleIssue[] = [...checkRules(spec), ...undefinedOwners(spec), ...(options.strict ? ownershipIssues(spec) : [])];
   if (issues.length) throw new MeshSpecError(issues.map((i) => locate(i.path, i.message)));
   return spec;
 }
@@ -139,6 +145,22 @@ function normalize(doc: MeshDocument, file: string): MeshSpec {
   const spec: MeshSpec = {
     file,
     project: doc.project,
+    owners: Object.fromEntries(
+      Object.entries(doc.owners).map(([name, o]) => [
+        name,
+        {
+          name,
+          description: o.description,
+          channels: o.channels.map((c) =>
+            'email' in c
+              ? { kind: 'email' as const, address: c.email }
+              : 'pubsub' in c
+                ? { kind: 'pubsub' as const, topic: c.pubsub }
+                : { kind: 'existing' as const, name: c.channel },
+          ),
+        },
+      ]),
+    ),
     topics: {},
     consumers: {},
     services: {},
@@ -187,6 +209,7 @@ function normalize(doc: MeshDocument, file: string): MeshSpec {
     spec.consumers[name] = {
       name,
       description: c.description,
+      owner: c.owner,
       topic: c.topic,
       delivery: c.delivery,
       service: c.service,
@@ -196,7 +219,7 @@ function normalize(doc: MeshDocument, file: string): MeshSpec {
       filter: c.filter,
       ackDeadlineSeconds: parseDuration(c.ackDeadline),
       retry: { minBackoffSeconds: parseDuration(c.retry.minBackoff), maxBackoffSeconds: parseDuration(c.retry.maxBackoff) },
-      deadLetter: { maxAttempts: c.deadLetter.maxAttempts },
+      deadLetter: { maxAttempts: c.deadLetter.maxAttempts, triageSlaSeconds: parseDuration(c.deadLetter.triageSla) },
       replay: c.replay?.retention !== undefined ? { retentionSeconds: parseDuration(c.replay.retention) } : undefined,
       replayCeilingPerSecond: parseRate(c.replay?.ceiling ?? DEFAULT_REPLAY_CEILING),
       flowControl: c.flowControl,

@@ -26,6 +26,8 @@ export interface TopicSpec {
 export interface ConsumerSpec {
   name: string;
   description?: string;
+  /** A key of MeshSpec.owners: who gets its alerts and triages its dead letters. */
+  owner?: string;
   topic: string;
   delivery: DeliveryKind;
   /** The service that handles it (push and pull kinds). */
@@ -37,7 +39,8 @@ export interface ConsumerSpec {
   filter?: string;
   ackDeadlineSeconds: number;
   retry: { minBackoffSeconds: number; maxBackoffSeconds: number };
-  deadLetter: { maxAttempts: number };
+  /** triageSlaSeconds: how long a dead letter may wait in the hold before its owner is paged (default 4 h). */
+  deadLetter: { maxAttempts: number; triageSlaSeconds?: number };
   /** Replay window: acked messages are retained this long so the consumer can seek back. */
   replay?: { retentionSeconds: number };
   /** The most a `mesh replay` sends this consumer, per second (spec `replay.ceiling`, default 100/s). */
@@ -92,10 +95,21 @@ export interface ParitySpec {
   settleSeconds: number;
 }
 
+/** A Cloud Monitoring notification channel of an owner. */
+export type OwnerChannel = { kind: 'email'; address: string } | { kind: 'pubsub'; topic: string } | { kind: 'existing'; name: string };
+
+export interface OwnerSpec {
+  name: string;
+  description?: string;
+  channels: OwnerChannel[];
+}
+
 export interface MeshSpec {
   /** Absolute path of the spec file. */
   file: string;
   project: string;
+  /** Owners and how to reach them; topics and consumers name one in `owner`. */
+  owners: Record<string, OwnerSpec>;
   topics: Record<string, TopicSpec>;
   consumers: Record<string, ConsumerSpec>;
   services: Record<string, ServiceSpec>;

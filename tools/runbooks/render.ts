@@ -17,7 +17,7 @@ function table(header: string[], rows: string[][]): string {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
-const ownerOf = (spec: MeshSpec, c: ConsumerSpec) => spec.topics[c.topic]?.owner ?? '(no owner in the spec)';
+const ownerOf = (spec: MeshSpec, c: ConsumerSpec) => c.owner ?? spec.topics[c.topic]?.owner ?? '(no owner in the spec)';
 const delivering = (spec: MeshSpec) => Object.values(spec.consumers);
 const served = (spec: MeshSpec) => delivering(spec).filter((c) => c.delivery !== 'bigquery');
 const where = (c: ConsumerSpec) => (c.service ? `${c.delivery}, ${c.service}` : c.delivery);
@@ -135,6 +135,23 @@ export function renderRunbook(spec: MeshSpec, kind: RunbookKind): string {
   if (book.consumers) parts.push('## Consumers', '', table(book.consumers.header, book.consumers.rows(spec)), '');
   parts.push('## Diagnose', '', ...book.diagnose.map((d) => `1. ${d}`), '', '## Act', '', ...book.act.map((a) => `1. ${a}`), '');
   parts.push('Every command that changes what a consumer receives needs `--owner` and `--intent` and is recorded: `npm run mesh -- audit`.', '');
+  const owners = Object.values(spec.owners);
+  if (owners.length)
+    parts.push(
+      '## Owners',
+      '',
+      'Alerts go to the owner of the consumer (or topic) that fired; reach them here:',
+      '',
+      table(
+        ['owner', 'what', 'channels'],
+        owners.map((o) => [
+          o.name,
+          o.description ?? '',
+          o.channels.map((c) => (c.kind === 'email' ? c.address : c.kind === 'pubsub' ? `Pub/Sub topic ${c.topic}` : `\`${c.name}\``)).join(', '),
+        ]),
+      ),
+      '',
+    );
   return parts.join('\n');
 }
 
