@@ -70,7 +70,7 @@ it("refuses past the limit with 'error', sending nothing of what it refused", as
   const publisher = new MeshPublisher({ pubsub, spec, source: '//test', flowControl: { maxOutstandingMessages: 5, limitExceededBehavior: 'error' } });
   const view = (i: number) => ({ userId: `fc-${i}`, postId: 'p', durationMs: 1 });
   const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => publisher.publish('analytics', 'view', view(i))));
-  const refused = results.filter((r) => r.status === 'rejected').map((r) => (r).reason as Error);
+  const refused = results.filter((r) => r.status === 'rejected').map((r) => r.reason as Error);
   const sent = results.filter((r) => r.status === 'fulfilled').length;
   expect(refused.length).toBeGreaterThan(0);
   expect(refused.every((e) => e instanceof PublisherFlowControlError)).toBe(true);
