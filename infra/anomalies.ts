@@ -22,7 +22,8 @@
 import * as gcp from '@pulumi/gcp';
 import { ANOMALY_LOG_FIELD, ANOMALY_METRIC, ANOMALY_METRIC_LABELS, ANOMALY_SOURCE_SERVICE, logMetricType } from '../shared/anomalies';
 import { formatDuration, toProtoDuration, type MeshSpec } from '../shared/spec';
-import { meshLabels, labelValue, resourceOptions, type MeshContext } from './context';
+import { meshLabels, labelValue, resourceOptions } from './context';
+import { alertChannelsFor, topicOwners, type AlertingContext } from './owners';
 import { runbookLine } from '../shared/operations/runbooks';
 
 export interface MeshAnomalyAlerting {
@@ -38,12 +39,18 @@ export const anomalyLogFilter = (service = ANOMALY_SOURCE_SERVICE) =>
 /** The alert's (and a chart's) filter on the metric. */
 export const anomalyMetricFilter = (metricName = ANOMALY_METRIC) => `resource.type = "cloud_run_revision" AND metric.type = "${logMetricType(metricName)}"`;
 
+/** The topics whose events the processor sees: those an anomaly can be about. */
+export const anomalyTopics = (spec: MeshSpec) =>
+  Object.values(spec.consumers)
+    .filter((c) => c.service === ANOMALY_SOURCE_SERVICE)
+    .map((c) => c.topic);
+
 /** Whether the spec has the service that logs anomalies: without it there is nothing to count. */
 export const countsAnomalies = (spec: MeshSpec) => Boolean(spec.services[ANOMALY_SOURCE_SERVICE]);
 
-export function createAnomalyAlerting(ctx: MeshContext): MeshAnomalyAlerting | undefined {
+export function createAnomalyAlerting(ctx: AlertingContext): MeshAnomalyAlerting | undefined {
   if (!countsAnomalies(ctx.spec)) return undefined;
-  const { project, alertChannels } = ctx.config;
+  const { project } = ctx.config;
   const settings = ctx.spec.alerts.anomalies;
   const metric = new gcp.logging.Metric(
     'anomalies-metric',
@@ -100,7 +107,8 @@ export function createAnomalyAlerting(ctx: MeshContext): MeshAnomalyAlerting | u
           },
         },
       ],
-      notificationChannels: alertChannels,
+      // One policy over every topic the processor reads: the owners of all of them (and the stack's list).
+      notificationChannels: alertChannelsFor(ctx, topicOwners(ctx.spec, anomalyTopics(ctx.spec))),
       alertStrategy: { autoClose: toProtoDuration(1800) },
       documentation: { mimeType: 'text/markdown', content: `${anomalyAlertDocumentation(summary)}\n\n${runbookLine('anomalies')}` },
       userLabels: meshLabels({ 'mesh-signal': labelValue('anomalies') }),

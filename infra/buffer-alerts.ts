@@ -7,7 +7,7 @@
  * unacked message of its subscription (or of its redrive subscription) reaches BUFFER_WARN_RATIO of
  * that subscription's retention: the ratio at which `mesh status` warns too.
  *
- * Same shape and routing as the lag alerts of monitoring.ts (metric, channels, documentation).
+ * Same shape and routing as the lag alerts of monitoring.ts (metric, the consumer owner's channels, documentation).
  */
 import * as gcp from '@pulumi/gcp';
 import {
@@ -18,8 +18,9 @@ import {
   toProtoDuration,
   type ConsumerSpec,
 } from '../shared/spec';
-import { labelValue, meshLabels, resourceOptions, type MeshContext } from './context';
+import { labelValue, meshLabels, resourceOptions } from './context';
 import { ALIGNMENT, subscriptionMetricFilter } from './monitoring';
+import { alertChannelsFor, type AlertingContext } from './owners';
 import { runbookLine } from '../shared/operations/runbooks';
 
 export interface BufferCondition {
@@ -42,8 +43,8 @@ export function bufferConditions(consumer: ConsumerSpec): BufferCondition[] {
   ].map((c) => ({ ...c, threshold: BUFFER_WARN_RATIO * c.retentionSeconds }));
 }
 
-export function createBufferAlerts(ctx: MeshContext): gcp.monitoring.AlertPolicy[] {
-  const { project, alertChannels } = ctx.config;
+export function createBufferAlerts(ctx: AlertingContext): gcp.monitoring.AlertPolicy[] {
+  const { project } = ctx.config;
   return Object.values(ctx.spec.consumers).map(
     (consumer) =>
       new gcp.monitoring.AlertPolicy(
@@ -68,7 +69,7 @@ export function createBufferAlerts(ctx: MeshContext): gcp.monitoring.AlertPolicy
               trigger: { count: 1 },
             },
           })),
-          notificationChannels: alertChannels,
+          notificationChannels: alertChannelsFor(ctx, [consumer.owner]),
           alertStrategy: { autoClose: toProtoDuration(1800) },
           documentation: { mimeType: 'text/markdown', content: `${bufferDocumentation(consumer)}\n\n${runbookLine('buffer')}` },
           userLabels: meshLabels({ 'mesh-consumer': labelValue(consumer.name) }),

@@ -8,6 +8,7 @@
  *   event-mesh:deletionProtection  default true: Cloud Run services, BigQuery dataset contents and tables
  *                                and the Firestore database survive `pulumi destroy`
  *   event-mesh:alertChannels     default []: notification channel ids (projects/p/notificationChannels/n or just n)
+ *                                every alert goes to, besides its owner's channels (infra/owners.ts)
  *   event-mesh:scaling           default {default: {minInstances: 0, maxInstances: 10}}; per service
  *                                {minInstances, maxInstances}; services that pull default to minInstances 1
  *   event-mesh:ingress           per service: internal | internal-and-cloud-load-balancing | all

@@ -3,8 +3,9 @@
  * in dependency order: APIs -> topics -> warehouse, Firestore -> service accounts -> what the services
  * read and write (dead-letter and redrive topics, pull and BigQuery subscriptions) -> the services'
  * grants on it -> images, Cloud Run services -> push subscriptions (their endpoint is a service; no
- * push config for a paused push consumer) -> monitoring (lag and buffer alerts, the anomaly metric and
- * its alert) -> the scheduled parity job, its metric and its alert.
+ * push config for a paused push consumer) -> the owners' notification channels -> monitoring (lag,
+ * buffer and dead-letter triage alerts, the anomaly metric and its alert; each routed to its owner) ->
+ * the scheduled parity job, its metric and its alert.
  * A service never starts before the grants it needs exist; IAM propagation may still take minutes.
  */
 import * as gcp from '@pulumi/gcp';
@@ -20,10 +21,12 @@ import { createFirestore, type MeshFirestore } from './firestore';
 import { pubsubAgentMember } from './iam';
 import { meshImages } from './images';
 import { createMonitoring } from './monitoring';
+import { createOwnerChannels, unownedWarning, type AlertingContext } from './owners';
 import { createParityControl } from './parity';
 import { createReplayOperators } from './operators';
 import { createServiceAccounts, createServices, type MeshService } from './services';
 import { createTopics, type MeshTopic } from './topics';
+import { createTriageAlerts } from './triage-alerts';
 import { createWarehouse, type MeshWarehouse } from './warehouse';
 
 export interface EventMeshArgs {
@@ -78,10 +81,17 @@ export class EventMesh extends pulumi.ComponentResource {
     const images = meshImages(ctx);
     this.services = createServices(ctx, accounts, images.services, { dataset: this.warehouse.dataset, ...grantTargetsOf(early) });
     this.consumers = createPushConsumers(ctx, this.topics, early, this.services);
-    createMonitoring(ctx);
-    createBufferAlerts(ctx);
-    createAnomalyAlerting(ctx);
-    createParityControl(ctx, images.parity, {
+    const alerting: AlertingContext = {
+      ...ctx,
+      owners: createOwnerChannels(ctx, Object.fromEntries(Object.values(this.topics).map((t) => [t.spec.name, t.topic]))),
+    };
+    const unowned = unownedWarning(spec, config);
+    if (unowned) void pulumi.log.warn(unowned);
+    createMonitoring(alerting);
+    createBufferAlerts(alerting);
+    createTriageAlerts(alerting);
+    createAnomalyAlerting(alerting);
+    createParityControl(alerting, images.parity, {
       dataset: this.warehouse.dataset,
       tables: this.warehouse.tables,
       subscriptions: Object.fromEntries(Object.values(this.consumers).map((c) => [consumerResources(c.spec).deadLetterHold, c.deadLetterHold])),

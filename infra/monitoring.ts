@@ -12,7 +12,8 @@
  */
 import * as gcp from '@pulumi/gcp';
 import { consumerResources, formatDuration, toProtoDuration, type ConsumerSpec, type MeshSpec } from '../shared/spec';
-import { meshLabels, labelValue, resourceOptions, type MeshContext } from './context';
+import { meshLabels, labelValue, resourceOptions } from './context';
+import { alertChannelsFor, type AlertingContext } from './owners';
 import { runbookLine } from '../shared/operations/runbooks';
 
 export const ALIGNMENT = '60s';
@@ -63,10 +64,12 @@ export function consumerAlerts(consumer: ConsumerSpec): ConsumerAlert[] {
   ];
 }
 
-export function createMonitoring(ctx: MeshContext): { alertPolicies: gcp.monitoring.AlertPolicy[]; dashboard: gcp.monitoring.Dashboard } {
-  const { project, alertChannels } = ctx.config;
+export function createMonitoring(ctx: AlertingContext): { alertPolicies: gcp.monitoring.AlertPolicy[]; dashboard: gcp.monitoring.Dashboard } {
+  const { project } = ctx.config;
   const alertPolicies: gcp.monitoring.AlertPolicy[] = [];
   for (const consumer of Object.values(ctx.spec.consumers)) {
+    // The consumer's owner and the stack's list (owners.ts).
+    const notificationChannels = alertChannelsFor(ctx, [consumer.owner]);
     for (const alert of consumerAlerts(consumer)) {
       alertPolicies.push(
         new gcp.monitoring.AlertPolicy(
@@ -89,7 +92,7 @@ export function createMonitoring(ctx: MeshContext): { alertPolicies: gcp.monitor
                 },
               },
             ],
-            notificationChannels: alertChannels,
+            notificationChannels,
             alertStrategy: { autoClose: toProtoDuration(1800) },
             documentation: {
               mimeType: 'text/markdown',

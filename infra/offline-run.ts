@@ -173,6 +173,11 @@ export function mockState(type: string, logicalName: string, inputs: Record<stri
       return done(`projects/${project}/databases/${name}`, { name });
     case 'gcp:artifactregistry/repository:Repository':
       return done(`projects/${project}/locations/${inputs.location}/repositories/${inputs.repositoryId}`, { name: inputs.repositoryId });
+    case 'gcp:monitoring/notificationChannel:NotificationChannel': {
+      // The channel id is a number GCP assigns; name = id = the full name alert policies take.
+      const id = `projects/${project}/notificationChannels/${BigInt(`0x${hash(logicalName).slice(0, 12)}`).toString()}`;
+      return done(id, { name: id });
+    }
     case 'docker-build:index:Image': {
       const digest = `sha256:${hash(JSON.stringify(inputs))}`;
       return done(`${logicalName}-image`, { digest, ref: `${inputs.tags?.[0] ?? logicalName}@${digest}` });

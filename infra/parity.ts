@@ -21,11 +21,20 @@
  */
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
-import { PARITY_JOB_ENV, PARITY_JOB_NAME, PARITY_METRIC_LABELS, PARITY_METRIC_RESOURCE, PARITY_METRIC_TYPE, runsScheduledParity } from '../shared/parity';
+import {
+  PARITY_JOB_ENV,
+  PARITY_JOB_NAME,
+  PARITY_METRIC_LABELS,
+  PARITY_METRIC_RESOURCE,
+  PARITY_METRIC_TYPE,
+  parityConsumers,
+  runsScheduledParity,
+} from '../shared/parity';
 import { formatDuration, toProtoDuration } from '../shared/spec';
-import { labelValue, meshLabels, resourceOptions, type MeshContext } from './context';
+import { labelValue, meshLabels, resourceOptions } from './context';
 import { accountId, bindGrants, memberOf, type GrantTargets } from './iam';
 import { specPathInImage } from './images';
+import { alertChannelsFor, topicOwners, type AlertingContext } from './owners';
 import { parityJobGrants } from './profiles';
 import { runbookLine } from '../shared/operations/runbooks';
 
@@ -57,7 +66,7 @@ export const parityMetricFilter = () => `metric.type = "${PARITY_METRIC_TYPE}" A
  * Nothing when the spec says `parity.schedule: off` or no topic has a warehouse consumer to compare
  * against. `targets` must hold the dataset, its tables and the dead-letter holds.
  */
-export function createParityControl(ctx: MeshContext, image: pulumi.Input<string> | undefined, targets: Partial<GrantTargets>): MeshParity | undefined {
+export function createParityControl(ctx: AlertingContext, image: pulumi.Input<string> | undefined, targets: Partial<GrantTargets>): MeshParity | undefined {
   const { schedule } = ctx.spec.parity;
   if (schedule === undefined || !runsScheduledParity(ctx.spec)) return undefined;
   if (!image) throw new Error('the parity job needs an image (built from tools/Dockerfile, or event-mesh:images.mesh-parity)');
@@ -203,7 +212,14 @@ export function createParityControl(ctx: MeshContext, image: pulumi.Input<string
           },
         },
       ],
-      notificationChannels: ctx.config.alertChannels,
+      // One policy over every topic compared: the owners of all of them (and the stack's list).
+      notificationChannels: alertChannelsFor(
+        ctx,
+        topicOwners(
+          ctx.spec,
+          parityConsumers(ctx.spec).map((c) => c.topic),
+        ),
+      ),
       documentation: { mimeType: 'text/markdown', content: `${parityAlertDocumentation(stale)}\n\n${runbookLine('parity')}` },
       userLabels: meshLabels({ 'mesh-signal': labelValue('parity') }),
     },

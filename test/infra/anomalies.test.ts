@@ -51,7 +51,8 @@ describe('defaults (mesh.yaml has no alerts section)', () => {
     expect(alert.inputs).toMatchObject({
       displayName: 'Event mesh: order anomalies',
       severity: 'WARNING',
-      notificationChannels: [`projects/${PROJECT}/notificationChannels/42`],
+      // The owners of the topics the processor reads (analytics: growth, orders: commerce), then the stack's list.
+      notificationChannels: [...mesh.channelsOf('growth'), ...mesh.channelsOf('commerce'), `projects/${PROJECT}/notificationChannels/42`],
     });
     expect(alert.inputs.conditions[0].displayName).toBe('more than 0 order anomalies of one topic and kind within 5m');
     expect(alert.inputs.documentation.content).toContain('/api/anomalies');

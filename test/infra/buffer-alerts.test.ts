@@ -40,8 +40,8 @@ describe('on the repository spec', () => {
     mesh = await runMesh({ 'event-mesh:alertChannels': ['42'] });
   });
 
-  it.each(Object.values(spec.consumers))('$name ($delivery) alerts at 80 % of each subscription retention, to the alert channels', (c) => {
-    expectBufferAlert(mesh, c.name, ['projects/mesh-test/notificationChannels/42']);
+  it.each(Object.values(spec.consumers))('$name ($delivery) alerts at 80 % of each subscription retention, to its owner and the alert channels', (c) => {
+    expectBufferAlert(mesh, c.name, [...mesh.channelsOf(c.owner!), 'projects/mesh-test/notificationChannels/42']);
   });
 
   it('follows what each subscription keeps: a replay window of 7 days, or the default when none is set', () => {

@@ -179,7 +179,14 @@ describe('one BigQuery consumer and no services', () => {
         .all(T.alert)
         .map((a) => a.name)
         .sort(),
-    ).toEqual(['archive-analytics-backlog', 'archive-analytics-buffer', 'archive-analytics-dead-letters', 'archive-analytics-oldest-unacked']);
+    ).toEqual([
+      'archive-analytics-backlog',
+      'archive-analytics-buffer',
+      'archive-analytics-dead-letters',
+      'archive-analytics-oldest-unacked',
+      'archive-analytics-triage-escalation',
+      'archive-analytics-triage-sla',
+    ]);
   });
 });
 

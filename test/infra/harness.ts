@@ -36,6 +36,7 @@ export const T = {
   firestoreIndex: 'gcp:firestore/index:Index',
   alert: 'gcp:monitoring/alertPolicy:AlertPolicy',
   dashboard: 'gcp:monitoring/dashboard:Dashboard',
+  channel: 'gcp:monitoring/notificationChannel:NotificationChannel',
   agent: 'gcp:projects/serviceIdentity:ServiceIdentity',
 } as const;
 
@@ -74,6 +75,13 @@ export class Mesh {
       .filter((r) => /iam(member|binding)/i.test(r.type) && r.inputs.member === member)
       .map((r) => `${r.inputs.role} on ${target(r)}`)
       .sort();
+  }
+
+  /** Full names (= ids under the mocks) of the notification channels the stack made for an owner, in registration order. */
+  channelsOf(owner: string): string[] {
+    return this.all(T.channel)
+      .filter((r) => r.inputs.userLabels?.['mesh-owner'] === owner)
+      .map((r) => r.id);
   }
 
   accountEmail(accountId: string): string {

@@ -108,7 +108,8 @@ it('lists services, images, tables and alerts with their settings', () => {
   ).toEqual(['dashboard-image', 'mesh-parity-image', 'warehouse-image']); // processor's image comes from config
   expect(row('bigquery.Table', 'orders_events').settings).toBe('20 columns; partitioned DAY on event_time; clustered by event_type');
   expect(row('monitoring.AlertPolicy', 'Event mesh: processor-orders oldest-unacked').settings).toBe(
-    'processor-orders oldest_unacked_message_age > 120 for 60s; 0 channels',
+    // Its owner's channel (mesh.yaml: commerce, one email); the stack sets no alertChannels.
+    'processor-orders oldest_unacked_message_age > 120 for 60s; 1 channels',
   );
   expect(row('firestore.Field', 'dedup.expiresAt').settings).toBe('TTL policy; not indexed');
   expect(row('cloudscheduler.Job', 'mesh-parity').settings).toBe(
@@ -116,7 +117,8 @@ it('lists services, images, tables and alerts with their settings', () => {
   );
   expect(row('cloudrunv2.Job', 'mesh-parity').settings).toMatch(/runs as mesh-parity@plan-project\.iam\.gserviceaccount\.com; retries 1; timeout 1800s$/);
   expect(row('monitoring.AlertPolicy', 'Event mesh: sinks disagree (parity)').settings).toBe(
-    'custom.googleapis.com/event_mesh/parity_mismatches > 0; or absent for 10800s; 0 channels',
+    // The owners of the topics compared (analytics: growth, orders: commerce).
+    'custom.googleapis.com/event_mesh/parity_mismatches > 0; or absent for 10800s; 2 channels',
   );
 });
 

@@ -363,7 +363,12 @@ describe('monitoring', () => {
     expect(threshold('oldest-unacked').filter).toContain('subscription/oldest_unacked_message_age');
     expect(threshold('backlog')).toMatchObject({ thresholdValue: c.lagSlo.backlog, filter: expect.stringContaining('subscription/num_undelivered_messages') });
     expect(threshold('dead-letters')).toMatchObject({ thresholdValue: 0, filter: expect.stringContaining(`subscription_id = "${c.name}-dlq-hold"`) });
-    expect(alert('backlog').notificationChannels).toEqual(['projects/mesh-test/notificationChannels/42', 'projects/mesh-test/notificationChannels/43']);
+    // Its owner's channel, then the stack's list (test/infra/owners.test.ts has the routing in full).
+    expect(alert('backlog').notificationChannels).toEqual([
+      ...mesh.channelsOf(c.owner!),
+      'projects/mesh-test/notificationChannels/42',
+      'projects/mesh-test/notificationChannels/43',
+    ]);
   });
 
   it('has a dashboard row per consumer with the SLO as a threshold line', () => {
