@@ -54,14 +54,15 @@ const RUNBOOKS: Record<RunbookKind, Runbook> = {
   'dead-letters': {
     title: 'Dead letters wait in a consumer\u2019s hold',
     fires:
-      "when a message reaches a consumer's dead-letter hold: poison (it can never be handled; the reason says why) or a valid event that failed `deadLetter.maxAttempts` times.",
+      "when a message reaches a consumer's dead-letter hold (poison: it can never be handled, the reason says why; or a valid event that failed `deadLetter.maxAttempts` times), when one waits there longer than the consumer's `deadLetter.triageSla` (GCP: `<consumer>-triage-sla`, WARNING), and again before the hold's retention runs out and it expires unseen (`<consumer>-triage-escalation`, CRITICAL).",
     consumers: {
-      header: ['consumer', 'topic', 'max attempts', 'hold subscription', 'owner'],
+      header: ['consumer', 'topic', 'max attempts', 'triage SLA', 'hold subscription', 'owner'],
       rows: (spec) =>
         delivering(spec).map((c) => [
           `\`${c.name}\``,
           c.topic,
           String(c.deadLetter.maxAttempts),
+          span(c.deadLetter.triageSlaSeconds ?? 4 * 3600),
           `\`${consumerResources(c).deadLetterHold}\``,
           ownerOf(spec, c),
         ]),
