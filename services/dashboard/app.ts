@@ -13,14 +13,14 @@ import {
   type MeshService,
   type ServiceAppOptions,
 } from '../../shared/consumer';
-import { anomalyTopics, firestoreProbe, readAnomalies, readParityRecords, readRecentReplays } from '../../shared/firestore';
+import { firestoreProbe, readAnomalies, readParityRecords, readRecentReplays } from '../../shared/firestore';
 import type { HealthSource } from '../../shared/health';
+import { readPaused } from '../../shared/operations/controls';
 import { Aggregator, type AggregatorOptions } from './aggregator';
-import { ANOMALY_SOURCE_SERVICE } from '../../shared/anomalies';
 import { anomalyRoutes } from './anomalies';
 import { panelRoutes } from './panels';
 import { dashboardHandlers, SERVICE_NAME } from './handlers';
-import { createHealthSource, HealthMonitor } from './health';
+import { createHealthSource, HealthMonitor, withPausedControls } from './health';
 import { LiveFeed } from './live';
 import { DashboardReader } from './reader';
 import { dashboardRoutes, type RouteDeps } from './routes';
@@ -87,7 +87,8 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
     dependencies: { firestore: firestoreProbe(options.firestore) },
     routes: (app) => {
       // The processor's order anomalies, read from Firestore with the shared reader (anomalies.ts).
-      anomalyRoutes(app, { read: (o) => readAnomalies(options.firestore, anomalyTopics(options.spec, ANOMALY_SOURCE_SERVICE), o), log });
+      // Every topic of the spec: whichever consumer detects anomalies, the dashboard shows them (8 count() queries for 2 topics).
+      anomalyRoutes(app, { read: (o) => readAnomalies(options.firestore, Object.keys(options.spec.topics), o), log });
       // The latest parity result per topic and the recent replays (panels.ts).
       panelRoutes(app, { parity: () => readParityRecords(options.firestore), replays: () => readRecentReplays(options.firestore), log });
       dashboardRoutes(app, routeDeps);
@@ -112,8 +113,11 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
     healthSourceName = typeof healthOption === 'object' ? 'custom' : healthOption;
     let source: HealthSource | undefined;
     health = new HealthMonitor({
-      // Created lazily at start(): the local source opens tap subscriptions.
-      source: { read: () => (source ??= makeSource()).read(), close: async () => source?.close() },
+      // Created lazily at start(): the local source opens tap subscriptions. Paused consumers come
+      // from the consumer controls in the dashboard's Firestore.
+      source: withPausedControls({ read: () => (source ??= makeSource()).read(), close: async () => source?.close() }, () => readPaused(options.firestore), {
+        log,
+      }),
       intervalMs: options.healthIntervalMs,
       log,
     });

@@ -2,7 +2,8 @@
  * Consumer health for every consumer in the spec, polled in the background and kept as a short
  * history for the lag charts. The source is Cloud Monitoring in GCP and the tap-based local measure
  * on the emulators (shared/health); locally the acks come from every service's /stats/acks, and the
- * dashboard's own consumers are read in process.
+ * dashboard's own consumers are read in process. Every reading is annotated with the consumers
+ * paused now (withPausedControls), which no metric tells.
  */
 import type { PubSub } from '@google-cloud/pubsub';
 import {
@@ -10,11 +11,13 @@ import {
   LocalTapHealth,
   combineAckSources,
   httpAckSource,
+  judge,
   type AckSource,
   type ConsumerHealth,
   type HealthSource,
 } from '../../shared/health';
 import type { Logger } from '../../shared/consumer';
+import type { ConsumerControl } from '../../shared/operations/controls';
 import type { ServiceStats } from '../../shared/consumer/stats';
 import type { MeshSpec } from '../../shared/spec';
 
@@ -105,4 +108,54 @@ export function createHealthSource(options: HealthSourceOptions): HealthSource {
   const source = new LocalTapHealth(options.pubsub, options.spec, acks);
   source.start();
   return source;
+}
+
+/** The consumers paused now, name -> control (readPaused of shared/operations/controls.ts). */
+export type PausedReader = () => Promise<Record<string, ConsumerControl>>;
+
+export interface PausedControlsOptions {
+  log?: Pick<Logger, 'warn'>;
+  /** A control read slower than this counts as failed; default 5000 ms (a hung read would stall every reading). */
+  timeoutMs?: number;
+}
+
+/** A judged reading again, with the consumer's pause (or without one: a stale `paused` is dropped). */
+export function withPause(h: ConsumerHealth, control: ConsumerControl | undefined): ConsumerHealth {
+  const { paused: _stale, ...rest } = h;
+  if (!control?.paused) return judge(rest);
+  return judge({ ...rest, paused: { since: control.since, owner: control.owner, intent: control.intent, operationId: control.operationId } });
+}
+
+/**
+ * The source's readings, each consumer judged again with its consumer control. The controls are read
+ * beside the health, not after it, so a reading takes no longer. When they cannot be read the health
+ * is served without pause information (logged at the first failure of a run, as HealthMonitor does):
+ * the lag is still worth showing.
+ */
+export function withPausedControls(source: HealthSource, readPaused: PausedReader, options: PausedControlsOptions = {}): HealthSource {
+  let failures = 0;
+  const controls = async (): Promise<Record<string, ConsumerControl> | undefined> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeoutMs = options.timeoutMs ?? 5000;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      const paused = await Promise.race([readPaused(), timeout]);
+      failures = 0;
+      return paused;
+    } catch (error) {
+      if (failures++ === 0) options.log?.warn({ err: error }, 'cannot read the consumer controls; health is shown without paused consumers');
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return {
+    async read() {
+      const [consumers, paused] = await Promise.all([source.read(), controls()]);
+      return paused ? consumers.map((h) => withPause(h, paused[h.consumer])) : consumers;
+    },
+    close: () => source.close(),
+  };
 }

@@ -8,7 +8,7 @@
  * and the previous window of each granularity are read every time; older (settled) windows, which
  * change only with late events, are read again every `settledRefreshMs`.
  */
-import type { MeshSpec } from '../../shared/spec';
+import { subscriptionRetentionSeconds, type MeshSpec } from '../../shared/spec';
 import type { AggregatorStats } from './aggregator';
 import type { HealthMonitor, HealthReading } from './health';
 import { DashboardReader, type PostLikes, type WindowAggregate } from './reader';
@@ -20,6 +20,8 @@ export interface ConsumerInfo {
   delivery: string;
   service?: string;
   slo: { oldestUnackedSeconds: number; backlog: number };
+  /** The subscription's retention: the page shows it before the first health reading too. */
+  retentionSeconds: number;
 }
 
 export interface DashboardSnapshot {
@@ -63,6 +65,7 @@ export class SnapshotBuilder {
       delivery: c.delivery,
       service: c.service,
       slo: { oldestUnackedSeconds: c.lagSlo.oldestUnackedSeconds, backlog: c.lagSlo.backlog },
+      retentionSeconds: subscriptionRetentionSeconds(c),
     }));
   }
 

@@ -5,7 +5,7 @@
  *   subscription/oldest_unacked_message_age -> lag (and the private path's)
  */
 import { MetricServiceClient } from '@google-cloud/monitoring';
-import { consumerResources } from '../spec/names';
+import { consumerResources, subscriptionRetentionSeconds } from '../spec/names';
 import type { MeshSpec } from '../spec/types';
 import { judge, type ConsumerHealth, type HealthSource } from './types';
 
@@ -55,6 +55,7 @@ export class CloudMonitoringHealth implements HealthSource {
           oldestUnackedSeconds: backlog.get(names.redriveSubscription) ? (oldest.get(names.redriveSubscription) ?? null) : null,
         },
         slo: { oldestUnackedSeconds: c.lagSlo.oldestUnackedSeconds, backlog: c.lagSlo.backlog },
+        retentionSeconds: subscriptionRetentionSeconds(c),
         source: 'cloud-monitoring',
       });
     });

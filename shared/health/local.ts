@@ -28,7 +28,7 @@
  */
 import { Duration, type Message, type PubSub, type Subscription } from '@google-cloud/pubsub';
 import { REPLAY_ID_ATTRIBUTE } from '../replay/attribute';
-import { localTapNames } from '../spec/names';
+import { localTapNames, subscriptionRetentionSeconds } from '../spec/names';
 import type { MeshSpec } from '../spec/types';
 import { judge, type ConsumerHealth, type HealthSource } from './types';
 
@@ -234,6 +234,7 @@ export class LocalTapHealth implements HealthSource {
           deadLettered: ledger.deadLettered,
           privatePath: { backlog: ledger.privatePath.size, oldestUnackedSeconds: oldestOf(ledger.privatePath) },
           slo: { oldestUnackedSeconds: c.lagSlo.oldestUnackedSeconds, backlog: c.lagSlo.backlog },
+          retentionSeconds: subscriptionRetentionSeconds(c),
           source: 'local',
         });
       }),

@@ -4,7 +4,7 @@ import { describeAnomalies, type AnomalyReport } from '../../shared/firestore';
 import type { ConsumerHealth } from '../../shared/health/types';
 import { localServiceUrls } from '../../shared/local/services';
 import { readEmulatorStates, readServiceStates, type ServiceStateRecord, type SupervisedStateRecord } from '../../shared/local/supervisor';
-import { loadSpec, type MeshSpec } from '../../shared/spec';
+import { loadSpec, subscriptionRetentionSeconds, type MeshSpec } from '../../shared/spec';
 import { printTable } from '../table';
 import { UserError } from '../../shared/errors';
 
@@ -20,8 +20,24 @@ export interface ConsumerStatus {
   service: string | null;
   /** From the service's /stats; null when the service is not running. */
   counters: ConsumerCounters | null;
-  /** From the dashboard's health (tap subscriptions locally, Cloud Monitoring in GCP); null if unavailable. */
-  health: Pick<ConsumerHealth, 'backlog' | 'oldestUnackedSeconds' | 'deadLettered' | 'slo' | 'breached' | 'state' | 'source' | 'privatePath'> | null;
+  /**
+   * From the dashboard's health (tap subscriptions locally, Cloud Monitoring in GCP, paused from the
+   * consumer controls); null if unavailable.
+   */
+  health: Pick<
+    ConsumerHealth,
+    | 'backlog'
+    | 'oldestUnackedSeconds'
+    | 'deadLettered'
+    | 'slo'
+    | 'breached'
+    | 'state'
+    | 'source'
+    | 'privatePath'
+    | 'paused'
+    | 'retentionSeconds'
+    | 'bufferAtRisk'
+  > | null;
 }
 
 export interface MeshStatus {
@@ -114,11 +130,106 @@ export async function readMeshStatus(spec: MeshSpec, urls: Record<string, string
               breached: h.breached,
               state: h.state,
               source: h.source,
+              // A dashboard older than the buffer policy sends neither: the spec knows the retention.
+              retentionSeconds: h.retentionSeconds ?? subscriptionRetentionSeconds(c),
+              bufferAtRisk: h.bufferAtRisk ?? false,
+              ...(h.paused ? { paused: h.paused } : {}),
             }
           : null,
       };
     }),
   };
+}
+
+const STATE_TEXT: Record<string, string> = {
+  ok: 'ok',
+  'dead-letters': 'DEAD LETTERS',
+  breached: 'BREACHED',
+  paused: 'PAUSED',
+  'buffer-at-risk': 'BUFFER AT RISK',
+};
+
+/**
+ * The oldest unacked message's age as a share of the retention, in whole percent rounded down (79.9 %
+ * shows as 79 %, never as the 80 % that warns); times 100 before dividing, so 80 % is exactly 80.
+ */
+const percent = (h: Pick<ConsumerHealth, 'oldestUnackedSeconds' | 'retentionSeconds'>) =>
+  `${Math.floor(((h.oldestUnackedSeconds ?? 0) * 100) / h.retentionSeconds)}%`;
+const days = (seconds: number) => `${+(seconds / 86400).toFixed(1)} d`;
+function age(seconds: number): string {
+  if (seconds < 120) return `${seconds.toFixed(1)} s`;
+  if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
+  return seconds < 172800 ? `${(seconds / 3600).toFixed(1)} h` : days(seconds);
+}
+
+/** What `mesh status` prints: the consumer table, then one line per paused consumer, buffer warning and service note. */
+export function statusReport(status: MeshStatus): { head: string[]; rows: string[][]; lines: string[] } {
+  const n = (v: number | null | undefined) => (v === null || v === undefined ? '-' : String(v));
+  const head = [
+    'consumer',
+    'delivery',
+    'received',
+    'done',
+    'duplicates',
+    'dead-lettered',
+    'failed',
+    'backlog',
+    'lag s',
+    'lag SLO s',
+    'buffer',
+    'replay path',
+    'status',
+  ];
+  const rows = status.consumers.map((c) => [
+    c.consumer,
+    c.service ? `${c.delivery} ${c.service}` : c.delivery,
+    n(c.counters?.received),
+    n(c.counters?.done),
+    n(c.counters?.duplicate),
+    n(c.counters?.deadLettered),
+    n(c.counters?.failed),
+    n(c.health?.backlog),
+    c.health?.oldestUnackedSeconds === null || c.health?.oldestUnackedSeconds === undefined ? '-' : c.health.oldestUnackedSeconds.toFixed(1),
+    n(c.health?.slo.oldestUnackedSeconds),
+    // The oldest unacked message's age against what the subscription keeps: past 100 % it is gone.
+    c.health ? `${percent(c.health)} of ${days(c.health.retentionSeconds)}` : '-',
+    n(c.health?.privatePath?.backlog),
+    c.health ? (STATE_TEXT[c.health.state] ?? c.health.state) : '?',
+  ]);
+  const lines: string[] = [];
+  for (const c of status.consumers) {
+    const h = c.health;
+    if (!h?.paused) continue;
+    const { since, owner, intent } = h.paused;
+    const waiting =
+      h.oldestUnackedSeconds === null
+        ? `backlog ${h.backlog}`
+        : `backlog ${h.backlog}, oldest ${age(h.oldestUnackedSeconds)} = ${percent(h)} of its ${days(h.retentionSeconds)} retention`;
+    lines.push(
+      `${c.consumer}: PAUSED since ${since} by ${owner}: ${intent}; ${waiting}; resume: npm run mesh -- resume ${c.consumer} --owner NAME --intent "why"`,
+    );
+  }
+  for (const c of status.consumers) {
+    const h = c.health;
+    if (!h?.bufferAtRisk) continue;
+    lines.push(
+      `WARNING: ${c.consumer}${h.paused ? ' (paused)' : ''}: its oldest unacked message is at ${percent(h)} of the subscription's ` +
+        `${days(h.retentionSeconds)} retention: past it Pub/Sub drops messages`,
+    );
+  }
+  if (status.anomalies) lines.push(describeAnomalies(status.anomalies));
+  const supervised = [
+    ...Object.entries(status.services).map(([name, s]) => [name, s.supervisor] as const),
+    ...Object.entries(status.emulators ?? {}).map(([name, e]) => [`the ${name} emulator`, e] as const),
+  ];
+  for (const [name, sup] of supervised) {
+    if (!sup || (!sup.restarts && sup.state === 'running')) continue;
+    const exit = sup.lastExit ? `, last exit ${sup.lastExit.signal ?? `code ${sup.lastExit.code}`} at ${sup.lastExit.at}` : '';
+    lines.push(`${name}: ${sup.state}, restarted ${sup.restarts} time${sup.restarts === 1 ? '' : 's'} by npm start${exit}`);
+  }
+  const down = Object.entries(status.services).filter(([, s]) => !s.up || s.error);
+  for (const [name, s] of down) lines.push(`${name} (${s.url}): ${s.up ? s.error : `not reachable: ${s.error}`}`);
+  return { head, rows, lines };
 }
 
 export function register(program: Command): void {
@@ -132,36 +243,9 @@ export function register(program: Command): void {
       if (options.json) {
         console.log(JSON.stringify(status, null, 2));
       } else {
-        const n = (v: number | null | undefined) => (v === null || v === undefined ? '-' : String(v));
-        printTable(
-          ['consumer', 'delivery', 'received', 'done', 'duplicates', 'dead-lettered', 'failed', 'backlog', 'lag s', 'lag SLO s', 'replay path', 'status'],
-          status.consumers.map((c) => [
-            c.consumer,
-            c.service ? `${c.delivery} ${c.service}` : c.delivery,
-            n(c.counters?.received),
-            n(c.counters?.done),
-            n(c.counters?.duplicate),
-            n(c.counters?.deadLettered),
-            n(c.counters?.failed),
-            n(c.health?.backlog),
-            c.health?.oldestUnackedSeconds === null || c.health?.oldestUnackedSeconds === undefined ? '-' : c.health.oldestUnackedSeconds.toFixed(1),
-            n(c.health?.slo.oldestUnackedSeconds),
-            n(c.health?.privatePath?.backlog),
-            c.health ? { ok: 'ok', 'dead-letters': 'DEAD LETTERS', breached: 'BREACHED' }[c.health.state] : '?',
-          ]),
-        );
-        if (status.anomalies) console.log(describeAnomalies(status.anomalies));
-        const supervised = [
-          ...Object.entries(status.services).map(([name, s]) => [name, s.supervisor] as const),
-          ...Object.entries(status.emulators ?? {}).map(([name, e]) => [`the ${name} emulator`, e] as const),
-        ];
-        for (const [name, sup] of supervised) {
-          if (!sup || (!sup.restarts && sup.state === 'running')) continue;
-          const exit = sup.lastExit ? `, last exit ${sup.lastExit.signal ?? `code ${sup.lastExit.code}`} at ${sup.lastExit.at}` : '';
-          console.log(`${name}: ${sup.state}, restarted ${sup.restarts} time${sup.restarts === 1 ? '' : 's'} by npm start${exit}`);
-        }
-        const down = Object.entries(status.services).filter(([, s]) => !s.up || s.error);
-        for (const [name, s] of down) console.log(`${name} (${s.url}): ${s.up ? s.error : `not reachable: ${s.error}`}`);
+        const report = statusReport(status);
+        printTable(report.head, report.rows);
+        for (const line of report.lines) console.log(line);
       }
       if (Object.values(status.services).every((s) => !s.up)) {
         throw new UserError('no service is running: start the mesh with `npm start` first');

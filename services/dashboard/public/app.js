@@ -124,9 +124,29 @@
     return td;
   }
 
-  const seconds = (s) => (s === null || s === undefined ? '–' : s < 120 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`);
+  // A paused consumer's oldest message can be days old: hours and days past two of the unit below.
+  const seconds = (s) =>
+    s === null || s === undefined
+      ? '–'
+      : s < 120
+        ? `${s.toFixed(1)} s`
+        : s < 7200
+          ? `${(s / 60).toFixed(1)} min`
+          : s < 172800
+            ? `${(s / 3600).toFixed(1)} h`
+            : `${(s / 86400).toFixed(1)} d`;
 
-  const STATE_TEXT = { ok: 'ok', 'dead-letters': 'dead letters waiting', breached: 'SLO breached' };
+  const STATE_TEXT = { ok: 'ok', 'dead-letters': 'dead letters waiting', breached: 'SLO breached', paused: 'PAUSED', 'buffer-at-risk': 'BUFFER AT RISK' };
+
+  const days = (s) => `${+(s / 86400).toFixed(1)} d`;
+  // The oldest unacked message's age against the subscription's retention: past 100 % Pub/Sub drops
+  // messages. Rounded down (times 100 first), so 79.9 % never reads as the 80 % that turns the row red.
+  const buffer = (h, retentionSeconds) => {
+    const retention = (h && h.retentionSeconds) || retentionSeconds;
+    if (!h) return retention ? `– of ${days(retention)}` : '–';
+    return `${Math.floor(((h.oldestUnackedSeconds || 0) * 100) / retention)}% of ${days(retention)}`;
+  };
+  const pausedText = (p) => `paused since ${new Date(p.since).toLocaleString()} by ${p.owner}: ${p.intent} (operation ${p.operationId})`;
 
   // The private path (<c>-redrive: replays and redrives): its own backlog, never the real-time SLO's.
   const privatePath = (h) =>
@@ -141,17 +161,31 @@
       const tr = document.createElement('tr');
       tr.dataset.consumer = c.name;
       tr.className = h ? h.state : 'unknown';
+      const name = cell(c.name);
+      const status = cell(h ? STATE_TEXT[h.state] || h.state : 'unknown', 'status-cell');
+      // Who paused it and why: a small line under the name (the status cell keeps its one word).
+      if (h && h.paused) {
+        tr.dataset.paused = 'true';
+        tr.title = status.title = pausedText(h.paused);
+        const by = document.createElement('small');
+        by.className = 'paused-by';
+        by.textContent = `paused by ${h.paused.owner}: ${h.paused.intent}`;
+        name.append(by);
+      }
+      const bufferCell = cell(buffer(h, c.retentionSeconds), 'buffer');
+      if (h && h.bufferAtRisk) bufferCell.title = "past the retention Pub/Sub drops the consumer's oldest messages";
       tr.append(
-        cell(c.name),
+        name,
         cell(c.topic),
         cell(c.delivery),
         cell(h ? fmt(h.backlog) : '–'),
         cell(fmt(c.slo.backlog)),
         cell(h ? seconds(h.oldestUnackedSeconds) : '–'),
         cell(seconds(c.slo.oldestUnackedSeconds)),
+        bufferCell,
         cell(h ? fmt(h.deadLettered) : '–'),
         cell(privatePath(h), 'private-path'),
-        cell(h ? STATE_TEXT[h.state] : 'unknown', 'status-cell'),
+        status,
       );
       return tr;
     });
