@@ -134,8 +134,18 @@ it('pauses the orders consumer only: its backlog grows while the dashboard and w
   await new Promise((resolve) => setTimeout(resolve, 3000));
   expect((await stats('processor'))['processor-orders'].received).toBe(0);
 
-  const status = await runDocumented('status');
-  expect(status).toMatch(/processor-orders/);
+  // mesh status shows it paused, by whom and why, with the resume command; the dashboard's health says the same.
+  const status = await eventually(
+    async () => {
+      const out = await runDocumented('status');
+      return /processor-orders: PAUSED since .* by orders-oncall: orders DB maintenance until 14:00/.test(out) ? out : undefined;
+    },
+    60_000,
+    'mesh status showing the pause',
+  );
+  expect(status).toContain('resume: npm run mesh -- resume processor-orders');
+  const health = (await readMeshStatus(t.spec, t.mesh.serviceUrls)).consumers.find((c) => c.consumer === 'processor-orders')?.health;
+  expect(health).toMatchObject({ state: 'paused', paused: { owner: 'orders-oncall' }, bufferAtRisk: false, retentionSeconds: 7 * 86400 });
   expect(await runDocumented('resume')).toContain('processor-orders resumed');
   expect((await readControl(t.target.firestore, 'processor-orders'))?.paused).toBe(false);
   // Every order reaches the state its lifecycle gives, in order.
