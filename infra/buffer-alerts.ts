@@ -19,7 +19,7 @@ import {
   type ConsumerSpec,
 } from '../shared/spec';
 import { labelValue, meshLabels, resourceOptions } from './context';
-import { ALIGNMENT, subscriptionMetricFilter } from './monitoring';
+import { oldestUnackedPast } from './monitoring';
 import { alertChannelsFor, type AlertingContext } from './owners';
 import { runbookLine } from '../shared/operations/runbooks';
 
@@ -55,20 +55,14 @@ export function createBufferAlerts(ctx: AlertingContext): gcp.monitoring.AlertPo
           combiner: 'OR',
           // Messages are about to be lost for good, which no redrive can undo.
           severity: 'CRITICAL',
-          conditions: bufferConditions(consumer).map((c) => ({
-            displayName: `oldest unacked message of ${c.subscription} is past ${percent()} of its ${approx(c.retentionSeconds)} retention`,
-            conditionThreshold: {
-              // Age in seconds of the oldest unacked message, sampled every 60 s
-              // (https://cloud.google.com/monitoring/api/metrics_gcp_p_z, subscription/oldest_unacked_message_age).
-              filter: subscriptionMetricFilter(c.subscription, 'oldest_unacked_message_age'),
-              comparison: 'COMPARISON_GT',
-              thresholdValue: c.threshold,
-              // At once: with a 10-minute retention the margin left is only 2 minutes.
-              duration: toProtoDuration(0),
-              aggregations: [{ alignmentPeriod: ALIGNMENT, perSeriesAligner: 'ALIGN_MAX' }],
-              trigger: { count: 1 },
-            },
-          })),
+          // At once: with a 10-minute retention the margin left is only 2 minutes.
+          conditions: bufferConditions(consumer).map((c) =>
+            oldestUnackedPast(
+              `oldest unacked message of ${c.subscription} is past ${percent()} of its ${approx(c.retentionSeconds)} retention`,
+              c.subscription,
+              c.threshold,
+            ),
+          ),
           notificationChannels: alertChannelsFor(ctx, [consumer.owner]),
           alertStrategy: { autoClose: toProtoDuration(1800) },
           documentation: { mimeType: 'text/markdown', content: `${bufferDocumentation(consumer)}\n\n${runbookLine('buffer')}` },

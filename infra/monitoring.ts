@@ -21,6 +21,23 @@ export const ALIGNMENT = '60s';
 export const subscriptionMetricFilter = (subscription: string, metric: string) =>
   `resource.type = "pubsub_subscription" AND resource.labels.subscription_id = "${subscription}" AND metric.type = "pubsub.googleapis.com/subscription/${metric}"`;
 
+/**
+ * A condition on a subscription's oldest unacked message age, true at once past `threshold` seconds
+ * (the age already is the time waited): the buffer and triage alerts. The metric is sampled every
+ * 60 s (https://cloud.google.com/monitoring/api/metrics_gcp_p_z, subscription/oldest_unacked_message_age).
+ */
+export const oldestUnackedPast = (displayName: string, subscription: string, threshold: number) => ({
+  displayName,
+  conditionThreshold: {
+    filter: subscriptionMetricFilter(subscription, 'oldest_unacked_message_age'),
+    comparison: 'COMPARISON_GT',
+    thresholdValue: threshold,
+    duration: toProtoDuration(0),
+    aggregations: [{ alignmentPeriod: ALIGNMENT, perSeriesAligner: 'ALIGN_MAX' }],
+    trigger: { count: 1 },
+  },
+});
+
 export interface ConsumerAlert {
   /** Logical and display-name suffix. */
   kind: 'oldest-unacked' | 'backlog' | 'dead-letters';

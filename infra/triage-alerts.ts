@@ -15,7 +15,7 @@ import { consumerResources, formatDuration, toProtoDuration, type ConsumerSpec }
 import { runbookLine } from '../shared/operations/runbooks';
 import { DEAD_LETTER_HOLD_RETENTION_SECONDS } from './consumers';
 import { labelValue, meshLabels, resourceOptions } from './context';
-import { ALIGNMENT, subscriptionMetricFilter } from './monitoring';
+import { oldestUnackedPast } from './monitoring';
 import { alertChannelsFor, type AlertingContext } from './owners';
 
 /** `deadLetter.triageSla` when the spec leaves it out (shared/spec/document.ts defaults it to 4h too). */
@@ -67,22 +67,7 @@ export function createTriageAlerts(ctx: AlertingContext): gcp.monitoring.AlertPo
             displayName: `Event mesh: ${consumer.name} ${alert.kind}`,
             combiner: 'OR',
             severity: alert.severity,
-            conditions: [
-              {
-                displayName: alert.summary,
-                conditionThreshold: {
-                  // Age in seconds of the oldest unacked message, sampled every 60 s
-                  // (https://cloud.google.com/monitoring/api/metrics_gcp_p_z, subscription/oldest_unacked_message_age).
-                  filter: subscriptionMetricFilter(alert.subscription, 'oldest_unacked_message_age'),
-                  comparison: 'COMPARISON_GT',
-                  thresholdValue: alert.threshold,
-                  // At once: the age already is the time waited.
-                  duration: toProtoDuration(0),
-                  aggregations: [{ alignmentPeriod: ALIGNMENT, perSeriesAligner: 'ALIGN_MAX' }],
-                  trigger: { count: 1 },
-                },
-              },
-            ],
+            conditions: [oldestUnackedPast(alert.summary, alert.subscription, alert.threshold)],
             notificationChannels: alertChannelsFor(ctx, [consumer.owner]),
             alertStrategy: { autoClose: toProtoDuration(1800) },
             documentation: { mimeType: 'text/markdown', content: `${triageDocumentation(consumer, alert)}\n\n${runbookLine('dead-letters')}` },
