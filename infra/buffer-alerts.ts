@@ -11,6 +11,7 @@
  */
 import * as gcp from '@pulumi/gcp';
 import {
+  approxDuration,
   BUFFER_WARN_RATIO,
   consumerResources,
   DEFAULT_SUBSCRIPTION_RETENTION_SECONDS,
@@ -58,7 +59,7 @@ export function createBufferAlerts(ctx: AlertingContext): gcp.monitoring.AlertPo
           // At once: with a 10-minute retention the margin left is only 2 minutes.
           conditions: bufferConditions(consumer).map((c) =>
             oldestUnackedPast(
-              `oldest unacked message of ${c.subscription} is past ${percent()} of its ${approx(c.retentionSeconds)} retention`,
+              `oldest unacked message of ${c.subscription} is past ${percent()} of its ${approxDuration(c.retentionSeconds)} retention`,
               c.subscription,
               c.threshold,
             ),
@@ -77,7 +78,7 @@ export function createBufferAlerts(ctx: AlertingContext): gcp.monitoring.AlertPo
 export function bufferDocumentation(consumer: ConsumerSpec): string {
   const lines = bufferConditions(consumer).map(
     (c) =>
-      `- \`${c.subscription}\`: retention ${approx(c.retentionSeconds)}; alerts at ${approx(c.threshold)}, ${approx(c.retentionSeconds - c.threshold)} before Pub/Sub drops its oldest messages.`,
+      `- \`${c.subscription}\`: retention ${approxDuration(c.retentionSeconds)}; alerts at ${approxDuration(c.threshold)}, ${approxDuration(c.retentionSeconds - c.threshold)} before Pub/Sub drops its oldest messages.`,
   );
   const act =
     consumer.delivery === 'bigquery'
@@ -99,10 +100,3 @@ export function bufferDocumentation(consumer: ConsumerSpec): string {
 }
 
 const percent = () => `${Math.round(BUFFER_WARN_RATIO * 100)} %`;
-
-/** 604800 -> "7 d", 480 -> "8 min": the scale a person reads at a glance. */
-function approx(seconds: number): string {
-  if (seconds >= 86400) return `${+(seconds / 86400).toFixed(1)} d`;
-  if (seconds >= 3600) return `${+(seconds / 3600).toFixed(1)} h`;
-  return `${+(seconds / 60).toFixed(1)} min`;
-}

@@ -144,3 +144,31 @@ export class OperationsAudit {
     }));
   }
 }
+
+/** The record of one step of an operation, all but its state and outcome fixed at the start. */
+export function stepsOf(
+  base: Pick<OperationRecord, 'operationId' | 'operation' | 'consumer' | 'selection'> & Accountable,
+): (state: OperationState, extra?: Partial<OperationRecord>) => OperationRecord {
+  return (state, extra = {}) => ({ ...base, recordedAt: new Date().toISOString(), state, ...extra });
+}
+
+/**
+ * Runs an operation between its audit steps: `started` before anything changes (an operation nobody
+ * could record does not happen), then `completed` with what the work reports, or `failed` with its error.
+ */
+export async function withAuditSteps<T>(
+  audit: Pick<OperationsAudit, 'record'>,
+  step: ReturnType<typeof stepsOf>,
+  work: () => Promise<{ value: T; completed?: Partial<OperationRecord> }>,
+): Promise<T> {
+  await audit.record(step('started'));
+  let done: { value: T; completed?: Partial<OperationRecord> };
+  try {
+    done = await work();
+  } catch (error) {
+    await audit.record(step('failed', { detail: (error as Error).message }));
+    throw error;
+  }
+  await audit.record(step('completed', done.completed));
+  return done.value;
+}

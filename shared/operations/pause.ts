@@ -12,9 +12,10 @@
 import type { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { UserError } from '../errors';
+import { approxDuration } from '../spec/duration';
 import { consumerResources, subscriptionRetentionSeconds } from '../spec/names';
 import type { ConsumerSpec } from '../spec/types';
-import { assertAccountable, newOperationId, type Accountable, type OperationRecord, type OperationsAudit } from './audit';
+import { assertAccountable, newOperationId, stepsOf, withAuditSteps, type Accountable, type OperationsAudit } from './audit';
 import { readControl, writeControl, type ConsumerControl, type SavedPushConfig } from './controls';
 
 export interface PauseRequest extends Partial<Pick<Accountable, 'owner' | 'intent'>> {
@@ -36,8 +37,6 @@ export interface PauseOutcome {
   retentionSeconds: number;
 }
 
-const days = (seconds: number) => `${+(seconds / 86400).toFixed(1)} d`;
-
 function assertPausable(consumer: ConsumerSpec): void {
   if (consumer.delivery === 'bigquery')
     throw new UserError(`${consumer.name} is a BigQuery subscription: Pub/Sub writes it to BigQuery itself, with nothing of the mesh to pause`, {
@@ -56,14 +55,11 @@ export async function auditedPause(target: PauseTarget, request: PauseRequest): 
       hint: `resume it with: npm run mesh -- resume ${consumer.name} --owner NAME --intent "why"`,
     });
   const operationId = newOperationId();
-  const names = consumerResources(consumer);
-  const subscriptions = [names.subscription, names.redriveSubscription];
+  const subscriptions = subscriptionsOf(consumer);
   const retentionSeconds = subscriptionRetentionSeconds(consumer);
-  const step = stepOf('pause', operationId, request, { delivery: consumer.delivery, subscriptions });
-  await target.audit.record(step('started'));
-
-  const switched: Record<string, SavedPushConfig> = {};
-  try {
+  const step = stepsOf({ operationId, operation: 'pause', ...whoOf(request), selection: { delivery: consumer.delivery, subscriptions } });
+  const control = await withAuditSteps(target.audit, step, async () => {
+    const switched: Record<string, SavedPushConfig> = {};
     if (consumer.delivery === 'push') {
       for (const name of subscriptions) {
         const subscription = target.pubsub.subscription(name);
@@ -75,32 +71,21 @@ export async function auditedPause(target: PauseTarget, request: PauseRequest): 
         switched[name] = savedPushConfig(push);
       }
     }
-    const control: ConsumerControl = {
-      consumer: consumer.name,
-      paused: true,
-      since: new Date().toISOString(),
-      owner: request.owner,
-      intent: request.intent,
-      operator: request.operator,
-      operationId,
-      ...(Object.keys(switched).length ? { pushConfigs: switched } : {}),
-    };
+    const paused = controlOf(request, operationId, true, switched);
     try {
-      await writeControl(target.firestore, control);
+      await writeControl(target.firestore, paused);
     } catch (error) {
       await restorePush(target.pubsub, switched);
       throw error;
     }
-    await target.audit.record(
-      step('completed', {
-        detail: `paused: messages wait in ${subscriptions.join(' and ')} for at most ${days(retentionSeconds)} (the subscription's retention)`,
-      }),
-    );
-    return { operationId, control, subscriptions, retentionSeconds };
-  } catch (error) {
-    await target.audit.record(step('failed', { detail: (error as Error).message }));
-    throw error;
-  }
+    return {
+      value: paused,
+      completed: {
+        detail: `paused: messages wait in ${subscriptions.join(' and ')} for at most ${approxDuration(retentionSeconds)} (the subscription's retention)`,
+      },
+    };
+  });
+  return { operationId, control, subscriptions, retentionSeconds };
 }
 
 /** Delivers to `consumer` again: its backlog drains at the consumer's own pace. */
@@ -111,44 +96,34 @@ export async function auditedResume(target: PauseTarget, request: PauseRequest):
   const current = await readControl(target.firestore, consumer.name);
   if (!current?.paused) throw new UserError(`${consumer.name} is not paused`, { hint: 'npm run mesh -- status shows what is paused' });
   const operationId = newOperationId();
-  const names = consumerResources(consumer);
-  const subscriptions = [names.subscription, names.redriveSubscription];
-  const step = stepOf('resume', operationId, request, { delivery: consumer.delivery, pausedBy: current.operationId, pausedSince: current.since });
-  await target.audit.record(step('started'));
-  try {
+  const step = stepsOf({
+    operationId,
+    operation: 'resume',
+    ...whoOf(request),
+    selection: { delivery: consumer.delivery, pausedBy: current.operationId, pausedSince: current.since },
+  });
+  const control = await withAuditSteps(target.audit, step, async () => {
     // What the pause switched to pull gets its push config back (nothing locally, where the relay pushes).
     await restorePush(target.pubsub, current.pushConfigs ?? {});
-    const control: ConsumerControl = {
-      consumer: consumer.name,
-      paused: false,
-      since: new Date().toISOString(),
-      owner: request.owner,
-      intent: request.intent,
-      operator: request.operator,
-      operationId,
-    };
-    await writeControl(target.firestore, control);
-    await target.audit.record(step('completed', { detail: `resumed after a pause since ${current.since}: the backlog drains at the consumer's pace` }));
-    return { operationId, control, subscriptions, retentionSeconds: subscriptionRetentionSeconds(consumer) };
-  } catch (error) {
-    await target.audit.record(step('failed', { detail: (error as Error).message }));
-    throw error;
-  }
+    const resumed = controlOf(request, operationId, false);
+    await writeControl(target.firestore, resumed);
+    return { value: resumed, completed: { detail: `resumed after a pause since ${current.since}: the backlog drains at the consumer's pace` } };
+  });
+  return { operationId, control, subscriptions: subscriptionsOf(consumer), retentionSeconds: subscriptionRetentionSeconds(consumer) };
 }
 
-function stepOf(operation: 'pause' | 'resume', operationId: string, request: PauseRequest, selection: Record<string, unknown>) {
-  return (state: OperationRecord['state'], extra: Partial<OperationRecord> = {}): OperationRecord => ({
+const subscriptionsOf = (consumer: ConsumerSpec) => [consumerResources(consumer).subscription, consumerResources(consumer).redriveSubscription];
+
+const whoOf = (request: PauseRequest) => ({ consumer: request.consumer.name, owner: request.owner!, intent: request.intent!, operator: request.operator });
+
+function controlOf(request: PauseRequest, operationId: string, paused: boolean, pushConfigs: Record<string, SavedPushConfig> = {}): ConsumerControl {
+  return {
+    ...whoOf(request),
+    paused,
+    since: new Date().toISOString(),
     operationId,
-    recordedAt: new Date().toISOString(),
-    operation,
-    state,
-    consumer: request.consumer.name,
-    owner: request.owner!,
-    intent: request.intent!,
-    operator: request.operator,
-    selection,
-    ...extra,
-  });
+    ...(Object.keys(pushConfigs).length ? { pushConfigs } : {}),
+  };
 }
 
 type PushConfigIn = {

@@ -6,7 +6,7 @@
 import type { PubSub } from '@google-cloud/pubsub';
 import { redriveHeld, type HeldMessage, type HeldSelection } from '../consumer/dead-letter-hold';
 import type { ConsumerSpec } from '../spec/types';
-import { assertAccountable, newOperationId, type Accountable, type OperationRecord, type OperationsAudit } from './audit';
+import { assertAccountable, newOperationId, stepsOf, withAuditSteps, type Accountable, type OperationsAudit } from './audit';
 
 export interface RedriveRequest extends Partial<Pick<Accountable, 'owner' | 'intent'>> {
   operator: string;
@@ -26,34 +26,20 @@ export interface RedriveOutcome {
 export async function auditedRedrive(pubsub: PubSub, audit: Pick<OperationsAudit, 'record'>, request: RedriveRequest): Promise<RedriveOutcome> {
   assertAccountable(request, 'a redrive');
   const operationId = newOperationId();
-  const step = (state: OperationRecord['state'], extra: Partial<OperationRecord> = {}): OperationRecord => ({
+  const step = stepsOf({
     operationId,
-    recordedAt: new Date().toISOString(),
     operation: 'redrive',
-    state,
     consumer: request.consumer.name,
     owner: request.owner,
     intent: request.intent,
     operator: request.operator,
     selection: { ...request.select, max: request.max ?? 100 },
-    ...extra,
   });
-  // Recorded first: a redrive nobody could record does not happen.
-  await audit.record(step('started'));
-  let redriven: HeldMessage[];
-  try {
-    redriven = await redriveHeld(pubsub, request.consumer, { max: request.max, idleMs: request.idleMs, select: request.select });
-  } catch (error) {
-    // What was republished before the failure stays sent (each acked in the hold after its publish):
-    // the next listing shows what is left.
-    await audit.record(step('failed', { detail: (error as Error).message }));
-    throw error;
-  }
-  await audit.record(
-    step('completed', {
-      affected: redriven.length,
-      affectedEvents: redriven.map((m) => m.eventId ?? `hold-message:${m.messageId}`),
-    }),
-  );
+  // What was republished before a failure stays sent (each acked in the hold after its publish): the
+  // next listing shows what is left.
+  const redriven = await withAuditSteps(audit, step, async () => {
+    const held = await redriveHeld(pubsub, request.consumer, { max: request.max, idleMs: request.idleMs, select: request.select });
+    return { value: held, completed: { affected: held.length, affectedEvents: held.map((m) => m.eventId ?? `hold-message:${m.messageId}`) } };
+  });
   return { operationId, redriven };
 }

@@ -20,6 +20,13 @@ export function formatDuration(seconds: number): string {
   return `${seconds}s`;
 }
 
+/** A span read at a glance, one decimal at most: 604800 -> "7 d", 5400 -> "1.5 h", 480 -> "8 min". */
+export function approxDuration(seconds: number): string {
+  if (seconds >= 86400) return `${+(seconds / 86400).toFixed(1)} d`;
+  if (seconds >= 3600) return `${+(seconds / 3600).toFixed(1)} h`;
+  return `${+(seconds / 60).toFixed(1)} min`;
+}
+
 /** `100/s` -> 100, `600/m` -> 10: events per second. */
 export function parseRate(text: string): number {
   const match = /^(\d+(?:\.\d+)?)\/(s|m)$/.exec(text.trim());

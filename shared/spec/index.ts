@@ -10,5 +10,5 @@ export {
   DEFAULT_SUBSCRIPTION_RETENTION_SECONDS,
   BUFFER_WARN_RATIO,
 } from './names';
-export { parseDuration, toProtoDuration, formatDuration } from './duration';
+export { parseDuration, toProtoDuration, formatDuration, approxDuration } from './duration';
 export { LIMITS } from './rules';

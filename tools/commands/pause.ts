@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../../shared/errors';
 import { assertAccountable, auditedPause, auditedResume, OperationsAudit, type PauseOutcome } from '../../shared/operations';
-import { loadSpec } from '../../shared/spec';
+import { approxDuration, loadSpec } from '../../shared/spec';
 import { operatorName, targetOptions, withTarget, type TargetOptions } from './target-options';
 
 interface PauseOptions extends TargetOptions {
@@ -17,15 +17,13 @@ interface PauseOptions extends TargetOptions {
   json?: boolean;
 }
 
-const days = (seconds: number) => `${+(seconds / 86400).toFixed(1)} days`;
-
 function print(action: 'pause' | 'resume', outcome: PauseOutcome, options: PauseOptions): void {
   if (options.json) return void console.log(JSON.stringify(outcome, null, 2));
   const { control } = outcome;
   if (action === 'pause')
     console.log(
       `${control.consumer} paused (operation ${outcome.operationId}). Its messages wait in ${outcome.subscriptions.join(' and ')} ` +
-        `for at most ${days(outcome.retentionSeconds)}; \`npm run mesh -- status\` warns at 80 % of that. ` +
+        `for at most ${approxDuration(outcome.retentionSeconds)}; \`npm run mesh -- status\` warns at 80 % of that. ` +
         `Resume with: npm run mesh -- resume ${control.consumer} --owner NAME --intent "why"`,
     );
   else console.log(`${control.consumer} resumed (operation ${outcome.operationId}): its backlog drains at its own pace (watch \`npm run mesh -- status\`).`);

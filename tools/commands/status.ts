@@ -4,7 +4,7 @@ import { describeAnomalies, type AnomalyReport } from '../../shared/firestore';
 import type { ConsumerHealth } from '../../shared/health/types';
 import { localServiceUrls } from '../../shared/local/services';
 import { readEmulatorStates, readServiceStates, type ServiceStateRecord, type SupervisedStateRecord } from '../../shared/local/supervisor';
-import { loadSpec, subscriptionRetentionSeconds, type MeshSpec } from '../../shared/spec';
+import { approxDuration, loadSpec, subscriptionRetentionSeconds, type MeshSpec } from '../../shared/spec';
 import { printTable } from '../table';
 import { UserError } from '../../shared/errors';
 
@@ -155,11 +155,10 @@ const STATE_TEXT: Record<string, string> = {
  */
 const percent = (h: Pick<ConsumerHealth, 'oldestUnackedSeconds' | 'retentionSeconds'>) =>
   `${Math.floor(((h.oldestUnackedSeconds ?? 0) * 100) / h.retentionSeconds)}%`;
-const days = (seconds: number) => `${+(seconds / 86400).toFixed(1)} d`;
 function age(seconds: number): string {
   if (seconds < 120) return `${seconds.toFixed(1)} s`;
   if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
-  return seconds < 172800 ? `${(seconds / 3600).toFixed(1)} h` : days(seconds);
+  return seconds < 172800 ? `${(seconds / 3600).toFixed(1)} h` : approxDuration(seconds);
 }
 
 /** What `mesh status` prints: the consumer table, then one line per paused consumer, buffer warning and service note. */
@@ -192,7 +191,7 @@ export function statusReport(status: MeshStatus): { head: string[]; rows: string
     c.health?.oldestUnackedSeconds === null || c.health?.oldestUnackedSeconds === undefined ? '-' : c.health.oldestUnackedSeconds.toFixed(1),
     n(c.health?.slo.oldestUnackedSeconds),
     // The oldest unacked message's age against what the subscription keeps: past 100 % it is gone.
-    c.health ? `${percent(c.health)} of ${days(c.health.retentionSeconds)}` : '-',
+    c.health ? `${percent(c.health)} of ${approxDuration(c.health.retentionSeconds)}` : '-',
     n(c.health?.privatePath?.backlog),
     c.health ? (STATE_TEXT[c.health.state] ?? c.health.state) : '?',
   ]);
@@ -204,7 +203,7 @@ export function statusReport(status: MeshStatus): { head: string[]; rows: string
     const waiting =
       h.oldestUnackedSeconds === null
         ? `backlog ${h.backlog}`
-        : `backlog ${h.backlog}, oldest ${age(h.oldestUnackedSeconds)} = ${percent(h)} of its ${days(h.retentionSeconds)} retention`;
+        : `backlog ${h.backlog}, oldest ${age(h.oldestUnackedSeconds)} = ${percent(h)} of its ${approxDuration(h.retentionSeconds)} retention`;
     lines.push(
       `${c.consumer}: PAUSED since ${since} by ${owner}: ${intent}; ${waiting}; resume: npm run mesh -- resume ${c.consumer} --owner NAME --intent "why"`,
     );
@@ -214,7 +213,7 @@ export function statusReport(status: MeshStatus): { head: string[]; rows: string
     if (!h?.bufferAtRisk) continue;
     lines.push(
       `WARNING: ${c.consumer}${h.paused ? ' (paused)' : ''}: its oldest unacked message is at ${percent(h)} of the subscription's ` +
-        `${days(h.retentionSeconds)} retention: past it Pub/Sub drops messages`,
+        `${approxDuration(h.retentionSeconds)} retention: past it Pub/Sub drops messages`,
     );
   }
   if (status.anomalies) lines.push(describeAnomalies(status.anomalies));

@@ -4,11 +4,19 @@
  * `mesh runbooks` writes them, and a test fails when the committed ones differ from a fresh render.
  */
 import { RUNBOOK_KINDS, runbookPath, type RunbookKind } from '../../shared/operations/runbooks';
-import { BUFFER_WARN_RATIO, consumerResources, formatDuration, subscriptionRetentionSeconds, type ConsumerSpec, type MeshSpec } from '../../shared/spec';
+import {
+  approxDuration,
+  BUFFER_WARN_RATIO,
+  consumerResources,
+  formatDuration,
+  subscriptionRetentionSeconds,
+  type ConsumerSpec,
+  type MeshSpec,
+} from '../../shared/spec';
 
 const mesh = (args: string) => `npm run mesh -- ${args}`;
 /** Days with a decimal from a day on (a retention reads better as 5.6 d than as 8064m). */
-const span = (seconds: number) => (seconds >= 86400 ? `${+(seconds / 86400).toFixed(1)} d` : formatDuration(seconds));
+const span = (seconds: number) => (seconds >= 86400 ? approxDuration(seconds) : formatDuration(seconds));
 
 const GENERATED = (spec: MeshSpec) =>
   `<!-- Generated from ${spec.file.split('/').pop()} by \`${mesh('runbooks')}\`; edit the generator (tools/runbooks/render.ts), not this file. -->`;
