@@ -31,9 +31,16 @@ export class PublishFlow {
     return this.messages + 1 > this.limits.maxMessages || this.bytes + bytes > this.limits.maxBytes;
   }
 
+  /** Counts the message as outstanding and returns true if it may go now, without waiting (the usual case: no await on the hot path). */
+  tryAcquire(bytes: number): boolean {
+    if (this.wouldWait(bytes)) return false;
+    this.admit(bytes);
+    return true;
+  }
+
   /** Resolves when the message may go; it then counts as outstanding until release(). */
   async acquire(bytes: number): Promise<void> {
-    if (!this.wouldWait(bytes)) return this.admit(bytes);
+    if (this.tryAcquire(bytes)) return;
     await new Promise<void>((admit) => this.waiting.push({ bytes, admit }));
   }
 

@@ -129,7 +129,7 @@ export class MeshPublisher {
         maxBytes: this.flow.maxOutstandingBytes,
       });
     // Waits (first come, first served) while the limits are reached; then counts as outstanding.
-    await flow.acquire(size);
+    if (!flow.tryAcquire(size)) await flow.acquire(size);
     try {
       const messageId = await topic.publishMessage(message);
       return { event, messageId };
