@@ -3,6 +3,8 @@
  *   <c>              its subscription on the topic (push, pull or BigQuery)
  *   <c>-dlq          dead-letter topic: Pub/Sub after maxAttempts, and the runtime's poison fast path
  *   <c>-dlq-hold     keeps dead letters for triage (a topic without a subscription drops them)
+ *   <c>-dlq-archive  the warehouse copies every dead letter from it into BigQuery's dead_letters, where
+ *                    it outlives the hold's retention, a redrive and a purge
  *   <c>-redrive      private topic + subscription with the same delivery as <c>: replays and redrives
  *                    published there reach this consumer and no other
  * and the Pub/Sub agent's grants, without which dead-lettering silently does nothing.
@@ -15,7 +17,7 @@
  */
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
-import { consumerResources, pushPath, toProtoDuration, type ConsumerSpec, type MeshSpec } from '../shared/spec';
+import { archivesDeadLetters, consumerResources, pushPath, toProtoDuration, type ConsumerSpec, type MeshSpec } from '../shared/spec';
 import { meshLabels, labelValue, resourceOptions, type MeshContext } from './context';
 import { bindGrants, type GrantTargets } from './iam';
 import type { MeshService } from './services';
@@ -29,12 +31,16 @@ import { bigquerySubscriptionTable, type MeshWarehouse } from './warehouse';
  */
 export const DEAD_LETTER_HOLD_RETENTION_SECONDS = 31 * 86400;
 const DEAD_LETTER_HOLD_ACK_DEADLINE_SECONDS = 60;
+/** Backoff of an archive write BigQuery refused for now (a dead letter is never lost for it: it stays in the hold too). */
+export const DEAD_LETTER_ARCHIVE_RETRY = { minimumBackoff: '10s', maximumBackoff: '600s' };
 
 /** What a consumer has before any Cloud Run service exists. */
 export interface ConsumerTopics {
   spec: ConsumerSpec;
   deadLetterTopic: gcp.pubsub.Topic;
   deadLetterHold: gcp.pubsub.Subscription;
+  /** Undefined when the spec has no warehouse to drain it (archivesDeadLetters). */
+  deadLetterArchive?: gcp.pubsub.Subscription;
   redriveTopic: gcp.pubsub.Topic;
 }
 
@@ -66,7 +72,10 @@ export function createConsumersBeforeServices(ctx: MeshContext, topics: Record<s
 export function grantTargetsOf(early: EarlyConsumers): Pick<GrantTargets, 'subscriptions' | 'topics'> {
   const subscriptions: Record<string, gcp.pubsub.Subscription> = {};
   const topics: Record<string, gcp.pubsub.Topic> = {};
-  for (const c of Object.values(early.topics)) topics[consumerResources(c.spec).deadLetterTopic] = c.deadLetterTopic;
+  for (const c of Object.values(early.topics)) {
+    topics[consumerResources(c.spec).deadLetterTopic] = c.deadLetterTopic;
+    if (c.deadLetterArchive) subscriptions[consumerResources(c.spec).deadLetterArchive] = c.deadLetterArchive;
+  }
   for (const c of Object.values(early.done)) {
     const names = consumerResources(c.spec);
     subscriptions[names.subscription] = c.subscription;
@@ -131,8 +140,26 @@ function createConsumerTopics(ctx: MeshContext, consumer: ConsumerSpec): Consume
     },
     resourceOptions(ctx, deadLetterTopic),
   );
+  // No dead-letter policy: the warehouse writes raw rows, which no message can fail as poison; a
+  // refused write is retried with backoff (DEAD_LETTER_ARCHIVE_RETRY) until the warehouse stores it.
+  const deadLetterArchive = archivesDeadLetters(ctx.spec)
+    ? new gcp.pubsub.Subscription(
+        names.deadLetterArchive,
+        {
+          project,
+          name: names.deadLetterArchive,
+          topic: deadLetterTopic.id,
+          ackDeadlineSeconds: DEAD_LETTER_HOLD_ACK_DEADLINE_SECONDS,
+          messageRetentionDuration: toProtoDuration(DEAD_LETTER_HOLD_RETENTION_SECONDS),
+          expirationPolicy: { ttl: '' },
+          retryPolicy: DEAD_LETTER_ARCHIVE_RETRY,
+          labels: labels('dead-letter-archive'),
+        },
+        resourceOptions(ctx, deadLetterTopic),
+      )
+    : undefined;
   const redriveTopic = new gcp.pubsub.Topic(names.redriveTopic, { project, name: names.redriveTopic, labels: labels('redrive') }, resourceOptions(ctx));
-  return { spec: consumer, deadLetterTopic, deadLetterHold, redriveTopic };
+  return { spec: consumer, deadLetterTopic, deadLetterHold, deadLetterArchive, redriveTopic };
 }
 
 const consumerLabels = (consumer: ConsumerSpec) => (role: string) => meshLabels({ 'mesh-consumer': labelValue(consumer.name), 'mesh-role': role });

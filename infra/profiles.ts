@@ -6,7 +6,7 @@
  * Pure (no Pulumi imports) so tests, `mesh plan` and docs can reason about grants without a program.
  */
 import type { MeshSpec, ServiceDependency } from '../shared/spec';
-import { consumerResources } from '../shared/spec';
+import { consumerResources, DEAD_LETTER_ARCHIVE_SERVICE } from '../shared/spec';
 import { parityConsumers } from '../shared/parity';
 import { OPERATIONS_AUDIT_TABLE, PARITY_RESULTS_TABLE, REPLAY_AUDIT_TABLE } from '../shared/warehouse';
 
@@ -81,6 +81,12 @@ export function serviceGrants(spec: MeshSpec, service: string): Grant[] {
     // The runtime's poison fast path publishes a message it can never handle straight to the dead-letter topic.
     grants.push({ role: 'roles/pubsub.publisher', on: { kind: 'topic', name: names.deadLetterTopic }, reason: `dead-letters ${name}` });
   }
+  // The warehouse copies every consumer's dead letters into dead_letters (uses: bigquery gives it the table).
+  if (service === DEAD_LETTER_ARCHIVE_SERVICE)
+    for (const consumer of Object.values(spec.consumers)) {
+      const subscription = consumerResources(consumer).deadLetterArchive;
+      grants.push({ role: 'roles/pubsub.subscriber', on: { kind: 'subscription', name: subscription }, reason: `archives ${consumer.name}'s dead letters` });
+    }
   return grants;
 }
 

@@ -27,8 +27,11 @@ export const TYPES = {
 /** Label the program puts on Cloud Run services that pull (infra/services.ts PULLS_LABEL). */
 export const PULLS_LABEL = 'mesh-pulls';
 
-/** Suffix of the subscriptions that only hold dead letters (shared/spec/names.ts). */
-export const DEAD_LETTER_HOLD_SUFFIX = '-dlq-hold';
+/**
+ * Suffixes of the subscriptions on dead-letter topics (shared/spec/names.ts): the hold keeps them for
+ * triage, the archive copies them to BigQuery as raw rows. A dead letter of a dead letter would loop.
+ */
+export const DEAD_LETTER_SUBSCRIPTION_SUFFIXES = ['-dlq-hold', '-dlq-archive'];
 
 const PUBLIC_MEMBERS = ['allUsers', 'allAuthenticatedUsers'];
 
@@ -42,10 +45,10 @@ const nameOf = (args: ResourceValidationArgs) => (args.props.name as string | un
 
 export const subscriptionsHaveDeadLetterPolicy: ResourceValidationPolicy = {
   name: 'subscription-has-dead-letter-policy',
-  description: 'Every subscription dead-letters poison messages, except the hold subscriptions of dead-letter topics.',
+  description: 'Every subscription dead-letters poison messages, except the hold and archive subscriptions of dead-letter topics.',
   enforcementLevel: 'mandatory',
   validateResource: onType(TYPES.subscription, (props, args, report) => {
-    if (nameOf(args).endsWith(DEAD_LETTER_HOLD_SUFFIX)) return;
+    if (DEAD_LETTER_SUBSCRIPTION_SUFFIXES.some((suffix) => nameOf(args).endsWith(suffix))) return;
     if (!props.deadLetterPolicy?.deadLetterTopic) report(`subscription ${nameOf(args)} has no deadLetterPolicy: a poison message would be redelivered forever`);
   }),
 };

@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import type { BigQuery, Table } from '@google-cloud/bigquery';
 import { createLogger, createMeshService, serviceOptionsFrom, type MeshService, type ServiceAppOptions } from '../../shared/consumer';
 import { ArchiveDrain, bigqueryConsumers, ensureArchiveTables } from './archive';
+import { DeadLetterArchive } from './dead-letter-archive';
 import type { BatcherOptions } from './batcher';
 import { SERVICE_NAME, warehouseHandlers } from './handlers';
 import { WarehouseLoader } from './loader';
@@ -35,6 +36,11 @@ export interface WarehouseAppOptions extends ServiceAppOptions {
    * endpoint: in GCP Pub/Sub writes them itself and their subscriptions are not pullable. Default false.
    */
   archiveBigQuerySubscriptions?: boolean;
+  /**
+   * Copy every consumer's dead letters from `<c>-dlq-archive` into dead_letters
+   * (dead-letter-archive.ts), locally and in GCP. Default true.
+   */
+  archiveDeadLetters?: boolean;
   /** Rows per batch, bytes, delay, writes at once; defaults in BatcherOptions. */
   batch?: BatcherOptions;
   /** insertAll request sizes; defaults in InsertOptions. */
@@ -49,6 +55,8 @@ export interface WarehouseApp extends MeshService {
   readonly loader: WarehouseLoader;
   /** Drains BigQuery-kind consumers (archiveBigQuerySubscriptions), else undefined. */
   readonly archive: ArchiveDrain | undefined;
+  /** Copies dead letters into dead_letters (archiveDeadLetters), else undefined. */
+  readonly deadLetterArchive: DeadLetterArchive | undefined;
   /** Once started: the tables written to, and what start() changed in them. */
   readonly tables: WarehouseTables | undefined;
   readonly tableChanges: TableChange[];
@@ -104,7 +112,7 @@ export function createWarehouseApp(options: WarehouseAppOptions): WarehouseApp {
         }
       });
       app.get('/loader', (_req, res) => {
-        res.json({ pendingRows: loader.pending, tables: loader.stats(), archive: archive?.stats() ?? {} });
+        res.json({ pendingRows: loader.pending, tables: loader.stats(), archive: archive?.stats() ?? {}, deadLetterArchive: deadLetterArchive?.stats() ?? {} });
       });
     },
   });
@@ -122,6 +130,13 @@ export function createWarehouseApp(options: WarehouseAppOptions): WarehouseApp {
       })
     : undefined;
 
+  // Not part of readiness: the events path does not wait on it, and a stalled archive has its own
+  // alert (infra/triage-alerts.ts archive-stalled); the dead letters wait in the hold meanwhile.
+  const deadLetterArchive =
+    (options.archiveDeadLetters ?? true)
+      ? new DeadLetterArchive({ spec, pubsub: options.pubsub, loader, log, pullTransport: options.pullTransport })
+      : undefined;
+
   let stopping: Promise<void> | undefined;
   const warehouse: WarehouseApp = {
     name: service.name,
@@ -131,6 +146,7 @@ export function createWarehouseApp(options: WarehouseAppOptions): WarehouseApp {
     pipelines: service.pipelines,
     loader,
     archive,
+    deadLetterArchive,
     get tables() {
       return tables;
     },
@@ -211,6 +227,7 @@ export function createWarehouseApp(options: WarehouseAppOptions): WarehouseApp {
           'draining BigQuery-kind consumers locally (the emulator does not write BigQuery subscriptions)',
         );
       }
+      await deadLetterArchive?.start();
       return bound;
     },
     stop() {
@@ -220,7 +237,8 @@ export function createWarehouseApp(options: WarehouseAppOptions): WarehouseApp {
         if (!serviceStarted) return;
         // Handlers wait on their batch: write it now instead of after maxDelayMs.
         loader.flushEagerly();
-        await Promise.all([service.stop(), archive?.stop(Math.max(500, shutdownTimeoutMs - 1500))]);
+        const drainMs = Math.max(500, shutdownTimeoutMs - 1500);
+        await Promise.all([service.stop(), archive?.stop(drainMs), deadLetterArchive?.stop(drainMs)]);
         await loader.idle();
       })();
       return stopping;

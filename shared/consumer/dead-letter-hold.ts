@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { consumerResources } from '../spec/names';
 import type { ConsumerSpec } from '../spec/types';
-import { DEAD_LETTER_ATTRIBUTES, PUBSUB_DEAD_LETTER_PREFIX } from './dead-letter';
+import { DEAD_LETTER_ATTRIBUTES, deadLetterReasonOf, PUBSUB_DEAD_LETTER_PREFIX } from './dead-letter';
 import { chunks, publishTimeOf, SubscriberRpc, type ReceivedMessage } from './subscriber-rpc';
 
 /** gRPC DEADLINE_EXCEEDED: a Pull held open that nothing arrived for. */
@@ -75,7 +75,7 @@ export function heldMessageOf(m: HoldCopy): HeldMessage {
     eventId: a['ce-id'],
     type: a['ce-type'],
     time: a['ce-time'],
-    reason: a.reason ?? (a[`${PUBSUB_DEAD_LETTER_PREFIX}DeliveryCount`] ? 'max-delivery-attempts' : 'unknown'),
+    reason: deadLetterReasonOf(a),
     error: a.error,
     deadLetteredAt: m.publishTime.toISOString(),
     attributes: { ...a },

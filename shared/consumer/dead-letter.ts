@@ -28,6 +28,14 @@ export const DEAD_LETTER_ATTRIBUTES = [
 /** Prefix of the attributes Pub/Sub adds when its dead-letter policy forwards a message. */
 export const PUBSUB_DEAD_LETTER_PREFIX = 'CloudPubSubDeadLetterSource';
 
+/**
+ * Why a dead letter is there, from its attributes: the runtime's reason code, `max-delivery-attempts`
+ * when Pub/Sub's dead-letter policy forwarded it, else `unknown` (published there by hand).
+ */
+export function deadLetterReasonOf(attributes: Readonly<Record<string, string>> = {}): string {
+  return attributes.reason ?? (attributes[`${PUBSUB_DEAD_LETTER_PREFIX}DeliveryCount`] ? 'max-delivery-attempts' : 'unknown');
+}
+
 /** Pub/Sub limits: 100 attributes per message, keys up to 256 bytes, values up to 1024 bytes. */
 const MAX_ATTRIBUTES = 100;
 const MAX_KEY_BYTES = 256;

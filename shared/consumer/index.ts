@@ -5,7 +5,9 @@ export { classifyError, type Verdict } from './classify';
 export {
   DeadLetterPublisher,
   deadLetterAttributes,
+  deadLetterReasonOf,
   isLastAttempt,
+  PUBSUB_DEAD_LETTER_PREFIX,
   type DeadLetterSink,
   type DeadLetterInfo,
   type DeadLetterPublisherOptions,

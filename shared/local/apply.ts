@@ -9,7 +9,7 @@
  * subscriptions (localTapNames) feed the local health monitor, since the emulator has no metrics.
  */
 import type { CreateSubscriptionOptions, PubSub, protos } from '@google-cloud/pubsub';
-import { consumerResources, localTapNames, pushPath, topicSchemaName } from '../spec/names';
+import { archivesDeadLetters, consumerResources, localTapNames, pushPath, topicSchemaName } from '../spec/names';
 import type { ConsumerSpec, MeshSpec, TopicSpec } from '../spec/types';
 import { topicSchemas } from '../schemas';
 import { UserError } from '../errors';
@@ -60,6 +60,11 @@ export async function applyLocal(options: ApplyOptions): Promise<ApplyStep[]> {
     steps.push(await ensureSubscription(pubsub, consumerResources(consumer).deadLetterTopic, localTapNames.deadLetterTap(consumer.name), tap, true));
     steps.push(await ensureSubscription(pubsub, consumerResources(consumer).redriveTopic, localTapNames.redriveTap(consumer.name), tap, true));
   }
+  // A purge announces what it took out of a hold here (the emulator cannot say what a hold holds).
+  const [exitsExist] = await pubsub.topic(localTapNames.holdExitsTopic).exists();
+  if (!exitsExist) await pubsub.createTopic(localTapNames.holdExitsTopic);
+  steps.push({ kind: 'topic', name: localTapNames.holdExitsTopic, action: exitsExist ? 'unchanged' : 'created' });
+  steps.push(await ensureSubscription(pubsub, localTapNames.holdExitsTopic, localTapNames.holdExitsTap, tap, true));
   return steps;
 }
 
@@ -159,6 +164,17 @@ async function applyConsumer(options: ApplyOptions, consumer: ConsumerSpec): Pro
       options.recreate,
     ),
   );
+  // The warehouse copies every dead letter from here into dead_letters (services/warehouse/dead-letter-archive.ts).
+  if (archivesDeadLetters(spec))
+    steps.push(
+      await ensureSubscription(
+        pubsub,
+        names.deadLetterTopic,
+        names.deadLetterArchive,
+        { ackDeadlineSeconds: 60, expirationPolicy: {}, messageRetentionDuration: { seconds: DEAD_LETTER_HOLD_RETENTION_SECONDS } },
+        options.recreate,
+      ),
+    );
 
   const pushEndpoint =
     consumer.delivery === 'push' && options.push !== 'relay'

@@ -2,7 +2,7 @@
  * Names of everything the spec implies, derived in one place so infra, the local apply, the services
  * and the tools always agree.
  */
-import type { ConsumerSpec } from './types';
+import type { ConsumerSpec, MeshSpec } from './types';
 
 export const consumerResources = (consumer: Pick<ConsumerSpec, 'name'>) => ({
   /** The consumer's own subscription on its topic. */
@@ -14,6 +14,12 @@ export const consumerResources = (consumer: Pick<ConsumerSpec, 'name'>) => ({
   /** Private topic for replays and redrives that reach only this consumer. */
   redriveTopic: `${consumer.name}-redrive`,
   redriveSubscription: `${consumer.name}-redrive`,
+  /**
+   * A second subscription on the dead-letter topic, which the warehouse drains into BigQuery's
+   * `dead_letters` table: every dead letter is kept there after the hold's retention, and after a
+   * redrive or purge took it out of the hold.
+   */
+  deadLetterArchive: `${consumer.name}-dlq-archive`,
 });
 
 /** The schema resource of a topic. */
@@ -34,13 +40,39 @@ export const localTapNames = {
   deadLetterTap: (consumer: string) => `${consumer}-dlq-mesh-tap`,
   /** What `mesh dead-letters --redrive` sent back from the hold (it publishes to the redrive topic). */
   redriveTap: (consumer: string) => `${consumer}-redrive-mesh-tap`,
+  /**
+   * What left a hold other than by redrive (`mesh dead-letters --purge`): the purge announces the
+   * hold message ids it acked on this topic, since the emulator cannot say what a hold still holds.
+   */
+  holdExitsTopic: 'mesh-hold-exits',
+  holdExitsTap: 'mesh-hold-exits-mesh-tap',
 };
+
+/** What `mesh dead-letters --purge` announces locally on localTapNames.holdExitsTopic (JSON data). */
+export interface HoldExitNotice {
+  consumer: string;
+  /** Hold message ids (= the dead-letter topic's message ids) taken out of the hold. */
+  messageIds: string[];
+  operationId: string;
+}
+
+/** The triage SLA of a consumer's dead letters when the spec names none (4 h, as `deadLetter.triageSla` defaults). */
+export const DEFAULT_TRIAGE_SLA_SECONDS = 4 * 3600;
+export const triageSlaSeconds = (consumer: Pick<ConsumerSpec, 'deadLetter'>) => consumer.deadLetter.triageSlaSeconds ?? DEFAULT_TRIAGE_SLA_SECONDS;
 
 /**
  * Locally the emulator never writes BigQuery subscriptions, so the warehouse service drains the
  * BigQuery-kind consumers itself (services/warehouse/archive.ts) and reports their acks.
  */
 export const LOCAL_ARCHIVE_SERVICE = 'warehouse';
+
+/**
+ * The service that drains every consumer's `<c>-dlq-archive` into BigQuery's `dead_letters`, locally
+ * and in GCP (services/warehouse/dead-letter-archive.ts). A spec without it keeps dead letters only
+ * in the holds.
+ */
+export const DEAD_LETTER_ARCHIVE_SERVICE = 'warehouse';
+export const archivesDeadLetters = (spec: Pick<MeshSpec, 'services'>) => Boolean(spec.services[DEAD_LETTER_ARCHIVE_SERVICE]);
 
 /** The service that acks a consumer's messages when the mesh runs locally. */
 export function localServiceOf(consumer: Pick<ConsumerSpec, 'service' | 'delivery'>): string | undefined {

@@ -77,6 +77,19 @@ export class Mesh {
       .sort();
   }
 
+  /** Every member holding `role` on subscription `name`. */
+  subscriptionMembers(name: string, role: string): string[] {
+    return this.resources
+      .filter((r) => /iam(member|binding)/i.test(r.type) && r.inputs.role === role && target(r) === `subscription ${name}`)
+      .map((r) => String(r.inputs.member))
+      .sort();
+  }
+
+  /** The IAM member of a Cloud Run service's runtime account. */
+  serviceAccountMember(service: string): string {
+    return `serviceAccount:${this.accountEmail(`mesh-${service}`)}`;
+  }
+
   /** Full names (= ids under the mocks) of the notification channels the stack made for an owner, in registration order. */
   channelsOf(owner: string): string[] {
     return this.all(T.channel)

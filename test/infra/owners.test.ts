@@ -18,7 +18,7 @@ const STACK = `projects/${PROJECT}/notificationChannels/42`;
 const MONITORING_AGENT = 'serviceAccount:service-123456789012@gcp-sa-monitoring-notification.iam.gserviceaccount.com';
 const EXISTING = 'projects/elsewhere/notificationChannels/77';
 /** Every policy about one consumer, by suffix. */
-const CONSUMER_POLICIES = ['oldest-unacked', 'backlog', 'dead-letters', 'buffer', 'triage-sla', 'triage-escalation'];
+const CONSUMER_POLICIES = ['oldest-unacked', 'backlog', 'dead-letters', 'buffer', 'triage-sla', 'triage-escalation', 'archive-stalled'];
 
 /** Runs the program collecting what it warned (pulumi.log.warn prints to console.warn under mocks). */
 async function runWarned(config: Record<string, unknown>): Promise<{ mesh: Mesh; warnings: string[] }> {
@@ -89,6 +89,28 @@ describe('on the repository spec (owners growth, commerce, data, each with an em
       expect(text.endsWith(runbookLine('dead-letters'))).toBe(true);
     }
   });
+
+  it.each(Object.values(spec.consumers))(
+    '$name: its dead letters are also copied to BigQuery through <c>-dlq-archive, which the warehouse alone pulls',
+    (c) => {
+      const archive = mesh.one(T.subscription, `${c.name}-dlq-archive`).inputs;
+      // On the dead-letter topic beside the hold, as long-lived, with no dead-letter policy of its own.
+      expect(archive).toMatchObject({ name: `${c.name}-dlq-archive`, messageRetentionDuration: `${31 * 86400}s`, expirationPolicy: { ttl: '' } });
+      expect(archive.topic).toBe(mesh.one(T.subscription, `${c.name}-dlq-hold`).inputs.topic);
+      expect(archive.deadLetterPolicy).toBeUndefined();
+      expect(archive.retryPolicy).toEqual({ minimumBackoff: '10s', maximumBackoff: '600s' });
+      const readers = mesh.subscriptionMembers(`${c.name}-dlq-archive`, 'roles/pubsub.subscriber');
+      expect(readers).toEqual([mesh.serviceAccountMember('warehouse')]);
+      // Stalled an hour: the owner hears of it (the dead letters are still in the hold).
+      const stalled = mesh.one(T.alert, `${c.name}-archive-stalled`).inputs;
+      expect(stalled.severity).toBe('WARNING');
+      expect(stalled.conditions[0].conditionThreshold).toMatchObject({
+        filter: expect.stringContaining(`resource.labels.subscription_id = "${c.name}-dlq-archive"`),
+        thresholdValue: 3600,
+      });
+      expect((stalled.documentation.content as string).endsWith(runbookLine('dead-letters'))).toBe(true);
+    },
+  );
 });
 
 describe('Pub/Sub and existing channels, a set triage SLA, one consumer without an owner', () => {

@@ -51,7 +51,8 @@ it('uses the stack file, skipping secrets', () => {
 });
 
 it('lists every subscription with its key settings', () => {
-  expect(rows('pubsub.Subscription')).toHaveLength(21);
+  // Four per consumer (its own, redrive, dead-letter hold and archive) for the 7 consumers.
+  expect(rows('pubsub.Subscription')).toHaveLength(28);
   expect(row('pubsub.Subscription', 'processor-orders').settings).toBe(
     'topic orders; pull; ack 60s; retry 10s..300s; dlq processor-orders-dlq after 10; ordered; exactly-once; retain acked; retention 604800s; never expires',
   );
@@ -60,6 +61,9 @@ it('lists every subscription with its key settings', () => {
   );
   expect(row('pubsub.Subscription', 'archive-orders').settings).toContain('bigquery plan-project.event_mesh.raw_orders +metadata');
   expect(row('pubsub.Subscription', 'archive-orders-dlq-hold').settings).toBe('topic archive-orders-dlq; pull; ack 60s; retention 2678400s; never expires');
+  expect(row('pubsub.Subscription', 'archive-orders-dlq-archive').settings).toBe(
+    'topic archive-orders-dlq; pull; ack 60s; retry 10s..600s; retention 2678400s; never expires',
+  );
 });
 
 it('lists every IAM binding', () => {
@@ -86,10 +90,10 @@ it('lists every IAM binding', () => {
   expect(iam.some((r) => /allUsers|allAuthenticatedUsers/.test(r.settings))).toBe(false);
   // Every IAM row but the Pub/Sub agent's BigQuery grants (warehouse.ts decides those): the earlier
   // 13 + 20 + 3 + 4 + 2 less the warehouse's jobUser plus its datastore.viewer (it reads its pull
-  // consumers' controls), and the parity job's (below).
+  // consumers' controls), plus its subscriber on each of the 7 dead-letter archives, and the parity job's (below).
   const agentBigQuery = (r: PlanRow) => r.type.startsWith('bigquery.') && r.settings.includes('gcp-sa-pubsub');
   const parity = (r: PlanRow) => /mesh-parity(-scheduler)?@/.test(r.settings);
-  expect(iam.filter((r) => !agentBigQuery(r) && !parity(r))).toHaveLength(13 + 20 + 3 + 4 + 2);
+  expect(iam.filter((r) => !agentBigQuery(r) && !parity(r))).toHaveLength(13 + 20 + 3 + 4 + 2 + 7);
   expect(iam.filter((r) => r.settings.startsWith('roles/datastore.viewer')).map((r) => r.settings)).toEqual([
     'roles/datastore.viewer -> serviceAccount:mesh-warehouse@plan-project.iam.gserviceaccount.com',
   ]);

@@ -204,6 +204,8 @@ describe('IAM', () => {
         'roles/pubsub.subscriber on subscription warehouse-analytics-redrive',
         'roles/pubsub.subscriber on subscription warehouse-orders',
         'roles/pubsub.subscriber on subscription warehouse-orders-redrive',
+        // It copies every consumer's dead letters into dead_letters (services/warehouse/dead-letter-archive.ts).
+        ...Object.keys(spec.consumers).map((c) => `roles/pubsub.subscriber on subscription ${c}-dlq-archive`),
       ].sort(),
     );
     expect(mesh.grantsOf(sa('mesh-dashboard-push'))).toEqual(['roles/run.invoker on run dashboard']);

@@ -24,17 +24,24 @@ describe('mesh apply --local', () => {
   it("creates every topic, schema revision and subscription of the spec, with the spec's settings", async () => {
     await applyLocal({ pubsub, spec });
     const consumers = Object.values(spec.consumers);
-    const expectedTopics = ['analytics', 'orders', ...consumers.flatMap((c) => [consumerResources(c).deadLetterTopic, consumerResources(c).redriveTopic])];
+    const expectedTopics = [
+      'analytics',
+      'orders',
+      ...consumers.flatMap((c) => [consumerResources(c).deadLetterTopic, consumerResources(c).redriveTopic]),
+      localTapNames.holdExitsTopic,
+    ];
     expect(await names(pubsub.getTopics())).toEqual(expectedTopics.sort());
     const expectedSubs = [
       ...consumers.flatMap((c) => [
         consumerResources(c).subscription,
         consumerResources(c).deadLetterHold,
+        consumerResources(c).deadLetterArchive, // the spec has a warehouse, which drains it
         consumerResources(c).redriveSubscription,
         localTapNames.deadLetterTap(c.name),
         localTapNames.redriveTap(c.name),
       ]),
       ...Object.keys(spec.topics).map(localTapNames.topicTap),
+      localTapNames.holdExitsTap,
     ];
     expect(await names(pubsub.getSubscriptions())).toEqual(expectedSubs.sort());
 

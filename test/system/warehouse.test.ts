@@ -313,9 +313,34 @@ describe('end to end: analyst examples, refused rows, poison, raw archive', () =
     expect(held[0].attributes).toMatchObject({ reason: 'bad-attribute', consumer: 'warehouse-analytics', 'ce-id': refusedId });
     expect(held[0].attributes.error).toMatch(/ce-time "Fri, 01 Mar 2024 12:00:00 GMT" is not an RFC 3339 date-time/);
     expect(await count(`SELECT COUNT(*) AS c FROM event_mesh.analytics_events WHERE event_id = '${refusedId}'`)).toBe(0);
-    // BigQuery refused no row: the decoder caught it first (per-row refusals: test/unit/warehouse.test.ts).
-    expect(await count('SELECT COUNT(*) AS c FROM event_mesh.dead_letters')).toBe(0);
+    // BigQuery refused no row (no `insert` reason): the decoder caught it first (per-row refusals:
+    // test/unit/warehouse.test.ts). Its dead letter is copied into dead_letters from the archive subscription.
+    expect(await count(`SELECT COUNT(*) AS c FROM event_mesh.dead_letters WHERE reason = 'insert'`)).toBe(0);
     expect(running.app.stats.of('warehouse-analytics').deadLettered).toBe(1);
+  });
+
+  it('copies every dead letter into dead_letters: whose, why, the message as received, and when it was first seen', async () => {
+    await eventually(
+      async () => ((await count('SELECT COUNT(*) AS c FROM event_mesh.dead_letters')) === 2 ? true : undefined),
+      20_000,
+      'both dead letters archived',
+    );
+    const [rows] = await bigquery.query(
+      `SELECT consumer, topic, reason, error, event_id, data, JSON_VALUE(attributes, '$."ce-type"') AS type, JSON_VALUE(attributes, '$.messageId') AS source_message, dead_lettered_at FROM event_mesh.dead_letters ORDER BY consumer`,
+    );
+    expect(rows).toEqual([
+      expect.objectContaining({ consumer: 'warehouse-analytics', topic: 'analytics', reason: 'bad-attribute', event_id: refusedId, type: 'view' }),
+      expect.objectContaining({ consumer: 'warehouse-orders', topic: 'orders', reason: 'missing-attribute', event_id: null, source_message: poisonMessageId }),
+    ]);
+    expect(rows[0].error).toMatch(/not an RFC 3339 date-time/);
+    expect(JSON.parse(rows[1].data)).toMatchObject({ orderId: 'o9' });
+    // First seen: when it reached the dead-letter topic (its publish time there), i.e. during this run.
+    const firstSeen = Date.parse(rows[1].dead_lettered_at.value);
+    expect(firstSeen).toBeGreaterThan(now - 60_000);
+    expect(firstSeen).toBeLessThanOrEqual(Date.now());
+    const loader = (await (await fetch(`http://127.0.0.1:${running.port}/loader`)).json()) as { deadLetterArchive: Record<string, { done: number }> };
+    expect(loader.deadLetterArchive['warehouse-orders'].done).toBe(1);
+    expect(loader.deadLetterArchive['archive-orders'].done).toBe(0);
   });
 
   it('poison goes to the consumer dead-letter topic with a reason, and is still archived raw', async () => {
@@ -348,7 +373,7 @@ describe('end to end: analyst examples, refused rows, poison, raw archive', () =
     expect(body.dataset).toBe('event_mesh');
     const byName = Object.fromEntries(body.tables.map((t) => [t.table, t]));
     expect(byName.raw_orders).toMatchObject({ kind: 'archive', rows: ordersMessages, columns: 5 });
-    expect(byName.dead_letters).toMatchObject({ kind: 'dead-letters', rows: 0 });
+    expect(byName.dead_letters).toMatchObject({ kind: 'dead-letters', rows: 2 }); // the two poison messages' copies
     expect(byName.orders_events_dedup).toEqual({ table: 'orders_events_dedup', kind: 'dedup-view' });
     // One row per message: a republished event's copy is kept too (the dedup view picks the first published).
     expect(byName.analytics_events.rows).toBe(analyticsMessages);

@@ -10,6 +10,7 @@ import {
   consumerResources,
   formatDuration,
   subscriptionRetentionSeconds,
+  triageSlaSeconds,
   type ConsumerSpec,
   type MeshSpec,
 } from '../../shared/spec';
@@ -70,7 +71,7 @@ const RUNBOOKS: Record<RunbookKind, Runbook> = {
           `\`${c.name}\``,
           c.topic,
           String(c.deadLetter.maxAttempts),
-          span(c.deadLetter.triageSlaSeconds ?? 4 * 3600),
+          span(triageSlaSeconds(c)),
           `\`${consumerResources(c).deadLetterHold}\``,
           ownerOf(spec, c),
         ]),
