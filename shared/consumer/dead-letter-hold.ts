@@ -51,6 +51,11 @@ export interface HoldOptions {
   max?: number;
   /** Stop when no message came for this long. Default 3000 ms. */
   idleMs?: number;
+  /**
+   * At most this many messages per Pull. Default 1000 (Pub/Sub's most). A paced redrive asks for
+   * fewer, so a Pull's batch is handled well within the hold's 60 s ack deadline.
+   */
+  batch?: number;
   /** Called once a listing ends, with what it took (for logs: a listing that ends early is invisible otherwise). */
   onListed?: (stats: HoldListingStats) => void;
 }
@@ -106,7 +111,7 @@ function holdCopyOf(received: ReceivedMessage): HoldCopy {
 const PULL_BATCH = 1000;
 
 /** What a listing decides for a copy once all of its Pull is read: see drainHold. */
-interface HoldVisitor {
+export interface HoldVisitor {
   /** True: ack the copy now (an extra, or redriven). False: leave it in the hold. */
   handle(m: HoldCopy): Promise<boolean>;
   /** Hold message ids left in the hold by `handle` that turned out extra later: acked at the end. */
@@ -124,7 +129,7 @@ interface HoldVisitor {
  * closes is one the emulator mishandles (a NoSuchMethodError per cancelled stream in its log; its
  * heap reached 10.8 GB when the fault suite's parity listed every hold every 5 s for 13 minutes).
  */
-async function drainHold(pubsub: PubSub, consumer: ConsumerSpec, options: HoldOptions, visitor: HoldVisitor): Promise<void> {
+export async function drainHold(pubsub: PubSub, consumer: ConsumerSpec, options: HoldOptions, visitor: HoldVisitor): Promise<void> {
   const max = options.max ?? 100;
   const idleMs = options.idleMs ?? 3000;
   const hold = consumerResources(consumer).deadLetterHold;
@@ -142,7 +147,7 @@ async function drainHold(pubsub: PubSub, consumer: ConsumerSpec, options: HoldOp
       let received: ReceivedMessage[];
       try {
         stats.pulls++;
-        received = await rpc.pull(Math.min(PULL_BATCH, max - seen.size));
+        received = await rpc.pull(Math.min(options.batch ?? PULL_BATCH, PULL_BATCH, max - seen.size));
       } catch (error) {
         if ((error as { code?: number }).code === DEADLINE_EXCEEDED) continue; // held open, nothing came
         throw error;
@@ -240,7 +245,7 @@ export function sourceKey(m: Pick<HoldCopy, 'attributes' | 'data'>): string | un
  *   why (its reason); Pub/Sub's copy, already passed over, is named in `extrasFoundLater`.
  * Two runtime copies of different delivered messages stay apart even when sourceKey matches.
  */
-class HeldCopies {
+export class HeldCopies {
   private readonly byHeldKey = new Set<string>();
   /** sourceKey -> the Pub/Sub copy kept for it, or null once a runtime copy is kept for it. */
   private readonly bySource = new Map<string, { copy: HoldCopy } | null>();
@@ -283,64 +288,4 @@ export async function listHeld(pubsub: PubSub, consumer: ConsumerSpec, options: 
     extrasFoundLater: () => copies.extrasFoundLater,
   });
   return [...copies.kept.values()].map(heldMessageOf).sort((a, b) => a.deadLetteredAt.localeCompare(b.deadLetteredAt));
-}
-
-/**
- * Which held messages a redrive sends back: all by default. An operator redrives what failed for a
- * reason that has gone (`max-delivery-attempts`: the service was down) and leaves poison held.
- */
-export interface HeldSelection {
-  /** Only messages held for one of these reasons (HeldMessage.reason). */
-  reasons?: readonly string[];
-  /** Only these events (ce-id). */
-  eventIds?: readonly string[];
-}
-
-/** Whether a held message is in the selection: every criterion given holds. */
-export function selector(selection: HeldSelection = {}): (m: Pick<HeldMessage, 'reason' | 'eventId'>) => boolean {
-  const reasons = selection.reasons && new Set(selection.reasons);
-  const eventIds = selection.eventIds && new Set(selection.eventIds);
-  return (m) => (!reasons || reasons.has(m.reason)) && (!eventIds || (m.eventId !== undefined && eventIds.has(m.eventId)));
-}
-
-export interface RedriveOptions extends HoldOptions {
-  /** What to send back; the rest stays in the hold. Default: everything. */
-  select?: HeldSelection;
-}
-
-/** Republishes what the hold held when called to the consumer's redrive topic; returns those redriven. */
-export async function redriveHeld(pubsub: PubSub, consumer: ConsumerSpec, options: RedriveOptions = {}): Promise<HeldMessage[]> {
-  const topic = pubsub.topic(consumerResources(consumer).redriveTopic, { messageOrdering: true });
-  const redriven: HeldMessage[] = [];
-  // A redriven message that fails again comes back to the hold as a new message: take only what was
-  // held before this redrive began, and each event once, or a poison message would go round and round.
-  const startedAt = Date.now();
-  const selected = selector(options.select);
-  const events = new Set<string>();
-  const copies = new HeldCopies();
-  const redrivenIds = new Set<string>();
-  try {
-    await drainHold(pubsub, consumer, options, {
-      handle: async (m) => {
-        if (m.publishTime.getTime() >= startedAt) return false;
-        // An extra copy of a message already redriven (HeldCopies): sent once, the copy acked away.
-        const taken = copies.take(m);
-        if (taken === 'extra' || (typeof taken === 'object' && redrivenIds.has(taken.replaces))) return true;
-        const held = heldMessageOf(m);
-        if (!selected(held)) return false;
-        const eventId = m.attributes?.['ce-id'];
-        if (eventId && events.has(eventId)) return false;
-        if (eventId) events.add(eventId);
-        redrivenIds.add(m.id); // before the publish: a copy of the same Pull may replace it meanwhile
-        const { attributes, orderingKey } = redriveAttributes(m.attributes ?? {});
-        await topic.publishMessage({ data: m.data, attributes, ...(orderingKey ? { orderingKey } : {}) });
-        redriven.push(held);
-        return true;
-      },
-      extrasFoundLater: () => copies.extrasFoundLater,
-    });
-  } finally {
-    await topic.flush().catch(() => undefined);
-  }
-  return redriven;
 }

@@ -10,7 +10,7 @@ import { UserError } from '../errors';
 import type { MeshSpec } from '../spec/types';
 import { ensureToolTable, OPERATIONS_AUDIT_PARTITION_FIELD, OPERATIONS_AUDIT_TABLE, operationsAuditTableSchema, timestampText } from '../warehouse';
 
-export type OperationKind = 'redrive' | 'pause' | 'resume';
+export type OperationKind = 'redrive' | 'purge' | 'pause' | 'resume';
 export type OperationState = 'started' | 'completed' | 'failed';
 
 /** Who asks and why: required of every operation. */
@@ -160,13 +160,15 @@ export async function withAuditSteps<T>(
   audit: Pick<OperationsAudit, 'record'>,
   step: ReturnType<typeof stepsOf>,
   work: () => Promise<{ value: T; completed?: Partial<OperationRecord> }>,
+  /** What the work did before it failed (e.g. the messages already redriven), recorded with the failure. */
+  partial?: () => Partial<OperationRecord>,
 ): Promise<T> {
   await audit.record(step('started'));
   let done: { value: T; completed?: Partial<OperationRecord> };
   try {
     done = await work();
   } catch (error) {
-    await audit.record(step('failed', { detail: (error as Error).message }));
+    await audit.record(step('failed', { ...partial?.(), detail: (error as Error).message }));
     throw error;
   }
   await audit.record(step('completed', done.completed));

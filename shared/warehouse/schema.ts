@@ -178,7 +178,7 @@ export const OPERATIONS_AUDIT_PARTITION_FIELD = 'recorded_at';
 export const operationsAuditTableSchema = (): BigQueryField[] => [
   { name: 'operation_id', type: 'STRING', mode: 'REQUIRED', description: 'The operation; each of its steps repeats it.' },
   { name: 'recorded_at', type: 'TIMESTAMP', mode: 'REQUIRED', description: 'When this step was recorded; the partitioning column.' },
-  { name: 'operation', type: 'STRING', mode: 'REQUIRED', description: 'What was done: redrive, pause or resume.' },
+  { name: 'operation', type: 'STRING', mode: 'REQUIRED', description: 'What was done: redrive, purge, pause or resume.' },
   { name: 'state', type: 'STRING', mode: 'REQUIRED', description: 'started, completed or failed.' },
   { name: 'consumer', type: 'STRING', mode: 'REQUIRED', description: 'The one consumer it changes.' },
   { name: 'owner', type: 'STRING', mode: 'REQUIRED', description: 'Who answers for it.' },

@@ -1,5 +1,6 @@
 import type { Message, PubSub } from '@google-cloud/pubsub';
-import { listHeld, redriveHeld } from '../../shared/consumer/dead-letter-hold';
+import { listHeld } from '../../shared/consumer/dead-letter-hold';
+import { redriveHeld } from '../../shared/consumer/hold-actions';
 import { deadLetterAttributes, DeadLetterPublisher } from '../../shared/consumer/dead-letter';
 import { toPubsubMessage } from '../../shared/envelope';
 import { applyLocal } from '../../shared/local';

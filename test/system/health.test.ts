@@ -1,5 +1,5 @@
 import type { Message, PubSub } from '@google-cloud/pubsub';
-import { redriveHeld } from '../../shared/consumer/dead-letter-hold';
+import { redriveHeld } from '../../shared/consumer/hold-actions';
 import { LocalTapHealth } from '../../shared/health';
 import { applyLocal } from '../../shared/local';
 import { MeshPublisher } from '../../shared/publisher';

@@ -60,7 +60,7 @@ const ROOT = path.join(__dirname, '..', '..');
 /** The example of docs/operations.md's "Pause and resume": its `npm run mesh -- ...` lines. */
 function documentedCommands(): string[] {
   const doc = fs.readFileSync(path.join(ROOT, 'docs', 'operations.md'), 'utf8');
-  const section = doc.slice(doc.indexOf('## Pause and resume'), doc.indexOf('## Replay'));
+  const section = doc.slice(doc.indexOf('## Pause and resume'), doc.indexOf('## Dead-letter triage'));
   const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
   return block.split('\n').filter((line) => line.startsWith('npm run mesh -- '));
 }

@@ -63,7 +63,7 @@ const RUNBOOKS: Record<RunbookKind, Runbook> = {
   'dead-letters': {
     title: 'Dead letters wait in a consumer\u2019s hold',
     fires:
-      "when a message reaches a consumer's dead-letter hold (poison: it can never be handled, the reason says why; or a valid event that failed `deadLetter.maxAttempts` times), when one waits there longer than the consumer's `deadLetter.triageSla` (GCP: `<consumer>-triage-sla`, WARNING), and again before the hold's retention runs out and it expires unseen (`<consumer>-triage-escalation`, CRITICAL).",
+      "when a message reaches a consumer's dead-letter hold (poison: it can never be handled, the reason says why; or a valid event that failed `deadLetter.maxAttempts` times), when one waits there longer than the consumer's `deadLetter.triageSla` (GCP: `<consumer>-triage-sla`, WARNING), and again before the hold's retention runs out and it expires unseen (`<consumer>-triage-escalation`, CRITICAL). Also when a consumer's dead letters have not been copied to BigQuery's `dead_letters` for an hour (`<consumer>-archive-stalled`, WARNING: the warehouse is down or refuses rows; they are still in the hold).",
     consumers: {
       header: ['consumer', 'topic', 'max attempts', 'triage SLA', 'hold subscription', 'owner'],
       rows: (spec) =>
@@ -77,14 +77,17 @@ const RUNBOOKS: Record<RunbookKind, Runbook> = {
         ]),
     },
     diagnose: [
-      `\`${mesh('dead-letters <consumer>')}\`: every held message with its reason and error.`,
+      `\`${mesh('dead-letters')}\`: every hold grouped by consumer, owner and reason, the oldest against the triage SLA (past-SLA groups first).`,
+      `\`${mesh('dead-letters <consumer> --since 2h')}\`: every held message with its reason and error (\`--since\`/\`--until\`: when it was dead-lettered).`,
+      'Every dead letter, also those redriven, purged or expired: BigQuery `dead_letters` (consumer, reason, error, event_id, data, attributes, dead_lettered_at).',
       "`reason: max-delivery-attempts`: valid events whose service kept failing; the service's log around the time shows why.",
       'Any other reason (schema, envelope, handler): poison. The producer sent something no consumer can handle; tell its owner (the topic owner above).',
     ],
     act: [
-      `Once the cause is fixed, send the valid ones back to that consumer only, audited: \`${mesh('dead-letters <consumer> --redrive --reason max-delivery-attempts --owner NAME --intent "why"')}\`.`,
-      `Or chosen events: \`--events id1,id2\`. Check with \`${mesh('audit --consumer <consumer>')}\`.`,
-      'Poison stays held until its producer is fixed; held messages expire with the hold subscription\u2019s retention.',
+      `Once the cause is fixed, send the valid ones back to that consumer only, audited, at most \`--rate\` a second (default 100): \`${mesh('dead-letters <consumer> --redrive --reason max-delivery-attempts --owner NAME --intent "why"')}\`.`,
+      `Or chosen events: \`--events id1,id2\`, or a time range: \`--since\`/\`--until\`. Check with \`${mesh('audit --consumer <consumer>')}\`.`,
+      `Poison understood and not worth keeping: \`${mesh('dead-letters <consumer> --purge --reason R --owner NAME --intent "why"')}\` (audited; the copies in \`dead_letters\` stay).`,
+      'Held messages expire with the hold subscription\u2019s retention; their copies in `dead_letters` stay.',
     ],
   },
   buffer: {
