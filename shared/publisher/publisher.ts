@@ -66,10 +66,55 @@ export interface Published {
   messageId: string;
 }
 
+/**
+ * What one topic's publishes came to since the publisher was made: the producer-side signal of
+ * publish failures (in GCP Pub/Sub also counts them server-side, `topic/send_request_count` by
+ * response class, which infra alerts on; a producer exports these to its own metrics or logs).
+ */
+export interface TopicPublishStats {
+  /** Accepted by Pub/Sub (a message id came back). */
+  published: number;
+  /** Sent and refused or unanswered by Pub/Sub (PublishFailedError): the caller may retry with the same id. */
+  failed: number;
+  /** Refused before sending: not an event the topic carries, or its schema refuses it (EventRejectedError). */
+  rejected: number;
+  /** Refused by flow control with `limitExceededBehavior: 'error'` (PublisherFlowControlError). */
+  throttled: number;
+  /** Failures by gRPC status name (UNAVAILABLE, DEADLINE_EXCEEDED, ...). */
+  failuresByCode: Record<string, number>;
+  lastFailure?: { at: string; code: string; message: string };
+}
+
+/** gRPC status names by code, for failuresByCode. */
+const GRPC_STATUS = [
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
+];
+const statusName = (error: unknown) => {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' ? (GRPC_STATUS[code] ?? String(code)) : 'UNKNOWN';
+};
+
 export class MeshPublisher {
   private readonly topics = new Map<string, Topic>();
   private readonly flows = new Map<string, PublishFlow>();
   private readonly flow: Required<PublisherFlowControl>;
+  private readonly counts = new Map<string, TopicPublishStats>();
 
   constructor(private readonly options: MeshPublisherOptions) {
     this.flow = { ...DEFAULT_PUBLISHER_FLOW_CONTROL, ...options.flowControl };
@@ -83,6 +128,17 @@ export class MeshPublisher {
   /** Messages and bytes handed to Pub/Sub on `topic` and not answered yet. */
   outstanding(topicName: string): { messages: number; bytes: number } {
     return this.flows.get(topicName)?.outstanding ?? { messages: 0, bytes: 0 };
+  }
+
+  /** Per topic published to (or tried): published, failed, rejected and throttled counts (TopicPublishStats). */
+  stats(): Record<string, TopicPublishStats> {
+    return Object.fromEntries([...this.counts].map(([topic, c]) => [topic, { ...c, failuresByCode: { ...c.failuresByCode } }]));
+  }
+
+  private countsOf(topic: string): TopicPublishStats {
+    let c = this.counts.get(topic);
+    if (!c) this.counts.set(topic, (c = { published: 0, failed: 0, rejected: 0, throttled: 0, failuresByCode: {} }));
+    return c;
   }
 
   /** Validates and builds the event without sending it (also used by tests and the load tool). */
@@ -117,23 +173,38 @@ export class MeshPublisher {
   }
 
   async publish(topicName: string, type: string, data: unknown, options: PublishOptions = {}): Promise<Published> {
-    const { event, orderingKey } = this.prepare(topicName, type, data, options);
+    let prepared: ReturnType<MeshPublisher['prepare']>;
+    try {
+      prepared = this.prepare(topicName, type, data, options);
+    } catch (error) {
+      if (this.options.spec.topics[topicName]) this.countsOf(topicName).rejected++;
+      throw error;
+    }
+    const { event, orderingKey } = prepared;
+    const counts = this.countsOf(topicName);
     const topic = this.topic(topicName);
     const message = toPubsubMessage(event, orderingKey);
     const size = messageSize(message);
     const flow = this.flowOf(topicName);
-    if (this.flow.limitExceededBehavior === 'error' && flow.wouldWait(size))
+    if (this.flow.limitExceededBehavior === 'error' && flow.wouldWait(size)) {
+      counts.throttled++;
       throw new PublisherFlowControlError(event.id, topicName, {
         ...flow.outstanding,
         maxMessages: this.flow.maxOutstandingMessages,
         maxBytes: this.flow.maxOutstandingBytes,
       });
+    }
     // Waits (first come, first served) while the limits are reached; then counts as outstanding.
     if (!flow.tryAcquire(size)) await flow.acquire(size);
     try {
       const messageId = await topic.publishMessage(message);
+      counts.published++;
       return { event, messageId };
     } catch (error) {
+      const code = statusName(error);
+      counts.failed++;
+      counts.failuresByCode[code] = (counts.failuresByCode[code] ?? 0) + 1;
+      counts.lastFailure = { at: new Date().toISOString(), code, message: (error as Error).message };
       // After a failure the client pauses that ordering key; resume it so later events can go,
       // and let the caller decide whether to retry this one (same id and time, so it stays idempotent).
       if (orderingKey) topic.resumePublishing(orderingKey);

@@ -85,6 +85,29 @@ describe('MeshPublisher on the Pub/Sub emulator', () => {
     await publisher.publish('orders', 'order.paid', order('o-r', 2));
     const messages = await receive(pubsub, 'processor-orders', 2);
     expect(messages.map((m) => JSON.parse(m.data.toString()).sequence)).toEqual([1, 2]);
+    // The producer-side signal: one failure by its status, then two published.
+    expect(publisher.stats().orders).toMatchObject({ published: 2, failed: 1, rejected: 0, throttled: 0, failuresByCode: { NOT_FOUND: 1 } });
+    expect(publisher.stats().orders.lastFailure).toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/not.?found/i) });
+  });
+
+  it('counts per topic what was published, failed, rejected before sending and throttled', async () => {
+    const strict = new MeshPublisher({ pubsub, spec, source: '//test/publisher', flowControl: { maxOutstandingMessages: 1, limitExceededBehavior: 'error' } });
+    await strict.publish('analytics', 'view', { userId: 'u', sessionId: 's', page: '/' });
+    await expect(strict.publish('analytics', 'no.such.type', {})).rejects.toThrow(EventRejectedError);
+    await expect(strict.publish('analytics', 'view', { userId: 3 })).rejects.toThrow(EventRejectedError);
+    // Two at once with room for one outstanding: the second is refused by flow control.
+    const both = await Promise.allSettled([
+      strict.publish('orders', 'order.created', order('o-s', 1)),
+      strict.publish('orders', 'order.created', order('o-t', 1)),
+    ]);
+    expect(both.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    expect(strict.stats()).toEqual({
+      analytics: { published: 1, failed: 0, rejected: 2, throttled: 0, failuresByCode: {} },
+      orders: { published: 1, failed: 0, rejected: 0, throttled: 1, failuresByCode: {} },
+    });
+    // A topic the spec lacks is nobody's to count.
+    await expect(strict.publish('nope', 'view', {})).rejects.toThrow(EventRejectedError);
+    expect(Object.keys(strict.stats())).toEqual(['analytics', 'orders']);
   });
 });
 

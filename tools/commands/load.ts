@@ -95,6 +95,22 @@ export function register(program: Command): void {
         ['sent', 'unique events', 'duplicates', 'out-of-order', 'poison', 'via raw client', 'acked by Pub/Sub', 'errors'],
         [[sent, counts.event, counts.duplicate, counts.outOfOrder, counts.poison, counts.raw, acked, errors]],
       );
+      // Publish failures per topic, as the publisher SDK counts them (the raw-client share is in `errors` only).
+      const perTopic = Object.entries(sender.publishStats());
+      if (perTopic.some(([, c]) => c.failed || c.rejected || c.throttled))
+        printTable(
+          ['topic', 'published', 'failed', 'rejected', 'throttled', 'failures by status'],
+          perTopic.map(([topic, c]) => [
+            topic,
+            c.published,
+            c.failed,
+            c.rejected,
+            c.throttled,
+            Object.entries(c.failuresByCode)
+              .map(([code, n]) => `${code} ${n}`)
+              .join(', ') || '-',
+          ]),
+        );
       if (errors) console.error(`last error: ${lastError}`);
     });
 }

@@ -62,6 +62,11 @@ export class TrafficSender {
     return requested;
   }
 
+  /** The MeshPublisher's counts per topic (published, failed, rejected, throttled). */
+  publishStats() {
+    return this.publisher.stats();
+  }
+
   async flush(): Promise<void> {
     await Promise.all([this.publisher.flush(), ...[...this.rawTopics.values()].map((t) => t.flush())]);
   }
