@@ -16,6 +16,7 @@ import { createEvent, dataProblem, eventTimeProblem, isWellFormedText, parseRfc3
 import { SchemaValidationError, topicSchemas } from '../schemas';
 import { EventRejectedError, PublishFailedError, PublisherFlowControlError } from './errors';
 import { PublishFlow } from './flow-control';
+import { bucketAttribute } from '../canary/routing';
 
 export interface BatchingOptions {
   /** Default 100 (the client's default; Pub/Sub allows 1,000 per request). */
@@ -184,6 +185,8 @@ export class MeshPublisher {
     const counts = this.countsOf(topicName);
     const topic = this.topic(topicName);
     const message = toPubsubMessage(event, orderingKey);
+    // Which side of a canary rollout it goes to (shared/canary/routing.ts): by ordering key, else event id.
+    Object.assign(message.attributes, bucketAttribute(event.id, orderingKey));
     const size = messageSize(message);
     const flow = this.flowOf(topicName);
     if (this.flow.limitExceededBehavior === 'error' && flow.wouldWait(size)) {

@@ -13,6 +13,7 @@
  * The payload column holds the event as read in the topic's current revision, so a replayed
  * message says that revision (`ce-schemaversion`), whatever its producer wrote.
  */
+import { bucketAttribute, bucketIn } from '../canary/routing';
 import type { BigQuery } from '@google-cloud/bigquery';
 import { TopicSchemas } from '../schemas/topic-schemas';
 import type { MeshSpec } from '../spec/types';
@@ -191,6 +192,8 @@ export function messageOf(row: StoredRow, replayId: string, revision: string): R
   for (const [key, value] of Object.entries(stored ?? {})) if (typeof value === 'string') attributes[key] = value;
   attributes['ce-schemaversion'] = revision;
   attributes[REPLAY_ID_ATTRIBUTE] = replayId;
+  // Events published before the publisher wrote buckets (or by a raw client) get the one it would have.
+  if (bucketIn(attributes) === undefined) Object.assign(attributes, bucketAttribute(row.event_id, row.ordering_key ?? undefined));
   return {
     eventId: row.event_id,
     type: row.event_type ?? '',

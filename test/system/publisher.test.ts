@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { PubSub } from '@google-cloud/pubsub';
+import { bucketOf } from '../../shared/canary/routing';
 import { fromPubsubMessage } from '../../shared/envelope';
 import { applyLocal } from '../../shared/local';
 import { EventRejectedError, MeshPublisher, PublishFailedError } from '../../shared/publisher';
@@ -39,6 +40,7 @@ describe('MeshPublisher on the Pub/Sub emulator', () => {
       const event = fromPubsubMessage(m);
       const data = event.data as { orderId: string; sequence: number };
       expect(m.orderingKey).toBe(data.orderId);
+      expect(m.attributes.mesh_bucket).toBe(String(bucketOf(data.orderId)).padStart(2, '0')); // one order, one canary side
       expect(event.subject).toBe(data.orderId);
       seen.set(data.orderId, [...(seen.get(data.orderId) ?? []), data.sequence]);
     }
@@ -53,6 +55,8 @@ describe('MeshPublisher on the Pub/Sub emulator', () => {
     expect(back).toEqual(event);
     expect(back).toMatchObject({ id: 'evt-fixed-1', type: 'like.created', source: '//test/publisher', schemaVersion: 'v2' });
     expect(back.data).toEqual({ userId: 'u-7', sessionId: '', page: '', element: '', postId: 'p-42', country: '', durationMs: 0 });
+    // Its canary bucket (shared/canary/routing.ts): from the event id, the topic being unordered.
+    expect(message.attributes.mesh_bucket).toBe(String(bucketOf('evt-fixed-1')).padStart(2, '0'));
   });
 
   it('rejects an event that fails its schema before sending, naming the field', async () => {
