@@ -9,6 +9,7 @@ import type { MeshConfig } from './config';
 import type { MeshSpec } from '../shared/spec';
 import { countsAnomalies } from './anomalies';
 import { buildsImages } from './images';
+import { countsSchemaDeadLetters } from './schema-dead-letters';
 import { runsScheduledParity } from '../shared/parity';
 import { API_PROPAGATION_SECONDS, PropagationWait } from './propagation';
 
@@ -25,8 +26,8 @@ export function requiredApis(spec: MeshSpec, config: MeshConfig): string[] {
   if (buildsImages(spec, config)) apis.push('artifactregistry.googleapis.com');
   // The scheduled parity run (parity.ts): Cloud Scheduler starts a Cloud Run job.
   if (runsScheduledParity(spec)) apis.push('cloudscheduler.googleapis.com');
-  // The log-based anomaly metric (anomalies.ts); on by default in most projects, but it can be off.
-  if (countsAnomalies(spec)) apis.push('logging.googleapis.com');
+  // The log-based metrics (anomalies.ts, schema-dead-letters.ts); on by default in most projects, but it can be off.
+  if (countsAnomalies(spec) || countsSchemaDeadLetters(spec)) apis.push('logging.googleapis.com');
   // IAP in front of the dashboard (services.ts): its service agent and settings need the API on.
   if (config.dashboardAccess === 'iap' && config.dashboardViewers.length) apis.push('iap.googleapis.com');
   return apis;

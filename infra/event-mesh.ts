@@ -4,7 +4,8 @@
  * read and write (dead-letter and redrive topics, pull and BigQuery subscriptions) -> the services'
  * grants on it -> images, Cloud Run services -> push subscriptions (their endpoint is a service; no
  * push config for a paused push consumer) -> the owners' notification channels -> monitoring (lag,
- * buffer and dead-letter triage alerts, the anomaly metric and its alert; each routed to its owner) ->
+ * buffer and dead-letter triage alerts, publish failures, retries, half the topic's retention, the
+ * schema dead-letter and anomaly metrics and their alerts; each routed to its owner) ->
  * the scheduled parity job, its metric and its alert.
  * A service never starts before the grants it needs exist; IAM propagation may still take minutes.
  */
@@ -24,7 +25,9 @@ import { createMonitoring } from './monitoring';
 import { createOwnerChannels, unownedWarning, type AlertingContext } from './owners';
 import { createParityControl } from './parity';
 import { createReplayOperators } from './operators';
+import { createSchemaDeadLetterAlerts } from './schema-dead-letters';
 import { createServiceAccounts, createServices, type MeshService } from './services';
+import { createSignalAlerts } from './signal-alerts';
 import { createTopics, type MeshTopic } from './topics';
 import { createTriageAlerts } from './triage-alerts';
 import { createWarehouse, type MeshWarehouse } from './warehouse';
@@ -90,6 +93,8 @@ export class EventMesh extends pulumi.ComponentResource {
     createMonitoring(alerting);
     createBufferAlerts(alerting);
     createTriageAlerts(alerting);
+    createSignalAlerts(alerting);
+    createSchemaDeadLetterAlerts(alerting);
     createAnomalyAlerting(alerting);
     createParityControl(alerting, images.parity, {
       dataset: this.warehouse.dataset,

@@ -81,7 +81,13 @@ describe('spec.alerts.anomalies', () => {
 
   it('keeps the metric (for charts) but no alert when disabled', async () => {
     const mesh = await meshWith({ anomalies: { enabled: false } });
-    expect(mesh.all(METRIC)).toHaveLength(1);
+    // The anomaly metric stays (the schema dead-letter metric, schema-dead-letters.ts, is the other log-based one).
+    expect(
+      mesh
+        .all(METRIC)
+        .map((m) => m.inputs.name)
+        .sort(),
+    ).toEqual(['event-mesh/anomalies', 'event-mesh/schema-dead-letters']);
     expect(mesh.find(T.alert, 'anomalies')).toBeUndefined();
   });
 

@@ -180,10 +180,12 @@ describe('one BigQuery consumer and no services', () => {
         .map((a) => a.name)
         .sort(),
     ).toEqual([
+      'analytics-publish-failures',
       'archive-analytics-backlog',
       'archive-analytics-buffer',
       'archive-analytics-dead-letters',
       'archive-analytics-oldest-unacked',
+      'archive-analytics-retention-half',
       'archive-analytics-triage-escalation',
       'archive-analytics-triage-sla',
     ]);

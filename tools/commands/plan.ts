@@ -223,9 +223,10 @@ function settingsOf(type: string, p: Record<string, any>): (string | false | und
         const absent = p.conditions?.find((x: { conditionAbsent?: unknown }) => x.conditionAbsent)?.conditionAbsent;
         return [`${custom} > ${c.thresholdValue}`, absent && `or absent for ${absent.duration}`, channels];
       }
-      const sub = /subscription_id = "([^"]+)"/.exec(c.filter ?? '')?.[1];
-      const metric = /subscription\/([a-z_]+)"/.exec(c.filter ?? '')?.[1];
-      return [`${sub} ${metric} > ${c.thresholdValue} for ${c.duration}`, channels];
+      // A Pub/Sub metric of a subscription or a topic (publish failures: infra/signal-alerts.ts).
+      const resource = /(?:subscription|topic)_id = "([^"]+)"/.exec(c.filter ?? '')?.[1];
+      const metric = /(?:subscription|topic)\/([a-z_]+)"/.exec(c.filter ?? '')?.[1];
+      return [`${resource} ${metric} > ${c.thresholdValue} for ${c.duration}`, channels];
     }
     case 'gcp:logging/metric:Metric':
       return [`counts ${p.filter}`, `labels ${Object.keys(p.labelExtractors ?? {}).join(', ')}`];

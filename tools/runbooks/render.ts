@@ -5,6 +5,15 @@
  */
 import { RUNBOOK_KINDS, runbookPath, type RunbookKind } from '../../shared/operations/runbooks';
 import {
+  PUBLISH_FAILURE_SUSTAIN_SECONDS,
+  RETENTION_HALF_RATIO,
+  RETRIES_PER_MINUTE,
+  RETRY_SUSTAIN_SECONDS,
+  SCHEMA_DEAD_LETTER_WINDOW_SECONDS,
+  SCHEMA_DEAD_LETTERS_PER_HOUR,
+  SCHEMA_FAILURE_REASONS,
+} from '../../infra/signal-thresholds';
+import {
   approxDuration,
   BUFFER_WARN_RATIO,
   consumerResources,
@@ -43,7 +52,8 @@ const RUNBOOKS: Record<RunbookKind, Runbook> = {
   lag: {
     title: 'A consumer lags past its SLO',
     fires:
-      "when a consumer's oldest unacked message is older than its `lagSlo.oldestUnacked`, or its backlog passes `lagSlo.backlog` (GCP: the alert policies `Event mesh: <consumer> ...`; locally `mesh status` shows BREACHED).",
+      "when a consumer's oldest unacked message is older than its `lagSlo.oldestUnacked`, or its backlog passes `lagSlo.backlog` (GCP: the alert policies `Event mesh: <consumer> ...`; locally `mesh status` shows BREACHED). " +
+      `In GCP also when a push or pull consumer's deliveries are retried more than ${RETRIES_PER_MINUTE} times a minute for ${formatDuration(RETRY_SUSTAIN_SECONDS)} (\`<consumer>-retries\`, WARNING: nacks and expired ack deadlines of a pull subscription, push requests not acked), before they lag or run out of attempts.`,
     consumers: {
       header: ['consumer', 'topic', 'delivery', 'oldest unacked SLO', 'backlog SLO', 'owner'],
       rows: (spec) =>
@@ -53,6 +63,7 @@ const RUNBOOKS: Record<RunbookKind, Runbook> = {
       `\`${mesh('status')}\`: which consumers lag, their backlog, oldest unacked age, failures, and whether one is PAUSED (a paused consumer lags on purpose).`,
       "The service's `/readyz` says why it is not ready (a subscription refused, a dependency down); its log has the failures (`transient failure, will be retried`).",
       'A failing dependency (Firestore, BigQuery) makes every message fail as transient: the backlog grows while `failed` rises.',
+      '`<consumer>-retries` without lag yet: the same causes, caught early; the incident names the condition (nacks, expired ack deadlines, or push responses by class).',
     ],
     act: [
       'A slow but healthy service: raise its `minInstances` (`event-mesh:scaling.<service>.minInstances`) and `pulumi up`; push services also scale on requests.',
@@ -63,7 +74,8 @@ const RUNBOOKS: Record<RunbookKind, Runbook> = {
   'dead-letters': {
     title: 'Dead letters wait in a consumer\u2019s hold',
     fires:
-      "when a message reaches a consumer's dead-letter hold (poison: it can never be handled, the reason says why; or a valid event that failed `deadLetter.maxAttempts` times), when one waits there longer than the consumer's `deadLetter.triageSla` (GCP: `<consumer>-triage-sla`, WARNING), and again before the hold's retention runs out and it expires unseen (`<consumer>-triage-escalation`, CRITICAL). Also when a consumer's dead letters have not been copied to BigQuery's `dead_letters` for an hour (`<consumer>-archive-stalled`, WARNING: the warehouse is down or refuses rows; they are still in the hold).",
+      "when a message reaches a consumer's dead-letter hold (poison: it can never be handled, the reason says why; or a valid event that failed `deadLetter.maxAttempts` times), when one waits there longer than the consumer's `deadLetter.triageSla` (GCP: `<consumer>-triage-sla`, WARNING), and again before the hold's retention runs out and it expires unseen (`<consumer>-triage-escalation`, CRITICAL). Also when a consumer's dead letters have not been copied to BigQuery's `dead_letters` for an hour (`<consumer>-archive-stalled`, WARNING: the warehouse is down or refuses rows; they are still in the hold). " +
+      `In GCP also when more than ${SCHEMA_DEAD_LETTERS_PER_HOUR} of a consumer's messages are dead-lettered for breaking the topic's contract within ${formatDuration(SCHEMA_DEAD_LETTER_WINDOW_SECONDS)} (\`<consumer>-schema-dead-letters\`, ERROR; reasons ${SCHEMA_FAILURE_REASONS.map((r) => `\`${r}\``).join(', ')}), and when a topic refuses its producers' publishes in every minute for ${formatDuration(PUBLISH_FAILURE_SUSTAIN_SECONDS)} (\`<topic>-publish-failures\`, ERROR; class \`invalid\` is the same bad input, stopped at the topic).`,
     consumers: {
       header: ['consumer', 'topic', 'max attempts', 'triage SLA', 'hold subscription', 'owner'],
       rows: (spec) =>
@@ -82,6 +94,7 @@ const RUNBOOKS: Record<RunbookKind, Runbook> = {
       'Every dead letter, also those redriven, purged or expired: BigQuery `dead_letters` (consumer, reason, error, event_id, data, attributes, dead_lettered_at).',
       "`reason: max-delivery-attempts`: valid events whose service kept failing; the service's log around the time shows why.",
       'Any other reason (schema, envelope, handler): poison. The producer sent something no consumer can handle; tell its owner (the topic owner above).',
+      "`<topic>-publish-failures`: the incident's `response_class` says how. `invalid`: the producer sends what the topic refuses (data that matches no accepted schema revision, a missing permission); it must change, and publish again what was refused. `internal`: Pub/Sub's side, retried by the client libraries. The producer's `publisher.stats()` has the codes (docs/producers.md).",
     ],
     act: [
       `Once the cause is fixed, send the valid ones back to that consumer only, audited, at most \`--rate\` a second (default 100): \`${mesh('dead-letters <consumer> --redrive --reason max-delivery-attempts --owner NAME --intent "why"')}\`.`,
@@ -92,7 +105,9 @@ const RUNBOOKS: Record<RunbookKind, Runbook> = {
   },
   buffer: {
     title: 'A paused or lagging consumer is about to lose messages',
-    fires: `when a consumer's oldest unacked message reaches ${Math.round(BUFFER_WARN_RATIO * 100)} % of its subscription's retention: past the retention Pub/Sub drops it (\`mesh status\` and the dashboard: BUFFER AT RISK).`,
+    fires:
+      `when a consumer's oldest unacked message reaches ${Math.round(BUFFER_WARN_RATIO * 100)} % of its subscription's retention: past the retention Pub/Sub drops it (\`mesh status\` and the dashboard: BUFFER AT RISK). ` +
+      `In GCP a WARNING comes first, at ${Math.round(RETENTION_HALF_RATIO * 100)} % of its topic's retention (\`<consumer>-retention-half\`): past the topic's retention a seek or replay from the topic no longer covers the consumer's gap, only the warehouse does.`,
     consumers: {
       header: ['consumer', 'topic', 'retention', `fires at (${Math.round(BUFFER_WARN_RATIO * 100)} %)`, 'owner'],
       rows: (spec) =>
