@@ -20,6 +20,7 @@ import { Aggregator, type AggregatorOptions } from './aggregator';
 import { anomalyRoutes } from './anomalies';
 import { panelRoutes } from './panels';
 import { dashboardHandlers, SERVICE_NAME } from './handlers';
+import { HotKeyTracker } from '../../shared/health/hot-keys';
 import { createHealthSource, HealthMonitor, withPausedControls } from './health';
 import { LiveFeed } from './live';
 import { DashboardReader } from './reader';
@@ -79,7 +80,8 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
   const log = options.log ?? createLogger({ service: SERVICE_NAME });
   const aggregator = new Aggregator(options.firestore, { log, ...options.aggregator });
   const reader = new DashboardReader(options.firestore);
-  const handlers = dashboardHandlers(options.spec, aggregator);
+  const hotKeys = new HotKeyTracker();
+  const handlers = dashboardHandlers(options.spec, aggregator, SERVICE_NAME, hotKeys);
   const routeDeps = { reader, log } as RouteDeps;
   const service = createMeshService({
     ...serviceOptionsFrom(options, SERVICE_NAME, handlers),
@@ -122,7 +124,14 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
       log,
     });
   }
-  const snapshots = new SnapshotBuilder({ spec: options.spec, reader, health, healthSource: healthSourceName, aggregatorStats: () => aggregator.stats });
+  const snapshots = new SnapshotBuilder({
+    spec: options.spec,
+    reader,
+    health,
+    healthSource: healthSourceName,
+    aggregatorStats: () => aggregator.stats,
+    hotKeys: () => hotKeys.top(),
+  });
   const live = new LiveFeed({ snapshot: () => snapshots.get(), intervalMs: options.liveIntervalMs, log });
   Object.assign(routeDeps, { snapshots, live });
 

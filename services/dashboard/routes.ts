@@ -5,7 +5,8 @@
  *   GET /api/snapshot           everything the page shows
  *   GET /api/windows?granularity=minute|hour&since=<ISO>   windows from `since` (default: the last 30 / 24)
  *   GET /api/top-posts?granularity=minute|hour&window=<key>&n=10
- *   GET /api/health             latest consumer health, with SLOs
+ *   GET /api/health             latest consumer health, with SLOs (and each consumer's dead-letter hold)
+ *   GET /api/hot-keys           the hottest ordering keys per topic over the last minute (shared/health/hot-keys.ts)
  *   GET /api/stream             server-sent events: `snapshot` every second
  *   GET /api/anomalies          order anomalies per topic and kind, latest offending orders (anomalies.ts)
  */
@@ -79,6 +80,13 @@ export function dashboardRoutes(app: Express, deps: RouteDeps): void {
     json(async () => {
       const s = await deps.snapshots.get();
       return { source: s.health.source, at: s.health.latest?.at ?? null, consumers: s.health.latest?.consumers ?? [], slos: s.consumers };
+    }),
+  );
+  app.get(
+    '/api/hot-keys',
+    json(async () => {
+      const s = await deps.snapshots.get();
+      return { at: s.at, topics: s.hotKeys };
     }),
   );
   app.get('/api/stream', (req, res) => deps.live.handle(req, res));

@@ -11,6 +11,7 @@
 import { subscriptionRetentionSeconds, type MeshSpec } from '../../shared/spec';
 import type { AggregatorStats } from './aggregator';
 import type { HealthMonitor, HealthReading } from './health';
+import type { TopicHotKeys } from '../../shared/health/hot-keys';
 import { DashboardReader, type PostLikes, type WindowAggregate } from './reader';
 import { windowSizeMs, windowStart, type Granularity } from './windows';
 
@@ -31,6 +32,8 @@ export interface DashboardSnapshot {
   health: { source: string; latest?: HealthReading; history: HealthReading[] };
   consumers: ConsumerInfo[];
   aggregator: AggregatorStats;
+  /** The hottest ordering keys per topic over the last minute (shared/health/hot-keys.ts). */
+  hotKeys: TopicHotKeys[];
 }
 
 export interface SnapshotOptions {
@@ -39,6 +42,8 @@ export interface SnapshotOptions {
   health?: HealthMonitor;
   healthSource: string;
   aggregatorStats: () => AggregatorStats;
+  /** The hottest ordering keys per topic; default none. */
+  hotKeys?: () => TopicHotKeys[];
   /** Windows shown; default 30 minutes and 24 hours. */
   minutes?: number;
   hours?: number;
@@ -99,6 +104,7 @@ export class SnapshotBuilder {
       health: { source: this.options.healthSource, latest: health?.latest, history: health?.recent() ?? [] },
       consumers: this.consumers(),
       aggregator: { ...this.options.aggregatorStats() },
+      hotKeys: this.options.hotKeys?.() ?? [],
     };
   }
 

@@ -2,10 +2,10 @@
  * Consumer health in GCP, from Pub/Sub's own metrics in Cloud Monitoring (the same series the
  * alert policies in infra/monitoring.ts watch):
  *   subscription/num_undelivered_messages   -> backlog (and, on <c>-dlq-hold, dead letters; on <c>-redrive, the private path's)
- *   subscription/oldest_unacked_message_age -> lag (and the private path's)
+ *   subscription/oldest_unacked_message_age -> lag (and the private path's, and the hold's oldest dead letter)
  */
 import { MetricServiceClient } from '@google-cloud/monitoring';
-import { consumerResources, subscriptionRetentionSeconds } from '../spec/names';
+import { consumerResources, subscriptionRetentionSeconds, triageSlaSeconds } from '../spec/names';
 import type { MeshSpec } from '../spec/types';
 import { judge, type ConsumerHealth, type HealthSource } from './types';
 
@@ -44,12 +44,22 @@ export class CloudMonitoringHealth implements HealthSource {
     return Object.values(this.spec.consumers).map((c) => {
       const names = consumerResources(c);
       const count = backlog.get(names.subscription) ?? 0;
+      const held = backlog.get(names.deadLetterHold) ?? 0;
+      const holdOldest = held ? (oldest.get(names.deadLetterHold) ?? null) : null;
       return judge({
         consumer: c.name,
         topic: c.topic,
         backlog: count,
         oldestUnackedSeconds: count ? (oldest.get(names.subscription) ?? null) : null,
-        deadLettered: backlog.get(names.deadLetterHold) ?? 0,
+        deadLettered: held,
+        // Monitoring knows how many wait and the oldest's age, not why: `mesh dead-letters` says.
+        hold: {
+          held,
+          oldestSeconds: holdOldest,
+          triageSlaSeconds: triageSlaSeconds(c),
+          pastSla: holdOldest !== null && holdOldest > triageSlaSeconds(c),
+        },
+        topicRetentionSeconds: this.spec.topics[c.topic]?.retentionSeconds,
         privatePath: {
           backlog: backlog.get(names.redriveSubscription) ?? 0,
           oldestUnackedSeconds: backlog.get(names.redriveSubscription) ? (oldest.get(names.redriveSubscription) ?? null) : null,

@@ -5,8 +5,8 @@
  *  - every consumer runtime reports which message ids it acked (GET /stats/acks on its service);
  *  - a tap on each dead-letter topic (`<c>-dlq-mesh-tap`) shows what Pub/Sub dead-lettered, and a
  *    tap on each redrive topic (`<c>-redrive-mesh-tap`) what `mesh dead-letters --redrive` sent
- *    back: dead letters waiting = dead-lettered - redriven (what else leaves a hold, e.g. a message
- *    pulled from it by hand or expired after 7 days, the emulator cannot tell). What a replay sends
+ *    back, and `mesh dead-letters --purge` announces what it took (`mesh-hold-exits`): dead letters
+ *    waiting = dead-lettered - redriven - purged, with their reasons and ages (hold-ledger.ts). What a replay sends
  *    there (attribute replayId) came from no hold: it is the private path's backlog, with redriven
  *    messages, until the consumer acks it.
  * A consumer's backlog is what the topic tap saw that the consumer has neither acked nor had
@@ -28,7 +28,8 @@
  */
 import { Duration, type Message, type PubSub, type Subscription } from '@google-cloud/pubsub';
 import { REPLAY_ID_ATTRIBUTE } from '../replay/attribute';
-import { localTapNames, subscriptionRetentionSeconds } from '../spec/names';
+import { localTapNames, subscriptionRetentionSeconds, triageSlaSeconds, type HoldExitNotice } from '../spec/names';
+import { HoldLedger } from './hold-ledger';
 import type { MeshSpec } from '../spec/types';
 import { judge, type ConsumerHealth, type HealthSource } from './types';
 
@@ -58,7 +59,8 @@ interface ConsumerLedger {
   unacked: Map<string, number>;
   /** Acks reported before the tap saw the message (the tap is another subscriber, it can lag). */
   early: Set<string>;
-  deadLettered: number;
+  /** What waits in the consumer's dead-letter hold (hold-ledger.ts). */
+  hold: HoldLedger;
   /** messageId -> publish time (ms) of what the redrive tap saw (replays, redrives) not acked yet. */
   privatePath: Map<string, number>;
   /** Cursor into the consumer's ack source. */
@@ -88,7 +90,7 @@ export class LocalTapHealth implements HealthSource {
     private readonly acks: AckSource,
   ) {
     for (const c of Object.values(spec.consumers))
-      this.ledgers.set(c.name, { unacked: new Map(), early: new Set(), deadLettered: 0, privatePath: new Map(), cursor: 0, uncertain: new Map() });
+      this.ledgers.set(c.name, { unacked: new Map(), early: new Set(), hold: new HoldLedger(), privatePath: new Map(), cursor: 0, uncertain: new Map() });
     for (const t of Object.keys(spec.topics)) this.byEventId.set(t, new Map());
   }
 
@@ -101,6 +103,7 @@ export class LocalTapHealth implements HealthSource {
       this.listen(localTapNames.deadLetterTap(c.name), (m) => this.deadLettered(c.name, m));
       this.listen(localTapNames.redriveTap(c.name), (m) => this.redriven(c.name, m));
     }
+    this.listen(localTapNames.holdExitsTap, (m) => this.holdExits(m));
   }
 
   private listen(subscription: string, onMessage: (m: Message) => void): void {
@@ -148,7 +151,7 @@ export class LocalTapHealth implements HealthSource {
       ledger.early.clear();
       ledger.uncertain.clear();
       ledger.privatePath.clear();
-      ledger.deadLettered = 0;
+      ledger.hold.clear();
     }
     for (const ids of this.byEventId.values()) ids.clear();
     // Closing resets the client's reconnect backoff; the 'close' listener opens each again.
@@ -169,7 +172,7 @@ export class LocalTapHealth implements HealthSource {
 
   private deadLettered(consumer: string, m: Message): void {
     const ledger = this.ledgers.get(consumer)!;
-    ledger.deadLettered++;
+    ledger.hold.deadLettered(m.id, m.attributes, m.publishTime.getTime());
     // Pub/Sub's own dead letters (after max attempts) carry a new message id: match on the event id.
     const topic = this.spec.consumers[consumer].topic;
     const original = m.attributes.messageId ?? this.byEventId.get(topic)!.get(m.attributes['ce-id'] ?? '');
@@ -183,7 +186,18 @@ export class LocalTapHealth implements HealthSource {
   private redriven(consumer: string, m: Message): void {
     const ledger = this.ledgers.get(consumer)!;
     if (!ledger.early.delete(m.id)) ledger.privatePath.set(m.id, m.publishTime.getTime());
-    if (!m.attributes[REPLAY_ID_ATTRIBUTE]) ledger.deadLettered = Math.max(0, ledger.deadLettered - 1);
+    if (!m.attributes[REPLAY_ID_ATTRIBUTE]) ledger.hold.redriven(m.attributes['ce-id']);
+  }
+
+  /** What a purge took out of a hold (shared/operations/purge.ts announces it). */
+  private holdExits(m: Message): void {
+    let notice: HoldExitNotice;
+    try {
+      notice = JSON.parse(m.data.toString('utf8')) as HoldExitNotice;
+    } catch {
+      return; // not ours
+    }
+    this.ledgers.get(notice.consumer)?.hold.purged(notice.messageIds ?? []);
   }
 
   /** Applies acks reported since the last read, then measures. */
@@ -231,7 +245,9 @@ export class LocalTapHealth implements HealthSource {
           topic: c.topic,
           backlog: ledger.unacked.size,
           oldestUnackedSeconds: oldestOf(ledger.unacked),
-          deadLettered: ledger.deadLettered,
+          deadLettered: ledger.hold.size,
+          hold: ledger.hold.summary(triageSlaSeconds(c), now),
+          topicRetentionSeconds: this.spec.topics[c.topic]?.retentionSeconds,
           privatePath: { backlog: ledger.privatePath.size, oldestUnackedSeconds: oldestOf(ledger.privatePath) },
           slo: { oldestUnackedSeconds: c.lagSlo.oldestUnackedSeconds, backlog: c.lagSlo.backlog },
           retentionSeconds: subscriptionRetentionSeconds(c),

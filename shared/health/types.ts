@@ -7,6 +7,21 @@
  */
 import { BUFFER_WARN_RATIO } from '../spec/names';
 
+/** A consumer's dead-letter hold, for triage. */
+export interface HoldSummary {
+  /** Dead letters waiting in the hold (the same number as ConsumerHealth.deadLettered). */
+  held: number;
+  /** Age of the oldest of them, seconds; null when none. */
+  oldestSeconds: number | null;
+  triageSlaSeconds: number;
+  /** The oldest waited longer than the triage SLA (GCP pages its owner: `<c>-triage-sla`). */
+  pastSla: boolean;
+  /** The most frequent reasons among the held, most first (at most 3); absent when the source cannot tell (Cloud Monitoring). */
+  topReasons?: { reason: string; count: number }[];
+  /** Dead letters for a schema failure (SCHEMA_FAILURE_REASONS) in the last hour, held or not; absent when the source cannot tell. */
+  schemaFailuresLastHour?: number;
+}
+
 export interface ConsumerHealth {
   consumer: string;
   topic: string;
@@ -16,6 +31,13 @@ export interface ConsumerHealth {
   oldestUnackedSeconds: number | null;
   /** Messages waiting in the consumer's dead-letter hold subscription. */
   deadLettered: number;
+  /** The hold for triage: its oldest against the triage SLA, and why (where the source can tell). */
+  hold?: HoldSummary;
+  /**
+   * The topic's message retention (TopicSpec.retentionSeconds), when it has one: a replay from the
+   * topic reaches back that far, so a consumer lagging past half of it is about to lose that way back.
+   */
+  topicRetentionSeconds?: number;
   slo: { oldestUnackedSeconds: number; backlog: number };
   /**
    * How long the consumer's subscription keeps an unacked message (subscriptionRetentionSeconds):
@@ -34,6 +56,8 @@ export interface ConsumerHealth {
   breached: boolean;
   /** The oldest unacked message is at BUFFER_WARN_RATIO of the retention or older: data loss is near. */
   bufferAtRisk: boolean;
+  /** The oldest unacked message is older than half the topic's retention (TOPIC_RETENTION_WARN_RATIO). */
+  pastHalfTopicRetention: boolean;
   /**
    * buffer-at-risk: the oldest message nears the retention (red, before all else: data is about to
    * be lost); paused: delivery stopped on purpose (neutral: its backlog and lag are expected, not a
@@ -50,10 +74,15 @@ export interface HealthSource {
   close(): Promise<void>;
 }
 
+/** Share of the topic's retention past which a lagging consumer is flagged (infra's `<c>-retention-half` alert too). */
+export const TOPIC_RETENTION_WARN_RATIO = 0.5;
+
 /** Derives breached, bufferAtRisk and state; a full ConsumerHealth may be judged again (their old values are replaced). */
-export function judge(h: Omit<ConsumerHealth, 'breached' | 'bufferAtRisk' | 'state'>): ConsumerHealth {
+export function judge(h: Omit<ConsumerHealth, 'breached' | 'bufferAtRisk' | 'pastHalfTopicRetention' | 'state'>): ConsumerHealth {
+  const pastHalfTopicRetention =
+    h.topicRetentionSeconds !== undefined && h.oldestUnackedSeconds !== null && h.oldestUnackedSeconds > TOPIC_RETENTION_WARN_RATIO * h.topicRetentionSeconds;
   const breached = h.backlog > h.slo.backlog || (h.oldestUnackedSeconds ?? 0) > h.slo.oldestUnackedSeconds;
   const bufferAtRisk = h.oldestUnackedSeconds !== null && h.oldestUnackedSeconds >= BUFFER_WARN_RATIO * h.retentionSeconds;
   const state = bufferAtRisk ? 'buffer-at-risk' : h.paused ? 'paused' : breached ? 'breached' : h.deadLettered > 0 ? 'dead-letters' : 'ok';
-  return { ...h, breached, bufferAtRisk, state };
+  return { ...h, breached, bufferAtRisk, pastHalfTopicRetention, state };
 }

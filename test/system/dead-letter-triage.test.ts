@@ -11,6 +11,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { listHeld } from '../../shared/consumer/dead-letter-hold';
+import type { ConsumerHealth } from '../../shared/health';
+import type { TopicHotKeys } from '../../shared/health/hot-keys';
 import { toPubsubMessage } from '../../shared/envelope';
 import { OperationsAudit } from '../../shared/operations';
 import { MeshPublisher } from '../../shared/publisher';
@@ -57,6 +59,10 @@ const deadLetterRows = async (consumer: string) =>
     })
   )[0] as { reason: string; event_id: string | null }[];
 
+async function dashboardHealth(): Promise<ConsumerHealth[]> {
+  return ((await (await fetch(`${t.mesh.serviceUrls.dashboard}/api/health`)).json()) as { consumers: ConsumerHealth[] }).consumers;
+}
+
 async function processorReceived(): Promise<number> {
   const body = (await (await fetch(`${t.mesh.serviceUrls.processor}/stats`)).json()) as { consumers: Record<string, { done: number; duplicate: number }> };
   const c = body.consumers['processor-orders'];
@@ -100,6 +106,24 @@ it('lists every hold by consumer, owner and reason; redrives by reason at a rate
     'every dead letter archived',
   );
 
+  // The dashboard's dead-letter panel says the same: held, oldest against the SLA, top reasons.
+  const hold = await eventually(
+    async () => {
+      const h = (await dashboardHealth()).find((c) => c.consumer === 'processor-orders')?.hold;
+      return h?.held === 5 ? h : undefined;
+    },
+    30_000,
+    'the dashboard to see 5 held',
+  );
+  expect(hold).toMatchObject({
+    triageSlaSeconds: 4 * 3600,
+    pastSla: false,
+    topReasons: [
+      { reason: 'max-delivery-attempts', count: 3 },
+      { reason: 'missing-attribute', count: 2 },
+    ],
+  });
+
   // The grouped listing: one line per consumer and reason, with its owner, within the 4h SLA.
   const triage = (await runDocumented('dead-letters')).stdout;
   for (const consumer of ORDERS_CONSUMERS) {
@@ -131,6 +155,12 @@ it('lists every hold by consumer, owner and reason; redrives by reason at a rate
     'missing-attribute',
     'missing-attribute',
   ]);
+  // The dashboard learns of the redrive (its tap) and the purge (announced): nothing held.
+  await eventually(
+    async () => ((await dashboardHealth()).find((c) => c.consumer === 'processor-orders')?.hold?.held === 0 ? true : undefined),
+    30_000,
+    'the dashboard to see the hold emptied',
+  );
   // The other consumers' holds are untouched.
   expect(await listHeld(pubsub, t.spec.consumers['dashboard-orders'], { idleMs: 1500 })).toHaveLength(2);
 
@@ -162,4 +192,25 @@ it('refuses a purge nobody answers for, and a redrive and a purge together', asy
   expect(await fail(['--purge', '--owner', 'x', '--intent', 'y'])).toMatch(/acts on one consumer's hold/);
   expect(await fail(['dashboard-orders', '--since', 'yesterday'])).toMatch(/neither an RFC 3339 time nor a duration/);
   expect(await listHeld(t.target.pubsub, t.spec.consumers['dashboard-orders'], { idleMs: 1500 })).toHaveLength(2);
+});
+
+it('shows the hottest ordering keys of a topic on the dashboard and in mesh status', async () => {
+  const publisher = new MeshPublisher({ pubsub: t.target.pubsub, spec: t.spec, source: '//triage-test' });
+  const sends: Promise<unknown>[] = [];
+  for (let i = 1; i <= 30; i++) sends.push(publisher.publish('orders', 'order.created', { orderId: 'o-hot', customerId: 'c', sequence: i }));
+  for (let i = 1; i <= 10; i++) sends.push(publisher.publish('orders', 'order.created', { orderId: `o-cold-${i}`, customerId: 'c', sequence: 1 }));
+  await Promise.all(sends);
+  const orders = await eventually(
+    async () => {
+      const body = (await (await fetch(`${t.mesh.serviceUrls.dashboard}/api/hot-keys`)).json()) as { topics: TopicHotKeys[] };
+      const topic = body.topics.find((x) => x.topic === 'orders');
+      return topic && topic.events >= 40 ? topic : undefined;
+    },
+    60_000,
+    'the dashboard to count the orders',
+  );
+  expect(orders.keys[0]).toMatchObject({ key: 'o-hot', events: 30, share: 0.75 });
+  expect(orders.keys[0].perSecond).toBeCloseTo(30 / orders.windowSeconds, 5);
+  const status = (await runDocumented('status')).stdout;
+  expect(status).toMatch(/hot keys of orders \(last 60 s, 40 events\): o-hot 75% 0\.5\/s/);
 });

@@ -34,7 +34,12 @@ it('shows the last 24 hours of anomalies with the three latest offenders, or say
   // A data folder of its own: the repository's .mesh-data holds the supervisor records of a
   // developer's last `npm start`, which status would show.
   const spec = { ...defaultSpec(), local: { ...defaultSpec().local, dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'status-anomalies-')) } };
-  const dashboard = await stub({ '/stats': { service: 'dashboard', consumers: {} }, '/api/health': { consumers: [] }, '/api/anomalies': REPORT });
+  const dashboard = await stub({
+    '/stats': { service: 'dashboard', consumers: {} },
+    '/api/health': { consumers: [] },
+    '/api/anomalies': REPORT,
+    '/api/hot-keys': { topics: [] },
+  });
   try {
     const status = await readMeshStatus(spec, { dashboard: dashboard.url, processor: 'http://127.0.0.1:1', warehouse: 'http://127.0.0.1:1' });
     expect(status.anomalies).toEqual(REPORT);
@@ -50,7 +55,9 @@ it('shows the last 24 hours of anomalies with the three latest offenders, or say
   try {
     const status = await readMeshStatus(spec, { dashboard: older.url, processor: 'http://127.0.0.1:1', warehouse: 'http://127.0.0.1:1' });
     expect(status.anomalies).toBeNull();
-    expect(status.services.dashboard.error).toMatch(/^anomalies: .*HTTP 500/);
+    expect(status.services.dashboard.error).toMatch(/(^|; )anomalies: .*HTTP 500/);
+    expect(status.services.dashboard.error).toMatch(/(^|; )hot keys: .*HTTP 500/);
+    expect(status.hotKeys).toBeNull();
   } finally {
     await older.close();
   }

@@ -46,6 +46,7 @@ const status = (consumers: ConsumerStatus[]): MeshStatus => ({
   services: { processor: { url: 'http://127.0.0.1:1', up: true } },
   consumers,
   anomalies: null,
+  hotKeys: null,
 });
 
 it('shows the buffer of every consumer against its retention, and PAUSED / BUFFER AT RISK', () => {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { StatsSnapshot, ConsumerCounters } from '../../shared/consumer/stats';
 import { describeAnomalies, type AnomalyReport } from '../../shared/firestore';
 import type { ConsumerHealth } from '../../shared/health/types';
+import type { TopicHotKeys } from '../../shared/health/hot-keys';
 import { localServiceUrls } from '../../shared/local/services';
 import { readEmulatorStates, readServiceStates, type ServiceStateRecord, type SupervisedStateRecord } from '../../shared/local/supervisor';
 import { approxDuration, loadSpec, subscriptionRetentionSeconds, type MeshSpec } from '../../shared/spec';
@@ -10,6 +11,8 @@ import { UserError } from '../../shared/errors';
 
 /** Where the dashboard serves its consumer health (services/dashboard). */
 export const DASHBOARD_HEALTH_PATH = '/api/health';
+/** Where the dashboard serves the hottest ordering keys per topic (shared/health/hot-keys.ts). */
+export const DASHBOARD_HOT_KEYS_PATH = '/api/hot-keys';
 /** Where the dashboard serves the order anomalies of the last 24 hours (services/dashboard/anomalies.ts). */
 export const DASHBOARD_ANOMALIES_PATH = '/api/anomalies';
 
@@ -37,6 +40,9 @@ export interface ConsumerStatus {
     | 'paused'
     | 'retentionSeconds'
     | 'bufferAtRisk'
+    | 'hold'
+    | 'pastHalfTopicRetention'
+    | 'topicRetentionSeconds'
   > | null;
 }
 
@@ -57,6 +63,8 @@ export interface MeshStatus {
   consumers: ConsumerStatus[];
   /** Order anomalies per topic and kind, last 24 hours, from the dashboard; null if unavailable. */
   anomalies: AnomalyReport | null;
+  /** The hottest ordering keys per topic, from the dashboard; null if unavailable. */
+  hotKeys: TopicHotKeys[] | null;
 }
 
 async function getJson<T>(url: string): Promise<T> {
@@ -91,6 +99,7 @@ export async function readMeshStatus(spec: MeshSpec, urls: Record<string, string
     : undefined;
   const health = new Map<string, ConsumerHealth>();
   let anomalies: AnomalyReport | null = null;
+  let hotKeys: TopicHotKeys[] | null = null;
   if (urls.dashboard && services.dashboard?.up) {
     const errors: string[] = [];
     await Promise.all([
@@ -99,6 +108,10 @@ export async function readMeshStatus(spec: MeshSpec, urls: Record<string, string
           for (const h of Array.isArray(body) ? body : body.consumers) health.set(h.consumer, h);
         },
         (error: Error) => errors.push(`health: ${error.message}`),
+      ),
+      getJson<{ topics: TopicHotKeys[] }>(`${urls.dashboard}${DASHBOARD_HOT_KEYS_PATH}`).then(
+        (body) => (hotKeys = body.topics),
+        (error: Error) => errors.push(`hot keys: ${error.message}`),
       ),
       getJson<AnomalyReport>(`${urls.dashboard}${DASHBOARD_ANOMALIES_PATH}?latest=3`).then(
         (body) => (anomalies = body),
@@ -112,6 +125,7 @@ export async function readMeshStatus(spec: MeshSpec, urls: Record<string, string
     services,
     ...(emulators ? { emulators } : {}),
     anomalies,
+    hotKeys,
     consumers: Object.values(spec.consumers).map((c) => {
       const h = health.get(c.name);
       return {
@@ -133,6 +147,9 @@ export async function readMeshStatus(spec: MeshSpec, urls: Record<string, string
               // A dashboard older than the buffer policy sends neither: the spec knows the retention.
               retentionSeconds: h.retentionSeconds ?? subscriptionRetentionSeconds(c),
               bufferAtRisk: h.bufferAtRisk ?? false,
+              pastHalfTopicRetention: h.pastHalfTopicRetention ?? false,
+              ...(h.topicRetentionSeconds ? { topicRetentionSeconds: h.topicRetentionSeconds } : {}),
+              ...(h.hold ? { hold: h.hold } : {}),
               ...(h.paused ? { paused: h.paused } : {}),
             }
           : null,
@@ -159,6 +176,39 @@ function age(seconds: number): string {
   if (seconds < 120) return `${seconds.toFixed(1)} s`;
   if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
   return seconds < 172800 ? `${(seconds / 3600).toFixed(1)} h` : approxDuration(seconds);
+}
+
+/** One line per consumer with dead letters held: how many, the oldest against its triage SLA, why. */
+export function deadLetterLines(status: Pick<MeshStatus, 'consumers'>): string[] {
+  const lines: string[] = [];
+  for (const c of status.consumers) {
+    const hold = c.health?.hold;
+    const schema = hold?.schemaFailuresLastHour ? `; ${hold.schemaFailuresLastHour} schema failure(s) in the last hour` : '';
+    if (!hold?.held) {
+      if (schema) lines.push(`${c.consumer}: no dead letters held${schema}`);
+      continue;
+    }
+    const oldest =
+      hold.oldestSeconds === null
+        ? ''
+        : `, oldest ${age(hold.oldestSeconds)} of its ${approxDuration(hold.triageSlaSeconds)} triage SLA${hold.pastSla ? ' (PAST SLA)' : ''}`;
+    const reasons = hold.topReasons?.length ? `; reasons: ${hold.topReasons.map((r) => `${r.reason} ${r.count}`).join(', ')}` : '';
+    lines.push(`${c.consumer}: ${hold.held} dead letter(s) held${oldest}${reasons}${schema}; triage: npm run mesh -- dead-letters ${c.consumer}`);
+  }
+  return lines;
+}
+
+/** Per topic with traffic: its hottest ordering keys, their share, events/s and use of Pub/Sub's per-key limit. */
+export function hotKeyLines(hotKeys: TopicHotKeys[] | null): string[] {
+  return (hotKeys ?? [])
+    .filter((t) => t.keys.length)
+    .map(
+      (t) =>
+        `hot keys of ${t.topic} (last ${t.windowSeconds} s, ${t.events} events): ` +
+        t.keys
+          .map((k) => `${k.key} ${Math.round(k.share * 100)}% ${k.perSecond.toFixed(1)}/s (${(k.ofKeyLimit * 100).toFixed(1)}% of the 1 MB/s key limit)`)
+          .join(', '),
+    );
 }
 
 /** What `mesh status` prints: the consumer table, then one line per paused consumer, buffer warning and service note. */
@@ -216,6 +266,16 @@ export function statusReport(status: MeshStatus): { head: string[]; rows: string
         `${approxDuration(h.retentionSeconds)} retention: past it Pub/Sub drops messages`,
     );
   }
+  for (const c of status.consumers) {
+    const h = c.health;
+    if (!h?.pastHalfTopicRetention || !h.topicRetentionSeconds) continue;
+    lines.push(
+      `WARNING: ${c.consumer}: its oldest unacked message is older than half the topic's ${approxDuration(h.topicRetentionSeconds)} retention: ` +
+        'a replay from the topic can soon no longer cover its gap',
+    );
+  }
+  lines.push(...deadLetterLines(status));
+  lines.push(...hotKeyLines(status.hotKeys));
   if (status.anomalies) lines.push(describeAnomalies(status.anomalies));
   const supervised = [
     ...Object.entries(status.services).map(([name, s]) => [name, s.supervisor] as const),
