@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { StatsSnapshot, ConsumerCounters } from '../../shared/consumer/stats';
 import { describeAnomalies, type AnomalyReport } from '../../shared/firestore';
+import type { MetricServiceClient } from '@google-cloud/monitoring';
+import { CloudMonitoringHealth } from '../../shared/health/cloud-monitoring';
 import type { ConsumerHealth } from '../../shared/health/types';
 import type { TopicHotKeys } from '../../shared/health/hot-keys';
 import { localServiceUrls } from '../../shared/local/services';
@@ -178,6 +180,31 @@ function age(seconds: number): string {
   return seconds < 172800 ? `${(seconds / 3600).toFixed(1)} h` : approxDuration(seconds);
 }
 
+/**
+ * A deployed stack's status, from Cloud Monitoring alone (the health the dashboard shows in GCP:
+ * shared/health/cloud-monitoring.ts): backlog, lag, buffer, dead letters held and their oldest age.
+ * The services' counters are not read from here (Cloud Run services are not reachable from a
+ * laptop without a token); `client` is the Monitoring client, given by tests.
+ */
+export async function readGcpStatus(spec: MeshSpec, project: string, client?: MetricServiceClient): Promise<MeshStatus> {
+  const source = new CloudMonitoringHealth(spec, project, client);
+  try {
+    const health = new Map((await source.read()).map((h) => [h.consumer, h]));
+    return {
+      at: new Date().toISOString(),
+      services: {},
+      anomalies: null,
+      hotKeys: null,
+      consumers: Object.values(spec.consumers).map((c) => {
+        const { consumer: _c, topic: _t, ...h } = health.get(c.name)!;
+        return { consumer: c.name, topic: c.topic, delivery: c.delivery, service: c.service ?? null, counters: null, health: h };
+      }),
+    };
+  } finally {
+    if (!client) await source.close();
+  }
+}
+
 /** One line per consumer with dead letters held: how many, the oldest against its triage SLA, why. */
 export function deadLetterLines(status: Pick<MeshStatus, 'consumers'>): string[] {
   const lines: string[] = [];
@@ -296,9 +323,13 @@ export function register(program: Command): void {
     .command('status')
     .description('per consumer: received / done / duplicates / dead-lettered from the running services, backlog and lag from the dashboard')
     .option('--json', 'print JSON instead of a table')
-    .action(async (options: { json?: boolean }) => {
+    .option('--gcp', "a deployed stack: consumer health from Cloud Monitoring (application default credentials; the services' counters are not read)")
+    .option('--project <id>', 'GCP project (with --gcp; default GOOGLE_CLOUD_PROJECT, else the spec project)')
+    .action(async (options: { json?: boolean; gcp?: boolean; project?: string }) => {
       const spec = loadSpec(program.opts().spec);
-      const status = await readMeshStatus(spec);
+      const status = options.gcp
+        ? await readGcpStatus(spec, options.project ?? process.env.GOOGLE_CLOUD_PROJECT ?? spec.project)
+        : await readMeshStatus(spec);
       if (options.json) {
         console.log(JSON.stringify(status, null, 2));
       } else {
@@ -306,7 +337,7 @@ export function register(program: Command): void {
         printTable(report.head, report.rows);
         for (const line of report.lines) console.log(line);
       }
-      if (Object.values(status.services).every((s) => !s.up)) {
+      if (!options.gcp && Object.values(status.services).every((s) => !s.up)) {
         throw new UserError('no service is running: start the mesh with `npm start` first');
       }
     });
