@@ -4,7 +4,7 @@
  */
 import { HoldLedger } from '../../shared/health/hold-ledger';
 import { judge } from '../../shared/health/types';
-import { deadLetterLines, hotKeyLines, type ConsumerStatus } from '../../tools/commands/status';
+import { deadLetterLines, hotKeyLines, retryLines, type ConsumerStatus } from '../../tools/commands/status';
 
 const T0 = Date.parse('2026-12-05T12:00:00Z');
 const minutes = (n: number) => T0 + n * 60_000;
@@ -115,5 +115,19 @@ describe('mesh status lines', () => {
       ]),
     ).toEqual(['hot keys of orders (last 60 s, 900 events): o-hot 67% 10.0/s (1.0% of the 1 MB/s key limit)']);
     expect(hotKeyLines(null)).toEqual([]);
+  });
+
+  it('names consumers whose service retried 1 % or more of its deliveries', () => {
+    const counted = (consumer: string, received: number, failed: number): ConsumerStatus => ({
+      consumer,
+      topic: 'orders',
+      delivery: 'pull',
+      service: 'processor',
+      counters: { received, done: received - failed, duplicate: 0, deadLettered: 0, failed },
+      health: null,
+    });
+    expect(retryLines({ consumers: [counted('a', 1000, 9), counted('b', 1000, 10), counted('c', 0, 0)] })).toEqual([
+      "b: 10 of 1000 deliveries failed and were retried (1.0%): see its service's log",
+    ]);
   });
 });

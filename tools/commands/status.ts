@@ -205,6 +205,23 @@ export async function readGcpStatus(spec: MeshSpec, project: string, client?: Me
   }
 }
 
+/**
+ * Deliveries a consumer's service failed and sent back for a retry (nack, 5xx: `failed`) as a share
+ * of what it received, since the service started. Google: "A background rate of retryable errors
+ * (lower than 1%) is not a cause for concern" (https://cloud.google.com/pubsub/docs/monitoring), so
+ * status speaks from 1 %. In GCP the `<c>-retries` alert watches Pub/Sub's own counts.
+ */
+export const RETRY_WARN_SHARE = 0.01;
+
+export function retryLines(status: Pick<MeshStatus, 'consumers'>): string[] {
+  return status.consumers
+    .filter((c) => c.counters && c.counters.received > 0 && c.counters.failed / c.counters.received >= RETRY_WARN_SHARE)
+    .map((c) => {
+      const { failed, received } = c.counters!;
+      return `${c.consumer}: ${failed} of ${received} deliveries failed and were retried (${((failed * 100) / received).toFixed(1)}%): see its service's log`;
+    });
+}
+
 /** One line per consumer with dead letters held: how many, the oldest against its triage SLA, why. */
 export function deadLetterLines(status: Pick<MeshStatus, 'consumers'>): string[] {
   const lines: string[] = [];
@@ -301,6 +318,7 @@ export function statusReport(status: MeshStatus): { head: string[]; rows: string
         'a replay from the topic can soon no longer cover its gap',
     );
   }
+  lines.push(...retryLines(status));
   lines.push(...deadLetterLines(status));
   lines.push(...hotKeyLines(status.hotKeys));
   if (status.anomalies) lines.push(describeAnomalies(status.anomalies));
@@ -327,9 +345,7 @@ export function register(program: Command): void {
     .option('--project <id>', 'GCP project (with --gcp; default GOOGLE_CLOUD_PROJECT, else the spec project)')
     .action(async (options: { json?: boolean; gcp?: boolean; project?: string }) => {
       const spec = loadSpec(program.opts().spec);
-      const status = options.gcp
-        ? await readGcpStatus(spec, options.project ?? process.env.GOOGLE_CLOUD_PROJECT ?? spec.project)
-        : await readMeshStatus(spec);
+      const status = options.gcp ? await readGcpStatus(spec, options.project ?? process.env.GOOGLE_CLOUD_PROJECT ?? spec.project) : await readMeshStatus(spec);
       if (options.json) {
         console.log(JSON.stringify(status, null, 2));
       } else {
