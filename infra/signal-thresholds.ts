@@ -27,7 +27,7 @@ export const RETRY_SUSTAIN_SECONDS = 600;
  * reaches back only as far as the topic keeps messages (topics.ts), so past the retention a gap of
  * this consumer can no longer be replayed from the topic; at half there is as long again to act.
  */
-export const RETENTION_HALF_RATIO = 0.5;
+export { TOPIC_RETENTION_WARN_RATIO as RETENTION_HALF_RATIO } from '../shared/health/types';
 
 /**
  * The dead-letter reasons (shared/consumer/errors.ts POISON_REASONS) that mean the event breaks its
@@ -38,7 +38,7 @@ export const RETENTION_HALF_RATIO = 0.5;
  * rejected-by-sink and handler (a valid event a handler or sink cannot take), max-attempts (retries
  * ran out). `<c>-dead-letters` sees every dead letter whatever its reason.
  */
-export const SCHEMA_FAILURE_REASONS = ['schema', 'unknown-type'] as const;
+export { SCHEMA_FAILURE_REASONS } from '../shared/consumer/dead-letter';
 
 /** More than this many schema-failure dead letters of one consumer within SCHEMA_DEAD_LETTER_WINDOW_SECONDS fires. */
 export const SCHEMA_DEAD_LETTERS_PER_HOUR = 10;

@@ -23,7 +23,6 @@ import {
   createPipeline,
   DeadLetterPublisher,
   InFlight,
-  drainPulls,
   pullsOf,
   type PullConsumer,
   type AckLog,
@@ -39,6 +38,7 @@ import type { ConsumerSpec, MeshSpec } from '../../shared/spec';
 import { bigquerySubscriptionTableSchema, type InsertRow } from '../../shared/warehouse';
 import { ensureTable, type TableChange } from './tables';
 import type { WarehouseLoader } from './loader';
+import { PullSet } from './pull-set';
 
 /** The spec's BigQuery-kind consumers. */
 export const bigqueryConsumers = (spec: MeshSpec): ConsumerSpec[] => Object.values(spec.consumers).filter((c) => c.delivery === 'bigquery' && c.table);
@@ -98,6 +98,7 @@ export class ArchiveDrain {
   private readonly sinks: DeadLetterSink[] = [];
   private readonly counters = new Map<string, ConsumerCounters>();
   private readonly inFlight = new InFlight();
+  private readonly set: PullSet;
 
   constructor(private readonly options: ArchiveDrainOptions) {
     this.consumers = bigqueryConsumers(options.spec);
@@ -112,33 +113,26 @@ export class ArchiveDrain {
         ...pullsOf({ pubsub: options.pubsub, consumer, pipeline, log: options.log, maxStreams: options.maxStreams, transport: options.pullTransport }),
       );
     }
+    this.set = new PullSet(this.pulls, this.inFlight, options.log, 'archive rows');
   }
 
   get ready(): boolean {
-    return this.pulls.every((p) => p.ready);
+    return this.set.ready;
   }
 
-  async start(): Promise<void> {
-    await Promise.all(this.pulls.map((p) => p.start()));
+  start(): Promise<void> {
+    return this.set.start();
   }
 
   /** Stops intake, waits (at most `timeoutMs`) for rows being written, closes the streams, flushes dead letters. */
   async stop(timeoutMs: number): Promise<void> {
-    const drained = await drainPulls(this.pulls, timeoutMs, this.inFlight);
-    if (!drained)
-      this.options.log.warn({ inFlight: this.inFlight.size }, 'archive rows still being written at the shutdown deadline; their messages will be redelivered');
-    await Promise.all(this.pulls.map((p) => p.close()));
+    await this.set.stop(timeoutMs);
     await Promise.all(this.sinks.map((s) => s.flush()));
   }
 
   /** consumer name -> counters, like the runtime's /stats. */
   stats(): Record<string, ConsumerCounters & { table: string; ready: boolean }> {
-    return Object.fromEntries(
-      this.consumers.map((c) => [
-        c.name,
-        { table: c.table!, ready: this.pulls.filter((p) => p.consumer.name === c.name).every((p) => p.ready), ...this.counters.get(c.name)! },
-      ]),
-    );
+    return Object.fromEntries(this.consumers.map((c) => [c.name, { table: c.table!, ready: this.set.readyOf(c.name), ...this.counters.get(c.name)! }]));
   }
 
   private pipeline(consumer: ConsumerSpec, sink: DeadLetterSink, counters: ConsumerCounters, acked?: AckLog): Pipeline {

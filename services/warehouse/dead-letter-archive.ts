@@ -22,7 +22,6 @@ import type { PubSub } from '@google-cloud/pubsub';
 import {
   createPipeline,
   deadLetterReasonOf,
-  drainPulls,
   InFlight,
   PullConsumer,
   PUBSUB_DEAD_LETTER_PREFIX,
@@ -35,6 +34,7 @@ import type { IncomingMessage } from '../../shared/envelope';
 import { consumerResources, type ConsumerSpec, type MeshSpec } from '../../shared/spec';
 import { DEAD_LETTERS_TABLE, deadLetterRow, type InsertRow } from '../../shared/warehouse';
 import type { WarehouseLoader } from './loader';
+import { PullSet } from './pull-set';
 
 /** The `dead_letters` row of one message of `<c>-dlq-archive`. */
 export function archivedDeadLetterRow(consumer: Pick<ConsumerSpec, 'name' | 'topic'>, message: IncomingMessage): InsertRow {
@@ -72,6 +72,7 @@ export class DeadLetterArchive {
   private readonly pulls: PullConsumer[] = [];
   private readonly counters = new Map<string, ConsumerCounters>();
   private readonly inFlight = new InFlight();
+  private readonly set: PullSet;
 
   constructor(private readonly options: DeadLetterArchiveOptions) {
     this.consumers = Object.values(options.spec.consumers);
@@ -107,31 +108,29 @@ export class DeadLetterArchive {
         }),
       );
     }
+    this.set = new PullSet(this.pulls, this.inFlight, options.log, 'dead_letters rows');
   }
 
   get ready(): boolean {
-    return this.pulls.every((p) => p.ready);
+    return this.set.ready;
   }
 
-  async start(): Promise<void> {
-    await Promise.all(this.pulls.map((p) => p.start()));
+  start(): Promise<void> {
+    return this.set.start();
   }
 
   /** Stops intake, waits (at most `timeoutMs`) for rows being written, closes the streams. */
-  async stop(timeoutMs: number): Promise<void> {
-    const drained = await drainPulls(this.pulls, timeoutMs, this.inFlight);
-    if (!drained)
-      this.options.log.warn({ inFlight: this.inFlight.size }, 'dead_letters rows still being written at the shutdown deadline; they will be redelivered');
-    await Promise.all(this.pulls.map((p) => p.close()));
+  stop(timeoutMs: number): Promise<void> {
+    return this.set.stop(timeoutMs);
   }
 
   /** consumer name -> what its archive copied (done) and could not (deadLettered: BigQuery refused the row). */
   stats(): Record<string, ConsumerCounters & { subscription: string; ready: boolean }> {
     return Object.fromEntries(
-      this.consumers.map((c, i) => [
-        c.name,
-        { subscription: consumerResources(c).deadLetterArchive, ready: this.pulls[i].ready, ...this.counters.get(c.name)! },
-      ]),
+      this.consumers.map((c) => {
+        const subscription = consumerResources(c).deadLetterArchive;
+        return [c.name, { subscription, ready: this.set.readyOf(subscription), ...this.counters.get(c.name)! }];
+      }),
     );
   }
 

@@ -29,6 +29,13 @@ export const DEAD_LETTER_ATTRIBUTES = [
 export const PUBSUB_DEAD_LETTER_PREFIX = 'CloudPubSubDeadLetterSource';
 
 /**
+ * Dead-letter reasons that mean the event breaks its topic's contract: its data fails the topic's
+ * schema (`schema`), or its type is not one the topic carries (`unknown-type`). Counted per hour by
+ * the local health monitor and, in GCP, by a log-based metric (infra/schema-dead-letters.ts).
+ */
+export const SCHEMA_FAILURE_REASONS = ['schema', 'unknown-type'] as const;
+
+/**
  * Why a dead letter is there, from its attributes: the runtime's reason code, `max-delivery-attempts`
  * when Pub/Sub's dead-letter policy forwarded it, else `unknown` (published there by hand).
  */

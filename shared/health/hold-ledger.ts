@@ -5,11 +5,8 @@
  * purge announced (by hold message id, localTapNames.holdExitsTopic). What else leaves a hold (a
  * message pulled from it by hand, or expired after the hold's retention) the monitor cannot tell.
  */
-import { deadLetterReasonOf } from '../consumer/dead-letter';
+import { deadLetterReasonOf, SCHEMA_FAILURE_REASONS } from '../consumer/dead-letter';
 import type { HoldSummary } from './types';
-
-/** Reasons that mean the producer sent data its topic's schema or event types do not allow. */
-export const SCHEMA_FAILURE_REASONS: readonly string[] = ['schema', 'unknown-type'];
 
 export interface HeldEntry {
   /** When it was dead-lettered (its publish time on the dead-letter topic), ms. */
@@ -30,7 +27,7 @@ export class HoldLedger {
   deadLettered(messageId: string, attributes: Readonly<Record<string, string>>, at: number): void {
     const reason = deadLetterReasonOf(attributes);
     this.held.set(messageId, { at, reason, eventId: attributes['ce-id'] });
-    if (SCHEMA_FAILURE_REASONS.includes(reason)) this.schemaFailures.push(at);
+    if ((SCHEMA_FAILURE_REASONS as readonly string[]).includes(reason)) this.schemaFailures.push(at);
   }
 
   /** A held message sent back: the one with its event id, else (no id to match) the oldest. */

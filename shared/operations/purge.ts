@@ -13,11 +13,11 @@
 import type { PubSub } from '@google-cloud/pubsub';
 import { UserError } from '../errors';
 import type { HeldMessage } from '../consumer/dead-letter-hold';
-import { purgeHeld, selectionRecord } from '../consumer/hold-actions';
+import { purgeHeld } from '../consumer/hold-actions';
 import { archivesDeadLetters, localTapNames, type HoldExitNotice } from '../spec/names';
 import type { MeshSpec } from '../spec/types';
-import { assertAccountable, newOperationId, stepsOf, withAuditSteps, type OperationsAudit } from './audit';
-import { affectedEventOf, type HoldOperationRequest } from './redrive';
+import { assertAccountable, newOperationId, withAuditSteps, type OperationsAudit } from './audit';
+import { affectedEventOf, holdStepsOf, type HoldOperationRequest } from './redrive';
 
 export interface PurgeOutcome {
   operationId: string;
@@ -36,15 +36,7 @@ export async function auditedPurge(
       hint: 'redrive them, or add the warehouse service to the spec first',
     });
   const operationId = newOperationId();
-  const step = stepsOf({
-    operationId,
-    operation: 'purge',
-    consumer: request.consumer.name,
-    owner: request.owner,
-    intent: request.intent,
-    operator: request.operator,
-    selection: { ...selectionRecord(request.select), max: request.max ?? 100 },
-  });
+  const step = holdStepsOf('purge', operationId, request);
   const done: HeldMessage[] = [];
   try {
     const purged = await withAuditSteps(

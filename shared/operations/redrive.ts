@@ -41,18 +41,23 @@ export const affectedEventOf = (m: HeldMessage) => m.eventId ?? `hold-message:${
 /** A paced reader asks a Pull for what it sends in 20 s, well inside the hold's 60 s ack deadline. */
 export const pacedBatch = (perSecond?: number) => (perSecond ? Math.max(1, Math.floor(perSecond * 20)) : undefined);
 
+/** The audit steps of an operation on a hold: who, why, and the selection with its bound. */
+export function holdStepsOf(operation: 'redrive' | 'purge', operationId: string, request: HoldOperationRequest, extra: Record<string, unknown> = {}) {
+  return stepsOf({
+    operationId,
+    operation,
+    consumer: request.consumer.name,
+    owner: request.owner!,
+    intent: request.intent!,
+    operator: request.operator,
+    selection: { ...selectionRecord(request.select), max: request.max ?? 100, ...extra },
+  });
+}
+
 export async function auditedRedrive(pubsub: PubSub, audit: Pick<OperationsAudit, 'record'>, request: RedriveRequest): Promise<RedriveOutcome> {
   assertAccountable(request, 'a redrive');
   const operationId = newOperationId();
-  const step = stepsOf({
-    operationId,
-    operation: 'redrive',
-    consumer: request.consumer.name,
-    owner: request.owner,
-    intent: request.intent,
-    operator: request.operator,
-    selection: { ...selectionRecord(request.select), max: request.max ?? 100, ...(request.perSecond ? { perSecond: request.perSecond } : {}) },
-  });
+  const step = holdStepsOf('redrive', operationId, request, request.perSecond ? { perSecond: request.perSecond } : {});
   const pacer = request.perSecond ? new Pacer(request.perSecond) : undefined;
   // What was republished before a failure stays sent (each acked in the hold after its publish): the
   // failed step names it, and the next listing shows what is left.
