@@ -106,18 +106,28 @@ describe('mesh dead-letters: the hold, listed and redriven', () => {
         .then(() => m.ack());
     });
     let redriven;
+    const paced: number[] = [];
+    const progress: number[] = [];
     try {
-      redriven = await redriveHeld(pubsub, consumer, { idleMs: 2000 });
+      // Paced (a rate limit's hook) and counted (a progress bar's): once per message, before its publish.
+      redriven = await redriveHeld(pubsub, consumer, {
+        idleMs: 2000,
+        pace: async () => void paced.push(back.length),
+        onTaken: (count) => progress.push(count),
+      });
       await eventually(() => (back.length >= 2 ? true : undefined), 20000, 'both redriven copies');
     } finally {
       await again.close();
     }
     expect(redriven).toHaveLength(2);
+    expect(paced).toHaveLength(2);
+    expect(progress).toEqual([1, 2]);
     expect(back).toHaveLength(2);
     const byId = Object.fromEntries(back.map((m) => [m.attributes['ce-id'], m]));
     for (const id of [exhausted.id, poison.event.id]) {
       const attrs = byId[id].attributes;
-      expect(Object.keys(attrs).filter((k) => !k.startsWith('ce-') && k !== 'content-type' && !k.startsWith('goog'))).toEqual([]);
+      // The original attributes only (the event's, and the canary bucket MeshPublisher adds): none dead-lettering added.
+      expect(Object.keys(attrs).filter((k) => !k.startsWith('ce-') && !['content-type', 'mesh_bucket'].includes(k) && !k.startsWith('goog'))).toEqual([]);
     }
     expect(byId[poison.event.id].orderingKey).toBe(poison.orderingKey);
     expect(JSON.parse(byId[exhausted.id].data.toString()).orderId).toBe('o-exhausted');
