@@ -191,13 +191,15 @@ export class LocalTapHealth implements HealthSource {
 
   /** What a purge took out of a hold (shared/operations/purge.ts announces it). */
   private holdExits(m: Message): void {
-    let notice: HoldExitNotice;
+    let notice: Partial<HoldExitNotice> | null;
     try {
-      notice = JSON.parse(m.data.toString('utf8')) as HoldExitNotice;
+      notice = JSON.parse(m.data.toString('utf8')) as Partial<HoldExitNotice> | null;
     } catch {
       return; // not ours
     }
-    this.ledgers.get(notice.consumer)?.hold.purged(notice.messageIds ?? []);
+    // Anyone may publish there: what is not a notice is ignored, never thrown inside the tap's listener.
+    if (typeof notice?.consumer !== 'string' || !Array.isArray(notice.messageIds)) return;
+    this.ledgers.get(notice.consumer)?.hold.purged(notice.messageIds.filter((id): id is string => typeof id === 'string'));
   }
 
   /** Applies acks reported since the last read, then measures. */

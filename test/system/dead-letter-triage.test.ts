@@ -144,6 +144,9 @@ it('lists every hold by consumer, owner and reason; redrives by reason at a rate
   expect(redrive.stderr).toMatch(/redrive \[.*\] 3\/3/);
   await eventually(async () => ((await processorReceived()) >= before + 3 ? true : undefined), 60_000, 'the processor to take the redriven orders');
 
+  // Junk on the local purge-notice topic is ignored: the monitor still takes the real notice below.
+  for (const junk of ['null', '{"consumer":7}', 'not json']) await pubsub.topic('mesh-hold-exits').publishMessage({ data: Buffer.from(junk) });
+
   // Purge the understood poison: the hold is empty, the rows stay.
   const purge = await runDocumented('dead-letters processor-orders --purge');
   expect(purge.stdout).toContain("2 purged from processor-orders's hold");
