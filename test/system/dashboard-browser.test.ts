@@ -126,6 +126,10 @@ it('shows events arriving live, a consumer past its SLO in red, one holding dead
     expect(await cellColor('#health tr.dead-letters[data-consumer="dashboard-orders"] td')).toBe('rgb(255, 243, 196)');
     expect(await page.textContent('#health tr[data-consumer="dashboard-orders"] .status-cell')).toBe('dead letters waiting');
     expect(await page.$$('#lag-charts canvas')).toHaveLength(3);
+    // The triage panel (triage-panels.js): a row per consumer, dashboard-orders amber with its one held dead letter.
+    await page.waitForSelector('#dead-letter-holds tr.dead-letters[data-consumer="dashboard-orders"]', { timeout: 30000 });
+    expect(await page.$$('#dead-letter-holds tbody tr')).toHaveLength(3);
+    expect(await page.textContent('#dead-letter-holds tr[data-consumer="dashboard-orders"] td.held')).toBe('1');
 
     // Order anomalies, as the processor's store commits them (shipped before paid, then a gap): the
     // panel counts them per topic and kind and lists the offending orders, newest first.
