@@ -16,18 +16,27 @@ export interface HeldEntry {
 }
 
 const HOUR_MS = 3_600_000;
+/** Purged ids kept while waiting for the dead-letter tap to show them. */
+const MAX_EARLY_EXITS = 100_000;
 
 export class HoldLedger {
   /** Hold message id -> entry. */
   private readonly held = new Map<string, HeldEntry>();
+  /**
+   * Ids a purge announced before the dead-letter tap showed them (the taps are separate subscribers:
+   * a monitor that starts on a backlog of both may read the notice first); dropped when they show.
+   */
+  private readonly exitedEarly = new Set<string>();
   /** Times of schema-failure dead letters within the last hour. */
   private schemaFailures: number[] = [];
 
   /** A message the dead-letter tap showed. */
   deadLettered(messageId: string, attributes: Readonly<Record<string, string>>, at: number): void {
+    if (this.held.has(messageId)) return; // the tap handed it over again
     const reason = deadLetterReasonOf(attributes);
-    this.held.set(messageId, { at, reason, eventId: attributes['ce-id'] });
     if ((SCHEMA_FAILURE_REASONS as readonly string[]).includes(reason)) this.schemaFailures.push(at);
+    if (this.exitedEarly.delete(messageId)) return;
+    this.held.set(messageId, { at, reason, eventId: attributes['ce-id'] });
   }
 
   /** A held message sent back: the one with its event id, else (no id to match) the oldest. */
@@ -47,11 +56,16 @@ export class HoldLedger {
 
   /** Hold messages a purge took. */
   purged(messageIds: readonly string[]): void {
-    for (const id of messageIds) this.held.delete(id);
+    for (const id of messageIds) if (!this.held.delete(id)) this.exitedEarly.add(id);
+    for (const id of this.exitedEarly) {
+      if (this.exitedEarly.size <= MAX_EARLY_EXITS) break;
+      this.exitedEarly.delete(id);
+    }
   }
 
   clear(): void {
     this.held.clear();
+    this.exitedEarly.clear();
     this.schemaFailures = [];
   }
 
