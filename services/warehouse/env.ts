@@ -1,8 +1,8 @@
 /**
  * The warehouse's own environment variables (index.ts documents them with the common ones).
  */
-import { BigQuery } from '@google-cloud/bigquery';
 import { ConsumerConfigError } from '../../shared/consumer';
+export { bigqueryFromEnv } from '../../shared/consumer/env';
 import type { BatcherOptions } from './batcher';
 import { TABLES_MODE_ENV, type TablesMode } from './verify';
 
@@ -23,13 +23,6 @@ export function batchFromEnv(env: Env = process.env): BatcherOptions {
     maxBytes: positiveInt(env, 'WAREHOUSE_BATCH_BYTES'),
     maxDelayMs: positiveInt(env, 'WAREHOUSE_BATCH_DELAY_MS'),
   };
-}
-
-/** The local endpoint when BIGQUERY_EMULATOR_HOST is set, else BigQuery with application default credentials. */
-export function bigqueryFromEnv(projectId: string, location: string, env: Env = process.env): BigQuery {
-  const host = env.BIGQUERY_EMULATOR_HOST?.trim();
-  if (host) return new BigQuery({ projectId, location, apiEndpoint: /^https?:\/\//.test(host) ? host : `http://${host}` });
-  return new BigQuery({ projectId, location });
 }
 
 /**

@@ -16,8 +16,12 @@
  *                              "signature" anywhere else
  *   MESH_PULL_TRANSPORT        "streaming" or "unary" (default: unary on the Pub/Sub emulator, whose
  *                              StreamingPull ignores flow control; streaming otherwise)
+ *   BIGQUERY_EMULATOR_HOST     use the local BigQuery endpoint at this URL (the warehouse; the audit of a canary's automatic abort)
+ *   MESH_CANARY_OF             run as the canary of this consumer (shared/canary/runtime.ts): pull its canary subscription only
+ *   MESH_CANARIES              "on" or "off": follow the consumers' canaries (default on the emulators only)
  *   LOG_LEVEL                  pino level (default info)
  */
+import { BigQuery } from '@google-cloud/bigquery';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import { emulatorFirestore } from '../emulators/firestore';
@@ -107,4 +111,11 @@ export function hostFromEnv(env: Env = process.env): string | undefined {
 /** Off the emulators, true on them: keeps google-auth-library from probing for a metadata server. */
 export function usingEmulators(env: Env = process.env): boolean {
   return Boolean(env.PUBSUB_EMULATOR_HOST || env.FIRESTORE_EMULATOR_HOST || env.BIGQUERY_EMULATOR_HOST?.trim());
+}
+
+/** The local endpoint when BIGQUERY_EMULATOR_HOST is set, else BigQuery with application default credentials. */
+export function bigqueryFromEnv(projectId: string, location: string, env: Env = process.env): BigQuery {
+  const host = env.BIGQUERY_EMULATOR_HOST?.trim();
+  if (host) return new BigQuery({ projectId, location, apiEndpoint: /^https?:\/\//.test(host) ? host : `http://${host}` });
+  return new BigQuery({ projectId, location });
 }

@@ -11,6 +11,7 @@
 import type { PubSub } from '@google-cloud/pubsub';
 import { consumerResources } from '../spec/names';
 import type { ConsumerSpec } from '../spec/types';
+import { PUBSUB_DEAD_LETTER_PREFIX } from './dead-letter';
 import { drainHold, HeldCopies, heldMessageOf, redriveAttributes, type HeldMessage, type HoldCopy, type HoldOptions } from './dead-letter-hold';
 
 /**
@@ -27,17 +28,35 @@ export interface HeldSelection {
   since?: Date;
   /** Only messages dead-lettered before this time. */
   until?: Date;
+  /** Only messages dead-lettered from one of these subscriptions (ids; a canary's own, when it ends). */
+  sourceSubscriptions?: readonly string[];
+}
+
+/** The subscription id a dead letter came from: the runtime's attribute, else Pub/Sub's. */
+export function deadLetterSourceOf(attributes: Readonly<Record<string, string>>): string | undefined {
+  const path = attributes.sourceSubscription ?? attributes[`${PUBSUB_DEAD_LETTER_PREFIX}Subscription`];
+  return path?.slice(path.lastIndexOf('/') + 1);
 }
 
 /** Whether a held message is in the selection: every criterion given holds. */
-export function selector(selection: HeldSelection = {}): (m: Pick<HeldMessage, 'reason' | 'eventId' | 'deadLetteredAt'>) => boolean {
+export function selector(
+  selection: HeldSelection = {},
+): (m: Pick<HeldMessage, 'reason' | 'eventId' | 'deadLetteredAt'> & Partial<Pick<HeldMessage, 'attributes'>>) => boolean {
   const reasons = selection.reasons && new Set(selection.reasons);
+  const sources = selection.sourceSubscriptions && new Set(selection.sourceSubscriptions);
   const eventIds = selection.eventIds && new Set(selection.eventIds);
   const since = selection.since?.getTime() ?? -Infinity;
   const until = selection.until?.getTime() ?? Infinity;
   return (m) => {
     const at = Date.parse(m.deadLetteredAt);
-    return (!reasons || reasons.has(m.reason)) && (!eventIds || (m.eventId !== undefined && eventIds.has(m.eventId))) && !(at < since) && !(at >= until);
+    const source = sources && deadLetterSourceOf(m.attributes ?? {});
+    return (
+      (!reasons || reasons.has(m.reason)) &&
+      (!eventIds || (m.eventId !== undefined && eventIds.has(m.eventId))) &&
+      (!sources || (source !== undefined && sources.has(source))) &&
+      !(at < since) &&
+      !(at >= until)
+    );
   };
 }
 

@@ -4,8 +4,22 @@
  * exits 1 with a fatal log line if it cannot start.
  */
 import { loadSpec } from '../spec';
+import { randomUUID } from 'node:crypto';
+import { recordedAutoAbort } from '../canary/audited';
+import { CanaryRuntime } from '../canary/runtime';
+import { OperationsAudit } from '../operations/audit';
 import { ControlWatcher } from '../operations/controls';
-import { firestoreFromEnv, hostFromEnv, portFromEnv, projectFromEnv, pubsubFromEnv, pullTransportFromEnv, pushAuthFromEnv, usingEmulators } from './env';
+import {
+  bigqueryFromEnv,
+  firestoreFromEnv,
+  hostFromEnv,
+  portFromEnv,
+  projectFromEnv,
+  pubsubFromEnv,
+  pullTransportFromEnv,
+  pushAuthFromEnv,
+  usingEmulators,
+} from './env';
 import { createLogger, type Logger } from './logger';
 import type { MeshService, ServiceAppOptions } from './service';
 import { runService } from './shutdown';
@@ -32,6 +46,7 @@ export function runServiceFromEnv(serviceName: string, build: (env: ServiceEnvir
       log,
       traceProject: usingEmulators() ? undefined : projectId,
       controls: controlsFor(spec, serviceName, projectId, log),
+      canary: canaryFor(spec, serviceName, projectId, log),
     };
     const service = await build({ common, projectId, log });
     await runService(service, { port: portFromEnv(spec, serviceName), host: hostFromEnv(), log });
@@ -50,4 +65,34 @@ function controlsFor(spec: ServiceAppOptions['spec'], serviceName: string, proje
   const pulls = spec.services[serviceName]?.consumers.some((name) => spec.consumers[name]?.delivery === 'pull');
   if (!pulls || process.env.MESH_CONSUMER_CONTROLS === 'off') return undefined;
   return new ControlWatcher({ db: firestoreFromEnv(projectId), log });
+}
+
+/**
+ * Every service with push or pull consumers follows their canaries (shared/canary/runtime.ts):
+ * MESH_CANARY_OF=<consumer> makes this process the canary of that consumer; otherwise it is the
+ * stable side, which splits while a canary runs and aborts one past its threshold (recorded in
+ * operations_audit when it can write there). MESH_CANARIES=on|off; default on the emulators only:
+ * in GCP a canary needs grants and a canary deployment infra does not make yet (docs/operations.md).
+ */
+function canaryFor(spec: ServiceAppOptions['spec'], serviceName: string, projectId: string, log: Logger): CanaryRuntime | undefined {
+  const delivers = spec.services[serviceName]?.consumers.some((name) => ['push', 'pull'].includes(spec.consumers[name]?.delivery ?? ''));
+  // On the emulators only where the Firestore emulator is there to hold the canaries.
+  const byDefault = usingEmulators() && process.env.FIRESTORE_EMULATOR_HOST ? 'on' : 'off';
+  if (!delivers || (process.env.MESH_CANARIES ?? byDefault) === 'off') return undefined;
+  const db = firestoreFromEnv(projectId);
+  const canaryOf = process.env.MESH_CANARY_OF?.trim();
+  const target = () => ({
+    pubsub: pubsubFromEnv(projectId),
+    firestore: db,
+    audit: new OperationsAudit(bigqueryFromEnv(projectId, spec.warehouse.location), spec, projectId),
+  });
+  return new CanaryRuntime({
+    db,
+    log,
+    instance: randomUUID(),
+    role: canaryOf ? { kind: 'canary', consumer: canaryOf } : { kind: 'stable' },
+    onAborted: (control, verdict) => recordedAutoAbort(target(), spec.consumers[control.consumer], control, verdict, log),
+    // The canary ended: this process stops the way Cloud Run stops it (runService's SIGTERM path).
+    onEnded: () => process.kill(process.pid, 'SIGTERM'),
+  });
 }

@@ -373,6 +373,11 @@ export function pullsOf(options: Omit<PullConsumerOptions, 'subscription'>): Pul
   return [new PullConsumer(options), new PullConsumer({ ...options, subscription: consumerResources(options.consumer).redriveSubscription, maxStreams: 1 })];
 }
 
+/** A canary instance's pull: the canary's own subscription only (shared/canary). */
+export function canaryPullsOf(options: Omit<PullConsumerOptions, 'subscription'>): PullConsumer[] {
+  return [new PullConsumer({ ...options, subscription: consumerResources(options.consumer).canarySubscription })];
+}
+
 /**
  * Stops the pulls' intake and waits, at most timeoutMs, until they have settled what they pulled and
  * `handlers` has nothing running. Resolves false on timeout.

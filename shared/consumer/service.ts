@@ -8,7 +8,7 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import express, { type Express } from 'express';
 import { randomUUID } from 'node:crypto';
 import type { PubSub } from '@google-cloud/pubsub';
 import { consumerResources, pushPath } from '../spec/names';
@@ -21,10 +21,12 @@ import { ConsumerConfigError } from './errors';
 import { InFlight } from './inflight';
 import { createLogger, type Logger } from './logger';
 import { createPipeline, type Pipeline } from './pipeline';
-import { drainPulls, pullsOf, type PullTransport } from './pull';
+import { canaryPullsOf, drainPulls, pullsOf, type PullTransport } from './pull';
+import type { CanaryRuntime } from '../canary/runtime';
 import type { OpenRetryOptions } from './subscription-access';
 import { createPushListener, type PushRoute } from './push';
 import { ServiceStats } from './stats';
+import { errorResponder, withTimeout } from './service-support';
 import type { Handlers } from './types';
 
 /** This process, in the ack log's answers (a restarted service numbers its acks from 0 again). */
@@ -80,6 +82,12 @@ export interface MeshServiceOptions {
    * one pulls nothing, from its own subscription nor its redrive one. Default none: never paused.
    */
   controls?: ConsumerControlSource;
+  /**
+   * The consumers' canaries (shared/canary/runtime.ts). A `canary` role serves its one consumer from
+   * `<c>-canary` only; the `stable` role splits each consumer's own subscription while a canary runs.
+   * Default none: no canary can run.
+   */
+  canary?: CanaryRuntime;
 }
 
 /** What every service's create<Name>App takes besides its own stores: passed through to createMeshService. */
@@ -101,6 +109,7 @@ export interface ServiceAppOptions {
   dependencyProbe?: { intervalMs?: number; timeoutMs?: number };
   handlerTimeoutMs?: number;
   controls?: ConsumerControlSource;
+  canary?: CanaryRuntime;
 }
 
 /** The createMeshService options a service app passes through from its ServiceAppOptions, with its handlers decorated. */
@@ -121,6 +130,7 @@ export function serviceOptionsFrom(options: ServiceAppOptions, serviceName: stri
     dependencyProbe: options.dependencyProbe,
     handlerTimeoutMs: options.handlerTimeoutMs,
     controls: options.controls,
+    canary: options.canary,
   };
 }
 
@@ -148,10 +158,17 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
   const serviceSpec = spec.services[serviceName];
   if (!serviceSpec) throw new ConsumerConfigError(`unknown service "${serviceName}" (services: ${Object.keys(spec.services).join(', ')})`);
   const log = options.log ?? createLogger({ service: serviceName });
-  const consumers = serviceSpec.consumers.map((name) => spec.consumers[name]).filter((c) => c.delivery === 'push' || c.delivery === 'pull');
+  const canaryRole = options.canary?.role;
+  const consumers = serviceSpec.consumers
+    .map((name) => spec.consumers[name])
+    .filter((c) => c.delivery === 'push' || c.delivery === 'pull')
+    // A canary instance serves the one consumer it is the canary of.
+    .filter((c) => canaryRole?.kind !== 'canary' || c.name === canaryRole.consumer);
+  if (canaryRole?.kind === 'canary' && !consumers.length)
+    throw new ConsumerConfigError(`service ${serviceName} has no push or pull consumer "${canaryRole.consumer}" to be the canary of`);
   const missing = consumers.filter((c) => !handlers[c.name]).map((c) => c.name);
   if (missing.length) throw new ConsumerConfigError(`service ${serviceName}: no handler for consumer${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
-  const extra = Object.keys(handlers).filter((name) => !consumers.some((c) => c.name === name));
+  const extra = Object.keys(handlers).filter((name) => !consumers.some((c) => c.name === name) && canaryRole?.kind !== 'canary');
   if (extra.length)
     throw new ConsumerConfigError(
       `service ${serviceName}: handlers for ${extra.join(', ')}, which are not push/pull consumers of this service in ${spec.file}`,
@@ -179,7 +196,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
   for (const consumer of consumers) {
     const deadLetter = options.deadLetter?.(consumer) ?? new DeadLetterPublisher({ pubsub, consumer });
     sinks.push(deadLetter);
-    pipelines[consumer.name] = createPipeline({
+    const pipeline = createPipeline({
       spec,
       consumer,
       delivery: consumer.delivery as 'push' | 'pull',
@@ -192,6 +209,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
       traceProject: options.traceProject,
       handlerTimeoutMs: options.handlerTimeoutMs,
     });
+    pipelines[consumer.name] = options.canary ? options.canary.gate(consumer.name, pipeline, stats.acksOf(consumer.name)) : pipeline;
   }
 
   let started = false;
@@ -209,7 +227,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
   const pulls = consumers
     .filter((c) => c.delivery === 'pull')
     .flatMap((consumer) =>
-      pullsOf({
+      (canaryRole?.kind === 'canary' ? canaryPullsOf : pullsOf)({
         pubsub,
         consumer,
         pipeline: pipelines[consumer.name],
@@ -261,6 +279,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
           }),
     });
   });
+  if (options.canary) stats.addSection('canary', () => options.canary!.snapshot());
   app.get('/stats', (_req, res) => {
     res.json(stats.snapshot());
   });
@@ -316,6 +335,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
       const bound = (server.address() as AddressInfo).port;
       // A consumer paused before this instance started must not pull at all: read the controls first.
       await watchControls();
+      await options.canary?.start(consumers.map((c) => c.name));
       await Promise.all([...pulls.map((p) => p.start()), dependencies.start()]);
       started = true;
       log.info({ port: bound, push: routes.map((r) => r.path), pull: [...new Set(pulls.map((p) => p.consumer.name))] }, `${serviceName} listening on ${bound}`);
@@ -346,44 +366,13 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
           () => log.warn('dead-letter flush did not finish in time'),
           log,
         );
+        // After the pulls settled: a canary instance's last report says it stopped, and the end of its canary moves what is left.
+        await withTimeout(options.canary?.close() ?? Promise.resolve(), 1000, () => log.warn('the last canary report did not finish in time'), log);
         server?.closeAllConnections();
         await closed;
         log.info({ stats: stats.snapshot().consumers }, 'stopped');
       })();
       return stopping;
     },
-  };
-}
-
-async function withTimeout(work: Promise<unknown>, ms: number, onTimeout: () => void, log?: Logger): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
-  const finished = work.then(
-    () => 'ok' as const,
-    (error) => {
-      log?.error({ err: error }, 'shutdown step failed');
-      return 'ok' as const;
-    },
-  );
-  const result = await Promise.race([finished, timedOut]);
-  clearTimeout(timer);
-  if (result === 'timeout') onTimeout();
-}
-
-/**
- * After every route: a failed request answers JSON `{error, errorId}` and never a stack trace
- * (express's default handler prints one outside production); the log line with the stack carries
- * the same errorId, so a person with the answer finds the cause.
- */
-export function errorResponder(log: Logger): ErrorRequestHandler {
-  return (error: Error & { status?: number; statusCode?: number; expose?: boolean }, req, res, _next) => {
-    const status = error.status ?? error.statusCode ?? 500;
-    const errorId = randomUUID();
-    const fields = { err: error, errorId, method: req.method, path: req.path, status };
-    if (status >= 500) log.error(fields, 'request failed');
-    else log.warn(fields, 'request refused');
-    if (res.headersSent) return void res.end();
-    // 4xx from body parsing and the like say what was wrong (http-errors marks them expose); 5xx say nothing more.
-    res.status(status).json({ error: status < 500 && error.expose !== false ? error.message : 'internal error', errorId });
   };
 }

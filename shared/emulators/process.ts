@@ -131,7 +131,8 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions): Pro
   throw new EmulatorStartError(`${label} was not ready after ${(options.readyTimeoutMs ?? 60000) / 1000}s:\n${tail(logFile)}`);
 }
 
-function tail(file: string, lines = 15): string {
+/** The last lines of a log file, for an error message. */
+export function tail(file: string, lines = 15): string {
   try {
     return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n');
   } catch {

@@ -10,7 +10,7 @@ import { UserError } from '../errors';
 import type { MeshSpec } from '../spec/types';
 import { ensureToolTable, OPERATIONS_AUDIT_PARTITION_FIELD, OPERATIONS_AUDIT_TABLE, operationsAuditTableSchema, timestampText } from '../warehouse';
 
-export type OperationKind = 'redrive' | 'purge' | 'pause' | 'resume';
+export type OperationKind = 'redrive' | 'purge' | 'pause' | 'resume' | 'canary-start' | 'canary-promote' | 'canary-abort';
 export type OperationState = 'started' | 'completed' | 'failed';
 
 /** Who asks and why: required of every operation. */

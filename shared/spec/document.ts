@@ -113,6 +113,20 @@ export const consumerDocument = z
       .object({ oldestUnacked: durationText.default('5m'), backlog: z.number().int().positive().default(10000) })
       .strict()
       .default({ oldestUnacked: '5m', backlog: 10000 }),
+    /**
+     * `mesh canary` aborts a canary of this consumer by itself once the canary handled minEvents and its
+     * error rate exceeds the stable side's by errorMargin (percentage points, e.g. 5%).
+     */
+    canary: z
+      .object({
+        errorMargin: z
+          .string()
+          .regex(/^\d+(\.\d+)?%$/, 'must be a percentage such as 5%')
+          .optional(),
+        minEvents: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -10,7 +10,7 @@ import { DEFAULT_REPLAY_CEILING, parseDuration, parseRate } from './duration';
 import { DEFAULT_EVENT_TIME_BOUNDS } from '../envelope/time';
 import { ownershipIssues, undefinedOwners } from './ownership';
 import { checkRules, type RuleIssue } from './rules';
-import type { MeshSpec, RecoverySpec } from './types';
+import { DEFAULT_CANARY_POLICY, type MeshSpec, type RecoverySpec } from './types';
 import { UserError } from '../errors';
 
 export interface SpecIssue {
@@ -224,6 +224,10 @@ function normalize(doc: MeshDocument, file: string): MeshSpec {
       replayCeilingPerSecond: parseRate(c.replay?.ceiling ?? DEFAULT_REPLAY_CEILING),
       flowControl: c.flowControl,
       lagSlo: { oldestUnackedSeconds: parseDuration(c.lagSlo.oldestUnacked), backlog: c.lagSlo.backlog },
+      canary: {
+        errorMargin: c.canary?.errorMargin === undefined ? DEFAULT_CANARY_POLICY.errorMargin : Number(c.canary.errorMargin.slice(0, -1)) / 100,
+        minEvents: c.canary?.minEvents ?? DEFAULT_CANARY_POLICY.minEvents,
+      },
     };
     if (c.service && spec.services[c.service]) spec.services[c.service].consumers.push(name);
   }

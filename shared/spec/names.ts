@@ -20,6 +20,11 @@ export const consumerResources = (consumer: Pick<ConsumerSpec, 'name'>) => ({
    * redrive or purge took it out of the hold.
    */
   deadLetterArchive: `${consumer.name}-dlq-archive`,
+  /**
+   * A canary's own subscription on the consumer's topic (shared/canary), filtered to the canary's
+   * buckets; it exists only while a canary runs (`mesh canary start` creates it, its end deletes it).
+   */
+  canarySubscription: `${consumer.name}-canary`,
 });
 
 /** The schema resource of a topic. */

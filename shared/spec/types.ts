@@ -47,7 +47,19 @@ export interface ConsumerSpec {
   replayCeilingPerSecond: number;
   flowControl: { maxMessages: number; maxBytes: number };
   lagSlo: { oldestUnackedSeconds: number; backlog: number };
+  /** When a canary of it aborts by itself (shared/canary/judge.ts); absent in hand-built specs: DEFAULT_CANARY_POLICY. */
+  canary?: CanaryPolicy;
 }
+
+export interface CanaryPolicy {
+  /** How much the canary's error rate may exceed the stable side's (0.05 = 5 percentage points). */
+  errorMargin: number;
+  /** Deliveries the canary handles before it is judged at all. */
+  minEvents: number;
+}
+
+/** 5 points over at least 50 deliveries: one failure in 50 is 2 %, so a single unlucky event never aborts. */
+export const DEFAULT_CANARY_POLICY: CanaryPolicy = { errorMargin: 0.05, minEvents: 50 };
 
 export type ServiceDependency = 'firestore' | 'bigquery' | 'monitoring';
 

@@ -16,6 +16,7 @@ import { register as replay } from './replay';
 import { register as audit } from './audit';
 import { register as pause } from './pause';
 import { register as runbooks } from './runbooks';
+import { register as canary } from './canary';
 
 export const commands: ((program: Command) => void)[] = [
   validate,
@@ -34,4 +35,5 @@ export const commands: ((program: Command) => void)[] = [
   audit,
   pause,
   runbooks,
+  canary,
 ];
