@@ -27,6 +27,8 @@
  *                                proxy`) | iap (IAP on the Cloud Run service; refused while it receives push)
  *   event-mesh:ignorePausedState default false: when `pulumi up` cannot read which consumers are paused
  *                                (infra/paused.ts), deploy as if none were instead of failing
+ *   event-mesh:canaries          default {}: per consumer {image, share} ("5%"): deploys a canary of it
+ *                                (infra/canaries.ts) that `mesh canary start <consumer> --gcp` then runs
  */
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
@@ -35,6 +37,8 @@ import { type CloudRunIngress, DASHBOARD_SERVICE, defaultIngressOf, pullsMessage
 import { warehouseProblems } from '../shared/warehouse';
 import { UserError } from '../shared/errors';
 import { PARITY_JOB_NAME } from '../shared/parity';
+import { parseShare } from '../shared/canary/routing';
+import { canaryProblems } from './canary-config';
 
 export interface Scaling {
   minInstances: number;
@@ -62,6 +66,14 @@ export interface MeshConfig {
   replayOperators: string[];
   /** Deploy as if nothing were paused when the paused state cannot be read (infra/paused.ts). */
   ignorePausedState: boolean;
+  /** Canary deployments by consumer (infra/canaries.ts): the image to try and its share of the buckets. */
+  canaries: Record<string, CanaryDeployment>;
+}
+
+export interface CanaryDeployment {
+  image: string;
+  /** Percent of the buckets (shared/canary/routing.ts). */
+  share: number;
 }
 
 /** How viewers reach the dashboard: Cloud Run IAM (run.invoker + gcloud proxy) or IAP on the service. */
@@ -83,6 +95,7 @@ export interface RawMeshConfig {
   dashboardAccess?: string;
   replayOperators?: string[];
   ignorePausedState?: boolean;
+  canaries?: Record<string, { image?: unknown; share?: unknown }>;
 }
 
 export const INFRA_DIR = __dirname;
@@ -172,6 +185,19 @@ export function parseMeshConfig(raw: RawMeshConfig): MeshConfig {
   if (raw.ignorePausedState !== undefined && typeof raw.ignorePausedState !== 'boolean')
     problems.push(`event-mesh:ignorePausedState must be true or false, got "${String(raw.ignorePausedState)}"`);
 
+  const canaries: Record<string, CanaryDeployment> = {};
+  if (raw.canaries !== undefined && !isRecord(raw.canaries)) problems.push('event-mesh:canaries must be a map of consumer to {image, share}');
+  for (const [consumer, value] of Object.entries(isRecord(raw.canaries) ? raw.canaries : {})) {
+    const image = isRecord(value) ? value.image : undefined;
+    if (typeof image !== 'string' || !image) problems.push(`event-mesh:canaries.${consumer}.image must be an image reference`);
+    try {
+      const share = parseShare(String(isRecord(value) ? value.share : ''));
+      if (typeof image === 'string' && image) canaries[consumer] = { image, share };
+    } catch (error) {
+      problems.push(`event-mesh:canaries.${consumer}.share: ${(error as Error).message}`);
+    }
+  }
+
   if (problems.length) throw new MeshConfigError(problems);
   const region = raw.region || DEFAULT_REGION;
   return {
@@ -189,6 +215,7 @@ export function parseMeshConfig(raw: RawMeshConfig): MeshConfig {
     dashboardAccess: dashboardAccess as DashboardAccess,
     replayOperators,
     ignorePausedState: raw.ignorePausedState ?? false,
+    canaries,
   };
 }
 
@@ -240,6 +267,7 @@ export function configProblems(config: MeshConfig, spec: MeshSpec): string[] {
       );
     }
   }
+  problems.push(...canaryProblems(config, spec));
   if (config.dashboardViewers.length && !services.includes(DASHBOARD_SERVICE))
     problems.push(`event-mesh:dashboardViewers: the spec has no ${DASHBOARD_SERVICE} service`);
   if (config.dashboardAccess === 'iap' && receivesPush(spec, DASHBOARD_SERVICE)) {
@@ -271,6 +299,7 @@ export function readRawConfig(): RawMeshConfig {
     replayOperators: mesh.getObject<string[]>('replayOperators'),
     dashboardAccess: mesh.get('dashboardAccess'),
     ignorePausedState: mesh.getBoolean('ignorePausedState'),
+    canaries: mesh.getObject<RawMeshConfig['canaries']>('canaries'),
   };
 }
 

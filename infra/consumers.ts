@@ -162,14 +162,9 @@ function createConsumerTopics(ctx: MeshContext, consumer: ConsumerSpec): Consume
   return { spec: consumer, deadLetterTopic, deadLetterHold, deadLetterArchive, redriveTopic };
 }
 
-const consumerLabels = (consumer: ConsumerSpec) => (role: string) => meshLabels({ 'mesh-consumer': labelValue(consumer.name), 'mesh-role': role });
-
-function createSubscriptions(ctx: MeshContext, plumbing: ConsumerTopics, topic: MeshTopic, delivery: Delivery): MeshConsumer {
-  const { spec: consumer, deadLetterTopic, redriveTopic } = plumbing;
-  const names = consumerResources(consumer);
-  const labels = consumerLabels(consumer);
-  // How messages reach the consumer; the redrive subscription uses the very same.
-  const common = {
+/** How a consumer's subscriptions deliver: its own, its redrive copy and a canary's (canaries.ts) alike. */
+export function deliverySettings(ctx: MeshContext, consumer: ConsumerSpec, deadLetterTopic: gcp.pubsub.Topic) {
+  return {
     project: ctx.config.project,
     ackDeadlineSeconds: consumer.ackDeadlineSeconds,
     retryPolicy: { minimumBackoff: toProtoDuration(consumer.retry.minBackoffSeconds), maximumBackoff: toProtoDuration(consumer.retry.maxBackoffSeconds) },
@@ -178,8 +173,17 @@ function createSubscriptions(ctx: MeshContext, plumbing: ConsumerTopics, topic: 
     // Exactly-once is a pull-only feature (the spec loader refuses it elsewhere).
     enableExactlyOnceDelivery: consumer.delivery === 'pull' && consumer.exactlyOnce,
     expirationPolicy: { ttl: '' }, // never expire, even when idle for 31 days
-    ...delivery.args,
   };
+}
+
+export const consumerLabels = (consumer: ConsumerSpec) => (role: string) => meshLabels({ 'mesh-consumer': labelValue(consumer.name), 'mesh-role': role });
+
+function createSubscriptions(ctx: MeshContext, plumbing: ConsumerTopics, topic: MeshTopic, delivery: Delivery): MeshConsumer {
+  const { spec: consumer, deadLetterTopic, redriveTopic } = plumbing;
+  const names = consumerResources(consumer);
+  const labels = consumerLabels(consumer);
+  // How messages reach the consumer; the redrive subscription uses the very same.
+  const common = { ...deliverySettings(ctx, consumer, deadLetterTopic), ...delivery.args };
   const subscription = new gcp.pubsub.Subscription(
     names.subscription,
     {

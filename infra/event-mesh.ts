@@ -3,7 +3,7 @@
  * in dependency order: APIs -> topics -> warehouse, Firestore -> service accounts -> what the services
  * read and write (dead-letter and redrive topics, pull and BigQuery subscriptions) -> the services'
  * grants on it -> images, Cloud Run services -> push subscriptions (their endpoint is a service; no
- * push config for a paused push consumer) -> the owners' notification channels -> monitoring (lag,
+ * push config for a paused push consumer) -> the canaries the stack deploys -> the owners' notification channels -> monitoring (lag,
  * buffer and dead-letter triage alerts, publish failures, retries, half the topic's retention, the
  * schema dead-letter and anomaly metrics and their alerts; each routed to its owner) ->
  * the scheduled parity job, its metric and its alert.
@@ -15,6 +15,7 @@ import { consumerResources, type MeshSpec } from '../shared/spec';
 import { createAnomalyAlerting } from './anomalies';
 import { enableApis } from './apis';
 import { createBufferAlerts } from './buffer-alerts';
+import { createCanaries } from './canaries';
 import type { MeshConfig } from './config';
 import { createConsumersBeforeServices, createPushConsumers, grantTargetsOf, pausedPushConsumers, type MeshConsumer } from './consumers';
 import type { MeshContext } from './context';
@@ -84,6 +85,7 @@ export class EventMesh extends pulumi.ComponentResource {
     const images = meshImages(ctx);
     this.services = createServices(ctx, accounts, images.services, { dataset: this.warehouse.dataset, ...grantTargetsOf(early) });
     this.consumers = createPushConsumers(ctx, this.topics, early, this.services);
+    createCanaries(ctx, this.topics, this.consumers, this.services);
     const alerting: AlertingContext = {
       ...ctx,
       owners: createOwnerChannels(ctx, Object.fromEntries(Object.values(this.topics).map((t) => [t.spec.name, t.topic]))),

@@ -134,70 +134,97 @@ export function createServices(
   targets: Partial<GrantTargets>,
 ): Record<string, MeshService> {
   const services: Record<string, MeshService> = {};
-  const { project, region } = ctx.config;
   for (const spec of Object.values(ctx.spec.services)) {
-    const { runtime, push } = accounts[spec.name];
     // Every role of the runtime account, on the project, the dataset and the Pub/Sub resources it uses.
-    const runtimeGrants = bindGrants(ctx, `${spec.name}-sa`, memberOf(runtime), serviceGrants(ctx.spec, spec.name), targets);
-    const uri = deterministicUri(ctx, spec.name);
-    const pulls = pullsMessages(ctx.spec, spec.name);
-    const scaling = scalingFor(ctx.config, ctx.spec, spec.name);
-    const pushAckDeadlines = spec.consumers.filter((c) => ctx.spec.consumers[c].delivery === 'push').map((c) => ctx.spec.consumers[c].ackDeadlineSeconds);
-    const access = dashboardAccessOf(ctx, spec.name);
-    const service = new gcp.cloudrunv2.Service(
-      spec.name,
-      {
-        project,
-        location: region,
-        name: spec.name,
-        description: spec.description,
-        ingress: ingressFor(ctx.config, spec.name),
-        // The one switch for teardown (docs/infra.md "Tearing down"); checked in state, so `pulumi up` it first.
-        deletionProtection: ctx.config.deletionProtection,
-        customAudiences: push ? [uri] : undefined,
-        iapEnabled: access?.iap ? true : undefined,
-        labels: meshLabels({ 'mesh-service': labelValue(spec.name), ...(pulls ? { [PULLS_LABEL]: 'true' } : {}) }),
-        template: {
-          serviceAccount: runtime.email,
-          maxInstanceRequestConcurrency: spec.concurrency,
-          // A push request is held until the ack; give it at least the longest ack deadline.
-          timeout: toProtoDuration(Math.max(DEFAULT_TIMEOUT_SECONDS, ...pushAckDeadlines)),
-          scaling: { minInstanceCount: scaling.minInstances, maxInstanceCount: scaling.maxInstances },
-          containers: [
-            {
-              image: images[spec.name],
-              envs: serviceEnv(ctx, spec, push ? { audience: uri, email: push.email } : undefined),
-              ports: { containerPort: CONTAINER_PORT },
-              startupProbe: STARTUP_PROBE,
-              livenessProbe: LIVENESS_PROBE,
-              resources: {
-                limits: { cpu: '1', memory: '512Mi' },
-                // Pull subscribers and background flushes run outside requests: keep CPU allocated for them.
-                // With CPU always allocated Cloud Run also scales on CPU utilization (target 60%) between
-                // min and max instances: https://cloud.google.com/run/docs/about-instance-autoscaling
-                cpuIdle: !pulls,
-                startupCpuBoost: true,
-              },
-            },
-          ],
-        },
-      },
-      resourceOptions(ctx, ...runtimeGrants, ...(access?.ready ?? [])),
-    );
-    const cloudRunServices = { [spec.name]: service };
-    const invoker = push
-      ? (bindGrants(
-          ctx,
-          `${spec.name}-push-sa`,
-          memberOf(push),
-          [{ role: 'roles/run.invoker', on: { kind: 'cloud-run-service', name: spec.name }, reason: 'push delivery' }],
-          { cloudRunServices },
-        )[0] as gcp.cloudrunv2.ServiceIamMember)
-      : undefined;
-    if (access) for (const [who, member, grant] of access.grants) bindGrants(ctx, who, member, [grant], { cloudRunServices });
-    services[spec.name] = { spec, accounts: accounts[spec.name], service, uri, invoker, runtimeGrants };
+    const runtimeGrants = bindGrants(ctx, `${spec.name}-sa`, memberOf(accounts[spec.name].runtime), serviceGrants(ctx.spec, spec.name), targets);
+    // A stable side follows its consumers' canaries (shared/canary/runtime.ts) once the stack deploys one.
+    const followsCanaries = Object.keys(ctx.config.canaries).some((c) => ctx.spec.consumers[c]?.service === spec.name);
+    services[spec.name] = createCloudRunService(ctx, {
+      name: spec.name,
+      spec,
+      accounts: accounts[spec.name],
+      image: images[spec.name],
+      runtimeGrants,
+      extraEnv: followsCanaries ? [{ name: 'MESH_CANARIES', value: 'on' }] : [],
+      access: dashboardAccessOf(ctx, spec.name),
+    });
   }
   return services;
+}
+
+export interface CloudRunServiceArgs {
+  /** Cloud Run service name (and Pulumi name). */
+  name: string;
+  /** The spec service whose code, consumers and settings it runs. */
+  spec: ServiceSpec;
+  accounts: MeshServiceAccounts;
+  image: pulumi.Input<string>;
+  /** What its first revision waits for. */
+  runtimeGrants: pulumi.CustomResource[];
+  extraEnv?: gcp.types.input.cloudrunv2.ServiceTemplateContainerEnv[];
+  /** Only the consumers it pulls (a canary pulls one); default the spec service's. */
+  pulls?: boolean;
+  deletionProtection?: boolean;
+  access?: DashboardAccessPlan;
+}
+
+/** One Cloud Run service running a spec service's code: its own, or a canary of one of its consumers (canaries.ts). */
+export function createCloudRunService(ctx: MeshContext, args: CloudRunServiceArgs): MeshService {
+  const { project, region } = ctx.config;
+  const { spec, name, access } = args;
+  const { runtime, push } = args.accounts;
+  const uri = deterministicUri(ctx, name);
+  const pulls = args.pulls ?? pullsMessages(ctx.spec, spec.name);
+  const scaling = scalingFor(ctx.config, ctx.spec, spec.name);
+  const pushAckDeadlines = spec.consumers.filter((c) => ctx.spec.consumers[c].delivery === 'push').map((c) => ctx.spec.consumers[c].ackDeadlineSeconds);
+  const service = new gcp.cloudrunv2.Service(
+    name,
+    {
+      project,
+      location: region,
+      name,
+      description: spec.description,
+      ingress: ingressFor(ctx.config, spec.name),
+      // The one switch for teardown (docs/infra.md "Tearing down"); checked in state, so `pulumi up` it first.
+      deletionProtection: args.deletionProtection ?? ctx.config.deletionProtection,
+      customAudiences: push ? [uri] : undefined,
+      iapEnabled: access?.iap ? true : undefined,
+      labels: meshLabels({ 'mesh-service': labelValue(spec.name), ...(pulls ? { [PULLS_LABEL]: 'true' } : {}) }),
+      template: {
+        serviceAccount: runtime.email,
+        maxInstanceRequestConcurrency: spec.concurrency,
+        // A push request is held until the ack; give it at least the longest ack deadline.
+        timeout: toProtoDuration(Math.max(DEFAULT_TIMEOUT_SECONDS, ...pushAckDeadlines)),
+        scaling: { minInstanceCount: pulls ? Math.max(1, scaling.minInstances) : scaling.minInstances, maxInstanceCount: scaling.maxInstances },
+        containers: [
+          {
+            image: args.image,
+            envs: [...serviceEnv(ctx, spec, push ? { audience: uri, email: push.email } : undefined), ...(args.extraEnv ?? [])],
+            ports: { containerPort: CONTAINER_PORT },
+            startupProbe: STARTUP_PROBE,
+            livenessProbe: LIVENESS_PROBE,
+            resources: {
+              limits: { cpu: '1', memory: '512Mi' },
+              // Pull subscribers and background flushes run outside requests: keep CPU allocated for them.
+              // With CPU always allocated Cloud Run also scales on CPU utilization (target 60%) between
+              // min and max instances: https://cloud.google.com/run/docs/about-instance-autoscaling
+              cpuIdle: !pulls,
+              startupCpuBoost: true,
+            },
+          },
+        ],
+      },
+    },
+    resourceOptions(ctx, ...args.runtimeGrants, ...(access?.ready ?? [])),
+  );
+  const cloudRunServices = { [name]: service };
+  const invoker = push
+    ? (bindGrants(ctx, `${name}-push-sa`, memberOf(push), [{ role: 'roles/run.invoker', on: { kind: 'cloud-run-service', name }, reason: 'push delivery' }], {
+        cloudRunServices,
+      })[0] as gcp.cloudrunv2.ServiceIamMember)
+    : undefined;
+  if (access) for (const [who, member, grant] of access.grants) bindGrants(ctx, who, member, [grant], { cloudRunServices });
+  return { spec, accounts: args.accounts, service, uri, invoker, runtimeGrants: args.runtimeGrants };
 }
 
 interface DashboardAccessPlan {

@@ -31,7 +31,7 @@ const movedDetail = (c: CanaryCleanup) =>
 
 export async function auditedCanaryStart(
   target: CanaryTarget,
-  request: CanaryRequest & { share: number; build: string },
+  request: CanaryRequest & { share: number; build: string; deployed?: boolean },
   /** Starts the canary instance once the control runs (locally: a second process); its answer is recorded on the control. */
   launch?: (control: CanaryControl) => Promise<CanaryControl['local']>,
 ): Promise<CanaryControl> {
@@ -93,6 +93,11 @@ export async function recordedAutoAbort(
   control: CanaryControl,
   verdict: CanaryVerdict,
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void },
+  /**
+   * Give the messages back here. Locally yes; in GCP the stable side may not publish to the redrive
+   * topic (operators only, infra/operators.ts), so they wait in `<c>-canary` for `mesh canary abort --gcp`.
+   */
+  giveBack = true,
 ): Promise<void> {
   const record = async (r: OperationRecord) => {
     try {
@@ -111,6 +116,13 @@ export async function recordedAutoAbort(
     selection: { canaryId: control.canaryId, share: control.share, build: control.build },
   });
   await withAuditSteps({ record }, step, async () => {
+    if (!giveBack)
+      return {
+        value: undefined,
+        completed: {
+          detail: `the split ended: every bucket is the stable side's; what the canary left waits in ${consumer.name}-canary for \`mesh canary abort ${consumer.name} --gcp\``,
+        },
+      };
     const cleanup = await cleanUpCanary(target, consumer, control, { log });
     return { value: cleanup, completed: { affected: cleanup.backlogMoved + cleanup.deadLettersRedriven, detail: movedDetail(cleanup) } };
   });

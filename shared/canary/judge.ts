@@ -38,8 +38,16 @@ const percent = (rate: number) => `${(rate * 100).toFixed(1)} %`;
 export function judge(reports: readonly SideReport[], policy: CanaryPolicy = DEFAULT_CANARY_POLICY): CanaryVerdict {
   const canary = summarize(reports, 'canary');
   const stable = summarize(reports, 'stable');
-  if (canary.counts.handled < policy.minEvents)
-    return { decision: 'wait', reason: `the canary handled ${canary.counts.handled} of the ${policy.minEvents} deliveries it is judged on`, canary, stable };
+  // Both sides: a stable rate of nothing yet would make any failure of the canary look like a regression
+  // (and a shared outage, failing both, would abort a good build).
+  for (const side of [canary, stable])
+    if (side.counts.handled < policy.minEvents)
+      return {
+        decision: 'wait',
+        reason: `the ${side.side} side handled ${side.counts.handled} of the ${policy.minEvents} deliveries each side is judged on`,
+        canary,
+        stable,
+      };
   const excess = canary.errorRate - stable.errorRate;
   const compared = `canary error rate ${percent(canary.errorRate)} against stable ${percent(stable.errorRate)} (margin ${percent(policy.errorMargin)})`;
   return excess > policy.errorMargin ? { decision: 'abort', reason: compared, canary, stable } : { decision: 'healthy', reason: compared, canary, stable };

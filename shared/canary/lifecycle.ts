@@ -21,6 +21,7 @@ import { redriveHeld } from '../consumer/hold-actions';
 import { chunks, SubscriberRpc } from '../consumer/subscriber-rpc';
 import { consumerResources } from '../spec/names';
 import { DEFAULT_CANARY_POLICY, type ConsumerSpec } from '../spec/types';
+import { readControl } from '../operations/controls';
 import { endCanary, readCanary, readSideReports, writeCanary, type CanaryControl } from './control';
 import { canaryFilter, MAX_FILTER_BYTES } from './routing';
 
@@ -41,6 +42,11 @@ export interface CanaryStartRequest {
   intent: string;
   operator: string;
   canaryId: string;
+  /**
+   * The canary subscription is the deployment's (GCP: infra/canaries.ts made it from the stack config):
+   * check it is there with this share's filter instead of creating it. Default: create it (locally).
+   */
+  deployed?: boolean;
 }
 
 /** The subscription filter of a canary: the consumer's own filter AND the canary's buckets. */
@@ -58,10 +64,18 @@ export function canarySubscriptionFilter(consumer: Pick<ConsumerSpec, 'filter'>,
   return filter;
 }
 
-/** Creates `<c>-canary` and records the canary running. Refuses a second canary, a paused or BigQuery consumer. */
+/** Creates `<c>-canary` (or checks the deployed one) and records the canary running. Refuses a second canary, a paused or BigQuery consumer. */
 export async function startCanary(target: { pubsub: PubSub; firestore: Firestore }, request: CanaryStartRequest): Promise<CanaryControl> {
   const { consumer, share } = request;
   if (consumer.delivery === 'bigquery') throw new UserError(`${consumer.name} is a BigQuery subscription: there is no build of it to try as a canary`);
+  const pause = await readControl(target.firestore, consumer.name);
+  if (pause?.paused)
+    throw new UserError(
+      `${consumer.name} is paused (since ${pause.since}, by ${pause.owner}: ${pause.intent}): a canary of it would be judged against a stable side that handles nothing`,
+      {
+        hint: `resume it first: npm run mesh -- resume ${consumer.name} --owner NAME --intent "why"`,
+      },
+    );
   const current = await readCanary(target.firestore, consumer.name);
   if (current?.state === 'running')
     throw new UserError(`${consumer.name} has a canary running already (${current.canaryId}, ${current.share}% since ${current.since})`, {
@@ -73,30 +87,13 @@ export async function startCanary(target: { pubsub: PubSub; firestore: Firestore
     });
   const filter = canarySubscriptionFilter(consumer, share);
   const names = consumerResources(consumer);
-  const projectId = (await target.pubsub.getClientConfig()).projectId;
   const [exists] = await target.pubsub.subscription(names.canarySubscription).exists();
-  if (exists)
+  if (request.deployed) await assertDeployed(target.pubsub, consumer, share, exists);
+  else if (exists)
     throw new UserError(`${names.canarySubscription} exists, but no canary of ${consumer.name} is running: a previous end did not finish`, {
       hint: `npm run mesh -- canary abort ${consumer.name} --owner NAME --intent "finish the cleanup"`,
     });
-  await target.pubsub.topic(consumer.topic).createSubscription(names.canarySubscription, {
-    filter,
-    ackDeadlineSeconds: consumer.ackDeadlineSeconds,
-    enableMessageOrdering: consumer.ordering,
-    enableExactlyOnceDelivery: consumer.exactlyOnce,
-    deadLetterPolicy: { deadLetterTopic: `projects/${projectId}/topics/${names.deadLetterTopic}`, maxDeliveryAttempts: consumer.deadLetter.maxAttempts },
-    // The emulator stops redelivering after a burst of failures when a retry policy is set (shared/local/apply.ts).
-    ...(target.pubsub.isEmulator
-      ? {}
-      : {
-          retryPolicy: {
-            minimumBackoff: { seconds: consumer.retry.minBackoffSeconds },
-            maximumBackoff: { seconds: consumer.retry.maxBackoffSeconds },
-          },
-        }),
-    // A canary lasts hours, not the default 31 days of inactivity; its end deletes it anyway.
-    expirationPolicy: {},
-  });
+  else await createCanarySubscription(target.pubsub, consumer, filter);
   const control: CanaryControl = {
     consumer: consumer.name,
     canaryId: request.canaryId,
@@ -129,6 +126,11 @@ export interface CanaryCleanup {
 export interface CleanupOptions {
   /** Longest wait for the canary instances to stop. Default 60 s. */
   stopTimeoutMs?: number;
+  /**
+   * Delete `<c>-canary` once empty. Default true: locally the start made it; in GCP it is the
+   * deployment's (infra/canaries.ts) and goes with the canary's entry in the stack config.
+   */
+  deleteSubscription?: boolean;
   /** Called as messages move: a progress line. */
   onMoved?: (moved: number) => void;
   log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
@@ -209,7 +211,13 @@ export async function cleanUpCanary(
     if (!clean) options.log?.warn({ consumer: consumer.name, idleMs }, 'a canary instance did not report stopping; waiting out its leases before the move');
     const [exists] = await target.pubsub.subscription(names.canarySubscription).exists();
     const backlogMoved = exists ? await moveBacklog(target.pubsub, consumer, idleMs, options.onMoved) : 0;
-    if (exists) await target.pubsub.subscription(names.canarySubscription).delete();
+    if (exists && options.deleteSubscription !== false)
+      await target.pubsub
+        .subscription(names.canarySubscription)
+        .delete()
+        .catch((error: { code?: number }) => {
+          if (error.code !== 5) throw error; // NOT_FOUND: a concurrent end deleted it
+        });
     const redriven = await redriveHeld(target.pubsub, consumer, { select: { sourceSubscriptions: [names.canarySubscription] } });
     const cleanup = { backlogMoved, deadLettersRedriven: redriven.length };
     await writeCanary(target.firestore, { ...control, cleanup: { at: new Date().toISOString(), ...cleanup } });
@@ -236,7 +244,48 @@ export async function finishCanary(
   const current = await readCanary(target.firestore, consumer.name);
   let control: CanaryControl | undefined;
   if (current?.state === 'running') control = await endCanary(target.firestore, consumer.name, current.canaryId, state, ended);
-  else if (current && current.cleanup?.error !== undefined && state === 'aborted') control = current;
+  // An ended canary whose messages were not given back (its cleanup failed, or the stable side in GCP may not move them).
+  else if (current && state === 'aborted' && (current.cleanup === undefined || current.cleanup.error !== undefined)) control = current;
   if (!control) throw new UserError(`${consumer.name} has no canary running`, { hint: `npm run mesh -- canary status ${consumer.name}` });
   return { control, cleanup: await cleanUpCanary(target, consumer, control, options) };
+}
+
+/** Locally: `<c>-canary` as the consumer's own subscription would be, filtered to the canary's buckets. */
+async function createCanarySubscription(pubsub: PubSub, consumer: ConsumerSpec, filter: string): Promise<void> {
+  const names = consumerResources(consumer);
+  const projectId = (await pubsub.getClientConfig()).projectId;
+  await pubsub.topic(consumer.topic).createSubscription(names.canarySubscription, {
+    filter,
+    ackDeadlineSeconds: consumer.ackDeadlineSeconds,
+    enableMessageOrdering: consumer.ordering,
+    enableExactlyOnceDelivery: consumer.exactlyOnce,
+    deadLetterPolicy: { deadLetterTopic: `projects/${projectId}/topics/${names.deadLetterTopic}`, maxDeliveryAttempts: consumer.deadLetter.maxAttempts },
+    // The emulator stops redelivering after a burst of failures when a retry policy is set (shared/local/apply.ts).
+    ...(pubsub.isEmulator
+      ? {}
+      : {
+          retryPolicy: {
+            minimumBackoff: { seconds: consumer.retry.minBackoffSeconds },
+            maximumBackoff: { seconds: consumer.retry.maxBackoffSeconds },
+          },
+        }),
+    // A canary lasts hours, not the default 31 days of inactivity; its end deletes it anyway.
+    expirationPolicy: {},
+  });
+}
+
+/** GCP: the deployment made `<c>-canary` (infra/canaries.ts); a start of another share would split differently than it filters. */
+async function assertDeployed(pubsub: PubSub, consumer: ConsumerSpec, share: number, exists: boolean): Promise<void> {
+  const names = consumerResources(consumer);
+  const deploy = `pulumi config set --path 'event-mesh:canaries.${consumer.name}.image' IMAGE && pulumi config set --path 'event-mesh:canaries.${consumer.name}.share' ${share}% && pulumi up`;
+  if (!exists) throw new UserError(`${names.canarySubscription} is not deployed: a canary in GCP runs what the stack deploys`, { hint: deploy });
+  const [metadata] = await pubsub.subscription(names.canarySubscription).getMetadata();
+  if (metadata.filter !== canarySubscriptionFilter(consumer, share))
+    throw new UserError(
+      `${names.canarySubscription} is deployed for another share (its filter: ${metadata.filter || 'none'}); a subscription's filter cannot change`,
+      {
+        where: '--share',
+        hint: `start it with the share in event-mesh:canaries.${consumer.name}, or redeploy: ${deploy}`,
+      },
+    );
 }

@@ -49,6 +49,8 @@ const FIRST_READING_MS = 5000;
 export class CanaryRuntime {
   /** Running canaries by consumer. */
   private readonly running = new Map<string, CanaryControl>();
+  /** The last control read of each consumer, running or not (the canary role needs the ended one). */
+  private readonly latest = new Map<string, CanaryControl | undefined>();
   /** This instance's numbers for each consumer's running canary. */
   private readonly sides = new Map<string, { canaryId: string; stats: SideStats }>();
   private readonly watcher: CanaryWatcher;
@@ -88,6 +90,7 @@ export class CanaryRuntime {
 
   private follow(consumer: string, control: CanaryControl | undefined): void {
     const before = this.running.get(consumer);
+    this.latest.set(consumer, control);
     if (control?.state === 'running') {
       this.running.set(consumer, control);
       if (before?.canaryId !== control.canaryId) {
@@ -108,14 +111,21 @@ export class CanaryRuntime {
 
   /**
    * What to do with one delivery: `handle` it (with the side's numbers to record into, while a canary
-   * runs), `skip` it (ack without effect: the other side has it), or `hold` it (a canary instance
-   * whose canary is not running: send it back for the end's move).
+   * runs), `skip` it (ack without effect: the other side has it), or `hold` it (send it back).
+   * A canary instance holds what its ended canary left (published in the canary's time, in its
+   * buckets: the stable side skipped it, the end moves it back) and anything before its first reading;
+   * with no canary at all everything is the stable side's, so a canary deployed ahead of its start
+   * (GCP, infra/canaries.ts) only acks its subscription empty.
    */
   admit(consumer: string, message: IncomingMessage, subscription: string): { kind: 'handle'; stats?: SideStats } | { kind: 'skip' } | { kind: 'hold' } {
     const control = this.running.get(consumer);
     if (this.side === 'canary') {
-      if (!control) return { kind: 'hold' };
-      return this.mine(control, message) ? { kind: 'handle', stats: this.sides.get(consumer)?.stats } : { kind: 'skip' };
+      if (control) return this.mine(control, message) ? { kind: 'handle', stats: this.sides.get(consumer)?.stats } : { kind: 'skip' };
+      if (!this.latest.has(consumer)) return { kind: 'hold' };
+      const last = this.latest.get(consumer);
+      const publishedAt = message.publishTime?.getTime();
+      const leftOver = last?.ended !== undefined && (publishedAt === undefined || publishedAt < Date.parse(last.ended.at)) && this.mine(last, message);
+      return leftOver ? { kind: 'hold' } : { kind: 'skip' };
     }
     const subscriptionId = subscription.slice(subscription.lastIndexOf('/') + 1);
     if (!control || subscriptionId !== consumerResources({ name: consumer }).subscription) return { kind: 'handle' };

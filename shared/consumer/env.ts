@@ -18,7 +18,7 @@
  *                              StreamingPull ignores flow control; streaming otherwise)
  *   BIGQUERY_EMULATOR_HOST     use the local BigQuery endpoint at this URL (the warehouse; the audit of a canary's automatic abort)
  *   MESH_CANARY_OF             run as the canary of this consumer (shared/canary/runtime.ts): pull its canary subscription only
- *   MESH_CANARIES              "on" or "off": follow the consumers' canaries (default on the emulators only)
+ *   MESH_CANARIES              "on" or "off": follow the consumers' canaries (default on the emulators; infra turns it on where it deploys one)
  *   LOG_LEVEL                  pino level (default info)
  */
 import { BigQuery } from '@google-cloud/bigquery';

@@ -71,8 +71,9 @@ function controlsFor(spec: ServiceAppOptions['spec'], serviceName: string, proje
  * Every service with push or pull consumers follows their canaries (shared/canary/runtime.ts):
  * MESH_CANARY_OF=<consumer> makes this process the canary of that consumer; otherwise it is the
  * stable side, which splits while a canary runs and aborts one past its threshold (recorded in
- * operations_audit when it can write there). MESH_CANARIES=on|off; default on the emulators only:
- * in GCP a canary needs grants and a canary deployment infra does not make yet (docs/operations.md).
+ * operations_audit when it can write there). MESH_CANARIES=on|off; default on the emulators only: in
+ * GCP following canaries needs grants, which infra gives, with MESH_CANARIES=on, to the services whose
+ * consumers the stack deploys a canary of (infra/canaries.ts).
  */
 function canaryFor(spec: ServiceAppOptions['spec'], serviceName: string, projectId: string, log: Logger): CanaryRuntime | undefined {
   const delivers = spec.services[serviceName]?.consumers.some((name) => ['push', 'pull'].includes(spec.consumers[name]?.delivery ?? ''));
@@ -91,8 +92,9 @@ function canaryFor(spec: ServiceAppOptions['spec'], serviceName: string, project
     log,
     instance: randomUUID(),
     role: canaryOf ? { kind: 'canary', consumer: canaryOf } : { kind: 'stable' },
-    onAborted: (control, verdict) => recordedAutoAbort(target(), spec.consumers[control.consumer], control, verdict, log),
-    // The canary ended: this process stops the way Cloud Run stops it (runService's SIGTERM path).
-    onEnded: () => process.kill(process.pid, 'SIGTERM'),
+    onAborted: (control, verdict) => recordedAutoAbort(target(), spec.consumers[control.consumer], control, verdict, log, usingEmulators()),
+    // Locally the canary is a process of its own, which stops when its canary ends (runService's SIGTERM
+    // path). In GCP it is a deployment (infra/canaries.ts) that stays until the stack config drops it.
+    onEnded: usingEmulators() ? () => process.kill(process.pid, 'SIGTERM') : undefined,
   });
 }

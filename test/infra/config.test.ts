@@ -27,6 +27,7 @@ describe('parseMeshConfig', () => {
       dashboardAccess: 'iam',
       replayOperators: [],
       ignorePausedState: false,
+      canaries: {},
     });
   });
 

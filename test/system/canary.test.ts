@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { endCanary, readCanary, writeCanary, type CanaryControl } from '../../shared/canary/control';
+import { canarySubscriptionFilter, finishCanary, startCanary } from '../../shared/canary/lifecycle';
 import { bucketOf } from '../../shared/canary/routing';
 import { firestorePaths } from '../../shared/firestore';
 import { OperationsAudit } from '../../shared/operations';
@@ -238,4 +239,26 @@ it('ends a canary once when the judge and an operator end it at the same moment'
   expect(await readCanary(t.target.firestore, 'race-consumer')).toMatchObject({ state: winners[0]!.state, ended: { by: winners[0]!.ended!.by } });
   // Ending a canary that is not the running one changes nothing.
   expect(await endCanary(t.target.firestore, 'race-consumer', 'op-race', 'aborted', { at: '', by: 'late', reason: 'late' })).toBeUndefined();
+});
+
+it('in GCP runs the canary the stack deployed: refused until its subscription is there with the share filter, which the end keeps', async () => {
+  const consumer = t.spec.consumers['processor-analytics'];
+  const target = { pubsub: t.target.pubsub, firestore: t.target.firestore };
+  const request = { consumer, share: 10, build: 'deployed', owner: 'o', intent: 'i', operator: 'gcp-test', canaryId: 'op-gcp', deployed: true };
+  await expect(startCanary(target, request)).rejects.toThrow(/processor-analytics-canary is not deployed/);
+  // What infra/canaries.ts makes, for another share: its filter cannot change, so the start is refused.
+  await t.target.pubsub.topic(consumer.topic).createSubscription('processor-analytics-canary', { filter: canarySubscriptionFilter(consumer, 20) });
+  await expect(startCanary(target, request)).rejects.toThrow(/deployed for another share/);
+  await t.target.pubsub.subscription('processor-analytics-canary').delete();
+  await t.target.pubsub.topic(consumer.topic).createSubscription('processor-analytics-canary', { filter: canarySubscriptionFilter(consumer, 10) });
+  expect(await startCanary(target, request)).toMatchObject({ state: 'running', share: 10 });
+  const { cleanup } = await finishCanary(
+    target,
+    consumer,
+    'aborted',
+    { at: new Date().toISOString(), by: 'gcp-test', reason: 'r' },
+    { deleteSubscription: false },
+  );
+  expect(cleanup).toEqual({ backlogMoved: expect.any(Number), deadLettersRedriven: 0 });
+  expect((await t.target.pubsub.subscription('processor-analytics-canary').exists())[0]).toBe(true);
 });

@@ -90,11 +90,22 @@ describe('which side takes a delivery', () => {
     expect(r.admit('orders-c', message(canaryKey, after), 'orders-c-canary').kind).toBe('handle');
     expect(r.admit('orders-c', message(stableKey, after), 'orders-c-canary').kind).toBe('skip');
     expect(r.admit('orders-c', message(canaryKey, SINCE - 1), 'orders-c-canary').kind).toBe('skip');
-    current = control({ state: 'aborted' });
+    current = control({ state: 'aborted', ended: { at: new Date(SINCE + 60_000).toISOString(), by: 'threshold', reason: 'r' } });
     changed();
     expect(ended).toHaveBeenCalled();
+    // What the ended canary left is held for the move; after its end, and outside its buckets, is the stable side's.
     expect(r.admit('orders-c', message(canaryKey, after), 'orders-c-canary').kind).toBe('hold');
+    expect(r.admit('orders-c', message(canaryKey, SINCE + 61_000), 'orders-c-canary').kind).toBe('skip');
+    expect(r.admit('orders-c', message(stableKey, after), 'orders-c-canary').kind).toBe('skip');
     await r.close();
+  });
+
+  it('a canary instance with no canary acks its subscription empty, and holds everything before its first reading', async () => {
+    const { r } = await runtime({ kind: 'canary', consumer: 'orders-c' }, () => undefined);
+    expect(r.admit('orders-c', message(canaryKey, SINCE + 1), 'orders-c-canary').kind).toBe('skip');
+    await r.close();
+    const unread = new CanaryRuntime({ db: {} as Firestore, log, role: { kind: 'canary', consumer: 'orders-c' }, instance: 'i2' });
+    expect(unread.admit('orders-c', message(canaryKey, SINCE + 1), 'orders-c-canary').kind).toBe('hold');
   });
 
   it('every message has exactly one side while a canary runs', async () => {
@@ -136,6 +147,10 @@ describe('the verdict', () => {
 
   it('waits for minEvents, then aborts only past the margin over the stable rate', () => {
     expect(judge([report('canary', 49, 49), report('stable', 100, 0)], policy).decision).toBe('wait');
+    expect(judge([report('canary', 100, 50), report('stable', 49, 0)], policy)).toMatchObject({
+      decision: 'wait',
+      reason: expect.stringMatching(/stable side handled 49 of the 50/),
+    });
     expect(judge([report('canary', 100, 5), report('stable', 100, 0)], policy).decision).toBe('healthy'); // 5 points: not past
     expect(judge([report('canary', 100, 6), report('stable', 100, 0)], policy).decision).toBe('abort');
     // A stable side failing as much (its dependency is down) is no reason to blame the canary.

@@ -5,7 +5,9 @@
  * abort are audited in operations_audit, as is an automatic abort.
  *
  * Locally, against `npm start`: the canary is a second process of the service, from `--build` (an
- * entry file; default the service's own). In GCP the canary deployment is not built yet: refused.
+ * entry file; default the service's own). With --gcp: the canary the stack deploys (infra/canaries.ts,
+ * `event-mesh:canaries`), whose subscription must have the share's filter; ending it gives the
+ * canary's messages back and leaves the deployment to the stack config.
  */
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
@@ -34,13 +36,6 @@ function consumerOf(spec: MeshSpec, name: string): ConsumerSpec {
   const consumer = spec.consumers[name];
   if (!consumer) throw new UserError(`no consumer "${name}" in the spec; consumers: ${Object.keys(spec.consumers).join(', ')}`);
   return consumer;
-}
-
-function refuseGcp(options: TargetOptions): void {
-  if (options.gcp)
-    throw new UserError('a canary in GCP needs a canary deployment (a Cloud Run revision tag or a second service) that the mesh does not make yet', {
-      hint: 'try the new build locally: npm start, then mesh canary start <consumer> --build <entry>',
-    });
 }
 
 const ms = (value: number | undefined) => (value === undefined ? '-' : value === Infinity ? '>60 s' : `≤${value} ms`);
@@ -72,7 +67,7 @@ function describe(c: CanaryControl): string {
       ? `\ngiving its messages back FAILED: ${c.cleanup.error} (finish with ${mesh(`canary abort ${c.consumer} --owner NAME --intent "finish"`)})`
       : `\n${c.cleanup.backlogMoved} message(s) moved back to the stable side, ${c.cleanup.deadLettersRedriven} dead letter(s) redriven`
     : c.state !== 'running'
-      ? '\ngiving its messages back: in progress'
+      ? `\nits messages are not given back yet (in progress, or for an operator in GCP): ${mesh(`canary abort ${c.consumer} --owner NAME --intent "give back"`)}`
       : '';
   return head + end + cleanup;
 }
@@ -80,20 +75,22 @@ function describe(c: CanaryControl): string {
 async function start(spec: MeshSpec, name: string, options: CanaryOptions): Promise<void> {
   const consumer = consumerOf(spec, name);
   assertAccountable(options, 'canary start');
-  refuseGcp(options);
   const share = parseShare(options.share ?? '');
-  if (consumer.delivery !== 'pull')
-    throw new UserError(`${name} is a ${consumer.delivery} consumer: a local canary takes pull consumers (the push relay does not feed a canary yet)`);
-  const build = options.build ?? defaultCanaryBuild(consumer);
+  if (consumer.delivery === 'bigquery') throw new UserError(`${name} is a BigQuery subscription: there is no build of it to try as a canary`);
+  if (!options.gcp && consumer.delivery !== 'pull')
+    throw new UserError(`${name} is a push consumer: a local canary takes pull consumers (the push relay does not feed a canary yet)`);
+  if (options.gcp && options.build)
+    throw new UserError('--build is for a local canary; in GCP the stack deploys the image (event-mesh:canaries)', { where: '--build' });
+  const build = options.gcp ? `the ${name}-canary service of the stack (event-mesh:canaries.${name}.image)` : (options.build ?? defaultCanaryBuild(consumer));
   await withTarget(spec, options, async (target) => {
     const audit = new OperationsAudit(target.bigquery, spec, target.project);
-    const request = { consumer, share, build, owner: options.owner, intent: options.intent, operator: operatorName(target) };
-    const control = await auditedCanaryStart({ pubsub: target.pubsub, firestore: target.firestore, audit }, request, (c) =>
-      startCanaryInstance(spec, consumer, c.build),
-    );
+    const request = { consumer, share, build, owner: options.owner, intent: options.intent, operator: operatorName(target), deployed: target.kind === 'gcp' };
+    const launch = target.kind === 'gcp' ? undefined : (c: CanaryControl) => startCanaryInstance(spec, consumer, c.build);
+    const control = await auditedCanaryStart({ pubsub: target.pubsub, firestore: target.firestore, audit }, request, launch);
     if (options.json) return void console.log(JSON.stringify(control, null, 2));
+    const where = control.local ? ` (process ${control.local.pid} on port ${control.local.port}, log ${control.local.logFile})` : ` (${build})`;
     console.log(
-      `${name}: canary ${control.canaryId} takes ${share}% of the buckets from ${control.since} (process ${control.local?.pid} on port ${control.local?.port}, log ${control.local?.logFile}).\n` +
+      `${name}: canary ${control.canaryId} takes ${share}% of the buckets from ${control.since}${where}.\n` +
         `It aborts by itself past a ${(control.policy.errorMargin * 100).toFixed(1)}-point error margin after ${control.policy.minEvents} deliveries. ` +
         `Watch: ${mesh(`canary status ${name}`)}`,
     );
@@ -103,7 +100,6 @@ async function start(spec: MeshSpec, name: string, options: CanaryOptions): Prom
 async function end(spec: MeshSpec, name: string, state: 'aborted' | 'promoted', options: CanaryOptions): Promise<void> {
   const consumer = consumerOf(spec, name);
   assertAccountable(options, `canary ${state === 'aborted' ? 'abort' : 'promote'}`);
-  refuseGcp(options);
   await withTarget(spec, options, async (target) => {
     const audit = new OperationsAudit(target.bigquery, spec, target.project);
     const before = await readCanary(target.firestore, consumer.name);
@@ -114,7 +110,8 @@ async function end(spec: MeshSpec, name: string, state: 'aborted' | 'promoted', 
       result = await auditedCanaryEnd(
         { pubsub: target.pubsub, firestore: target.firestore, audit },
         { consumer, state, owner: options.owner, intent: options.intent, operator: operatorName(target) },
-        { onMoved: (n) => (bar.setTotal(n), bar.update(n)) },
+        // In GCP the subscription is the deployment's: the stack config removes it with the canary service.
+        { onMoved: (n) => (bar.setTotal(n), bar.update(n)), deleteSubscription: target.kind !== 'gcp' },
       );
     } finally {
       bar.stop();
@@ -125,7 +122,8 @@ async function end(spec: MeshSpec, name: string, state: 'aborted' | 'promoted', 
     console.log(
       `${name}: canary ${result.control.canaryId} ${state} (operation ${result.operationId}); every bucket is the stable side's again. ` +
         `${result.cleanup.backlogMoved} message(s) moved back, ${result.cleanup.deadLettersRedriven} dead letter(s) redriven.` +
-        (state === 'promoted' ? ` Deploy ${result.control.build} as ${consumer.service}'s build to finish the rollout.` : ''),
+        (state === 'promoted' ? ` Deploy ${result.control.build} as ${consumer.service}'s build to finish the rollout.` : '') +
+        (target.kind === 'gcp' ? ` Remove the canary deployment: pulumi config rm --path 'event-mesh:canaries.${name}' && pulumi up` : ''),
     );
   });
 }
