@@ -18,6 +18,8 @@ import { bucketOf } from '../../shared/canary/routing';
 import { firestorePaths } from '../../shared/firestore';
 import { OperationsAudit } from '../../shared/operations';
 import { MeshPublisher } from '../../shared/publisher';
+import { readLag } from '../../tools/parity/lag';
+import { runParity } from '../../tools/parity/run';
 import { eventually } from '../support/emulators';
 import { startTestMesh, type TestMesh } from '../support/local-mesh';
 
@@ -134,6 +136,7 @@ const ended = (state: CanaryControl['state']) => async () => {
 
 it('aborts a canary that fails one event type by its threshold; the stable side loses nothing', async () => {
   const ORDERS = 400;
+  const startedAt = Date.now();
   const before = await stats('dashboard');
   const start = documented('start');
   start.splice(start.indexOf('--build') + 1, 1, BROKEN_BUILD);
@@ -165,6 +168,17 @@ it('aborts a canary that fails one event type by its threshold; the stable side 
 
   // Nothing lost: every order in its right state, its shipped events handled by the stable side.
   await everyOrderEnds('broken', ORDERS);
+  // And the sinks tell one story: the processor (both builds wrote it) against the warehouse and the dashboard, per minute.
+  const { lag } = await readLag(t.spec, t.target, t.mesh.serviceUrls.dashboard);
+  const report = await eventually(
+    async () => {
+      const r = await runParity({ spec: t.spec, target: t.target, granularity: 'minute', sinceMs: startedAt, lag, settleMs: 2000, topics: ['orders'] });
+      return r.rows.length && r.rows.every((row) => row.verdict === 'ok') ? r : undefined;
+    },
+    180_000,
+    'parity of the orders windows',
+  );
+  expect(report.mismatches).toBe(0);
   const [dashboard, warehouse] = [await stats('dashboard'), await stats('warehouse')];
   expect(handled(dashboard['dashboard-orders']) - handled(before['dashboard-orders'])).toBeGreaterThanOrEqual(events);
   expect(handled(warehouse['warehouse-orders'])).toBeGreaterThanOrEqual(events);
