@@ -14,6 +14,7 @@
  */
 import type { DocumentSnapshot, Firestore } from '@google-cloud/firestore';
 import { docId } from '../firestore/ids';
+import { RetryingListeners } from '../firestore/listen';
 import type { Accountable } from '../operations/audit';
 import type { CanaryPolicy } from '../spec/types';
 import type { CanarySide } from './routing';
@@ -118,30 +119,21 @@ export interface CanaryWatcherOptions {
  * control stays: a stable side that could not read the control goes on splitting as it did.
  */
 export class CanaryWatcher {
-  private readonly stops: (() => void)[] = [];
-  private closed = false;
+  private readonly listeners: RetryingListeners;
 
-  constructor(private readonly options: CanaryWatcherOptions) {}
+  constructor(private readonly options: CanaryWatcherOptions) {
+    this.listeners = new RetryingListeners(options.db, options.retryMs ?? 5000);
+  }
 
   watch(consumer: string, onChange: (control: CanaryControl | undefined) => void): void {
-    const retryMs = this.options.retryMs ?? 5000;
-    const listen = () => {
-      if (this.closed) return;
-      const unsubscribe = this.options.db.doc(canaryPath(consumer)).onSnapshot(
-        (snap) => onChange(canaryOf(snap)),
-        (error) => {
-          this.options.log.warn({ err: error, consumer, retryInMs: retryMs }, 'cannot read the consumer canary; the split stays as it was');
-          const timer = setTimeout(listen, retryMs);
-          this.stops.push(() => clearTimeout(timer));
-        },
-      );
-      this.stops.push(unsubscribe);
-    };
-    listen();
+    this.listeners.follow(
+      canaryPath(consumer),
+      (snap) => onChange(canaryOf(snap)),
+      (error, retryInMs) => this.options.log.warn({ err: error, consumer, retryInMs }, 'cannot read the consumer canary; the split stays as it was'),
+    );
   }
 
   close(): void {
-    this.closed = true;
-    for (const stop of this.stops.splice(0)) stop();
+    this.listeners.close();
   }
 }

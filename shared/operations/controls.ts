@@ -22,6 +22,7 @@
  */
 import type { DocumentSnapshot, Firestore } from '@google-cloud/firestore';
 import { docId } from '../firestore/ids';
+import { RetryingListeners } from '../firestore/listen';
 import type { Accountable } from './audit';
 
 export const CONTROLS_COLLECTION = 'consumerControls';
@@ -81,41 +82,30 @@ export interface ControlWatcherOptions {
  * the mesh; the error is logged and the listener retried.
  */
 export class ControlWatcher {
-  private readonly retryMs: number;
-  private readonly stops: (() => void)[] = [];
-  private closed = false;
+  private readonly listeners: RetryingListeners;
 
   constructor(private readonly options: ControlWatcherOptions) {
-    this.retryMs = options.retryMs ?? 5000;
+    this.listeners = new RetryingListeners(options.db, options.retryMs ?? 5000);
   }
 
   /** Calls onChange(paused) at the first reading and at every change; returns nothing, close() ends all. */
   watch(consumer: string, onChange: (paused: boolean, control?: ConsumerControl) => void): void {
     let last: boolean | undefined;
-    const listen = () => {
-      if (this.closed) return;
-      const unsubscribe = this.options.db.doc(controlPath(consumer)).onSnapshot(
-        (snap) => {
-          const control = controlOf(snap);
-          const paused = control?.paused ?? false;
-          if (paused === last) return;
-          last = paused;
-          this.options.log.info({ consumer, paused, by: control?.owner, intent: control?.intent }, paused ? 'consumer paused' : 'consumer delivering');
-          onChange(paused, control);
-        },
-        (error) => {
-          this.options.log.warn({ err: error, consumer, retryInMs: this.retryMs }, 'cannot read the consumer control; delivery goes on as it was');
-          const timer = setTimeout(listen, this.retryMs);
-          this.stops.push(() => clearTimeout(timer));
-        },
-      );
-      this.stops.push(unsubscribe);
-    };
-    listen();
+    this.listeners.follow(
+      controlPath(consumer),
+      (snap) => {
+        const control = controlOf(snap);
+        const paused = control?.paused ?? false;
+        if (paused === last) return;
+        last = paused;
+        this.options.log.info({ consumer, paused, by: control?.owner, intent: control?.intent }, paused ? 'consumer paused' : 'consumer delivering');
+        onChange(paused, control);
+      },
+      (error, retryInMs) => this.options.log.warn({ err: error, consumer, retryInMs }, 'cannot read the consumer control; delivery goes on as it was'),
+    );
   }
 
   close(): void {
-    this.closed = true;
-    for (const stop of this.stops.splice(0)) stop();
+    this.listeners.close();
   }
 }

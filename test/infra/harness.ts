@@ -7,6 +7,7 @@
  */
 import * as path from 'node:path';
 import type { MockedResource, OfflineRun } from '../../infra/offline-run';
+import { policies } from '../../infra/policy/policies';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 export const fixture = (name: string) => path.join(__dirname, 'fixtures', name);
@@ -67,6 +68,21 @@ export class Mesh {
 
   find(type: string, name: string): MockedResource | undefined {
     return this.all(type).find((r) => (r.inputs.name ?? r.inputs.accountId ?? r.inputs.tableId ?? r.name) === name);
+  }
+
+  /**
+   * What the policy pack (infra/policy/policies.ts) reports on these resources (default: every custom
+   * one), as `<policy>: <message>`; `config` is the policy config (e.g. {allowUnprotected: true}).
+   */
+  async policyViolations(resources = this.resources.filter((r) => r.custom), config: Record<string, unknown> = {}): Promise<string[]> {
+    const violations: string[] = [];
+    for (const r of resources)
+      for (const policy of policies)
+        for (const validate of [policy.validateResource ?? []].flat()) {
+          const args = { type: r.type, name: r.name, urn: `urn:${r.type}::${r.name}`, props: r.inputs, getConfig: () => config };
+          await validate(args as never, (message) => violations.push(`${r.name} ${policy.name}: ${message}`));
+        }
+    return violations;
   }
 
   /** Every IAM member resource as `role on target`, for one member. */

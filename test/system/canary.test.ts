@@ -276,3 +276,22 @@ it('in GCP runs the canary the stack deployed: refused until its subscription is
   expect(cleanup).toEqual({ backlogMoved: expect.any(Number), deadLettersRedriven: 0 });
   expect((await t.target.pubsub.subscription('processor-analytics-canary').exists())[0]).toBe(true);
 });
+
+it('lets an operator abort a canary: what it had not finished goes back to the stable side', async () => {
+  const ORDERS = 80;
+  const start = documented('start');
+  start.splice(start.indexOf('--build'), 2);
+  await mesh(start);
+  const running = (await readCanary(t.target.firestore, 'processor-orders'))!;
+  await new Promise((resolve) => setTimeout(resolve, Date.parse(running.since) - Date.now() + 500));
+  await publishOrders('aborted', ORDERS);
+  expect(await mesh(documented('abort'))).toMatch(/canary op-\S+ aborted .*message\(s\) moved back/);
+  const aborted = await eventually(ended('aborted'), 60_000, 'the aborted canary cleaned up');
+  expect(aborted.ended).toMatchObject({ by: expect.stringContaining('canary-test'), reason: 'the canary fails shipped orders' });
+  await everyOrderEnds('aborted', ORDERS);
+  await eventually(() => (alive(running.local!.pid) ? undefined : true), 60_000, 'the canary process to stop');
+  // A second abort finds nothing to end.
+  await expect(mesh(documented('abort'))).rejects.toThrow(/has no canary running/);
+  const steps = (await audit.latest({ consumer: 'processor-orders' })).map((r) => [r.operation, r.state, r.intent]);
+  expect(steps).toEqual(expect.arrayContaining([['canary-abort', 'completed', 'the canary fails shipped orders']]));
+});
