@@ -30,6 +30,10 @@ const COMMANDS: string[][] = [
   ['pause', 'processor-orders', '--owner', 'o', '--intent', 'i'],
   ['resume', 'processor-orders', '--owner', 'o', '--intent', 'i'],
   ['runbooks', '--check'],
+  ['canary', 'start', 'processor-orders', '--share', '5%', '--owner', 'o', '--intent', 'i'],
+  ['canary', 'status', 'processor-orders'],
+  ['canary', 'promote', 'processor-orders', '--owner', 'o', '--intent', 'i'],
+  ['canary', 'abort', 'processor-orders', '--owner', 'o', '--intent', 'i'],
 ];
 
 it('covers every command the CLI has', async () => {
