@@ -17,7 +17,17 @@ import { consumerResources } from '../spec/names';
 import { CanaryWatcher, endCanary, writeSideReport, readSideReports, type CanaryControl } from './control';
 import { judge, type CanaryVerdict } from './judge';
 import { sideOf, type CanarySide } from './routing';
-import { SideStats } from './side-stats';
+import { SideStats, type SideCounts } from './side-stats';
+
+/** One consumer's canary as an instance's /stats shows it (section `canary`). */
+export interface CanarySnapshot extends SideCounts {
+  canaryId: string;
+  side: CanarySide;
+  /** Still running as far as this instance knows; share and since then. */
+  running: boolean;
+  share?: number;
+  since?: string;
+}
 
 export type CanaryRole = { kind: 'stable' } | { kind: 'canary'; consumer: string };
 
@@ -155,9 +165,15 @@ export class CanaryRuntime {
     };
   }
 
-  /** This instance's numbers for /stats. */
-  snapshot(): Record<string, { canaryId: string; side: CanarySide; handled: number; failed: number; deadLettered: number }> {
-    return Object.fromEntries([...this.sides].map(([consumer, { canaryId, stats }]) => [consumer, { canaryId, side: this.side, ...stats.counts }]));
+  /** This instance's numbers for /stats (`mesh status` names the running canaries from them). */
+  snapshot(): Record<string, CanarySnapshot> {
+    return Object.fromEntries(
+      [...this.sides].map(([consumer, { canaryId, stats }]) => {
+        const running = this.running.get(consumer);
+        const now = running?.canaryId === canaryId ? { running: true, share: running.share, since: running.since } : { running: false };
+        return [consumer, { canaryId, side: this.side, ...now, ...stats.counts }];
+      }),
+    );
   }
 
   /** Writes this instance's side of every running canary (and a last `stopped` one for `ended`). */

@@ -18,6 +18,7 @@ import { bucketOf } from '../../shared/canary/routing';
 import { firestorePaths } from '../../shared/firestore';
 import { OperationsAudit } from '../../shared/operations';
 import { MeshPublisher } from '../../shared/publisher';
+import { readMeshStatus, statusReport } from '../../tools/commands/status';
 import { readLag } from '../../tools/parity/lag';
 import { runParity } from '../../tools/parity/run';
 import { eventually } from '../support/emulators';
@@ -216,6 +217,10 @@ it('shows a healthy canary beside the stable side, and promotes it', async () =>
   );
   expect(status).toMatch(/│ canary +│ 1 +│ \d+ +│ 0\.0 % +│ 0\.0 % +│ ≤\d+ ms/);
   expect(status).toMatch(/│ stable +│ 1 +│ \d+ +│ 0\.0 %/);
+  // mesh status names it too, from the stable side's /stats.
+  expect(statusReport(await readMeshStatus(t.spec, t.mesh.serviceUrls)).lines).toContain(
+    `processor-orders: CANARY ${running.canaryId} takes 20% of the buckets since ${running.since}; side by side: npm run mesh -- canary status processor-orders`,
+  );
   expect(await mesh(documented('promote'))).toMatch(/canary op-\S+ promoted/);
   const promoted = await eventually(ended('promoted'), 60_000, 'the promoted canary cleaned up');
   expect(promoted.ended).toMatchObject({ by: expect.stringContaining('canary-test') });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { StatsSnapshot, ConsumerCounters } from '../../shared/consumer/stats';
+import type { CanarySnapshot } from '../../shared/canary/runtime';
 import { describeAnomalies, type AnomalyReport } from '../../shared/firestore';
 import type { MetricServiceClient } from '@google-cloud/monitoring';
 import { CloudMonitoringHealth } from '../../shared/health/cloud-monitoring';
@@ -67,6 +68,8 @@ export interface MeshStatus {
   anomalies: AnomalyReport | null;
   /** The hottest ordering keys per topic, from the dashboard; null if unavailable. */
   hotKeys: TopicHotKeys[] | null;
+  /** Canaries running now, by consumer, as the stable services report them (local only). */
+  canaries?: Record<string, Pick<CanarySnapshot, 'canaryId' | 'share' | 'since'>>;
 }
 
 async function getJson<T>(url: string): Promise<T> {
@@ -79,12 +82,15 @@ async function getJson<T>(url: string): Promise<T> {
 export async function readMeshStatus(spec: MeshSpec, urls: Record<string, string> = localServiceUrls(spec)): Promise<MeshStatus> {
   const services: MeshStatus['services'] = {};
   const counters = new Map<string, ConsumerCounters>();
+  const canaries: NonNullable<MeshStatus['canaries']> = {};
   await Promise.all(
     Object.keys(spec.services).map(async (name) => {
       const url = urls[name];
       try {
         const stats = await getJson<StatsSnapshot>(`${url}/stats`);
         for (const [consumer, c] of Object.entries(stats.consumers)) counters.set(consumer, c);
+        const running = Object.entries((stats.sections?.canary ?? {}) as Record<string, CanarySnapshot>).filter(([, c]) => c.running && c.side === 'stable');
+        for (const [consumer, c] of running) canaries[consumer] = { canaryId: c.canaryId, share: c.share, since: c.since };
         services[name] = { url, up: true };
       } catch (error) {
         services[name] = { url, up: false, error: (error as Error).message };
@@ -128,6 +134,7 @@ export async function readMeshStatus(spec: MeshSpec, urls: Record<string, string
     ...(emulators ? { emulators } : {}),
     anomalies,
     hotKeys,
+    ...(Object.keys(canaries).length ? { canaries } : {}),
     consumers: Object.values(spec.consumers).map((c) => {
       const h = health.get(c.name);
       return {
@@ -318,6 +325,8 @@ export function statusReport(status: MeshStatus): { head: string[]; rows: string
         'a replay from the topic can soon no longer cover its gap',
     );
   }
+  for (const [consumer, c] of Object.entries(status.canaries ?? {}))
+    lines.push(`${consumer}: CANARY ${c.canaryId} takes ${c.share}% of the buckets since ${c.since}; side by side: npm run mesh -- canary status ${consumer}`);
   lines.push(...retryLines(status));
   lines.push(...deadLetterLines(status));
   lines.push(...hotKeyLines(status.hotKeys));
