@@ -7,9 +7,9 @@
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { localBigQueryUrl } from '../bigquery-local';
+import { freePort } from '../emulators/ports';
 import { tail } from '../emulators/process';
 import { UserError } from '../errors';
 import type { ConsumerSpec, MeshSpec } from '../spec/types';
@@ -24,17 +24,6 @@ export interface CanaryInstance {
 
 /** The default build of a canary: the service's own entry (the code checked out here). */
 export const defaultCanaryBuild = (consumer: ConsumerSpec) => path.relative(REPO_ROOT, serviceEntry(consumer.service!));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts the canary process of `consumer` from `build` and resolves once its /readyz answers 200. */
 export async function startCanaryInstance(spec: MeshSpec, consumer: ConsumerSpec, build: string, readyTimeoutMs = 90_000): Promise<CanaryInstance> {
