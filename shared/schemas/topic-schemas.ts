@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as avro from 'avsc';
 import type { TopicSpec } from '../spec/types';
+import { compatibilityIssues } from './governance/compatibility';
 
 export interface SchemaRevision {
   /** v1, v2 ... */
@@ -56,12 +57,12 @@ export class TopicSchemas {
     readonly accepted: SchemaRevision[],
   ) {}
 
-  /** Loads every revision and checks each new one resolves both ways with all the older ones. */
+  /** Loads every revision and checks them against the topic's compatibility mode (FULL_TRANSITIVE unless the spec says otherwise). */
   static load(topic: Pick<TopicSpec, 'name' | 'schema'>): TopicSchemas {
     const revisions = topic.schema.revisions.map((name) => readRevision(topic.name, topic.schema.dir, name));
-    for (let i = 1; i < revisions.length; i++) {
-      for (let j = 0; j < i; j++) assertResolvesBothWays(topic.name, revisions[j], revisions[i]);
-    }
+    const mode = topic.schema.compatibility ?? 'FULL_TRANSITIVE';
+    const [broken] = compatibilityIssues(topic.name, revisions, mode);
+    if (broken) throw new SchemaDefinitionError(topic.name, broken.revision, `${broken.revision}: ${broken.field ? `field "${broken.field}": ` : ''}${broken.message}`);
     const first = revisions.findIndex((r) => r.name === topic.schema.accept.first);
     const last = revisions.findIndex((r) => r.name === topic.schema.accept.last);
     if (first < 0 || last < 0 || first > last) {
@@ -157,60 +158,6 @@ function assertNoUnions(type: avro.Type, at: string[]): void {
   if (type instanceof avro.types.ArrayType) assertNoUnions(type.itemsType, [...at, '[]']);
   if (type instanceof avro.types.MapType) assertNoUnions(type.valuesType, [...at, '{}']);
 }
-
-function assertResolvesBothWays(topic: string, older: SchemaRevision, newer: SchemaRevision): void {
-  for (const [reader, writer] of [
-    [newer, older],
-    [older, newer],
-  ]) {
-    try {
-      reader.type.createResolver(writer.type);
-    } catch (error) {
-      const causes = incompatibilities(older.type, newer.type, [], older.name, newer.name);
-      throw new SchemaDefinitionError(
-        topic,
-        newer.name,
-        `${newer.name} and ${older.name} do not resolve both ways: ${causes.length ? causes.join('; ') : `${reader.name} cannot read ${writer.name} (${(error as Error).message.split('\n')[0]})`}`,
-      );
-    }
-  }
-}
-
-/**
- * Why two record types do not resolve both ways, field by field (Avro's resolution rules: a reader's
- * field the writer lacks needs a default in the reader; a field both have must keep a promotable type).
- */
-function incompatibilities(older: avro.Type, newer: avro.Type, at: string[], olderName: string, newerName: string): string[] {
-  if (!(older instanceof avro.types.RecordType) || !(newer instanceof avro.types.RecordType)) return [];
-  const causes: string[] = [];
-  const name = (field: string) => `"${[...at, field].join('.')}"`;
-  const has = (type: avro.types.RecordType, field: string) => type.fields.find((f) => f.name === field);
-  for (const f of newer.fields) {
-    if (!has(older, f.name) && f.defaultValue() === undefined) causes.push(`field ${name(f.name)} was added in ${newerName} without a default (readers of ${newerName} cannot fill it from ${olderName} events)`);
-  }
-  for (const f of older.fields) {
-    const now = has(newer, f.name);
-    if (!now) {
-      if (f.defaultValue() === undefined) causes.push(`field ${name(f.name)} was removed in ${newerName} and has no default in ${olderName} (readers of ${olderName} cannot fill it from ${newerName} events)`);
-      continue;
-    }
-    const nested = incompatibilities(f.type, now.type, [...at, f.name], olderName, newerName);
-    if (nested.length) causes.push(...nested);
-    else if (!resolves(f.type, now.type) || !resolves(now.type, f.type)) causes.push(`field ${name(f.name)} changed type from ${typeText(f.type)} in ${olderName} to ${typeText(now.type)} in ${newerName}`);
-  }
-  return causes;
-}
-
-const resolves = (reader: avro.Type, writer: avro.Type) => {
-  try {
-    reader.createResolver(writer);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-const typeText = (type: avro.Type) => type.typeName;
 
 /** A record type's field name -> field type, built once per type (hasUnknownFields runs on every message). */
 const fieldsByType = new WeakMap<avro.Type, Map<string, avro.Type>>();

@@ -16,7 +16,10 @@ export const RATE_PATTERN = /^\d+(\.\d+)?\/(s|m)$/;
 export const durationText = z.union([z.number().nonnegative(), z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d))+$/, 'must be a duration such as 30s, 10m, 7d')]);
 
 const eventType = z.string().regex(/^[a-z][a-z0-9]*(\.[a-z][a-z0-9_]*)*$/, 'must be dotted lowercase, e.g. order.created');
-const revisionName = z.string().regex(/^v\d+$/, 'must be v1, v2 ...');
+/** Compatibility modes as schema registries name them; NONE checks nothing. */
+export const COMPATIBILITY_MODES = ['BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD', 'FORWARD_TRANSITIVE', 'FULL', 'FULL_TRANSITIVE', 'NONE'] as const;
+
+export const revisionName = z.string().regex(/^v\d+$/, 'must be v1, v2 ...');
 
 /** An owner's name: what topics and consumers say in `owner`, a key of `owners`. */
 export const ownerName = z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'must be lowercase letters, digits and -');
@@ -49,10 +52,29 @@ export const topicDocument = z
         dir: z.string(),
         /** Every revision kept side by side, oldest first. */
         revisions: z.array(revisionName).min(1).max(20),
-        /** The range the topic accepts; defaults to all revisions. */
+        /** The range the topic accepts; defaults to all revisions. `mesh schema retire` moves `first`. */
         accept: z.object({ first: revisionName, last: revisionName }).strict().optional(),
+        /** How each revision must resolve with the older ones (shared/schemas/governance/compatibility.ts). */
+        compatibility: z.enum(COMPATIBILITY_MODES).default('FULL_TRANSITIVE'),
+        /** A field marked "deprecated" in one revision may be removed only in a revision accepted this long after. */
+        deprecationWindow: durationText.default('30d'),
       })
       .strict(),
+    /**
+     * High-impact topics: a new revision needs a recorded approval (`mesh schema approve`) from one of
+     * `approvers`, for revisions numbered `from` and later (default: every revision); `from` may name
+     * a revision not written yet, so a policy can start with the next one.
+     */
+    approval: z
+      .object({
+        required: z.boolean().default(true),
+        approvers: z.array(z.string().min(1)).min(1, 'name at least one approver'),
+        from: revisionName.optional(),
+      })
+      .strict()
+      .optional(),
+    /** high: the launch checklist (`mesh readiness`) must pass before the policy pack lets it deploy. */
+    impact: z.enum(['normal', 'high']).default('normal'),
     eventTypes: z.array(eventType).min(1),
     retention: durationText.default('7d'),
     /** Payload field whose value is the ordering key (e.g. orderId). */
@@ -70,6 +92,10 @@ export const consumerDocument = z
     /** Who answers for this consumer's alerts and dead letters: a key of `owners`. */
     owner: ownerName.optional(),
     topic: z.string(),
+    /** The schema revisions this consumer reads; a revision the topic accepts must be read by every consumer that declares reads. */
+    reads: z.array(revisionName).min(1).optional(),
+    /** Declared recovery objectives: how long it may be down (rto) and how much it may lose (rpo). */
+    recovery: z.object({ rto: durationText, rpo: durationText }).strict().optional(),
     delivery: deliveryKind,
     service: z.string().optional(),
     /** BigQuery-kind consumers only: the table in the warehouse dataset. */

@@ -92,6 +92,10 @@ export function checkRules(spec: MeshSpec): RuleIssue[] {
     const topic = spec.topics[c.topic];
     if (!topic) add([...at, 'topic'], `unknown topic "${c.topic}" (topics: ${Object.keys(spec.topics).join(', ')})`);
     if (names.has(c.name)) add(at, `name "${c.name}" is already used by a topic`);
+    for (const [i, revision] of (c.reads ?? []).entries()) {
+      if (topic && !topic.schema.revisions.includes(revision))
+        add([...at, 'reads', i], `topic "${c.topic}" has no revision ${revision} (revisions: ${topic.schema.revisions.join(', ')})`);
+    }
     if (c.name.length + LONGEST_SUFFIX > 255) add(at, 'name is too long for its derived dead-letter names');
     if (c.delivery === 'bigquery') {
       if (!c.table) add(at, 'a bigquery consumer needs "table"');

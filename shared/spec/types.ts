@@ -3,6 +3,9 @@ import type { EventTimeBounds } from '../envelope/time';
 
 export type DeliveryKind = 'push' | 'pull' | 'bigquery';
 
+/** BACKWARD: a new revision reads the older ones' events; FORWARD: the older read the new; FULL: both. TRANSITIVE: against every older revision, not only the previous. */
+export type CompatibilityMode = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE';
+
 export interface TopicSpec {
   name: string;
   description?: string;
@@ -14,7 +17,12 @@ export interface TopicSpec {
     revisions: string[];
     /** The revision range the topic accepts. */
     accept: { first: string; last: string };
+    compatibility: CompatibilityMode;
+    deprecationWindowSeconds: number;
   };
+  /** New revisions need a recorded approval from one of `approvers` (from revision `from` on). */
+  approval?: { approvers: string[]; from: string };
+  impact: 'normal' | 'high';
   eventTypes: string[];
   retentionSeconds: number;
   /** Payload field that gives the ordering key, if the topic is ordered. */
@@ -29,6 +37,9 @@ export interface ConsumerSpec {
   /** A key of MeshSpec.owners: who gets its alerts and triages its dead letters. */
   owner?: string;
   topic: string;
+  /** The schema revisions it declares it reads; undefined: not declared (it reads whatever the topic accepts). */
+  reads?: string[];
+  recovery?: { rtoSeconds: number; rpoSeconds: number };
   delivery: DeliveryKind;
   /** The service that handles it (push and pull kinds). */
   service?: string;

@@ -209,11 +209,23 @@ describe('mesh spec loader', () => {
     ],
   };
   it.each([
-    ['a field added without a default', [...v1.fields, { name: 'b', type: 'string' }], /field "b" was added in v2 without a default/],
-    ['a field removed that had no default', [v1.fields[1]], /field "a" was removed in v2 and has no default in v1/],
-    ['a type changed', [{ name: 'a', type: 'boolean' }, v1.fields[1]], /field "a" changed type from string in v1 to boolean in v2/],
-    ['a type widened one way only', [v1.fields[0], { name: 'n', type: 'long', default: 0 }], /field "n" changed type from int in v1 to long in v2/],
-  ])('refuses a schema revision that does not resolve both ways, naming the cause: %s', (_what, fields, cause) => {
+    [
+      'a field added without a default',
+      [...v1.fields, { name: 'b', type: 'string' }],
+      /field "b": .*readers of v2 cannot read events written with v1 \(BACKWARD\): v2 has it without a default/,
+    ],
+    [
+      'a field removed that had no default',
+      [v1.fields[1]],
+      /field "a": .*readers of v1 cannot read events written with v2 \(FORWARD\): v1 has it without a default and v2 events lack it/,
+    ],
+    ['a type changed', [{ name: 'a', type: 'boolean' }, v1.fields[1]], /field "a": .*\(BACKWARD\): its type changed: v2 reads boolean, v1 writes string/],
+    [
+      'a type widened one way only',
+      [v1.fields[0], { name: 'n', type: 'long', default: 0 }],
+      /field "n": .*\(FORWARD\): its type changed: v1 reads int, v2 writes long/,
+    ],
+  ])('refuses a schema revision that breaks the default FULL_TRANSITIVE mode, naming the field and direction: %s', (_what, fields, cause) => {
     const dir = fs.mkdtempSync(path.join(REPO_ROOT, 'test', '.tmp-schemas-'));
     try {
       fs.writeFileSync(path.join(dir, 'v1.avsc'), JSON.stringify(v1));
@@ -224,7 +236,7 @@ describe('mesh spec loader', () => {
       );
       const issues = issuesOf(text);
       expect(issues).toHaveLength(1);
-      expect(issues[0]).toMatch(/topics\.analytics\.schema\.revisions\.1: v2 and v1 do not resolve both ways: /);
+      expect(issues[0]).toMatch(/topics\.analytics\.schema\.revisions\.1: v2: field "\w+": FULL_TRANSITIVE: readers of /);
       expect(issues[0]).toMatch(cause);
       expect(issues[0]).not.toMatch(/new fields need defaults/);
     } finally {

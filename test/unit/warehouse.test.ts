@@ -27,7 +27,7 @@ let bigquery: BigQuery;
 const withDataset = (dataset: string): MeshSpec => ({ ...spec, warehouse: { ...spec.warehouse, dataset } });
 const topicAt = (name: 'analytics' | 'orders', revisions: string[], dir = spec.topics[name].schema.dir): TopicSpec => ({
   ...spec.topics[name],
-  schema: { dir, revisions, accept: { first: revisions[0], last: revisions[revisions.length - 1] } },
+  schema: { ...spec.topics[name].schema, dir, revisions, accept: { first: revisions[0], last: revisions[revisions.length - 1] } },
 });
 
 let messages = 0;
