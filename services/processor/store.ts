@@ -21,6 +21,7 @@ import { PoisonError, TransientError, type DecodedEvent, type HandlerResult } fr
 import { anomalyWrite, DEDUP_TTL_MS, EXPIRY_FIELD, firestorePaths } from '../../shared/firestore';
 import { REPLAY_ID_ATTRIBUTE } from '../../shared/replay/attribute';
 import { anomalyRecord } from './anomalies';
+import { checkAnalyticsEvent } from './event-checks';
 import { activityField, likeDelta, likeShard, LIKE_SHARDS, type AnalyticsEventData } from './analytics';
 import { applyOrderEvent, type OrderAnomaly, type OrderEventData, type OrderProjection } from './orders';
 
@@ -193,7 +194,7 @@ export class ProcessorStore {
     );
     const delta = likeDelta(event.type);
     if (delta) {
-      if (!event.data.postId) throw new PoisonError(`${event.type} without postId`, 'handler');
+      checkAnalyticsEvent(decoded);
       batch.set(this.db.doc(firestorePaths.likeShard(event.data.postId, likeShard(event.id))), { count: FieldValue.increment(delta) }, { merge: true });
     }
     try {

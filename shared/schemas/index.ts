@@ -1,2 +1,3 @@
 export * from './topic-schemas';
 export * from './registry';
+export * from './samples';

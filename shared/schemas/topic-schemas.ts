@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as avro from 'avsc';
 import type { TopicSpec } from '../spec/types';
-import { compatibilityIssues } from './governance/compatibility';
+import { compatibilityIssues } from '../governance/compatibility';
 
 export interface SchemaRevision {
   /** v1, v2 ... */

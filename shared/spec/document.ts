@@ -54,12 +54,12 @@ export const topicDocument = z
         revisions: z.array(revisionName).min(1).max(20),
         /** The range the topic accepts; defaults to all revisions. `mesh schema retire` moves `first`. */
         accept: z.object({ first: revisionName, last: revisionName }).strict().optional(),
-        /** How each revision must resolve with the older ones (shared/schemas/governance/compatibility.ts). */
-        compatibility: z.enum(COMPATIBILITY_MODES).default('FULL_TRANSITIVE'),
-        /** A field marked "deprecated" in one revision may be removed only in a revision accepted this long after. */
-        deprecationWindow: durationText.default('30d'),
       })
       .strict(),
+    /** How each schema revision must resolve with the older ones (shared/governance/compatibility.ts). */
+    compatibility: z.enum(COMPATIBILITY_MODES).default('FULL_TRANSITIVE'),
+    /** A field marked "deprecated" in one revision may be removed only in a revision accepted this long after. */
+    deprecationWindow: durationText.default('30d'),
     /**
      * High-impact topics: a new revision needs a recorded approval (`mesh schema approve`) from one of
      * `approvers`, for revisions numbered `from` and later (default: every revision); `from` may name

@@ -36,7 +36,7 @@ function plain(value: unknown): unknown {
 
 const cell = (value: unknown) => (value === null ? 'NULL' : typeof value === 'object' ? JSON.stringify(value) : String(value));
 
-async function client(spec: MeshSpec, gcp: boolean): Promise<{ bigquery: BigQuery; where: string; project: string }> {
+export async function warehouseClient(spec: MeshSpec, gcp: boolean): Promise<{ bigquery: BigQuery; where: string; project: string }> {
   if (gcp) {
     // The emulator variable would send the "real" client to the local endpoint.
     delete process.env.BIGQUERY_EMULATOR_HOST;
@@ -80,7 +80,7 @@ export function register(program: Command): void {
       if (sql === '-') sql = fs.readFileSync(0, 'utf8');
       if (!sql?.trim()) throw new UserError('give the SQL to run, e.g. mesh query "SELECT COUNT(*) FROM orders_events", or --example <name> (see --examples)');
       const spec = loadSpec(program.opts().spec);
-      const { bigquery, where, project } = await client(spec, options.gcp === true);
+      const { bigquery, where, project } = await warehouseClient(spec, options.gcp === true);
       let rows: Record<string, unknown>[];
       let fields: string[] | undefined;
       try {

@@ -8,7 +8,7 @@
  * is what today's consumers need; FORWARD is what lets consumers lag behind producers.
  */
 import * as avro from 'avsc';
-import type { CompatibilityMode } from '../../spec/types';
+import type { CompatibilityMode } from '../spec/types';
 import type { GovernanceIssue } from './issues';
 
 /** The revisions a check needs: name and compiled type, oldest first. */
@@ -42,7 +42,8 @@ export function compatibilityIssues(topic: string, revisions: TypedRevision[], m
         const causes = fieldCauses(reader.type, writer.type, [], reader.name, writer.name);
         const intro = `${mode}: readers of ${reader.name} cannot read events written with ${writer.name} (${direction})`;
         if (!causes.length) issues.push({ rule: 'compatibility', topic, revision: newer.name, message: intro });
-        for (const cause of causes) issues.push({ rule: 'compatibility', topic, revision: newer.name, field: cause.field, message: `${intro}: ${cause.message}` });
+        for (const cause of causes)
+          issues.push({ rule: 'compatibility', topic, revision: newer.name, field: cause.field, message: `${intro}: ${cause.message}` });
       }
     }
   }
@@ -61,7 +62,8 @@ function fieldCauses(reader: avro.Type, writer: avro.Type, at: string[], readerN
     const field = [...at, f.name].join('.');
     const written = writerFields.get(f.name);
     if (!written) {
-      if (f.defaultValue() === undefined) causes.push({ field, message: `${readerName} has it without a default and ${writerName} events lack it (give it a default)` });
+      if (f.defaultValue() === undefined)
+        causes.push({ field, message: `${readerName} has it without a default and ${writerName} events lack it (give it a default)` });
       continue;
     }
     const nested = fieldCauses(f.type, written.type, [...at, f.name], readerName, writerName);
