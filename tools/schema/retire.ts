@@ -5,7 +5,7 @@
  * the revision or the warehouse saw it published within the topic's deprecation window.
  */
 import * as fs from 'node:fs';
-import { parseDocument } from 'yaml';
+import { isMap, parseDocument, stringify } from 'yaml';
 import { UserError } from '../../shared/errors';
 import type { MeshSpec } from '../../shared/spec';
 
@@ -47,9 +47,31 @@ export async function retireRevision(
       `the warehouse shows ${count} ${topicName} event${count === 1 ? '' : 's'} written with ${revision} published since ${since.toISOString()} (the deprecation window): a producer still sends it`,
     );
   const next = revisions[first + 1];
-  const text = fs.readFileSync(spec.file, 'utf8');
-  const doc = parseDocument(text);
-  doc.setIn(['topics', topicName, 'schema', 'accept'], doc.createNode({ first: next, last: accept.last }, { flow: true }));
-  fs.writeFileSync(spec.file, doc.toString());
+  fs.writeFileSync(spec.file, withAcceptRange(fs.readFileSync(spec.file, 'utf8'), topicName, { first: next, last: accept.last }));
   return { first: next, last: accept.last };
+}
+
+/**
+ * The spec text with the topic's `schema.accept` set, everything else byte for byte: only the
+ * `schema:` value is rewritten (the yaml library re-renders a whole document in its own style).
+ */
+export function withAcceptRange(text: string, topicName: string, range: { first: string; last: string }): string {
+  const doc = parseDocument(text);
+  const schema = doc.getIn(['topics', topicName, 'schema'], true);
+  if (!isMap(schema) || !schema.range) throw new UserError(`${topicName}: no schema mapping found in the spec file`);
+  const value = { ...(schema.toJSON() as Record<string, unknown>), accept: range };
+  const [start, end] = schema.range;
+  if (schema.flow) return `${text.slice(0, start)}${flowText(value)}${text.slice(end)}`;
+  doc.setIn(['topics', topicName, 'schema', 'accept'], doc.createNode(range, { flow: true }));
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** A flow value as the spec writes them: { key: value } with [a, b] lists. */
+function flowText(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(flowText).join(', ')}]`;
+  if (value && typeof value === 'object')
+    return `{ ${Object.entries(value)
+      .map(([k, v]) => `${k}: ${flowText(v)}`)
+      .join(', ')} }`;
+  return stringify(value).trim();
 }
