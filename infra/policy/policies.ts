@@ -12,6 +12,7 @@
  * (without it, only service accounts are refused: no service publishes to a redrive topic).
  */
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from '@pulumi/policy';
+import { schemaReadersReady } from './schema-policies';
 
 export const TYPES = {
   subscription: 'gcp:pubsub/subscription:Subscription',
@@ -318,4 +319,5 @@ export const policies: ResourceValidationPolicy[] = [
   dataStoresAreProtected,
   pullServicesStayOn,
   redriveTopicsPublishedByOperatorsOnly,
+  schemaReadersReady,
 ];

@@ -139,6 +139,19 @@ it('fails with the spec loader messages on a bad spec', async () => {
   await expect(planMesh({ specFile: fixture('invalid.yaml'), stackFile })).rejects.toThrow(/exactly-once delivery works only with pull subscriptions/);
 });
 
+it('refuses a spec whose topic accepts a revision a consumer is not ready for, naming it', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-plan-'));
+  const specFile = path.join(dir, 'mesh.yaml');
+  const text = fs
+    .readFileSync(path.join(REPO, 'mesh.yaml'), 'utf8')
+    .replace(/dir: schemas\//g, `dir: ${path.join(REPO, 'schemas')}/`)
+    .replace(/(dashboard-orders:\n(?: {4}.*\n)*? {4})reads: \[v1, v2\]/, '$1reads: [v2]');
+  fs.writeFileSync(specFile, text);
+  await expect(planMesh({ specFile, stackFile })).rejects.toThrow(
+    /not planned: 1 consumer readiness issue .*\norders v1: consumer dashboard-orders is not ready: it does not declare v1 in reads \(reads: v2\) \[rule readiness\]/,
+  );
+});
+
 it('accepts the example stack file Pulumi.dev.yaml as it is', async () => {
   // A second run of the program in this process needs a fresh module registry (see harness.ts).
   jest.resetModules();

@@ -3,6 +3,7 @@
  * resource that passes and one that fails, shaped like the program's mocked resources.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ResourceValidationArgs, ResourceValidationPolicy } from '@pulumi/policy';
 import {
@@ -20,6 +21,7 @@ import {
   subscriptionsHaveDeadLetterPolicy,
 } from '../../infra/policy/policies';
 import { REPO } from './harness';
+import { schemaReadersReady } from '../../infra/policy/schema-policies';
 
 const T = {
   subscription: 'gcp:pubsub/subscription:Subscription',
@@ -52,7 +54,7 @@ async function violations(
 const dlq = { deadLetterTopic: 'projects/p/topics/c-dlq', maxDeliveryAttempts: 5 };
 const oidc = { serviceAccountEmail: 'mesh-x-push@p.iam.gserviceaccount.com', audience: 'https://x-1.us-central1.run.app' };
 
-it('has the nine rules, all mandatory', () => {
+it('has its rules, all mandatory', () => {
   expect(policies.map((p) => p.name)).toEqual([
     'subscription-has-dead-letter-policy',
     'exactly-once-pull-only',
@@ -65,6 +67,7 @@ it('has the nine rules, all mandatory', () => {
     'data-store-deletion-protection',
     'pull-service-always-on',
     'redrive-topic-operators-only',
+    'schema-readers-ready',
   ]);
   for (const p of policies) expect(p.enforcementLevel).toBe('mandatory');
 });
@@ -401,5 +404,29 @@ describe('redrive-topic-operators-only', () => {
         member: 'group:oncall@example.com',
       }),
     ).toEqual([]);
+  });
+});
+
+describe('schema-readers-ready', () => {
+  /** mesh.yaml as a file with absolute schema folders, processor-orders reading only `reads`. */
+  function specWith(reads: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-policy-'));
+    const file = path.join(dir, 'mesh.yaml');
+    const text = fs
+      .readFileSync(path.join(REPO, 'mesh.yaml'), 'utf8')
+      .replace(/dir: schemas\//g, `dir: ${path.join(REPO, 'schemas')}/`)
+      .replace(/(processor-orders:\n(?: {4}.*\n)*? {4})reads: \[v1, v2\]/, `$1reads: [${reads}]`);
+    fs.writeFileSync(file, text);
+    return file;
+  }
+
+  it('refuses a topic that accepts a revision one of its consumers does not read, and passes it once every consumer is ready', async () => {
+    const topic = 'gcp:pubsub/topic:Topic';
+    expect(await violations(schemaReadersReady, topic, 'orders', { name: 'orders' }, { spec: specWith('v1') })).toEqual([
+      'orders v2: consumer processor-orders is not ready: it does not declare v2 in reads (reads: v1) [rule readiness]',
+    ]);
+    expect(await violations(schemaReadersReady, topic, 'orders', { name: 'orders' }, { spec: specWith('v1, v2') })).toEqual([]);
+    expect(await violations(schemaReadersReady, topic, 'analytics', { name: 'analytics' }, { spec: specWith('v1') })).toEqual([]);
+    expect(await violations(schemaReadersReady, topic, 'orders-dlq', { name: 'orders-dlq' }, { spec: specWith('v1') })).toEqual([]);
   });
 });

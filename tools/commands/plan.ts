@@ -13,6 +13,8 @@ import { REPO_ROOT } from '../../infra/config';
 import { runProgramOffline, type MockedResource } from '../../infra/offline-run';
 import { printTable } from '../table';
 import { UserError } from '../../shared/errors';
+import { formatGovernanceIssue, readinessIssues } from '../../shared/governance';
+import { serviceEventChecks } from '../schema/event-checks';
 
 export interface PlanRow {
   /** Short type, e.g. pubsub.Subscription. */
@@ -46,6 +48,12 @@ export const PROJECT_NUMBER_PLACEHOLDER = 'PROJECT_NUMBER';
 export async function planMesh(options: PlanOptions): Promise<Plan> {
   const specFile = path.resolve(options.specFile);
   const spec = loadSpec(specFile); // a bad spec fails here with the loader's messages
+  // A topic accepting a revision one of its readers cannot read would let producers go ahead of it.
+  const notReady = Object.keys(spec.topics).flatMap((topic) => readinessIssues(spec, topic, serviceEventChecks(spec)));
+  if (notReady.length)
+    throw new UserError(
+      `not planned: ${notReady.length} consumer readiness issue${notReady.length === 1 ? '' : 's'} (mesh schema readiness TOPIC REVISION shows each consumer):\n${notReady.map(formatGovernanceIssue).join('\n')}`,
+    );
   const stack = options.stack ?? 'dev';
   const stackFile = options.stackFile ?? path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
   const notes: string[] = [];
