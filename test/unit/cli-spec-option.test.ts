@@ -34,6 +34,11 @@ const COMMANDS: string[][] = [
   ['canary', 'status', 'processor-orders'],
   ['canary', 'promote', 'processor-orders', '--owner', 'o', '--intent', 'i'],
   ['canary', 'abort', 'processor-orders', '--owner', 'o', '--intent', 'i'],
+  ['schema', 'check'],
+  ['schema', 'readiness', 'orders', 'v2'],
+  ['schema', 'accept', 'orders', 'v2'],
+  ['schema', 'approve', 'orders', 'v3', '--by', 'x'],
+  ['schema', 'retire', 'orders', 'v1'],
 ];
 
 it('covers every command the CLI has', async () => {

@@ -4,8 +4,10 @@
  * event check on generated samples). Fixtures are the repository's orders topic with revisions
  * written to a temporary folder; nothing is mocked.
  */
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import * as avro from 'avsc';
 import {
   compatibilityIssues,
@@ -281,6 +283,37 @@ describe('mesh schema retire', () => {
     expect(() => topicSchemas(after, 'analytics').normalize({ userId: 'u' }, 'v1')).toThrow(/revision v1 is not accepted by topic analytics \(accepts v2\)/);
     await expect(retireRevision(after, 'analytics', 'v2', never)).rejects.toThrow(/v2 is the only revision analytics accepts/);
   });
+});
+
+describe('mesh schema check, as CI runs it', () => {
+  const run = (specFile: string) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', 'tools/mesh.ts', '--spec', specFile, 'schema', 'check'], {
+      cwd: REPO_ROOT,
+      timeout: 60_000,
+    }).then(
+      ({ stdout }) => ({ code: 0, stdout }),
+      (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
+    );
+
+  it('exits 1 with one line per issue naming topic, revision, field and rule; 0 on the repository', async () => {
+    ordersMesh({ v1: ordersV1, v2: ordersV2, v3: without(ordersV2, 'carrier') }, readingV3);
+    const file = path.join(dir, 'mesh.yaml');
+    fs.writeFileSync(
+      file,
+      readingV3(
+        base
+          .replace(/dir: schemas\//g, `dir: ${path.join(REPO_ROOT, 'schemas')}/`)
+          .replace(`dir: ${path.join(REPO_ROOT, 'schemas')}/orders, revisions: [v1, v2] }`, `dir: ${dir}, revisions: [v1, v2, v3] }`),
+      ),
+    );
+    const failed = await run(file);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/^orders v3 field "carrier": is removed but v2 does not mark it deprecated: .*\[rule remove-after-deprecation\]$/m);
+    expect(failed.stdout).toMatch(/^orders v3: needs an approval by one of .*\[rule approval\]$/m);
+    expect(failed.stdout).toMatch(/^3 schema issues/m);
+    const ok = await run(path.join(REPO_ROOT, 'mesh.yaml'));
+    expect(ok).toEqual({ code: 0, stdout: 'schemas ok: analytics v1..v2, orders v1..v2\n' });
+  }, 60_000);
 });
 
 describe("the repository's own schemas", () => {
