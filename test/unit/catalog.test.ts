@@ -10,7 +10,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as avro from 'avsc';
+import { parse as parseYaml } from 'yaml';
 import { Parser, DiagnosticSeverity } from '@asyncapi/parser';
 import { AvroSchemaParser } from '@asyncapi/avro-schema-parser';
 import { buildCatalog, catalogViews, diffRevisions, examplePayload, type AsyncApiDocument } from '../../shared/catalog';
@@ -18,7 +21,7 @@ import { docNamesType } from '../../shared/catalog/examples';
 import { ATTR } from '../../shared/envelope';
 import { topicSchemas } from '../../shared/schemas';
 import { parseSpec } from '../../shared/spec';
-import { defaultSpec } from '../support/specs';
+import { defaultSpec, REPO_ROOT } from '../support/specs';
 
 /** The one diagnostic that does not matter (see above). */
 const IGNORED = new Set(['asyncapi-latest-version']);
@@ -147,6 +150,19 @@ describe('the catalog of mesh.yaml', () => {
     expect(docNamesType('The post viewed or liked.', 'view')).toBe(false);
     expect(docNamesType('See order.shipped.v2', 'order.shipped')).toBe(false);
   });
+});
+
+describe('mesh catalog', () => {
+  const mesh = (...args: string[]) => promisify(execFile)(process.execPath, ['--import', 'tsx', 'tools/mesh.ts', ...args], { cwd: REPO_ROOT, timeout: 60_000 });
+
+  it('writes the same document as YAML (the default) or JSON, to stdout or --out', async () => {
+    const expected = JSON.parse(JSON.stringify(buildCatalog(defaultSpec()))) as unknown;
+    expect(parseYaml((await mesh('catalog')).stdout)).toEqual(expected);
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'catalog-out-')), 'catalog.json');
+    expect((await mesh('catalog', '--format', 'json', '--out', out)).stdout).toContain('AsyncAPI 3.0.0');
+    expect(JSON.parse(fs.readFileSync(out, 'utf8'))).toEqual(expected);
+    await expect(mesh('catalog', '--format', 'xml')).rejects.toMatchObject({ stderr: expect.stringContaining('--format must be yaml or json') });
+  }, 90_000);
 });
 
 describe('schema history', () => {
