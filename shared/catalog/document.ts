@@ -132,7 +132,7 @@ function addTopic(document: AsyncApiDocument, spec: MeshSpec, topic: TopicSpec):
         {
           name: `${eventType}-${current}`,
           summary: `${eventType}, written with ${current}`,
-          headers: exampleHeaders(topic, eventType, current),
+          headers: exampleHeaders(topic.name, eventType, current),
           payload: examplePayload(currentSchema, eventType),
         },
       ],
@@ -224,11 +224,11 @@ function headersSchema(eventType: string, accepted: string[]): Record<string, un
 }
 
 /** The attributes an example message carries: every one with a sample value (ones unknown here are left out). */
-function exampleHeaders(topic: TopicSpec, eventType: string, revision: string): Record<string, string> {
+export function exampleHeaders(topic: string, eventType: string, revision: string): Record<string, string> {
   const values: Partial<Record<string, string>> = {
     id: '01890a5d-ac96-774b-bcce-b302099a8057',
     type: eventType,
-    source: `//example/${topic.name}-producer`,
+    source: `//example/${topic}-producer`,
     time: '2026-01-15T09:30:00Z',
     specversion: SPEC_VERSION,
     schemaVersion: revision,

@@ -5,7 +5,7 @@
  */
 import { type AvroObject } from './avro';
 import { revisionHistory, type RevisionDiff } from './diff';
-import { buildCatalog, messageKey, type AsyncApiDocument } from './document';
+import { buildCatalog, exampleHeaders, messageKey, type AsyncApiDocument } from './document';
 import { examplePayload } from './examples';
 import type { MeshSpec } from '../spec';
 
@@ -84,7 +84,7 @@ export function catalogViews(document: AsyncApiDocument): CatalogPage {
       message: messageKey(name, type),
       examples: revisions.map((r) => ({
         revision: r.revision,
-        headers: exampleHeadersFor(document, name, type, r.revision),
+        headers: exampleHeaders(name, type, r.revision),
         payload: examplePayload(r.schema, type),
       })),
     }));
@@ -123,14 +123,4 @@ function consumerView(name: string, op: Record<string, unknown>): CatalogConsume
     slo: op['x-mesh-slo'] as CatalogConsumer['slo'],
     description: op.description as string | undefined,
   };
-}
-
-/** The message example's headers with the revision swapped in (the one attribute that differs per revision). */
-function exampleHeadersFor(document: AsyncApiDocument, topic: string, eventType: string, revision: string): Record<string, string> {
-  const message = document.components.messages[messageKey(topic, eventType)];
-  const [example] = (message?.examples ?? []) as { headers?: Record<string, string> }[];
-  const current = message?.['x-mesh-current-revision'];
-  const headers = { ...(example?.headers ?? {}) };
-  for (const [attribute, value] of Object.entries(headers)) if (value === current) headers[attribute] = revision;
-  return headers;
 }
