@@ -216,7 +216,9 @@ function headersSchema(eventType: string, accepted: string[]): Record<string, un
     if (key === 'type') property.const = eventType;
     if (key === 'specversion') property.const = SPEC_VERSION;
     if (key === 'schemaVersion') property.enum = accepted;
-    if (key === 'contentType') property.const = 'application/json';
+    if (key === 'time') property.format = 'date-time';
+    // What the envelope accepts (pubsub-binding.ts): JSON, or a JSON-based type such as application/cloudevents+json.
+    if (key === 'contentType') property.pattern = '^application/(.+\\+)?json';
     properties[attribute] = property;
   }
   const required = CLOUDEVENTS_REQUIRED.filter((k) => k in ATTR).map((k) => (ATTR as Record<string, string>)[k]);
