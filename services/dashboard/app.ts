@@ -18,6 +18,7 @@ import type { HealthSource } from '../../shared/health';
 import { readPaused } from '../../shared/operations/controls';
 import { Aggregator, type AggregatorOptions } from './aggregator';
 import { anomalyRoutes } from './anomalies';
+import { catalogRoutes } from './catalog';
 import { panelRoutes } from './panels';
 import { dashboardHandlers, SERVICE_NAME } from './handlers';
 import { HotKeyTracker } from '../../shared/health/hot-keys';
@@ -93,6 +94,8 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
       anomalyRoutes(app, { read: (o) => readAnomalies(options.firestore, Object.keys(options.spec.topics), o), log });
       // The latest parity result per topic and the recent replays (panels.ts).
       panelRoutes(app, { parity: () => readParityRecords(options.firestore), replays: () => readRecentReplays(options.firestore), log });
+      // The event catalog: the spec as an AsyncAPI document, and its page (catalog.ts).
+      catalogRoutes(app, { spec: options.spec, log });
       dashboardRoutes(app, routeDeps);
     },
   });

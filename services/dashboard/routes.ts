@@ -9,6 +9,7 @@
  *   GET /api/hot-keys           the hottest ordering keys per topic over the last minute (shared/health/hot-keys.ts)
  *   GET /api/stream             server-sent events: `snapshot` every second
  *   GET /api/anomalies          order anomalies per topic and kind, latest offending orders (anomalies.ts)
+ *   GET /catalog, /catalog.json the event catalog: the spec's AsyncAPI document and its page (catalog.ts)
  */
 import * as path from 'node:path';
 import express, { type Express, type Request, type Response } from 'express';

@@ -2,7 +2,8 @@
  * The live page in real headless Chromium (Debian's /usr/bin/chromium driven by playwright-core):
  * events published to the emulator reach the dashboard by push, and the page's numbers and chart
  * data change without a reload; the order anomalies the processor's store commits show in their
- * panel. A screenshot is saved to test-artifacts/dashboard.png.
+ * panel. The event catalog page shows the spec's topics, examples, consumers and schema diffs.
+ * Screenshots are saved to test-artifacts/dashboard.png and catalog.png.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -31,6 +32,8 @@ topics:
     schema: { dir: schemas/analytics, revisions: [v1, v2] }
     eventTypes: [click, view, like.created, like.removed]
   orders:
+    # Spec text is user input: the catalog page must show this as text, never run it.
+    description: 'Order steps <img src=x onerror="window.injected = 1"> <b>not bold</b>'
     schema: { dir: schemas/orders, revisions: [v1, v2] }
     eventTypes: [order.created, order.paid, order.shipped, order.cancelled]
 services:
@@ -230,6 +233,38 @@ it('shows events arriving live, a consumer past its SLO in red, one holding dead
     const artifacts = path.join(REPO_ROOT, 'test-artifacts');
     fs.mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: path.join(artifacts, 'dashboard.png'), fullPage: true });
+
+    // The event catalog (/catalog, from /catalog.json): the topics, an example payload per event type
+    // and revision, who consumes what, and the diff between the schema revisions.
+    await page.goto(`http://127.0.0.1:${port}/catalog`);
+    await page.waitForFunction(() => (window as unknown as { catalog: { loaded: boolean; error: string | null } }).catalog.loaded, undefined, {
+      timeout: 15000,
+    });
+    expect(await page.$$eval('section.catalog-topic', (sections) => sections.map((s) => (s as HTMLElement).dataset.topic))).toEqual(['analytics', 'orders']);
+    const orders = 'section.catalog-topic[data-topic="orders"]';
+    expect(await page.textContent(`${orders} p.description`)).toBe('Order steps <img src=x onerror="window.injected = 1"> <b>not bold</b>');
+    expect(
+      await page.evaluate(() => ({ injected: (window as unknown as { injected?: number }).injected, images: document.querySelectorAll('img, b').length })),
+    ).toEqual({
+      injected: undefined,
+      images: 0,
+    });
+    const shipped = `${orders} .event-type[data-event-type="order.shipped"] details.example[data-revision="v2"]`;
+    expect(await page.$eval(shipped, (d) => (d as HTMLDetailsElement).open)).toBe(true);
+    expect(JSON.parse((await page.textContent(`${shipped} pre.payload`))!)).toMatchObject({ orderId: 'order-1', sequence: 1, carrier: 'example-carrier' });
+    expect(JSON.parse((await page.textContent(`${shipped} pre.headers`))!)).toMatchObject({ 'ce-type': 'order.shipped', 'ce-specversion': '1.0' });
+    const slowRow = await page.$$eval(`${orders} table.consumers tr[data-consumer="slow-orders"] td`, (cells) => cells.map((c) => c.textContent));
+    expect(slowRow.slice(0, 4)).toEqual(['slow-orders', 'pull', 'service dashboard', 'unordered']);
+    expect(slowRow[4]).toBe('oldest unacked ≤ 10m, backlog ≤ 3');
+    expect(await page.$$eval(`${orders} table.consumers tbody tr`, (rows) => rows.map((r) => (r as HTMLElement).dataset.consumer))).toEqual([
+      'dashboard-orders',
+      'slow-orders',
+    ]);
+    const carrier = `${orders} .diff[data-from="v1"][data-to="v2"] tr[data-field="carrier"][data-kind="added"]`;
+    expect(await page.textContent(`${carrier} td.kind`)).toBe('added');
+    expect(await page.textContent(carrier)).toContain('string, default ""');
+    expect(await computedStyle(`${carrier} td.kind`, 'color')).toBe('rgb(27, 122, 47)');
+    await page.screenshot({ path: path.join(artifacts, 'catalog.png'), fullPage: true });
   } finally {
     await browser?.close();
     await service?.stop();

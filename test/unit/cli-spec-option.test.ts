@@ -39,6 +39,7 @@ const COMMANDS: string[][] = [
   ['schema', 'accept', 'orders', 'v2'],
   ['schema', 'approve', 'orders', 'v3', '--by', 'x'],
   ['schema', 'retire', 'orders', 'v1'],
+  ['catalog'],
 ];
 
 it('covers every command the CLI has', async () => {

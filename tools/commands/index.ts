@@ -18,6 +18,7 @@ import { register as pause } from './pause';
 import { register as runbooks } from './runbooks';
 import { register as canary } from './canary';
 import { register as schema } from './schema';
+import { register as catalog } from './catalog';
 
 export const commands: ((program: Command) => void)[] = [
   validate,
@@ -38,4 +39,5 @@ export const commands: ((program: Command) => void)[] = [
   runbooks,
   canary,
   schema,
+  catalog,
 ];
