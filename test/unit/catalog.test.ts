@@ -195,7 +195,8 @@ project: catalog-test
 topics:
   invoices:
     description: "Invoices <b>issued</b>"
-    schema: { dir: schemas/invoices, revisions: [v1, v2, v3], compatibility: BACKWARD }
+    schema: { dir: schemas/invoices, revisions: [v1, v2, v3] }
+    compatibility: BACKWARD
     eventTypes: [invoice.issued]
 services:
   billing: { localPort: 18099 }
