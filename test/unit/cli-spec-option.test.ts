@@ -34,6 +34,7 @@ const COMMANDS: string[][] = [
   ['canary', 'status', 'processor-orders'],
   ['canary', 'promote', 'processor-orders', '--owner', 'o', '--intent', 'i'],
   ['canary', 'abort', 'processor-orders', '--owner', 'o', '--intent', 'i'],
+  ['readiness'],
 ];
 
 it('covers every command the CLI has', async () => {

@@ -17,6 +17,7 @@ import { register as audit } from './audit';
 import { register as pause } from './pause';
 import { register as runbooks } from './runbooks';
 import { register as canary } from './canary';
+import { register as readiness } from './readiness';
 
 export const commands: ((program: Command) => void)[] = [
   validate,
@@ -36,4 +37,5 @@ export const commands: ((program: Command) => void)[] = [
   pause,
   runbooks,
   canary,
+  readiness,
 ];
