@@ -5,7 +5,9 @@
 import * as gcp from '@pulumi/gcp';
 import { topicSchemaName, toProtoDuration, type TopicSpec } from '../shared/spec';
 import { topicSchemas } from '../shared/schemas';
+import * as pulumi from '@pulumi/pulumi';
 import { meshLabels, labelValue, resourceOptions, type MeshContext } from './context';
+import { topicLaunchState } from './launch-readiness';
 
 export interface MeshTopic {
   spec: TopicSpec;
@@ -27,6 +29,12 @@ export function createTopics(ctx: MeshContext): Record<string, MeshTopic> {
     // The Schema resource holds one definition: the newest accepted revision. Changing it commits a new
     // revision, so a stack that started on v1 keeps v1 in the schema's history (see docs/infra.md).
     const current = topicSchemas(ctx.spec, topic.name).current;
+    // High-impact topics carry their launch checklist for the policy pack (launch-readiness.ts).
+    const launch = topicLaunchState(ctx.spec, topic);
+    if (launch.missing.length)
+      void pulumi.log.warn(
+        `high-impact topic ${topic.name} is not launch ready (npm run mesh -- readiness --topic ${topic.name}):\n${launch.missing.join('\n')}`,
+      );
     const schema = new gcp.pubsub.Schema(
       topicSchemaName(topic.name),
       { project: ctx.config.project, name: topicSchemaName(topic.name), type: 'AVRO', definition: current.definition },
@@ -40,7 +48,7 @@ export function createTopics(ctx: MeshContext): Record<string, MeshTopic> {
         messageRetentionDuration: toProtoDuration(topicRetentionSeconds(ctx, topic)),
         // Producers send JSON-encoded Avro (see shared/schemas); Pub/Sub rejects anything else.
         schemaSettings: { schema: schema.id, encoding: 'JSON' },
-        labels: meshLabels({ 'mesh-topic': labelValue(topic.name), ...(topic.owner ? { owner: labelValue(topic.owner) } : {}) }),
+        labels: meshLabels({ 'mesh-topic': labelValue(topic.name), ...(topic.owner ? { owner: labelValue(topic.owner) } : {}), ...launch.labels }),
       },
       resourceOptions(ctx, schema),
     );

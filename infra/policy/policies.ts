@@ -23,6 +23,7 @@ export const TYPES = {
   bigqueryTable: 'gcp:bigquery/table:Table',
   bigqueryDataset: 'gcp:bigquery/dataset:Dataset',
   firestoreDatabase: 'gcp:firestore/database:Database',
+  topic: 'gcp:pubsub/topic:Topic',
 } as const;
 
 /** Label the program puts on Cloud Run services that pull (infra/services.ts PULLS_LABEL). */
@@ -307,6 +308,31 @@ export const redriveTopicsPublishedByOperatorsOnly: ResourceValidationPolicy = {
   },
 };
 
+/**
+ * Labels the program writes on each topic (infra/launch-readiness.ts): its impact, and on a
+ * high-impact topic the launch checklist's verdict, `ready` or the ids of the items not met joined
+ * by `_`. The pack cannot read the spec or the repository, so it trusts the program's verdict and
+ * refuses a high-impact topic without one (a hand-made topic labelled high must carry it too).
+ */
+export const IMPACT_LABEL = 'mesh-impact';
+export const LAUNCH_CHECKLIST_LABEL = 'mesh-launch-checklist';
+
+export const highImpactTopicsLaunchReady: ResourceValidationPolicy = {
+  name: 'high-impact-topic-launch-ready',
+  description:
+    'A topic labelled mesh-impact=high passes the launch checklist items known from the spec and the repository (owner on call, compatibility rules documented, alerts routed, runbooks, RTO/RPO); replay tested is checked by `mesh readiness --strict --gcp` in the deploy pipeline.',
+  enforcementLevel: 'mandatory',
+  validateResource: onType(TYPES.topic, (props, args, report) => {
+    const labels = (props.labels ?? {}) as Record<string, string>;
+    if (labels[IMPACT_LABEL] !== 'high') return;
+    const topic = nameOf(args);
+    const verdict = labels[LAUNCH_CHECKLIST_LABEL];
+    const how = `run \`npm run mesh -- readiness --topic ${topic}\` for what is missing and how to fix it`;
+    if (!verdict) report(`high-impact topic ${topic} carries no ${LAUNCH_CHECKLIST_LABEL} label, so its launch checklist is unknown; ${how}`);
+    else if (verdict !== 'ready') report(`high-impact topic ${topic} is not launch ready: ${verdict.split('_').join(', ')} not met; ${how}`);
+  }),
+};
+
 export const policies: ResourceValidationPolicy[] = [
   subscriptionsHaveDeadLetterPolicy,
   exactlyOnceOnlyOnPull,
@@ -320,4 +346,5 @@ export const policies: ResourceValidationPolicy[] = [
   pullServicesStayOn,
   redriveTopicsPublishedByOperatorsOnly,
   schemaReadersReady,
+  highImpactTopicsLaunchReady,
 ];

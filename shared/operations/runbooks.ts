@@ -12,3 +12,11 @@ export const runbookPath = (kind: RunbookKind) => `docs/runbooks/${kind}.md`;
 /** The line every alert's documentation ends with: which runbook to open. */
 export const runbookLine = (kind: RunbookKind) =>
   `Runbook: \`${runbookPath(kind)}\` in the mesh's repository (written from the spec by \`npm run mesh -- runbooks\`): what to check and what to run.`;
+
+/**
+ * The runbooks a consumer's alerts name, whatever its delivery: infra/monitoring.ts (lag, dead
+ * letters), buffer-alerts.ts (buffer), triage-alerts.ts and schema-dead-letters.ts (dead letters),
+ * signal-alerts.ts (lag, buffer). The launch checklist (shared/readiness) requires each of them;
+ * test/infra/launch-readiness.test.ts fails when a consumer's alert names a runbook not listed here.
+ */
+export const CONSUMER_ALERT_RUNBOOKS: readonly RunbookKind[] = ['lag', 'dead-letters', 'buffer'];

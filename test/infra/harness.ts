@@ -13,6 +13,13 @@ export const REPO = path.resolve(__dirname, '..', '..');
 export const fixture = (name: string) => path.join(__dirname, 'fixtures', name);
 export const PROJECT = 'mesh-test';
 
+/**
+ * The policy pack's verdict on a high-impact topic missing these launch checklist items
+ * (infra/launch-readiness.ts), as Mesh.policyViolations prints it (`prefix` is the resource name).
+ */
+export const launchViolation = (topic: string, ids: string[], prefix = `${topic} `) =>
+  `${prefix}high-impact-topic-launch-ready: high-impact topic ${topic} is not launch ready: ${ids.join(', ')} not met; run \`npm run mesh -- readiness --topic ${topic}\` for what is missing and how to fix it`;
+
 export const T = {
   api: 'gcp:projects/service:Service',
   schema: 'gcp:pubsub/schema:Schema',

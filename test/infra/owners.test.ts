@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { runbookLine } from '../../shared/operations/runbooks';
 import { loadSpec } from '../../shared/spec';
 import { writeRepoSpecWithFreePorts } from '../support/specs';
-import { fixture, Mesh, PROJECT, REPO, runMesh, T } from './harness';
+import { fixture, launchViolation, Mesh, PROJECT, REPO, runMesh, T } from './harness';
 
 jest.setTimeout(120_000);
 
@@ -165,12 +165,18 @@ describe('Pub/Sub and existing channels, a set triage SLA, one consumer without 
 
   it("keeps the stack's list only for the consumer without an owner, and warns once, naming it", () => {
     for (const kind of CONSUMER_POLICIES) expect(channelsOfPolicy(mesh, `dashboard-orders-${kind}`)).toEqual([STACK]);
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('no owner for consumer dashboard-orders: their alerts go only to event-mesh:alertChannels (1 channel)');
+    const unowned = warnings.filter((w) => w.includes('no owner for'));
+    expect(unowned).toHaveLength(1);
+    expect(unowned[0]).toContain('no owner for consumer dashboard-orders: their alerts go only to event-mesh:alertChannels (1 channel)');
   });
 
-  it('passes every policy of the policy pack', async () => {
-    expect(await mesh.policyViolations()).toEqual([]);
+  it('refuses the high-impact orders topic for its consumer without an owner, and passes every other policy', async () => {
+    // The launch checklist: an ownerless consumer is neither on call nor routed (shared/readiness).
+    const ids = ['owner', 'alerts-routed'];
+    expect(await mesh.policyViolations()).toEqual([launchViolation('orders', ids)]);
+    expect(warnings.find((w) => w.includes('high-impact topic orders is not launch ready'))).toContain(
+      'consumer dashboard-orders: on-call owner assigned: no owner',
+    );
   });
 });
 

@@ -68,6 +68,7 @@ it('has its rules, all mandatory', () => {
     'pull-service-always-on',
     'redrive-topic-operators-only',
     'schema-readers-ready',
+    'high-impact-topic-launch-ready',
   ]);
   for (const p of policies) expect(p.enforcementLevel).toBe('mandatory');
 });

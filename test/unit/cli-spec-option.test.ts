@@ -40,6 +40,7 @@ const COMMANDS: string[][] = [
   ['schema', 'approve', 'orders', 'v3', '--by', 'x'],
   ['schema', 'retire', 'orders', 'v1'],
   ['catalog'],
+  ['readiness'],
 ];
 
 it('covers every command the CLI has', async () => {

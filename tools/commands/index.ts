@@ -19,6 +19,7 @@ import { register as runbooks } from './runbooks';
 import { register as canary } from './canary';
 import { register as schema } from './schema';
 import { register as catalog } from './catalog';
+import { register as readiness } from './readiness';
 
 export const commands: ((program: Command) => void)[] = [
   validate,
@@ -40,4 +41,5 @@ export const commands: ((program: Command) => void)[] = [
   canary,
   schema,
   catalog,
+  readiness,
 ];
