@@ -152,6 +152,16 @@ export function mockState(type: string, logicalName: string, inputs: Record<stri
       return done(`projects/${project}/subscriptions/${name}`, { name });
     case 'gcp:pubsub/schema:Schema':
       return done(`projects/${project}/schemas/${name}`, { name });
+    case 'pulumi-nodejs:dynamic:Resource':
+      // SchemaRevisions (infra/schema-revisions-resource.ts): Pub/Sub gives each commit an opaque
+      // revision id; here one derived from the schema and the definition, so it is stable across runs.
+      if (Array.isArray(inputs.revisions) && typeof inputs.schema === 'string') {
+        const revisionIds = Object.fromEntries(
+          inputs.revisions.map((r: { name: string; definition: string }) => [r.name, hash(`${inputs.schema}\n${r.definition}`).slice(0, 8)]),
+        );
+        return done(`${inputs.schema}/revisions`, { revisionIds });
+      }
+      return done(`${logicalName}-id`);
     case 'gcp:serviceaccount/account:Account': {
       const email = `${inputs.accountId}@${project}.iam.gserviceaccount.com`;
       const id = `projects/${project}/serviceAccounts/${email}`;
