@@ -61,11 +61,20 @@ describe('APIs', () => {
 });
 
 describe('topics', () => {
-  it.each(Object.values(spec.topics))('$name has an Avro schema of its current revision and a JSON-encoded topic', (topic) => {
+  it.each(Object.values(spec.topics))('$name has an Avro schema holding every accepted revision and a JSON-encoded topic accepting them', (topic) => {
     const schema = mesh.one(T.schema, `${topic.name}-schema`);
-    expect(schema.inputs).toMatchObject({ type: 'AVRO', definition: TopicSchemas.load(topic).current.definition });
+    // Created with the oldest accepted revision; the others are committed after it (infra/schema-revisions.ts).
+    const accepted = TopicSchemas.load(topic).accepted;
+    expect(schema.inputs).toMatchObject({ type: 'AVRO', definition: accepted[0].definition });
+    const ids = mesh.one('pulumi-nodejs:dynamic:Resource', `${topic.name}-schema-revisions`).state.revisionIds as Record<string, string>;
+    expect(Object.keys(ids)).toEqual(accepted.map((r) => r.name));
     const created = mesh.one(T.topic, topic.name);
-    expect(created.inputs.schemaSettings).toEqual({ schema: schema.id, encoding: 'JSON' });
+    expect(created.inputs.schemaSettings).toEqual({
+      schema: schema.id,
+      encoding: 'JSON',
+      firstRevisionId: ids[accepted[0].name],
+      lastRevisionId: ids[accepted[accepted.length - 1].name],
+    });
     const replay = Math.max(...consumers.filter((c) => c.topic === topic.name && c.replay).map((c) => c.replay!.retentionSeconds));
     expect(parseInt(created.inputs.messageRetentionDuration, 10)).toBeGreaterThanOrEqual(replay);
     expect(created.inputs.messageRetentionDuration).toBe(toProtoDuration(topic.retentionSeconds));
