@@ -11,7 +11,7 @@ import { RUNBOOK_KINDS, runbookPath, type RunbookKind } from '../operations/runb
 import type { MeshSpec } from '../spec/types';
 import type { ReadinessFacts, RunbookState } from './checklist';
 
-/** Where the compatibility modes and the deprecation window are explained (a teammate's document). */
+/** Where the compatibility modes and the deprecation window are explained (the policy, its gates and the rollout order). */
 export const SCHEMA_GUIDE = 'docs/schemas.md';
 
 /**
