@@ -62,7 +62,9 @@ export function tracestateProblem(tracestate: string): string | undefined {
 export function currentOrNewTraceparent(): string {
   const active = trace.getSpanContext(context.active());
   if (active && isSpanContextValid(active)) return formatTraceparent(active.traceId, active.spanId, active.traceFlags);
-  return formatTraceparent(randomBytes(16).toString('hex'), randomBytes(8).toString('hex'), TraceFlags.SAMPLED);
+  // One call for both ids (hot path: every published event): 16 bytes of trace id, 8 of span id.
+  const hex = randomBytes(24).toString('hex');
+  return formatTraceparent(hex.slice(0, 32), hex.slice(32), TraceFlags.SAMPLED);
 }
 
 function formatTraceparent(traceId: string, spanId: string, flags: number): string {
