@@ -10,11 +10,12 @@
  *    (Pub/Sub's JSON decoder does not apply Avro defaults; our schemas have no unions, so no
  *    {"string": "x"} wrapping is ever needed);
  *  - attributes: ce-id (unique, reused on retry), ce-type, ce-source, ce-specversion "1.0",
- *    ce-time (RFC 3339); optionally ce-subject, ce-schemaversion, content-type application/json;
+ *    ce-time (RFC 3339); optionally ce-subject, ce-dataschema (urn:event-mesh:schema:<topic>:<revision>),
+ *    ce-traceparent (W3C), extension attributes ce-<name>, content-type application/json;
  *  - orderingKey: the order id on the orders topic, with messageOrdering enabled.
  * Data that does not match the schema is refused by Pub/Sub with INVALID_ARGUMENT.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { PubSub } from '@google-cloud/pubsub';
 
 async function main(): Promise<void> {
@@ -36,7 +37,9 @@ async function main(): Promise<void> {
         'ce-specversion': '1.0',
         'ce-time': new Date().toISOString(),
         'ce-subject': orderId,
-        'ce-schemaversion': 'v2',
+        'ce-dataschema': 'urn:event-mesh:schema:orders:v2',
+        // W3C trace context (CloudEvents distributed tracing): consumers log under this trace id.
+        'ce-traceparent': `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`,
         'content-type': 'application/json',
       },
     });

@@ -15,7 +15,7 @@
  * info.version is a digest of the rest, so it changes exactly when the catalog does.
  */
 import { createHash } from 'node:crypto';
-import { ATTR, SPEC_VERSION } from '../envelope';
+import { ATTR, DATASCHEMA_PREFIX, SCHEMAVERSION_ACCEPTED_UNTIL, SPEC_VERSION, dataSchemaUri } from '../envelope';
 import { topicSchemas } from '../schemas';
 import { topicSchemaName, toProtoDuration, type ConsumerSpec, type MeshSpec, type TopicSpec } from '../spec';
 import { parseAvsc } from './avro';
@@ -49,8 +49,10 @@ const ATTRIBUTE_DOCS: Partial<Record<string, string>> = {
   time: 'When it happened (RFC 3339), set by the producer.',
   subject: 'What it is about, e.g. the order id (optional).',
   specversion: 'CloudEvents version.',
-  schemaVersion: 'The schema revision the data was written with; absent: the topic’s current revision.',
-  dataschema: 'The schema the data was written with.',
+  schemaVersion: `Deprecated: the revision alone (v1, v2 ...); accepted only on messages published until ${SCHEMAVERSION_ACCEPTED_UNTIL}. Send ce-dataschema.`,
+  dataschema: `The schema revision the data was written with, ${DATASCHEMA_PREFIX}<topic>:<revision>; a URI naming another topic is dead-lettered. Absent: the topic’s current revision.`,
+  traceparent: 'W3C trace context (version-traceid-spanid-flags); consumers log the trace id so one event’s path is one trace.',
+  tracestate: 'W3C tracestate, vendor trace data carried next to ce-traceparent.',
   contentType: 'Content type of the data.',
 };
 /** CloudEvents' required context attributes (spec 1.0); required here when ATTR carries them. */
@@ -118,7 +120,7 @@ function addTopic(document: AsyncApiDocument, spec: MeshSpec, topic: TopicSpec):
       title: eventType,
       summary: `A ${eventType} event on topic ${topic.name}.`,
       contentType: 'application/json',
-      headers: headersSchema(eventType, accepted),
+      headers: headersSchema(topic.name, eventType, accepted),
       payload: { $ref: `#/components/schemas/${schemaKey(topic.name, current)}` },
       tags: topic.owner ? [{ name: ownerTag(topic.owner) }] : undefined,
       bindings: {
@@ -209,20 +211,34 @@ function addConsumer(document: AsyncApiDocument, spec: MeshSpec, consumer: Consu
 }
 
 /** The Pub/Sub message attributes as a JSON Schema object: every ATTR, the CloudEvents-required ones required. */
-function headersSchema(eventType: string, accepted: string[]): Record<string, unknown> {
+function headersSchema(topic: string, eventType: string, accepted: string[]): Record<string, unknown> {
   const properties: Record<string, Record<string, unknown>> = {};
   for (const [key, attribute] of Object.entries(ATTR)) {
     const property: Record<string, unknown> = { type: 'string', description: ATTRIBUTE_DOCS[key] ?? `CloudEvents context attribute ${attribute}.` };
     if (key === 'type') property.const = eventType;
     if (key === 'specversion') property.const = SPEC_VERSION;
-    if (key === 'schemaVersion') property.enum = accepted;
+    if (key === 'schemaVersion') {
+      property.enum = accepted;
+      property.deprecated = true;
+    }
+    if (key === 'dataschema') property.enum = accepted.map((revision) => dataSchemaUri(topic, revision));
+    // The W3C form (trace-context.ts checks it with @opentelemetry/core); anything else is poison.
+    if (key === 'traceparent') property.pattern = '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$';
     if (key === 'time') property.format = 'date-time';
     // What the envelope accepts (pubsub-binding.ts): JSON, or a JSON-based type such as application/cloudevents+json.
     if (key === 'contentType') property.pattern = '^application/(.+\\+)?json';
     properties[attribute] = property;
   }
   const required = CLOUDEVENTS_REQUIRED.filter((k) => k in ATTR).map((k) => (ATTR as Record<string, string>)[k]);
-  return { type: 'object', properties, required };
+  // Producers' CloudEvents extensions: ce-<lowercase letters and digits> (envelope/extensions.ts), each reaching event.extensions and the warehouse.
+  const patternProperties = {
+    '^ce-[a-z0-9]+$': {
+      type: 'string',
+      maxLength: 1024,
+      description: 'A CloudEvents extension attribute; consumers read it as event.extensions, the warehouse keeps it in its extensions column.',
+    },
+  };
+  return { type: 'object', properties, patternProperties, required };
 }
 
 /** The attributes an example message carries: every one with a sample value (ones unknown here are left out). */
@@ -233,7 +249,8 @@ export function exampleHeaders(topic: string, eventType: string, revision: strin
     source: `//example/${topic}-producer`,
     time: '2026-01-15T09:30:00Z',
     specversion: SPEC_VERSION,
-    schemaVersion: revision,
+    dataschema: dataSchemaUri(topic, revision),
+    traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
     contentType: 'application/json',
   };
   const headers: Record<string, string> = {};

@@ -1,10 +1,15 @@
 /**
  * IncomingMessage -> DecodedEvent: the CloudEvents envelope, the event type against the topic's
- * list, and the payload against the writer's schema revision, read as the topic's current one.
- * Anything wrong here is the message's fault, so every failure is a PoisonError with the
- * dead-letter reason code.
+ * list, the `dataschema` against the topic, and the payload against the writer's schema revision,
+ * read as the topic's current one. Anything wrong here is the message's fault, so every failure is a
+ * PoisonError with the dead-letter reason code.
+ *
+ * A `ce-dataschema` naming another topic's schema is `schema` (the event breaks this topic's
+ * contract: a producer published to the wrong topic, and reading its data with this topic's schema
+ * could only guess); one that is not a mesh schema URI, or that disagrees with the deprecated
+ * `ce-schemaversion`, is `bad-attribute` (fromPubsubMessage, shared/envelope/dataschema.ts).
  */
-import { eventTimeProblem, fromPubsubMessage, parseRfc3339, type IncomingMessage, type MeshEvent } from '../envelope';
+import { eventTimeProblem, fromPubsubMessage, parseDataSchema, parseRfc3339, type IncomingMessage, type MeshEvent } from '../envelope';
 import { topicSchemas } from '../schemas';
 import type { ConsumerSpec, MeshSpec } from '../spec/types';
 import { asPoison } from './classify';
@@ -36,6 +41,12 @@ export function createDecoder(spec: MeshSpec, consumer: Pick<ConsumerSpec, 'name
     }
     if (!eventTypes.has(envelope.type)) {
       throw new PoisonError(`event type "${envelope.type}" is not carried by topic ${topic.name} (types: ${topic.eventTypes.join(', ')})`, 'unknown-type');
+    }
+    if (envelope.dataschema) {
+      // fromPubsubMessage refused a dataschema that does not parse.
+      const named = parseDataSchema(envelope.dataschema)!.topic;
+      if (named !== topic.name)
+        throw new PoisonError(`ce-dataschema ${envelope.dataschema} names topic ${named}'s schema, but this is topic ${topic.name}`, 'schema');
     }
     const writer = envelope.schemaVersion || readAs;
     let data: Record<string, unknown>;

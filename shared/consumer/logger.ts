@@ -1,8 +1,9 @@
 /**
  * The one pino configuration of the services: one JSON line per entry in Cloud Logging's shape
  * (https://cloud.google.com/logging/docs/structured-logging): `severity` as an uppercase LogSeverity,
- * `message`, `time`, and `logging.googleapis.com/trace` when the message carries a W3C `traceparent`
- * attribute, so a message's log lines group under its trace in the console.
+ * `message`, `time`, and `logging.googleapis.com/trace` (+ `spanId`, `trace_sampled`) when the message
+ * carries a W3C traceparent (`ce-traceparent`, else a bare `traceparent`), so a message's log lines
+ * group under its trace in the console.
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 
@@ -34,19 +35,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   );
 }
 
-const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
-
 /**
- * Cloud Logging trace fields from a W3C traceparent (`00-<trace id>-<span id>-<flags>`); undefined
- * when absent or malformed. Without a project id the trace is the bare trace id.
+ * Cloud Logging trace fields from a W3C traceparent (shared/envelope/trace-context.ts); the pipeline
+ * binds them to every line it logs for a message, so each sink's log of one event shares its trace.
  */
-export function traceFields(traceparent: string | undefined, projectId?: string): Record<string, string | boolean> | undefined {
-  if (!traceparent) return undefined;
-  const match = TRACEPARENT.exec(traceparent.trim().toLowerCase());
-  if (!match || /^0+$/.test(match[1])) return undefined;
-  return {
-    'logging.googleapis.com/trace': projectId ? `projects/${projectId}/traces/${match[1]}` : match[1],
-    'logging.googleapis.com/spanId': match[2],
-    'logging.googleapis.com/trace_sampled': (parseInt(match[3], 16) & 1) === 1,
-  };
-}
+export { traceFields } from '../envelope/trace-context';

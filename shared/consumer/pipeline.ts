@@ -18,7 +18,7 @@
  * warehouse's local drain of BigQuery-kind consumers, services/warehouse/archive.ts, which archives
  * even what the decoder would call poison); everything after the handler is the same.
  */
-import type { IncomingMessage } from '../envelope';
+import { traceparentOf, type IncomingMessage } from '../envelope';
 import type { ConsumerSpec, MeshSpec } from '../spec/types';
 import { isLastAttempt, type DeadLetterSink } from './dead-letter';
 import { classifyError } from './classify';
@@ -69,7 +69,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
   const run = async (message: IncomingMessage, subscription: string): Promise<Outcome> => {
     counters.received++;
-    const trace = traceFields(message.attributes?.traceparent, traceProject);
+    const trace = traceFields(traceparentOf(message.attributes), traceProject);
     const log = trace ? consumerLog.child(trace) : consumerLog;
     let decoded: DecodedEvent | undefined;
     try {

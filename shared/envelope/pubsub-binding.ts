@@ -1,11 +1,19 @@
 /**
  * CloudEvents Pub/Sub binding, binary mode: the data travels unchanged as the message body (JSON)
- * and every context attribute becomes a `ce-<name>` message attribute. Raw-client producers that
- * set these attributes themselves interoperate with the MeshPublisher.
+ * and every context attribute becomes a `ce-<name>` message attribute
+ * (https://github.com/googleapis/google-cloudevents/blob/main/docs/spec/pubsub.md 3.1.3), extension
+ * attributes included. Raw-client producers that set these attributes themselves interoperate with
+ * the MeshPublisher.
  */
+import { dataSchemaUri, LEGACY_SCHEMAVERSION_ATTRIBUTE, schemaRevisionOf } from './dataschema';
+import { EnvelopeError } from './errors';
 import { SPEC_VERSION, type MeshEvent } from './event';
+import { isExtensionName, isReservedName } from './extensions';
 import { parseRfc3339 } from './time';
+import { TRACEPARENT_ATTRIBUTE, TRACESTATE_ATTRIBUTE } from './trace-context';
 import { dataProblem, isWellFormedText, printable } from './well-formed';
+
+export { EnvelopeError, type EnvelopeProblem } from './errors';
 
 export const ATTR = {
   id: 'ce-id',
@@ -14,9 +22,15 @@ export const ATTR = {
   time: 'ce-time',
   subject: 'ce-subject',
   specversion: 'ce-specversion',
-  schemaVersion: 'ce-schemaversion',
+  dataschema: 'ce-dataschema',
+  /** Deprecated: read until SCHEMAVERSION_ACCEPTED_UNTIL, never written (dataschema.ts). */
+  schemaVersion: LEGACY_SCHEMAVERSION_ATTRIBUTE,
+  traceparent: TRACEPARENT_ATTRIBUTE,
+  tracestate: TRACESTATE_ATTRIBUTE,
   contentType: 'content-type',
 } as const;
+
+const CE_PREFIX = 'ce-';
 
 const REQUIRED = [ATTR.id, ATTR.type, ATTR.source, ATTR.specversion] as const;
 
@@ -36,19 +50,6 @@ export interface IncomingMessage {
   deliveryAttempt?: number;
 }
 
-export type EnvelopeProblem = 'missing-attribute' | 'bad-attribute' | 'not-json' | 'unsupported-specversion' | 'bad-encoding' | 'too-deep';
-
-/** A message that cannot be an event: it goes to the dead-letter topic with `reason` = problem. */
-export class EnvelopeError extends Error {
-  override readonly name = 'EnvelopeError';
-  constructor(
-    readonly problem: EnvelopeProblem,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export function toPubsubMessage(event: MeshEvent<unknown>, orderingKey?: string): OutgoingMessage {
   const attributes: Record<string, string> = {
     [ATTR.id]: event.id,
@@ -56,19 +57,28 @@ export function toPubsubMessage(event: MeshEvent<unknown>, orderingKey?: string)
     [ATTR.source]: event.source,
     [ATTR.time]: event.time,
     [ATTR.specversion]: event.specversion,
-    [ATTR.schemaVersion]: event.schemaVersion,
     [ATTR.contentType]: event.datacontenttype,
   };
   if (event.subject) attributes[ATTR.subject] = event.subject;
+  // Only the dataschema URI (it names the topic); an event built without a topic says no revision.
+  if (event.dataschema) attributes[ATTR.dataschema] = event.dataschema;
+  if (event.traceparent) attributes[ATTR.traceparent] = event.traceparent;
+  if (event.tracestate) attributes[ATTR.tracestate] = event.tracestate;
+  // Extensions after the core attributes: extensions.ts refuses names that would overwrite them.
+  if (event.extensions) for (const [name, value] of Object.entries(event.extensions)) attributes[CE_PREFIX + name] = value;
   return { data: Buffer.from(JSON.stringify(event.data)), attributes, orderingKey: orderingKey || undefined };
 }
 
 /**
- * Reads an event back. Only the envelope is checked here; schema validation of `data` is the
- * consumer runtime's job, which knows the topic. `schemaVersion` falls back to '' when absent
- * (raw producers may omit it: the consumer then reads with the topic's current revision).
+ * Reads an event back. Only the envelope is checked here; schema validation of `data` and whether
+ * `dataschema` names the consumer's topic are the consumer runtime's job, which knows the topic.
+ * `schemaVersion` falls back to '' when the message names no revision (raw producers may omit it:
+ * the consumer then reads with the topic's current revision). The deprecated `ce-schemaversion` is
+ * judged against `publishTime` (dataschema.ts). Every other `ce-<name>` attribute with a CloudEvents
+ * name is an extension; `ce-` attributes with other names are not CloudEvents attributes and stay in
+ * the message's attributes only.
  */
-export function fromPubsubMessage(message: Pick<IncomingMessage, 'data' | 'attributes'>): MeshEvent<unknown> {
+export function fromPubsubMessage(message: Pick<IncomingMessage, 'data' | 'attributes' | 'publishTime'>): MeshEvent<unknown> {
   const attrs = message.attributes ?? {};
   for (const name of REQUIRED) {
     if (!attrs[name]) throw new EnvelopeError('missing-attribute', `attribute ${name} is missing`);
@@ -88,6 +98,9 @@ export function fromPubsubMessage(message: Pick<IncomingMessage, 'data' | 'attri
   if (contentType !== undefined && !/^application\/(.+\+)?json\b/.test(contentType)) {
     throw new EnvelopeError('bad-attribute', `content-type "${contentType}" is not JSON`);
   }
+  const published = message.publishTime?.getTime();
+  const { revision } = schemaRevisionOf(attrs[ATTR.dataschema], attrs[ATTR.schemaVersion], Number.isFinite(published) ? published : undefined);
+  const extensions = extensionsOf(attrs);
   let data: unknown;
   try {
     data = JSON.parse(message.data.toString('utf8'));
@@ -102,9 +115,31 @@ export function fromPubsubMessage(message: Pick<IncomingMessage, 'data' | 'attri
     source: attrs[ATTR.source],
     time: time ?? '',
     subject: attrs[ATTR.subject],
-    schemaVersion: attrs[ATTR.schemaVersion] ?? '',
+    schemaVersion: revision ?? '',
+    ...(attrs[ATTR.dataschema] ? { dataschema: attrs[ATTR.dataschema] } : {}),
     specversion: SPEC_VERSION,
     datacontenttype: 'application/json',
+    ...(attrs[ATTR.traceparent] ? { traceparent: attrs[ATTR.traceparent] } : {}),
+    ...(attrs[ATTR.tracestate] ? { tracestate: attrs[ATTR.tracestate] } : {}),
+    ...(extensions ? { extensions } : {}),
     data,
   };
 }
+
+/** The message's CloudEvents extension attributes (ce-<name> beyond the core and managed ones), or undefined. */
+function extensionsOf(attrs: Record<string, string>): Record<string, string> | undefined {
+  let extensions: Record<string, string> | undefined;
+  for (const key in attrs) {
+    if (!key.startsWith(CE_PREFIX)) continue;
+    const name = key.slice(CE_PREFIX.length);
+    if (!isExtensionName(name) || isReservedName(name)) continue;
+    const value = attrs[key];
+    if (!isWellFormedText(value))
+      throw new EnvelopeError('bad-encoding', `attribute ${key} "${printable(value)}" holds a lone UTF-16 surrogate (not encodable text)`);
+    (extensions ??= {})[name] = value;
+  }
+  return extensions;
+}
+
+/** The dataschema URI of `topic` at `revision` (the publisher's, also for tests and tools that build messages). */
+export const dataschemaAttribute = (topic: string, revision: string) => ({ [ATTR.dataschema]: dataSchemaUri(topic, revision) });

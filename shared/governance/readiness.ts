@@ -50,7 +50,7 @@ export function consumerReadiness(spec: MeshSpec, topicName: string, revision: s
         for (const type of topic.eventTypes) {
           for (const variant of VARIANTS) {
             const data = samplePayload(written, variant);
-            const event = createEvent({ type, source: '//mesh/schema-readiness', data, schemaVersion: revision, subject: `${type}-sample` });
+            const event = createEvent({ type, source: '//mesh/schema-readiness', data, schemaVersion: revision, topic: topicName, subject: `${type}-sample` });
             const orderingKey = topic.orderingKeyField ? String(data[topic.orderingKeyField] ?? '') : undefined;
             const message = toPubsubMessage(event, orderingKey);
             samples++;

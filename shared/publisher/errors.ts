@@ -26,13 +26,23 @@ export class PublishFailedError extends Error {
     override readonly cause: Error & { code?: number },
     /** The failed event's `ce-time` (RFC 3339). */
     readonly eventTime?: string,
+    /** The failed event's traceparent (and tracestate): a retry stays in the same trace. */
+    readonly trace?: { traceparent?: string; tracestate?: string },
   ) {
     super(`publishing event ${eventId} to ${topic}${orderingKey ? ` (ordering key ${orderingKey})` : ''} failed: ${cause.message}`);
   }
 
-  /** Options that republish the very same event: `publish(topic, type, data, error.retryOptions)`. */
-  get retryOptions(): { id: string; time?: string } {
-    return this.eventTime ? { id: this.eventId, time: this.eventTime } : { id: this.eventId };
+  /**
+   * Options that republish the very same event: `publish(topic, type, data, {...yourOptions, ...error.retryOptions})`
+   * (same id, time and trace; pass your extensions again).
+   */
+  get retryOptions(): { id: string; time?: string; traceparent?: string; tracestate?: string } {
+    return {
+      id: this.eventId,
+      ...(this.eventTime ? { time: this.eventTime } : {}),
+      ...(this.trace?.traceparent ? { traceparent: this.trace.traceparent } : {}),
+      ...(this.trace?.tracestate ? { tracestate: this.trace.tracestate } : {}),
+    };
   }
 
   /** gRPC code from Pub/Sub (3 = INVALID_ARGUMENT, 14 = UNAVAILABLE ...). */

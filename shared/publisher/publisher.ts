@@ -1,7 +1,8 @@
 /**
- * MeshPublisher: the one way our own producers publish. It builds the CloudEvents envelope,
- * validates the payload against the topic's schema revision before sending (errors name the field),
- * derives the ordering key from the spec and lets the client batch.
+ * MeshPublisher: the one way our own producers publish. It builds the CloudEvents envelope
+ * (ce-dataschema naming topic and revision, a W3C traceparent per event, the producer's extension
+ * attributes), validates the payload against the topic's schema revision before sending (errors name
+ * the field), derives the ordering key from the spec and lets the client batch.
  *
  * Flow control: at most `flowControl.maxOutstandingMessages` messages (and maxOutstandingBytes
  * bytes) per topic are handed to Pub/Sub and not yet answered. When Pub/Sub slows down, a producer
@@ -12,7 +13,20 @@
  */
 import type { PubSub, Topic } from '@google-cloud/pubsub';
 import type { MeshSpec } from '../spec/types';
-import { createEvent, dataProblem, eventTimeProblem, isWellFormedText, parseRfc3339, toPubsubMessage, type EventTimeBounds, type MeshEvent } from '../envelope';
+import {
+  createEvent,
+  currentOrNewTraceparent,
+  dataProblem,
+  eventTimeProblem,
+  extensionsProblem,
+  isWellFormedText,
+  parseRfc3339,
+  toPubsubMessage,
+  traceparentProblem,
+  tracestateProblem,
+  type EventTimeBounds,
+  type MeshEvent,
+} from '../envelope';
 import { SchemaValidationError, topicSchemas } from '../schemas';
 import { EventRejectedError, PublishFailedError, PublisherFlowControlError } from './errors';
 import { PublishFlow } from './flow-control';
@@ -58,8 +72,21 @@ export interface PublishOptions {
   time?: Date | string;
   /** Default: the ordering key, if the topic has one. */
   subject?: string;
-  /** Schema revision to write; default the newest the topic accepts. */
+  /** Schema revision to write (sent as ce-dataschema, naming topic and revision); default the newest the topic accepts. */
   schemaVersion?: string;
+  /**
+   * W3C traceparent of the trace the event belongs to (sent as ce-traceparent). Default: the active
+   * OpenTelemetry span's, else a new trace per event. A malformed one is refused (EventRejectedError).
+   */
+  traceparent?: string;
+  /** W3C tracestate, passed through unchanged (ce-tracestate); only with a traceparent of your own. */
+  tracestate?: string;
+  /**
+   * CloudEvents extension attributes, name -> string value (sent as ce-<name>): names of lowercase
+   * letters and digits, not a core attribute's (id, source, type, dataschema ...) nor traceparent,
+   * tracestate or schemaversion. Consumers read them as event.extensions; the warehouse keeps them.
+   */
+  extensions?: Record<string, string>;
 }
 
 export interface Published {
@@ -160,6 +187,8 @@ export class MeshPublisher {
       throw error;
     }
     const orderingKey = topic.orderingKeyField ? String(payload[topic.orderingKeyField]) : undefined;
+    const extensionProblem = extensionsProblem(options.extensions);
+    if (extensionProblem) throw new EventRejectedError(extensionProblem.message, extensionProblem.field);
     const event = createEvent({
       id: options.id,
       type,
@@ -167,6 +196,9 @@ export class MeshPublisher {
       time: options.time,
       subject: options.subject ?? orderingKey,
       schemaVersion: options.schemaVersion ?? schemas.current.name,
+      topic: topicName,
+      ...traceOf(options),
+      extensions: options.extensions,
       data: payload,
     });
     rejectWhatConsumersWould(event, topic.eventTime);
@@ -211,7 +243,10 @@ export class MeshPublisher {
       // After a failure the client pauses that ordering key; resume it so later events can go,
       // and let the caller decide whether to retry this one (same id and time, so it stays idempotent).
       if (orderingKey) topic.resumePublishing(orderingKey);
-      throw new PublishFailedError(event.id, topicName, orderingKey, error as Error, event.time);
+      throw new PublishFailedError(event.id, topicName, orderingKey, error as Error, event.time, {
+        traceparent: event.traceparent,
+        tracestate: event.tracestate,
+      });
     } finally {
       flow.release(size);
     }
@@ -247,6 +282,20 @@ function messageSize(message: { data?: Buffer | Uint8Array | null; attributes?: 
   let size = message.data?.length ?? 0;
   for (const [k, v] of Object.entries(message.attributes ?? {})) size += Buffer.byteLength(k) + Buffer.byteLength(v);
   return size + Buffer.byteLength(message.orderingKey ?? '');
+}
+
+/** The event's trace context: the caller's (checked here, where the producer can fix it), else the active or a new one. */
+function traceOf(options: PublishOptions): { traceparent: string; tracestate?: string } {
+  if (options.traceparent === undefined) {
+    if (options.tracestate !== undefined)
+      throw new EventRejectedError("tracestate given without a traceparent: it belongs to the caller's trace", 'tracestate');
+    return { traceparent: currentOrNewTraceparent() };
+  }
+  const problem = traceparentProblem(options.traceparent);
+  if (problem) throw new EventRejectedError(problem, 'traceparent');
+  const stateProblem = options.tracestate === undefined ? undefined : tracestateProblem(options.tracestate);
+  if (stateProblem) throw new EventRejectedError(stateProblem, 'tracestate');
+  return { traceparent: options.traceparent, tracestate: options.tracestate || undefined };
 }
 
 /**

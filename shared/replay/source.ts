@@ -11,10 +11,13 @@
  * past it (docs/operations.md).
  *
  * The payload column holds the event as read in the topic's current revision, so a replayed
- * message says that revision (`ce-schemaversion`), whatever its producer wrote.
+ * message says that revision (`ce-dataschema`, and no deprecated `ce-schemaversion` that could
+ * disagree with it), whatever its producer wrote. Extensions and trace context are stored attributes
+ * and travel again unchanged.
  */
 import { bucketAttribute, bucketIn } from '../canary/routing';
 import type { BigQuery } from '@google-cloud/bigquery';
+import { ATTR, dataschemaAttribute } from '../envelope';
 import { TopicSchemas } from '../schemas/topic-schemas';
 import type { MeshSpec } from '../spec/types';
 import { eventsDedupViewName, FIRST_PUBLISHED, timestampText } from '../warehouse';
@@ -164,7 +167,7 @@ export class WarehouseReplaySource {
         params,
       );
       if (!rows.length) return;
-      const page = rows.map((r) => messageOf(r, replayId, revision));
+      const page = rows.map((r) => messageOf(r, replayId, scope.topic, revision));
       yield page;
       const last = page[page.length - 1];
       checkpoint = { publishTime: last.publishTime, eventId: last.eventId };
@@ -186,11 +189,12 @@ interface StoredRow {
 const jsonText = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value ?? null));
 
 /** The message a stored event is sent as: its attributes, its payload, its ordering key, and the replay's id. */
-export function messageOf(row: StoredRow, replayId: string, revision: string): ReplayMessage {
+export function messageOf(row: StoredRow, replayId: string, topic: string, revision: string): ReplayMessage {
   const stored = JSON.parse(jsonText(row.attributes ?? '{}')) as Record<string, unknown>;
   const attributes: Record<string, string> = {};
   for (const [key, value] of Object.entries(stored ?? {})) if (typeof value === 'string') attributes[key] = value;
-  attributes['ce-schemaversion'] = revision;
+  delete attributes[ATTR.schemaVersion];
+  Object.assign(attributes, dataschemaAttribute(topic, revision));
   attributes[REPLAY_ID_ATTRIBUTE] = replayId;
   // Events published before the publisher wrote buckets (or by a raw client) get the one it would have.
   if (bucketIn(attributes) === undefined) Object.assign(attributes, bucketAttribute(row.event_id, row.ordering_key ?? undefined));

@@ -79,7 +79,7 @@ export class TopicSchemas {
   revision(name: string): SchemaRevision {
     const found = this.accepted.find((r) => r.name === name);
     if (!found) {
-      throw new SchemaValidationError(this.topic, name, 'ce-schemaversion', [
+      throw new SchemaValidationError(this.topic, name, 'ce-dataschema', [
         `revision ${name} is not accepted by topic ${this.topic} (accepts ${this.accepted.map((r) => r.name).join(', ')})`,
       ]);
     }

@@ -66,10 +66,25 @@ export class EventRowMapper {
       attributes: JSON.stringify(delivery.attributes ?? {}),
       replay_id: delivery.attributes?.[REPLAY_ID_ATTRIBUTE] || null,
       data: JSON.stringify(event.data ?? null),
+      extensions: extensionsColumn(event),
     };
     for (const [field, column, type] of this.payload) json[column] = columnValue(data[field], type);
     return { insertId: `${event.id}/${delivery.messageId}`, json };
   }
+}
+
+/**
+ * The `extensions` column: every CloudEvents extension attribute of the event, the distributed
+ * tracing ones included (an analyst can go from a row to the event's trace), as JSON text; NULL when
+ * the event has none.
+ */
+function extensionsColumn(event: MeshEvent<unknown>): string | null {
+  if (!event.extensions && !event.traceparent && !event.tracestate) return null;
+  return JSON.stringify({
+    ...event.extensions,
+    ...(event.traceparent ? { traceparent: event.traceparent } : {}),
+    ...(event.tracestate ? { tracestate: event.tracestate } : {}),
+  });
 }
 
 /** A payload value in the form insertAll takes for its column (JSON columns travel as JSON text). */

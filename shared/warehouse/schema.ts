@@ -36,6 +36,22 @@ export const ENVELOPE_COLUMNS: readonly BigQueryField[] = [
   { name: 'data', type: 'JSON', mode: 'NULLABLE', description: 'The payload as published.' },
 ];
 
+/**
+ * Envelope columns added after tables were first deployed. They come after the payload columns: BigQuery
+ * only ever appends a new column at the end of a table (https://cloud.google.com/bigquery/docs/managing-table-schemas
+ * "Add a column"), so with them last the schema infra deploys to an existing table is its old schema plus
+ * the new column, an in-place update, and a table created now has the same column order as an old one.
+ * (Columns are matched by name everywhere else: the local store's patch and verify.ts.)
+ */
+export const TRAILING_ENVELOPE_COLUMNS: readonly BigQueryField[] = [
+  {
+    name: 'extensions',
+    type: 'JSON',
+    mode: 'NULLABLE',
+    description: 'CloudEvents extension attributes the producer set, name -> string, traceparent and tracestate included; NULL when none.',
+  },
+];
+
 export const EVENTS_PARTITION_FIELD = 'event_time';
 export const EVENTS_CLUSTERING = ['event_type'];
 
@@ -57,7 +73,7 @@ export function snakeCase(name: string): string {
 /** Column of a payload field; a field named like an envelope column gets a payload_ prefix. */
 export function payloadColumnName(field: string): string {
   const column = snakeCase(field);
-  return ENVELOPE_COLUMNS.some((c) => c.name === column) ? `payload_${column}` : column;
+  return ENVELOPE_COLUMNS.some((c) => c.name === column) || TRAILING_ENVELOPE_COLUMNS.some((c) => c.name === column) ? `payload_${column}` : column;
 }
 
 type AvroType = string | { type: AvroType; logicalType?: string; items?: unknown; values?: unknown; symbols?: string[] } | AvroType[];
@@ -88,12 +104,12 @@ export function bigQueryTypeOf(avro: AvroType): BigQueryType {
   return 'JSON';
 }
 
-/** Columns of `<topic>_events`: envelope, then one typed column per field of the current revision. */
+/** Columns of `<topic>_events`: envelope, then one typed column per field of the current revision, then the trailing envelope columns. */
 export function eventsTableSchema(topic: TopicSpec): BigQueryField[] {
   const current = TopicSchemas.load(topic).current;
   const record = JSON.parse(current.definition) as { fields: { name: string; type: AvroType; doc?: string }[] };
   const fields: BigQueryField[] = [...ENVELOPE_COLUMNS];
-  const seen = new Map(fields.map((f) => [f.name, '(envelope)']));
+  const seen = new Map([...fields, ...TRAILING_ENVELOPE_COLUMNS].map((f) => [f.name, '(envelope)']));
   for (const field of record.fields) {
     const name = payloadColumnName(field.name);
     const clash = seen.get(name);
@@ -102,7 +118,7 @@ export function eventsTableSchema(topic: TopicSpec): BigQueryField[] {
     // NULLABLE: rows written by an older revision may lack newer fields.
     fields.push({ name, type: bigQueryTypeOf(field.type), mode: 'NULLABLE', description: field.doc ?? `${current.name} field ${field.name}` });
   }
-  return fields;
+  return [...fields, ...TRAILING_ENVELOPE_COLUMNS];
 }
 
 /** What the warehouse service writes when it gives up on an event (and what the DLQ triage reads). */

@@ -343,6 +343,8 @@ describe('warehouse', () => {
         deletionProtection: false,
       });
       expect(JSON.parse(table.inputs.schema)).toEqual(eventsTableSchema(topic));
+      // Added after the first deployments: last, where BigQuery appends it to an existing table (an in-place update).
+      expect(JSON.parse(table.inputs.schema).at(-1)).toEqual(expect.objectContaining({ name: 'extensions', type: 'JSON', mode: 'NULLABLE' }));
       const view = mesh.one(T.table, `${topic.name}_events_dedup`);
       expect(view.inputs.view.query).toContain(`\`${PROJECT}.event_mesh.${topic.name}_events\``);
       expect(view.inputs.view.query).toBe(dedupViewQuery(PROJECT, 'event_mesh', topic.name));

@@ -196,7 +196,7 @@ describe('push: counting once', () => {
         'ce-source': '//t',
         'ce-specversion': '1.0',
         'ce-time': event.time,
-        'ce-schemaversion': event.schemaVersion,
+        'ce-dataschema': event.dataschema!,
       },
     });
     const badType = await env.pubsub.topic('analytics').publishMessage({
@@ -207,7 +207,7 @@ describe('push: counting once', () => {
         'ce-source': '//t',
         'ce-specversion': '1.0',
         'ce-time': event.time,
-        'ce-schemaversion': event.schemaVersion,
+        'ce-dataschema': event.dataschema!,
       },
     });
     const m = await eventually(() => held.find((x) => x.attributes.messageId === id), 15000, 'poison dead letter');

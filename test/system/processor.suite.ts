@@ -134,7 +134,7 @@ export function processorSuite(transport: PullTransport): void {
       'ce-source': event.source,
       'ce-specversion': '1.0',
       'ce-time': event.time,
-      'ce-schemaversion': event.schemaVersion,
+      'ce-dataschema': event.dataschema!,
       'content-type': 'application/json',
     };
     spoil(attributes);
@@ -179,7 +179,7 @@ export function processorSuite(transport: PullTransport): void {
       ['missing-attribute', 'click', (a: Record<string, string>) => delete a['ce-source'], {}],
       ['unsupported-specversion', 'click', (a: Record<string, string>) => (a['ce-specversion'] = '0.3'), {}],
       // Pub/Sub accepts it (v2 is in the topic's range) but the message claims v1, which has no "country".
-      ['schema', 'view', (a: Record<string, string>) => (a['ce-schemaversion'] = 'v1'), { country: 'NL' }],
+      ['schema', 'view', (a: Record<string, string>) => (a['ce-dataschema'] = 'urn:event-mesh:schema:analytics:v1'), { country: 'NL' }],
       ['handler', 'like.created', () => undefined, { postId: '' }],
       // Over Firestore's 1,500 bytes for a document id, encoded or not (shared/firestore/ids.ts).
       ['bad-id', 'click', () => undefined, { userId: 'u'.repeat(1501) }],

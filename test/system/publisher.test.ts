@@ -59,6 +59,26 @@ describe('MeshPublisher on the Pub/Sub emulator', () => {
     expect(message.attributes.mesh_bucket).toBe(String(bucketOf('evt-fixed-1')).padStart(2, '0'));
   });
 
+  it('sends ce-dataschema, ce-traceparent, ce-tracestate and extension attributes through Pub/Sub, and nothing of ce-schemaversion', async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const { event } = await publisher.publish(
+      'analytics',
+      'click',
+      { userId: 'u-8', page: '/x' },
+      { schemaVersion: 'v1', traceparent, tracestate: 'rojo=00f067aa0ba902b7', extensions: { tenant: 'acme', partition7: 'p7' } },
+    );
+    const [message] = await receive(pubsub, 'warehouse-analytics', 1);
+    expect(message.attributes).toMatchObject({
+      'ce-dataschema': 'urn:event-mesh:schema:analytics:v1',
+      'ce-traceparent': traceparent,
+      'ce-tracestate': 'rojo=00f067aa0ba902b7',
+      'ce-tenant': 'acme',
+      'ce-partition7': 'p7',
+    });
+    expect(message.attributes).not.toHaveProperty('ce-schemaversion');
+    expect(fromPubsubMessage(message)).toEqual(event);
+  });
+
   it('rejects an event that fails its schema before sending, naming the field', async () => {
     await expect(publisher.publish('orders', 'order.paid', { orderId: 'o-1', customerId: 'c', sequence: 'two' })).rejects.toMatchObject({
       name: 'EventRejectedError',
@@ -80,12 +100,13 @@ describe('MeshPublisher on the Pub/Sub emulator', () => {
     await applyLocal({ pubsub, spec, recreate: true });
     // Without resumePublishing the client would refuse every later message on o-r.
     const { retryOptions, eventId, eventTime } = failed as PublishFailedError;
-    // A retry is the same event: same ce-id and ce-time (the warehouse dedups on both).
-    expect(retryOptions).toEqual({ id: eventId, time: eventTime });
+    // A retry is the same event: same ce-id and ce-time (the warehouse dedups on both), in the same trace.
+    expect(retryOptions).toEqual({ id: eventId, time: eventTime, traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/) });
     await new Promise((resolve) => setTimeout(resolve, 5));
     const retried = await publisher.publish('orders', 'order.created', order('o-r', 1), retryOptions);
     expect(retried.event.id).toBe(eventId);
     expect(retried.event.time).toBe(eventTime);
+    expect(retried.event.traceparent).toBe(retryOptions.traceparent);
     await publisher.publish('orders', 'order.paid', order('o-r', 2));
     const messages = await receive(pubsub, 'processor-orders', 2);
     expect(messages.map((m) => JSON.parse(m.data.toString()).sequence)).toEqual([1, 2]);

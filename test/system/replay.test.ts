@@ -159,7 +159,8 @@ describe('mesh replay', () => {
     expect(replayed.map((m) => m.attributes['ce-id']).sort()).toEqual(inScope.map((s) => s.eventId).sort());
     for (const m of replayed) {
       expect(m.attributes[REPLAY_ID_ATTRIBUTE]).toBe(replay.id);
-      expect(m.attributes['ce-schemaversion']).toBe('v2');
+      expect(m.attributes['ce-dataschema']).toBe('urn:event-mesh:schema:orders:v2');
+      expect(m.attributes).not.toHaveProperty('ce-schemaversion');
       expect(m.orderingKey).toBe(JSON.parse(m.data.toString()).orderId);
     }
     // Per key, in publish order: created before paid.

@@ -240,7 +240,7 @@ describe('end to end: analyst examples, refused rows, poison, raw archive', () =
         'ce-source': '//plain',
         'ce-specversion': '1.0',
         'ce-time': 'Fri, 01 Mar 2024 12:00:00 GMT',
-        'ce-schemaversion': 'v2',
+        'ce-dataschema': 'urn:event-mesh:schema:analytics:v2',
       },
     });
     // Poison for the warehouse (no ce-id), though the topic's schema accepts its data.

@@ -18,7 +18,7 @@ import { Parser, DiagnosticSeverity } from '@asyncapi/parser';
 import { AvroSchemaParser } from '@asyncapi/avro-schema-parser';
 import { buildCatalog, catalogViews, diffRevisions, examplePayload, type AsyncApiDocument } from '../../shared/catalog';
 import { docNamesType } from '../../shared/catalog/examples';
-import { ATTR } from '../../shared/envelope';
+import { ATTR, fromPubsubMessage } from '../../shared/envelope';
 import { topicSchemas } from '../../shared/schemas';
 import { parseSpec } from '../../shared/spec';
 import { defaultSpec, REPO_ROOT } from '../support/specs';
@@ -112,6 +112,11 @@ describe('the catalog of mesh.yaml', () => {
     expect(Object.keys(headers.properties)).toEqual(Object.values(ATTR));
     expect(headers.properties[ATTR.type].const).toBe('order.paid');
     expect(headers.required).toEqual([ATTR.id, ATTR.source, ATTR.specversion, ATTR.type]);
+    // Only the accepted revisions' dataschema URIs; ce-schemaversion is marked deprecated.
+    const orders = spec.topics.orders.schema;
+    const accepted = orders.revisions.slice(orders.revisions.indexOf(orders.accept.first), orders.revisions.indexOf(orders.accept.last) + 1);
+    expect((headers.properties[ATTR.dataschema] as { enum?: string[] }).enum).toEqual(accepted.map((r) => `urn:event-mesh:schema:orders:${r}`));
+    expect(headers.properties[ATTR.schemaVersion]).toMatchObject({ deprecated: true });
   });
 
   it('is deterministic: the same spec gives the same document, and info.version follows its content', () => {
@@ -130,6 +135,14 @@ describe('the catalog of mesh.yaml', () => {
           const type = schemas.revisions.find((r) => r.name === example.revision)!.type;
           expect(type.isValid(example.payload)).toBe(true);
           expect(example.headers[ATTR.type]).toBe(eventType.type);
+          // The example is a message the envelope accepts, and it names its topic and revision.
+          const event = fromPubsubMessage({ data: Buffer.from(JSON.stringify(example.payload)), attributes: example.headers });
+          expect(event).toMatchObject({
+            type: eventType.type,
+            schemaVersion: example.revision,
+            dataschema: `urn:event-mesh:schema:${topic.name}:${example.revision}`,
+          });
+          expect(event.traceparent).toBe(example.headers[ATTR.traceparent]);
         }
       }
     }

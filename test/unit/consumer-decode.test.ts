@@ -57,10 +57,22 @@ describe('createDecoder', () => {
     expect(decoded.event.data).toMatchObject({ userId: 'u1', page: '/x', country: '', durationMs: 0 });
   });
 
-  it('reads with the current revision when ce-schemaversion is absent', () => {
+  it('reads with the current revision when the message names none', () => {
     const m = message();
-    delete m.attributes['ce-schemaversion'];
+    delete m.attributes['ce-dataschema'];
     expect(decode(m).event.schemaVersion).toBe('v2');
+  });
+
+  it('still reads the deprecated ce-schemaversion alone (published within the window)', () => {
+    const m = message('click', { userId: 'u1', page: '/x' }, { schemaVersion: 'v1' });
+    delete m.attributes['ce-dataschema'];
+    m.attributes['ce-schemaversion'] = 'v1';
+    // Judged by the publish time, so this test does not expire with the window.
+    m.publishTime = new Date('2027-06-30T23:59:59Z');
+    m.attributes['ce-time'] = '2027-06-30T23:59:00Z';
+    expect(decode(m).event.schemaVersion).toBe('v1');
+    m.publishTime = new Date('2027-07-01T00:00:00Z');
+    expect(reasonOf(() => decode(m))).toBe('bad-attribute');
   });
 
   const variants: [string, (m: IncomingMessage) => void, string][] = [
@@ -76,8 +88,16 @@ describe('createDecoder', () => {
     ['an order type on the analytics topic', (m) => (m.attributes['ce-type'] = 'order.paid'), 'unknown-type'],
     ['a payload missing a required field', (m) => (m.data = Buffer.from('{"page":"/x"}')), 'schema'],
     ['a field of the wrong type', (m) => (m.data = Buffer.from('{"userId":5}')), 'schema'],
-    ['an unknown revision', (m) => (m.attributes['ce-schemaversion'] = 'v9'), 'schema'],
-    ['v2 fields claimed as v1', (m) => ((m.attributes['ce-schemaversion'] = 'v1'), (m.data = Buffer.from('{"userId":"u","country":"NL"}'))), 'schema'],
+    ['an unknown revision', (m) => (m.attributes['ce-dataschema'] = 'urn:event-mesh:schema:analytics:v9'), 'schema'],
+    [
+      'v2 fields claimed as v1',
+      (m) => ((m.attributes['ce-dataschema'] = 'urn:event-mesh:schema:analytics:v1'), (m.data = Buffer.from('{"userId":"u","country":"NL"}'))),
+      'schema',
+    ],
+    ['a dataschema of another topic', (m) => (m.attributes['ce-dataschema'] = 'urn:event-mesh:schema:orders:v2'), 'schema'],
+    ['an unparsable dataschema', (m) => (m.attributes['ce-dataschema'] = 'https://example.com/schemas/analytics.avsc'), 'bad-attribute'],
+    ['a dataschema without revision', (m) => (m.attributes['ce-dataschema'] = 'urn:event-mesh:schema:analytics'), 'bad-attribute'],
+    ['a ce-schemaversion disagreeing with ce-dataschema', (m) => (m.attributes['ce-schemaversion'] = 'v1'), 'bad-attribute'],
     ['a JSON array payload', (m) => (m.data = Buffer.from('[1]')), 'schema'],
   ];
   it.each(variants)('dead-letters %s with reason %s', (_what, spoil, reason) => {
@@ -232,7 +252,7 @@ describe('createPipeline', () => {
   it('logs in Cloud Logging shape with the trace of the message', async () => {
     const { pipeline, lines } = setup(async () => 'done');
     const m = message();
-    m.attributes.traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    m.attributes['ce-traceparent'] = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     await pipeline(m, 's');
     expect(lines[0]).toMatchObject({
       severity: 'DEBUG',
@@ -244,6 +264,15 @@ describe('createPipeline', () => {
     });
     expect(typeof lines[0].time).toBe('string');
     expect(lines[0].pid).toBeUndefined();
+  });
+
+  it('falls back to a bare traceparent attribute when the message has no ce-traceparent', async () => {
+    const { pipeline, lines } = setup(async () => 'done');
+    const m = message();
+    delete m.attributes['ce-traceparent'];
+    m.attributes.traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    await pipeline(m, 's');
+    expect(lines[0]['logging.googleapis.com/trace']).toBe('projects/proj/traces/0af7651916cd43dd8448eb211c80319c');
   });
 });
 

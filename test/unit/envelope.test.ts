@@ -1,7 +1,15 @@
 import { ATTR, EnvelopeError, createEvent, fromPubsubMessage, newEventId, toPubsubMessage } from '../../shared/envelope';
 
 describe('event envelope (CloudEvents Pub/Sub binary mode)', () => {
-  const event = createEvent({ type: 'order.paid', source: '//checkout/api', subject: 'o-1', schemaVersion: 'v2', data: { orderId: 'o-1', amountCents: 1250 } });
+  const event = createEvent({
+    type: 'order.paid',
+    source: '//checkout/api',
+    subject: 'o-1',
+    topic: 'orders',
+    schemaVersion: 'v2',
+    traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    data: { orderId: 'o-1', amountCents: 1250 },
+  });
 
   it('puts the context in ce-* attributes and the data, unchanged, in the body', () => {
     const message = toPubsubMessage(event, 'o-1');
@@ -12,7 +20,8 @@ describe('event envelope (CloudEvents Pub/Sub binary mode)', () => {
       'ce-time': event.time,
       'ce-subject': 'o-1',
       'ce-specversion': '1.0',
-      'ce-schemaversion': 'v2',
+      'ce-dataschema': 'urn:event-mesh:schema:orders:v2',
+      'ce-traceparent': '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
       'content-type': 'application/json',
     });
     expect(JSON.parse(message.data.toString())).toEqual({ orderId: 'o-1', amountCents: 1250 });
@@ -38,6 +47,18 @@ describe('event envelope (CloudEvents Pub/Sub binary mode)', () => {
     ['bad-attribute', (m: ReturnType<typeof toPubsubMessage>) => (m.attributes[ATTR.time] = 'yesterday'), /not an RFC 3339 date-time/],
     ['bad-attribute', (m: ReturnType<typeof toPubsubMessage>) => (m.attributes[ATTR.contentType] = 'text/plain'), /not JSON/],
     ['not-json', (m: ReturnType<typeof toPubsubMessage>) => (m.data = Buffer.from('{"orderId": ')), /data is not JSON/],
+    ['bad-attribute', (m: ReturnType<typeof toPubsubMessage>) => (m.attributes[ATTR.dataschema] = 'orders/v2'), /not a mesh schema URI/],
+    [
+      'bad-attribute',
+      (m: ReturnType<typeof toPubsubMessage>) => (m.attributes[ATTR.dataschema] = 'urn:event-mesh:schema:orders:latest'),
+      /not a mesh schema URI/,
+    ],
+    [
+      'bad-attribute',
+      (m: ReturnType<typeof toPubsubMessage>) => (m.attributes[ATTR.schemaVersion] = 'v1'),
+      /names revision v2 but the deprecated ce-schemaversion says "v1"/,
+    ],
+    ['bad-encoding', (m: ReturnType<typeof toPubsubMessage>) => (m.attributes['ce-tenant'] = 'a\ud800'), /ce-tenant .* lone UTF-16 surrogate/],
   ])('rejects a message with problem %s', (problem, spoil, message) => {
     const m = toPubsubMessage(event);
     spoil(m);

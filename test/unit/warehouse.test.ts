@@ -136,6 +136,29 @@ describe('tables', () => {
     ]);
   });
 
+  it('adds the extensions column to a table made before it (an additive patch, appended last) and loads extensions into it', async () => {
+    const { dataset } = await ensureWarehouse(bigquery, { ...withDataset('extensions_test'), topics: {} }, { project: spec.project });
+    const topic = spec.topics.orders;
+    const before = eventsTableSchema(topic).filter((f) => f.name !== 'extensions');
+    await dataset.createTable('orders_events', { schema: { fields: before }, timePartitioning: { type: 'DAY', field: 'event_time' } });
+    const patched = await ensureEventsTable(dataset, topic);
+    expect(patched.change).toEqual({ table: 'orders_events', action: 'columns-added', columns: ['extensions'] });
+    const [metadata] = await patched.table.getMetadata();
+    expect(metadata.schema.fields.map((f: { name: string }) => f.name)).toEqual(eventsTableSchema(topic).map((f) => f.name));
+
+    const tagged = delivery('orders', 'ext-1', 'order.created', new Date(), order('o-ext', 'c-1', 1));
+    tagged.event = { ...tagged.event, extensions: { tenant: 'acme' }, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+    const plain = delivery('orders', 'ext-2', 'order.created', new Date(), order('o-ext2', 'c-1', 1));
+    expect((await insertBatch(patched.table, [eventRow(topic, tagged), eventRow(topic, plain)])).failed).toEqual([]);
+    const [rows] = await bigquery.query(
+      "SELECT event_id, JSON_VALUE(extensions, '$.tenant') AS tenant, JSON_VALUE(extensions, '$.traceparent') AS traceparent FROM extensions_test.orders_events ORDER BY event_id",
+    );
+    expect(rows).toEqual([
+      { event_id: 'ext-1', tenant: 'acme', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+      { event_id: 'ext-2', tenant: null, traceparent: null },
+    ]);
+  });
+
   it('refuses a changed column type or a removed column, naming the column, and leaves the table alone', async () => {
     const { dataset } = await ensureWarehouse(
       bigquery,
@@ -218,8 +241,16 @@ describe('rows', () => {
         item_count: 1,
         reason: '',
         carrier: 'dhl',
+        extensions: null,
       },
     });
+  });
+
+  it('keeps the extension attributes, traceparent and tracestate included, as JSON in `extensions`', () => {
+    const d = delivery('orders', 'ev-3', 'order.paid', new Date('2024-03-01T12:00:00.000Z'), order('o-9', 'c-1', 2));
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    d.event = { ...d.event, traceparent, tracestate: 'rojo=1', extensions: { tenant: 'acme', region: 'eu' } };
+    expect(JSON.parse(eventRow(spec.topics.orders, d).json.extensions as string)).toEqual({ tenant: 'acme', region: 'eu', traceparent, tracestate: 'rojo=1' });
   });
 
   it('marks a replayed copy with its replay id (attribute replayId), real-time ones with NULL', () => {
