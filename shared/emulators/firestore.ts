@@ -4,7 +4,7 @@ import { Firestore } from '@google-cloud/firestore';
 import { jvmEnv } from './jvm';
 import { startEmulatorProcess } from './process';
 import { findEmulator } from './sdk';
-import { freePort } from './ports';
+import { onFreePort } from './ports';
 import type { EmulatorOptions, RunningEmulator } from './pubsub';
 
 export interface FirestoreEmulatorOptions extends EmulatorOptions {
@@ -35,19 +35,21 @@ const EXPORT_PREFIX = 'firestore_export_';
 export async function startFirestoreEmulator(options: FirestoreEmulatorOptions = {}): Promise<RunningFirestoreEmulator> {
   const launcher = findEmulator('firestore');
   const host = options.host ?? '127.0.0.1';
-  const port = options.port ?? (await freePort());
-  const hostPort = `${host}:${port}`;
-  const args = ['start', `--host=${host}`, `--port=${port}`];
   const previous = options.dataDir ? latestExport(options.dataDir) : undefined;
-  // The emulator itself wants the export's metadata file (the gcloud wrapper takes the folder).
-  if (previous) args.push(`--import-data=${path.join(previous, `${path.basename(previous)}.overall_export_metadata`)}`);
-  const proc = await startEmulatorProcess({
-    name: 'firestore',
-    command: launcher,
-    args,
-    readyUrl: `http://${hostPort}/`,
-    logFile: options.logFile,
-    env: jvmEnv(options.jvmOptions),
+  const { hostPort, proc } = await onFreePort(options.port, async (port) => {
+    const args = ['start', `--host=${host}`, `--port=${port}`];
+    // The emulator itself wants the export's metadata file (the gcloud wrapper takes the folder).
+    if (previous) args.push(`--import-data=${path.join(previous, `${path.basename(previous)}.overall_export_metadata`)}`);
+    const proc = await startEmulatorProcess({
+      name: 'firestore',
+      command: launcher,
+      args,
+      readyUrl: `http://${host}:${port}/`,
+      readyLog: `API endpoint: http://${host}:${port}`,
+      logFile: options.logFile,
+      env: jvmEnv(options.jvmOptions),
+    });
+    return { hostPort: `${host}:${port}`, proc };
   });
 
   const exportOnce = async (projects: string[]): Promise<string> => {

@@ -14,6 +14,13 @@ export interface EmulatorProcessOptions {
   args: string[];
   /** GET this URL until it answers 200 to know the emulator is ready. */
   readyUrl: string;
+  /**
+   * Text the process's own log must show before the URL counts: another process that answers on the
+   * same port (one that took it between freePort() and our bind) must not pass for this one.
+   */
+  readyLog?: string;
+  /** Log text that means the port was taken; default Java's BindException and Node's EADDRINUSE. */
+  portTakenLog?: RegExp;
   /** Default 60 s: a cold JVM on a busy 2-core machine can take a while. */
   readyTimeoutMs?: number;
   logFile?: string;
@@ -27,8 +34,15 @@ export interface EmulatorProcessOptions {
 }
 
 export class EmulatorStartError extends UserError {
-  override readonly name = 'EmulatorStartError';
+  override readonly name: string = 'EmulatorStartError';
 }
+
+/** The process could not bind its port: someone else holds it. Callers that chose the port may pick another. */
+export class PortInUseError extends EmulatorStartError {
+  override readonly name = 'PortInUseError';
+}
+
+const PORT_TAKEN = /java\.net\.BindException|EADDRINUSE|address already in use/i;
 
 export interface ProcessExit {
   code: number | null;
@@ -82,6 +96,8 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions): Pro
   const logFile = options.logFile ?? path.join(os.tmpdir(), `mesh-${options.name}-${process.pid}-${Date.now()}.log`);
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const log = fs.openSync(logFile, 'a');
+  // The file may hold earlier runs' lines: start-up checks read only what this run writes.
+  const logStart = fs.fstatSync(log).size;
   const child = spawn(options.command, options.args, {
     detached: true,
     cwd: options.cwd,
@@ -115,13 +131,22 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions): Pro
 
   const label = options.label ?? `${options.name} emulator`;
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60000);
+  const portTaken = options.portTakenLog ?? PORT_TAKEN;
   while (Date.now() < deadline) {
+    // The Pub/Sub emulator does not exit when its port is taken (it logs a BindException and hangs).
+    const log = logHead(logFile, logStart);
+    if (portTaken.test(log)) {
+      await stop();
+      throw new PortInUseError(`${label} could not bind its port (${options.readyUrl}): it is in use:\n${tail(logFile)}`);
+    }
     if (exited) {
       throw new EmulatorStartError(`${label} exited (${exited.code ?? exited.signal}) before it was ready:\n${tail(logFile)}`);
     }
     try {
-      const response = await fetch(options.readyUrl, { signal: AbortSignal.timeout(1000) });
-      if (response.ok) return { pid: child.pid!, logFile, exited: exitPromise, stop };
+      if (options.readyLog === undefined || log.includes(options.readyLog)) {
+        const response = await fetch(options.readyUrl, { signal: AbortSignal.timeout(1000) });
+        if (response.ok) return { pid: child.pid!, logFile, exited: exitPromise, stop };
+      }
     } catch {
       // Not listening yet.
     }
@@ -129,6 +154,20 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions): Pro
   }
   await stop();
   throw new EmulatorStartError(`${label} was not ready after ${(options.readyTimeoutMs ?? 60000) / 1000}s:\n${tail(logFile)}`);
+}
+
+/** A log file from byte `from` on (where this run's start-up lines are), at most 64 KiB. */
+function logHead(file: string, from: number): string {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const buffer = Buffer.alloc(64 * 1024);
+    return buffer.toString('utf8', 0, fs.readSync(fd, buffer, 0, buffer.length, from));
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }
 
 /** The last lines of a log file, for an error message. */

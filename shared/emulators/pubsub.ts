@@ -2,10 +2,10 @@ import { PubSub } from '@google-cloud/pubsub';
 import { jvmEnv } from './jvm';
 import { startEmulatorProcess, type RunningProcess } from './process';
 import { findEmulator } from './sdk';
-import { freePort } from './ports';
+import { onFreePort } from './ports';
 
 export interface EmulatorOptions {
-  /** Default: a free port. */
+  /** Default: a free port (freePort), another one if it is taken before the emulator binds it. */
   port?: number;
   host?: string;
   logFile?: string;
@@ -23,16 +23,18 @@ export interface RunningEmulator {
 export async function startPubsubEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const launcher = findEmulator('pubsub');
   const host = options.host ?? '127.0.0.1';
-  const port = options.port ?? (await freePort());
-  const proc = await startEmulatorProcess({
-    name: 'pubsub',
-    command: launcher,
-    args: [`--host=${host}`, `--port=${port}`],
-    readyUrl: `http://${host}:${port}/`,
-    logFile: options.logFile,
-    env: jvmEnv(options.jvmOptions),
+  return onFreePort(options.port, async (port) => {
+    const proc = await startEmulatorProcess({
+      name: 'pubsub',
+      command: launcher,
+      args: [`--host=${host}`, `--port=${port}`],
+      readyUrl: `http://${host}:${port}/`,
+      readyLog: `Server started, listening on ${port}`,
+      logFile: options.logFile,
+      env: jvmEnv(options.jvmOptions),
+    });
+    return { hostPort: `${host}:${port}`, process: proc, stop: () => proc.stop() };
   });
-  return { hostPort: `${host}:${port}`, process: proc, stop: () => proc.stop() };
 }
 
 /**
