@@ -110,7 +110,7 @@ it('lists services, images, tables and alerts with their settings', () => {
       .map((r) => r.name)
       .sort(),
   ).toEqual(['dashboard-image', 'mesh-parity-image', 'warehouse-image']); // processor's image comes from config
-  expect(row('bigquery.Table', 'orders_events').settings).toBe('20 columns; partitioned DAY on event_time; clustered by event_type');
+  expect(row('bigquery.Table', 'orders_events').settings).toBe('21 columns; partitioned DAY on event_time; clustered by event_type'); // 20 of the event and its payload, then extensions (CloudEvents extension attributes)
   expect(row('monitoring.AlertPolicy', 'Event mesh: processor-orders oldest-unacked').settings).toBe(
     // Its owner's channel (mesh.yaml: commerce, one email); the stack sets no alertChannels.
     'processor-orders oldest_unacked_message_age > 120 for 60s; 1 channels',
