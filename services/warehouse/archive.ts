@@ -26,6 +26,7 @@ import {
   pullsOf,
   type PullConsumer,
   type AckLog,
+  type LatencyRecorder,
   type ServiceStats,
   type ConsumerCounters,
   type DeadLetterSink,
@@ -107,7 +108,13 @@ export class ArchiveDrain {
       const counters: ConsumerCounters = options.stats?.of(consumer.name) ?? { received: 0, done: 0, duplicate: 0, deadLettered: 0, failed: 0 };
       this.sinks.push(sink);
       this.counters.set(consumer.name, counters);
-      const pipeline = (this.pipelines[consumer.name] = this.pipeline(consumer, sink, counters, options.stats?.acksOf(consumer.name)));
+      const pipeline = (this.pipelines[consumer.name] = this.pipeline(
+        consumer,
+        sink,
+        counters,
+        options.stats?.acksOf(consumer.name),
+        options.stats?.latencyOf(consumer.name),
+      ));
       // In GCP the redrive subscription is a BigQuery subscription as well; here it is drained too.
       this.pulls.push(
         ...pullsOf({ pubsub: options.pubsub, consumer, pipeline, log: options.log, maxStreams: options.maxStreams, transport: options.pullTransport }),
@@ -135,7 +142,7 @@ export class ArchiveDrain {
     return Object.fromEntries(this.consumers.map((c) => [c.name, { table: c.table!, ready: this.set.readyOf(c.name), ...this.counters.get(c.name)! }]));
   }
 
-  private pipeline(consumer: ConsumerSpec, sink: DeadLetterSink, counters: ConsumerCounters, acked?: AckLog): Pipeline {
+  private pipeline(consumer: ConsumerSpec, sink: DeadLetterSink, counters: ConsumerCounters, acked?: AckLog, latency?: LatencyRecorder): Pipeline {
     const { spec, loader, log } = this.options;
     return createPipeline({
       spec,
@@ -148,6 +155,7 @@ export class ArchiveDrain {
       deadLetter: sink,
       counters,
       acked,
+      latency,
       log: log.child({ archive: consumer.table }),
       inFlight: this.inFlight,
     });

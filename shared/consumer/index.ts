@@ -44,6 +44,7 @@ export { UnaryPuller, type UnaryPullerOptions, type PulledMessage } from './unar
 export { AckFailedError } from './settle-queue';
 export { createPushVerifier, pushTokenHeader, SIGNATURE_REMOVED, type PushAuthOptions, type PushTokenCheck, type PushVerifier } from './auth';
 export { ServiceStats, AckLog, type ConsumerCounters, type StatsSnapshot } from './stats';
+export { LatencyRecorder, LATENCY_WINDOW_MS, type LatencySummary } from './latency';
 export { createLogger, traceFields, type Logger, type LoggerOptions } from './logger';
 export { followControls, type ConsumerControlSource } from './controls-follow';
 export { createMeshService, serviceOptionsFrom, type MeshService, type MeshServiceOptions, type ServiceAppOptions } from './service';

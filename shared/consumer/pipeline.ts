@@ -26,6 +26,7 @@ import { TransientError } from './errors';
 import { createDecoder } from './decode';
 import type { InFlight } from './inflight';
 import { traceFields, type Logger } from './logger';
+import type { LatencyRecorder } from './latency';
 import type { AckLog, ConsumerCounters } from './stats';
 import type { DecodedEvent, DeliveryContext, DeliveryKind, Handler, HandlerResult, Outcome } from './types';
 
@@ -43,6 +44,8 @@ export type PipelineOptions = PipelineHandler & {
   counters: ConsumerCounters;
   /** Records the message id of every delivery that ends in an ack (done, duplicate, dead-lettered). */
   acked?: AckLog;
+  /** Records publish-to-effect latency of every event handled with an effect (not duplicates, not dead letters). */
+  latency?: LatencyRecorder;
   log: Logger;
   /** Tracks running deliveries so shutdown can wait for them. */
   inFlight?: InFlight;
@@ -62,7 +65,7 @@ export const DEFAULT_HANDLER_TIMEOUT_MS = 10_000;
 export type Pipeline = (message: IncomingMessage, subscription: string) => Promise<Outcome>;
 
 export function createPipeline(options: PipelineOptions): Pipeline {
-  const { consumer, delivery, handler, rawHandler, deadLetter, counters, acked, inFlight, traceProject } = options;
+  const { consumer, delivery, handler, rawHandler, deadLetter, counters, acked, latency, inFlight, traceProject } = options;
   const handlerTimeoutMs = options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
   const decode = rawHandler ? undefined : createDecoder(options.spec, consumer);
   const consumerLog = options.log.child({ consumer: consumer.name });
@@ -87,6 +90,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         return 'duplicate';
       }
       counters.done++;
+      latency?.record(message.publishTime);
       if (log.isLevelEnabled('debug')) log.debug({ messageId: message.messageId, eventId: decoded?.event.id, type: decoded?.event.type }, 'event handled');
       return 'done';
     } catch (error) {

@@ -204,6 +204,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
       deadLetter,
       counters: stats.of(consumer.name),
       acked: stats.acksOf(consumer.name),
+      latency: stats.latencyOf(consumer.name),
       log,
       inFlight,
       traceProject: options.traceProject,

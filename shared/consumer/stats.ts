@@ -3,6 +3,7 @@
  * /stats/acks (the local health monitor matches them against what was published). Plain numbers
  * and one array slot per ack: cheap enough for the hot path.
  */
+import { LatencyRecorder, type LatencySummary } from './latency';
 
 export interface ConsumerCounters {
   /** Deliveries that reached the runtime (redeliveries count again). */
@@ -20,6 +21,8 @@ export interface ConsumerCounters {
 export interface StatsSnapshot {
   service: string;
   consumers: Record<string, ConsumerCounters>;
+  /** Publish-to-effect latency per consumer over the last minute (latency.ts); a consumer that handled nothing in it is absent. */
+  latency?: Record<string, LatencySummary>;
   /** What the service adds of its own (e.g. the processor's `anomalies`); absent when it adds nothing. */
   sections?: Record<string, unknown>;
 }
@@ -74,6 +77,7 @@ export class AckLog {
 
 export class ServiceStats {
   private readonly counters = new Map<string, ConsumerCounters>();
+  private readonly latencies = new Map<string, LatencyRecorder>();
   private readonly ackLogs = new Map<string, AckLog>();
   private readonly sections = new Map<string, () => unknown>();
 
@@ -85,6 +89,7 @@ export class ServiceStats {
     for (const name of consumers) {
       this.counters.set(name, { received: 0, done: 0, duplicate: 0, deadLettered: 0, failed: 0 });
       this.ackLogs.set(name, new AckLog(ackLogCapacity));
+      this.latencies.set(name, new LatencyRecorder());
     }
   }
 
@@ -93,6 +98,13 @@ export class ServiceStats {
     const log = this.ackLogs.get(consumer);
     if (!log) throw new Error(`no ack log for consumer ${consumer}`);
     return log;
+  }
+
+  /** Publish-to-effect latency of one consumer's handled events. */
+  latencyOf(consumer: string): LatencyRecorder {
+    const recorder = this.latencies.get(consumer);
+    if (!recorder) throw new Error(`no latency recorder for consumer ${consumer}`);
+    return recorder;
   }
 
   has(consumer: string): boolean {
@@ -118,7 +130,14 @@ export class ServiceStats {
   snapshot(): StatsSnapshot {
     const consumers: Record<string, ConsumerCounters> = {};
     for (const [name, c] of this.counters) consumers[name] = { ...c };
-    if (!this.sections.size) return { service: this.service, consumers };
-    return { service: this.service, consumers, sections: Object.fromEntries([...this.sections].map(([name, read]) => [name, read()])) };
+    const now = Date.now();
+    const latency: Record<string, LatencySummary> = {};
+    for (const [name, recorder] of this.latencies) {
+      const summary = recorder.summary(now);
+      if (summary) latency[name] = summary;
+    }
+    const snapshot: StatsSnapshot = { service: this.service, consumers, ...(Object.keys(latency).length ? { latency } : {}) };
+    if (this.sections.size) snapshot.sections = Object.fromEntries([...this.sections].map(([name, read]) => [name, read()]));
+    return snapshot;
   }
 }
