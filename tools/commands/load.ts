@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { loadSpec, parseDuration } from '../../shared/spec';
 import { assertEmulatorUp, localPubSub, localPubsubHost } from '../../shared/local';
-import { DEFAULT_MIX, TrafficGenerator, type SendKind } from '../load/traffic';
-import { TrafficSender } from '../load/sender';
+import { DEFAULT_MIX, type TrafficMix } from '../load/traffic';
+import { runLoad } from '../load/run';
 import { printTable } from '../table';
 import { UserError } from '../../shared/errors';
 
@@ -35,68 +35,57 @@ export function register(program: Command): void {
       if (!(rate > 0)) throw new UserError(`must be a positive number of events a second (got "${options.rate}")`, { where: '--rate' });
       if (!(seconds > 0)) throw new UserError(`must be a positive duration such as 30s or 2m (got "${options.duration}")`, { where: '--duration' });
       await assertEmulatorUp(localPubsubHost(spec), 'Pub/Sub');
-      const generator = new TrafficGenerator(
-        {
-          ...DEFAULT_MIX,
-          duplicates: Number(options.duplicates),
-          outOfOrder: Number(options.outOfOrder),
-          poison: Number(options.poison),
-          raw: Number(options.raw),
-        },
-        options.seed ? Number(options.seed) : Date.now(),
-      );
+      const mix: TrafficMix = {
+        ...DEFAULT_MIX,
+        duplicates: Number(options.duplicates),
+        outOfOrder: Number(options.outOfOrder),
+        poison: Number(options.poison),
+        raw: Number(options.raw),
+      };
       const pubsub = localPubSub(spec);
-      const sender = new TrafficSender(pubsub, spec);
-      const total = Math.round(rate * seconds);
-      const counts: Record<SendKind | 'raw' | 'outOfOrder', number> = { event: 0, duplicate: 0, poison: 0, raw: 0, outOfOrder: 0 };
-      let acked = 0;
-      let errors = 0;
-      let lastError = '';
       const bar = new SingleBar({
         format: 'load [{bar}] {percentage}% | sent {value}/{total} | acked {acked} | errors {errors} | {rate}/s',
         hideCursor: true,
         noTTYOutput: true,
         notTTYSchedule: 2000,
       });
+      const total = Math.round(rate * seconds);
       bar.start(total, 0, { acked: 0, errors: 0, rate: 0 });
       const started = Date.now();
-      const inFlight = new Set<Promise<void>>();
-      let sent = 0;
       let stop = false;
       process.once('SIGINT', () => (stop = true));
-      while (sent < total && !stop) {
-        // Send what is due by now, then sleep a tick: a steady rate without a timer per message.
-        const due = Math.min(total, Math.floor(((Date.now() - started) / 1000) * rate));
-        while (sent < due) {
-          const send = generator.next();
-          counts[send.kind]++;
-          if (send.raw && send.kind === 'event') counts.raw++;
-          if (send.outOfOrder) counts.outOfOrder++;
-          const p = sender
-            .send(send)
-            .then(() => void acked++)
-            .catch((error: Error) => {
-              errors++;
-              lastError = error.message;
-            })
-            .finally(() => inFlight.delete(p));
-          inFlight.add(p);
-          sent++;
-        }
-        bar.update(sent, { acked, errors, rate: Math.round(acked / Math.max((Date.now() - started) / 1000, 0.001)) });
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      await sender.flush();
-      await Promise.all(inFlight);
-      bar.update(sent, { acked, errors, rate: Math.round(acked / ((Date.now() - started) / 1000)) });
+      const report = await runLoad({
+        spec,
+        pubsub,
+        rate,
+        seconds,
+        mix,
+        seed: options.seed ? Number(options.seed) : Date.now(),
+        stopped: () => stop,
+        onProgress: (p) => bar.update(p.sent, { acked: p.acked, errors: p.errors, rate: Math.round(p.sent / Math.max((Date.now() - started) / 1000, 0.001)) }),
+      });
       bar.stop();
       await pubsub.close();
+      const { counts } = report;
       printTable(
-        ['sent', 'unique events', 'duplicates', 'out-of-order', 'poison', 'via raw client', 'acked by Pub/Sub', 'errors'],
-        [[sent, counts.event, counts.duplicate, counts.outOfOrder, counts.poison, counts.raw, acked, errors]],
+        ['sent', 'sent/s', 'unique events', 'duplicates', 'out-of-order', 'poison', 'via raw client', 'acked by Pub/Sub', 'errors'],
+        [
+          [
+            report.sent,
+            Math.round(report.sentPerSecond),
+            counts.event,
+            counts.duplicate,
+            counts.outOfOrder,
+            counts.poison,
+            counts.raw,
+            report.acked,
+            report.errors,
+          ],
+        ],
       );
+      if (!report.reached && !stop) console.error(`rate not reached: ${report.shortfall}`);
       // Publish failures per topic, as the publisher SDK counts them (the raw-client share is in `errors` only).
-      const perTopic = Object.entries(sender.publishStats());
+      const perTopic = Object.entries(report.publishStats);
       if (perTopic.some(([, c]) => c.failed || c.rejected || c.throttled))
         printTable(
           ['topic', 'published', 'failed', 'rejected', 'throttled', 'failures by status'],
@@ -111,6 +100,6 @@ export function register(program: Command): void {
               .join(', ') || '-',
           ]),
         );
-      if (errors) console.error(`last error: ${lastError}`);
+      if (report.errors) console.error(`last error: ${report.lastError}`);
     });
 }
