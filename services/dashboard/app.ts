@@ -17,11 +17,12 @@ import { firestoreProbe, readAnomalies, readParityRecords, readRecentReplays } f
 import type { HealthSource } from '../../shared/health';
 import { readPaused } from '../../shared/operations/controls';
 import { Aggregator, type AggregatorOptions } from './aggregator';
-import { anomalyRoutes } from './anomalies';
+import { anomalyRoutes, keptAnomaliesRead } from './anomalies';
 import { catalogRoutes } from './catalog';
 import { panelRoutes } from './panels';
 import { dashboardHandlers, SERVICE_NAME } from './handlers';
 import { HotKeyTracker } from '../../shared/health/hot-keys';
+import { KeptState } from '../../shared/health/kept';
 import { createHealthSource, HealthMonitor, withPausedControls } from './health';
 import { LiveFeed } from './live';
 import { DashboardReader } from './reader';
@@ -44,6 +45,10 @@ export interface DashboardAppOptions extends ServiceAppOptions {
   healthIntervalMs?: number;
   /** Live page update period; default 1000 ms. */
   liveIntervalMs?: number;
+  /** Refresh period of the kept anomalies (GET /api/anomalies' default view); default 5000 ms. */
+  anomaliesIntervalMs?: number;
+  /** Refresh period of the kept hot keys (GET /api/hot-keys); default 1000 ms. */
+  hotKeysIntervalMs?: number;
 }
 
 export interface DashboardApp extends MeshService {
@@ -83,7 +88,12 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
   const reader = new DashboardReader(options.firestore);
   const hotKeys = new HotKeyTracker();
   const handlers = dashboardHandlers(options.spec, aggregator, SERVICE_NAME, hotKeys);
-  const routeDeps = { reader, log } as RouteDeps;
+  // What `mesh status` and the page read, kept up to date in the background (started with the service):
+  // a request answers from it with its age, and does no I/O (shared/health/kept.ts).
+  const keptHotKeys = new KeptState({ name: 'hot keys', read: () => hotKeys.top(), intervalMs: options.hotKeysIntervalMs ?? 1000, log });
+  const readAnomaliesOf = (o: Parameters<typeof readAnomalies>[2]) => readAnomalies(options.firestore, Object.keys(options.spec.topics), o);
+  const keptAnomalies = new KeptState({ name: 'anomalies', read: keptAnomaliesRead(readAnomaliesOf), intervalMs: options.anomaliesIntervalMs ?? 5000, log });
+  const routeDeps = { reader, log, hotKeys: keptHotKeys } as RouteDeps;
   const service = createMeshService({
     ...serviceOptionsFrom(options, SERVICE_NAME, handlers),
     log,
@@ -91,7 +101,7 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
     routes: (app) => {
       // The processor's order anomalies, read from Firestore with the shared reader (anomalies.ts).
       // Every topic of the spec: whichever consumer detects anomalies, the dashboard shows them (8 count() queries for 2 topics).
-      anomalyRoutes(app, { read: (o) => readAnomalies(options.firestore, Object.keys(options.spec.topics), o), log });
+      anomalyRoutes(app, { read: readAnomaliesOf, kept: keptAnomalies, log });
       // The latest parity result per topic and the recent replays (panels.ts).
       panelRoutes(app, { parity: () => readParityRecords(options.firestore), replays: () => readRecentReplays(options.firestore), log });
       // The event catalog: the spec as an AsyncAPI document, and its page (catalog.ts).
@@ -133,7 +143,7 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
     health,
     healthSource: healthSourceName,
     aggregatorStats: () => aggregator.stats,
-    hotKeys: () => hotKeys.top(),
+    hotKeys: () => keptHotKeys.current?.value ?? hotKeys.top(),
   });
   const live = new LiveFeed({ snapshot: () => snapshots.get(), intervalMs: options.liveIntervalMs, log });
   Object.assign(routeDeps, { snapshots, live });
@@ -149,11 +159,15 @@ export function createDashboardApp(options: DashboardAppOptions): DashboardApp {
     async start(port?: number, host?: string) {
       const bound = await baseStart(port, host);
       health?.start();
+      keptHotKeys.start();
+      keptAnomalies.start();
       return bound;
     },
     stop() {
       stopping ??= (async () => {
         live.close();
+        keptHotKeys.stop();
+        keptAnomalies.stop();
         const stopped = baseStop();
         // In-flight handlers wait for a flush: make it happen now, not at the next tick.
         aggregator.drain();

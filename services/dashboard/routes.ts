@@ -7,6 +7,10 @@
  *   GET /api/top-posts?granularity=minute|hour&window=<key>&n=10
  *   GET /api/health             latest consumer health, with SLOs (and each consumer's dead-letter hold)
  *   GET /api/hot-keys           the hottest ordering keys per topic over the last minute (shared/health/hot-keys.ts)
+ *
+ * /api/health, /api/hot-keys (and /api/anomalies' default view) answer from state kept up to date in
+ * the background (health.ts's monitor, shared/health/kept.ts), with its age (`asOf`, `ageSeconds`):
+ * a request does no I/O, so they answer on a busy mesh, which is when an operator calls them.
  *   GET /api/stream             server-sent events: `snapshot` every second
  *   GET /api/anomalies          order anomalies per topic and kind, latest offending orders (anomalies.ts)
  *   GET /catalog, /catalog.json the event catalog: the spec's AsyncAPI document and its page (catalog.ts)
@@ -14,6 +18,8 @@
 import * as path from 'node:path';
 import express, { type Express, type Request, type Response } from 'express';
 import type { Logger } from '../../shared/consumer';
+import type { TopicHotKeys } from '../../shared/health/hot-keys';
+import type { KeptState } from '../../shared/health/kept';
 import type { LiveFeed } from './live';
 import type { DashboardReader } from './reader';
 import type { SnapshotBuilder } from './snapshot';
@@ -27,7 +33,10 @@ export interface RouteDeps {
   reader: DashboardReader;
   snapshots: SnapshotBuilder;
   live: LiveFeed;
+  /** The hottest ordering keys per topic, refreshed in the background. */
+  hotKeys: KeptState<TopicHotKeys[]>;
   log: Logger;
+  now?: () => number;
 }
 
 class BadRequest extends Error {}
@@ -76,20 +85,17 @@ export function dashboardRoutes(app: Express, deps: RouteDeps): void {
       return { granularity, window, posts: await reader.topPosts(granularity, window, n) };
     }),
   );
-  app.get(
-    '/api/health',
-    json(async () => {
-      const s = await deps.snapshots.get();
-      return { source: s.health.source, at: s.health.latest?.at ?? null, consumers: s.health.latest?.consumers ?? [], slos: s.consumers };
-    }),
-  );
-  app.get(
-    '/api/hot-keys',
-    json(async () => {
-      const s = await deps.snapshots.get();
-      return { at: s.at, topics: s.hotKeys };
-    }),
-  );
+  // From what the health monitor keeps (health.ts): no I/O, whatever the emulators or Firestore do.
+  app.get('/api/health', (_req, res) => {
+    const { source, latest } = deps.snapshots.healthNow();
+    const at = latest?.at ?? null;
+    const ageSeconds = at === null ? null : Math.max(0, Math.round(((deps.now ?? Date.now)() - Date.parse(at)) / 100) / 10);
+    res.json({ source, at, asOf: at, ageSeconds, consumers: latest?.consumers ?? [], slos: deps.snapshots.consumers() });
+  });
+  app.get('/api/hot-keys', (_req, res) => {
+    const age = deps.hotKeys.age();
+    res.json({ at: age.asOf, topics: deps.hotKeys.current?.value ?? [], ...age });
+  });
   app.get('/api/stream', (req, res) => deps.live.handle(req, res));
   app.get('/vendor/chart.umd.js', (_req, res) => res.sendFile(CHART_JS_FILE));
   app.use(express.static(PUBLIC_DIR, { index: 'index.html' }));

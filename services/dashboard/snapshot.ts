@@ -63,6 +63,11 @@ export class SnapshotBuilder {
 
   constructor(private readonly options: SnapshotOptions) {}
 
+  /** The latest health reading as the monitor keeps it: no I/O (GET /api/health answers from it). */
+  healthNow(): { source: string; latest?: HealthReading } {
+    return { source: this.options.healthSource, latest: this.options.health?.latest };
+  }
+
   consumers(): ConsumerInfo[] {
     return Object.values(this.options.spec.consumers).map((c) => ({
       name: c.name,

@@ -3,7 +3,6 @@ import type { StatsSnapshot, ConsumerCounters } from '../../shared/consumer/stat
 import type { CanarySnapshot } from '../../shared/canary/runtime';
 import { describeAnomalies, type AnomalyReport } from '../../shared/firestore';
 import type { MetricServiceClient } from '@google-cloud/monitoring';
-import { CloudMonitoringHealth } from '../../shared/health/cloud-monitoring';
 import type { ConsumerHealth } from '../../shared/health/types';
 import type { TopicHotKeys } from '../../shared/health/hot-keys';
 import { localServiceUrls } from '../../shared/local/services';
@@ -55,8 +54,11 @@ export interface MeshStatus {
     string,
     {
       url: string;
+      /** Its /stats answered. */
       up: boolean;
       error?: string;
+      /** Its /stats did not answer within the call timeout (the service may be running, but busy). */
+      timedOut?: boolean;
       /** What `npm start`'s supervisor recorded (shared/local/supervisor.ts): restarts and the last exit. */
       supervisor?: Pick<ServiceStateRecord, 'state' | 'pid' | 'restarts' | 'lastExit'>;
     }
@@ -68,35 +70,103 @@ export interface MeshStatus {
   anomalies: AnomalyReport | null;
   /** The hottest ordering keys per topic, from the dashboard; null if unavailable. */
   hotKeys: TopicHotKeys[] | null;
+  /**
+   * How old the dashboard's health reading is (it keeps one up to date in the background and answers
+   * from it): when it was taken and its age in seconds when read; absent if unavailable.
+   */
+  healthAge?: { asOf: string | null; ageSeconds: number | null };
   /** Canaries running now, by consumer, as the stable services report them (local only). */
   canaries?: Record<string, Pick<CanarySnapshot, 'canaryId' | 'share' | 'since'>>;
 }
 
-async function getJson<T>(url: string): Promise<T> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  return (await response.json()) as T;
+/**
+ * How long `mesh status` waits for each call (every service's /stats, the dashboard's health, hot keys
+ * and anomalies, all at once): a service that does not answer in time is shown as unavailable, and
+ * the rest is printed; the command never hangs on a busy mesh.
+ */
+export const STATUS_CALL_TIMEOUT_MS = 1500;
+
+export interface ReadMeshStatusOptions {
+  /** Per call; default STATUS_CALL_TIMEOUT_MS. */
+  timeoutMs?: number;
 }
 
-/** Reads every service's counters and the dashboard's health view of every consumer. */
-export async function readMeshStatus(spec: MeshSpec, urls: Record<string, string> = localServiceUrls(spec)): Promise<MeshStatus> {
+/** What a call that did not answer in time reports. */
+export const timeoutMessage = (timeoutMs: number) => `unavailable (timeout: no answer within ${timeoutMs / 1000} s)`;
+
+async function getJson<T>(url: string, timeoutMs: number): Promise<T> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+    return (await response.json()) as T;
+  } catch (error) {
+    if ((error as Error).name === 'TimeoutError') throw new CallTimeout(timeoutMessage(timeoutMs));
+    throw error;
+  }
+}
+
+class CallTimeout extends Error {}
+
+/**
+ * Reads every service's counters and the dashboard's health view of every consumer, all calls at
+ * once, each given `timeoutMs`: what does not answer in time is reported unavailable (timeout), the
+ * rest is returned.
+ */
+export async function readMeshStatus(
+  spec: MeshSpec,
+  urls: Record<string, string> = localServiceUrls(spec),
+  options: ReadMeshStatusOptions = {},
+): Promise<MeshStatus> {
+  const timeoutMs = options.timeoutMs ?? STATUS_CALL_TIMEOUT_MS;
   const services: MeshStatus['services'] = {};
   const counters = new Map<string, ConsumerCounters>();
   const canaries: NonNullable<MeshStatus['canaries']> = {};
-  await Promise.all(
-    Object.keys(spec.services).map(async (name) => {
-      const url = urls[name];
-      try {
-        const stats = await getJson<StatsSnapshot>(`${url}/stats`);
-        for (const [consumer, c] of Object.entries(stats.consumers)) counters.set(consumer, c);
-        const running = Object.entries((stats.sections?.canary ?? {}) as Record<string, CanarySnapshot>).filter(([, c]) => c.running && c.side === 'stable');
-        for (const [consumer, c] of running) canaries[consumer] = { canaryId: c.canaryId, share: c.share, since: c.since };
-        services[name] = { url, up: true };
-      } catch (error) {
-        services[name] = { url, up: false, error: (error as Error).message };
-      }
-    }),
-  );
+  const health = new Map<string, ConsumerHealth>();
+  let anomalies: AnomalyReport | null = null;
+  let hotKeys: TopicHotKeys[] | null = null;
+  let healthAge: MeshStatus['healthAge'];
+  const dashboardErrors: string[] = [];
+  const reads = Object.keys(spec.services).map(async (name) => {
+    const url = urls[name];
+    try {
+      const stats = await getJson<StatsSnapshot>(`${url}/stats`, timeoutMs);
+      for (const [consumer, c] of Object.entries(stats.consumers)) counters.set(consumer, c);
+      const running = Object.entries((stats.sections?.canary ?? {}) as Record<string, CanarySnapshot>).filter(([, c]) => c.running && c.side === 'stable');
+      for (const [consumer, c] of running) canaries[consumer] = { canaryId: c.canaryId, share: c.share, since: c.since };
+      services[name] = { url, up: true };
+    } catch (error) {
+      services[name] = { url, up: false, error: (error as Error).message, ...(error instanceof CallTimeout ? { timedOut: true } : {}) };
+    }
+  });
+  // The dashboard's views are asked beside its /stats, not after: a slow /stats must not delay them.
+  if (urls.dashboard && spec.services.dashboard) {
+    const base = urls.dashboard;
+    reads.push(
+      getJson<ConsumerHealth[] | { consumers: ConsumerHealth[]; at?: string | null; asOf?: string | null; ageSeconds?: number | null }>(
+        `${base}${DASHBOARD_HEALTH_PATH}`,
+        timeoutMs,
+      ).then(
+        (body) => {
+          for (const h of Array.isArray(body) ? body : body.consumers) health.set(h.consumer, h);
+          if (!Array.isArray(body) && body.ageSeconds !== undefined) healthAge = { asOf: body.asOf ?? body.at ?? null, ageSeconds: body.ageSeconds };
+        },
+        (error: Error) => void dashboardErrors.push(`health: ${error.message}`),
+      ),
+      getJson<{ topics: TopicHotKeys[] }>(`${base}${DASHBOARD_HOT_KEYS_PATH}`, timeoutMs).then(
+        (body) => void (hotKeys = body.topics),
+        (error: Error) => void dashboardErrors.push(`hot keys: ${error.message}`),
+      ),
+      getJson<AnomalyReport>(`${base}${DASHBOARD_ANOMALIES_PATH}?latest=3`, timeoutMs).then(
+        (body) => void (anomalies = body),
+        (error: Error) => void dashboardErrors.push(`anomalies: ${error.message}`),
+      ),
+    );
+  }
+  await Promise.all(reads);
+  // A dashboard that is not reachable at all says so once; one that answers says which of its views did not.
+  if (services.dashboard && dashboardErrors.length && (services.dashboard.up || services.dashboard.timedOut)) {
+    services.dashboard.error = [...(services.dashboard.error ? [`stats: ${services.dashboard.error}`] : []), ...dashboardErrors.sort()].join('; ');
+  }
   const supervised = readServiceStates(spec.local.dataDir) ?? {};
   for (const [name, record] of Object.entries(supervised)) {
     if (services[name]) services[name].supervisor = { state: record.state, pid: record.pid, restarts: record.restarts, lastExit: record.lastExit };
@@ -105,35 +175,13 @@ export async function readMeshStatus(spec: MeshSpec, urls: Record<string, string
   const emulators = emulatorStates
     ? Object.fromEntries(Object.entries(emulatorStates).map(([name, r]) => [name, { state: r.state, pid: r.pid, restarts: r.restarts, lastExit: r.lastExit }]))
     : undefined;
-  const health = new Map<string, ConsumerHealth>();
-  let anomalies: AnomalyReport | null = null;
-  let hotKeys: TopicHotKeys[] | null = null;
-  if (urls.dashboard && services.dashboard?.up) {
-    const errors: string[] = [];
-    await Promise.all([
-      getJson<ConsumerHealth[] | { consumers: ConsumerHealth[] }>(`${urls.dashboard}${DASHBOARD_HEALTH_PATH}`).then(
-        (body) => {
-          for (const h of Array.isArray(body) ? body : body.consumers) health.set(h.consumer, h);
-        },
-        (error: Error) => errors.push(`health: ${error.message}`),
-      ),
-      getJson<{ topics: TopicHotKeys[] }>(`${urls.dashboard}${DASHBOARD_HOT_KEYS_PATH}`).then(
-        (body) => (hotKeys = body.topics),
-        (error: Error) => errors.push(`hot keys: ${error.message}`),
-      ),
-      getJson<AnomalyReport>(`${urls.dashboard}${DASHBOARD_ANOMALIES_PATH}?latest=3`).then(
-        (body) => (anomalies = body),
-        (error: Error) => errors.push(`anomalies: ${error.message}`),
-      ),
-    ]);
-    if (errors.length) services.dashboard.error = errors.join('; ');
-  }
   return {
     at: new Date().toISOString(),
     services,
     ...(emulators ? { emulators } : {}),
     anomalies,
     hotKeys,
+    ...(healthAge ? { healthAge } : {}),
     ...(Object.keys(canaries).length ? { canaries } : {}),
     consumers: Object.values(spec.consumers).map((c) => {
       const h = health.get(c.name);
@@ -167,6 +215,9 @@ export async function readMeshStatus(spec: MeshSpec, urls: Record<string, string
   };
 }
 
+/** A health reading this old is called out (the dashboard reads every 2 s). */
+export const STALE_HEALTH_SECONDS = 30;
+
 const STATE_TEXT: Record<string, string> = {
   ok: 'ok',
   'dead-letters': 'DEAD LETTERS',
@@ -194,6 +245,8 @@ function age(seconds: number): string {
  * laptop without a token); `client` is the Monitoring client, given by tests.
  */
 export async function readGcpStatus(spec: MeshSpec, project: string, client?: MetricServiceClient): Promise<MeshStatus> {
+  // Loaded for --gcp only: the Monitoring client is a quarter of what `mesh status` would load.
+  const { CloudMonitoringHealth } = await import('../../shared/health/cloud-monitoring');
   const source = new CloudMonitoringHealth(spec, project, client);
   try {
     const health = new Map((await source.read()).map((h) => [h.consumer, h]));
@@ -340,8 +393,13 @@ export function statusReport(status: MeshStatus): { head: string[]; rows: string
     const exit = sup.lastExit ? `, last exit ${sup.lastExit.signal ?? `code ${sup.lastExit.code}`} at ${sup.lastExit.at}` : '';
     lines.push(`${name}: ${sup.state}, restarted ${sup.restarts} time${sup.restarts === 1 ? '' : 's'} by npm start${exit}`);
   }
+  const healthAge = status.healthAge?.ageSeconds;
+  if (healthAge !== undefined && healthAge !== null && healthAge >= STALE_HEALTH_SECONDS)
+    lines.push(
+      `consumer health is ${age(healthAge)} old (the dashboard's last reading, at ${status.healthAge!.asOf}): its monitor is behind; see the dashboard's log`,
+    );
   const down = Object.entries(status.services).filter(([, s]) => !s.up || s.error);
-  for (const [name, s] of down) lines.push(`${name} (${s.url}): ${s.up ? s.error : `not reachable: ${s.error}`}`);
+  for (const [name, s] of down) lines.push(`${name} (${s.url}): ${s.up || s.timedOut ? s.error : `not reachable: ${s.error}`}`);
   return { head, rows, lines };
 }
 
@@ -362,7 +420,7 @@ export function register(program: Command): void {
         printTable(report.head, report.rows);
         for (const line of report.lines) console.log(line);
       }
-      if (!options.gcp && Object.values(status.services).every((s) => !s.up)) {
+      if (!options.gcp && Object.values(status.services).every((s) => !s.up && !s.timedOut)) {
         throw new UserError('no service is running: start the mesh with `npm start` first');
       }
     });
