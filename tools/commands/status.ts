@@ -85,9 +85,14 @@ export interface MeshStatus {
  * the rest is printed; the command never hangs on a busy mesh.
  */
 export const STATUS_CALL_TIMEOUT_MS = 1500;
+/**
+ * The default of readMeshStatus for callers other than the command (tests, parity, the canary): they
+ * wait for an answer rather than print "unavailable" from a busy CI machine.
+ */
+export const READ_STATUS_TIMEOUT_MS = 5000;
 
 export interface ReadMeshStatusOptions {
-  /** Per call; default STATUS_CALL_TIMEOUT_MS. */
+  /** Per call; default READ_STATUS_TIMEOUT_MS (`mesh status` passes STATUS_CALL_TIMEOUT_MS). */
   timeoutMs?: number;
 }
 
@@ -117,7 +122,7 @@ export async function readMeshStatus(
   urls: Record<string, string> = localServiceUrls(spec),
   options: ReadMeshStatusOptions = {},
 ): Promise<MeshStatus> {
-  const timeoutMs = options.timeoutMs ?? STATUS_CALL_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? READ_STATUS_TIMEOUT_MS;
   const services: MeshStatus['services'] = {};
   const counters = new Map<string, ConsumerCounters>();
   const canaries: NonNullable<MeshStatus['canaries']> = {};
@@ -412,7 +417,9 @@ export function register(program: Command): void {
     .option('--project <id>', 'GCP project (with --gcp; default GOOGLE_CLOUD_PROJECT, else the spec project)')
     .action(async (options: { json?: boolean; gcp?: boolean; project?: string }) => {
       const spec = loadSpec(program.opts().spec);
-      const status = options.gcp ? await readGcpStatus(spec, options.project ?? process.env.GOOGLE_CLOUD_PROJECT ?? spec.project) : await readMeshStatus(spec);
+      const status = options.gcp
+        ? await readGcpStatus(spec, options.project ?? process.env.GOOGLE_CLOUD_PROJECT ?? spec.project)
+        : await readMeshStatus(spec, undefined, { timeoutMs: STATUS_CALL_TIMEOUT_MS });
       if (options.json) {
         console.log(JSON.stringify(status, null, 2));
       } else {
