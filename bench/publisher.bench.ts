@@ -12,8 +12,8 @@ import type { BenchResult } from './types';
 
 const MESSAGES = Number(process.env.BENCH_PUBLISH_MESSAGES ?? 10000);
 /** Rounds of one raw and one MeshPublisher run each; the first WARM_UP_ROUNDS are not counted (JIT). */
-const ROUNDS = 8; // 6 counted: each order (raw first, mesh first) equally often
-const WARM_UP_ROUNDS = 2;
+const WARM_UP_ROUNDS = Number(process.env.BENCH_PUBLISH_WARM_UP_ROUNDS ?? 2);
+const ROUNDS = WARM_UP_ROUNDS + Number(process.env.BENCH_PUBLISH_COUNTED_ROUNDS ?? 6); // each order (raw first, mesh first) equally often
 
 const order = (i: number) => ({
   orderId: `o-${i % 200}`,

@@ -32,7 +32,7 @@ const CEILING = Number(process.env.BENCH_REPLAY_CEILING ?? 250);
 const ORDERS = Number(process.env.BENCH_REPLAY_ORDERS ?? 500);
 /** Real-time events a second, in both phases. */
 const REALTIME_RATE = 20;
-const BASELINE_SECONDS = 20;
+const BASELINE_SECONDS = Number(process.env.BENCH_REPLAY_BASELINE_SECONDS ?? 20);
 /** After the replay is sent: how long without a handled event counts as stalled. */
 const STALL_MS = 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

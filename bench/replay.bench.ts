@@ -16,11 +16,11 @@ import { ensureWarehouse } from '../services/warehouse/tables';
 import { storeOrdersHistory } from '../test/support/replay-history';
 import type { BenchResult } from './types';
 
-/** [ceiling per second, events]: about 15 s each. */
-const RUNS: [number, number][] = [
-  [200, 3000],
-  [1000, 15000],
-];
+/** [ceiling per second, events]: about 15 s each. BENCH_REPLAY_RUNS overrides them as `200x3000,1000x15000`. */
+const RUNS: [number, number][] = (process.env.BENCH_REPLAY_RUNS ?? '200x3000,1000x15000').split(',').map((run) => {
+  const [ceiling, events] = run.split('x').map(Number);
+  return [ceiling, events];
+});
 const FROM = Date.parse('2026-01-01T00:00:00Z');
 
 /** The most sends that started within any one second. */

@@ -32,9 +32,9 @@ import type { BenchResult } from './types';
 process.env.METADATA_SERVER_DETECTION ??= 'none';
 
 const ROWS = Number(process.env.BENCH_WAREHOUSE_ROWS ?? 20000);
-const ROUNDS = 3;
+const ROUNDS = Number(process.env.BENCH_WAREHOUSE_ROUNDS ?? 3);
 const LOADER_EVENTS = Number(process.env.BENCH_WAREHOUSE_LOADER_EVENTS ?? 10000);
-const LOADER_ROUNDS = 2;
+const LOADER_ROUNDS = Number(process.env.BENCH_WAREHOUSE_LOADER_ROUNDS ?? 2);
 
 function orderRows(spec: MeshSpec, n: number, prefix: string): InsertRow[] {
   const now = Date.now();

@@ -1,0 +1,251 @@
+/**
+ * The whole local mesh (issue 24): started as `npm start` starts it (its own ports and data), fed the
+ * demo mix (analytics and order lifecycles, 5 % duplicates, 0.5 % poison) through the plain Pub/Sub
+ * client at rising rates. A rate is sustained when the sender reaches it and every consumer keeps up
+ * for the whole step: its oldest unacked message stays under its lagSlo and its backlog does not grow.
+ * Then, at half the highest sustained rate, each sink's publish-to-visible latency (p50/p95/p99 from
+ * the services' /stats: every sink acks only after its write, shared/consumer/latency.ts), each
+ * process's CPU share and each service's peak RSS.
+ *
+ * How lag is measured without the dashboard's health view (which is itself a consumer of the CPU
+ * being measured): a consumer's backlog is what Pub/Sub acknowledged to the sender on its topic
+ * minus what the consumer acked (its /stats ack counters), and the age of its oldest unacked message
+ * is estimated as backlog / the topic's arrival rate (the queue is first in, first out at a steady
+ * rate), checked against the latency the consumer itself measured.
+ *
+ *   BENCH_MESH_RATES            rates to try, in order (default 100,200,300,400,500,750,1000,1250,1500)
+ *   BENCH_MESH_STEP_SECONDS     each step's length (default 60, as the issue asks)
+ *   BENCH_MESH_LATENCY_SECONDS  the half-rate latency phase (default 60: the /stats window)
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { StatsSnapshot } from '../shared/consumer/stats';
+import type { LatencySummary } from '../shared/consumer/latency';
+import { emulatorPubSub } from '../shared/emulators';
+import { startLocalMesh, writeIsolatedSpec } from '../shared/local';
+import { loadSpec, type MeshSpec } from '../shared/spec';
+import { groupUsage } from '../tools/faults/memory';
+import { runLoad, type LoadRunReport } from '../tools/load/run';
+import { DEFAULT_MIX } from '../tools/load/traffic';
+import { groupCpuSeconds, ownCpuSeconds } from './cpu';
+import type { BenchResult } from './types';
+
+const RATES = (process.env.BENCH_MESH_RATES ?? '100,200,300,400,500,750,1000,1250,1500').split(',').map(Number);
+const STEP_SECONDS = Number(process.env.BENCH_MESH_STEP_SECONDS ?? 60);
+const LATENCY_SECONDS = Number(process.env.BENCH_MESH_LATENCY_SECONDS ?? 60);
+/** Issue 24's goals. */
+const GOAL_RATE = 1000;
+const GOAL_P99_MS: Record<string, number> = { dashboard: 1000, processor: 2000 };
+const GOAL_RSS_BYTES = 256 * 2 ** 20;
+/** Backlog growth allowed over a step's second half, in seconds of the topic's traffic (sampling jitter). */
+const GROWTH_SECONDS = 2;
+const DRAIN_TIMEOUT_MS = 180_000;
+const SAMPLE_MS = 2000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Step {
+  rate: number;
+  load: LoadRunReport;
+  /** Why a consumer did not keep up; empty when all did. */
+  behind: string[];
+}
+
+export async function run(progress: (line: string) => void = () => undefined): Promise<BenchResult[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-mesh-'));
+  const spec = loadSpec(await writeIsolatedSpec(path.join(__dirname, '..', 'mesh.yaml'), dir, (doc) => (doc.project = `bench-mesh-${process.pid}`)));
+  progress(`starting the local mesh (data and logs in ${dir})`);
+  const mesh = await startLocalMesh(spec, { fresh: true, onProgress: (line) => progress(`  ${line}`) });
+  const pubsub = emulatorPubSub(mesh.pubsubHost, spec.project);
+  const consumers = measuredConsumers(spec);
+  const stats = () => readStats(mesh.serviceUrls);
+  const peakRss: Record<string, number> = {};
+  const rssTimer = setInterval(() => {
+    for (const s of mesh.services) {
+      const rss = groupUsage(s.pid)?.rssBytes ?? 0;
+      peakRss[s.name] = Math.max(peakRss[s.name] ?? 0, rss);
+    }
+  }, 1000);
+  const mix = { ...DEFAULT_MIX, raw: 1 };
+  const published: Record<string, number> = Object.fromEntries(Object.keys(spec.topics).map((t) => [t, 0]));
+  const steps: Step[] = [];
+  try {
+    for (const rate of RATES) {
+      const step = await runStep(rate);
+      steps.push(step);
+      progress(
+        `${rate}/s for ${STEP_SECONDS} s: sent ${Math.round(step.load.sentPerSecond)}/s; ${step.behind.length ? `NOT sustained: ${step.behind.join('; ')}` : 'every consumer kept up'}`,
+      );
+      await drain(rate);
+      if (step.behind.length) break;
+    }
+    const sustained = Math.max(0, ...steps.filter((s) => !s.behind.length).map((s) => s.rate));
+    const halfRate = Math.max(sustained, RATES[0]) / 2;
+    progress(
+      `latency at ${halfRate}/s (half of ${sustained ? `the sustained ${sustained}/s` : `${RATES[0]}/s: no rate was sustained`}) for ${LATENCY_SECONDS} s`,
+    );
+    const pids: Record<string, number> = {
+      ...Object.fromEntries(mesh.services.map((s) => [s.name, s.pid])),
+      'Pub/Sub emulator': mesh.emulators.pubsub.pid,
+      'Firestore emulator': mesh.emulators.firestore.pid,
+    };
+    const cpuBefore = {
+      ...Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, groupCpuSeconds(pid)])),
+      'bench (sender, push relays, local BigQuery)': ownCpuSeconds(),
+    };
+    const started = Date.now();
+    const latencyLoad = await load(halfRate, LATENCY_SECONDS);
+    const wall = (Date.now() - started) / 1000;
+    const latency = latencyByService(await stats());
+    const cpuShares = Object.entries(cpuBefore).map(([name, before]) => {
+      const after = name in pids ? groupCpuSeconds(pids[name]) : ownCpuSeconds();
+      return `${name} ${Math.round(((after - before) / wall) * 100)} %`;
+    });
+    progress(`CPU, % of one core at ${halfRate}/s: ${cpuShares.join(', ')}`);
+    return results(sustained, steps, halfRate, latencyLoad, latency, cpuShares, peakRss);
+  } finally {
+    clearInterval(rssTimer);
+    await pubsub.close();
+    await mesh.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  async function load(rate: number, seconds: number, onTick?: (acked: Readonly<Record<string, number>>) => void): Promise<LoadRunReport> {
+    const report = await runLoad({ spec, pubsub, rate, seconds, mix, seed: rate, onProgress: (p) => onTick?.(p.ackedByTopic) });
+    for (const [topic, n] of Object.entries(report.ackedByTopic)) published[topic] += n;
+    return report;
+  }
+
+  /** One step at `rate`: backlog per consumer sampled every SAMPLE_MS. */
+  async function runStep(rate: number): Promise<Step> {
+    const samples: { at: number; backlog: Record<string, number> }[] = [];
+    const base = { ...published };
+    let acked: Readonly<Record<string, number>> = {};
+    let sampling = true;
+    const started = Date.now();
+    const sampler = (async () => {
+      while (sampling) {
+        await sleep(SAMPLE_MS);
+        const acks = ackCounts(await stats());
+        const backlog: Record<string, number> = {};
+        for (const c of consumers) backlog[c.name] = base[c.topic] + (acked[c.topic] ?? 0) - (acks[c.name] ?? 0);
+        samples.push({ at: Date.now() - started, backlog });
+      }
+    })();
+    const report = await load(rate, STEP_SECONDS, (a) => (acked = a));
+    sampling = false;
+    await sampler;
+    const behind: string[] = [];
+    if (!report.reached) behind.push(`the sender: ${report.shortfall}`);
+    const topicRate = (topic: string) => Math.max(1, (report.ackedByTopic[topic] ?? 0) / STEP_SECONDS);
+    const secondHalf = samples.filter((s) => s.at >= (STEP_SECONDS * 1000) / 2);
+    for (const c of consumers) {
+      const ages = samples.map((s) => Math.max(0, s.backlog[c.name]) / topicRate(c.topic));
+      const oldest = Math.max(0, ...ages);
+      if (oldest > c.slo) behind.push(`${c.name} lagged ~${oldest.toFixed(0)} s (lagSlo ${c.slo} s)`);
+      else if (secondHalf.length >= 2) {
+        const growth = secondHalf[secondHalf.length - 1].backlog[c.name] - secondHalf[0].backlog[c.name];
+        if (growth > topicRate(c.topic) * GROWTH_SECONDS) behind.push(`${c.name}'s backlog grew by ${growth} over the second half`);
+      }
+    }
+    return { rate, load: report, behind };
+  }
+
+  /** Until every consumer has acked what was published (before the next step measures from zero). */
+  async function drain(rate: number): Promise<void> {
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    for (;;) {
+      const acks = ackCounts(await stats());
+      const left = consumers.map((c) => published[c.topic] - (acks[c.name] ?? 0)).reduce((a, b) => a + Math.max(0, b), 0);
+      if (left <= 0) return;
+      if (Date.now() > deadline) {
+        progress(`after ${rate}/s: ${left} messages still unacked after ${DRAIN_TIMEOUT_MS / 1000} s; going on`);
+        return;
+      }
+      await sleep(1000);
+    }
+  }
+}
+
+interface MeasuredConsumer {
+  name: string;
+  topic: string;
+  service: string;
+  /** lagSlo.oldestUnackedSeconds */
+  slo: number;
+}
+
+/** The consumers a service of the local mesh runs (push and pull; BigQuery subscriptions do nothing on the emulator). */
+function measuredConsumers(spec: MeshSpec): MeasuredConsumer[] {
+  return Object.values(spec.consumers)
+    .filter((c) => c.service && c.delivery !== 'bigquery')
+    .map((c) => ({ name: c.name, topic: c.topic, service: c.service!, slo: c.lagSlo.oldestUnackedSeconds }));
+}
+
+async function readStats(urls: Record<string, string>): Promise<StatsSnapshot[]> {
+  const read = async (url: string) => {
+    try {
+      const response = await fetch(`${url}/stats`, { signal: AbortSignal.timeout(10_000) });
+      return response.ok ? ((await response.json()) as StatsSnapshot) : undefined;
+    } catch {
+      return undefined; // a busy or restarting service: this sample goes without it
+    }
+  };
+  return (await Promise.all(Object.values(urls).map(read))).filter((s): s is StatsSnapshot => s !== undefined);
+}
+
+/** Deliveries each consumer ended with an ack: done, duplicate, dead-lettered. */
+function ackCounts(snapshots: StatsSnapshot[]): Record<string, number> {
+  const acks: Record<string, number> = {};
+  for (const s of snapshots) for (const [name, c] of Object.entries(s.consumers)) acks[name] = (acks[name] ?? 0) + c.done + c.duplicate + c.deadLettered;
+  return acks;
+}
+
+/** Per service, the worst of its consumers' latency summaries (a sink is as late as its slowest path). */
+function latencyByService(snapshots: StatsSnapshot[]): Record<string, LatencySummary & { consumer: string }> {
+  const worst: Record<string, LatencySummary & { consumer: string }> = {};
+  for (const s of snapshots)
+    for (const [consumer, summary] of Object.entries(s.latency ?? {}))
+      if (!worst[s.service] || summary.p99 > worst[s.service].p99) worst[s.service] = { ...summary, consumer };
+  return worst;
+}
+
+function results(
+  sustained: number,
+  steps: Step[],
+  halfRate: number,
+  latencyLoad: LoadRunReport,
+  latency: Record<string, LatencySummary & { consumer: string }>,
+  cpuShares: string[],
+  peakRss: Record<string, number>,
+): BenchResult[] {
+  const ladder = steps.map((s) => `${s.rate}/s ${s.behind.length ? `not sustained (${s.behind.join('; ')})` : 'sustained'}`).join(', ');
+  const out: BenchResult[] = [
+    {
+      name: 'whole mesh, sustained events/s',
+      baseline: `${GOAL_RATE} events/s (issue 24's goal)`,
+      ratio: sustained / GOAL_RATE,
+      goal: 1,
+      detail: `highest rate every consumer kept up with for ${STEP_SECONDS} s: ${sustained}/s. Steps: ${ladder}`,
+    },
+  ];
+  for (const [service, l] of Object.entries(latency).sort(([a], [b]) => a.localeCompare(b))) {
+    const goal = GOAL_P99_MS[service];
+    out.push({
+      name: `publish-to-visible p99, ${service}`,
+      baseline: goal ? `${goal / 1000} s (issue 24's goal)` : '2 s (no goal set; for comparison)',
+      ratio: (goal ?? 2000) / Math.max(l.p99, 1),
+      goal: goal ? 1 : undefined,
+      detail: `at ${halfRate}/s (sent ${Math.round(latencyLoad.sentPerSecond)}/s), slowest consumer ${l.consumer}: p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms, max ${l.max} ms over ${l.count} events. CPU, % of one core: ${cpuShares.join(', ')}`,
+    });
+  }
+  for (const [service, bytes] of Object.entries(peakRss).sort(([a], [b]) => a.localeCompare(b)))
+    out.push({
+      name: `peak RSS, ${service}`,
+      baseline: '256 MiB (issue 24; Cloud Run default 512 MiB)',
+      ratio: GOAL_RSS_BYTES / Math.max(bytes, 1),
+      goal: 1,
+      detail: `${(bytes / 2 ** 20).toFixed(0)} MiB at most over the whole run (every step and the latency phase)`,
+    });
+  return out;
+}
