@@ -108,6 +108,8 @@ describe('health, readiness and stats', () => {
         'svc-analytics': { received: 2, done: 1, duplicate: 0, deadLettered: 1, failed: 0 },
         'svc-orders': { received: 0, done: 0, duplicate: 0, deadLettered: 0, failed: 0 },
       },
+      // Publish-to-effect latency of the one event handled with an effect (not of the dead letter).
+      latency: { 'svc-analytics': expect.objectContaining({ count: 1, windowMs: 60_000 }) as unknown },
     });
   });
 

@@ -17,6 +17,10 @@ const REPO = path.resolve(__dirname, '..', '..');
 
 const spec = loadSpec(path.join(REPO, 'mesh.yaml'));
 
+/** Writes `<dir>/v1.avsc`: a record E with these fields. */
+const writeRecord = (dir: string, fields: Record<string, unknown>[]) =>
+  fs.writeFileSync(path.join(dir, 'v1.avsc'), JSON.stringify({ type: 'record', name: 'E', fields }));
+
 describe('eventsTableSchema', () => {
   it('has the envelope columns, then one typed column per field of the current revision', () => {
     const fields = eventsTableSchema(spec.topics.analytics);
@@ -84,18 +88,11 @@ describe('eventsTableSchema', () => {
 
   it('prefixes payload fields named like envelope columns, and reports fields that collide', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-schema-'));
-    fs.writeFileSync(
-      path.join(dir, 'v1.avsc'),
-      JSON.stringify({
-        type: 'record',
-        name: 'E',
-        fields: [
-          { name: 'source', type: 'string' },
-          { name: 'userId', type: 'string' },
-          { name: 'user_id', type: 'string', default: '' },
-        ],
-      }),
-    );
+    writeRecord(dir, [
+      { name: 'source', type: 'string' },
+      { name: 'userId', type: 'string' },
+      { name: 'user_id', type: 'string', default: '' },
+    ]);
     const bad = parseSpec(
       `version: 1\nproject: p1x\ntopics:\n  my-topic:\n    schema: { dir: ${dir}, revisions: [v1] }\n    eventTypes: [a]\nservices: {}\nconsumers:\n  c-1:\n    topic: my-topic\n    delivery: bigquery\n    table: my_topic_events\nwarehouse:\n  dataset: d\n`,
       path.join(dir, 'mesh.yaml'),
@@ -105,17 +102,10 @@ describe('eventsTableSchema', () => {
       'topic my-topic: fields "userId" and "user_id" both map to column "user_id"',
       'warehouse table "my_topic_events" of bigquery consumer table my_topic_events is already topic my-topic',
     ]);
-    fs.writeFileSync(
-      path.join(dir, 'v1.avsc'),
-      JSON.stringify({
-        type: 'record',
-        name: 'E',
-        fields: [
-          { name: 'source', type: 'string' },
-          { name: 'extensions', type: 'string' },
-        ],
-      }),
-    );
+    writeRecord(dir, [
+      { name: 'source', type: 'string' },
+      { name: 'extensions', type: 'string' },
+    ]);
     expect(eventsTableSchema(bad.topics['my-topic']).map((f) => f.name)).toEqual(
       expect.arrayContaining(['payload_source', 'payload_extensions', 'extensions']),
     );
