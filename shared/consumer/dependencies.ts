@@ -37,6 +37,9 @@ export class DependencyMonitor {
     this.timeoutMs = options.timeoutMs ?? 2000;
   }
 
+  /** The round of probes running now, if any. */
+  private round: Promise<void> | undefined;
+
   /** Why the service is not ready because of a dependency: one line per dependency down. */
   get reasons(): string[] {
     return [...this.down].map(([name, why]) => `${name} unreachable: ${why}`);
@@ -54,14 +57,22 @@ export class DependencyMonitor {
     this.schedule();
   }
 
-  stop(): void {
+  /**
+   * No more rounds; resolves once a round in flight has settled, so a caller may close the clients
+   * the probes use (a Firestore client terminated under a running get() rejects inside the library,
+   * where nothing handles it).
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    await this.round;
   }
 
   /** One round: every probe at once, each within timeoutMs. */
   async probeAll(): Promise<void> {
-    await Promise.all(Object.entries(this.options.probes).map(([name, probe]) => this.probeOne(name, probe)));
+    const round = Promise.all(Object.entries(this.options.probes).map(([name, probe]) => this.probeOne(name, probe))).then(() => undefined);
+    this.round = round;
+    await round;
   }
 
   private schedule(): void {

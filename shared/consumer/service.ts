@@ -346,7 +346,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
       stopping ??= (async () => {
         const deadline = Date.now() + shutdownTimeoutMs;
         draining = true;
-        dependencies.stop();
+        const probesSettled = dependencies.stop();
         options.controls?.close();
         log.info({ inFlight: inFlight.size }, 'shutting down: intake stopped');
         const closed = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : Promise.resolve();
@@ -371,6 +371,8 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
         await withTimeout(options.canary?.close() ?? Promise.resolve(), 1000, () => log.warn('the last canary report did not finish in time'), log);
         server?.closeAllConnections();
         await closed;
+        // A probe round still running would use clients the caller closes once stop() resolves.
+        await withTimeout(probesSettled, 1000, () => log.warn('a dependency probe did not settle in time'), log);
         log.info({ stats: stats.snapshot().consumers }, 'stopped');
       })();
       return stopping;
