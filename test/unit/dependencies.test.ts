@@ -37,7 +37,7 @@ describe('DependencyMonitor', () => {
     const monitor = new DependencyMonitor({ log, intervalMs: 10, probes: { x: async () => void calls++ } });
     await monitor.start();
     await new Promise((r) => setTimeout(r, 80));
-    monitor.stop();
+    await monitor.stop();
     const seen = calls;
     expect(seen).toBeGreaterThan(2);
     await new Promise((r) => setTimeout(r, 40));
