@@ -12,14 +12,8 @@ import { freePort } from '../emulators/ports';
 /** Writes the copy into `dir` (data in `dir/data`); `edit` may change the parsed document first. Returns the file. */
 export async function writeIsolatedSpec(specFile: string, dir: string, edit: (doc: Record<string, any>) => void = () => undefined): Promise<string> {
   const doc = YAML.parse(fs.readFileSync(specFile, 'utf8'), { merge: true });
-  // freePort() only says a port is free now: two calls can give the same one, which the spec refuses.
-  const taken = new Set<number>();
-  const port = async (): Promise<number> => {
-    for (;;) {
-      const p = await freePort();
-      if (!taken.has(p)) return (taken.add(p), p);
-    }
-  };
+  // freePort() never hands out a port twice in one process, which the spec's distinct ports need.
+  const port = freePort;
   doc.local = { ...doc.local, pubsubPort: await port(), firestorePort: await port(), bigqueryPort: await port(), dataDir: path.join(dir, 'data') };
   for (const service of Object.values<{ localPort: number }>(doc.services ?? {})) service.localPort = await port();
   const from = path.dirname(path.resolve(specFile));
