@@ -11,15 +11,6 @@ const program = new Command('mesh')
   .option('--spec <file>', 'mesh spec file', process.env.MESH_SPEC ?? 'mesh.yaml')
   .showHelpAfterError();
 
-/**
- * Commands an operator runs on a busy mesh load only their own module: all of them together load
- * ~2,300 modules (Pulumi, DuckDB, ...), seconds of CPU that a loaded 2-core machine has not got.
- * Anything else (help included) registers every command.
- */
-const LIGHT: Record<string, () => Promise<(program: Command) => void>> = {
-  status: async () => (await import('./commands/status')).register,
-};
-
 /** The sub-command named on the command line: the first operand after the global options. */
 function subcommandOf(argv: string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
@@ -31,8 +22,10 @@ function subcommandOf(argv: string[]): string | undefined {
 }
 
 async function main(): Promise<void> {
-  const light = LIGHT[subcommandOf(process.argv.slice(2)) ?? ''];
-  const registers = light ? [await light()] : (await import('./commands')).commands;
+  const { MODULES, loadCommands } = await import('./commands');
+  // A named command loads only its own module; help and unknown commands need them all.
+  const named = subcommandOf(process.argv.slice(2));
+  const registers = await loadCommands(named && named in MODULES ? [named] : undefined);
   for (const register of registers) register(program);
   await program.parseAsync(process.argv);
 }
