@@ -23,6 +23,7 @@ import { createDashboardApp, WITHOUT_WRITE_LIMITS } from '../services/dashboard/
 import { Aggregator, type AggregatorOptions } from '../services/dashboard/aggregator';
 import { pushBody } from '../test/support/push-body';
 import { cpuSplitOf, describeCpu } from './cpu';
+import { startNaiveTransactionConsumer } from './dashboard-naive';
 import { withOnlyConsumers } from './spec-cut';
 import type { BenchResult } from './types';
 
@@ -30,6 +31,8 @@ const PUSH_MESSAGES = Number(process.env.BENCH_DASHBOARD_PUSH ?? 8000); // 4000 
 const PULL_MESSAGES = Number(process.env.BENCH_DASHBOARD_PULL ?? 4000);
 const CONCURRENCY = Number(process.env.BENCH_DASHBOARD_CONCURRENCY ?? 400);
 const EMULATOR_PUSH_MESSAGES = Number(process.env.BENCH_DASHBOARD_EMULATOR_PUSH ?? 200);
+/** The naive consumer serialises on one document per minute (about 8/s): a few seconds of it are enough. */
+const NAIVE_MESSAGES = Math.max(20, Math.round(PULL_MESSAGES / 100));
 const log = createLogger({ level: 'silent' });
 
 /** The repository spec with only the dashboard's consumers, switched to `delivery`. */
@@ -114,16 +117,16 @@ export async function run(progress: (line: string) => void = () => undefined): P
     // Pull: raw and dashboard alternate twice; the first pair warms both emulators up and is not counted.
     const pullSpec = dashboardSpec('pull');
     const groups = { pubsub: pubsubEmulator.process.pid, firestore: firestoreEmulator.process.pid };
-    const measurePull = async (project: string, consume: (pubsub: PubSub) => Promise<() => Promise<void>>, counted: () => number) => {
+    const measurePull = async (project: string, consume: (pubsub: PubSub) => Promise<() => Promise<void>>, counted: () => number, messages = PULL_MESSAGES) => {
       const pubsub = emulatorPubSub(pubsubEmulator.hostPort, project);
       clients.push(pubsub);
       await applyLocal({ pubsub, spec: pullSpec });
       const pub = new MeshPublisher({ pubsub, spec: pullSpec, source: '//bench' });
-      await Promise.all(Array.from({ length: PULL_MESSAGES }, (_, i) => pub.publish('analytics', 'click', { userId: `u-${i % 500}` })));
+      await Promise.all(Array.from({ length: messages }, (_, i) => pub.publish('analytics', 'click', { userId: `u-${i % 500}` })));
       const { result: seconds, cpu } = await cpuSplitOf(groups, async () => {
         const start = process.hrtime.bigint();
         const stop = await consume(pubsub);
-        while (counted() < PULL_MESSAGES) await new Promise((r) => setTimeout(r, 20));
+        while (counted() < messages) await new Promise((r) => setTimeout(r, 20));
         const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
         await stop();
         return elapsed;
@@ -204,12 +207,27 @@ export async function run(progress: (line: string) => void = () => undefined): P
       await aggregator.close();
       return { seconds: measured.result, cpu: measured.cpu };
     };
+    /** One Firestore transaction per event, acked after it: what the aggregator's batching is for. */
+    const measureNaivePull = () => {
+      let naive: ReturnType<typeof startNaiveTransactionConsumer> | undefined;
+      return measurePull(
+        'bench-dash-naive',
+        async (pubsub) => {
+          naive = startNaiveTransactionConsumer(pubsub, pullFirestore, 'dashboard-analytics', `naive-${randomUUID()}`);
+          return () => naive!.stop();
+        },
+        () => naive?.count() ?? 0,
+        NAIVE_MESSAGES,
+      );
+    };
     await measureRawPull(0);
     await measureDashboardPull(0);
     const raw = await measureRawPull(1);
     const mesh = await measureDashboardPull(1);
     const meshUnary = await measureDashboardPull(1, 'unary');
     const alone = await measureAggregatorAlone();
+    const naive = await measureNaivePull();
+    const naiveRate = NAIVE_MESSAGES / naive.seconds;
     const rawSeconds = raw.seconds;
     const meshSeconds = mesh.seconds;
     progress(`pull: dashboard ${(PULL_MESSAGES / meshSeconds).toFixed(0)} msg/s (${describeCpu(mesh.cpu, PULL_MESSAGES)}; ${mesh.commits})`);
@@ -218,6 +236,7 @@ export async function run(progress: (line: string) => void = () => undefined): P
     );
     progress(`pull: aggregator alone ${(PULL_MESSAGES / alone.seconds).toFixed(0)} events/s (${describeCpu(alone.cpu, PULL_MESSAGES)})`);
     progress(`pull: raw client ${(PULL_MESSAGES / rawSeconds).toFixed(0)} msg/s (${describeCpu(raw.cpu, PULL_MESSAGES)})`);
+    progress(`pull: naive consumer, one transaction per event ${naiveRate.toFixed(0)} msg/s (${describeCpu(naive.cpu, NAIVE_MESSAGES)})`);
 
     // The emulator's own push.
     const measureEmulatorPush = async (project: string, aggregator: AggregatorOptions) => {
@@ -266,6 +285,20 @@ export async function run(progress: (line: string) => void = () => undefined): P
         baseline: 'the raw client of the pull line',
         ratio: rawSeconds / alone.seconds,
         detail: `the pull line's ceiling here: ${PULL_MESSAGES} events straight into the aggregator, no Pub/Sub: ${(PULL_MESSAGES / alone.seconds).toFixed(0)} events/s; ${describeCpu(alone.cpu, PULL_MESSAGES)}`,
+      },
+      {
+        name: 'dashboard pull vs the aggregator alone',
+        baseline: 'the aggregator alone (its own ceiling: same Firestore, same flow window, no Pub/Sub)',
+        ratio: alone.seconds / meshSeconds,
+        goal: 0.85,
+        detail: `dashboard ${(PULL_MESSAGES / meshSeconds).toFixed(0)} msg/s vs aggregator alone ${(PULL_MESSAGES / alone.seconds).toFixed(0)} events/s`,
+      },
+      {
+        name: 'dashboard pull vs a naive consumer',
+        baseline: 'raw client, same flow control, one Firestore transaction per event (bench/dashboard-naive.ts)',
+        ratio: PULL_MESSAGES / meshSeconds / naiveRate,
+        goal: 3,
+        detail: `dashboard ${(PULL_MESSAGES / meshSeconds).toFixed(0)} msg/s vs naive ${naiveRate.toFixed(0)} msg/s (${NAIVE_MESSAGES} messages)`,
       },
       {
         name: 'dashboard emulator push',

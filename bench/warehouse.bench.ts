@@ -108,13 +108,19 @@ async function insertAllRowsPerSecond(table: Table, rows: InsertRow[], batch: nu
 
 /**
  * Events/s of the warehouse service draining a backlog of LOADER_EVENTS orders events from the
- * emulator: timed from start() (tables already made) until every row is acked.
+ * emulator, timed from start() (tables already made) until every row is acked; and of the raw client
+ * acking the same backlog with a no-op handler (a second subscription on the topic, same ordering and
+ * flow control) in the same round. Who goes first alternates between rounds.
  */
-async function loaderRowsPerSecond(emulator: RunningEmulator, bigquery: BigQuery, round: number): Promise<number> {
+async function loaderRound(emulator: RunningEmulator, bigquery: BigQuery, round: number): Promise<{ loader: number; raw: number }> {
   const spec = withOnlyConsumers(loadSpec(), ['warehouse-orders']);
+  const consumer = spec.consumers['warehouse-orders'];
   const pubsub = emulatorPubSub(emulator.hostPort, `bench-warehouse-${round}`);
   try {
     await applyLocal({ pubsub, spec });
+    const [metadata] = await pubsub.subscription('warehouse-orders').getMetadata();
+    const raw = pubsub.topic(consumer.topic).subscription('bench-raw-orders');
+    await pubsub.topic(consumer.topic).createSubscription('bench-raw-orders', { enableMessageOrdering: metadata.enableMessageOrdering === true });
     const publisher = new MeshPublisher({ pubsub, spec, source: '//bench' });
     const types = ['order.created', 'order.paid', 'order.shipped'];
     await Promise.all(
@@ -129,14 +135,37 @@ async function loaderRowsPerSecond(emulator: RunningEmulator, bigquery: BigQuery
         }),
       ),
     );
-    const app = createWarehouseApp({ spec, pubsub, bigquery, bigqueryProject: spec.project, log: createLogger({ level: 'silent' }) });
-    const start = process.hrtime.bigint();
-    await app.start(0, '127.0.0.1');
-    const counters = app.stats.of('warehouse-orders');
-    while (counters.done + counters.duplicate < LOADER_EVENTS) await new Promise((r) => setTimeout(r, 20));
-    const elapsed = seconds(start);
-    await app.stop();
-    return LOADER_EVENTS / elapsed;
+    const drainRaw = async () => {
+      let acked = 0;
+      const sub = pubsub.subscription(raw.name, {
+        flowControl: { maxMessages: consumer.flowControl.maxMessages, maxBytes: consumer.flowControl.maxBytes, allowExcessMessages: false },
+      });
+      const start = process.hrtime.bigint();
+      sub.on('message', (m) => {
+        m.ack();
+        acked++;
+      });
+      while (acked < LOADER_EVENTS) await new Promise((r) => setTimeout(r, 20));
+      const elapsed = seconds(start);
+      await sub.close();
+      return LOADER_EVENTS / elapsed;
+    };
+    const drainLoader = async () => {
+      const app = createWarehouseApp({ spec, pubsub, bigquery, bigqueryProject: spec.project, log: createLogger({ level: 'silent' }) });
+      const start = process.hrtime.bigint();
+      await app.start(0, '127.0.0.1');
+      const counters = app.stats.of('warehouse-orders');
+      while (counters.done + counters.duplicate < LOADER_EVENTS) await new Promise((r) => setTimeout(r, 20));
+      const elapsed = seconds(start);
+      await app.stop();
+      return LOADER_EVENTS / elapsed;
+    };
+    if (round % 2) {
+      const rawRate = await drainRaw();
+      return { raw: rawRate, loader: await drainLoader() };
+    }
+    const loaderRate = await drainLoader();
+    return { loader: loaderRate, raw: await drainRaw() };
   } finally {
     await pubsub.close();
   }
@@ -169,9 +198,14 @@ export async function run(progress: (line: string) => void = () => undefined): P
     }
     emulator = await startPubsubEmulator();
     let loader = 0;
+    let rawPull = 0;
     for (let round = 1; round <= LOADER_ROUNDS; round++) {
-      loader = Math.max(loader, await loaderRowsPerSecond(emulator, bigquery, round));
-      progress(`warehouse loader round ${round}/${LOADER_ROUNDS}: ${loader.toFixed(0)} events/s from the emulator (best so far)`);
+      const measured = await loaderRound(emulator, bigquery, round);
+      loader = Math.max(loader, measured.loader);
+      rawPull = Math.max(rawPull, measured.raw);
+      progress(
+        `warehouse loader round ${round}/${LOADER_ROUNDS}: ${loader.toFixed(0)} events/s from the emulator, raw no-op pull ${rawPull.toFixed(0)} msg/s (best so far)`,
+      );
     }
     const rate = (n: number) => `${Math.round(n).toLocaleString('en-US')} rows/s`;
     return [
@@ -180,6 +214,20 @@ export async function run(progress: (line: string) => void = () => undefined): P
         baseline: 'raw DuckDB appender, same kind of rows, in-process',
         ratio: loader / appender,
         detail: `backlog of ${LOADER_EVENTS} orders events drained by the warehouse service (StreamingPull, decode, 500-row batches, insertAll, ack; emulator, service and endpoint on one machine), best of ${LOADER_ROUNDS}: ${rate(loader)} vs appender ${rate(appender)}`,
+      },
+      {
+        name: 'warehouse loader vs a raw pull',
+        baseline: 'raw @google-cloud/pubsub subscriber, no-op handler, same backlog, ordering and flow control',
+        ratio: loader / rawPull,
+        goal: 0.8,
+        detail: `${LOADER_EVENTS} orders events, best of ${LOADER_ROUNDS}: loader ${rate(loader)} vs raw pull ${Math.round(rawPull).toLocaleString('en-US')} msg/s`,
+      },
+      {
+        name: 'warehouse loader vs insertAll',
+        baseline: "the local endpoint's own insertAll ceiling (500 rows/request, the line below)",
+        ratio: loader / best[500],
+        goal: 0.5,
+        detail: `loader ${rate(loader)} vs insertAll ${rate(best[500])}`,
       },
       {
         name: 'warehouse insertAll (local endpoint)',
