@@ -72,28 +72,43 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
   const run = async (message: IncomingMessage, subscription: string): Promise<Outcome> => {
     counters.received++;
-    const trace = traceFields(traceparentOf(message.attributes), traceProject);
-    const log = trace ? consumerLog.child(trace) : consumerLog;
+    // The message's logger carries its trace fields; most messages log nothing, so it is made on
+    // first use rather than per message (a traceparent parse and a pino child on the hot path).
+    let messageLog: Logger | undefined;
+    const logOf = (): Logger => {
+      if (messageLog) return messageLog;
+      const trace = traceFields(traceparentOf(message.attributes), traceProject);
+      return (messageLog = trace ? consumerLog.child(trace) : consumerLog);
+    };
+    const debug = consumerLog.isLevelEnabled('debug');
     let decoded: DecodedEvent | undefined;
     try {
       let result: HandlerResult;
-      if (rawHandler) result = await withDeadline(rawHandler(message, { consumer, delivery, subscription, log }), handlerTimeoutMs);
+      const ctx: DeliveryContext = {
+        consumer,
+        delivery,
+        subscription,
+        get log() {
+          return logOf();
+        },
+      };
+      if (rawHandler) result = await withDeadline(rawHandler(message, ctx), handlerTimeoutMs);
       else {
         decoded = decode!(message);
-        const ctx: DeliveryContext = { consumer, delivery, subscription, log };
         result = await withDeadline(handler(decoded, ctx), handlerTimeoutMs);
       }
       acked?.record(message.messageId);
       if (result === 'duplicate') {
         counters.duplicate++;
-        if (log.isLevelEnabled('debug')) log.debug({ messageId: message.messageId, eventId: decoded?.event.id }, 'duplicate event, acked without effect');
+        if (debug) logOf().debug({ messageId: message.messageId, eventId: decoded?.event.id }, 'duplicate event, acked without effect');
         return 'duplicate';
       }
       counters.done++;
       latency?.record(message.publishTime);
-      if (log.isLevelEnabled('debug')) log.debug({ messageId: message.messageId, eventId: decoded?.event.id, type: decoded?.event.type }, 'event handled');
+      if (debug) logOf().debug({ messageId: message.messageId, eventId: decoded?.event.id, type: decoded?.event.type }, 'event handled');
       return 'done';
     } catch (error) {
+      const log = logOf();
       const verdict = classifyError(error);
       const fields = { messageId: message.messageId, eventId: decoded?.event.id ?? message.attributes?.['ce-id'], deliveryAttempt: message.deliveryAttempt };
       let reason: string;
