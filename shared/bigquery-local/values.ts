@@ -12,7 +12,6 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { UnsupportedLocallyError } from './errors';
-import { duckTypeOf } from './sql';
 
 export interface TableField {
   name: string;
@@ -39,6 +38,12 @@ const CANONICAL: Record<string, string> = {
   TIME: 'TIME',
   DATETIME: 'DATETIME',
   JSON: 'JSON',
+  // BIGNUMERIC is stored as DECIMAL(38,9) locally (store/table-schema.ts): values beyond it are refused.
+  BIGNUMERIC: 'BIGNUMERIC',
+  BIGDECIMAL: 'BIGNUMERIC',
+  // https://cloud.google.com/bigquery/docs/reference/rest/v2/tables#TableFieldSchema: STRUCT is the same as RECORD.
+  RECORD: 'RECORD',
+  STRUCT: 'RECORD',
 };
 
 export function canonicalType(type: string): string {
@@ -47,27 +52,33 @@ export function canonicalType(type: string): string {
   return canonical;
 }
 
-/** A schema as BigQuery stores it: canonical type names, NULLABLE by default, no nested or repeated fields. */
-export function canonicalFields(fields: TableField[] | undefined): TableField[] {
+/**
+ * A schema as BigQuery stores it: canonical type names (STRUCT -> RECORD), NULLABLE by default,
+ * RECORDs with their sub-fields in the order and case given, at most 15 levels of RECORD
+ * (https://cloud.google.com/bigquery/docs/nested-repeated#limitations).
+ */
+export function canonicalFields(fields: TableField[] | undefined, depth = 0, parent = ''): TableField[] {
   const seen = new Set<string>();
   return (fields ?? []).map((f) => {
     if (!f || typeof f.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,299}$/.test(f.name))
       throw new InvalidRequest(
         `Invalid field name "${f?.name}". Fields must contain only letters, numbers, and underscores, start with a letter or underscore, and be at most 300 characters long.`,
       );
-    if (seen.has(f.name.toLowerCase())) throw new InvalidRequest(`Field ${f.name} already exists in schema`);
+    const path = parent ? `${parent}.${f.name}` : f.name;
+    if (seen.has(f.name.toLowerCase())) throw new InvalidRequest(`Field ${path} already exists in schema`);
     seen.add(f.name.toLowerCase());
     const mode = (f.mode ?? 'NULLABLE').toUpperCase();
-    if (mode === 'REPEATED' || f.fields?.length || ['RECORD', 'STRUCT'].includes(String(f.type).toUpperCase()))
-      throw new UnsupportedLocallyError(`${mode === 'REPEATED' ? 'REPEATED' : 'RECORD'} field ${f.name}`);
-    if (mode !== 'NULLABLE' && mode !== 'REQUIRED') throw new InvalidRequest(`Invalid mode ${f.mode} for field ${f.name}`);
+    if (mode !== 'NULLABLE' && mode !== 'REQUIRED' && mode !== 'REPEATED') throw new InvalidRequest(`Invalid mode ${f.mode} for field ${path}`);
     const out: TableField = { name: f.name, type: canonicalType(String(f.type ?? 'STRING')), mode };
     if (f.description !== undefined) out.description = f.description;
+    if (out.type === 'RECORD') {
+      if (!f.fields?.length) throw new InvalidRequest(`Field ${path} is type RECORD but has no schema`);
+      if (depth >= 14) throw new InvalidRequest(`Field ${path}: a schema cannot contain more than 15 levels of nested RECORD types`);
+      out.fields = canonicalFields(f.fields, depth + 1, path);
+    } else if (f.fields?.length) throw new InvalidRequest(`Field ${path} is type ${out.type} but has sub-fields; only RECORD fields have a schema`);
     return out;
   });
 }
-
-export const duckColumnType = (field: TableField) => duckTypeOf(field.type);
 
 /** A 400 invalid request in BigQuery's words. */
 export class InvalidRequest extends Error {
@@ -146,6 +157,8 @@ export function coerceCell(field: TableField, value: unknown): Cell | CellError 
       }
       return invalid(field, 'double', value);
     }
+    case 'BIGNUMERIC':
+      return bigNumericCell(field, value);
     case 'NUMERIC':
       if ((typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(value)))
         return String(value).trim();
@@ -201,6 +214,23 @@ export function coerceCell(field: TableField, value: unknown): Cell | CellError 
     default:
       return invalid(field, field.type.toLowerCase(), value);
   }
+}
+
+/**
+ * BIGNUMERIC: stored locally as DECIMAL(38,9), the same as NUMERIC, so a value with more than 29
+ * integer digits or more than 9 decimals (which BigQuery's BIGNUMERIC keeps: 38 decimals, ~76 digits)
+ * is refused in that row's insertErrors as unsupported locally rather than rounded or truncated.
+ */
+function bigNumericCell(field: TableField, value: unknown): Cell | CellError {
+  const numeric = coerceCell({ ...field, type: 'NUMERIC' }, value);
+  if (typeof numeric !== 'string') return numeric;
+  const m = /^[+-]?0*(\d*)(?:\.(\d*?)0*)?$/.exec(typeof value === 'number' ? value.toFixed(12).replace(/\.?0+$/, '') : numeric);
+  if (!m || m[1].length > 29 || (m[2] ?? '').length > 9)
+    return {
+      location: field.name,
+      message: `unsupported locally: BIGNUMERIC value ${numeric} (field ${field.name}) does not fit DECIMAL(38,9), the local store of BIGNUMERIC`,
+    };
+  return numeric;
 }
 
 export const isCellError = (cell: Cell | CellError): cell is CellError => cell !== null && typeof cell === 'object' && 'message' in cell && 'location' in cell;
@@ -318,7 +348,8 @@ function datetimeText(micros: bigint): string {
 
 /** One cell in BigQuery's JSON form: strings for scalars, {v} lists for arrays, {f} for records. */
 export function encodeCell(field: ResultField, value: DuckDBValue, options: CellOptions): unknown {
-  if (value === null || value === undefined) return null;
+  // A REPEATED field is never NULL in BigQuery: a NULL array is written as an empty one.
+  if (value === null || value === undefined) return field.mode === 'REPEATED' ? [] : null;
   if (field.mode === 'REPEATED') {
     const items = (value as unknown as { items: DuckDBValue[] }).items ?? [];
     return items.map((item) => ({ v: encodeCell({ ...field, mode: 'NULLABLE' }, item, options) }));

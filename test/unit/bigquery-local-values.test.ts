@@ -72,7 +72,13 @@ describe('canonicalFields', () => {
       ]),
     ).toThrow('Field A already exists in schema');
     expect(() => canonicalFields([{ name: 'g', type: 'GEOGRAPHY' }])).toThrow('unsupported locally: column type GEOGRAPHY');
-    expect(() => canonicalFields([{ name: 'r', type: 'STRING', mode: 'REPEATED' }])).toThrow('unsupported locally: REPEATED field r');
+    expect(() => canonicalFields([{ name: 'r', type: 'RECORD' }])).toThrow('Field r is type RECORD but has no schema');
+  });
+
+  it('keeps REPEATED modes and RECORD sub-fields, STRUCT as RECORD (nested cases: bigquery-local-nested.test.ts)', () => {
+    expect(canonicalFields([{ name: 's', type: 'STRUCT', mode: 'repeated', fields: [{ name: 'X', type: 'INT64', mode: 'REPEATED' }] }])).toEqual([
+      { name: 's', type: 'RECORD', mode: 'REPEATED', fields: [{ name: 'X', type: 'INTEGER', mode: 'REPEATED' }] },
+    ]);
   });
 });
 

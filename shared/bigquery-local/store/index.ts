@@ -12,7 +12,8 @@
 import type { DuckDBAppender, DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { ApiFailure, alreadyExists, invalid, invalidQuery, UnsupportedLocallyError } from '../errors';
 import { quoteIdent, translateQuery } from '../sql';
-import { duckColumnType, resultField, type ResultField, type TableField } from '../values';
+import { resultField, type ResultField, type TableField } from '../values';
+import { nullElementField } from '../values/nested';
 import { Catalog } from './catalog';
 import { Mutex, openDuckDbFile } from './connections';
 import { InsertIdWindow } from './insert-ids';
@@ -32,7 +33,7 @@ import {
   type TableMeta,
 } from './metadata';
 import { bindParameters, duckQueryError, parameterTypes, queryError, type QueryRequest, type QueryResult } from './queries';
-import { checkedClustering, checkedFields, checkedPartitioning, patchedFields } from './table-schema';
+import { checkedClustering, checkedFields, checkedPartitioning, duckColumnType, patchedFields } from './table-schema';
 
 export type { InsertAllRequest, InsertError } from './insert-rows';
 export { encodeRows, type QueryRequest, type QueryResult } from './queries';
@@ -43,6 +44,14 @@ export interface StoreOptions {
   /** How long an insertId is remembered for dedup (BigQuery: best effort, at least a minute). Default 1 hour. */
   dedupWindowSeconds?: number;
 }
+
+/** A table's field as tabledata.list encodes it (REQUIRED is NULLABLE there; REPEATED and RECORD kept). */
+const asResultField = (f: TableField): ResultField => ({
+  name: f.name,
+  type: f.type,
+  mode: f.mode === 'REPEATED' ? 'REPEATED' : 'NULLABLE',
+  ...(f.fields && { fields: f.fields.map(asResultField) }),
+});
 
 export class LocalBigQueryStore {
   private readonly insertIds: InsertIdWindow;
@@ -325,7 +334,7 @@ export class LocalBigQueryStore {
       const reader = await this.reader.runAndReadAll(
         `SELECT * FROM ${qualified(datasetId, tableId)} ORDER BY rowid LIMIT ${Math.max(0, maxResults)} OFFSET ${Math.max(0, startIndex)}`,
       );
-      const fields = meta.fields.map((f) => ({ name: f.name, type: f.type, mode: 'NULLABLE' as const }));
+      const fields = meta.fields.map(asResultField);
       return { schema: { fields }, rows: reader.getRows(), totalRows: Number(total) };
     });
   }
@@ -364,8 +373,12 @@ export class LocalBigQueryStore {
         const reader = await this.reader.runAndReadAll(sql, values, types);
         const columnTypes = reader.columnTypes();
         const fields = reader.columnNames().map((name, k) => resultField(name, columnTypes[k]));
-        return { schema: { fields }, rows: reader.getRows(), statementType: 'SELECT' };
+        const rows = reader.getRows();
+        const nullElement = nullElementField(fields, rows);
+        if (nullElement) throw invalidQuery(`Array cannot have a null element; error in writing field ${nullElement}`);
+        return { schema: { fields }, rows, statementType: 'SELECT' };
       } catch (error) {
+        if (error instanceof ApiFailure) throw error;
         throw duckQueryError(error, sql);
       }
     });
