@@ -178,6 +178,9 @@ describe('insertAll and reading back', () => {
     expect(first.f[1]).toEqual({ v: [{ v: 'a' }, { v: 'b' }] });
     expect(first.f[2]).toEqual({ v: [{ v: '3' }, { v: '4' }] });
     expect(first.f[3]).toEqual({ v: { f: [{ v: 'Paris' }, { v: '75001' }, { v: [{ v: '1 rue X' }] }, { v: { f: [{ v: '48.5' }] } }] } });
+    // NUMERIC as BigQuery writes it, without DECIMAL(38,9)'s trailing zeros.
+    const items = first.f[4].v as { v: { f: { v: unknown }[] } }[];
+    expect(items.map((item) => item.v.f[1].v)).toEqual(['12.5', '3']);
     expect(second.f[1]).toEqual({ v: [] });
     expect(second.f[3]).toEqual({ v: null });
   });

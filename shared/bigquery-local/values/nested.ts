@@ -4,7 +4,8 @@
  * makes on a query's final result that no array holds a NULL.
  */
 import { blobValue, DuckDBDecimalValue, listValue, structValue, type DuckDBValue } from '@duckdb/node-api';
-import { coerceCell, isCellError, type Cell, type CellError, type ResultField, type TableField } from '../values';
+import { coerceCell, isCellError, type Cell, type CellError, type TableField } from '../values';
+import type { ResultField } from './result';
 
 /**
  * One JSON value of a field at `path` (a.b.c for nested fields, as BigQuery names them in errors).
