@@ -243,3 +243,39 @@ describe('BIGNUMERIC', () => {
     expect(got.map((r: { b: { toString(): string } }) => r.b.toString())).toEqual(['123456789.123456789']);
   });
 });
+
+describe('ARRAY and STRUCT query parameters', () => {
+  // https://cloud.google.com/bigquery/docs/parameterized-queries: arrays (arrayType / arrayValues) and
+  // structs (structTypes / structValues), which the client builds from JS arrays and objects.
+  it('binds a STRUCT, an ARRAY of STRUCT and typed arrays, and returns them as RECORD and REPEATED', async () => {
+    type Schema = { schema: { fields: { name: string; type: string; mode: string; fields?: { name: string; type: string }[] }[] } };
+    const [rows, , response] = (await bigquery.query({
+      query: 'SELECT @s AS s, @items AS items, @nums AS nums, @empty AS empty, @price AS price',
+      params: { s: { a: 1, b: 'x' }, items: [{ k: 'a' }, { k: 'b' }], nums: [1.5, 2.5], empty: [], price: '1.25' },
+      types: { empty: ['INT64'], price: 'NUMERIC' },
+    })) as unknown as [Record<string, any>[], unknown, Schema];
+    expect(rows[0].s).toEqual({ a: 1, b: 'x' });
+    expect(rows[0].items).toEqual([{ k: 'a' }, { k: 'b' }]);
+    expect(rows[0].nums).toEqual([1.5, 2.5]);
+    expect(rows[0].empty).toEqual([]);
+    expect(rows[0].price.toString()).toBe('1.25');
+    expect(response.schema.fields.map((f) => [f.name, f.type, f.mode])).toEqual([
+      ['s', 'RECORD', 'NULLABLE'],
+      ['items', 'RECORD', 'REPEATED'],
+      ['nums', 'FLOAT', 'REPEATED'],
+      ['empty', 'INTEGER', 'REPEATED'],
+      ['price', 'NUMERIC', 'NULLABLE'],
+    ]);
+    expect(response.schema.fields[0].fields!.map((f) => [f.name, f.type])).toEqual([
+      ['a', 'INTEGER'],
+      ['b', 'STRING'],
+    ]);
+  });
+
+  it('filters a scalar column with an ARRAY parameter', async () => {
+    const [table] = await dataset.createTable('params_t', { schema: { fields: SCHEMA } });
+    await table.insert([{ id: 'p1' }, { id: 'p2' }, { id: 'p3' }]);
+    const [rows] = await bigquery.query({ query: 'SELECT id FROM nested.params_t WHERE id IN UNNEST(@ids) ORDER BY id', params: { ids: ['p1', 'p3'] } });
+    expect(rows.map((r: { id: string }) => r.id)).toEqual(['p1', 'p3']);
+  });
+});

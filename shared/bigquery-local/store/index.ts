@@ -32,7 +32,8 @@ import {
   type DatasetMeta,
   type TableMeta,
 } from './metadata';
-import { bindParameters, duckQueryError, parameterTypes, queryError, type QueryRequest, type QueryResult } from './queries';
+import { boundParameters } from './parameters';
+import { duckQueryError, queryError, type QueryRequest, type QueryResult } from './queries';
 import { checkedClustering, checkedFields, checkedPartitioning, duckColumnType, patchedFields } from './table-schema';
 
 export type { InsertAllRequest, InsertError } from './insert-rows';
@@ -361,8 +362,7 @@ export class LocalBigQueryStore {
     } catch (error) {
       throw queryError(error);
     }
-    const values = bindParameters(request, parameters);
-    const types = parameterTypes(request, parameters);
+    const { values, types } = boundParameters(request.queryParameters ?? [], parameters);
     if (request.dryRun) return { schema: { fields: [] }, rows: [], statementType: 'SELECT' };
     return this.readLock.run(async () => {
       if (defaultDataset) {
