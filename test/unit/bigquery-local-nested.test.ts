@@ -13,6 +13,9 @@
  *   cannot hold NULL: "BigQuery raises an error if the query result has an ARRAY which contains NULL
  *   elements"; a NULL array is written as an empty one)
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { BigQuery, type Dataset, type Table } from '@google-cloud/bigquery';
 import { startLocalBigQuery, type LocalBigQuery } from '../../shared/bigquery-local';
 
@@ -277,5 +280,50 @@ describe('ARRAY and STRUCT query parameters', () => {
     await table.insert([{ id: 'p1' }, { id: 'p2' }, { id: 'p3' }]);
     const [rows] = await bigquery.query({ query: 'SELECT id FROM nested.params_t WHERE id IN UNNEST(@ids) ORDER BY id', params: { ids: ['p1', 'p3'] } });
     expect(rows.map((r: { id: string }) => r.id)).toEqual(['p1', 'p3']);
+  });
+});
+
+describe('tables.patch and restarts', () => {
+  it('adds REPEATED and RECORD columns (empty arrays and NULL records for the rows already there); refuses a mode change', async () => {
+    const [table] = await dataset.createTable('patched', { schema: { fields: [{ name: 'id', type: 'STRING' }] } });
+    await table.insert([{ id: 'before' }]);
+    const added = [
+      { name: 'id', type: 'STRING' },
+      { name: 'tags', type: 'STRING', mode: 'REPEATED' },
+      { name: 'rec', type: 'RECORD', fields: [{ name: 'xs', type: 'INT64', mode: 'REPEATED' }] },
+    ];
+    await table.setMetadata({ schema: { fields: added } });
+    await table.insert([{ id: 'after', tags: ['t'], rec: { xs: [1, 2] } }]);
+    const [rows] = await table.getRows();
+    expect(rows).toEqual([
+      { id: 'before', tags: [], rec: null },
+      { id: 'after', tags: ['t'], rec: { xs: [1, 2] } },
+    ]);
+    // https://cloud.google.com/bigquery/docs/managing-table-schemas: a column's mode can only be relaxed from REQUIRED to NULLABLE.
+    const error = await errorOf(table.setMetadata({ schema: { fields: [{ name: 'id', type: 'STRING', mode: 'REPEATED' }, ...added.slice(1)] } }));
+    expect(error.code).toBe(400);
+  });
+
+  it('keeps nested schemas and values across a restart on the same file', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bq-nested-'));
+    const dataFile = path.join(dir, 'bq.duckdb');
+    let server: LocalBigQuery | undefined;
+    try {
+      server = await startLocalBigQuery({ dataFile });
+      let client = new BigQuery({ projectId: 'p', apiEndpoint: server.url });
+      const [ds] = await client.createDataset('keep');
+      const [table] = await ds.createTable('t', { schema: { fields: SCHEMA } });
+      await table.insert([{ id: 'one', tags: ['a'], Address: { City: 'Oslo', geo: { lat: 59.9 } }, items: [{ sku: 's' }] }]);
+      await server.stop();
+
+      server = await startLocalBigQuery({ dataFile });
+      client = new BigQuery({ projectId: 'p', apiEndpoint: server.url });
+      const [rows] = await client.dataset('keep').table('t').getRows();
+      expect(rows[0]).toMatchObject({ id: 'one', tags: ['a'], scores: [], Address: { City: 'Oslo', zip: null, lines: [], geo: { lat: 59.9 } } });
+      expect(rows[0].items).toEqual([{ sku: 's', price: null, at: null, day: null, meta: null }]);
+    } finally {
+      await server?.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
