@@ -227,6 +227,24 @@ describe('insertAll and reading back', () => {
 });
 
 describe('query results with arrays', () => {
+  it('answers jobs.getQueryResults in the REST shape: an empty array as [], a NULL record as null', async () => {
+    const [table] = await dataset.createTable('shape', { schema: { fields: SCHEMA } });
+    await table.insert([{ id: 'e', Address: null, tags: [], items: [{ sku: 's', day: '2024-02-29' }] }]);
+    const [job] = await bigquery.createQueryJob({ query: `SELECT tags, Address, items FROM nested.shape WHERE id = 'e'` });
+    // The client parses and drops the rows of its response: read jobs.getQueryResults over HTTP.
+    const raw = (await (await fetch(`${local.url}/bigquery/v2/projects/test-project/queries/${job.id}`)).json()) as { rows: { f: { v: unknown }[] }[] };
+    const row = raw.rows[0];
+    expect(row.f[0]).toEqual({ v: [] });
+    expect(row.f[1]).toEqual({ v: null });
+    expect(row.f[2]).toEqual({ v: [{ v: { f: [{ v: 's' }, { v: null }, { v: null }, { v: '2024-02-29' }, { v: null }] } }] });
+  });
+
+  it('fails a query whose result has an array with a NULL element inside a STRUCT', async () => {
+    const error = await errorOf(bigquery.query("SELECT STRUCT(['a', NULL] AS xs) AS s"));
+    expect(error.code).toBe(400);
+    expect(error.message).toMatch(/Array cannot have a null element; error in writing field/);
+  });
+
   it('fails a query whose result has an array with a NULL element, as BigQuery does', async () => {
     const error = await errorOf(bigquery.query('SELECT [1, NULL, 3] AS numbers'));
     expect(error.code).toBe(400);
