@@ -317,6 +317,9 @@ describe('tables.patch and restarts', () => {
       { id: 'before', tags: [], rec: null },
       { id: 'after', tags: ['t'], rec: { xs: [1, 2] } },
     ]);
+    // In SQL too the added REPEATED column is an empty array, never NULL, for the rows already there.
+    const [sql] = await bigquery.query(`SELECT id, tags IS NULL AS missing FROM nested.patched WHERE id = 'before'`);
+    expect(sql).toEqual([{ id: 'before', missing: false }]);
     // https://cloud.google.com/bigquery/docs/managing-table-schemas: a column's mode can only be relaxed from REQUIRED to NULLABLE.
     const error = await errorOf(table.setMetadata({ schema: { fields: [{ name: 'id', type: 'STRING', mode: 'REPEATED' }, ...added.slice(1)] } }));
     expect(error.code).toBe(400);

@@ -255,12 +255,17 @@ export class LocalBigQueryStore {
         await this.createView(projectId, next, true);
       }
       if (added.length) {
+        // The rows already there read an added REPEATED column as [] (BigQuery has no NULL arrays), in SQL too.
         await this.writer.run('BEGIN TRANSACTION');
         try {
           for (const f of added) await this.writer.run(`ALTER TABLE ${qualified(datasetId, tableId)} ADD COLUMN ${quoteIdent(f.name)} ${duckColumnType(f)}`);
+          // (an UPDATE: a DEFAULT [] column and a second ADD COLUMN in one transaction fail to commit in DuckDB)
+          for (const f of added.filter((a) => a.mode === 'REPEATED'))
+            await this.writer.run(`UPDATE ${qualified(datasetId, tableId)} SET ${quoteIdent(f.name)} = [] WHERE ${quoteIdent(f.name)} IS NULL`);
           await this.writer.run('COMMIT');
         } catch (error) {
-          await this.writer.run('ROLLBACK');
+          // A failed COMMIT has ended the transaction already: the error to report is the first one.
+          await this.writer.run('ROLLBACK').catch(() => undefined);
           throw error;
         }
       }
