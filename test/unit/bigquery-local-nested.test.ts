@@ -108,6 +108,11 @@ describe('tables with REPEATED and RECORD columns', () => {
     for (let k = 0; k < 16; k++) deep = { name: `r${k}`, type: 'RECORD', fields: [deep] };
     expect((await errorOf(dataset.createTable('too_deep', { schema: { fields: [deep] } }))).code).toBe(400);
   });
+
+  it('refuses clustering on a RECORD or REPEATED column (https://cloud.google.com/bigquery/docs/clustered-tables#limitations)', async () => {
+    for (const column of ['tags', 'Address'])
+      expect((await errorOf(dataset.createTable(`clustered_${column}`, { schema: { fields: SCHEMA }, clustering: { fields: [column] } }))).code).toBe(400);
+  });
 });
 
 describe('insertAll and reading back', () => {

@@ -54,6 +54,9 @@ export function checkedClustering(fields: TableField[], value: unknown): TableMe
     const field = fields.find((f) => f.name.toLowerCase() === name.toLowerCase());
     if (!field) throw invalid(`The field specified for clustering cannot be found in the schema.  Invalid field: ${name}.`);
     if (field.type === 'JSON' || field.type === 'FLOAT') throw invalid(`Field ${name} is of type ${field.type} which is not supported for clustering.`);
+    // Clustering columns are top-level, non-repeated (https://cloud.google.com/bigquery/docs/clustered-tables#limitations).
+    if (field.type === 'RECORD') throw invalid(`Field ${name} is of type RECORD which is not supported for clustering.`);
+    if (field.mode === 'REPEATED') throw invalid(`Field ${name} is REPEATED, which is not supported for clustering.`);
   }
   return { fields: names };
 }
