@@ -1,18 +1,10 @@
 /**
- * BigQuery values on the wire <-> DuckDB values: checking insertAll rows against a table schema, and
- * encoding query results in BigQuery's {f: [{v}]} format with the schema BigQuery would report.
+ * BigQuery values on the wire <-> DuckDB values: a table's schema as BigQuery stores it, and insertAll's
+ * JSON values checked against a column (nested REPEATED/RECORD values: values/nested.ts). Query results
+ * in BigQuery's {f: [{v}]} format are values/result.ts (re-exported here).
  */
-import {
-  DuckDBDateValue,
-  DuckDBTimestampTZValue,
-  DuckDBTimestampValue,
-  DuckDBTimeValue,
-  DuckDBTypeId,
-  type DuckDBType,
-  type DuckDBValue,
-} from '@duckdb/node-api';
+import { DuckDBDateValue, DuckDBTimestampTZValue, DuckDBTimestampValue, DuckDBTimeValue, type DuckDBValue } from '@duckdb/node-api';
 import { UnsupportedLocallyError } from './errors';
-import { duckTypeOf } from './sql';
 
 export interface TableField {
   name: string;
@@ -39,6 +31,12 @@ const CANONICAL: Record<string, string> = {
   TIME: 'TIME',
   DATETIME: 'DATETIME',
   JSON: 'JSON',
+  // BIGNUMERIC is stored as DECIMAL(38,9) locally (store/table-schema.ts): values beyond it are refused.
+  BIGNUMERIC: 'BIGNUMERIC',
+  BIGDECIMAL: 'BIGNUMERIC',
+  // https://cloud.google.com/bigquery/docs/reference/rest/v2/tables#TableFieldSchema: STRUCT is the same as RECORD.
+  RECORD: 'RECORD',
+  STRUCT: 'RECORD',
 };
 
 export function canonicalType(type: string): string {
@@ -47,27 +45,33 @@ export function canonicalType(type: string): string {
   return canonical;
 }
 
-/** A schema as BigQuery stores it: canonical type names, NULLABLE by default, no nested or repeated fields. */
-export function canonicalFields(fields: TableField[] | undefined): TableField[] {
+/**
+ * A schema as BigQuery stores it: canonical type names (STRUCT -> RECORD), NULLABLE by default,
+ * RECORDs with their sub-fields in the order and case given, at most 15 levels of RECORD
+ * (https://cloud.google.com/bigquery/docs/nested-repeated#limitations).
+ */
+export function canonicalFields(fields: TableField[] | undefined, depth = 0, parent = ''): TableField[] {
   const seen = new Set<string>();
   return (fields ?? []).map((f) => {
     if (!f || typeof f.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,299}$/.test(f.name))
       throw new InvalidRequest(
         `Invalid field name "${f?.name}". Fields must contain only letters, numbers, and underscores, start with a letter or underscore, and be at most 300 characters long.`,
       );
-    if (seen.has(f.name.toLowerCase())) throw new InvalidRequest(`Field ${f.name} already exists in schema`);
+    const path = parent ? `${parent}.${f.name}` : f.name;
+    if (seen.has(f.name.toLowerCase())) throw new InvalidRequest(`Field ${path} already exists in schema`);
     seen.add(f.name.toLowerCase());
     const mode = (f.mode ?? 'NULLABLE').toUpperCase();
-    if (mode === 'REPEATED' || f.fields?.length || ['RECORD', 'STRUCT'].includes(String(f.type).toUpperCase()))
-      throw new UnsupportedLocallyError(`${mode === 'REPEATED' ? 'REPEATED' : 'RECORD'} field ${f.name}`);
-    if (mode !== 'NULLABLE' && mode !== 'REQUIRED') throw new InvalidRequest(`Invalid mode ${f.mode} for field ${f.name}`);
+    if (mode !== 'NULLABLE' && mode !== 'REQUIRED' && mode !== 'REPEATED') throw new InvalidRequest(`Invalid mode ${f.mode} for field ${path}`);
     const out: TableField = { name: f.name, type: canonicalType(String(f.type ?? 'STRING')), mode };
     if (f.description !== undefined) out.description = f.description;
+    if (out.type === 'RECORD') {
+      if (!f.fields?.length) throw new InvalidRequest(`Field ${path} is type RECORD but has no schema`);
+      if (depth >= 14) throw new InvalidRequest(`Field ${path}: a schema cannot contain more than 15 levels of nested RECORD types`);
+      out.fields = canonicalFields(f.fields, depth + 1, path);
+    } else if (f.fields?.length) throw new InvalidRequest(`Field ${path} is type ${out.type} but has sub-fields; only RECORD fields have a schema`);
     return out;
   });
 }
-
-export const duckColumnType = (field: TableField) => duckTypeOf(field.type);
 
 /** A 400 invalid request in BigQuery's words. */
 export class InvalidRequest extends Error {
@@ -146,6 +150,8 @@ export function coerceCell(field: TableField, value: unknown): Cell | CellError 
       }
       return invalid(field, 'double', value);
     }
+    case 'BIGNUMERIC':
+      return bigNumericCell(field, value);
     case 'NUMERIC':
       if ((typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(value)))
         return String(value).trim();
@@ -203,150 +209,23 @@ export function coerceCell(field: TableField, value: unknown): Cell | CellError 
   }
 }
 
+/**
+ * BIGNUMERIC: stored locally as DECIMAL(38,9), the same as NUMERIC, so a value with more than 29
+ * integer digits or more than 9 decimals (which BigQuery's BIGNUMERIC keeps: 38 decimals, ~76 digits)
+ * is refused in that row's insertErrors as unsupported locally rather than rounded or truncated.
+ */
+function bigNumericCell(field: TableField, value: unknown): Cell | CellError {
+  const numeric = coerceCell({ ...field, type: 'NUMERIC' }, value);
+  if (typeof numeric !== 'string') return numeric;
+  const m = /^[+-]?0*(\d*)(?:\.(\d*?)0*)?$/.exec(typeof value === 'number' ? value.toFixed(12).replace(/\.?0+$/, '') : numeric);
+  if (!m || m[1].length > 29 || (m[2] ?? '').length > 9)
+    return {
+      location: field.name,
+      message: `unsupported locally: BIGNUMERIC value ${numeric} (field ${field.name}) does not fit DECIMAL(38,9), the local store of BIGNUMERIC`,
+    };
+  return numeric;
+}
+
 export const isCellError = (cell: Cell | CellError): cell is CellError => cell !== null && typeof cell === 'object' && 'message' in cell && 'location' in cell;
 
-// ---------------------------------------------------------------------------------------------
-// Query results: DuckDB values -> BigQuery's f/v cells
-
-export interface ResultField {
-  name: string;
-  type: string;
-  mode: 'NULLABLE' | 'REPEATED';
-  fields?: ResultField[];
-}
-
-/** The BigQuery schema field of a DuckDB result column. */
-export function resultField(name: string, type: DuckDBType): ResultField {
-  if (type.typeId === DuckDBTypeId.LIST || type.typeId === DuckDBTypeId.ARRAY) {
-    const child = (type as unknown as { valueType: DuckDBType }).valueType;
-    const inner = resultField(name, child);
-    if (inner.mode === 'REPEATED') throw new UnsupportedLocallyError(`query result column ${name} is an array of arrays`);
-    return { ...inner, mode: 'REPEATED' };
-  }
-  if (type.typeId === DuckDBTypeId.STRUCT) {
-    const struct = type as unknown as { entryNames: string[]; entryTypes: DuckDBType[] };
-    return { name, type: 'RECORD', mode: 'NULLABLE', fields: struct.entryNames.map((n, k) => resultField(n, struct.entryTypes[k])) };
-  }
-  return { name, type: scalarType(type), mode: 'NULLABLE' };
-}
-
-function scalarType(type: DuckDBType): string {
-  if (type.alias === 'JSON') return 'JSON';
-  switch (type.typeId) {
-    case DuckDBTypeId.BOOLEAN:
-      return 'BOOLEAN';
-    case DuckDBTypeId.TINYINT:
-    case DuckDBTypeId.SMALLINT:
-    case DuckDBTypeId.INTEGER:
-    case DuckDBTypeId.BIGINT:
-    case DuckDBTypeId.HUGEINT:
-    case DuckDBTypeId.UTINYINT:
-    case DuckDBTypeId.USMALLINT:
-    case DuckDBTypeId.UINTEGER:
-    case DuckDBTypeId.UBIGINT:
-    case DuckDBTypeId.UHUGEINT:
-    case DuckDBTypeId.SQLNULL:
-      return 'INTEGER';
-    case DuckDBTypeId.FLOAT:
-    case DuckDBTypeId.DOUBLE:
-      return 'FLOAT';
-    case DuckDBTypeId.DECIMAL:
-      return 'NUMERIC';
-    case DuckDBTypeId.DATE:
-      return 'DATE';
-    case DuckDBTypeId.TIME:
-      return 'TIME';
-    case DuckDBTypeId.TIMESTAMP:
-      return 'DATETIME';
-    case DuckDBTypeId.TIMESTAMP_TZ:
-    case DuckDBTypeId.TIMESTAMP_S:
-    case DuckDBTypeId.TIMESTAMP_MS:
-    case DuckDBTypeId.TIMESTAMP_NS:
-      return 'TIMESTAMP';
-    case DuckDBTypeId.BLOB:
-      return 'BYTES';
-    case DuckDBTypeId.VARCHAR:
-    case DuckDBTypeId.UUID:
-    case DuckDBTypeId.ENUM:
-    case DuckDBTypeId.INTERVAL:
-      return 'STRING';
-    default:
-      throw new UnsupportedLocallyError(`query result type ${type.toString()}`);
-  }
-}
-
-export interface CellOptions {
-  /** formatOptions.useInt64Timestamp: TIMESTAMP as integer microseconds (the client asks for it). */
-  int64Timestamp: boolean;
-}
-
-const pad = (n: number | bigint, width = 2) => String(n).padStart(width, '0');
-
-function timestampMicros(value: DuckDBValue): bigint {
-  const v = value as { micros?: bigint; millis?: bigint; seconds?: bigint; nanos?: bigint };
-  if (v.micros !== undefined) return v.micros;
-  if (v.millis !== undefined) return v.millis * 1000n;
-  if (v.seconds !== undefined) return v.seconds * 1_000_000n;
-  if (v.nanos !== undefined) return v.nanos / 1000n;
-  throw new Error(`not a timestamp: ${String(value)}`);
-}
-
-/** 1700000000123456 -> "1700000000.123456" (BigQuery's float-seconds form, exact). */
-function secondsText(micros: bigint): string {
-  const negative = micros < 0n;
-  const abs = negative ? -micros : micros;
-  const frac = abs % 1_000_000n;
-  const text = `${abs / 1_000_000n}${frac ? `.${pad(frac, 6).replace(/0+$/, '')}` : ''}`;
-  return negative ? `-${text}` : text;
-}
-
-function dateText(days: number): string {
-  const d = new Date(days * 86_400_000);
-  return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
-}
-
-function timeText(micros: bigint): string {
-  const total = Number(micros / 1_000_000n);
-  const frac = micros % 1_000_000n;
-  return `${pad(Math.floor(total / 3600))}:${pad(Math.floor(total / 60) % 60)}:${pad(total % 60)}${frac ? `.${pad(frac, 6)}` : ''}`;
-}
-
-function datetimeText(micros: bigint): string {
-  const days = Number((micros - (((micros % 86_400_000_000n) + 86_400_000_000n) % 86_400_000_000n)) / 86_400_000_000n);
-  return `${dateText(days)}T${timeText(((micros % 86_400_000_000n) + 86_400_000_000n) % 86_400_000_000n)}`;
-}
-
-/** One cell in BigQuery's JSON form: strings for scalars, {v} lists for arrays, {f} for records. */
-export function encodeCell(field: ResultField, value: DuckDBValue, options: CellOptions): unknown {
-  if (value === null || value === undefined) return null;
-  if (field.mode === 'REPEATED') {
-    const items = (value as unknown as { items: DuckDBValue[] }).items ?? [];
-    return items.map((item) => ({ v: encodeCell({ ...field, mode: 'NULLABLE' }, item, options) }));
-  }
-  switch (field.type) {
-    case 'RECORD': {
-      const entries = (value as unknown as { entries: Record<string, DuckDBValue> }).entries;
-      return { f: (field.fields ?? []).map((f) => ({ v: encodeCell(f, entries[f.name], options) })) };
-    }
-    case 'TIMESTAMP': {
-      const micros = timestampMicros(value);
-      return options.int64Timestamp ? micros.toString() : secondsText(micros);
-    }
-    case 'DATETIME':
-      return datetimeText(timestampMicros(value));
-    case 'DATE':
-      return dateText((value as DuckDBDateValue).days);
-    case 'TIME':
-      return timeText((value as DuckDBTimeValue).micros);
-    case 'BOOLEAN':
-      return value ? 'true' : 'false';
-    case 'BYTES':
-      return Buffer.from((value as unknown as { bytes: Uint8Array }).bytes).toString('base64');
-    case 'FLOAT': {
-      const n = Number(value);
-      return Number.isNaN(n) ? 'NaN' : n === Infinity ? 'Infinity' : n === -Infinity ? '-Infinity' : String(n);
-    }
-    default:
-      return typeof value === 'string' ? value : String(value);
-  }
-}
+export { encodeCell, resultField, type CellOptions, type ResultField } from './values/result';

@@ -1,5 +1,6 @@
 /** insertAll value checks and result encoding of the local BigQuery endpoint. */
 import { DuckDBTimestampTZValue } from '@duckdb/node-api';
+import { scaledDecimal } from '../../shared/bigquery-local/values/nested';
 import { canonicalFields, coerceCell, encodeCell, isCellError, parseTimestampMicros, type TableField } from '../../shared/bigquery-local/values';
 
 const field = (type: string, mode = 'NULLABLE'): TableField => ({ name: 'f', type, mode });
@@ -72,7 +73,13 @@ describe('canonicalFields', () => {
       ]),
     ).toThrow('Field A already exists in schema');
     expect(() => canonicalFields([{ name: 'g', type: 'GEOGRAPHY' }])).toThrow('unsupported locally: column type GEOGRAPHY');
-    expect(() => canonicalFields([{ name: 'r', type: 'STRING', mode: 'REPEATED' }])).toThrow('unsupported locally: REPEATED field r');
+    expect(() => canonicalFields([{ name: 'r', type: 'RECORD' }])).toThrow('Field r is type RECORD but has no schema');
+  });
+
+  it('keeps REPEATED modes and RECORD sub-fields, STRUCT as RECORD (nested cases: bigquery-local-nested.test.ts)', () => {
+    expect(canonicalFields([{ name: 's', type: 'STRUCT', mode: 'repeated', fields: [{ name: 'X', type: 'INT64', mode: 'REPEATED' }] }])).toEqual([
+      { name: 's', type: 'RECORD', mode: 'REPEATED', fields: [{ name: 'X', type: 'INTEGER', mode: 'REPEATED' }] },
+    ]);
   });
 });
 
@@ -91,5 +98,16 @@ describe('encodeCell', () => {
     expect(encodeCell({ name: 'n', type: 'INTEGER', mode: 'NULLABLE' }, 5n, { int64Timestamp: true })).toBe('5');
     expect(encodeCell({ name: 'f', type: 'FLOAT', mode: 'NULLABLE' }, Infinity, { int64Timestamp: true })).toBe('Infinity');
     expect(encodeCell({ name: 's', type: 'STRING', mode: 'NULLABLE' }, null, { int64Timestamp: true })).toBeNull();
+  });
+});
+
+describe('scaledDecimal (NUMERIC inside arrays, records and parameters, as DECIMAL(38,9))', () => {
+  it('scales to 9 decimals, with exponents, rounding half away from zero', () => {
+    expect(scaledDecimal('12.5')).toBe(12_500_000_000n);
+    expect(scaledDecimal('-0.000000001')).toBe(-1n);
+    expect(scaledDecimal('1e3')).toBe(1_000_000_000_000n);
+    expect(scaledDecimal('1.5e-9')).toBe(2n);
+    expect(scaledDecimal('-1.0000000004')).toBe(-1_000_000_000n);
+    expect(scaledDecimal('3')).toBe(3_000_000_000n);
   });
 });

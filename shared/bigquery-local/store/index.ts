@@ -12,7 +12,8 @@
 import type { DuckDBAppender, DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { ApiFailure, alreadyExists, invalid, invalidQuery, UnsupportedLocallyError } from '../errors';
 import { quoteIdent, translateQuery } from '../sql';
-import { duckColumnType, resultField, type ResultField, type TableField } from '../values';
+import { resultField, type ResultField, type TableField } from '../values';
+import { nullElementField } from '../values/nested';
 import { Catalog } from './catalog';
 import { Mutex, openDuckDbFile } from './connections';
 import { InsertIdWindow } from './insert-ids';
@@ -31,8 +32,9 @@ import {
   type DatasetMeta,
   type TableMeta,
 } from './metadata';
-import { bindParameters, duckQueryError, parameterTypes, queryError, type QueryRequest, type QueryResult } from './queries';
-import { checkedClustering, checkedFields, checkedPartitioning, patchedFields } from './table-schema';
+import { boundParameters } from './parameters';
+import { duckQueryError, queryError, type QueryRequest, type QueryResult } from './queries';
+import { checkedClustering, checkedFields, checkedPartitioning, duckColumnType, patchedFields } from './table-schema';
 
 export type { InsertAllRequest, InsertError } from './insert-rows';
 export { encodeRows, type QueryRequest, type QueryResult } from './queries';
@@ -43,6 +45,14 @@ export interface StoreOptions {
   /** How long an insertId is remembered for dedup (BigQuery: best effort, at least a minute). Default 1 hour. */
   dedupWindowSeconds?: number;
 }
+
+/** A table's field as tabledata.list encodes it (REQUIRED is NULLABLE there; REPEATED and RECORD kept). */
+const asResultField = (f: TableField): ResultField => ({
+  name: f.name,
+  type: f.type,
+  mode: f.mode === 'REPEATED' ? 'REPEATED' : 'NULLABLE',
+  ...(f.fields && { fields: f.fields.map(asResultField) }),
+});
 
 export class LocalBigQueryStore {
   private readonly insertIds: InsertIdWindow;
@@ -245,12 +255,17 @@ export class LocalBigQueryStore {
         await this.createView(projectId, next, true);
       }
       if (added.length) {
+        // The rows already there read an added REPEATED column as [] (BigQuery has no NULL arrays), in SQL too.
         await this.writer.run('BEGIN TRANSACTION');
         try {
           for (const f of added) await this.writer.run(`ALTER TABLE ${qualified(datasetId, tableId)} ADD COLUMN ${quoteIdent(f.name)} ${duckColumnType(f)}`);
+          // (an UPDATE: a DEFAULT [] column and a second ADD COLUMN in one transaction fail to commit in DuckDB)
+          for (const f of added.filter((a) => a.mode === 'REPEATED'))
+            await this.writer.run(`UPDATE ${qualified(datasetId, tableId)} SET ${quoteIdent(f.name)} = [] WHERE ${quoteIdent(f.name)} IS NULL`);
           await this.writer.run('COMMIT');
         } catch (error) {
-          await this.writer.run('ROLLBACK');
+          // A failed COMMIT has ended the transaction already: the error to report is the first one.
+          await this.writer.run('ROLLBACK').catch(() => undefined);
           throw error;
         }
       }
@@ -325,7 +340,7 @@ export class LocalBigQueryStore {
       const reader = await this.reader.runAndReadAll(
         `SELECT * FROM ${qualified(datasetId, tableId)} ORDER BY rowid LIMIT ${Math.max(0, maxResults)} OFFSET ${Math.max(0, startIndex)}`,
       );
-      const fields = meta.fields.map((f) => ({ name: f.name, type: f.type, mode: 'NULLABLE' as const }));
+      const fields = meta.fields.map(asResultField);
       return { schema: { fields }, rows: reader.getRows(), totalRows: Number(total) };
     });
   }
@@ -352,8 +367,7 @@ export class LocalBigQueryStore {
     } catch (error) {
       throw queryError(error);
     }
-    const values = bindParameters(request, parameters);
-    const types = parameterTypes(request, parameters);
+    const { values, types } = boundParameters(request.queryParameters ?? [], parameters);
     if (request.dryRun) return { schema: { fields: [] }, rows: [], statementType: 'SELECT' };
     return this.readLock.run(async () => {
       if (defaultDataset) {
@@ -364,8 +378,12 @@ export class LocalBigQueryStore {
         const reader = await this.reader.runAndReadAll(sql, values, types);
         const columnTypes = reader.columnTypes();
         const fields = reader.columnNames().map((name, k) => resultField(name, columnTypes[k]));
-        return { schema: { fields }, rows: reader.getRows(), statementType: 'SELECT' };
+        const rows = reader.getRows();
+        const nullElement = nullElementField(fields, rows);
+        if (nullElement) throw invalidQuery(`Array cannot have a null element; error in writing field ${nullElement}`);
+        return { schema: { fields }, rows, statementType: 'SELECT' };
       } catch (error) {
+        if (error instanceof ApiFailure) throw error;
         throw duckQueryError(error, sql);
       }
     });

@@ -3,9 +3,10 @@
  * DuckDB cells (BigQuery's per-row errors for those that do not fit), and the appender call that
  * writes a cell of each column type.
  */
-import type { DuckDBAppender, DuckDBDateValue, DuckDBTimestampTZValue, DuckDBTimestampValue, DuckDBTimeValue } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBDateValue, DuckDBType, DuckDBTimestampTZValue, DuckDBTimestampValue, DuckDBTimeValue } from '@duckdb/node-api';
 import { invalid } from '../errors';
-import { coerceCell, isCellError, type Cell, type TableField } from '../values';
+import { isCellError, type Cell, type TableField } from '../values';
+import { coerceField } from '../values/nested';
 
 export interface InsertAllRequest {
   rows?: { insertId?: string; json?: unknown }[];
@@ -55,7 +56,7 @@ export function checkedRows(fields: TableField[], body: InsertAllRequest): { row
         } else values[k] = (json as Record<string, unknown>)[key];
       }
       for (let k = 0; k < fields.length; k++) {
-        const cell = coerceCell(fields[k], values[k]);
+        const cell = coerceField(fields[k], values[k], fields[k].name, body.ignoreUnknownValues === true);
         if (isCellError(cell)) errors.push({ reason: 'invalid', debugInfo: '', ...cell });
         else cells[k] = cell;
       }
@@ -75,7 +76,7 @@ export function checkedRows(fields: TableField[], body: InsertAllRequest): { row
 
 /** Appends the rows' cells, a row at a time, with the appender call of each column's type. */
 export function appendRows(appender: DuckDBAppender, fields: TableField[], rows: RowToAppend[]): void {
-  const appendCell = fields.map((f) => cellAppender(f.type));
+  const appendCell = fields.map((f, k) => (f.mode === 'REPEATED' || f.type === 'RECORD' ? nestedAppender(appender.columnType(k)) : cellAppender(f.type)));
   for (const row of rows) {
     for (let k = 0; k < row.cells.length; k++) {
       const cell = row.cells[k];
@@ -85,6 +86,12 @@ export function appendRows(appender: DuckDBAppender, fields: TableField[], rows:
     appender.endRow();
   }
 }
+
+/** REPEATED and RECORD columns: DuckDB list and struct values (values/nested.ts), appended as the column's type. */
+const nestedAppender =
+  (type: DuckDBType) =>
+  (appender: DuckDBAppender, cell: NonNullable<Cell>): void =>
+    appender.appendValue(cell, type);
 
 /** The appender call for a column of a BigQuery type (values already checked by coerceCell). */
 function cellAppender(type: string): (appender: DuckDBAppender, cell: NonNullable<Cell>) => void {

@@ -3,6 +3,7 @@
  * and the schema changes tables.patch allows (additive only), each refused with BigQuery's message.
  */
 import { invalid, UnsupportedLocallyError } from '../errors';
+import { duckTypeOf, quoteIdent } from '../sql';
 import { canonicalFields, InvalidRequest, type TableField } from '../values';
 import type { TableMeta } from './metadata';
 
@@ -13,6 +14,21 @@ export function checkedFields(fields: TableField[] | undefined): TableField[] {
     if (error instanceof InvalidRequest || error instanceof UnsupportedLocallyError) throw invalid(error.message);
     throw error;
   }
+}
+
+/**
+ * The DuckDB column type of a BigQuery field: REPEATED -> LIST (T[]), RECORD -> STRUCT with its
+ * sub-fields quoted, in BigQuery's order and case; BIGNUMERIC -> DECIMAL(38,9) (values beyond it are
+ * refused at insertAll, values.ts); scalars as the translator casts them (sql/duckdb.ts).
+ */
+export function duckColumnType(field: TableField): string {
+  const base =
+    field.type === 'RECORD'
+      ? `STRUCT(${(field.fields ?? []).map((f) => `${quoteIdent(f.name)} ${duckColumnType(f)}`).join(', ')})`
+      : field.type === 'BIGNUMERIC'
+        ? 'DECIMAL(38,9)'
+        : duckTypeOf(field.type);
+  return field.mode === 'REPEATED' ? `${base}[]` : base;
 }
 
 export function checkedPartitioning(fields: TableField[], value: unknown): TableMeta['timePartitioning'] {
@@ -38,6 +54,9 @@ export function checkedClustering(fields: TableField[], value: unknown): TableMe
     const field = fields.find((f) => f.name.toLowerCase() === name.toLowerCase());
     if (!field) throw invalid(`The field specified for clustering cannot be found in the schema.  Invalid field: ${name}.`);
     if (field.type === 'JSON' || field.type === 'FLOAT') throw invalid(`Field ${name} is of type ${field.type} which is not supported for clustering.`);
+    // Clustering columns are top-level, non-repeated (https://cloud.google.com/bigquery/docs/clustered-tables#limitations).
+    if (field.type === 'RECORD') throw invalid(`Field ${name} is of type RECORD which is not supported for clustering.`);
+    if (field.mode === 'REPEATED') throw invalid(`Field ${name} is REPEATED, which is not supported for clustering.`);
   }
   return { fields: names };
 }
@@ -47,13 +66,30 @@ export function checkedClustering(fields: TableField[], value: unknown): TableMe
  * a removed column, a type change or a new REQUIRED column is refused as BigQuery refuses it.
  * `name` is the table as BigQuery names it in errors (project:dataset.table).
  */
+/** Sub-fields without their descriptions (which a patch may change). */
+const strip = (fields: TableField[] | undefined): unknown => (fields ?? []).map((f) => ({ name: f.name, type: f.type, mode: f.mode, fields: strip(f.fields) }));
+
 export function patchedFields(current: TableField[], requested: TableField[] | undefined, name: string): { fields: TableField[]; added: TableField[] } {
   const wanted = checkedFields(requested);
+  try {
+    return patched(current, wanted, name);
+  } catch (error) {
+    if (error instanceof UnsupportedLocallyError) throw invalid(error.message);
+    throw error;
+  }
+}
+
+function patched(current: TableField[], wanted: TableField[], name: string): { fields: TableField[]; added: TableField[] } {
   for (const old of current) {
     const want = wanted.find((f) => f.name.toLowerCase() === old.name.toLowerCase());
     if (!want) throw invalid(`Provided Schema does not match Table ${name}. Field ${old.name} is missing in new schema`);
     if (want.type !== old.type)
       throw invalid(`Provided Schema does not match Table ${name}. Field ${old.name} has changed type from ${old.type} to ${want.type}`);
+    if ((old.mode === 'REPEATED') !== (want.mode === 'REPEATED'))
+      throw invalid(`Provided Schema does not match Table ${name}. Field ${old.name} has changed mode from ${old.mode} to ${want.mode}`);
+    // Adding sub-fields to a RECORD would need ALTER TABLE on the DuckDB STRUCT.
+    if (old.type === 'RECORD' && JSON.stringify(strip(old.fields)) !== JSON.stringify(strip(want.fields)))
+      throw new UnsupportedLocallyError(`changing the sub-fields of RECORD field ${old.name} in tables.patch`);
     if (old.mode === 'NULLABLE' && want.mode === 'REQUIRED')
       throw invalid(`Provided Schema does not match Table ${name}. Field ${old.name} has changed mode from NULLABLE to REQUIRED`);
   }
