@@ -1,0 +1,138 @@
+/** Query parameters: named (@name) and positional (?), scalar, TIMESTAMP/DATE, ARRAY, STRUCT and typed NULLs. */
+import { BigQuery } from '@google-cloud/bigquery';
+import type { Case } from '../case';
+import { events, orders, uniqueEvents } from '../fixtures';
+
+const topic = 'params';
+
+export const paramCases: Case[] = [
+  {
+    id: 'param-named-string',
+    topic,
+    sql: 'SELECT COUNT(DISTINCT event_id) AS n FROM shop.events WHERE user_id = @user',
+    params: { user: 'u2' },
+    expected: [{ n: uniqueEvents.filter((e) => e.user_id === 'u2').length }],
+  },
+  {
+    id: 'param-positional',
+    topic,
+    sql: 'SELECT COUNT(*) AS n FROM shop.events WHERE type = ? AND qty >= ?',
+    params: ['add_to_cart', 2],
+    expected: [{ n: events.filter((e) => e.type === 'add_to_cart' && (e.qty ?? 0) >= 2).length }],
+  },
+  {
+    id: 'param-timestamp-range',
+    topic,
+    sql: 'SELECT COUNT(*) AS n FROM shop.events WHERE ts >= @from AND ts < @to',
+    params: { from: BigQuery.timestamp('2024-02-29T00:00:00Z'), to: BigQuery.timestamp('2024-03-01T00:00:00Z') },
+    expected: [{ n: events.filter((e) => e.ts.startsWith('2024-02-29')).length }],
+  },
+  {
+    id: 'param-date',
+    topic,
+    sql: 'SELECT COUNT(DISTINCT event_id) AS n FROM shop.events WHERE day = @d',
+    params: { d: BigQuery.date('2024-03-04') },
+    expected: [{ n: uniqueEvents.filter((e) => e.day === '2024-03-04').length }],
+    note: 'e09, e10, e17 (e18 has a NULL day)',
+  },
+  {
+    id: 'param-array-in-unnest',
+    topic,
+    sql: 'SELECT COUNT(DISTINCT event_id) AS n FROM shop.events WHERE user_id IN UNNEST(@users)',
+    params: { users: ['u1', 'u3'] },
+    expected: [{ n: uniqueEvents.filter((e) => e.user_id === 'u1' || e.user_id === 'u3').length }],
+  },
+  {
+    id: 'param-limit',
+    topic,
+    sql: 'SELECT order_id FROM shop.orders ORDER BY order_id LIMIT @n',
+    params: { n: 2 },
+    expected: [{ order_id: 'o1' }, { order_id: 'o2' }],
+    ordered: true,
+  },
+  {
+    id: 'param-float',
+    topic,
+    sql: 'SELECT COUNT(DISTINCT event_id) AS n FROM shop.events WHERE price > @min',
+    params: { min: 20.5 },
+    expected: [{ n: uniqueEvents.filter((e) => (e.price ?? 0) > 20.5).length }],
+  },
+  {
+    id: 'param-typed-null',
+    topic,
+    sql: "SELECT @x IS NULL AS is_null, IFNULL(@x, 'fallback') AS v",
+    params: { x: null },
+    paramTypes: { x: 'STRING' },
+    expected: [{ is_null: true, v: 'fallback' }],
+    types: ['BOOL', 'STRING'],
+  },
+  {
+    id: 'param-like-prefix',
+    topic,
+    sql: "SELECT COUNT(DISTINCT subject) AS n FROM shop.events WHERE subject LIKE CONCAT(@prefix, '%')",
+    params: { prefix: 'p' },
+    expected: [{ n: new Set(events.filter((e) => e.subject?.startsWith('p')).map((e) => e.subject)).size }],
+  },
+  {
+    id: 'param-bool',
+    topic,
+    sql: "SELECT COUNT(*) AS n FROM shop.orders WHERE (@only_paid AND status = 'paid') OR NOT @only_paid",
+    params: { only_paid: true },
+    expected: [{ n: orders.filter((o) => o.status === 'paid').length }],
+  },
+  {
+    id: 'param-used-twice',
+    topic,
+    sql: 'SELECT (SELECT COUNT(*) FROM shop.orders WHERE user_id = @u) AS orders, (SELECT COUNT(DISTINCT event_id) FROM shop.events WHERE user_id = @u) AS events',
+    params: { u: 'u3' },
+    expected: [{ orders: 2, events: 4 }],
+  },
+  {
+    id: 'param-int-array-unnest',
+    topic,
+    sql: 'SELECT SUM(x) AS total, ARRAY_LENGTH(@xs) AS n FROM UNNEST(@xs) AS x',
+    params: { xs: [1, 2, 3] },
+    expected: [{ total: 6, n: 3 }],
+    types: ['INT64', 'INT64'],
+  },
+  {
+    id: 'param-struct',
+    topic,
+    sql: 'SELECT @s.a AS a, @s.b AS b',
+    params: { s: { a: 1, b: 'x' } },
+    expected: [{ a: 1, b: 'x' }],
+    types: ['INT64', 'STRING'],
+  },
+  {
+    id: 'param-positional-timestamp-and-array',
+    topic,
+    sql: 'SELECT COUNT(*) AS n FROM shop.events WHERE ts < ? AND type IN UNNEST(?)',
+    params: [BigQuery.timestamp('2024-01-02T00:00:00Z'), ['signup', 'view']],
+    expected: [{ n: 2 }],
+    note: 'before 2024-01-02: e11 signup, e12 view, e13 purchase',
+  },
+  {
+    id: 'param-types-preserved',
+    topic,
+    sql: 'SELECT @n AS n, @f AS f, @s AS s, @d AS d, @t AS t',
+    params: { n: 7, f: 1.5, s: 'x', d: BigQuery.date('2024-02-29'), t: BigQuery.timestamp('2024-02-29T12:00:00.5Z') },
+    expected: [{ n: 7, f: 1.5, s: 'x', d: '2024-02-29', t: '2024-02-29T12:00:00.500000Z' }],
+    types: ['INT64', 'FLOAT64', 'STRING', 'DATE', 'TIMESTAMP'],
+  },
+  {
+    id: 'param-empty-typed-array',
+    topic,
+    sql: 'SELECT ARRAY_LENGTH(@xs) AS n, (SELECT COUNT(*) FROM shop.users WHERE user_id IN UNNEST(@xs)) AS matched',
+    params: { xs: [] },
+    paramTypes: { xs: ['STRING'] },
+    expected: [{ n: 0, matched: 0 }],
+  },
+  {
+    id: 'param-in-timestamp-diff',
+    topic,
+    sql: 'SELECT TIMESTAMP_DIFF(@now, MAX(ts), DAY) AS days_since_last FROM shop.events',
+    params: { now: BigQuery.timestamp('2025-01-31T00:00:00Z') },
+    expected: [{ days_since_last: 30 }],
+    note: 'last event 2024-12-31 23:59:59: 30 days and 1 second earlier',
+  },
+];
