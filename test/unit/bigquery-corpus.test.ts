@@ -66,7 +66,7 @@ async function run(c: Case): Promise<{ rows: Row[]; fields: ResultField[] }> {
 /** The fixture tables a case reads that could not be created, with why. */
 function missingTables(c: Case): string[] {
   return Object.keys(schemas)
-    .filter((name) => fixtureFailures[name] && new RegExp(`\\b${name}\\b`, 'i').test(c.sql))
+    .filter((name) => fixtureFailures[name] && new RegExp(`\\bshop\`?\\.\`?${name}\\b`, 'i').test(c.sql))
     .map((name) => `fixture table ${name} could not be created: ${fixtureFailures[name]}`);
 }
 

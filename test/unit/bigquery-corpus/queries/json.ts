@@ -112,7 +112,7 @@ export const jsonCases: Case[] = [
   {
     id: 'json-parse-json-from-string',
     topic,
-    sql: "SELECT PARSE_JSON(attrs).browser AS browser, JSON_VALUE(PARSE_JSON(attrs), '$.ab') AS ab FROM shop.events WHERE event_id = 'e14'",
+    sql: "SELECT (PARSE_JSON(attrs)).browser AS browser, JSON_VALUE(PARSE_JSON(attrs), '$.ab') AS ab FROM shop.events WHERE event_id = 'e14'",
     expected: [{ browser: 'chrome', ab: 'A' }],
     types: ['JSON', 'STRING'],
   },
