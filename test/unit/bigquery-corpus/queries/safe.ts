@@ -38,6 +38,7 @@ export const safeCases: Case[] = [
       { type: 'add_to_cart', multi_share: 0.6 },
     ],
     note: 'views have no qty (0 / 0 -> NULL); add_to_cart rows: qty 1, 1, 2, 2 (e09 twice), 4 -> 3 of 5',
+    types: ['STRING', 'FLOAT64'],
   },
   {
     id: 'safe-cast-float-to-int-rounds-half-away',
@@ -69,6 +70,7 @@ export const safeCases: Case[] = [
       { event_id: 'e04', s: '2024-02-29 01:00:00+00' },
       { event_id: 'e08', s: '2024-03-03 23:59:59.999999+00' },
     ],
+    types: ['STRING', 'STRING'],
   },
   {
     id: 'safe-cast-numeric-and-int-to-float',

@@ -72,6 +72,7 @@ export const stringCases: Case[] = [
     topic,
     sql: "SELECT FORMAT('%s spent %.2f in %d orders', user_id, CAST(SUM(total) AS FLOAT64), COUNT(*)) AS line FROM shop.orders WHERE user_id = 'u3' GROUP BY user_id",
     expected: [{ line: 'u3 spent 17.75 in 2 orders' }],
+    types: ['STRING'],
   },
   {
     id: 'str-regexp-contains',
@@ -96,6 +97,7 @@ export const stringCases: Case[] = [
       fr: u.email?.endsWith('.fr') ? 'fr' : null,
     })),
     note: 'returns the capture group; NULL when there is no match or the input is NULL',
+    types: ['STRING', 'STRING', 'STRING'],
   },
   {
     id: 'str-regexp-extract-whole-match',

@@ -53,6 +53,7 @@ export const timeCases: Case[] = [
     sql: "SELECT DISTINCT TIMESTAMP_TRUNC(ts, DAY, 'Europe/Berlin') AS d FROM shop.events WHERE user_id = 'u2'",
     expected: [{ d: T('2024-02-28 23:00:00') }, { d: T('2024-02-29 23:00:00') }, { d: T('2024-03-31 22:00:00') }],
     note: 'Berlin midnight is 23:00 UTC in winter, 22:00 UTC after the 2024-03-31 switch to CEST',
+    types: ['TIMESTAMP'],
   },
   {
     id: 'time-timestamp-trunc-week-isoweek',
@@ -63,6 +64,7 @@ export const timeCases: Case[] = [
       { event_id: 'e10', wk: T('2024-03-03 00:00:00'), iso: T('2024-03-04 00:00:00') },
     ],
     note: 'WEEK starts on Sunday, ISOWEEK on Monday; 2024-03-03 is a Sunday',
+    types: ['STRING', 'TIMESTAMP', 'TIMESTAMP'],
   },
   {
     id: 'time-timestamp-trunc-month-hour',
@@ -112,6 +114,7 @@ export const timeCases: Case[] = [
       { event_id: 'e06', dow: 6 },
       { event_id: 'e08', dow: 2 },
     ],
+    types: ['STRING', 'INT64'],
   },
   {
     id: 'time-extract-week-isoweek-year-boundary',
@@ -122,6 +125,7 @@ export const timeCases: Case[] = [
       { event_id: 'e12', wk: 0, isowk: 1, isoyear: 2024, y: 2024 },
     ],
     note: '2023 starts on a Sunday, so 2023-12-31 is in WEEK 53; 2024-01-01 precedes the first Sunday of 2024 (week 0)',
+    types: ['STRING', 'INT64', 'INT64', 'INT64', 'INT64'],
   },
   {
     id: 'time-extract-hour-berlin-dst',
@@ -131,6 +135,7 @@ export const timeCases: Case[] = [
       { event_id: 'e05', h: 23 },
       { event_id: 'e19', h: 1 },
     ],
+    types: ['STRING', 'INT64'],
   },
   {
     id: 'time-extract-date-at-time-zone',
@@ -156,6 +161,7 @@ export const timeCases: Case[] = [
     sql: "SELECT EXTRACT(MICROSECOND FROM ts) AS us, EXTRACT(MILLISECOND FROM ts) AS ms, EXTRACT(SECOND FROM ts) AS s FROM shop.events WHERE event_id = 'e08'",
     expected: [{ us: 999999, ms: 999, s: 59 }],
     note: 'MICROSECOND and MILLISECOND include the whole fraction of the second',
+    types: ['INT64', 'INT64', 'INT64'],
   },
   {
     id: 'time-format-timestamp-basic',
@@ -175,6 +181,7 @@ export const timeCases: Case[] = [
       { event_id: 'e05', local: 'Thursday 29 February 2024 23:30' },
       { event_id: 'e06', local: 'Friday 01 March 2024 00:15' },
     ],
+    types: ['STRING', 'STRING'],
   },
   {
     id: 'time-format-iso-week',
@@ -184,6 +191,7 @@ export const timeCases: Case[] = [
       { event_id: 'e11', isowk: '2023-W52', sunwk: '53', misc: 'Sun Dec 365' },
       { event_id: 'e12', isowk: '2024-W01', sunwk: '00', misc: 'Mon Jan 001' },
     ],
+    types: ['STRING', 'STRING', 'STRING', 'STRING'],
   },
   {
     id: 'time-format-date-month-labels',
@@ -203,6 +211,7 @@ export const timeCases: Case[] = [
     topic,
     sql: "SELECT FORMAT_DATETIME('%d.%m.%Y %H:%M', local_dt) AS de FROM shop.events WHERE event_id = 'e06'",
     expected: [{ de: '01.03.2024 00:15' }],
+    types: ['STRING'],
   },
   {
     id: 'time-unix-seconds-micros',
@@ -272,6 +281,7 @@ export const timeCases: Case[] = [
     topic,
     sql: "SELECT LAST_DAY(DATE '2024-02-10') AS m, LAST_DAY(DATE '2023-02-10', MONTH) AS m2023, LAST_DAY(DATE '2024-03-03', WEEK) AS wk, LAST_DAY(DATE '2024-03-03', ISOWEEK) AS iso, LAST_DAY(DATE '2024-02-10', YEAR) AS y",
     expected: [{ m: '2024-02-29', m2023: '2023-02-28', wk: '2024-03-09', iso: '2024-03-03', y: '2024-12-31' }],
+    types: ['DATE', 'DATE', 'DATE', 'DATE', 'DATE'],
   },
   {
     id: 'time-datetime-range-berlin-wall-clock',
@@ -302,6 +312,7 @@ export const timeCases: Case[] = [
     topic,
     sql: "SELECT DATE(ts, 'America/Los_Angeles') AS la, DATE(ts) AS utc, DATE(ts, '+14:00') AS kiribati FROM shop.events WHERE event_id = 'e12'",
     expected: [{ la: '2023-12-31', utc: '2024-01-01', kiribati: '2024-01-01' }],
+    types: ['DATE', 'DATE', 'DATE'],
   },
   {
     id: 'time-parse-functions',
