@@ -267,4 +267,14 @@ export const aggregateCases: Case[] = [
     sql: "SELECT CASE WHEN price >= 20 THEN 'high' WHEN price IS NULL THEN 'none' ELSE 'low' END AS band, COUNT(DISTINCT event_id) AS n FROM shop.events GROUP BY band",
     expected: countBy(uniqueEvents, (e) => (e.price === null ? 'none' : e.price >= 20 ? 'high' : 'low')).map(([band, n]) => ({ band, n })),
   },
+  {
+    id: 'agg-approx-count-distinct-per-day',
+    topic,
+    sql: 'SELECT DATE(ts) AS d, APPROX_COUNT_DISTINCT(user_id) AS dau FROM shop.events GROUP BY d',
+    expected: distinct(events.map((e) => e.ts.slice(0, 10))).map((d) => ({
+      d,
+      dau: distinct(events.filter((e) => e.ts.startsWith(d) && e.user_id).map((e) => e.user_id)).length,
+    })),
+    types: ['DATE', 'INT64'],
+  },
 ];

@@ -222,4 +222,11 @@ export const arrayCases: Case[] = [
     sql: 'SELECT ARRAY_LENGTH(ARRAY_AGG(event_id)) AS all_rows, ARRAY_LENGTH(ARRAY_AGG(DISTINCT event_id)) AS distinct_ids FROM shop.events',
     expected: [{ all_rows: events.length, distinct_ids: uniqueEvents.length }],
   },
+  {
+    id: 'arr-agg-order-desc-nulls-first',
+    topic,
+    sql: "SELECT ARRAY_AGG(IFNULL(country, '?') ORDER BY country DESC NULLS FIRST, user_id) AS countries FROM shop.users",
+    expected: [{ countries: ['?', 'US', 'FR', 'DE', 'DE'] }],
+    types: ['ARRAY<STRING>'],
+  },
 ];

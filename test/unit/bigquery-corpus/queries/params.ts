@@ -135,4 +135,12 @@ export const paramCases: Case[] = [
     expected: [{ days_since_last: 30 }],
     note: 'last event 2024-12-31 23:59:59: 30 days and 1 second earlier',
   },
+  {
+    id: 'param-dates-in-generate-date-array',
+    topic,
+    sql: 'SELECT ARRAY_LENGTH(GENERATE_DATE_ARRAY(@from, @to)) AS days, DATE_DIFF(@to, @from, DAY) AS diff',
+    params: { from: BigQuery.date('2024-02-27'), to: BigQuery.date('2024-03-02') },
+    expected: [{ days: 5, diff: 4 }],
+    types: ['INT64', 'INT64'],
+  },
 ];

@@ -353,4 +353,19 @@ export const timeCases: Case[] = [
     sql: "SELECT CURRENT_DATE() > DATE '2024-12-31' AS after, CURRENT_DATE('Europe/Berlin') >= DATE '2024-12-31' AS berlin_after",
     expected: [{ after: true, berlin_after: true }],
   },
+  {
+    id: 'time-timestamp-trunc-year-quarter',
+    topic,
+    sql: "SELECT TIMESTAMP_TRUNC(ts, YEAR) AS y, TIMESTAMP_TRUNC(ts, QUARTER) AS q, DATE_TRUNC(day, ISOYEAR) AS iso_y FROM shop.events WHERE event_id = 'e20'",
+    expected: [{ y: T('2024-01-01 00:00:00'), q: T('2024-10-01 00:00:00'), iso_y: '2024-01-01' }],
+    types: ['TIMESTAMP', 'TIMESTAMP', 'DATE'],
+    note: 'ISO year 2024 starts on Monday 2024-01-01',
+  },
+  {
+    id: 'time-date-parts-and-week-arithmetic',
+    topic,
+    sql: "SELECT DATE_SUB(DATE '2024-03-04', INTERVAL 1 WEEK) AS prev_week, EXTRACT(DAY FROM DATE '2024-02-29') AS dom, EXTRACT(DAYOFYEAR FROM DATE '2024-12-31') AS doy, DATE(2024, 2, 29) AS built",
+    expected: [{ prev_week: '2024-02-26', dom: 29, doy: 366, built: '2024-02-29' }],
+    types: ['DATE', 'INT64', 'INT64', 'DATE'],
+  },
 ];

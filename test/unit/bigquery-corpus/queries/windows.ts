@@ -213,4 +213,17 @@ export const windowCases: Case[] = [
     types: ['STRING', 'INT64'],
     note: 'a gap of exactly 30 minutes (u4 e12->e13, u5 e15->e16) stays in the session; the first event has a NULL gap -> new session',
   },
+  {
+    id: 'win-order-nulls-last-in-window',
+    topic,
+    sql: 'SELECT user_id, ROW_NUMBER() OVER (ORDER BY country NULLS LAST, user_id) AS rn FROM shop.users',
+    expected: [
+      { user_id: 'u1', rn: 1 },
+      { user_id: 'u3', rn: 2 },
+      { user_id: 'u2', rn: 3 },
+      { user_id: 'u4', rn: 4 },
+      { user_id: 'u5', rn: 5 },
+    ],
+    types: ['STRING', 'INT64'],
+  },
 ];
