@@ -126,7 +126,10 @@ describe('analyst query corpus', () => {
     const lines = verdicts.filter((v) => v.outcome !== 'pass').map((v) => `  ${v.outcome.padEnd(7)} ${v.id}: ${v.detail.slice(0, 400)}`);
     console.log(
       `bigquery corpus: ${summary.cases} cases, ${summary.pass} pass, ${summary.refused} refused, ${summary.wrong} wrong ` +
-        `(${((100 * summary.pass) / summary.cases).toFixed(1)}% pass; report ${path.relative(process.cwd(), file)})` +
+        `(${((100 * summary.pass) / summary.cases).toFixed(1)}% pass; report ${path.relative(process.cwd(), file)})\n` +
+        `  by topic: ${Object.entries(byTopic)
+          .map(([topic, n]) => `${topic} ${n.pass}/${n.pass + n.refused + n.wrong}`)
+          .join(', ')}` +
         (lines.length ? `\n${lines.join('\n')}` : ''),
     );
     expect(summary.cases).toBeGreaterThanOrEqual(150);
