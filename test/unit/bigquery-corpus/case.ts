@@ -155,7 +155,7 @@ export function sortKey(row: unknown): string {
 
 export const show = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x));
 
-/** Compares got with expected; returns null when equal, else what differs (first differing row). */
+/** Compares got with expected; null when equal, else what differs: the first differing row when order matters, else the rows missing and the rows extra. */
 export function compare(c: Case, got: Row[], fields: ResultField[]): string | null {
   const expected = c.expected ?? [];
   if (c.types) {
@@ -167,12 +167,28 @@ export function compare(c: Case, got: Row[], fields: ResultField[]): string | nu
   if (expectedColumns && !same([...expectedColumns].sort(), [...gotColumns].sort())) {
     return `columns: expected ${show(expectedColumns)}, got ${show(gotColumns)}`;
   }
-  const e = c.ordered ? expected : [...expected].sort((x, y) => (sortKey(x) < sortKey(y) ? -1 : sortKey(x) > sortKey(y) ? 1 : 0));
-  const g = c.ordered ? got : [...got].sort((x, y) => (sortKey(x) < sortKey(y) ? -1 : sortKey(x) > sortKey(y) ? 1 : 0));
-  for (let i = 0; i < Math.max(e.length, g.length); i++) {
-    if (!same(e[i], g[i])) {
-      return `row ${i}${c.ordered ? '' : ' (sorted)'}: expected ${show(e[i])}, got ${show(g[i])}; ${e.length} rows expected, ${g.length} returned`;
+  if (c.ordered) {
+    for (let i = 0; i < Math.max(expected.length, got.length); i++) {
+      if (!same(expected[i], got[i])) {
+        return `row ${i}: expected ${show(expected[i])}, got ${show(got[i])}; ${expected.length} rows expected, ${got.length} returned`;
+      }
     }
+    return null;
   }
+  // Unordered: match rows as a multiset and name what is missing and what is extra.
+  const unmatched = [...got];
+  const missing: Row[] = [];
+  for (const row of expected) {
+    const at = unmatched.findIndex((g) => same(row, g));
+    if (at >= 0) unmatched.splice(at, 1);
+    else missing.push(row);
+  }
+  if (!missing.length && !unmatched.length) return null;
+  const bySort = (x: Row, y: Row) => (sortKey(x) < sortKey(y) ? -1 : sortKey(x) > sortKey(y) ? 1 : 0);
+  return (
+    `${expected.length} rows expected, ${got.length} returned; ` +
+    `expected but not returned (${missing.length}): ${show(missing.sort(bySort).slice(0, 3))}; ` +
+    `returned but not expected (${unmatched.length}): ${show(unmatched.sort(bySort).slice(0, 3))}`
+  );
   return null;
 }
