@@ -1,26 +1,23 @@
 /**
  * BigQuery (GoogleSQL) -> DuckDB translation for the local BigQuery endpoint.
  *
- * Deliberately small and explicit: a tokenizer (tokenizer.ts) that understands BigQuery's string literals,
- * backquoted identifiers and comments, then a walk over the tokens (translator.ts) that rewrites
- *  - table paths: `project.dataset.table` / dataset.table -> "dataset"."table" (datasets are DuckDB schemas);
- *  - the functions in functions.ts (TIMESTAMP_TRUNC, TIMESTAMP_DIFF, COUNTIF, JSON_VALUE, SAFE_CAST ...);
- *  - type names inside CAST / SAFE_CAST and typed literals (TIMESTAMP '...' -> TIMESTAMPTZ '...');
- *  - small syntax differences (SELECT * EXCEPT (...) -> EXCLUDE, UNION DISTINCT -> UNION, # comments,
- *    "double-quoted strings", r'raw strings', @named parameters -> $named).
- * Everything else is passed through: DuckDB shares most of the syntax (QUALIFY, window functions, CTEs,
- * COALESCE, APPROX_COUNT_DISTINCT ...). Constructs known not to work locally throw UnsupportedLocallyError
- * with a message starting "unsupported locally:"; the server reports DuckDB failures the same way.
+ * The query is parsed with sql-parser-cst (parse.ts) and written back from the tree (emit.ts,
+ * emit-from.ts, functions/): table paths become "dataset"."table" (datasets are DuckDB schemas),
+ * every function comes from an explicit table with BigQuery's semantics, and every node type the
+ * emitter does not know is refused. Nothing is passed through unknown: what cannot be translated
+ * faithfully throws UnsupportedLocallyError ("unsupported locally: ..."), so a local answer is
+ * BigQuery's answer or an error, never a silently different one.
  */
 import { UnsupportedLocallyError } from '../errors';
-import { tokenize } from './tokenizer';
-import { Translator, type TranslateOptions } from './translator';
+import { Emitter, type TranslateOptions } from './emit';
+import type { N } from './node';
+import { parseBigQuery } from './parse';
 
 export { UnsupportedLocallyError } from '../errors';
 export { tokenize, type Token, type TokenKind } from './tokenizer';
 export { duckTypeOf, quoteIdent, quoteString } from './duckdb';
 export { TRANSLATED_FUNCTIONS } from './functions';
-export type { TranslateOptions } from './translator';
+export type { TranslateOptions } from './emit';
 
 export interface Translation {
   sql: string;
@@ -28,18 +25,34 @@ export interface Translation {
   parameters: string[];
 }
 
+const QUERIES = new Set(['select_stmt', 'compound_select_stmt']);
+
 /** Translates one BigQuery query (SELECT or WITH ...) to DuckDB SQL. */
 export function translateQuery(bigQuerySql: string, options: TranslateOptions = {}): Translation {
-  const tokens = tokenize(bigQuerySql);
-  const sig = tokens.filter((t) => t.kind !== 'ws' && t.kind !== 'comment');
-  // One statement: a trailing semicolon is fine, a second statement is scripting.
-  const semicolon = sig.findIndex((t) => t.kind === 'op' && t.value === ';');
-  if (semicolon >= 0 && semicolon < sig.length - 1) throw new UnsupportedLocallyError('multi-statement queries (scripting)');
-  const first = sig.find((t) => !(t.kind === 'op' && t.value === '('));
-  const keyword = first?.kind === 'ident' ? first.value.toUpperCase() : '';
-  if (keyword !== 'SELECT' && keyword !== 'WITH') {
-    throw new UnsupportedLocallyError(`${keyword || 'this'} statements (only queries, SELECT or WITH ..., run on the local endpoint)`);
+  let parsed;
+  try {
+    parsed = parseBigQuery(bigQuerySql);
+  } catch (error) {
+    if (error instanceof UnsupportedLocallyError) throw error;
+    const message = (error as Error).message ?? String(error);
+    // The parser knows DDL/DML/scripting: name what was refused rather than a syntax error.
+    const keyword = /^\s*(?:--[^\n]*\n|#[^\n]*\n|\/\*[\s\S]*?\*\/|\s)*([A-Za-z]+)/.exec(bigQuerySql)?.[1]?.toUpperCase() ?? '';
+    if (keyword && !['SELECT', 'WITH'].includes(keyword))
+      throw new UnsupportedLocallyError(`${keyword} statements (only queries, SELECT or WITH ..., run on the local endpoint)`);
+    throw new SyntaxError(message.split('\n')[0], { cause: error });
   }
-  const translator = new Translator(tokens, options);
-  return { sql: translator.emit(0, tokens.length).trim().replace(/;\s*$/, ''), parameters: translator.parameters };
+  const statements = (parsed.program.statements as unknown as N[]).filter((s) => s.type !== 'empty');
+  if (statements.length > 1) throw new UnsupportedLocallyError('multi-statement queries (scripting)');
+  const statement = statements[0];
+  if (!statement) throw new SyntaxError('empty query');
+  if (!QUERIES.has(statement.type)) {
+    const keyword =
+      bigQuerySql
+        .slice(statement.range[0])
+        .match(/^[A-Za-z]+/)?.[0]
+        ?.toUpperCase() ?? statement.type;
+    throw new UnsupportedLocallyError(`${keyword} statements (only queries, SELECT or WITH ..., run on the local endpoint)`);
+  }
+  const emitter = new Emitter(parsed, options);
+  return { sql: emitter.node(statement), parameters: emitter.parameters };
 }
