@@ -59,10 +59,12 @@ export const STRING_FUNCTIONS: Record<string, Handler> = {
   RPAD: (c) => (arity(c, 2, 3), `rpad(${c.sql(0)}, ${c.sql(1)}, ${c.args[2] ? c.sql(2) : "' '"})`),
   SPLIT: (c) => (arity(c, 1, 2), `string_split(${c.sql(0)}, ${c.args[1] ? c.sql(1) : "','"})`),
   // Words are runs of letters and digits: each is lower-cased with its first letter upper-cased.
-  INITCAP: (c) => (
-    arity(c, 1, 1),
-    `array_to_string(list_transform(regexp_split_to_array(lower(${c.sql(0)}), '(?<=[^[:alnum:]])'), w -> upper(w[1]) || w[2:]), '')`
-  ),
+  INITCAP: (c) => {
+    arity(c, 1);
+    const s = c.sql(0);
+    const ch = (i: string) => `substring(${s}, ${i}, 1)`;
+    return `array_to_string(list_transform(range(1, length(${s}) + 1), i -> CASE WHEN i = 1 OR NOT regexp_matches(${ch('i - 1')}, '[[:alnum:]]') THEN upper(${ch('i')}) ELSE lower(${ch('i')}) END), '')`;
+  },
   REGEXP_CONTAINS: renamed('regexp_matches', 2),
   REGEXP_REPLACE: (c) => (arity(c, 3), `regexp_replace(${c.sql(0)}, ${c.sql(1)}, ${c.sql(2)}, 'g')`),
   // NULL when nothing matches (DuckDB answers '').
