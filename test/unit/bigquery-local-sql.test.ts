@@ -133,6 +133,7 @@ describe('functions', () => {
     ['CAST(x AS STRUCT<a INT64>)', 'CAST to STRUCT'],
     ['@@project_id', 'system variables'],
     ["FORMAT_DATE('%Q', d)", 'format element %Q'],
+    ["FORMAT_TIMESTAMP('%c', ts) AT TIME ZONE 'UTC'", 'AT TIME ZONE outside EXTRACT'],
     ['SUM(x ORDER BY x)', 'SUM with IGNORE NULLS, ORDER BY, LIMIT or HAVING'],
     ['ABS(x ORDER BY x)', 'ABS with DISTINCT'],
   ])('refuses %s clearly', (bigquery, message) => {

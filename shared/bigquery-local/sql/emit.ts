@@ -251,13 +251,13 @@ export class Emitter {
   private sortSpec(n: N): string {
     const spec = n.type === 'sort_specification';
     const desc = spec && n.direction?.type === 'sort_direction_desc';
-    const nulls = this.parsed.nulls.get(n.range[1]) ?? (desc ? 'NULLS LAST' : 'NULLS FIRST');
+    const nulls = take(this.parsed.nulls, n.range[1]) ?? (desc ? 'NULLS LAST' : 'NULLS FIRST');
     return `${this.node(spec ? n.expr : n)}${desc ? ' DESC' : ''} ${nulls}`;
   }
 
   private exceptColumns(n: N): string {
     const out = `${this.node(n.expr)} EXCLUDE ${this.node(n.columns)}`;
-    const replace = this.parsed.replaces.get(n.range[1]);
+    const replace = take(this.parsed.replaces, n.range[1]);
     if (!replace) return out;
     const list = parseReplaceList(replace);
     const replaced = items(list.columns.expr).map((c) => this.node(c));
@@ -329,6 +329,13 @@ export class Emitter {
     });
     return `struct_pack(${packed.join(', ')})`;
   }
+}
+
+/** Reads and removes a lifted form (parse.ts), so that forms no node claimed can be refused. */
+export function take(map: Map<number, string>, offset: number): string | undefined {
+  const value = map.get(offset);
+  map.delete(offset);
+  return value;
 }
 
 /** The dotted parts of an identifier path, quoted or not. */

@@ -54,5 +54,10 @@ export function translateQuery(bigQuerySql: string, options: TranslateOptions = 
     throw new UnsupportedLocallyError(`${keyword} statements (only queries, SELECT or WITH ..., run on the local endpoint)`);
   }
   const emitter = new Emitter(parsed, options);
-  return { sql: emitter.node(statement), parameters: emitter.parameters };
+  const sql = emitter.node(statement);
+  // Lifted forms that no node claimed were somewhere the emitter does not place them.
+  if (parsed.timeZones.size) throw new UnsupportedLocallyError('AT TIME ZONE outside EXTRACT');
+  if (parsed.nulls.size) throw new UnsupportedLocallyError('NULLS FIRST / NULLS LAST outside ORDER BY');
+  if (parsed.replaces.size) throw new UnsupportedLocallyError('REPLACE (...) after EXCEPT (...) here');
+  return { sql, parameters: emitter.parameters };
 }

@@ -5,7 +5,7 @@
  */
 import { UnsupportedLocallyError } from '../../errors';
 import { quoteString } from '../duckdb';
-import type { Emitter } from '../emit';
+import { take, type Emitter } from '../emit';
 import { kw, type N } from '../node';
 import { arity, literalString, partOf, type Call, type Handler } from './call';
 
@@ -175,7 +175,7 @@ export function extract(e: Emitter, n: N): string {
   else if (unit.type === 'interval_unit') part = kw(unit.unitKw);
   else if (unit.type === 'keyword') part = kw(unit);
   else part = String(unit.name ?? unit.text).toUpperCase();
-  const tz = e.parsed.timeZones.get(from.expr.range[1]);
+  const tz = take(e.parsed.timeZones, from.expr.range[1]);
   const x = e.node(from.expr);
   return extractPart(part, tz === undefined ? x : `timezone(${quoteString(tz)}, ${x})`);
 }
