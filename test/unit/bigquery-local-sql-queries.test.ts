@@ -72,6 +72,14 @@ describe('queries', () => {
     ["SELECT CAST(DATETIME(TIMESTAMP '2024-01-01 23:00:00+00', 'Europe/Berlin') AS STRING)", [['2024-01-02 00:00:00']]],
     ['SELECT SAFE_ADD(9223372036854775807, 1), SAFE_NEGATE(1)', [[null, -1]]],
     ['SELECT x FROM UNNEST([STRUCT(1 AS a)]) AS x', [[{ a: 1 }]]],
+    [
+      "SELECT 'ab' LIKE 'a%', 'ab' NOT LIKE 'a%', NULL IS NULL, 1 IS DISTINCT FROM NULL, 2 NOT BETWEEN 1 AND 3, 3 NOT IN (1, 2), CASE 2 WHEN 1 THEN 'a' WHEN 2 THEN 'b' END, TRUE AND NOT FALSE OR FALSE",
+      [[true, false, true, true, false, true, 'b', true]],
+    ],
+    ['SELECT 7 / 2, -7 / 2, 2 * 3 + 1, 5 - -1, 1 < 2, 1 <> 2, 1 != 1, TRUE IS TRUE', [[3.5, -3.5, 7, 6, true, true, false, true]]],
+    ['SELECT id FROM ds.orders ORDER BY amount DESC LIMIT 1 OFFSET 1', [[2]]],
+    ['SELECT COUNT(DISTINCT customer), COUNT(*), COUNT(1) FROM ds.orders', [['2', '3', '3']]],
+    ['SELECT CAST(x AS STRING) FROM UNNEST([0.1 + 0.2, 1e20, -0.0]) AS x ORDER BY x', [['-0'], ['0.30000000000000004'], ['1e+20']]],
     ['SELECT AS STRUCT 1 AS a', 'unsupported locally: SELECT AS STRUCT'],
     ['SELECT * FROM ds.orders FOR SYSTEM_TIME AS OF CURRENT_TIMESTAMP()', 'unsupported locally'],
   ])('%s', async (query, expected) => {
