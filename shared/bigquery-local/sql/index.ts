@@ -27,8 +27,33 @@ export interface Translation {
 
 const QUERIES = new Set(['select_stmt', 'compound_select_stmt']);
 
+/**
+ * Recent translations by query text, with the tables they read (replayed to onTable, which may
+ * refuse): parsing dominates a translation's cost (a few ms), and dashboards repeat their queries.
+ */
+const cache = new Map<string, Translation & { tables: [string | undefined, string][] }>();
+const CACHE_SIZE = 256;
+
 /** Translates one BigQuery query (SELECT or WITH ...) to DuckDB SQL. */
 export function translateQuery(bigQuerySql: string, options: TranslateOptions = {}): Translation {
+  const hit = cache.get(bigQuerySql);
+  if (hit) {
+    for (const [dataset, table] of hit.tables) options.onTable?.(dataset, table);
+    return { sql: hit.sql, parameters: [...hit.parameters] };
+  }
+  const tables: [string | undefined, string][] = [];
+  const translation = translateFresh(bigQuerySql, {
+    onTable: (dataset, table) => {
+      tables.push([dataset, table]);
+      options.onTable?.(dataset, table);
+    },
+  });
+  if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  cache.set(bigQuerySql, { ...translation, parameters: [...translation.parameters], tables });
+  return translation;
+}
+
+function translateFresh(bigQuerySql: string, options: TranslateOptions): Translation {
   let parsed;
   try {
     parsed = parseBigQuery(bigQuerySql);
