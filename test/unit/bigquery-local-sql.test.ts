@@ -2,7 +2,11 @@
 import { translateQuery, UnsupportedLocallyError } from '../../shared/bigquery-local/sql';
 
 const sql = (q: string) => translateQuery(q).sql;
-const expr = (e: string) => sql(`SELECT ${e}`).replace(/^SELECT /, '');
+/** One select item's translation, without the f0_ name BigQuery gives unnamed columns. */
+const expr = (e: string) =>
+  sql(`SELECT ${e}`)
+    .replace(/^SELECT /, '')
+    .replace(/ AS f\d+_/g, '');
 
 describe('table paths', () => {
   it('maps project.dataset.table in any quoting to "dataset"."table"', () => {
@@ -62,7 +66,11 @@ describe('literals and syntax', () => {
     expect(sql('SELECT * EXCEPT (data) FROM ds.t UNION DISTINCT SELECT * EXCEPT(data) REPLACE (1 AS x) FROM ds.u')).toBe(
       'SELECT * EXCLUDE (data) FROM "ds"."t" UNION SELECT * EXCLUDE (data) REPLACE (1 AS x) FROM "ds"."u"',
     );
-    expect(sql('SELECT 1 INTERSECT DISTINCT SELECT 1 EXCEPT DISTINCT SELECT 2')).toBe('SELECT 1 INTERSECT SELECT 1 EXCEPT SELECT 2');
+    expect(sql('SELECT 1 AS x INTERSECT DISTINCT SELECT 1 EXCEPT DISTINCT SELECT 2')).toBe('SELECT 1 AS x INTERSECT SELECT 1 AS f0_ EXCEPT SELECT 2 AS f0_');
+  });
+
+  it('names unnamed result columns f0_, f1_ ... as BigQuery does', () => {
+    expect(sql('SELECT a, COUNT(*), t.b, x + 1, s.c.d, t.* FROM ds.t')).toBe('SELECT a, count(*) AS f0_, t.b, x + 1 AS f1_, s.c.d, t.* FROM "ds"."t"');
   });
 
   it("says BigQuery's NULL order explicitly (DuckDB's default is the opposite)", () => {
@@ -80,7 +88,7 @@ describe('literals and syntax', () => {
   });
 
   it('accepts one statement, a trailing semicolon and leading comments', () => {
-    expect(sql('-- hi\nSELECT 1;')).toBe('SELECT 1');
+    expect(sql('-- hi\nSELECT 1;')).toBe('SELECT 1 AS f0_');
     expect(() => sql('SELECT 1; SELECT 2')).toThrow('unsupported locally: multi-statement queries');
     expect(() => sql('DELETE FROM ds.t WHERE TRUE')).toThrow('unsupported locally: DELETE statements');
     expect(() => sql('DECLARE x INT64')).toThrow(UnsupportedLocallyError);

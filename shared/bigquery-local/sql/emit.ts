@@ -50,6 +50,11 @@ const GENERIC = new Set([
   'replace_columns',
 ]);
 
+/** Select items that name their column themselves (paths are checked by isPath). */
+const NAMED_COLUMNS = new Set(['alias', 'identifier', 'all_columns', 'except_columns', 'replace_columns', 'bigquery_quoted_member_expr']);
+const isPath = (c: N): boolean =>
+  c.type === 'identifier' || (c.type === 'member_expr' && (c.property.type === 'identifier' || c.property.type === 'all_columns') && isPath(c.object));
+
 const SET_OPERATORS: Record<string, string> = {
   'UNION ALL': 'UNION ALL',
   'UNION DISTINCT': 'UNION',
@@ -235,9 +240,12 @@ export class Emitter {
     return `to_${units[unit]}(CAST((${this.node(v)}) * ${factor} AS BIGINT))`;
   }
 
+  /** Unnamed result columns are f0_, f1_ ... as in BigQuery (DuckDB would name them after the expression). */
   private selectClause(n: N): string {
     const modifiers = (n.modifiers as N[]).map((m) => this.node(m));
-    return ['SELECT', ...modifiers, this.node(n.columns)].join(' ');
+    let anonymous = 0;
+    const columns = items(n.columns).map((c) => (NAMED_COLUMNS.has(c.type) || isPath(c) ? this.node(c) : `${this.node(c)} AS f${anonymous++}_`));
+    return ['SELECT', ...modifiers, columns.join(', ')].join(' ');
   }
 
   private compound(n: N): string {
