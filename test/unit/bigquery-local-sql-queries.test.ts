@@ -80,6 +80,7 @@ describe('queries', () => {
     ['SELECT id FROM ds.orders ORDER BY amount DESC LIMIT 1 OFFSET 1', [[2]]],
     ['SELECT COUNT(DISTINCT customer), COUNT(*), COUNT(1) FROM ds.orders', [['2', '3', '3']]],
     ['SELECT CAST(x AS STRING) FROM UNNEST([0.1 + 0.2, 1e20, -0.0]) AS x ORDER BY x', [['-0'], ['0.30000000000000004'], ['1e+20']]],
+    ["SELECT STRUCT(5 AS a)['a'], TO_HEX(b'\\x00A')", [[5, '0041']]],
     ['SELECT AS STRUCT 1 AS a', 'unsupported locally: SELECT AS STRUCT'],
     ['SELECT * FROM ds.orders FOR SYSTEM_TIME AS OF CURRENT_TIMESTAMP()', 'unsupported locally'],
   ])('%s', async (query, expected) => {

@@ -97,7 +97,7 @@ export class Emitter {
       case 'string_literal':
         return quoteString(String(n.value));
       case 'blob_literal':
-        return `CAST(${quoteString(String(n.value))} AS BLOB)`;
+        return `unhex('${Buffer.from(n.value as number[]).toString('hex')}')`;
       case 'boolean_literal':
         return n.value ? 'TRUE' : 'FALSE';
       case 'null_literal':
@@ -288,6 +288,8 @@ export class Emitter {
 
   /** arr[OFFSET(n)] / [SAFE_OFFSET(n)] / [ORDINAL(n)] / [SAFE_ORDINAL(n)] / [n]; DuckDB lists are 1-based. */
   private subscript(list: string, spec: N): string {
+    // s['key']: a STRUCT field or a JSON member by name (DuckDB spells both the same way).
+    if (spec.type === 'string_literal') return `${list}[${this.node(spec)}]`;
     let kind = 'OFFSET';
     let index: N = spec;
     if (spec.type === 'array_subscript_specifier') {

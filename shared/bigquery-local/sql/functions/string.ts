@@ -70,6 +70,7 @@ export const STRING_FUNCTIONS: Record<string, Handler> = {
   // NULL when nothing matches (DuckDB answers '').
   REGEXP_EXTRACT: (c) => (arity(c, 2), `(CASE WHEN regexp_matches(${c.sql(0)}, ${c.sql(1)}) THEN regexp_extract(${c.sql(0)}, ${c.sql(1)}, ${groupOf(c)}) END)`),
   REGEXP_EXTRACT_ALL: (c) => (arity(c, 2), `regexp_extract_all(${c.sql(0)}, ${c.sql(1)}, ${groupOf(c)})`),
+  TO_HEX: (c) => (arity(c, 1), `lower(hex(${c.sql(0)}))`),
   GENERATE_UUID: (c) => (arity(c, 0), 'CAST(gen_random_uuid() AS VARCHAR)'),
   TO_JSON_STRING: (c) => (arity(c, 1), `CAST(to_json(${c.sql(0)}) AS VARCHAR)`),
 };
