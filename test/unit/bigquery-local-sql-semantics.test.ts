@@ -105,6 +105,17 @@ describe('BigQuery semantics of the translated SQL', () => {
     ['JSON_QUERY(\'{"a":{"b":1}}\', \'$.a\')', '{"b":1}'],
     ['ARRAY_LENGTH(JSON_QUERY_ARRAY(\'{"a":[1,{"b":2}]}\', \'$.a\'))', '2'],
     ['ARRAY_TO_STRING(JSON_VALUE_ARRAY(\'["x","y"]\'), \',\')', 'x,y'],
+    ["'a_b' LIKE '%\\\\_%'", true],
+    ["'ab' LIKE '%\\\\_%'", false],
+    ["CAST(NUMERIC '1.50' AS STRING)", '1.5'],
+    ["CAST(NUMERIC '2' AS STRING)", '2'],
+    ['0x1F', '31'],
+    ["TO_HEX(MD5('abc'))", '900150983cd24fb0d6963f7d28e17f72'],
+    ["TO_HEX(b'\\x01\\xff')", '01ff'],
+    ["JSON_TYPE(JSON '1.5')", 'number'],
+    ["JSON_TYPE(JSON '{}')", 'object'],
+    ['JSON_TYPE(JSON \'"s"\')', 'string'],
+    ["BYTE_LENGTH('é')", '2'],
   ])('%s', async (bigquery, expected) => {
     const value = await one(bigquery);
     expect(value === null || typeof value === 'boolean' ? value : String(value)).toBe(expected);
@@ -114,6 +125,8 @@ describe('BigQuery semantics of the translated SQL', () => {
     expect(await error('[10, 20][OFFSET(2)]')).toMatch(/out of bounds/);
     expect(await error("CAST('1.5' AS INT64)")).toMatch(/Bad int64 value/);
     expect(await error('DIV(1, 0)')).toMatch(/division by zero/);
+    expect(await error('1 / 0')).toMatch(/division by zero/);
+    expect(await error("ERROR('boom')")).toMatch(/boom/);
     expect(await error('ARRAY_AGG(x) FROM UNNEST([1, NULL]) AS x')).toMatch(/null element/);
   });
 

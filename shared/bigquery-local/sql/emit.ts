@@ -93,11 +93,12 @@ export class Emitter {
         return this.parameter(n);
       case 'number_literal':
         // BigQuery: a literal with a point or an exponent is FLOAT64; DuckDB would make 0.01 a DECIMAL.
+        if (/^0x/i.test(String(n.text))) return BigInt(String(n.text)).toString();
         return /[.eE]/.test(String(n.text)) ? `CAST(${n.text} AS DOUBLE)` : String(n.text);
       case 'string_literal':
         return quoteString(String(n.value));
       case 'blob_literal':
-        return `unhex('${Buffer.from(n.value as number[]).toString('hex')}')`;
+        return `unhex('${bytesOf(String(n.text)).toString('hex')}')`;
       case 'boolean_literal':
         return n.value ? 'TRUE' : 'FALSE';
       case 'null_literal':
@@ -316,7 +317,13 @@ export class Emitter {
       // x IN UNNEST(arr): DuckDB binds UNNEST only in a SELECT list.
       return `${this.node(n.left)} ${op} (SELECT UNNEST(${this.node(right.expr.expr)}))`;
     }
-    return `${this.node(n.left)} ${op} ${this.node(right)}`;
+    const [a, b] = [this.node(n.left), this.node(right)];
+    // BigQuery errors on division by zero (DuckDB answers Infinity or NULL).
+    if (op === '/' && !(right.type === 'number_literal' && Number(right.text) !== 0))
+      return `(CASE WHEN ${b} = 0 THEN error('division by zero: ' || (${a}) || ' / ' || (${b})) ELSE ${a} / ${b} END)`;
+    // BigQuery's LIKE escapes with a backslash; DuckDB's has no escape character unless told.
+    if (op === 'LIKE' || op === 'NOT LIKE') return `${a} ${op} ${b} ESCAPE '\\'`;
+    return `${a} ${op} ${b}`;
   }
 
   private typed(n: N): string {
@@ -339,6 +346,32 @@ export class Emitter {
     });
     return `struct_pack(${packed.join(', ')})`;
   }
+}
+
+/** A BYTES literal's bytes from its source text: \\xHH and octal escapes are single bytes (the parser would UTF-8 encode them). */
+function bytesOf(text: string): Buffer {
+  const m = /^([bBrR]+)('''|"""|'|")([\s\S]*)\2$/.exec(text);
+  if (!m) throw new SyntaxError(`bad BYTES literal ${text}`);
+  if (/r/i.test(m[1])) return Buffer.from(m[3], 'utf8');
+  const simple: Record<string, number> = { n: 10, t: 9, r: 13, a: 7, b: 8, f: 12, v: 11, '\\': 92, "'": 39, '"': 34, '`': 96, '?': 63 };
+  const out: number[] = [];
+  const body = m[3];
+  for (let i = 0; i < body.length; i++) {
+    if (body[i] !== '\\') {
+      out.push(...Buffer.from(body[i], 'utf8'));
+      continue;
+    }
+    const e = body[++i];
+    if (e === 'x' || e === 'X') {
+      out.push(parseInt(body.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (/[0-7]/.test(e)) {
+      out.push(parseInt(body.slice(i, i + 3), 8));
+      i += 2;
+    } else if (e in simple) out.push(simple[e]);
+    else throw new SyntaxError(`unsupported escape \\${e} in BYTES literal`);
+  }
+  return Buffer.from(out);
 }
 
 /** Reads and removes a lifted form (parse.ts), so that forms no node claimed can be refused. */

@@ -24,7 +24,13 @@ export function convert(x: string, duckType: string, safe: boolean): string {
       ` ELSE ${cast}(${x} AS BIGINT) END)`
     );
   }
-  if (duckType === 'VARCHAR') return `(CASE WHEN ${IS_FLOAT(x)} THEN regexp_replace(CAST(${x} AS VARCHAR), '\\.0$', '') ELSE CAST(${x} AS VARCHAR) END)`;
+  if (duckType === 'VARCHAR')
+    return (
+      `(CASE WHEN ${IS_FLOAT(x)} THEN regexp_replace(CAST(${x} AS VARCHAR), '\\.0$', '')` +
+      // NUMERIC prints without trailing zeros: 1.5, not 1.500000000.
+      ` WHEN typeof(${x}) LIKE 'DECIMAL%' THEN regexp_replace(regexp_replace(CAST(${x} AS VARCHAR), '(\\.\\d*?)0+$', '\\1'), '\\.$', '')` +
+      ` ELSE CAST(${x} AS VARCHAR) END)`
+    );
   return `${cast}(${x} AS ${duckType})`;
 }
 

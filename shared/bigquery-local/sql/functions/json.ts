@@ -60,6 +60,11 @@ export const JSON_FUNCTIONS: Record<string, Handler> = {
   JSON_EXTRACT_ARRAY: jsonQueryArray,
   JSON_VALUE_ARRAY: jsonValueArray,
   JSON_EXTRACT_STRING_ARRAY: jsonValueArray,
+  JSON_TYPE: (c) => {
+    arity(c, 1);
+    const t = `json_type(${c.sql(0)})`;
+    return `(CASE ${t} WHEN 'OBJECT' THEN 'object' WHEN 'ARRAY' THEN 'array' WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN 'boolean' WHEN 'NULL' THEN 'null' WHEN 'BIGINT' THEN 'number' WHEN 'UBIGINT' THEN 'number' WHEN 'DOUBLE' THEN 'number' END)`;
+  },
   PARSE_JSON: (c) => (arity(c, 1), `CAST(${c.sql(0)} AS JSON)`),
   TO_JSON: (c) => (arity(c, 1), `to_json(${c.sql(0)})`),
 };

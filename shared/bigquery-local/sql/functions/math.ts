@@ -12,6 +12,13 @@ const nullIfAnyNull =
     return `(CASE WHEN ${xs.map((x) => `${x} IS NULL`).join(' OR ')} THEN NULL ELSE ${fn}(${xs.join(', ')}) END)`;
   };
 
+/** ROUND / TRUNC / CEIL / FLOOR return FLOAT64 for INT64 input; known here for integer literals. */
+const asFloat = (c: Call, i: number) =>
+  c.args[i].type === 'number_literal' && !/[.eE]/.test(String(c.args[i].text)) ? `CAST(${c.sql(i)} AS DOUBLE)` : c.sql(i);
+const rounding =
+  (fn: string): Handler =>
+  (c) => (arity(c, 1, fn === 'round' || fn === 'trunc' ? 2 : 1), `${fn}(${asFloat(c, 0)}${c.args[1] ? `, ${c.sql(1)}` : ''})`);
+
 const divByZero = (b: string) => `${b} = 0 THEN error('division by zero')`;
 
 export const MATH_FUNCTIONS: Record<string, Handler> = {
@@ -21,16 +28,16 @@ export const MATH_FUNCTIONS: Record<string, Handler> = {
   LN: renamed('ln', 1),
   LOG10: renamed('log10', 1),
   EXP: renamed('exp', 1),
-  CEIL: renamed('ceil', 1),
-  CEILING: renamed('ceil', 1),
-  FLOOR: renamed('floor', 1),
+  CEIL: rounding('ceil'),
+  CEILING: rounding('ceil'),
+  FLOOR: rounding('floor'),
   POW: renamed('pow', 2),
   POWER: renamed('pow', 2),
   RAND: renamed('random', 0),
   LOG: (c) => (arity(c, 1, 2), c.args[1] ? `(ln(${c.sql(0)}) / ln(${c.sql(1)}))` : `ln(${c.sql(0)})`),
   // DuckDB's round() rounds half away from zero, as BigQuery does; ROUND returns FLOAT64 for INT64 input.
-  ROUND: (c) => (arity(c, 1, 2), `round(${c.sql(0)}${c.args[1] ? `, ${c.sql(1)}` : ''})`),
-  TRUNC: (c) => (arity(c, 1, 2), `trunc(${c.sql(0)}${c.args[1] ? `, ${c.sql(1)}` : ''})`),
+  ROUND: rounding('round'),
+  TRUNC: rounding('trunc'),
   DIV: (c) => (arity(c, 2), `(CASE WHEN ${divByZero(c.sql(1))} ELSE ${c.sql(0)} // ${c.sql(1)} END)`),
   MOD: (c) => (arity(c, 2), `(CASE WHEN ${divByZero(c.sql(1))} ELSE ${c.sql(0)} % ${c.sql(1)} END)`),
   SAFE_DIVIDE: (c) => (arity(c, 2), `(CASE WHEN ${c.sql(1)} = 0 THEN NULL ELSE ${c.sql(0)} / ${c.sql(1)} END)`),
@@ -44,6 +51,7 @@ export const MATH_FUNCTIONS: Record<string, Handler> = {
   ),
   GREATEST: nullIfAnyNull('greatest'),
   LEAST: nullIfAnyNull('least'),
+  ERROR: (c) => (arity(c, 1), `error(${c.sql(0)})`),
   IF: (c) => (arity(c, 3), `(CASE WHEN ${c.sql(0)} THEN ${c.sql(1)} ELSE ${c.sql(2)} END)`),
   IFNULL: renamed('coalesce', 2),
   COALESCE: (c) => (arity(c, 1, 1000), `coalesce(${all(c).join(', ')})`),

@@ -33,7 +33,10 @@ export const STRING_FUNCTIONS: Record<string, Handler> = {
   LENGTH: renamed('length', 1),
   CHAR_LENGTH: renamed('length', 1),
   CHARACTER_LENGTH: renamed('length', 1),
-  BYTE_LENGTH: renamed('octet_length', 1),
+  BYTE_LENGTH: renamed('strlen', 1),
+  // BigQuery's hashes are BYTES; DuckDB's are hex text.
+  MD5: (c) => (arity(c, 1), `unhex(md5(${c.sql(0)}))`),
+  SHA256: (c) => (arity(c, 1), `unhex(sha256(${c.sql(0)}))`),
   LOWER: renamed('lower', 1),
   UPPER: renamed('upper', 1),
   TRIM: renamed('trim', 1, 2),
