@@ -9,6 +9,28 @@ import { take, type Emitter } from '../emit';
 import { kw, type N } from '../node';
 import { arity, literalString, partOf, type Call, type Handler } from './call';
 
+/** Minutes east of UTC for a fixed-offset zone literal ('+14:00', '-05', 'UTC+3'), which DuckDB's ICU does not know. */
+function offsetMinutes(tz: string | undefined): number | undefined {
+  const m = tz === undefined ? null : /^(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?$/i.exec(tz.trim());
+  if (!m) return undefined;
+  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3] ?? 0));
+}
+
+/** TIMESTAMP x -> wall-clock DATETIME in tz (tzSql: the zone as DuckDB text, tz: its literal value if known). */
+export function toLocal(tzSql: string, tz: string | undefined, x: string): string {
+  const m = offsetMinutes(tz);
+  return m === undefined ? `timezone(${tzSql}, ${x})` : `(timezone('UTC', ${x}) + INTERVAL '${m} minutes')`;
+}
+
+/** Wall-clock DATETIME x in tz -> TIMESTAMP. */
+function toUtc(tzSql: string, tz: string | undefined, x: string): string {
+  const m = offsetMinutes(tz);
+  return m === undefined ? `timezone(${tzSql}, ${x})` : `timezone('UTC', ${x} - INTERVAL '${m} minutes')`;
+}
+
+const local = (c: Call, i: number, x: string) => toLocal(c.sql(i), literalString(c, i), x);
+const utc = (c: Call, i: number, x: string) => toUtc(c.sql(i), literalString(c, i), x);
+
 const DAYS = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'];
 const SIMPLE: Record<string, string> = {
   MICROSECOND: 'microsecond',
@@ -39,8 +61,8 @@ const weekFloor = (x: string, k: number) => `(date_trunc('day', ${x}) - to_days(
 function trunc(c: Call): string {
   arity(c, 2, 3);
   const part = partOf(c, 1);
-  const tz = c.args[2] ? c.sql(2) : undefined;
-  const x = tz ? `timezone(${tz}, ${c.sql(0)})` : c.sql(0);
+  const tz = c.args[2] !== undefined;
+  const x = tz ? local(c, 2, c.sql(0)) : c.sql(0);
   const k = weekStart(part);
   let sql: string;
   if (k !== undefined) sql = weekFloor(x, k);
@@ -48,7 +70,7 @@ function trunc(c: Call): string {
   else throw new UnsupportedLocallyError(`${c.name}(..., ${part})`);
   if (c.name === 'DATE_TRUNC') return `CAST(${sql} AS DATE)`;
   if (c.name === 'DATETIME_TRUNC') return `CAST(${sql} AS TIMESTAMP)`;
-  return tz ? `timezone(${tz}, ${sql})` : sql;
+  return tz ? utc(c, 2, sql) : sql;
 }
 
 /** DATE_DIFF counts part boundaries crossed; TIMESTAMP_DIFF whole parts elapsed, truncated toward zero. */
@@ -136,7 +158,7 @@ export function duckFormat(c: Call, i: number): string {
   return quoteString(out);
 }
 
-const inZone = (c: Call, x: string, i: number) => (c.args[i] ? `timezone(${c.sql(i)}, ${x})` : x);
+const inZone = (c: Call, x: string, i: number) => (c.args[i] ? local(c, i, x) : x);
 
 function extractPart(part: string, x: string): string {
   const k = weekStart(part);
@@ -177,7 +199,7 @@ export function extract(e: Emitter, n: N): string {
   else part = String(unit.name ?? unit.text).toUpperCase();
   const tz = take(e.parsed.timeZones, from.expr.range[1]);
   const x = e.node(from.expr);
-  return extractPart(part, tz === undefined ? x : `timezone(${quoteString(tz)}, ${x})`);
+  return extractPart(part, tz === undefined ? x : toLocal(quoteString(tz), tz, x));
 }
 
 export const DATE_TIME_FUNCTIONS: Record<string, Handler> = {
@@ -206,7 +228,7 @@ export const DATE_TIME_FUNCTIONS: Record<string, Handler> = {
   TIMESTAMP: (c) => {
     arity(c, 1, 2);
     // TIMESTAMP(string, tz): the string is wall-clock time in tz (unless it carries an offset).
-    return c.args[1] ? `timezone(${c.sql(1)}, CAST(${c.sql(0)} AS TIMESTAMP))` : `CAST(${c.sql(0)} AS TIMESTAMPTZ)`;
+    return c.args[1] ? utc(c, 1, `CAST(${c.sql(0)} AS TIMESTAMP)`) : `CAST(${c.sql(0)} AS TIMESTAMPTZ)`;
   },
   CURRENT_TIMESTAMP: (c) => (arity(c, 0), 'now()'),
   CURRENT_DATETIME: (c) => (arity(c, 0, 1), `CAST(${inZone(c, 'now()', 0)} AS TIMESTAMP)`),
@@ -229,7 +251,7 @@ export const DATE_TIME_FUNCTIONS: Record<string, Handler> = {
   PARSE_TIMESTAMP: (c) => {
     arity(c, 2, 3);
     const parsed = `strptime(${c.sql(1)}, ${duckFormat(c, 0)})`;
-    return c.args[2] ? `timezone(${c.sql(2)}, CAST(${parsed} AS TIMESTAMP))` : `CAST(${parsed} AS TIMESTAMPTZ)`;
+    return c.args[2] ? utc(c, 2, `CAST(${parsed} AS TIMESTAMP)`) : `CAST(${parsed} AS TIMESTAMPTZ)`;
   },
   LAST_DAY: (c) => {
     arity(c, 1, 2);
