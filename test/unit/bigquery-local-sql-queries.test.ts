@@ -85,7 +85,29 @@ describe('queries', () => {
     ['SELECT COUNT(DISTINCT customer), COUNT(*), COUNT(1) FROM ds.orders', [['2', '3', '3']]],
     ['SELECT CAST(x AS STRING) FROM UNNEST([0.1 + 0.2, 1e20, -0.0]) AS x ORDER BY x', [['-0'], ['0.30000000000000004'], ['1e+20']]],
     ["SELECT STRUCT(5 AS a)['a'], TO_HEX(b'\\x00A')", [[5, '0041']]],
-    ['SELECT AS STRUCT 1 AS a', 'unsupported locally: SELECT AS STRUCT'],
+    [
+      'SELECT ARRAY(SELECT AS STRUCT id, o.customer FROM ds.orders AS o WHERE id < 3 ORDER BY id)',
+      [
+        [
+          [
+            { id: 1, customer: 'ann' },
+            { id: 2, customer: 'bob' },
+          ],
+        ],
+      ],
+    ],
+    [
+      "SELECT APPROX_TOP_COUNT(x, 2) FROM UNNEST(['a', 'b', 'b']) AS x",
+      [
+        [
+          [
+            { value: 'b', count: '2' },
+            { value: 'a', count: '1' },
+          ],
+        ],
+      ],
+    ],
+    ['SELECT AS VALUE 1', 'unsupported locally: SELECT AS VALUE'],
     ['SELECT * FROM ds.orders FOR SYSTEM_TIME AS OF CURRENT_TIMESTAMP()', 'unsupported locally'],
   ])('%s', async (query, expected) => {
     if (typeof expected === 'string') return expect(rows(query)).rejects.toThrow(expected);

@@ -169,9 +169,8 @@ export class Emitter {
         throw new UnsupportedLocallyError(n.type === 'pivot_expr' ? 'PIVOT' : 'UNPIVOT');
       case 'variable':
         throw new UnsupportedLocallyError('system variables');
-      case 'select_as_struct':
       case 'select_as_value':
-        throw new UnsupportedLocallyError(`SELECT ${n.type === 'select_as_struct' ? 'AS STRUCT' : 'AS VALUE'}`);
+        throw new UnsupportedLocallyError('SELECT AS VALUE');
       default:
         if (GENERIC.has(n.type))
           return childrenOf(n)
@@ -243,7 +242,16 @@ export class Emitter {
 
   /** Unnamed result columns are f0_, f1_ ... as in BigQuery (DuckDB would name them after the expression). */
   private selectClause(n: N): string {
-    const modifiers = (n.modifiers as N[]).map((m) => this.node(m));
+    // SELECT AS STRUCT a, b: one STRUCT column (as in ARRAY(SELECT AS STRUCT ...)).
+    const asStruct = (n.modifiers as N[]).some((m) => m.type === 'select_as_struct');
+    const modifiers = (n.modifiers as N[]).filter((m) => m.type !== 'select_as_struct').map((m) => this.node(m));
+    if (asStruct) {
+      if (
+        items(n.columns).some((c) => !['alias', 'identifier', 'member_expr'].includes(c.type) || (c.type === 'member_expr' && c.property.type !== 'identifier'))
+      )
+        throw new UnsupportedLocallyError('SELECT AS STRUCT with * or unnamed columns');
+      return ['SELECT', ...modifiers, this.struct(items(n.columns), undefined)].join(' ');
+    }
     let anonymous = 0;
     const columns = items(n.columns).map((c) => (NAMED_COLUMNS.has(c.type) || isPath(c) ? this.node(c) : `${this.node(c)} AS f${anonymous++}_`));
     return ['SELECT', ...modifiers, columns.join(', ')].join(' ');
@@ -340,7 +348,9 @@ export class Emitter {
   /** STRUCT(x AS a, y), (x, y) and STRUCT<a INT64>(x): unnamed fields are _field_N locally. */
   struct(values: N[], fields: { name: string; type: string }[] | undefined): string {
     const packed = values.map((v, k) => {
-      const name = fields?.[k]?.name ?? (v.type === 'alias' ? String(v.alias.name) : v.type === 'identifier' ? String(v.name) : `_field_${k + 1}`);
+      const name =
+        fields?.[k]?.name ??
+        (v.type === 'alias' ? String(v.alias.name) : v.type === 'identifier' ? String(v.name) : isPath(v) ? String(v.property.name) : `_field_${k + 1}`);
       const expr = this.node(v.type === 'alias' ? v.expr : v);
       return `${quoteIdent(name)} := ${fields?.[k] ? `CAST(${expr} AS ${fields[k].type})` : expr}`;
     });

@@ -57,6 +57,14 @@ function approxQuantiles(c: Call): string {
   return `quantile_disc(${c.sql(0)}, [${fractions.join(', ')}])`;
 }
 
+/** APPROX_TOP_COUNT(x, n): exact locally, the n most frequent values with their counts, most frequent first. */
+function approxTopCount(c: Call): string {
+  arity(c, 2);
+  noExtras(c, false);
+  const counted = `list_transform(map_entries(histogram(${c.sql(0)})), e -> struct_pack(c := CAST(e.value AS BIGINT), v := e.key))`;
+  return `list_slice(list_transform(list_reverse(list_sort(${counted})), e -> struct_pack(value := e.v, count := e.c)), 1, ${c.sql(1)})`;
+}
+
 /** Window-only functions, with IGNORE NULLS where DuckDB has it too. */
 const windowFn =
   (fn: string, min: number, max = min): Handler =>
@@ -80,6 +88,7 @@ export const AGGREGATE_FUNCTIONS: Record<string, Handler> = {
   LOGICAL_OR: aggregate('bool_or'),
   APPROX_COUNT_DISTINCT: (c) => (arity(c, 1), noExtras(c), `count(DISTINCT ${c.sql(0)})`),
   APPROX_QUANTILES: approxQuantiles,
+  APPROX_TOP_COUNT: approxTopCount,
   ARRAY_AGG: arrayAgg,
   STRING_AGG: stringAgg,
   STDDEV: aggregate('stddev_samp'),
