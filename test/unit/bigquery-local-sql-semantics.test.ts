@@ -116,6 +116,8 @@ describe('BigQuery semantics of the translated SQL', () => {
     ["JSON_TYPE(JSON '{}')", 'object'],
     ['JSON_TYPE(JSON \'"s"\')', 'string'],
     ["BYTE_LENGTH('é')", '2'],
+    ["(JSON '{\"a\": [10, 20]}')['a'][1]", '20'],
+    ["JSON_QUERY('[1]', '$')[5]", null],
   ])('%s', async (bigquery, expected) => {
     const value = await one(bigquery);
     expect(value === null || typeof value === 'boolean' ? value : String(value)).toBe(expected);

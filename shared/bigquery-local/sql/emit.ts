@@ -51,6 +51,14 @@ const GENERIC = new Set([
   'replace_columns',
 ]);
 
+const JSON_FUNCTIONS = new Set(['PARSE_JSON', 'JSON_QUERY', 'JSON_EXTRACT', 'TO_JSON', 'JSON_OBJECT', 'JSON_ARRAY']);
+/** Whether an expression is known to be JSON while translating (literals, JSON functions, members of those). */
+const isJson = (n: N): boolean =>
+  n.type === 'json_literal' ||
+  (n.type === 'paren_expr' && isJson(n.expr)) ||
+  (n.type === 'member_expr' && isJson(n.object)) ||
+  (n.type === 'func_call' && n.name.type === 'identifier' && JSON_FUNCTIONS.has(String(n.name.name).toUpperCase()));
+
 /** Select items that name their column themselves (paths are checked by isPath). */
 const NAMED_COLUMNS = new Set(['alias', 'identifier', 'all_columns', 'except_columns', 'replace_columns', 'bigquery_quoted_member_expr']);
 const isPath = (c: N): boolean =>
@@ -290,6 +298,9 @@ export class Emitter {
 
   private member(n: N): string {
     const p = n.property as N;
+    if (p.type === 'array_subscript' && isJson(n.object) && p.expr.type !== 'string_literal' && p.expr.type !== 'array_subscript_specifier')
+      // json[n]: 0-based element of a JSON array (NULL when absent), as JSON.
+      return `(${this.node(n.object)} -> ('$[' || (${this.node(p.expr)}) || ']'))`;
     if (p.type === 'array_subscript') return this.subscript(this.node(n.object), p.expr);
     if (p.type === 'all_columns') return `${this.node(n.object)}.*`;
     if (p.type === 'identifier') return `${this.node(n.object)}.${this.ident(p)}`;
