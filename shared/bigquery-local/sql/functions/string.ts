@@ -50,7 +50,11 @@ export const STRING_FUNCTIONS: Record<string, Handler> = {
   STARTS_WITH: renamed('starts_with', 2),
   ENDS_WITH: renamed('ends_with', 2),
   STRPOS: renamed('strpos', 2),
-  INSTR: (c) => (arity(c, 2), `strpos(${c.sql(0)}, ${c.sql(1)})`),
+  INSTR: (c) => {
+    if (c.args.length > 2) throw new UnsupportedLocallyError('INSTR with a position or occurrence');
+    arity(c, 2);
+    return `strpos(${c.sql(0)}, ${c.sql(1)})`;
+  },
   // Position 0 is 1; a negative position past the start starts at the first character.
   SUBSTR: (c) => {
     arity(c, 2, 3);
