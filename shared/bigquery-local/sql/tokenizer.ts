@@ -1,7 +1,7 @@
 /**
  * The BigQuery SQL tokenizer: string literals (quoted, triple-quoted, raw), backquoted identifiers,
- * comments (--, # and block comments), numbers, @named and ? parameters, operators. The translator walks its
- * tokens; whitespace and comments are tokens too, so the output keeps the query's layout.
+ * comments (--, # and block comments), numbers, @named and ? parameters, operators. parse.ts uses it to find
+ * the few forms sql-parser-cst rejects outside strings and comments; whitespace and comments are tokens too.
  */
 import { UnsupportedLocallyError } from '../errors';
 
@@ -42,14 +42,12 @@ export function tokenize(sql: string): Token[] {
       i = end + 1;
       tokens.push({ kind: 'qident', text: sql.slice(start, i), value: sql.slice(start + 1, end) });
     } else if (ch === "'" || ch === '"' || (/[rRbB]/.test(ch) && isStringPrefix(sql, i))) {
+      // b'...' (BYTES) is a string token here too: the parser decodes it, this pass only needs its extent.
       let raw = false;
-      let bytes = false;
       while (sql[i] !== "'" && sql[i] !== '"') {
         if (/[rR]/.test(sql[i])) raw = true;
-        else bytes = true;
         i++;
       }
-      if (bytes) throw new UnsupportedLocallyError("BYTES literals (b'...')");
       const quote = sql[i];
       const triple = sql.startsWith(quote.repeat(3), i);
       const delim = triple ? quote.repeat(3) : quote;
