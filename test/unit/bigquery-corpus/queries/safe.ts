@@ -166,6 +166,13 @@ export const safeCases: Case[] = [
     expectedError: /more than one (element|row)/i,
   },
   {
+    // AT is one of BigQuery's reserved keywords (cloud.google.com/bigquery/docs/reference/standard-sql/lexical#reserved_keywords).
+    id: 'error-reserved-keyword-alias',
+    topic,
+    sql: 'SELECT 1 AS at',
+    expectedError: /syntax error/i,
+  },
+  {
     id: 'error-unknown-table',
     topic,
     sql: 'SELECT * FROM shop.nope',

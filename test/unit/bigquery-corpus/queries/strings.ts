@@ -50,8 +50,9 @@ export const stringCases: Case[] = [
   {
     id: 'str-search-functions',
     topic,
-    sql: "SELECT STRPOS(email, '@') AS at, INSTR(email, 'e', 1, 2) AS second_e, STARTS_WITH(email, 'bob') AS sw, ENDS_WITH(email, '.fr') AS ew FROM shop.users WHERE user_id = 'u2'",
-    expected: [{ at: 11, second_e: 18, sw: true, ew: true }],
+    // Not `AS at`: AT is a reserved keyword in BigQuery, so that alias is a syntax error there too.
+    sql: "SELECT STRPOS(email, '@') AS at_sign, INSTR(email, 'e', 1, 2) AS second_e, STARTS_WITH(email, 'bob') AS sw, ENDS_WITH(email, '.fr') AS ew FROM shop.users WHERE user_id = 'u2'",
+    expected: [{ at_sign: 11, second_e: 18, sw: true, ew: true }],
     note: "'bob.martin@example.fr': '@' is the 11th character, the 'e's are the 12th and 18th",
   },
   {
