@@ -12,16 +12,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BigQuery } from '@google-cloud/bigquery';
-import { startLocalBigQuery, type LocalBigQuery } from '../../shared/bigquery-local';
-import { createFixtures, schemas } from './bigquery-corpus/fixtures';
+import type { BigQuery } from '@google-cloud/bigquery';
+import type { LocalBigQuery } from '../../shared/bigquery-local';
+import { startLocalBigQueryWithDataset } from '../support/local-bigquery';
+import { createFixtures, DATASET, schemas } from './bigquery-corpus/fixtures';
 import { compare, normaliseRows, show, type Case, type ResultField, type Row } from './bigquery-corpus/case';
 import { corpus } from './bigquery-corpus/queries';
-
-process.env.METADATA_SERVER_DETECTION = 'none';
-// teeny-request (under @google-cloud/bigquery) loads node-fetch with a dynamic import(), which jest's
-// CommonJS sandbox refuses; with this flag it uses its own node:http transport (written for Bun) instead.
-(globalThis as { Bun?: unknown }).Bun ??= {};
 
 type Outcome = 'pass' | 'refused' | 'wrong';
 interface Verdict {
@@ -39,9 +35,9 @@ let bigquery: BigQuery;
 let fixtureFailures: Record<string, string> = {};
 
 beforeAll(async () => {
-  local = await startLocalBigQuery();
-  bigquery = new BigQuery({ projectId: 'test-project', apiEndpoint: local.url });
-  fixtureFailures = await createFixtures(bigquery);
+  const started = await startLocalBigQueryWithDataset(DATASET);
+  ({ local, bigquery } = started);
+  fixtureFailures = await createFixtures(started.dataset);
 });
 
 afterAll(async () => {

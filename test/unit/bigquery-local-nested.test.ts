@@ -18,11 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BigQuery, type Dataset, type Table } from '@google-cloud/bigquery';
 import { startLocalBigQuery, type LocalBigQuery } from '../../shared/bigquery-local';
-
-process.env.METADATA_SERVER_DETECTION = 'none';
-// teeny-request loads node-fetch with a dynamic import(), which jest's CommonJS sandbox refuses; with
-// this flag it uses its own node:http transport (written for Bun) instead.
-(globalThis as { Bun?: unknown }).Bun ??= {};
+import { errorOf as errorOfAny, startLocalBigQueryWithDataset } from '../support/local-bigquery';
 
 let local: LocalBigQuery;
 let bigquery: BigQuery;
@@ -30,14 +26,7 @@ let dataset: Dataset;
 
 type InsertErrors = { response: { insertErrors: { index: number; errors: { reason: string; location: string; message: string }[] }[] } };
 
-const errorOf = async (promise: Promise<unknown>) => {
-  try {
-    await promise;
-  } catch (error) {
-    return error as { code?: number; message: string } & Partial<InsertErrors>;
-  }
-  throw new Error('expected a failure');
-};
+const errorOf = (promise: Promise<unknown>) => errorOfAny<{ code?: number; message: string } & Partial<InsertErrors>>(promise);
 
 const SCHEMA = [
   { name: 'id', type: 'STRING', mode: 'REQUIRED' },
@@ -68,9 +57,7 @@ const SCHEMA = [
 ];
 
 beforeAll(async () => {
-  local = await startLocalBigQuery();
-  bigquery = new BigQuery({ projectId: 'test-project', apiEndpoint: local.url });
-  [dataset] = await bigquery.createDataset('nested', { location: 'US' });
+  ({ local, bigquery, dataset } = await startLocalBigQueryWithDataset('nested'));
 });
 
 afterAll(async () => {

@@ -7,29 +7,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BigQuery, type Dataset } from '@google-cloud/bigquery';
 import { startLocalBigQuery, type LocalBigQuery } from '../../shared/bigquery-local';
-
-process.env.METADATA_SERVER_DETECTION = 'none';
-// teeny-request (under @google-cloud/bigquery) loads node-fetch with a dynamic import(), which jest's
-// CommonJS sandbox refuses; with this flag it uses its own node:http transport (written for Bun) instead.
-(globalThis as { Bun?: unknown }).Bun ??= {};
+import { errorOf, startLocalBigQueryWithDataset } from '../support/local-bigquery';
 
 let local: LocalBigQuery;
 let bigquery: BigQuery;
 let dataset: Dataset;
 
-const errorOf = async (promise: Promise<unknown>) => {
-  try {
-    await promise;
-  } catch (error) {
-    return error as { code?: number; message: string; errors?: { reason?: string }[] };
-  }
-  throw new Error('expected a failure');
-};
-
 beforeAll(async () => {
-  local = await startLocalBigQuery();
-  bigquery = new BigQuery({ projectId: 'test-project', apiEndpoint: local.url });
-  [dataset] = await bigquery.createDataset('shop', { location: 'US' });
+  ({ local, bigquery, dataset } = await startLocalBigQueryWithDataset('shop'));
 });
 
 afterAll(async () => {

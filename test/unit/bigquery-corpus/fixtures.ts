@@ -15,7 +15,7 @@
  * 2024-02-28 Wednesday, 2024-02-29 Thursday, 2024-03-01 Friday, 2024-03-03 Sunday, 2024-03-04
  * Monday, 2024-03-31 Sunday (Berlin switches to CEST, UTC+2, at 01:00 UTC), 2024-12-31 Tuesday.
  */
-import type { BigQuery } from '@google-cloud/bigquery';
+import type { Dataset } from '@google-cloud/bigquery';
 import { seeds } from './event-seeds';
 
 export const PROJECT = 'test-project';
@@ -232,9 +232,8 @@ const wireRows: Record<string, Record<string, unknown>[]> = {
 };
 
 /** Creates and loads every table; a table that cannot be created or loaded is reported, not thrown. */
-export async function createFixtures(bigquery: BigQuery): Promise<Record<string, string>> {
+export async function createFixtures(dataset: Dataset): Promise<Record<string, string>> {
   const failures: Record<string, string> = {};
-  const [dataset] = await bigquery.createDataset(DATASET, { location: 'US' });
   for (const [name, fields] of Object.entries(schemas)) {
     try {
       const [table] = await dataset.createTable(name, { schema: { fields } });
