@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { localBigQueryUrl } from '../bigquery-local';
+import { localBigQueryUrl } from '../bigquery-local/address';
 import { freePort } from '../emulators/ports';
 import { tail } from '../emulators/process';
 import { UserError } from '../errors';

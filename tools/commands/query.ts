@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { BigQuery } from '@google-cloud/bigquery';
 import { loadSpec, type MeshSpec } from '../../shared/spec';
-import { localBigQueryUrl } from '../../shared/bigquery-local';
+import { localBigQueryUrl } from '../../shared/bigquery-local/address';
 import { analystQueries, analystQuery } from '../../services/warehouse/analyst-queries';
 import { printTable } from '../table';
 import { UserError } from '../../shared/errors';

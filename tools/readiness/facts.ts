@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BigQuery } from '@google-cloud/bigquery';
-import { localBigQueryUrl } from '../../shared/bigquery-local';
+import { localBigQueryUrl } from '../../shared/bigquery-local/address';
 import { RUNBOOK_KINDS, runbookPath, type RunbookKind } from '../../shared/operations/runbooks';
 import { repoFacts, type ReadinessFacts, type ReplayEvidence, type ReplayFacts, type RunbookState } from '../../shared/readiness';
 import { ReplayAudit } from '../../shared/replay';

@@ -15,7 +15,7 @@ import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import { GoogleAuth } from 'google-auth-library';
 import { parse } from 'yaml';
-import { localBigQueryUrl } from '../../shared/bigquery-local';
+import { localBigQueryUrl } from '../../shared/bigquery-local/address';
 import { emulatorPubSub, firestoreAtHost } from '../../shared/emulators';
 import { assertEmulatorUp, localFirestoreHost, localPubsubHost } from '../../shared/local/connect';
 import type { MeshSpec } from '../../shared/spec';
