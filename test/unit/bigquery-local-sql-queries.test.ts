@@ -121,3 +121,35 @@ describe('queries', () => {
     expect(reader.getRowsJson()).toEqual([['2024-03-01', '2024-02-29']]);
   });
 });
+
+describe('result types that follow the argument type', () => {
+  async function typed(query: string) {
+    const { sql } = translateQuery(query);
+    const described = (await connection.runAndReadAll(`DESCRIBE ${sql}`)).getRowObjectsJson();
+    return { rows: (await connection.runAndReadAll(sql)).getRowsJson(), types: described.map((c) => String(c.column_type)) };
+  }
+
+  beforeAll(async () => {
+    await connection.run(`CREATE TABLE ds.docs AS SELECT '{"a":{"b":[1,2]},"s":"x"}' AS text, CAST('{"a":{"b":[1,2]},"s":"x"}' AS JSON) AS doc`);
+  });
+
+  // BigQuery: JSON_QUERY / JSON_EXTRACT(json_string_expr) return a JSON-formatted STRING; on a JSON value they return JSON.
+  it('JSON_QUERY / JSON_EXTRACT on a STRING column return STRING, on a JSON column JSON', async () => {
+    const { rows, types } = await typed(
+      "SELECT JSON_QUERY(text, '$.a'), JSON_EXTRACT(d.text, '$.s'), JSON_QUERY(doc, '$.a'), JSON_EXTRACT(d.doc, '$.s') FROM ds.docs AS d",
+    );
+    expect(rows).toEqual([['{"b":[1,2]}', '"x"', '{"b":[1,2]}', '"x"']]);
+    expect(types).toEqual(['VARCHAR', 'VARCHAR', 'JSON', 'JSON']);
+  });
+
+  it('JSON_QUERY_ARRAY / JSON_EXTRACT_ARRAY elements are STRING for a STRING column and JSON for a JSON column', async () => {
+    const { rows, types } = await typed("SELECT JSON_QUERY_ARRAY(text, '$.a.b'), JSON_EXTRACT_ARRAY(doc, '$.a.b') FROM (SELECT * FROM ds.docs)");
+    expect(rows).toEqual([
+      [
+        ['1', '2'],
+        ['1', '2'],
+      ],
+    ]);
+    expect(types).toEqual(['VARCHAR[]', 'JSON[]']);
+  });
+});
