@@ -153,3 +153,54 @@ describe('result types that follow the argument type', () => {
     expect(types).toEqual(['VARCHAR[]', 'JSON[]']);
   });
 });
+
+describe('AVG over NUMERIC is NUMERIC', () => {
+  const tableColumns = (dataset: string | undefined, table: string) =>
+    dataset === 'ds' && table === 'prices'
+      ? [
+          { name: 'k', type: 'INT64' },
+          { name: 'p', type: 'NUMERIC' },
+          { name: 'f', type: 'FLOAT64' },
+        ]
+      : undefined;
+
+  async function typed(query: string) {
+    const { sql } = translateQuery(query, { tableColumns });
+    const described = (await connection.runAndReadAll(`DESCRIBE ${sql}`)).getRowObjectsJson();
+    return { rows: (await connection.runAndReadAll(sql)).getRowsJson(), types: described.map((c) => String(c.column_type)) };
+  }
+
+  beforeAll(async () => {
+    await connection.run(
+      "CREATE TABLE ds.prices AS SELECT * FROM (VALUES (1, CAST('1' AS DECIMAL(38,9)), 1.0::DOUBLE), (1, CAST('1' AS DECIMAL(38,9)), 1.0::DOUBLE), (1, CAST('2' AS DECIMAL(38,9)), 2.0::DOUBLE), (2, CAST('0.000000001' AS DECIMAL(38,9)), 0.0::DOUBLE), (2, CAST('0' AS DECIMAL(38,9)), 0.0::DOUBLE), (3, CAST('-0.000000001' AS DECIMAL(38,9)), 0.0::DOUBLE), (3, CAST('0' AS DECIMAL(38,9)), 0.0::DOUBLE)) AS v(k, p, f)",
+    );
+  });
+
+  // BigQuery: AVG returns NUMERIC for NUMERIC input (scale 9, half away from zero) and FLOAT64 for INT64 / FLOAT64 input.
+  it('rounds to 9 decimal places, half away from zero, for a column, through a subquery and for CAST / literals', async () => {
+    const { rows, types } = await typed(
+      'SELECT k, AVG(p) AS a, SUM(p) AS s, MIN(p) AS lo, (SELECT AVG(q) FROM (SELECT p AS q FROM ds.prices AS i WHERE i.k = o.k)) AS sub, AVG(f) AS af, AVG(k) AS ak FROM ds.prices AS o GROUP BY k ORDER BY k',
+    );
+    expect(rows).toEqual(
+      [
+        ['1', '1.333333333', '4.000000000', '1.000000000', '1.333333333', 4 / 3, 1],
+        ['2', '0.000000001', '0.000000001', '0.000000000', '0.000000001', 0, 2],
+        ['3', '-0.000000001', '-0.000000001', '-0.000000001', '-0.000000001', 0, 3],
+      ].map(([k, ...rest]) => [Number(k), ...rest]),
+    );
+    expect(types).toEqual(['INTEGER', 'DECIMAL(38,9)', 'DECIMAL(38,9)', 'DECIMAL(38,9)', 'DECIMAL(38,9)', 'DOUBLE', 'DOUBLE']);
+  });
+
+  it('knows NUMERIC literals and CASTs, and AVG OVER a window', async () => {
+    const { rows, types } = await typed("SELECT AVG(CAST(x AS NUMERIC)), AVG(NUMERIC '1.5'), AVG(x) FROM UNNEST([1, 2]) AS x");
+    expect(rows).toEqual([['1.500000000', '1.500000000', 1.5]]);
+    expect(types).toEqual(['DECIMAL(38,9)', 'DECIMAL(38,9)', 'DOUBLE']);
+    const windowed = await typed('SELECT AVG(p) OVER (PARTITION BY k) AS a FROM ds.prices WHERE k = 1');
+    expect(windowed.rows).toEqual([['1.333333333'], ['1.333333333'], ['1.333333333']]);
+    expect(windowed.types).toEqual(['DECIMAL(38,9)']);
+  });
+
+  it('refuses AVG of a NUMERIC whose type is not known while translating', async () => {
+    await expect(typed('SELECT AVG(p * 2) FROM ds.prices')).rejects.toThrow('unsupported locally: AVG of a NUMERIC');
+  });
+});
