@@ -27,6 +27,23 @@ describe('queries', () => {
         [3, 'z'],
       ],
     ],
+    // BigQuery: LEFT JOIN UNNEST (ON may be left out) keeps a row whose array is empty, with a NULL element.
+    [
+      'SELECT id, tag FROM ds.orders AS o LEFT JOIN UNNEST(o.tags) AS tag ORDER BY id, tag',
+      [
+        [1, 'x'],
+        [1, 'y'],
+        [2, null],
+        [3, 'z'],
+      ],
+    ],
+    [
+      'SELECT id, tag, i FROM ds.orders JOIN UNNEST(tags) AS tag WITH OFFSET AS i WHERE id = 1 ORDER BY i',
+      [
+        [1, 'x', '0'],
+        [1, 'y', '1'],
+      ],
+    ],
     ['SELECT id FROM ds.orders AS o, UNNEST(o.tags) AS tag WHERE tag IN UNNEST(["y", "z"]) ORDER BY id', [[1], [3]]],
     ["SELECT id FROM ds.orders WHERE 'z' IN UNNEST(tags)", [[3]]],
     [
