@@ -116,6 +116,12 @@ describe('BigQuery semantics of the translated SQL', () => {
     ["JSON_TYPE(JSON '{}')", 'object'],
     ['JSON_TYPE(JSON \'"s"\')', 'string'],
     ["BYTE_LENGTH('é')", '2'],
+    // LENGTH of BYTES counts bytes, of STRING characters (BigQuery's example: 'абвгд' is 5 characters, 10 bytes).
+    ["LENGTH('абвгд')", '5'],
+    ["BYTE_LENGTH(b'\\x00\\x01')", '2'],
+    ["LENGTH(b'ab')", '2'],
+    ["(SELECT LENGTH(x) FROM UNNEST([b'\\xd0\\xb0\\xd0\\xb1']) AS x)", '4'],
+    ["(SELECT BYTE_LENGTH(x) FROM UNNEST(['абвгд']) AS x)", '10'],
     ["(JSON '{\"a\": [10, 20]}')['a'][1]", '20'],
     ["JSON_QUERY('[1]', '$')[5]", null],
   ])('%s', async (bigquery, expected) => {
