@@ -118,6 +118,11 @@ describe('BigQuery semantics of the translated SQL', () => {
     ["BYTE_LENGTH('é')", '2'],
     // LENGTH of BYTES counts bytes, of STRING characters (BigQuery's example: 'абвгд' is 5 characters, 10 bytes).
     ["LENGTH('абвгд')", '5'],
+    ["LENGTH(CAST('абвгд' AS BYTES))", '10'],
+    // STRING <-> BYTES is UTF-8 (a backslash is a byte like any other, not an escape).
+    ["CAST(CAST('абв\\\\x41' AS BYTES) AS STRING)", 'абв\\x41'],
+    ["TO_HEX(CAST('é' AS BYTES))", 'c3a9'],
+    ["SAFE_CAST(b'\\xff' AS STRING)", null],
     ["BYTE_LENGTH(b'\\x00\\x01')", '2'],
     ["LENGTH(b'ab')", '2'],
     ["(SELECT LENGTH(x) FROM UNNEST([b'\\xd0\\xb0\\xd0\\xb1']) AS x)", '4'],
