@@ -5,7 +5,7 @@
  * Types are DuckDB type names (DECIMAL(38,9) for NUMERIC); undefined means not known here.
  */
 import { duckTypeOf } from './duckdb';
-import { items, type N } from './node';
+import { items, kw, type N } from './node';
 import { dataTypeOf } from './types';
 
 /** The columns of a FROM item: name (lower-cased) -> type (undefined: a column of unknown type); undefined: unknown columns. */
@@ -55,6 +55,18 @@ export function typeOf(n: N, scopes: Scope[]): string | undefined {
       } catch {
         return undefined;
       }
+    }
+    case 'prefix_op_expr':
+      return kw(n.operator) === '-' && typeOf(n.expr, scopes)?.startsWith('DECIMAL') ? 'DECIMAL(38,9)' : undefined;
+    case 'binary_expr': {
+      // NUMERIC + - NUMERIC or INT64, and NUMERIC * INT64, stay DECIMAL(38,9) in DuckDB as in BigQuery.
+      const op = typeof n.operator === 'string' ? n.operator : kw(n.operator);
+      const [a, b] = [typeOf(n.left, scopes), typeOf(n.right, scopes)];
+      const numeric = (t: string | undefined) => t === 'DECIMAL(38,9)';
+      const exact = (t: string | undefined) => numeric(t) || t === 'BIGINT';
+      if ((op === '+' || op === '-') && exact(a) && exact(b) && (numeric(a) || numeric(b))) return 'DECIMAL(38,9)';
+      if (op === '*' && ((numeric(a) && b === 'BIGINT') || (a === 'BIGINT' && numeric(b)))) return 'DECIMAL(38,9)';
+      return undefined;
     }
     case 'identifier':
       return columnType(undefined, String(n.name), scopes);
