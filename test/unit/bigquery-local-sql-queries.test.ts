@@ -27,6 +27,23 @@ describe('queries', () => {
         [3, 'z'],
       ],
     ],
+    // BigQuery: LEFT JOIN UNNEST (ON may be left out) keeps a row whose array is empty, with a NULL element.
+    [
+      'SELECT id, tag FROM ds.orders AS o LEFT JOIN UNNEST(o.tags) AS tag ORDER BY id, tag',
+      [
+        [1, 'x'],
+        [1, 'y'],
+        [2, null],
+        [3, 'z'],
+      ],
+    ],
+    [
+      'SELECT id, tag, i FROM ds.orders JOIN UNNEST(tags) AS tag WITH OFFSET AS i WHERE id = 1 ORDER BY i',
+      [
+        [1, 'x', '0'],
+        [1, 'y', '1'],
+      ],
+    ],
     ['SELECT id FROM ds.orders AS o, UNNEST(o.tags) AS tag WHERE tag IN UNNEST(["y", "z"]) ORDER BY id', [[1], [3]]],
     ["SELECT id FROM ds.orders WHERE 'z' IN UNNEST(tags)", [[3]]],
     [
@@ -119,5 +136,94 @@ describe('queries', () => {
     expect(parameters).toEqual(['d']);
     const reader = await connection.runAndReadAll(sql, { d: new DuckDBDateValue(19753) });
     expect(reader.getRowsJson()).toEqual([['2024-03-01', '2024-02-29']]);
+  });
+});
+
+describe('result types that follow the argument type', () => {
+  async function typed(query: string) {
+    const { sql } = translateQuery(query);
+    const described = (await connection.runAndReadAll(`DESCRIBE ${sql}`)).getRowObjectsJson();
+    return { rows: (await connection.runAndReadAll(sql)).getRowsJson(), types: described.map((c) => String(c.column_type)) };
+  }
+
+  beforeAll(async () => {
+    await connection.run(`CREATE TABLE ds.docs AS SELECT '{"a":{"b":[1,2]},"s":"x"}' AS text, CAST('{"a":{"b":[1,2]},"s":"x"}' AS JSON) AS doc`);
+  });
+
+  // BigQuery: JSON_QUERY / JSON_EXTRACT(json_string_expr) return a JSON-formatted STRING; on a JSON value they return JSON.
+  it('JSON_QUERY / JSON_EXTRACT on a STRING column return STRING, on a JSON column JSON', async () => {
+    const { rows, types } = await typed(
+      "SELECT JSON_QUERY(text, '$.a'), JSON_EXTRACT(d.text, '$.s'), JSON_QUERY(doc, '$.a'), JSON_EXTRACT(d.doc, '$.s') FROM ds.docs AS d",
+    );
+    expect(rows).toEqual([['{"b":[1,2]}', '"x"', '{"b":[1,2]}', '"x"']]);
+    expect(types).toEqual(['VARCHAR', 'VARCHAR', 'JSON', 'JSON']);
+  });
+
+  it('JSON_QUERY_ARRAY / JSON_EXTRACT_ARRAY elements are STRING for a STRING column and JSON for a JSON column', async () => {
+    const { rows, types } = await typed("SELECT JSON_QUERY_ARRAY(text, '$.a.b'), JSON_EXTRACT_ARRAY(doc, '$.a.b') FROM (SELECT * FROM ds.docs)");
+    expect(rows).toEqual([
+      [
+        ['1', '2'],
+        ['1', '2'],
+      ],
+    ]);
+    expect(types).toEqual(['VARCHAR[]', 'JSON[]']);
+  });
+});
+
+describe('AVG over NUMERIC is NUMERIC', () => {
+  const tableColumns = (dataset: string | undefined, table: string) =>
+    dataset === 'ds' && table === 'prices'
+      ? [
+          { name: 'k', type: 'INT64' },
+          { name: 'p', type: 'NUMERIC' },
+          { name: 'f', type: 'FLOAT64' },
+        ]
+      : undefined;
+
+  async function typed(query: string) {
+    const { sql } = translateQuery(query, { tableColumns });
+    const described = (await connection.runAndReadAll(`DESCRIBE ${sql}`)).getRowObjectsJson();
+    return { rows: (await connection.runAndReadAll(sql)).getRowsJson(), types: described.map((c) => String(c.column_type)) };
+  }
+
+  beforeAll(async () => {
+    await connection.run(
+      "CREATE TABLE ds.prices AS SELECT * FROM (VALUES (1, CAST('1' AS DECIMAL(38,9)), 1.0::DOUBLE), (1, CAST('1' AS DECIMAL(38,9)), 1.0::DOUBLE), (1, CAST('2' AS DECIMAL(38,9)), 2.0::DOUBLE), (2, CAST('0.000000001' AS DECIMAL(38,9)), 0.0::DOUBLE), (2, CAST('0' AS DECIMAL(38,9)), 0.0::DOUBLE), (3, CAST('-0.000000001' AS DECIMAL(38,9)), 0.0::DOUBLE), (3, CAST('0' AS DECIMAL(38,9)), 0.0::DOUBLE)) AS v(k, p, f)",
+    );
+  });
+
+  // BigQuery: AVG returns NUMERIC for NUMERIC input (scale 9, half away from zero) and FLOAT64 for INT64 / FLOAT64 input.
+  it('rounds to 9 decimal places, half away from zero, for a column, through a subquery and for CAST / literals', async () => {
+    const { rows, types } = await typed(
+      'SELECT k, AVG(p) AS a, SUM(p) AS s, MIN(p) AS lo, (SELECT AVG(q) FROM (SELECT p AS q FROM ds.prices AS i WHERE i.k = o.k)) AS sub, AVG(f) AS af, AVG(k) AS ak FROM ds.prices AS o GROUP BY k ORDER BY k',
+    );
+    expect(rows).toEqual(
+      [
+        ['1', '1.333333333', '4.000000000', '1.000000000', '1.333333333', 4 / 3, 1],
+        ['2', '0.000000001', '0.000000001', '0.000000000', '0.000000001', 0, 2],
+        ['3', '-0.000000001', '-0.000000001', '-0.000000001', '-0.000000001', 0, 3],
+      ].map(([k, ...rest]) => [Number(k), ...rest]),
+    );
+    expect(types).toEqual(['INTEGER', 'DECIMAL(38,9)', 'DECIMAL(38,9)', 'DECIMAL(38,9)', 'DECIMAL(38,9)', 'DOUBLE', 'DOUBLE']);
+  });
+
+  it('knows NUMERIC arithmetic with INT64: AVG(p * 2 - k) over rows 1, 1, 2 (k = 1) is 5 / 3', async () => {
+    const { rows, types } = await typed('SELECT AVG(p * 2 - k), AVG(-p) FROM ds.prices WHERE k = 1');
+    expect(rows).toEqual([['1.666666667', '-1.333333333']]);
+    expect(types).toEqual(['DECIMAL(38,9)', 'DECIMAL(38,9)']);
+  });
+
+  it('knows NUMERIC literals and CASTs, and AVG OVER a window', async () => {
+    const { rows, types } = await typed("SELECT AVG(CAST(x AS NUMERIC)), AVG(NUMERIC '1.5'), AVG(x) FROM UNNEST([1, 2]) AS x");
+    expect(rows).toEqual([['1.500000000', '1.500000000', 1.5]]);
+    expect(types).toEqual(['DECIMAL(38,9)', 'DECIMAL(38,9)', 'DOUBLE']);
+    const windowed = await typed('SELECT AVG(p) OVER (PARTITION BY k) AS a FROM ds.prices WHERE k = 1');
+    expect(windowed.rows).toEqual([['1.333333333'], ['1.333333333'], ['1.333333333']]);
+    expect(windowed.types).toEqual(['DECIMAL(38,9)']);
+  });
+
+  it('refuses AVG of a NUMERIC whose type is not known while translating', async () => {
+    await expect(typed('SELECT AVG(p * p) FROM ds.prices')).rejects.toThrow('unsupported locally: AVG of a NUMERIC');
   });
 });

@@ -116,6 +116,17 @@ describe('BigQuery semantics of the translated SQL', () => {
     ["JSON_TYPE(JSON '{}')", 'object'],
     ['JSON_TYPE(JSON \'"s"\')', 'string'],
     ["BYTE_LENGTH('é')", '2'],
+    // LENGTH of BYTES counts bytes, of STRING characters (BigQuery's example: 'абвгд' is 5 characters, 10 bytes).
+    ["LENGTH('абвгд')", '5'],
+    ["LENGTH(CAST('абвгд' AS BYTES))", '10'],
+    // STRING <-> BYTES is UTF-8 (a backslash is a byte like any other, not an escape).
+    ["CAST(CAST('абв\\\\x41' AS BYTES) AS STRING)", 'абв\\x41'],
+    ["TO_HEX(CAST('é' AS BYTES))", 'c3a9'],
+    ["SAFE_CAST(b'\\xff' AS STRING)", null],
+    ["BYTE_LENGTH(b'\\x00\\x01')", '2'],
+    ["LENGTH(b'ab')", '2'],
+    ["(SELECT LENGTH(x) FROM UNNEST([b'\\xd0\\xb0\\xd0\\xb1']) AS x)", '4'],
+    ["(SELECT BYTE_LENGTH(x) FROM UNNEST(['абвгд']) AS x)", '10'],
     ["(JSON '{\"a\": [10, 20]}')['a'][1]", '20'],
     ["JSON_QUERY('[1]', '$')[5]", null],
   ])('%s', async (bigquery, expected) => {

@@ -21,7 +21,9 @@ function item(e: Emitter, n: N, scope: Scope): string {
       const left = item(e, n.left, scope);
       const op = n.operator === ',' ? ',' : ` ${kw(n.operator)}`;
       const right = item(e, n.right, scope);
-      const spec = n.specification ? ` ${e.node(n.specification)}` : '';
+      // JOIN / LEFT JOIN UNNEST(...) without ON: BigQuery joins each row to its array's elements (DuckDB needs ON TRUE).
+      const needsOn = n.operator !== ',' && !/CROSS|NATURAL/.test(kw(n.operator)) && /^\(SELECT unnest\(/.test(right);
+      const spec = n.specification ? ` ${e.node(n.specification)}` : needsOn ? ' ON TRUE' : '';
       return `${left}${op} ${right}${spec}`;
     }
     case 'alias':

@@ -12,10 +12,13 @@ import type { Parsed } from './parse';
 import { parseReplaceList } from './parse';
 import { bytesOf } from './literals';
 import { dataTypeOf } from './types';
+import { scopeOf, typeOf, type Scope, type Typer } from './typing';
 
 export interface TranslateOptions {
   /** Called for every table path, e.g. to check the dataset exists. */
   onTable?: (dataset: string | undefined, table: string) => void;
+  /** A table's columns with their BigQuery types (the catalog's schema), to type column references; undefined when unknown. */
+  tableColumns?: Typer['tableColumns'];
 }
 
 /** Nodes written as their children in source order, separated by spaces (keywords as written). */
@@ -76,6 +79,9 @@ export class Emitter {
   /** Names defined by WITH: unqualified references to them are not tables. */
   readonly cteNames = new Set<string>();
   private ids = 0;
+  /** FROM items of the SELECTs being written, innermost last. */
+  private readonly scopes: Scope[] = [];
+  private readonly typer: Typer;
 
   /** A fresh name for a generated subquery alias. */
   nextId(): number {
@@ -85,7 +91,14 @@ export class Emitter {
   constructor(
     readonly parsed: Parsed,
     readonly options: TranslateOptions,
-  ) {}
+  ) {
+    this.typer = { tableColumns: options.tableColumns, ctes: new Map() };
+  }
+
+  /** The DuckDB type of an expression where it is known while translating (see typing.ts), else undefined. */
+  typeOf(n: N): string | undefined {
+    return typeOf(n, this.scopes);
+  }
 
   /** Writes one node. */
   node(n: N): string {
@@ -176,6 +189,16 @@ export class Emitter {
       case 'pivot_expr':
       case 'unpivot_expr':
         throw new UnsupportedLocallyError(n.type === 'pivot_expr' ? 'PIVOT' : 'UNPIVOT');
+      case 'select_stmt': {
+        this.scopes.push(scopeOf(n, this.typer, this.scopes));
+        try {
+          return childrenOf(n)
+            .map((c) => this.node(c))
+            .join(' ');
+        } finally {
+          this.scopes.pop();
+        }
+      }
       case 'variable':
         throw new UnsupportedLocallyError('system variables');
       case 'select_as_value':

@@ -31,25 +31,34 @@ const QUERIES = new Set(['select_stmt', 'compound_select_stmt']);
  * Recent translations by query text, with the tables they read (replayed to onTable, which may
  * refuse): parsing dominates a translation's cost (a few ms), and dashboards repeat their queries.
  */
-const cache = new Map<string, Translation & { tables: [string | undefined, string][] }>();
+const cache = new Map<string, Translation & { tables: [string | undefined, string][]; columns: [string | undefined, string, string][] }>();
 const CACHE_SIZE = 256;
 
 /** Translates one BigQuery query (SELECT or WITH ...) to DuckDB SQL. */
 export function translateQuery(bigQuerySql: string, options: TranslateOptions = {}): Translation {
   const hit = cache.get(bigQuerySql);
-  if (hit) {
+  // A translation that read column types holds while those types do.
+  const columnsOf = (dataset: string | undefined, table: string) => JSON.stringify(options.tableColumns?.(dataset, table) ?? null);
+  if (hit && hit.columns.every(([dataset, table, json]) => columnsOf(dataset, table) === json)) {
     for (const [dataset, table] of hit.tables) options.onTable?.(dataset, table);
     return { sql: hit.sql, parameters: [...hit.parameters] };
   }
   const tables: [string | undefined, string][] = [];
+  const columns: [string | undefined, string, string][] = [];
   const translation = translateFresh(bigQuerySql, {
     onTable: (dataset, table) => {
       tables.push([dataset, table]);
       options.onTable?.(dataset, table);
     },
+    tableColumns: (dataset, table) => {
+      const found = options.tableColumns?.(dataset, table);
+      columns.push([dataset, table, JSON.stringify(found ?? null)]);
+      return found;
+    },
   });
+  cache.delete(bigQuerySql);
   if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-  cache.set(bigQuerySql, { ...translation, parameters: [...translation.parameters], tables });
+  cache.set(bigQuerySql, { ...translation, parameters: [...translation.parameters], tables, columns });
   return translation;
 }
 

@@ -214,6 +214,10 @@ export class LocalBigQueryStore {
           if (!dataset) throw invalidQuery(`Table "${table}" must be qualified with a dataset (e.g. dataset.table).`);
           this.catalog.table(projectId, dataset, table);
         },
+        tableColumns: (dataset, table) => {
+          const meta = dataset && this.catalog.hasTable(dataset, table) ? this.catalog.table(projectId, dataset, table) : undefined;
+          return meta?.type === 'TABLE' ? meta.fields : undefined;
+        },
       }).sql;
     } catch (error) {
       throw queryError(error);
@@ -362,6 +366,11 @@ export class LocalBigQueryStore {
           const ds = dataset ?? defaultDataset;
           if (!ds) throw invalidQuery(`Table "${table}" must be qualified with a dataset (e.g. dataset.table).`);
           this.catalog.table(projectId, ds, table);
+        },
+        tableColumns: (dataset, table) => {
+          const ds = dataset ?? defaultDataset;
+          const meta = ds && this.catalog.hasTable(ds, table) ? this.catalog.table(projectId, ds, table) : undefined;
+          return meta?.type === 'TABLE' ? meta.fields : undefined;
         },
       }));
     } catch (error) {

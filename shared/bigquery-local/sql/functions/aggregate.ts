@@ -27,6 +27,31 @@ const aggregate =
     return `${fn}(${distinct(c)}${c.args.map((_, i) => c.sql(i)).join(', ')})`;
   };
 
+/**
+ * AVG: NUMERIC for NUMERIC (rounded half away from zero to 9 decimal places), FLOAT64 otherwise;
+ * DuckDB's avg is DOUBLE for DECIMAL too. Over NUMERIC the sum is taken exactly in units of 1e-9
+ * (HUGEINT) and divided with integer arithmetic. When the argument's type is not known while
+ * translating, an argument that turns out to be NUMERIC is refused when the query runs.
+ */
+function avg(c: Call): string {
+  arity(c, 1);
+  noExtras(c);
+  const x = c.sql(0);
+  const type = c.e.typeOf(c.args[0]);
+  const over = c.overSql ? ` ${c.overSql}` : '';
+  c.overPlaced = true;
+  if (type?.startsWith('DECIMAL')) {
+    const units = `sum(${distinct(c)}CAST(trunc(${x}) AS HUGEINT) * 1000000000 + CAST((${x} - trunc(${x})) * 1000000000 AS HUGEINT))${over}`;
+    const n = `count(${distinct(c)}${x})${over}`;
+    const quotient = `v -> v.s // v.n + (CASE WHEN 2 * abs(v.s % v.n) >= v.n THEN sign(v.s) ELSE 0 END)`;
+    const text = `(CASE WHEN q < 0 THEN '-' ELSE '' END) || CAST(abs(q) // 1000000000 AS VARCHAR) || '.' || lpad(CAST(abs(q) % 1000000000 AS VARCHAR), 9, '0')`;
+    return `list_transform(list_transform([struct_pack(s := ${units}, n := ${n})], ${quotient}), q -> CAST(${text} AS DECIMAL(38,9)))[1]`;
+  }
+  const plain = `avg(${distinct(c)}${x})${over}`;
+  if (type !== undefined) return plain;
+  return `(CASE WHEN typeof(any_value(${x})${over}) LIKE 'DECIMAL%' THEN error('unsupported locally: AVG of a NUMERIC expression whose type is not known while translating (AVG a NUMERIC column or CAST(... AS NUMERIC))') ELSE ${plain} END)`;
+}
+
 function arrayAgg(c: Call): string {
   arity(c, 1);
   if (c.modifiers?.having) throw new UnsupportedLocallyError('ARRAY_AGG ... HAVING MAX/MIN');
@@ -78,7 +103,7 @@ const windowFn =
 export const AGGREGATE_FUNCTIONS: Record<string, Handler> = {
   COUNT: (c) => (arity(c, 1), noExtras(c), `count(${distinct(c)}${c.sql(0)})`),
   SUM: aggregate('sum'),
-  AVG: aggregate('avg'),
+  AVG: avg,
   MIN: aggregate('min'),
   MAX: aggregate('max'),
   ANY_VALUE: aggregate('any_value'),

@@ -12,6 +12,10 @@ export interface Call {
   modifiers: N | undefined;
   /** Whether the call has an OVER clause. */
   windowed: boolean;
+  /** The OVER clause's DuckDB text, if any. */
+  overSql?: string;
+  /** Set by a handler that wrote the OVER clause itself (after each aggregate of an expression). */
+  overPlaced?: boolean;
   /** DuckDB text of argument i. */
   sql(i: number): string;
 }

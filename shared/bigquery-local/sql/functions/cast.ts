@@ -1,7 +1,7 @@
 /**
  * CAST / SAFE_CAST with BigQuery's conversions where DuckDB's differ: FLOAT64 -> INT64 rounds half
  * away from zero (DuckDB rounds half to even), STRING -> INT64 accepts only integer text ('1.5' is
- * an error, DuckDB rounds it), FLOAT64 -> STRING prints 3.0 as '3'. The source type is not known
+ * an error, DuckDB rounds it), FLOAT64 -> STRING prints 3.0 as '3', STRING <-> BYTES is UTF-8. The source type is not known
  * while translating, so the checks are on typeof(x), which DuckDB folds per column type.
  */
 import { UnsupportedLocallyError } from '../../errors';
@@ -29,8 +29,12 @@ export function convert(x: string, duckType: string, safe: boolean): string {
       `(CASE WHEN ${IS_FLOAT(x)} THEN regexp_replace(CAST(${x} AS VARCHAR), '\\.0$', '')` +
       // NUMERIC prints without trailing zeros: 1.5, not 1.500000000.
       ` WHEN typeof(${x}) LIKE 'DECIMAL%' THEN regexp_replace(regexp_replace(CAST(${x} AS VARCHAR), '(\\.\\d*?)0+$', '\\1'), '\\.$', '')` +
+      // BYTES -> STRING decodes UTF-8 (DuckDB's cast writes \xAA escapes); invalid UTF-8 is an error.
+      ` WHEN typeof(${x}) = 'BLOB' THEN ${safe ? 'try(' : ''}decode(CAST(${x} AS BLOB))${safe ? ')' : ''}` +
       ` ELSE CAST(${x} AS VARCHAR) END)`
     );
+  // STRING -> BYTES encodes UTF-8 (DuckDB's cast reads \xAA escapes and refuses other non-ASCII text).
+  if (duckType === 'BLOB') return `(CASE WHEN typeof(${x}) = 'VARCHAR' THEN encode(CAST(${x} AS VARCHAR)) ELSE ${cast}(${x} AS BLOB) END)`;
   return `${cast}(${x} AS ${duckType})`;
 }
 

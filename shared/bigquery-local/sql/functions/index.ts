@@ -69,9 +69,10 @@ export function emitCall(e: Emitter, n: N): string {
     throw new UnsupportedLocallyError(`${name} with DISTINCT, IGNORE NULLS, ORDER BY or LIMIT`);
   if (n.filter) throw new UnsupportedLocallyError('FILTER clauses');
   const args = argsOf(n);
-  const call: Call = { name, args, e, modifiers, windowed: Boolean(n.over), sql: (i) => e.node(args[i]) };
+  const overSql = n.over ? over(e, n.over) : undefined;
+  const call: Call = { name, args, e, modifiers, windowed: Boolean(n.over), overSql, sql: (i) => e.node(args[i]) };
   const sql = handler(call);
-  const withOver = n.over ? `${sql} ${over(e, n.over)}` : sql;
+  const withOver = overSql && !call.overPlaced ? `${sql} ${overSql}` : sql;
   return safe ? `try(${withOver})` : withOver;
 }
 

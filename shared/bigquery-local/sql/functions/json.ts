@@ -1,7 +1,8 @@
 /**
- * JSON functions. JSON_QUERY / JSON_EXTRACT return JSON for JSON input and STRING for STRING input;
- * the input type is known here only for literals and parameters (STRING), so a column argument gives
- * JSON locally (the same text; the schema type may differ from BigQuery's for STRING columns).
+ * JSON functions. JSON_QUERY / JSON_EXTRACT return JSON for JSON input and STRING for STRING input.
+ * The input's type is not known while translating (a column, a subquery's column), so the result is
+ * the extracted text as VARCHAR in a CASE whose other, never taken, branch is the input itself: DuckDB
+ * types a CASE by its branches, JSON when one is JSON, so the result is JSON exactly when the input is.
  */
 import { UnsupportedLocallyError } from '../../errors';
 import { quoteString } from '../duckdb';
@@ -20,8 +21,8 @@ function path(c: Call, i: number, suffix = ''): string {
   return quoteString(p + suffix);
 }
 
-/** Literal and parameter arguments are STRINGs; anything else is taken as JSON. */
-const isString = (c: Call) => c.args[0].type === 'string_literal' || c.args[0].type === 'parameter';
+/** `text` (VARCHAR, or VARCHAR[] when list) typed as JSON when `input` is JSON and as VARCHAR when it is VARCHAR. */
+const typedLike = (input: string, text: string, list = false) => `(CASE WHEN FALSE THEN ${list ? `[${input}]` : input} ELSE ${text} END)`;
 
 /** JSON_VALUE: NULL for objects and arrays (json_extract_string would return their text). */
 const jsonValue: Handler = (c) => {
@@ -32,8 +33,8 @@ const jsonValue: Handler = (c) => {
 
 const jsonQuery: Handler = (c) => {
   arity(c, 1, 2);
-  const sql = `json_extract(${c.sql(0)}, ${path(c, 1)})`;
-  return isString(c) ? `CAST(${sql} AS VARCHAR)` : sql;
+  const x = c.sql(0);
+  return typedLike(x, `CAST(json_extract(${x}, ${path(c, 1)}) AS VARCHAR)`);
 };
 
 /** Arrays of JSON (or STRING) elements; NULL when the path is not an array. */
@@ -41,7 +42,7 @@ const jsonQueryArray: Handler = (c) => {
   arity(c, 1, 2);
   const x = c.sql(0);
   const elements = `json_extract(${x}, ${path(c, 1, '[*]')})`;
-  return `(CASE WHEN json_type(${x}, ${path(c, 1)}) = 'ARRAY' THEN ${isString(c) ? `CAST(${elements} AS VARCHAR[])` : elements} END)`;
+  return `(CASE WHEN json_type(${x}, ${path(c, 1)}) = 'ARRAY' THEN ${typedLike(x, `CAST(${elements} AS VARCHAR[])`, true)} END)`;
 };
 
 /** Arrays of scalar values as STRINGs. */

@@ -27,13 +27,28 @@ function format(c: Call): string {
   return `printf(${[quoteString(duck), ...c.args.slice(1).map((_, i) => c.sql(i + 1))].join(', ')})`;
 }
 
+/**
+ * LENGTH / BYTE_LENGTH take STRING or BYTES; DuckDB's length and strlen take only VARCHAR and
+ * octet_length only BLOB, so the argument's type picks the function (typeof folds per column type).
+ */
+const lengthOf =
+  (strings: string): Handler =>
+  (c) => {
+    arity(c, 1);
+    const x = c.sql(0);
+    const type = c.args[0].type === 'blob_literal' ? 'BLOB' : c.args[0].type === 'string_literal' ? 'VARCHAR' : c.e.typeOf(c.args[0]);
+    if (type === 'BLOB') return `octet_length(${x})`;
+    if (type === 'VARCHAR') return `${strings}(${x})`;
+    return `(CASE WHEN typeof(${x}) = 'BLOB' THEN octet_length(CAST(${x} AS BLOB)) ELSE ${strings}(CAST(${x} AS VARCHAR)) END)`;
+  };
+
 export const STRING_FUNCTIONS: Record<string, Handler> = {
   CONCAT: (c) => (arity(c, 1, 1000), `(${c.args.map((_, i) => c.sql(i)).join(' || ')})`),
   FORMAT: format,
-  LENGTH: renamed('length', 1),
+  LENGTH: lengthOf('length'),
   CHAR_LENGTH: renamed('length', 1),
   CHARACTER_LENGTH: renamed('length', 1),
-  BYTE_LENGTH: renamed('strlen', 1),
+  BYTE_LENGTH: lengthOf('strlen'),
   // BigQuery's hashes are BYTES; DuckDB's are hex text.
   MD5: (c) => (arity(c, 1), `unhex(md5(${c.sql(0)}))`),
   SHA256: (c) => (arity(c, 1), `unhex(sha256(${c.sql(0)}))`),
