@@ -122,7 +122,7 @@ export async function run(progress: (line: string) => void): Promise<BenchResult
       }
       progress('`mesh query` as a user runs it (a new process)');
       const commandMs = await timed(() =>
-        promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT, 'tools', 'mesh.ts'), 'query', '--json', BIGQUERY_SQL], {
+        promisify(execFile)(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'tools', 'mesh.ts'), 'query', '--json', BIGQUERY_SQL], {
           cwd: ROOT,
           env: { ...process.env, BIGQUERY_EMULATOR_HOST: local.url },
           maxBuffer: 64 * 1024 * 1024,

@@ -4,6 +4,7 @@
  * registers itself on the program; every command reads the same spec (--spec, default mesh.yaml).
  */
 import { Command } from 'commander';
+import { MODULES, loadCommands } from './commands';
 import { describeFailure } from './report-error';
 
 const program = new Command('mesh')
@@ -22,7 +23,6 @@ function subcommandOf(argv: string[]): string | undefined {
 }
 
 async function main(): Promise<void> {
-  const { MODULES, loadCommands } = await import('./commands');
   // A named command loads only its own module; help and unknown commands need them all.
   const named = subcommandOf(process.argv.slice(2));
   const registers = await loadCommands(named && named in MODULES ? [named] : undefined);
