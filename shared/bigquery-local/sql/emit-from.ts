@@ -5,7 +5,8 @@
  */
 import { UnsupportedLocallyError } from '../errors';
 import { quoteIdent } from './duckdb';
-import { pathParts, type Emitter } from './emit';
+import type { Emitter } from './emit';
+import { pathParts } from './node';
 import { kw, type N } from './node';
 
 /** Per FROM clause: the aliases (and bare table names) seen so far, for `t.arr` paths. */

@@ -7,10 +7,10 @@ import { UnsupportedLocallyError } from '../errors';
 import { quoteIdent, quoteString } from './duckdb';
 import { emitFrom } from './emit-from';
 import { emitCall } from './functions';
-import { childrenOf, items, kw, type N } from './node';
+import { childrenOf, items, kw, pathParts, take, type N } from './node';
 import type { Parsed } from './parse';
 import { parseReplaceList } from './parse';
-import { bytesOf } from './literals';
+import { bytesOf, intervalLiteral, typedLiteral } from './literals';
 import { dataTypeOf } from './types';
 import { scopeOf, typeOf, type Scope, type Typer } from './typing';
 
@@ -131,9 +131,9 @@ export class Emitter {
       case 'time_literal':
       case 'numeric_literal':
       case 'json_literal':
-        return this.typedLiteral(n);
+        return typedLiteral(n);
       case 'interval_literal':
-        return this.interval(n);
+        return intervalLiteral(n, (v) => this.node(v));
       case 'select_clause':
         return this.selectClause(n);
       case 'compound_select_stmt':
@@ -223,53 +223,6 @@ export class Emitter {
     const name = text.slice(1).replace(/^`|`$/g, '');
     if (!this.parameters.includes(name)) this.parameters.push(name);
     return `$${name}`;
-  }
-
-  private typedLiteral(n: N): string {
-    const value = String(n.string.value);
-    switch (n.type) {
-      case 'date_literal':
-        return `CAST(${quoteString(value)} AS DATE)`;
-      case 'timestamp_literal':
-        return `CAST(${quoteString(value)} AS TIMESTAMPTZ)`;
-      case 'datetime_literal':
-        return `CAST(${quoteString(value)} AS TIMESTAMP)`;
-      case 'time_literal':
-        return `CAST(${quoteString(value)} AS TIME)`;
-      case 'numeric_literal':
-        if (/^BIG/i.test(String(n.numericKw?.text))) throw new UnsupportedLocallyError('BIGNUMERIC');
-        return `CAST(${quoteString(value)} AS DECIMAL(38,9))`;
-      default:
-        return `CAST(${quoteString(value)} AS JSON)`;
-    }
-  }
-
-  /** INTERVAL n unit: a literal amount is written as a literal interval (see functions/date-time.ts). */
-  interval(n: N): string {
-    const unit = kw(n.unit?.unitKw);
-    const units: Record<string, string> = {
-      MICROSECOND: 'microseconds',
-      MILLISECOND: 'milliseconds',
-      SECOND: 'seconds',
-      MINUTE: 'minutes',
-      HOUR: 'hours',
-      DAY: 'days',
-      WEEK: 'days',
-      MONTH: 'months',
-      QUARTER: 'months',
-      YEAR: 'years',
-    };
-    const factor = unit === 'WEEK' ? 7 : unit === 'QUARTER' ? 3 : 1;
-    if (!units[unit]) throw new UnsupportedLocallyError(`INTERVAL ... ${unit || 'without a single unit'}`);
-    const v = n.value as N;
-    const literal =
-      v.type === 'number_literal'
-        ? Number(v.text)
-        : v.type === 'prefix_op_expr' && v.expr.type === 'number_literal' && kw(v.operator) === '-'
-          ? -Number(v.expr.text)
-          : undefined;
-    if (literal !== undefined && Number.isInteger(literal)) return `INTERVAL '${literal * factor} ${units[unit]}'`;
-    return `to_${units[unit]}(CAST((${this.node(v)}) * ${factor} AS BIGINT))`;
   }
 
   /** Unnamed result columns are f0_, f1_ ... as in BigQuery (DuckDB would name them after the expression). */
@@ -391,20 +344,4 @@ export class Emitter {
     });
     return `struct_pack(${packed.join(', ')})`;
   }
-}
-
-/** Reads and removes a lifted form (parse.ts), so that forms no node claimed can be refused. */
-export function take(map: Map<number, string>, offset: number): string | undefined {
-  const value = map.get(offset);
-  map.delete(offset);
-  return value;
-}
-
-/** The dotted parts of an identifier path, quoted or not. */
-export function pathParts(n: N): string[] {
-  if (n.type === 'identifier') return [String(n.name)];
-  if (n.type === 'bigquery_quoted_member_expr') return pathParts(n.expr);
-  if (n.type === 'member_expr' && n.property.type === 'identifier') return [...pathParts(n.object), String(n.property.name)];
-  if (n.type === 'member_expr' && n.property.type === 'all_columns') return [...pathParts(n.object), '*'];
-  throw new UnsupportedLocallyError(`path ${n.type}`);
 }

@@ -1,4 +1,7 @@
-/** Literal spellings the parser does not decode as BigQuery means them. */
+/** Literal spellings the parser does not decode as BigQuery means them, and typed literals and intervals as DuckDB writes them. */
+import { UnsupportedLocallyError } from '../errors';
+import { quoteString } from './duckdb';
+import { kw, type N } from './node';
 
 /** A BYTES literal's bytes from its source text: \\xHH and octal escapes are single bytes (the parser would UTF-8 encode them). */
 export function bytesOf(text: string): Buffer {
@@ -24,4 +27,52 @@ export function bytesOf(text: string): Buffer {
     else throw new SyntaxError(`unsupported escape \\${e} in BYTES literal`);
   }
   return Buffer.from(out);
+}
+
+/** DATE / TIMESTAMP / DATETIME / TIME / NUMERIC / JSON '...' literals, cast to their DuckDB types. */
+export function typedLiteral(n: N): string {
+  const value = String(n.string.value);
+  switch (n.type) {
+    case 'date_literal':
+      return `CAST(${quoteString(value)} AS DATE)`;
+    case 'timestamp_literal':
+      return `CAST(${quoteString(value)} AS TIMESTAMPTZ)`;
+    case 'datetime_literal':
+      return `CAST(${quoteString(value)} AS TIMESTAMP)`;
+    case 'time_literal':
+      return `CAST(${quoteString(value)} AS TIME)`;
+    case 'numeric_literal':
+      if (/^BIG/i.test(String(n.numericKw?.text))) throw new UnsupportedLocallyError('BIGNUMERIC');
+      return `CAST(${quoteString(value)} AS DECIMAL(38,9))`;
+    default:
+      return `CAST(${quoteString(value)} AS JSON)`;
+  }
+}
+
+/** INTERVAL n unit: a literal amount is written as a literal interval (see functions/date-time.ts). */
+export function intervalLiteral(n: N, emit: (expr: N) => string): string {
+  const unit = kw(n.unit?.unitKw);
+  const units: Record<string, string> = {
+    MICROSECOND: 'microseconds',
+    MILLISECOND: 'milliseconds',
+    SECOND: 'seconds',
+    MINUTE: 'minutes',
+    HOUR: 'hours',
+    DAY: 'days',
+    WEEK: 'days',
+    MONTH: 'months',
+    QUARTER: 'months',
+    YEAR: 'years',
+  };
+  const factor = unit === 'WEEK' ? 7 : unit === 'QUARTER' ? 3 : 1;
+  if (!units[unit]) throw new UnsupportedLocallyError(`INTERVAL ... ${unit || 'without a single unit'}`);
+  const v = n.value as N;
+  const literal =
+    v.type === 'number_literal'
+      ? Number(v.text)
+      : v.type === 'prefix_op_expr' && v.expr.type === 'number_literal' && kw(v.operator) === '-'
+        ? -Number(v.expr.text)
+        : undefined;
+  if (literal !== undefined && Number.isInteger(literal)) return `INTERVAL '${literal * factor} ${units[unit]}'`;
+  return `to_${units[unit]}(CAST((${emit(v)}) * ${factor} AS BIGINT))`;
 }

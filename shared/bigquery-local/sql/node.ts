@@ -1,3 +1,4 @@
+import { UnsupportedLocallyError } from '../errors';
 /** The loose view of sql-parser-cst nodes the emitter walks (the library's union types are too wide to narrow usefully here). */
 export interface N {
   type: string;
@@ -31,4 +32,20 @@ export function argsOf(call: N): N[] {
   const inner = call.args?.expr as N | undefined;
   if (!inner) return [];
   return inner.type === 'func_args' ? items(inner.args) : items(inner);
+}
+
+/** Reads and removes a lifted form (parse.ts), so that forms no node claimed can be refused. */
+export function take(map: Map<number, string>, offset: number): string | undefined {
+  const value = map.get(offset);
+  map.delete(offset);
+  return value;
+}
+
+/** The dotted parts of an identifier path, quoted or not. */
+export function pathParts(n: N): string[] {
+  if (n.type === 'identifier') return [String(n.name)];
+  if (n.type === 'bigquery_quoted_member_expr') return pathParts(n.expr);
+  if (n.type === 'member_expr' && n.property.type === 'identifier') return [...pathParts(n.object), String(n.property.name)];
+  if (n.type === 'member_expr' && n.property.type === 'all_columns') return [...pathParts(n.object), '*'];
+  throw new UnsupportedLocallyError(`path ${n.type}`);
 }

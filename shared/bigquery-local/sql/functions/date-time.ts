@@ -5,7 +5,8 @@
  */
 import { UnsupportedLocallyError } from '../../errors';
 import { quoteString } from '../duckdb';
-import { take, type Emitter } from '../emit';
+import type { Emitter } from '../emit';
+import { take } from '../node';
 import { kw, type N } from '../node';
 import { arity, literalString, partOf, type Call, type Handler } from './call';
 
