@@ -120,6 +120,14 @@ export function parseTimestampMicros(text: string, allowZone = true): bigint | u
   return micros;
 }
 
+/** HH:MM[:SS[.ffffff]] as its parts and microseconds since midnight, ranges unchecked; undefined when malformed. */
+export function parseTimeOfDay(text: string): { hours: number; minutes: number; seconds: number; micros: bigint } | undefined {
+  const m = /^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?$/.exec(text.trim());
+  if (!m) return undefined;
+  const [hours, minutes, seconds] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+  return { hours, minutes, seconds, micros: BigInt(hours * 3600 + minutes * 60 + seconds) * 1_000_000n + BigInt(((m[4] ?? '') + '000000').slice(0, 6)) };
+}
+
 function invalid(field: TableField, kind: string, value: unknown): CellError {
   const shown = typeof value === 'string' ? value : JSON.stringify(value);
   return { location: field.name, message: `Cannot convert value to ${kind} (bad value): ${shown} (field ${field.name}).` };
@@ -184,11 +192,9 @@ export function coerceCell(field: TableField, value: unknown): Cell | CellError 
       return new DuckDBDateValue(Number(micros / 86_400_000_000n));
     }
     case 'TIME': {
-      const m = typeof value === 'string' ? /^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?$/.exec(value.trim()) : null;
-      if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || Number(m[3] ?? 0) > 59) return invalid(field, 'time', value);
-      return new DuckDBTimeValue(
-        BigInt(Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3] ?? 0)) * 1_000_000n + BigInt(((m[4] ?? '') + '000000').slice(0, 6)),
-      );
+      const time = typeof value === 'string' ? parseTimeOfDay(value) : undefined;
+      if (!time || time.hours > 23 || time.minutes > 59 || time.seconds > 59) return invalid(field, 'time', value);
+      return new DuckDBTimeValue(time.micros);
     }
     case 'JSON':
       // On the wire a JSON column is JSON-encoded text; other JSON values are taken as they are.

@@ -30,7 +30,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { invalidQuery } from '../errors';
-import { parseTimestampMicros } from '../values';
+import { parseTimeOfDay, parseTimestampMicros } from '../values';
 import { scaledDecimal } from '../values/nested';
 
 export interface QueryParameterType {
@@ -143,11 +143,9 @@ export function parameterDuckValue(t: QueryParameterType | undefined, v: QueryPa
       return new DuckDBDateValue(Number(micros / 86_400_000_000n));
     }
     case 'TIME': {
-      const m = /^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?$/.exec(value.trim());
-      if (!m) throw bad();
-      return new DuckDBTimeValue(
-        BigInt(Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3] ?? 0)) * 1_000_000n + BigInt(((m[4] ?? '') + '000000').slice(0, 6)),
-      );
+      const time = parseTimeOfDay(value);
+      if (!time) throw bad();
+      return new DuckDBTimeValue(time.micros);
     }
     case 'STRING':
     case 'JSON':

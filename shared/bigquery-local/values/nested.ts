@@ -81,8 +81,11 @@ export function scaledDecimal(text: string): bigint {
  * "Array cannot have a null element; error in writing field <name>"), or undefined.
  */
 export function nullElementField(fields: ResultField[], rows: DuckDBValue[][]): string | undefined {
+  // Only arrays and records can hold an array: a result of scalars is not walked cell by cell.
+  const nested = fields.flatMap((field, k) => (field.mode === 'REPEATED' || field.type === 'RECORD' ? [k] : []));
+  if (!nested.length) return undefined;
   for (const row of rows) {
-    for (let k = 0; k < fields.length; k++) {
+    for (const k of nested) {
       const found = nullElementIn(fields[k], row[k]);
       if (found) return found;
     }
