@@ -39,6 +39,11 @@ export interface UnaryPullerOptions {
   /** Called once per message pulled; the message holds a slot until it is acked or nacked. */
   onMessage(message: PulledMessage): void;
   /**
+   * Least time between the starts of two Pulls, unless the last one came back full and half the slots
+   * are free (a backlog being drained). Default MIN_PULL_INTERVAL_MS (50 ms): see there.
+   */
+  minPullIntervalMs?: number;
+  /**
    * Told how each Pull went; waits out PERMISSION_DENIED / NOT_FOUND / UNAVAILABLE with its own
    * backoff, and the puller is not ready while it waits (PullConsumer). Default none: every failed
    * Pull backs off 200 ms..5 s.
@@ -71,6 +76,8 @@ export class UnaryPuller {
   private slotFreed?: () => void;
   private pullCount = 0;
   private lastPullAt?: number;
+  private lastPullStartedAt = 0;
+  private lastPullFull = false;
   /** Aborted by stopPulling(): ends a backoff wait at once, so shutdown never waits one out. Renewed by resumePulling(). */
   private stopped = new AbortController();
 
@@ -163,11 +170,20 @@ export class UnaryPuller {
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         continue;
       }
+      const { access, maxInFlight } = this.options;
+      if (!(this.lastPullFull && maxInFlight - this.inFlightCount >= maxInFlight / 2)) {
+        const waitMs = this.lastPullStartedAt + (this.options.minPullIntervalMs ?? MIN_PULL_INTERVAL_MS) - Date.now();
+        if (waitMs > 0) {
+          await this.pause(waitMs);
+          continue;
+        }
+      }
       let received: ReceivedMessage[];
-      const { access } = this.options;
       if (access && !access.isOpen) access.attempting();
+      const asked = maxInFlight - this.inFlightCount;
+      this.lastPullStartedAt = Date.now();
       try {
-        received = await this.rpc!.pull(this.options.maxInFlight - this.inFlightCount).finally(() => {
+        received = await this.rpc!.pull(asked).finally(() => {
           this.pullCount++;
           this.lastPullAt = Date.now();
         });
@@ -193,6 +209,7 @@ export class UnaryPuller {
         await this.pause(backoffMs);
         continue;
       }
+      this.lastPullFull = received.length >= asked;
       // Also when stopPulling() came meanwhile: sending these back unhandled could reorder their keys (see close()).
       for (const r of received) this.dispatch(r);
       // The emulator answers at once (subscriber-rpc.ts): when empty, ask again after 25 ms doubling
@@ -244,6 +261,16 @@ export class UnaryPuller {
     wake?.();
   }
 }
+
+/**
+ * Pulls are spaced (UnaryPullerOptions.minPullIntervalMs) because each costs the emulator work that
+ * grows with what it has seen, not with what it returns: on an ordered subscription its Pull walks
+ * every ordering key it has ever held (OrderedMessageBacklog.getAllBacklogsForPull, the top of a JFR
+ * profile of the emulator under the mesh's load: docs/performance.md). Pulling as soon as one slot
+ * frees made one Pull per message under load; spaced, a Pull brings what arrived meanwhile. 50 ms
+ * bounds a puller to 20 Pulls a second and adds at most 50 ms to a message's wait.
+ */
+export const MIN_PULL_INTERVAL_MS = 50;
 
 /** Wait after an empty Pull: from this, doubling ... */
 const IDLE_MIN_MS = 25;

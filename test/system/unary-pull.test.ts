@@ -128,6 +128,65 @@ it('sends what is still out back at close, so it is redelivered at once rather t
   expect(Date.now() - start).toBeLessThan(8_000); // well before the first puller's 60 s lease
 });
 
+it('spaces its Pulls (one per minPullIntervalMs for a trickle) but drains a backlog in back-to-back full Pulls', async () => {
+  // Each Pull costs the emulator work that grows with what it has seen (unary-pull.ts MIN_PULL_INTERVAL_MS),
+  // so a trickle must not cost a Pull per message.
+  const trickle: string[] = [];
+  const spaced = new UnaryPuller({
+    pubsub,
+    subscription: 'worker-clicks',
+    maxInFlight: 10,
+    leaseSeconds: 10,
+    minPullIntervalMs: 300,
+    log,
+    onMessage: (m) => {
+      trickle.push(m.incoming.messageId);
+      m.ack();
+    },
+  });
+  await spaced.start();
+  const started = Date.now();
+  try {
+    for (let i = 0; i < 30; i++) {
+      await publishClicks(1);
+      await sleep(20);
+    }
+    await eventually(() => (trickle.length >= 30 ? true : undefined), 15_000, 'the trickle pulled');
+  } finally {
+    await spaced.stopPulling();
+  }
+  const pulls = spaced.pullsAnswered.count;
+  // At most one Pull per 300 ms (plus the one in flight at the end); a Pull per message would be ~30.
+  expect(pulls).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / 300) + 1);
+  expect(pulls).toBeLessThan(20);
+  await spaced.close();
+
+  // A backlog: a Pull that comes back full with half the slots free again is followed at once,
+  // well inside the 5 s interval.
+  await publishClicks(100);
+  const drained: string[] = [];
+  const draining = new UnaryPuller({
+    pubsub,
+    subscription: 'worker-clicks',
+    maxInFlight: 25,
+    leaseSeconds: 10,
+    minPullIntervalMs: 5000,
+    log,
+    onMessage: (m) => {
+      drained.push(m.incoming.messageId);
+      m.ack();
+    },
+  });
+  const drainStarted = Date.now();
+  await draining.start();
+  try {
+    await eventually(() => (drained.length >= 100 ? true : undefined), 15_000, 'the backlog pulled');
+  } finally {
+    await draining.close();
+  }
+  expect(Date.now() - drainStarted).toBeLessThan(4500);
+}, 60_000);
+
 it('reports an exactly-once ack Pub/Sub refuses (an expired ack id) as AckFailedError', async () => {
   await publishClicks(1);
   const pulled: PulledMessage[] = [];
