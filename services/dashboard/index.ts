@@ -4,7 +4,7 @@
  * dashboardOptionsFromEnv) and stops it gracefully on SIGTERM.
  *
  *   MESH_VERIFY_PUSH_AUTH=false PUBSUB_EMULATOR_HOST=127.0.0.1:8085 FIRESTORE_EMULATOR_HOST=127.0.0.1:8086 \
- *     node --import tsx services/dashboard/index.ts
+ *     node --require tsx/cjs services/dashboard/index.ts
  */
 import { firestoreFromEnv, runServiceFromEnv } from '../../shared/consumer';
 import { createDashboardApp, dashboardOptionsFromEnv } from './app';

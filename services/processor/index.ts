@@ -3,7 +3,7 @@
  * FIRESTORE_EMULATOR_HOST) and stops it gracefully on SIGTERM.
  *
  *   MESH_VERIFY_PUSH_AUTH=false PUBSUB_EMULATOR_HOST=127.0.0.1:8085 FIRESTORE_EMULATOR_HOST=127.0.0.1:8086 \
- *     node --import tsx services/processor/index.ts
+ *     node --require tsx/cjs services/processor/index.ts
  */
 import { firestoreFromEnv, runServiceFromEnv } from '../../shared/consumer';
 import { createProcessorApp } from './app';

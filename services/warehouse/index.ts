@@ -13,7 +13,7 @@
  *                              the service waits, /readyz 503, until they exist with the spec's columns)
  *
  *   PUBSUB_EMULATOR_HOST=127.0.0.1:8085 BIGQUERY_EMULATOR_HOST=http://127.0.0.1:9050 \
- *     node --import tsx services/warehouse/index.ts
+ *     node --require tsx/cjs services/warehouse/index.ts
  */
 import { runServiceFromEnv } from '../../shared/consumer';
 import { createWarehouseApp } from './app';

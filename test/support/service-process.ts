@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { eventually } from './emulators';
 import { REPO_ROOT } from './specs';
+import { TYPESCRIPT_NODE_ARGS } from '../../shared/local/services';
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -20,8 +21,8 @@ const children: ChildProcess[] = [];
 
 /** Starts `services/<service>/index.ts` with process.env plus `env`. */
 export function startServiceProcess(service: string, env: NodeJS.ProcessEnv): ServiceProcess {
-  // node --import tsx, not npx: npx would take the signals (SIGTERM) meant for the service.
-  const child = spawn(process.execPath, ['--import', 'tsx', `services/${service}/index.ts`], {
+  // node itself, not npx: npx would take the signals (SIGTERM) meant for the service.
+  const child = spawn(process.execPath, [...TYPESCRIPT_NODE_ARGS, `services/${service}/index.ts`], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
