@@ -33,18 +33,6 @@ export interface EmulatorProcessOptions {
   stopGraceMs?: number;
 }
 
-/**
- * MESH_LOCAL_NICE: the niceness the local mesh's emulators and services start with (`mesh up` and
- * the mesh bench set 10; default 0, as tests run them). Under load the mesh takes every core, and an
- * operator's `mesh status`, a new node process, waited its turn behind a dozen busy threads: 4.5 s
- * at 100 events/s (npm run bench -- mesh). Niced, the mesh still gets every cycle nobody else wants.
- */
-export function localNice(env: NodeJS.ProcessEnv = process.env): number {
-  const value = Number(env.MESH_LOCAL_NICE ?? 0);
-  if (!Number.isInteger(value) || value < 0 || value > 19) throw new UserError(`MESH_LOCAL_NICE "${env.MESH_LOCAL_NICE}" must be a whole number from 0 to 19`);
-  return process.platform === 'win32' ? 0 : value;
-}
-
 export class EmulatorStartError extends UserError {
   override readonly name: string = 'EmulatorStartError';
 }
@@ -110,10 +98,7 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions): Pro
   const log = fs.openSync(logFile, 'a');
   // The file may hold earlier runs' lines: start-up checks read only what this run writes.
   const logStart = fs.fstatSync(log).size;
-  const nice = localNice();
-  // `nice` execs the command: the pid and process group stay the command's own.
-  const [command, args] = nice ? ['nice', ['-n', String(nice), options.command, ...options.args]] : [options.command, options.args];
-  const child = spawn(command, args, {
+  const child = spawn(options.command, options.args, {
     detached: true,
     cwd: options.cwd,
     stdio: ['ignore', log, log],

@@ -15,8 +15,6 @@ export function register(program: Command): void {
     .addOption(pushOption())
     .action(async (options: { fresh?: boolean; services: boolean; push: LocalPush }) => {
       const spec = loadSpec(program.opts().spec);
-      // The mesh runs niced, so the operator's commands answer while it is busy (shared/emulators/process.ts).
-      process.env.MESH_LOCAL_NICE ??= '10';
       const mesh = await startLocalMesh(spec, {
         fresh: options.fresh,
         services: options.services,
