@@ -25,7 +25,7 @@ import { canaryPullsOf, drainPulls, pullsOf, type PullTransport } from './pull';
 import type { CanaryRuntime } from '../canary/runtime';
 import type { OpenRetryOptions } from './subscription-access';
 import { createPushListener, type PushRoute } from './push';
-import { ServiceStats } from './stats';
+import { memorySnapshot, ServiceStats } from './stats';
 import { errorResponder, withTimeout } from './service-support';
 import type { Handlers } from './types';
 
@@ -282,7 +282,7 @@ export function createMeshService(options: MeshServiceOptions): MeshService {
   });
   if (options.canary) stats.addSection('canary', () => options.canary!.snapshot());
   app.get('/stats', (_req, res) => {
-    res.json(stats.snapshot());
+    res.json({ ...stats.snapshot(), memory: memorySnapshot() });
   });
   // Acked message ids after a cursor, for the local health monitor (shared/health/local.ts):
   // GET /stats/acks?consumer=<name>&after=<seq>[&limit=<n>] -> {consumer, instance, ids, next, missed}.

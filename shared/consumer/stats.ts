@@ -25,6 +25,22 @@ export interface StatsSnapshot {
   latency?: Record<string, LatencySummary>;
   /** What the service adds of its own (e.g. the processor's `anomalies`); absent when it adds nothing. */
   sections?: Record<string, unknown>;
+  /** The process's memory when read (GET /stats adds it): RSS against what the V8 heap holds. */
+  memory?: MemorySnapshot;
+}
+
+export interface MemorySnapshot {
+  rssBytes: number;
+  /** Live JavaScript objects, and what V8 has reserved for them. */
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  /** Buffers and other memory outside the V8 heap that JavaScript objects hold. */
+  externalBytes: number;
+}
+
+export function memorySnapshot(): MemorySnapshot {
+  const m = process.memoryUsage();
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external };
 }
 
 /** Default capacity of each consumer's AckLog. */

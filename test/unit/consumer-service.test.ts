@@ -110,6 +110,13 @@ describe('health, readiness and stats', () => {
       },
       // Publish-to-effect latency of the one event handled with an effect (not of the dead letter).
       latency: { 'svc-analytics': expect.objectContaining({ count: 1, windowMs: 60_000 }) as unknown },
+      // The process's memory as read: RSS, and the part of it the V8 heap holds.
+      memory: {
+        rssBytes: expect.any(Number) as unknown,
+        heapUsedBytes: expect.any(Number) as unknown,
+        heapTotalBytes: expect.any(Number) as unknown,
+        externalBytes: expect.any(Number) as unknown,
+      },
     });
   });
 
