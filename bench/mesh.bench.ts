@@ -336,7 +336,8 @@ function results(
     out.push({
       name: `${name} under load`,
       baseline: `${GOAL_STATUS_MS / 1000} s (issue 24's goal)`,
-      ratio: Number.isFinite(slowest) && slowest > 0 ? GOAL_STATUS_MS / slowest : 0,
+      // At most 1: an answer well inside the goal is the goal met, and 20 ms against 80 ms is noise, not a regression.
+      ratio: Number.isFinite(slowest) && slowest > 0 ? Math.min(1, GOAL_STATUS_MS / slowest) : 0,
       goal: 1,
       detail: `slowest answer mid-step over the rates sustained: ${ms(slowest)}. Per step: ${steps.map((s) => `${s.rate}/s ${ms(of(s))}`).join(', ')}`,
     });
