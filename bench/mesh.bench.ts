@@ -20,7 +20,7 @@
  *
  *   BENCH_MESH_RATES            rates to try, in order (default 100,200,300,400,500,750,1000,1250,1500)
  *   BENCH_MESH_STEP_SECONDS     each step's length (default 60, as the issue asks)
- *   BENCH_MESH_LATENCY_SECONDS  the half-rate latency phase (default 60: the /stats window)
+ *   BENCH_MESH_LATENCY_SECONDS  the half-rate latency phase (default 75: the 60 s /stats window after a warm-up)
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';

@@ -56,6 +56,19 @@ beforeEach(() => {
   logLines.length = 0;
 });
 
+/** A puller on worker-clicks that acks each message at once and records its id in `into`. */
+const ackingPuller = (into: string[], options: { maxInFlight: number; leaseSeconds: number; minPullIntervalMs?: number }) =>
+  new UnaryPuller({
+    pubsub,
+    subscription: 'worker-clicks',
+    log,
+    ...options,
+    onMessage: (m) => {
+      into.push(m.incoming.messageId);
+      m.ack();
+    },
+  });
+
 /** Publishes n clicks; returns their message ids. */
 const publishClicks = async (n: number) =>
   (await Promise.all(Array.from({ length: n }, (_, i) => publisher.publish('analytics', 'click', { userId: `u-${i}` })))).map((p) => p.messageId);
@@ -106,17 +119,7 @@ it('sends what is still out back at close, so it is redelivered at once rather t
   await first.close();
 
   const again: string[] = [];
-  const second = new UnaryPuller({
-    pubsub,
-    subscription: 'worker-clicks',
-    maxInFlight: 5,
-    leaseSeconds: 10,
-    log,
-    onMessage: (m) => {
-      again.push(m.incoming.messageId);
-      m.ack();
-    },
-  });
+  const second = ackingPuller(again, { maxInFlight: 5, leaseSeconds: 10 });
   const start = Date.now();
   await second.start();
   try {
@@ -132,18 +135,7 @@ it('spaces its Pulls (one per minPullIntervalMs for a trickle) but drains a back
   // Each Pull costs the emulator work that grows with what it has seen (unary-pull.ts MIN_PULL_INTERVAL_MS),
   // so a trickle must not cost a Pull per message.
   const trickle: string[] = [];
-  const spaced = new UnaryPuller({
-    pubsub,
-    subscription: 'worker-clicks',
-    maxInFlight: 10,
-    leaseSeconds: 10,
-    minPullIntervalMs: 300,
-    log,
-    onMessage: (m) => {
-      trickle.push(m.incoming.messageId);
-      m.ack();
-    },
-  });
+  const spaced = ackingPuller(trickle, { maxInFlight: 10, leaseSeconds: 10, minPullIntervalMs: 300 });
   await spaced.start();
   const started = Date.now();
   try {
@@ -165,18 +157,7 @@ it('spaces its Pulls (one per minPullIntervalMs for a trickle) but drains a back
   // well inside the 5 s interval.
   await publishClicks(100);
   const drained: string[] = [];
-  const draining = new UnaryPuller({
-    pubsub,
-    subscription: 'worker-clicks',
-    maxInFlight: 25,
-    leaseSeconds: 10,
-    minPullIntervalMs: 5000,
-    log,
-    onMessage: (m) => {
-      drained.push(m.incoming.messageId);
-      m.ack();
-    },
-  });
+  const draining = ackingPuller(drained, { maxInFlight: 25, leaseSeconds: 10, minPullIntervalMs: 5000 });
   const drainStarted = Date.now();
   await draining.start();
   try {
