@@ -40,7 +40,7 @@ export interface UnaryPullerOptions {
   onMessage(message: PulledMessage): void;
   /**
    * Least time between the starts of two Pulls, unless the last one came back full and half the slots
-   * are free (a backlog being drained). Default MIN_PULL_INTERVAL_MS (50 ms): see there.
+   * are free (a backlog being drained; "full": BACKLOG_PULL_SIZE). Default MIN_PULL_INTERVAL_MS (50 ms): see there.
    */
   minPullIntervalMs?: number;
   /**
@@ -209,7 +209,9 @@ export class UnaryPuller {
         await this.pause(backoffMs);
         continue;
       }
-      this.lastPullFull = received.length >= asked;
+      // The emulator returns at most about 100 per Pull however many are asked for, so a Pull that
+      // brought BACKLOG_PULL_SIZE found a backlog even when it is short of `asked`.
+      this.lastPullFull = received.length >= Math.min(asked, BACKLOG_PULL_SIZE);
       // Also when stopPulling() came meanwhile: sending these back unhandled could reorder their keys (see close()).
       for (const r of received) this.dispatch(r);
       // The emulator answers at once (subscriber-rpc.ts): when empty, ask again after 25 ms doubling
@@ -271,6 +273,14 @@ export class UnaryPuller {
  * bounds a puller to 20 Pulls a second and adds at most 50 ms to a message's wait.
  */
 export const MIN_PULL_INTERVAL_MS = 50;
+
+/**
+ * A Pull that brings this many (or all it asked for) found a backlog: the next goes out at once.
+ * Not "all it asked for" alone: with that rule a warehouse consumer (5,000 slots) waited 50 ms after
+ * each ~100-message Pull, and `npm run bench -- pull-transport` drained an unordered backlog at
+ * 2,022 msg/s; with 20, at 16,397 msg/s (1.93x StreamingPull; 50 gave 12,069, one run each).
+ */
+export const BACKLOG_PULL_SIZE = 20;
 
 /** Wait after an empty Pull: from this, doubling ... */
 const IDLE_MIN_MS = 25;
