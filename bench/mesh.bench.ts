@@ -36,6 +36,7 @@ import { groupUsage } from '../tools/faults/memory';
 import { runLoad, type LoadRunReport } from '../tools/load/run';
 import { DEFAULT_MIX } from '../tools/load/traffic';
 import { groupCpuSeconds, ownCpuSeconds } from './cpu';
+import { slope } from './trend';
 import type { BenchResult } from './types';
 
 const RATES = (process.env.BENCH_MESH_RATES ?? '100,200,300,400,500,750,1000,1250,1500').split(',').map(Number);
@@ -215,16 +216,6 @@ export async function run(progress: (line: string) => void = () => undefined): P
       await sleep(1000);
     }
   }
-}
-
-/** Least-squares slope of y over x. */
-function slope(points: [number, number][]): number {
-  const n = points.length;
-  const mx = points.reduce((a, [x]) => a + x, 0) / n;
-  const my = points.reduce((a, [, y]) => a + y, 0) / n;
-  const sxy = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
-  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
-  return sxx ? sxy / sxx : 0;
 }
 
 interface MeasuredConsumer {

@@ -4,6 +4,8 @@
  * they are mostly warm-up. Sizes a user set in the environment win.
  */
 export const SMOKE_ENV: Record<string, string> = {
+  BENCH_CEILING_RATES: '50',
+  BENCH_CEILING_STEP_SECONDS: '4',
   BENCH_CONSUMER_ROUNDS: '1',
   BENCH_CONSUMER_PUSH_MS: '300',
   BENCH_CONSUMER_PROCESSOR_MS: '300',
