@@ -3,6 +3,7 @@
  * /stats/acks (the local health monitor matches them against what was published). Plain numbers
  * and one array slot per ack: cheap enough for the hot path.
  */
+import { getHeapStatistics } from 'node:v8';
 import { LatencyRecorder, type LatencySummary } from './latency';
 
 export interface ConsumerCounters {
@@ -36,11 +37,14 @@ export interface MemorySnapshot {
   heapTotalBytes: number;
   /** Buffers and other memory outside the V8 heap that JavaScript objects hold. */
   externalBytes: number;
+  /** The most the V8 heap may grow to (sized from the machine's or container's memory, or --max-old-space-size). */
+  heapLimitBytes: number;
 }
 
 export function memorySnapshot(): MemorySnapshot {
   const m = process.memoryUsage();
-  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external };
+  const heapLimitBytes = getHeapStatistics().heap_size_limit;
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, heapLimitBytes };
 }
 
 /** Default capacity of each consumer's AckLog. */

@@ -14,7 +14,7 @@ import { tail } from '../emulators/process';
 import { UserError } from '../errors';
 import type { ConsumerSpec, MeshSpec } from '../spec/types';
 import { localFirestoreHost, localPubsubHost } from './connect';
-import { localServiceEnv, REPO_ROOT, serviceEntry, TYPESCRIPT_NODE_ARGS } from './services';
+import { LOCAL_SERVICE_NODE_ARGS, localServiceEnv, REPO_ROOT, serviceEntry } from './services';
 
 export interface CanaryInstance {
   pid: number;
@@ -35,7 +35,7 @@ export async function startCanaryInstance(spec: MeshSpec, consumer: ConsumerSpec
   const logFile = path.join(logDir, `${consumer.name}-canary.log`);
   const log = fs.openSync(logFile, 'a');
   const endpoints = { pubsubHost: localPubsubHost(spec), firestoreHost: localFirestoreHost(spec), bigqueryUrl: localBigQueryUrl(spec) };
-  const child = spawn(process.execPath, [...TYPESCRIPT_NODE_ARGS, entry], {
+  const child = spawn(process.execPath, [...LOCAL_SERVICE_NODE_ARGS, entry], {
     cwd: REPO_ROOT,
     detached: true,
     stdio: ['ignore', log, log],

@@ -12,6 +12,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { startLocalMesh, type LocalMesh } from '../../shared/local';
+import { LOCAL_SERVICE_HEAP_MIB } from '../../shared/local/services';
+import type { StatsSnapshot } from '../../shared/consumer/stats';
 import { loadSpec, type MeshSpec } from '../../shared/spec';
 import { sweepHold } from '../../tools/smoke/holds';
 import { SMOKE_RUN_ATTRIBUTE } from '../../tools/smoke/mix';
@@ -40,6 +42,16 @@ afterAll(async () => {
 });
 
 const summary = (report: SmokeReport) => report.checks.map((c) => `${c.ok ? 'pass' : 'FAIL'} ${c.id}: expected ${c.expected}; seen ${c.seen}`).join('\n');
+
+it("runs each service with a heap sized for its instance, not for this machine's RAM (shared/local/services.ts)", async () => {
+  for (const [service, url] of Object.entries(mesh.serviceUrls)) {
+    const stats = (await (await fetch(`${url}/stats`)).json()) as StatsSnapshot;
+    const limitMib = stats.memory!.heapLimitBytes / 2 ** 20;
+    // The old-space limit plus V8's young generation; without the flag this machine gives ~4 GiB.
+    expect({ service, limitOver: limitMib >= LOCAL_SERVICE_HEAP_MIB }).toEqual({ service, limitOver: true });
+    expect({ service, limitUnder: limitMib < 256 }).toEqual({ service, limitUnder: true });
+  }
+});
 
 it('passes on a healthy mesh: every consumer handled the run, each check green', async () => {
   const progress: string[] = [];

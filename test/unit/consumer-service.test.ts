@@ -116,6 +116,7 @@ describe('health, readiness and stats', () => {
         heapUsedBytes: expect.any(Number) as unknown,
         heapTotalBytes: expect.any(Number) as unknown,
         externalBytes: expect.any(Number) as unknown,
+        heapLimitBytes: expect.any(Number) as unknown,
       },
     });
   });
