@@ -26,7 +26,7 @@ import { loadSpec } from '../shared/spec';
 import { runLoad, type LoadRunReport } from '../tools/load/run';
 import { DEFAULT_MIX } from '../tools/load/traffic';
 import { groupCpuSeconds, ownCpuSeconds } from './cpu';
-import { slope } from './trend';
+import { GROWTH_SECONDS, secondHalfGrowth } from './trend';
 import type { BenchResult } from './types';
 
 const RATES = (process.env.BENCH_CEILING_RATES ?? '250,500,750,1000,1500').split(',').map(Number);
@@ -34,8 +34,6 @@ const STEP_SECONDS = Number(process.env.BENCH_CEILING_STEP_SECONDS ?? 30);
 const GOAL_RATE = 1000;
 /** What one Pull asks for: more than the emulator returns per Pull (~100), so a backlog drains back to back. */
 const PULL_SIZE = 1000;
-/** Backlog growth allowed over a step's second half, in seconds of the topic's traffic (as the mesh bench). */
-const GROWTH_SECONDS = 2;
 /** After the sender stops, every subscription must be empty within this, or the step was not sustained. */
 const SETTLE_MS = 10_000;
 const DRAIN_TIMEOUT_MS = 120_000;
@@ -192,13 +190,10 @@ export async function run(progress: (line: string) => void = () => undefined): P
     function judge(load: LoadRunReport, samples: { at: number; backlog: number[] }[]): string[] {
       const behind: string[] = [];
       if (!load.reached) behind.push(`the sender: ${load.shortfall}`);
-      const secondHalf = samples.filter((s) => s.at >= (STEP_SECONDS * 1000) / 2);
-      if (secondHalf.length < 3) return behind;
-      const seconds = (secondHalf[secondHalf.length - 1].at - secondHalf[0].at) / 1000;
       drains.forEach((d, i) => {
         const topicRate = Math.max(1, (load.ackedByTopic[d.topic] ?? 0) / STEP_SECONDS);
-        const growth = Math.round(slope(secondHalf.map((s) => [s.at / 1000, s.backlog[i]])) * seconds);
-        if (growth > topicRate * GROWTH_SECONDS) behind.push(`${d.subscription}'s backlog grew by ${growth} over the second half`);
+        const growth = secondHalfGrowth(samples, STEP_SECONDS, (s) => s.backlog[i]);
+        if (growth !== undefined && growth > topicRate * GROWTH_SECONDS) behind.push(`${d.subscription}'s backlog grew by ${growth} over the second half`);
       });
       return behind;
     }

@@ -36,7 +36,7 @@ import { groupUsage } from '../tools/faults/memory';
 import { runLoad, type LoadRunReport } from '../tools/load/run';
 import { DEFAULT_MIX } from '../tools/load/traffic';
 import { groupCpuSeconds, ownCpuSeconds } from './cpu';
-import { slope } from './trend';
+import { GROWTH_SECONDS, secondHalfGrowth } from './trend';
 import type { BenchResult } from './types';
 
 const RATES = (process.env.BENCH_MESH_RATES ?? '100,200,300,400,500,750,1000,1250,1500').split(',').map(Number);
@@ -49,8 +49,6 @@ const GOAL_P99_MS: Record<string, number> = { dashboard: 1000, processor: 2000 }
 const GOAL_RSS_BYTES = 256 * 2 ** 20;
 /** `mesh status` and the dashboard's health answer within this under load (issue 24). */
 const GOAL_STATUS_MS = 2000;
-/** Backlog growth allowed over a step's second half, in seconds of the topic's traffic (sampling jitter). */
-const GROWTH_SECONDS = 2;
 const DRAIN_TIMEOUT_MS = 180_000;
 const SAMPLE_MS = 2000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -197,18 +195,13 @@ export async function run(progress: (line: string) => void = () => undefined): P
     const behind: string[] = [];
     if (!report.reached) behind.push(`the sender: ${report.shortfall}`);
     const topicRate = (topic: string) => Math.max(1, (report.ackedByTopic[topic] ?? 0) / STEP_SECONDS);
-    const secondHalf = samples.filter((s) => s.at >= (STEP_SECONDS * 1000) / 2);
     for (const c of consumers) {
       const ages = samples.map((s) => Math.max(0, s.backlog[c.name]) / topicRate(c.topic));
       const oldest = Math.max(0, ...ages);
+      const growth = secondHalfGrowth(samples, STEP_SECONDS, (s) => s.backlog[c.name]);
       if (oldest > c.slo) behind.push(`${c.name} lagged ~${oldest.toFixed(0)} s (lagSlo ${c.slo} s)`);
-      else if (secondHalf.length >= 3) {
-        // The trend, not the two ends: a batching consumer (the warehouse acks a batch at a time) has a
-        // saw-tooth backlog whose ends differ by up to a batch even when it keeps up.
-        const seconds = (secondHalf[secondHalf.length - 1].at - secondHalf[0].at) / 1000;
-        const growth = Math.round(slope(secondHalf.map((s) => [s.at / 1000, s.backlog[c.name]])) * seconds);
-        if (growth > topicRate(c.topic) * GROWTH_SECONDS) behind.push(`${c.name}'s backlog grew by ${growth} over the second half (trend)`);
-      }
+      else if (growth !== undefined && growth > topicRate(c.topic) * GROWTH_SECONDS)
+        behind.push(`${c.name}'s backlog grew by ${growth} over the second half (trend)`);
     }
     return { rate, load: report, behind, statusMs, healthMs, rss: takePeakRss() };
   }

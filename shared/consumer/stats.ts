@@ -41,10 +41,12 @@ export interface MemorySnapshot {
   heapLimitBytes: number;
 }
 
+/** Fixed when the process starts (from its memory, or --max-old-space-size): read once. */
+const HEAP_LIMIT_BYTES = getHeapStatistics().heap_size_limit;
+
 export function memorySnapshot(): MemorySnapshot {
   const m = process.memoryUsage();
-  const heapLimitBytes = getHeapStatistics().heap_size_limit;
-  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, heapLimitBytes };
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, heapLimitBytes: HEAP_LIMIT_BYTES };
 }
 
 /** Default capacity of each consumer's AckLog. */
