@@ -38,6 +38,8 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   { files: ['jest.config.js'], languageOptions: { sourceType: 'commonjs', globals: { ...globals.node } } },
+  // CommonJS on purpose (tools/launcher.cjs starts without tsx): require() is how it imports.
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { ...globals.node } }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
   { files: ['services/dashboard/public/**/*.js'], languageOptions: { sourceType: 'script', globals: globals.browser } },
   prettier,
 );

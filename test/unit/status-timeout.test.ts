@@ -117,3 +117,24 @@ it('calls out a health reading that is old: the dashboard answers, but its monit
     await dashboard.close();
   }
 });
+
+it('times out a service that sends its headers and then stalls in the middle of its body', async () => {
+  const open: http.ServerResponse[] = [];
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"service": "processor", "consu');
+    open.push(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const status = await readMeshStatus(spec(), { processor: url, dashboard: 'http://127.0.0.1:1', warehouse: 'http://127.0.0.1:1' }, { timeoutMs: 300 });
+    expect(status.services.processor).toEqual({ url, up: false, timedOut: true, error: timeoutMessage(300) });
+    // Not reachable at all is not a timeout: it says why.
+    expect(status.services.warehouse).toMatchObject({ up: false, error: expect.stringContaining('ECONNREFUSED') });
+  } finally {
+    for (const res of open) res.destroy();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});

@@ -3,6 +3,7 @@
  * hot keys and anomalies, all at once with a timeout per call, plus what `npm start`'s supervisor
  * recorded. tools/commands/status.ts prints it.
  */
+import * as http from 'node:http';
 import type { StatsSnapshot, ConsumerCounters } from '../../shared/consumer/stats';
 import type { CanarySnapshot } from '../../shared/canary/runtime';
 import type { AnomalyReport } from '../../shared/firestore';
@@ -99,15 +100,31 @@ export interface ReadMeshStatusOptions {
 /** What a call that did not answer in time reports. */
 export const timeoutMessage = (timeoutMs: number) => `unavailable (timeout: no answer within ${timeoutMs / 1000} s)`;
 
-async function getJson<T>(url: string, timeoutMs: number): Promise<T> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-    return (await response.json()) as T;
-  } catch (error) {
-    if ((error as Error).name === 'TimeoutError') throw new CallTimeout(timeoutMessage(timeoutMs));
-    throw error;
-  }
+/**
+ * GET `url`'s JSON body, headers and body within `timeoutMs`. node:http rather than fetch: fetch
+ * loads undici on first use, ~60 ms of CPU, a third of what `mesh status` costs as a new process
+ * (docs/performance.md, "mesh status under load").
+ */
+function getJson<T>(url: string, timeoutMs: number): Promise<T> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  return new Promise<T>((resolve, reject) => {
+    const fail = (error: Error) => reject(signal.aborted ? new CallTimeout(timeoutMessage(timeoutMs)) : error);
+    const request = http.get(url, { signal }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', fail);
+      response.on('end', () => {
+        const status = response.statusCode ?? 0;
+        if (status < 200 || status >= 300) return reject(new Error(`${url}: HTTP ${status}`));
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T);
+        } catch (error) {
+          reject(new Error(`${url}: not JSON (${(error as Error).message})`));
+        }
+      });
+    });
+    request.on('error', fail);
+  });
 }
 
 class CallTimeout extends Error {}
