@@ -92,6 +92,10 @@ export class ProcessorStore {
    * again and retries; a seen event then reads as 'duplicate'.
    *
    * 'transaction': a Firestore transaction reading both documents; simpler, two round trips.
+   *
+   * The Firestore emulator does not hold an update-time precondition against a racing commit (GCP
+   * does; test/system/firestore-preconditions.test.ts): locally, only one writer per order at a time
+   * keeps this exact, which the per-key queue gives within a service.
    */
   async applyOrderEvent(consumer: string, decoded: DecodedEvent<OrderEventData>, topic: string): Promise<StoreResult> {
     if (this.orderWrites === 'transaction') return this.applyOrderEventInTransaction(consumer, decoded, topic);
