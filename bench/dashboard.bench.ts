@@ -3,7 +3,8 @@
  *  - push: the dashboard's push path (parse, decode, count once in Firestore, 204) against a bare
  *    node:http server parsing the same bodies, both driven by the same HTTP client and concurrency;
  *  - pull: the dashboard pulling with its flow control against the raw client acking with a no-op
- *    handler, both draining the same number of messages from a subscription;
+ *    handler, both draining the same number of messages from a subscription; and against the raw
+ *    client feeding the same aggregator (no consumer runtime of ours), which tells our runtime's cost;
  *  - emulator push: the Pub/Sub emulator's own push (it keeps two requests in flight per
  *    subscription) into the dashboard without Firestore's per-document write limits (the setting on
  *    the emulators) against the same with them (the setting in GCP).
@@ -15,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import type { PubSub } from '@google-cloud/pubsub';
 import { createLogger, type PullTransport } from '../shared/consumer';
 import { emulatorFirestore, emulatorPubSub, startFirestoreEmulator, startPubsubEmulator } from '../shared/emulators';
-import { toPubsubMessage } from '../shared/envelope';
+import { fromPubsubMessage, toPubsubMessage } from '../shared/envelope';
 import { applyLocal } from '../shared/local';
 import { MeshPublisher } from '../shared/publisher';
 import { loadSpec, parseSpec, type MeshSpec } from '../shared/spec';
@@ -25,6 +26,7 @@ import { pushBody } from '../test/support/push-body';
 import { cpuSplitOf, describeCpu } from './cpu';
 import { startNaiveTransactionConsumer } from './dashboard-naive';
 import { withOnlyConsumers } from './spec-cut';
+import { runWhenMain } from './standalone';
 import type { BenchResult } from './types';
 
 const PUSH_MESSAGES = Number(process.env.BENCH_DASHBOARD_PUSH ?? 8000); // 4000 left the run dominated by warm-up noise (±0.1)
@@ -207,6 +209,49 @@ export async function run(progress: (line: string) => void = () => undefined): P
       await aggregator.close();
       return { seconds: measured.result, cpu: measured.cpu };
     };
+    /**
+     * The raw client feeding the aggregator, each message acked once its contribution is committed:
+     * the dashboard's pull path with no consumer runtime of ours (decode, checks, stats, ordering,
+     * dead-letters), so the dashboard against it is our runtime's cost on that path.
+     */
+    const measureRawIntoAggregator = () => {
+      const aggregator = new Aggregator(pullFirestore, {});
+      let done = 0;
+      return measurePull(
+        `bench-dash-raw-aggregator-${randomUUID()}`,
+        async (pubsub) => {
+          const flow = pullSpec.consumers['dashboard-analytics'].flowControl;
+          const sub = pubsub.subscription('dashboard-analytics', {
+            flowControl: { maxMessages: flow.maxMessages, maxBytes: flow.maxBytes, allowExcessMessages: false },
+          });
+          sub.on('message', (m) => {
+            const event = fromPubsubMessage(m);
+            const data = event.data as { userId?: string };
+            void aggregator
+              .add({
+                consumer: 'dashboard-analytics',
+                eventId: event.id,
+                topic: 'analytics',
+                type: event.type,
+                timeMs: Date.parse(event.time),
+                userId: data.userId,
+              })
+              .then(
+                () => {
+                  m.ack();
+                  done++;
+                },
+                () => m.nack(),
+              );
+          });
+          return async () => {
+            await sub.close();
+            await aggregator.close();
+          };
+        },
+        () => done,
+      );
+    };
     /** One Firestore transaction per event, acked after it: what the aggregator's batching is for. */
     const measureNaivePull = () => {
       let naive: ReturnType<typeof startNaiveTransactionConsumer> | undefined;
@@ -226,6 +271,7 @@ export async function run(progress: (line: string) => void = () => undefined): P
     const mesh = await measureDashboardPull(1);
     const meshUnary = await measureDashboardPull(1, 'unary');
     const alone = await measureAggregatorAlone();
+    const rawIntoAggregator = await measureRawIntoAggregator();
     const naive = await measureNaivePull();
     const naiveRate = NAIVE_MESSAGES / naive.seconds;
     const rawSeconds = raw.seconds;
@@ -236,6 +282,9 @@ export async function run(progress: (line: string) => void = () => undefined): P
     );
     progress(`pull: aggregator alone ${(PULL_MESSAGES / alone.seconds).toFixed(0)} events/s (${describeCpu(alone.cpu, PULL_MESSAGES)})`);
     progress(`pull: raw client ${(PULL_MESSAGES / rawSeconds).toFixed(0)} msg/s (${describeCpu(raw.cpu, PULL_MESSAGES)})`);
+    progress(
+      `pull: raw client feeding the aggregator ${(PULL_MESSAGES / rawIntoAggregator.seconds).toFixed(0)} msg/s (${describeCpu(rawIntoAggregator.cpu, PULL_MESSAGES)})`,
+    );
     progress(`pull: naive consumer, one transaction per event ${naiveRate.toFixed(0)} msg/s (${describeCpu(naive.cpu, NAIVE_MESSAGES)})`);
 
     // The emulator's own push.
@@ -294,6 +343,12 @@ export async function run(progress: (line: string) => void = () => undefined): P
         detail: `dashboard ${(PULL_MESSAGES / meshSeconds).toFixed(0)} msg/s vs aggregator alone ${(PULL_MESSAGES / alone.seconds).toFixed(0)} events/s`,
       },
       {
+        name: 'dashboard pull vs the raw client feeding the aggregator',
+        baseline: 'the raw client, same flow control, each message into the aggregator and acked after its commit (no consumer runtime of ours)',
+        ratio: rawIntoAggregator.seconds / meshSeconds,
+        detail: `dashboard ${(PULL_MESSAGES / meshSeconds).toFixed(0)} msg/s vs raw client + aggregator ${(PULL_MESSAGES / rawIntoAggregator.seconds).toFixed(0)} msg/s: our consumer runtime's cost on the pull path; ${describeCpu(mesh.cpu, PULL_MESSAGES)} vs ${describeCpu(rawIntoAggregator.cpu, PULL_MESSAGES)}`,
+      },
+      {
         name: 'dashboard pull vs a naive consumer',
         baseline: 'raw client, same flow control, one Firestore transaction per event (bench/dashboard-naive.ts)',
         ratio: PULL_MESSAGES / meshSeconds / naiveRate,
@@ -312,3 +367,5 @@ export async function run(progress: (line: string) => void = () => undefined): P
     await Promise.all([pubsubEmulator.stop(), firestoreEmulator.stop()]);
   }
 }
+
+runWhenMain(module, run);
