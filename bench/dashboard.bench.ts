@@ -135,15 +135,19 @@ export async function run(progress: (line: string) => void = () => undefined): P
       });
       return { seconds, cpu };
     };
+    /** The raw client on the dashboard's subscription, with the dashboard's flow control. */
+    const rawSubscription = (pubsub: PubSub) => {
+      const flow = pullSpec.consumers['dashboard-analytics'].flowControl;
+      return pubsub.subscription('dashboard-analytics', {
+        flowControl: { maxMessages: flow.maxMessages, maxBytes: flow.maxBytes, allowExcessMessages: false },
+      });
+    };
     const measureRawPull = (round: number) => {
       let rawCount = 0;
       return measurePull(
         `bench-dash-raw-${round}`,
         async (pubsub) => {
-          const flow = pullSpec.consumers['dashboard-analytics'].flowControl;
-          const sub = pubsub.subscription('dashboard-analytics', {
-            flowControl: { maxMessages: flow.maxMessages, maxBytes: flow.maxBytes, allowExcessMessages: false },
-          });
+          const sub = rawSubscription(pubsub);
           sub.on('message', (m) => {
             m.ack();
             rawCount++;
@@ -220,10 +224,7 @@ export async function run(progress: (line: string) => void = () => undefined): P
       return measurePull(
         `bench-dash-raw-aggregator-${randomUUID()}`,
         async (pubsub) => {
-          const flow = pullSpec.consumers['dashboard-analytics'].flowControl;
-          const sub = pubsub.subscription('dashboard-analytics', {
-            flowControl: { maxMessages: flow.maxMessages, maxBytes: flow.maxBytes, allowExcessMessages: false },
-          });
+          const sub = rawSubscription(pubsub);
           sub.on('message', (m) => {
             const event = fromPubsubMessage(m);
             const data = event.data as { userId?: string };

@@ -145,11 +145,14 @@ async function loaderRound(
         }),
       ),
     );
-    const drainRaw = async () => {
-      let acked = 0;
-      const sub = pubsub.subscription(raw.name, {
+    /** The raw client on `name`, with the loader's flow control. */
+    const rawSubscription = (name: string) =>
+      pubsub.subscription(name, {
         flowControl: { maxMessages: consumer.flowControl.maxMessages, maxBytes: consumer.flowControl.maxBytes, allowExcessMessages: false },
       });
+    const drainRaw = async () => {
+      let acked = 0;
+      const sub = rawSubscription(raw.name);
       const start = process.hrtime.bigint();
       sub.on('message', (m) => {
         m.ack();
@@ -177,6 +180,7 @@ async function loaderRound(
      */
     const drainByHand = async () => {
       let acked = 0;
+      let refused: Error | undefined;
       let batch: { message: Message; row: InsertRow }[] = [];
       let timer: NodeJS.Timeout | undefined;
       const flush = () => {
@@ -188,16 +192,16 @@ async function loaderRound(
           table,
           taken.map((b) => b.row),
         ).then(
-          () => {
+          ({ failed }) => {
+            // A baseline that counted refused rows as stored would flatter itself.
+            if (failed.length) refused ??= new Error(`by hand: bench rows failed: ${JSON.stringify(failed[0].errors)}`);
             for (const b of taken) b.message.ack();
             acked += taken.length;
           },
           () => taken.forEach((b) => b.message.nack()),
         );
       };
-      const sub = pubsub.subscription(byHandSubscription.name, {
-        flowControl: { maxMessages: consumer.flowControl.maxMessages, maxBytes: consumer.flowControl.maxBytes, allowExcessMessages: false },
-      });
+      const sub = rawSubscription(byHandSubscription.name);
       const start = process.hrtime.bigint();
       sub.on('message', (message: Message) => {
         const delivery = { event: fromPubsubMessage(message), messageId: message.id, publishTime: message.publishTime, attributes: message.attributes };
@@ -207,7 +211,10 @@ async function loaderRound(
         if (batch.length >= 500) flush();
         else timer ??= setTimeout(flush, 200);
       });
-      while (acked < LOADER_EVENTS) await new Promise((r) => setTimeout(r, 20));
+      while (acked < LOADER_EVENTS) {
+        if (refused) throw refused;
+        await new Promise((r) => setTimeout(r, 20));
+      }
       const elapsed = seconds(start);
       await sub.close();
       return LOADER_EVENTS / elapsed;
