@@ -216,6 +216,9 @@ export class ProcessorStore {
       eventId: decoded.event.id,
       type: decoded.event.type,
       messageId: decoded.messageId,
+      // Which delivery applied it (Pub/Sub counts them when the subscription has a dead-letter policy):
+      // above 1, an earlier delivery was sent back or lost its ack.
+      ...(decoded.deliveryAttempt ? { deliveryAttempt: decoded.deliveryAttempt } : {}),
       ...(decoded.attributes?.[REPLAY_ID_ATTRIBUTE] ? { replayId: decoded.attributes[REPLAY_ID_ATTRIBUTE] } : {}),
       processedAt: FieldValue.serverTimestamp(),
       [EXPIRY_FIELD]: Timestamp.fromMillis(this.now() + DEDUP_TTL_MS),

@@ -2,7 +2,9 @@
  * SIGTERM mid-stream loses nothing: the processor runs as a child process (`node --import tsx
  * services/processor/index.ts`), receives real pushes and pulls, is stopped with SIGTERM while
  * events are flowing, restarted, and every event's effect is then present exactly once, in order.
- * Once per pull transport: unary (the emulator default) and StreamingPull (GCP's).
+ * Once per pull transport: unary (the emulator default) and StreamingPull (GCP's). With StreamingPull
+ * the emulator may hand out a key's later messages before those the stop sent back (GCP does not), so
+ * there an order out of sequence must be explained by its delivery attempts (support/order-sequence.ts).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -16,6 +18,7 @@ import { parseSpec } from '../../shared/spec';
 import { ProcessorStore } from '../../services/processor/store';
 import type { PullTransport, StatsSnapshot } from '../../shared/consumer';
 import { eventually, firestoreHost, pubsubHost, testFirestore, testPubSub, uniqueProject } from '../support/emulators';
+import { emulatorReorder } from '../support/order-sequence';
 import { getJson, killAll, startServiceProcess, waitReady, type ServiceProcess } from '../support/service-process';
 import { REPO_TOPICS_YAML } from '../support/specs';
 
@@ -85,7 +88,7 @@ describe.each<PullTransport>(['unary', 'streaming'])('processor with %s pull', (
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('loses nothing, applies nothing twice and keeps every order in sequence across a SIGTERM mid-stream', async () => {
+  it('loses nothing, applies nothing twice and keeps every order in sequence (or the emulator explains why not) across a SIGTERM mid-stream', async () => {
     const first = startProcessor();
     await waitProcessorReady();
 
@@ -146,6 +149,16 @@ describe.each<PullTransport>(['unary', 'streaming'])('processor with %s pull', (
         );
       }
     };
+    /** Why an order ran out of sequence, if the emulator explains it (test/support/order-sequence.ts). */
+    const explainReorder = async (orderId: string, attemptOf: Map<string, number>): Promise<string | undefined> => {
+      const steps = publishedEvents
+        .map((p) => p.event)
+        .filter((e) => (e.data as { orderId?: string }).orderId === orderId)
+        .map((e) => ({ eventId: e.id, sequence: (e.data as { sequence: number }).sequence, deliveryAttempt: attemptOf.get(e.id) }));
+      const history = ((await firestore.doc(`orders/${orderId}`).get()).get('history') as { eventId: string }[]).map((h) => h.eventId);
+      const anomalies = (await firestore.collection(`orders/${orderId}/anomalies`).get()).docs.map((d) => d.id);
+      return emulatorReorder(steps, history, anomalies);
+    };
     const second = startProcessor();
     await waitProcessorReady();
     const store = new ProcessorStore(firestore);
@@ -193,9 +206,23 @@ describe.each<PullTransport>(['unary', 'streaming'])('processor with %s pull', (
         state: doc.get('state'),
         history: doc.get('history').map((h: { sequence: number; applied: boolean }) => `${h.sequence}${h.applied ? '' : ' (not applied)'}`),
       }));
-    if (notInOrder.length) await explainLostSteps(notInOrder.slice(0, 5).map((o) => o.orderId));
-    expect(notInOrder).toEqual([]);
-    expect((await firestore.collectionGroup('anomalies').count().get()).data().count).toBe(0);
+    const orderDedups = await firestore.collection('consumers/processor-orders/dedup').get();
+    // Every event's record says which delivery applied it (the subscription has a dead-letter policy).
+    expect(orderDedups.docs.filter((d) => !(d.get('deliveryAttempt') >= 1)).map((d) => d.id)).toEqual([]);
+    const attemptOf = new Map(orderDedups.docs.map((d) => [d.id, d.get('deliveryAttempt') as number]));
+    const unexplained: typeof notInOrder = [];
+    for (const order of notInOrder) {
+      const why = await explainReorder(order.orderId, attemptOf);
+      if (!why) unexplained.push(order);
+      else console.log(`${order.orderId} ran out of sequence on the emulator (${transport} pull): ${why}`);
+    }
+    // Unary Pull settles everything it pulled before it stops, so nothing goes back and every order is in sequence.
+    const wrong = transport === 'unary' ? notInOrder : unexplained;
+    if (wrong.length) await explainLostSteps(wrong.slice(0, 5).map((o) => o.orderId));
+    expect(wrong).toEqual([]);
+    const anomalies = await firestore.collectionGroup('anomalies').get();
+    const outOfSequence = new Set(notInOrder.map((o) => o.orderId));
+    expect(anomalies.docs.map((d) => d.get('orderId') as string).filter((id) => !outOfSequence.has(id))).toEqual([]);
     for (let u = 0; u < USERS; u++) expect(await store.readUserActivity(`user-${u}`)).toEqual({ total: CLICKS_PER_USER, counts: { click: CLICKS_PER_USER } });
 
     second.child.kill('SIGTERM');
