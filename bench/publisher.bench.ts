@@ -8,6 +8,7 @@ import { applyLocal } from '../shared/local';
 import { MeshPublisher } from '../shared/publisher';
 import { toPubsubMessage } from '../shared/envelope';
 import { loadSpec } from '../shared/spec';
+import { median } from './median';
 import type { BenchResult } from './types';
 
 const MESSAGES = Number(process.env.BENCH_PUBLISH_MESSAGES ?? 10000);
@@ -72,11 +73,6 @@ export async function run(progress: (line: string) => void = () => undefined): P
     }
     // Each round is a pair measured under the same conditions; rounds differ by +-30 % on this
     // machine (both sides alike), so the ratio is the median of the per-round ratios.
-    const median = (values: number[]) => {
-      const sorted = [...values].sort((a, b) => a - b);
-      const mid = sorted.length / 2;
-      return sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
-    };
     const ratio = median(rounds.map((r) => r.raw / r.mesh));
     const raw = median(rounds.map((r) => r.raw));
     const mesh = median(rounds.map((r) => r.mesh));

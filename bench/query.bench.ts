@@ -18,6 +18,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { startLocalBigQuery, translateQuery } from '../shared/bigquery-local';
 import { loadSpec } from '../shared/spec';
 import { runWhenMain } from './standalone';
+import { median } from './median';
 import type { BenchResult } from './types';
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
@@ -54,8 +55,6 @@ SELECT type, date_trunc('hour', event_time) AS hour, COUNT(*) AS events,
 FROM ${DATASET}.${TABLE}
 GROUP BY type, hour
 ORDER BY hour, type`;
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const started = process.hrtime.bigint();

@@ -20,7 +20,7 @@ import { PoisonError, TransientError, type DecodedEvent, type Logger } from '../
 import type { ConsumerSpec, MeshSpec } from '../../shared/spec';
 import { Batcher, type BatcherOptions, type BatcherStats } from './batcher';
 import { deadLetterRow, eventRow, type InsertRow } from '../../shared/warehouse';
-import { insertBatch, type InsertOptions, type RowError, type RowFailure } from './rows';
+import { insertBatch, rowBytes, type InsertOptions, type RowError, type RowFailure } from './rows';
 import type { WarehouseTables } from './tables';
 
 export type RowOutcome = 'loaded' | 'dead-lettered';
@@ -36,6 +36,8 @@ export interface RowOrigin {
 interface QueuedRow {
   row: InsertRow;
   origin?: RowOrigin;
+  /** rowBytes(row): measured once, for the batch and for its insertAll requests. */
+  bytes: number;
 }
 
 export interface TableLoadStats extends BatcherStats {
@@ -86,10 +88,11 @@ export class WarehouseLoader {
     const topic = this.options.spec.topics[consumer.topic];
     const table = this.tables?.events[consumer.topic];
     if (!topic || !table) return Promise.reject(new LoaderNotReadyError(`no events table for topic ${consumer.topic} (tables not prepared?)`));
-    const row = eventRow(topic, decoded);
-    return this.enqueue(table.id!, {
-      row,
-      origin: { consumer: consumer.name, topic: topic.name, messageId: decoded.messageId, attributes: decoded.attributes },
+    return this.enqueue(table.id!, eventRow(topic, decoded), {
+      consumer: consumer.name,
+      topic: topic.name,
+      messageId: decoded.messageId,
+      attributes: decoded.attributes,
     });
   }
 
@@ -99,7 +102,7 @@ export class WarehouseLoader {
    */
   loadRow(tableId: string, row: InsertRow, origin?: RowOrigin): Promise<RowOutcome> {
     if (!this.targets.has(tableId)) return Promise.reject(new LoaderNotReadyError(`unknown table ${tableId}`));
-    return this.enqueue(tableId, { row, origin });
+    return this.enqueue(tableId, row, origin);
   }
 
   /** Shutdown: write what is buffered now, and every later row at once. */
@@ -127,7 +130,7 @@ export class WarehouseLoader {
     return sum;
   }
 
-  private enqueue(tableId: string, queued: QueuedRow): Promise<RowOutcome> {
+  private enqueue(tableId: string, row: InsertRow, origin: RowOrigin | undefined): Promise<RowOutcome> {
     let batcher = this.batchers.get(tableId);
     if (!batcher) {
       const table = this.targets.get(tableId)!;
@@ -135,7 +138,8 @@ export class WarehouseLoader {
       if (this.eager) batcher.flushEagerly();
       this.batchers.set(tableId, batcher);
     }
-    return batcher.add(queued, Buffer.byteLength(JSON.stringify(queued.row.json)) + queued.row.insertId.length);
+    const bytes = rowBytes(row);
+    return batcher.add({ row, origin, bytes }, bytes);
   }
 
   private countsOf(tableId: string) {
@@ -154,6 +158,7 @@ export class WarehouseLoader {
         table,
         items.map((i) => i.row),
         this.options.insert,
+        items.map((i) => i.bytes),
       ));
     } catch (error) {
       counts.retried += items.length;

@@ -11,7 +11,7 @@ import type { MeshEvent } from '../../shared/envelope';
 import { loadSpec, type MeshSpec, type TopicSpec } from '../../shared/spec';
 import { deadLetterRow, eventRow, eventsTableSchema, type EventDelivery, type InsertRow } from '../../shared/warehouse';
 import { ensureEventsTable, ensureWarehouse, IncompatibleSchemaError, planSchemaChange } from '../../services/warehouse/tables';
-import { insertBatch } from '../../services/warehouse/rows';
+import { insertBatch, rowBytes } from '../../services/warehouse/rows';
 import { analystQueries, analystQuery } from '../../services/warehouse/analyst-queries';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
@@ -274,6 +274,30 @@ describe('rows', () => {
     expect(result.inserted).toBe(10_000);
     expect(await count('dedup_test.analytics_events')).toBe(5000);
     expect(Number((await bigquery.query('SELECT COUNT(DISTINCT event_id) AS c FROM dedup_test.analytics_events'))[0][0].c)).toBe(5000);
+  });
+
+  it("splits requests by the row sizes it is given (the loader's, measured once) and measures them itself otherwise", async () => {
+    const { events } = await ensureWarehouse(bigquery, withDataset('sizes_test'), { project: spec.project });
+    const now = new Date();
+    const rows = Array.from({ length: 6 }, (_, i) => eventRow(spec.topics.analytics, delivery('analytics', `sized-${i}`, 'view', now, view('u-1'))));
+    const requests = jest.spyOn(events.analytics, 'insert');
+    try {
+      // Measured here: the six rows fit one request.
+      expect((await insertBatch(events.analytics, rows, { maxBytes: 1_000_000 })).failed).toEqual([]);
+      expect(requests.mock.calls.map(([chunk]) => (chunk as InsertRow[]).length)).toEqual([6]);
+      requests.mockClear();
+      // Sizes given (as rowBytes() would say of bigger rows): two rows a request, and no row measured again.
+      const stringify = jest.spyOn(JSON, 'stringify');
+      const sizes = rows.map(() => 400_000);
+      expect((await insertBatch(events.analytics, rows, { maxBytes: 1_000_000 }, sizes)).failed).toEqual([]);
+      const measured = stringify.mock.calls.filter(([value]) => rows.includes(value as InsertRow)).length;
+      stringify.mockRestore();
+      expect(requests.mock.calls.map(([chunk]) => (chunk as InsertRow[]).length)).toEqual([2, 2, 2]);
+      expect(measured).toBe(0);
+      expect(rowBytes(rows[0])).toBe(Buffer.byteLength(JSON.stringify(rows[0])) + 1);
+    } finally {
+      requests.mockRestore();
+    }
   });
 
   it('returns the rows that do not fit with their errors while the good rows land', async () => {
