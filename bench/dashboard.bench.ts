@@ -270,9 +270,13 @@ export async function run(progress: (line: string) => void = () => undefined): P
     await measureDashboardPull(0);
     const raw = await measureRawPull(1);
     const mesh = await measureDashboardPull(1);
+    // The dashboard against the raw client feeding the aggregator: A B B A, the faster of each side's
+    // two. The Firestore emulator slows with every write it has seen (above), so a side always measured
+    // later would lose by its place.
+    const rawIntoAggregator = fasterOf(await measureRawIntoAggregator(), await measureRawIntoAggregator());
+    const meshPaired = fasterOf(mesh, await measureDashboardPull(2));
     const meshUnary = await measureDashboardPull(1, 'unary');
     const alone = await measureAggregatorAlone();
-    const rawIntoAggregator = await measureRawIntoAggregator();
     const naive = await measureNaivePull();
     const naiveRate = NAIVE_MESSAGES / naive.seconds;
     const rawSeconds = raw.seconds;
@@ -346,8 +350,8 @@ export async function run(progress: (line: string) => void = () => undefined): P
       {
         name: 'dashboard pull vs the raw client feeding the aggregator',
         baseline: 'the raw client, same flow control, each message into the aggregator and acked after its commit (no consumer runtime of ours)',
-        ratio: rawIntoAggregator.seconds / meshSeconds,
-        detail: `dashboard ${(PULL_MESSAGES / meshSeconds).toFixed(0)} msg/s vs raw client + aggregator ${(PULL_MESSAGES / rawIntoAggregator.seconds).toFixed(0)} msg/s: our consumer runtime's cost on the pull path; ${describeCpu(mesh.cpu, PULL_MESSAGES)} vs ${describeCpu(rawIntoAggregator.cpu, PULL_MESSAGES)}`,
+        ratio: rawIntoAggregator.seconds / meshPaired.seconds,
+        detail: `dashboard ${(PULL_MESSAGES / meshPaired.seconds).toFixed(0)} msg/s vs raw client + aggregator ${(PULL_MESSAGES / rawIntoAggregator.seconds).toFixed(0)} msg/s, the faster of two each (dashboard, raw, raw, dashboard): our consumer runtime's cost on the pull path; ${describeCpu(meshPaired.cpu, PULL_MESSAGES)} vs ${describeCpu(rawIntoAggregator.cpu, PULL_MESSAGES)}`,
       },
       {
         name: 'dashboard pull vs a naive consumer',
@@ -370,3 +374,8 @@ export async function run(progress: (line: string) => void = () => undefined): P
 }
 
 runWhenMain(module, run);
+
+/** The measurement that took less time. */
+function fasterOf<T extends { seconds: number }>(a: T, b: T): T {
+  return b.seconds < a.seconds ? b : a;
+}
