@@ -37,18 +37,6 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|
  * (wrong shape, a day the month does not have, hour 24, an offset beyond ±23:59).
  */
 export function parseRfc3339(text: string): number | undefined {
-  // A consumer parses each event's time twice in a row (the envelope's check, then the decoder's
-  // bounds): the last answer is kept for the second.
-  if (text === lastText) return lastMs;
-  lastMs = parse(text);
-  lastText = text;
-  return lastMs;
-}
-
-let lastText: string | undefined;
-let lastMs: number | undefined;
-
-function parse(text: string): number | undefined {
   const m = RFC3339.exec(text);
   if (!m) return undefined;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);

@@ -41,30 +41,6 @@ describe('parseRfc3339', () => {
     '2024-05-01T13:45:00+24:00',
     '+002024-05-01T13:45:00Z',
   ])('refuses %s', (text) => expect(parseRfc3339(text)).toBeUndefined());
-
-  it("answers a repeat from its last parse, and never with another text's answer", () => {
-    parseRfc3339('2000-01-01T00:00:00Z'); // whatever an earlier test parsed last
-    const exec = jest.spyOn(RegExp.prototype, 'exec');
-    try {
-      const a = '2024-05-01T13:45:00Z';
-      const b = '2024-05-01T13:45:01Z';
-      const answers = [a, a, b, 'yesterday', 'yesterday', a, b, b].map((text) => parseRfc3339(text));
-      expect(answers).toEqual([
-        Date.UTC(2024, 4, 1, 13, 45),
-        Date.UTC(2024, 4, 1, 13, 45),
-        Date.UTC(2024, 4, 1, 13, 45, 1),
-        undefined,
-        undefined,
-        Date.UTC(2024, 4, 1, 13, 45),
-        Date.UTC(2024, 4, 1, 13, 45, 1),
-        Date.UTC(2024, 4, 1, 13, 45, 1),
-      ]);
-      // Eight calls, five different texts in a row: five parses.
-      expect(exec.mock.calls.filter(([text]) => [a, b, 'yesterday'].includes(text)).length).toBe(5);
-    } finally {
-      exec.mockRestore();
-    }
-  });
 });
 
 describe('eventTimeProblem', () => {
