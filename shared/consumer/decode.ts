@@ -7,9 +7,9 @@
  * A `ce-dataschema` naming another topic's schema is `schema` (the event breaks this topic's
  * contract: a producer published to the wrong topic, and reading its data with this topic's schema
  * could only guess); one that is not a mesh schema URI, or that disagrees with the deprecated
- * `ce-schemaversion`, is `bad-attribute` (fromPubsubMessage, shared/envelope/dataschema.ts).
+ * `ce-schemaversion`, is `bad-attribute` (readPubsubMessage, shared/envelope/dataschema.ts).
  */
-import { eventTimeProblem, fromPubsubMessage, parseDataSchema, parseRfc3339, type IncomingMessage, type MeshEvent } from '../envelope';
+import { eventTimeProblem, readPubsubMessage, type IncomingMessage, type MeshEvent, type ReadMessage } from '../envelope';
 import { topicSchemas } from '../schemas';
 import type { ConsumerSpec, MeshSpec } from '../spec/types';
 import { asPoison } from './classify';
@@ -27,24 +27,23 @@ export function createDecoder(spec: MeshSpec, consumer: Pick<ConsumerSpec, 'name
   const readAs = schemas.current.name;
 
   return (message) => {
-    let envelope: MeshEvent<unknown>;
+    let read: ReadMessage;
     try {
-      envelope = fromPubsubMessage(message);
+      read = readPubsubMessage(message);
     } catch (error) {
       throw asPoison(error);
     }
-    if (envelope.time) {
-      // parseRfc3339 cannot fail here: fromPubsubMessage refused anything else.
+    const envelope = read.event;
+    if (read.timeMs !== undefined) {
       const published = message.publishTime?.getTime();
-      const problem = eventTimeProblem(parseRfc3339(envelope.time)!, Number.isFinite(published) ? published : undefined, topic.eventTime);
+      const problem = eventTimeProblem(read.timeMs, Number.isFinite(published) ? published : undefined, topic.eventTime);
       if (problem) throw new PoisonError(problem, 'time-out-of-range');
     }
     if (!eventTypes.has(envelope.type)) {
       throw new PoisonError(`event type "${envelope.type}" is not carried by topic ${topic.name} (types: ${topic.eventTypes.join(', ')})`, 'unknown-type');
     }
-    if (envelope.dataschema) {
-      // fromPubsubMessage refused a dataschema that does not parse.
-      const named = parseDataSchema(envelope.dataschema)!.topic;
+    if (read.dataschema) {
+      const named = read.dataschema.topic;
       if (named !== topic.name)
         throw new PoisonError(`ce-dataschema ${envelope.dataschema} names topic ${named}'s schema, but this is topic ${topic.name}`, 'schema');
     }
@@ -55,7 +54,7 @@ export function createDecoder(spec: MeshSpec, consumer: Pick<ConsumerSpec, 'name
     } catch (error) {
       throw asPoison(error);
     }
-    // fromPubsubMessage built `envelope` for us alone: fill it in rather than copy it (hot path).
+    // readPubsubMessage built `envelope` for us alone: fill it in rather than copy it (hot path).
     const event = envelope as MeshEvent<Record<string, unknown>>;
     event.schemaVersion = writer;
     event.data = data;

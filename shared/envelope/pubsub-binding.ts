@@ -5,7 +5,7 @@
  * attributes included. Raw-client producers that set these attributes themselves interoperate with
  * the MeshPublisher.
  */
-import { dataSchemaUri, LEGACY_SCHEMAVERSION_ATTRIBUTE, schemaRevisionOf } from './dataschema';
+import { dataSchemaUri, LEGACY_SCHEMAVERSION_ATTRIBUTE, schemaRevisionOf, type DataSchemaRef } from './dataschema';
 import { EnvelopeError } from './errors';
 import { SPEC_VERSION, type MeshEvent } from './event';
 import { isExtensionName, isReservedName } from './extensions';
@@ -29,6 +29,8 @@ export const ATTR = {
   tracestate: TRACESTATE_ATTRIBUTE,
   contentType: 'content-type',
 } as const;
+
+const ATTRIBUTE_NAMES: readonly string[] = Object.values(ATTR);
 
 const CE_PREFIX = 'ce-';
 
@@ -79,11 +81,29 @@ export function toPubsubMessage(event: MeshEvent<unknown>, orderingKey?: string)
  * the message's attributes only.
  */
 export function fromPubsubMessage(message: Pick<IncomingMessage, 'data' | 'attributes' | 'publishTime'>): MeshEvent<unknown> {
+  return readPubsubMessage(message).event;
+}
+
+/**
+ * The event as fromPubsubMessage reads it, with what the check already parsed: the consumer runtime
+ * judges the event time and the dataschema's topic next, and parsing them again would cost each
+ * event a second RFC 3339 parse and regex (docs/performance.md, the warehouse profile).
+ */
+export interface ReadMessage {
+  event: MeshEvent<unknown>;
+  /** `ce-time` in epoch milliseconds, when the message has one. */
+  timeMs?: number;
+  /** Topic and revision named by `ce-dataschema`, when the message has one. */
+  dataschema?: DataSchemaRef;
+}
+
+/** fromPubsubMessage, keeping what it parsed (ReadMessage). */
+export function readPubsubMessage(message: Pick<IncomingMessage, 'data' | 'attributes' | 'publishTime'>): ReadMessage {
   const attrs = message.attributes ?? {};
   for (const name of REQUIRED) {
     if (!attrs[name]) throw new EnvelopeError('missing-attribute', `attribute ${name} is missing`);
   }
-  for (const name of Object.values(ATTR)) {
+  for (const name of ATTRIBUTE_NAMES) {
     const value = attrs[name];
     if (value !== undefined && !isWellFormedText(value))
       throw new EnvelopeError('bad-encoding', `attribute ${name} "${printable(value)}" holds a lone UTF-16 surrogate (not encodable text)`);
@@ -92,14 +112,15 @@ export function fromPubsubMessage(message: Pick<IncomingMessage, 'data' | 'attri
     throw new EnvelopeError('unsupported-specversion', `${ATTR.specversion} is "${attrs[ATTR.specversion]}", expected ${SPEC_VERSION}`);
   }
   const time = attrs[ATTR.time];
-  if (time !== undefined && parseRfc3339(time) === undefined)
+  const timeMs = time === undefined ? undefined : parseRfc3339(time);
+  if (time !== undefined && timeMs === undefined)
     throw new EnvelopeError('bad-attribute', `${ATTR.time} "${printable(time)}" is not an RFC 3339 date-time (e.g. 2024-05-01T13:45:00Z)`);
   const contentType = attrs[ATTR.contentType];
   if (contentType !== undefined && !/^application\/(.+\+)?json\b/.test(contentType)) {
     throw new EnvelopeError('bad-attribute', `content-type "${contentType}" is not JSON`);
   }
   const published = message.publishTime?.getTime();
-  const { revision } = schemaRevisionOf(attrs[ATTR.dataschema], attrs[ATTR.schemaVersion], Number.isFinite(published) ? published : undefined);
+  const { ref, revision } = schemaRevisionOf(attrs[ATTR.dataschema], attrs[ATTR.schemaVersion], Number.isFinite(published) ? published : undefined);
   const extensions = extensionsOf(attrs);
   let data: unknown;
   try {
@@ -109,7 +130,7 @@ export function fromPubsubMessage(message: Pick<IncomingMessage, 'data' | 'attri
   }
   const problem = dataProblem(data);
   if (problem) throw new EnvelopeError(problem.kind, problem.message);
-  return {
+  const event: MeshEvent<unknown> = {
     id: attrs[ATTR.id],
     type: attrs[ATTR.type],
     source: attrs[ATTR.source],
@@ -124,6 +145,7 @@ export function fromPubsubMessage(message: Pick<IncomingMessage, 'data' | 'attri
     ...(extensions ? { extensions } : {}),
     data,
   };
+  return { event, timeMs, dataschema: ref };
 }
 
 /** The message's CloudEvents extension attributes (ce-<name> beyond the core and managed ones), or undefined. */

@@ -14,6 +14,8 @@
 export const MAX_DATA_DEPTH = 32;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// replace() resets a global regex's lastIndex, so one instance serves every call.
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
 
 /** True when `text` is well-formed UTF-16 (no lone surrogate), i.e. it can be encoded as UTF-8. */
 export function isWellFormedText(text: string): boolean {
@@ -40,11 +42,11 @@ export function dataProblem(value: unknown, root = 'data'): DataProblem | undefi
       for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], path: `${path}[${i}]`, depth: depth + 1 });
       continue;
     }
-    for (const [key, item] of Object.entries(v)) {
-      const keyPath = `${path}.${printable(key, 40)}`;
+    for (const key of Object.keys(v)) {
       if (!isWellFormedText(key))
-        return { kind: 'bad-encoding', field: keyPath, message: `a key in ${path} holds a lone UTF-16 surrogate (not encodable text)` };
-      stack.push({ value: item, path: keyPath, depth: depth + 1 });
+        return { kind: 'bad-encoding', field: `${path}.${printable(key, 40)}`, message: `a key in ${path} holds a lone UTF-16 surrogate (not encodable text)` };
+      // A well-formed key prints as itself: printable() only for the long ones (hot path: every key of every event).
+      stack.push({ value: (v as Record<string, unknown>)[key], path: `${path}.${key.length > 40 ? printable(key, 40) : key}`, depth: depth + 1 });
     }
   }
   return undefined;
@@ -52,6 +54,6 @@ export function dataProblem(value: unknown, root = 'data'): DataProblem | undefi
 
 /** `text` safe to print and to carry in an attribute: lone surrogates as U+FFFD, at most `max` characters. */
 export function printable(text: string, max = 120): string {
-  const clean = text.replace(new RegExp(LONE_SURROGATE.source, 'g'), '\uFFFD');
+  const clean = text.replace(LONE_SURROGATES, '\uFFFD');
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }

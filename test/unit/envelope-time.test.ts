@@ -72,7 +72,10 @@ describe('dataProblem', () => {
   it('names the field holding a lone surrogate, in values and keys', () => {
     expect(dataProblem({ userId: 'u\ud800' })).toMatchObject({ kind: 'bad-encoding', field: 'data.userId' });
     expect(dataProblem({ items: [{ name: 'ok' }, { name: '\udc00x' }] })).toMatchObject({ kind: 'bad-encoding', field: 'data.items[1].name' });
-    expect(dataProblem({ ['k\ud83d']: 1 })).toMatchObject({ kind: 'bad-encoding' });
+    expect(dataProblem({ ['k\ud83d']: 1 })).toMatchObject({ kind: 'bad-encoding', field: 'data.k\uFFFD' });
+    // Paths print long keys cut at 40 characters, short ones as they are.
+    const long = 'k'.repeat(50);
+    expect(dataProblem({ [long]: { short: '\ud800' } })).toMatchObject({ field: `data.${'k'.repeat(40)}….short` });
     expect(dataProblem({ emoji: 'ok \ud83d\ude00' })).toBeUndefined();
   });
 

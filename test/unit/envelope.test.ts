@@ -1,4 +1,4 @@
-import { ATTR, EnvelopeError, createEvent, fromPubsubMessage, newEventId, toPubsubMessage } from '../../shared/envelope';
+import { ATTR, EnvelopeError, createEvent, fromPubsubMessage, newEventId, readPubsubMessage, toPubsubMessage } from '../../shared/envelope';
 
 describe('event envelope (CloudEvents Pub/Sub binary mode)', () => {
   const event = createEvent({
@@ -30,6 +30,22 @@ describe('event envelope (CloudEvents Pub/Sub binary mode)', () => {
 
   it('round-trips', () => {
     expect(fromPubsubMessage(toPubsubMessage(event))).toEqual(event);
+  });
+
+  it('hands over the time and dataschema it parsed, so the consumer runtime need not parse them again', () => {
+    const message = toPubsubMessage(event);
+    message.attributes[ATTR.time] = '2024-05-01T13:45:00.250+02:00';
+    const read = readPubsubMessage(message);
+    expect(read.event).toEqual(fromPubsubMessage(message));
+    expect(read.timeMs).toBe(Date.parse('2024-05-01T11:45:00.250Z'));
+    expect(read.dataschema).toEqual({ topic: 'orders', revision: 'v2' });
+
+    delete message.attributes[ATTR.time];
+    delete message.attributes[ATTR.dataschema];
+    const bare = readPubsubMessage(message);
+    expect(bare.timeMs).toBeUndefined();
+    expect(bare.dataschema).toBeUndefined();
+    expect(bare.event.time).toBe('');
   });
 
   it('uses sortable UUIDv7 ids', async () => {
