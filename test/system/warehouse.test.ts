@@ -314,7 +314,7 @@ describe('end to end: analyst examples, refused rows, poison, raw archive', () =
     expect(held[0].attributes.error).toMatch(/ce-time "Fri, 01 Mar 2024 12:00:00 GMT" is not an RFC 3339 date-time/);
     expect(await count(`SELECT COUNT(*) AS c FROM event_mesh.analytics_events WHERE event_id = '${refusedId}'`)).toBe(0);
     // BigQuery refused no row (no `insert` reason): the decoder caught it first (per-row refusals:
-    // test/unit/warehouse.test.ts). Its dead letter is copied into dead_letters from the archive subscription.
+    // test/unit/warehouse-rows.test.ts). Its dead letter is copied into dead_letters from the archive subscription.
     expect(await count(`SELECT COUNT(*) AS c FROM event_mesh.dead_letters WHERE reason = 'insert'`)).toBe(0);
     expect(running.app.stats.of('warehouse-analytics').deadLettered).toBe(1);
   });
