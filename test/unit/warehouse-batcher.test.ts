@@ -77,6 +77,28 @@ it('writes at most maxConcurrentWrites batches at once; sealed ones wait their t
   expect(w.batches).toEqual([[1], [2], [3], [4]]);
 });
 
+it('keeps filling a batch whose delay passed while every slot is busy, and writes it whole when a slot frees', async () => {
+  const w = recordingWriter();
+  const batcher = new Batcher(w.write, { maxItems: 4, maxDelayMs: 5, maxConcurrentWrites: 1 });
+  w.hold();
+  const results = [batcher.add(1, 1)];
+  await new Promise((r) => setTimeout(r, 20));
+  expect(w.batches).toEqual([[1]]); // the only slot is now busy
+  // Each of these waits longer than maxDelayMs: sealed on time they would be three batches of one.
+  for (const n of [2, 3, 4]) {
+    results.push(batcher.add(n, 1));
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  expect(w.batches).toEqual([[1]]);
+  // A full batch is sealed even while it waits; the next item starts a new one.
+  results.push(batcher.add(5, 1), batcher.add(6, 1));
+  await new Promise((r) => setTimeout(r, 20));
+  w.release();
+  await expect(Promise.all(results)).resolves.toEqual([10, 20, 30, 40, 50, 60]);
+  expect(w.batches).toEqual([[1], [2, 3, 4, 5], [6]]);
+  expect(batcher.stats()).toMatchObject({ pending: 0, batches: 3, written: 6 });
+});
+
 it('flushEagerly writes what is buffered now and every later item at once; idle waits for the writes', async () => {
   const w = recordingWriter();
   const batcher = new Batcher(w.write, { maxItems: 100, maxDelayMs: 60_000 });
