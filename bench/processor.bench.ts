@@ -205,6 +205,21 @@ export async function run(progress: (line: string) => void = () => undefined): P
     const rate = (n: number) => `${n.toFixed(0)} msg/s`;
     type Side = keyof typeof sides;
     const perRound = (side: Side, of: Side = 'raw') => rounds.map((r) => (r[side] / r[of]).toFixed(2)).join(', ');
+    /** A path's writes by hand against create(), and the path's pipeline against them (our code's cost). */
+    const byHandLines = (path: 'analytics' | 'orders', byHand: Side, file: string): BenchResult[] => [
+      {
+        name: `processor ${path}, its writes by hand (no code of ours)`,
+        baseline: 'raw Firestore create() of one document per message',
+        ratio: total[byHand] / total.raw,
+        detail: `the ${path} path's batches written by hand (${file}) ${rate(total[byHand])} vs create() ${rate(total.raw)} (per-round ratios ${perRound(byHand)}): the emulator's cost of those writes alone`,
+      },
+      {
+        name: `processor ${path} vs its writes by hand`,
+        baseline: 'the same batches written by hand, no consumer runtime or store',
+        ratio: total[path] / total[byHand],
+        detail: `${path} pipeline ${rate(total[path])} vs its writes by hand ${rate(total[byHand])} (per-round ratios ${perRound(path, byHand)}): our code's cost on the ${path} path`,
+      },
+    ];
     return [
       {
         name: 'exactly-once floor (two creates in one commit)',
@@ -219,18 +234,7 @@ export async function run(progress: (line: string) => void = () => undefined): P
         goal: 0.8,
         detail: `${PROCESSOR_CONCURRENCY} in flight on the emulator, ${ROUNDS}x${PROCESSOR_MS / 1000}s per side in interleaved slices: decode + dedup create + user counters (+ like shard) in one batch ${rate(total.analytics)} vs create() ${rate(total.raw)} (per-round ratios ${perRound('analytics')})`,
       },
-      {
-        name: 'processor analytics, its writes by hand (no code of ours)',
-        baseline: 'raw Firestore create() of one document per message',
-        ratio: total.analyticsByHand / total.raw,
-        detail: `the analytics path's batches written by hand (bench/analytics-by-hand.ts) ${rate(total.analyticsByHand)} vs create() ${rate(total.raw)} (per-round ratios ${perRound('analyticsByHand')}): the emulator's cost of those writes alone`,
-      },
-      {
-        name: 'processor analytics vs its writes by hand',
-        baseline: 'the same batches written by hand, no consumer runtime or store',
-        ratio: total.analytics / total.analyticsByHand,
-        detail: `analytics pipeline ${rate(total.analytics)} vs its writes by hand ${rate(total.analyticsByHand)} (per-round ratios ${perRound('analytics', 'analyticsByHand')}): our code's cost on the analytics path`,
-      },
+      ...byHandLines('analytics', 'analyticsByHand', 'bench/analytics-by-hand.ts'),
       {
         name: 'processor orders (pipeline -> Firestore)',
         baseline: 'raw Firestore create() of one document per message',
@@ -238,18 +242,7 @@ export async function run(progress: (line: string) => void = () => undefined): P
         goal: 0.8,
         detail: `${PROCESSOR_CONCURRENCY} orders in flight (created -> paid -> shipped, each in sequence), same slices: dedup create + projection under a precondition in one batch ${rate(total.orders)} vs create() ${rate(total.raw)} (per-round ratios ${perRound('orders')})`,
       },
-      {
-        name: 'processor orders, its writes by hand (no code of ours)',
-        baseline: 'raw Firestore create() of one document per message',
-        ratio: total.ordersByHand / total.raw,
-        detail: `the orders path's batches written by hand (bench/orders-by-hand.ts) ${rate(total.ordersByHand)} vs create() ${rate(total.raw)} (per-round ratios ${perRound('ordersByHand')}): the emulator's cost of those writes alone`,
-      },
-      {
-        name: 'processor orders vs its writes by hand',
-        baseline: 'the same batches written by hand, no consumer runtime or store',
-        ratio: total.orders / total.ordersByHand,
-        detail: `orders pipeline ${rate(total.orders)} vs its writes by hand ${rate(total.ordersByHand)} (per-round ratios ${perRound('orders', 'ordersByHand')}): our code's cost on the orders path`,
-      },
+      ...byHandLines('orders', 'ordersByHand', 'bench/orders-by-hand.ts'),
       {
         name: 'processor orders vs the exactly-once floor',
         baseline: 'two creates in one commit (the dedup record and one effect document)',

@@ -12,13 +12,34 @@ import './local-bigquery';
 
 export const spec = loadSpec();
 
-/** An in-memory endpoint and a client of the spec's project on it. */
-export async function startWarehouseEndpoint(): Promise<{ local: LocalBigQuery; bigquery: BigQuery }> {
-  const local = await startLocalBigQuery();
-  return { local, bigquery: new BigQuery({ projectId: spec.project, apiEndpoint: local.url }) };
+export interface WarehouseEndpoint {
+  /** A client of the spec's project on the endpoint (set once beforeAll ran). */
+  readonly bigquery: BigQuery;
+  /** Rows in `table` (dataset.table). */
+  count(table: string): Promise<number>;
 }
 
-export const countRows = async (bigquery: BigQuery, table: string) => Number((await bigquery.query(`SELECT COUNT(*) AS c FROM ${table}`))[0][0].c);
+/** An in-memory endpoint for this jest file: started before its tests, stopped after them. */
+export function useWarehouseEndpoint(): WarehouseEndpoint {
+  let local: LocalBigQuery | undefined;
+  let bigquery: BigQuery | undefined;
+  beforeAll(async () => {
+    local = await startLocalBigQuery();
+    bigquery = new BigQuery({ projectId: spec.project, apiEndpoint: local.url });
+  });
+  afterAll(async () => {
+    await local?.stop();
+  });
+  return {
+    get bigquery() {
+      if (!bigquery) throw new Error('the warehouse endpoint starts in beforeAll: use it inside a test or hook');
+      return bigquery;
+    },
+    async count(table) {
+      return Number((await this.bigquery.query(`SELECT COUNT(*) AS c FROM ${table}`))[0][0].c);
+    },
+  };
+}
 
 /** The spec with another dataset, so each scenario starts from empty tables. */
 export const withDataset = (dataset: string): MeshSpec => ({ ...spec, warehouse: { ...spec.warehouse, dataset } });

@@ -5,25 +5,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BigQuery } from '@google-cloud/bigquery';
-import type { LocalBigQuery } from '../../shared/bigquery-local';
 import { deadLetterRow, eventRow, type EventDelivery } from '../../shared/warehouse';
 import { ensureWarehouse } from '../../services/warehouse/tables';
 import { insertBatch } from '../../services/warehouse/rows';
 import { analystQueries, analystQuery } from '../../services/warehouse/analyst-queries';
-import { countRows, delivery, order, spec, startWarehouseEndpoint, view } from '../support/warehouse-deliveries';
+import { delivery, order, spec, useWarehouseEndpoint, view } from '../support/warehouse-deliveries';
 
-let local: LocalBigQuery;
-let bigquery: BigQuery;
-const count = (table: string) => countRows(bigquery, table);
-
-beforeAll(async () => {
-  ({ local, bigquery } = await startWarehouseEndpoint());
-});
-
-afterAll(async () => {
-  await local?.stop();
-});
+const endpoint = useWarehouseEndpoint();
 
 describe('documented analyst queries', () => {
   const now = Date.now();
@@ -68,11 +56,11 @@ describe('documented analyst queries', () => {
   // The o2 payment delivered again (a redelivery does not make it two payments).
   add('orders', 'o2-paid', 'order.paid', at(13), order('o2', 'c2', 2), 5000);
 
-  const run = async (name: string) => (await bigquery.query(analystQuery(name).sql))[0] as Record<string, unknown>[];
+  const run = async (name: string) => (await endpoint.bigquery.query(analystQuery(name).sql))[0] as Record<string, unknown>[];
 
   beforeAll(async () => {
     // The documented queries name the spec's dataset (event_mesh).
-    const { events, deadLetters } = await ensureWarehouse(bigquery, spec, { project: spec.project });
+    const { events, deadLetters } = await ensureWarehouse(endpoint.bigquery, spec, { project: spec.project });
     for (const topic of ['analytics', 'orders'] as const) {
       const rows = data.filter((x) => x.topic === topic).map((x) => eventRow(spec.topics[topic], x.d));
       // Redeliveries arrive after the insertId dedup window in this scenario: insert them in their own
@@ -93,9 +81,9 @@ describe('documented analyst queries', () => {
   });
 
   it('loaded duplicates into the events tables (so the dedup views matter)', async () => {
-    expect(await count('event_mesh.analytics_events')).toBe(11);
-    expect(await count('event_mesh.analytics_events_dedup')).toBe(10);
-    expect(await count('event_mesh.orders_events_dedup')).toBe(13);
+    expect(await endpoint.count('event_mesh.analytics_events')).toBe(11);
+    expect(await endpoint.count('event_mesh.analytics_events_dedup')).toBe(10);
+    expect(await endpoint.count('event_mesh.orders_events_dedup')).toBe(13);
   });
 
   it('are all in docs/analysts.md, verbatim', () => {

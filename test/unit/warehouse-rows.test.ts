@@ -11,19 +11,9 @@ import { startLocalBigQuery, type LocalBigQuery } from '../../shared/bigquery-lo
 import { deadLetterRow, eventRow, type InsertRow } from '../../shared/warehouse';
 import { ensureWarehouse } from '../../services/warehouse/tables';
 import { insertBatch, rowBytes } from '../../services/warehouse/rows';
-import { countRows, delivery, order, spec, startWarehouseEndpoint, view, withDataset } from '../support/warehouse-deliveries';
+import { delivery, order, spec, useWarehouseEndpoint, view, withDataset } from '../support/warehouse-deliveries';
 
-let local: LocalBigQuery;
-let bigquery: BigQuery;
-const count = (table: string) => countRows(bigquery, table);
-
-beforeAll(async () => {
-  ({ local, bigquery } = await startWarehouseEndpoint());
-});
-
-afterAll(async () => {
-  await local?.stop();
-});
+const endpoint = useWarehouseEndpoint();
 
 describe('rows', () => {
   it('maps a delivery to an insertAll row: insertId = event id / message id, envelope, typed payload columns, JSON payload', () => {
@@ -78,7 +68,7 @@ describe('rows', () => {
   });
 
   it('lands 10k rows with duplicate insertIds once each', async () => {
-    const { events } = await ensureWarehouse(bigquery, withDataset('dedup_test'), { project: spec.project });
+    const { events } = await ensureWarehouse(endpoint.bigquery, withDataset('dedup_test'), { project: spec.project });
     const start = Date.now() - 60_000;
     const unique = Array.from({ length: 5000 }, (_, i) =>
       eventRow(spec.topics.analytics, delivery('analytics', `dup-${i}`, 'view', new Date(start + i), view(`u-${i % 97}`))),
@@ -89,12 +79,12 @@ describe('rows', () => {
     const result = await insertBatch(events.analytics, rows);
     expect(result.failed).toEqual([]);
     expect(result.inserted).toBe(10_000);
-    expect(await count('dedup_test.analytics_events')).toBe(5000);
-    expect(Number((await bigquery.query('SELECT COUNT(DISTINCT event_id) AS c FROM dedup_test.analytics_events'))[0][0].c)).toBe(5000);
+    expect(await endpoint.count('dedup_test.analytics_events')).toBe(5000);
+    expect(Number((await endpoint.bigquery.query('SELECT COUNT(DISTINCT event_id) AS c FROM dedup_test.analytics_events'))[0][0].c)).toBe(5000);
   });
 
   it("splits requests by the row sizes it is given (the loader's, measured once) and measures them itself otherwise", async () => {
-    const { events } = await ensureWarehouse(bigquery, withDataset('sizes_test'), { project: spec.project });
+    const { events } = await ensureWarehouse(endpoint.bigquery, withDataset('sizes_test'), { project: spec.project });
     const now = new Date();
     const rows = Array.from({ length: 6 }, (_, i) => eventRow(spec.topics.analytics, delivery('analytics', `sized-${i}`, 'view', now, view('u-1'))));
     const requests = jest.spyOn(events.analytics, 'insert');
@@ -118,7 +108,7 @@ describe('rows', () => {
   });
 
   it('returns the rows that do not fit with their errors while the good rows land', async () => {
-    const { events, deadLetters } = await ensureWarehouse(bigquery, withDataset('errors_test'), { project: spec.project });
+    const { events, deadLetters } = await ensureWarehouse(endpoint.bigquery, withDataset('errors_test'), { project: spec.project });
     const now = new Date();
     const good = (id: string) => eventRow(spec.topics.analytics, delivery('analytics', id, 'view', now, view('u-1')));
     const badType = good('bad-type');
@@ -135,7 +125,7 @@ describe('rows', () => {
       [4, noId.insertId, false, 'event_id'],
     ]);
     expect(result.failed[0].errors[0]).toMatchObject({ reason: 'invalid', message: expect.stringContaining('Cannot convert value to integer') });
-    const [rows] = await bigquery.query('SELECT event_id FROM errors_test.analytics_events ORDER BY event_id');
+    const [rows] = await endpoint.bigquery.query('SELECT event_id FROM errors_test.analytics_events ORDER BY event_id');
     expect(rows.map((r: { event_id: string }) => r.event_id)).toEqual(['ok-1', 'ok-2', 'ok-3']);
 
     // What the loader does with them: dead_letters (a retried dead-lettering lands once).
@@ -151,7 +141,7 @@ describe('rows', () => {
       }),
     );
     expect((await insertBatch(deadLetters, [...letters, ...letters])).failed).toEqual([]);
-    expect(await count('errors_test.dead_letters')).toBe(3);
+    expect(await endpoint.count('errors_test.dead_letters')).toBe(3);
   });
 
   it('keeps tables, rows and seen insertIds when the endpoint restarts on the same data file', async () => {

@@ -6,27 +6,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { BigQuery } from '@google-cloud/bigquery';
-import type { LocalBigQuery } from '../../shared/bigquery-local';
 import { eventRow, eventsTableSchema } from '../../shared/warehouse';
 import { ensureEventsTable, ensureWarehouse, IncompatibleSchemaError, planSchemaChange } from '../../services/warehouse/tables';
 import { insertBatch } from '../../services/warehouse/rows';
-import { delivery, order, spec, startWarehouseEndpoint, topicAt, view, withDataset } from '../support/warehouse-deliveries';
+import { delivery, order, spec, useWarehouseEndpoint, topicAt, view, withDataset } from '../support/warehouse-deliveries';
 
-let local: LocalBigQuery;
-let bigquery: BigQuery;
-
-beforeAll(async () => {
-  ({ local, bigquery } = await startWarehouseEndpoint());
-});
-
-afterAll(async () => {
-  await local?.stop();
-});
+const endpoint = useWarehouseEndpoint();
 
 describe('tables', () => {
   it('creates the dataset, an events table and a dedup view per topic, and dead_letters; a second run changes nothing', async () => {
-    const first = await ensureWarehouse(bigquery, withDataset('tables_test'), { project: spec.project });
+    const first = await ensureWarehouse(endpoint.bigquery, withDataset('tables_test'), { project: spec.project });
     expect(first.changes.map((c) => `${c.table} ${c.action}`)).toEqual([
       'analytics_events created',
       'analytics_events_dedup created',
@@ -44,13 +33,13 @@ describe('tables', () => {
     const [deadLetters] = await first.deadLetters.getMetadata();
     expect(deadLetters.timePartitioning).toEqual({ type: 'DAY', field: 'dead_lettered_at' });
 
-    const again = await ensureWarehouse(bigquery, withDataset('tables_test'), { project: spec.project });
+    const again = await ensureWarehouse(endpoint.bigquery, withDataset('tables_test'), { project: spec.project });
     expect(again.changes.every((c) => c.action === 'unchanged')).toBe(true);
   });
 
   it('adds the columns of a new schema revision by an additive patch; rows loaded before read NULL', async () => {
     const spec1 = withDataset('evolution_test');
-    const { dataset } = await ensureWarehouse(bigquery, { ...spec1, topics: { analytics: topicAt('analytics', ['v1']) } }, { project: spec.project });
+    const { dataset } = await ensureWarehouse(endpoint.bigquery, { ...spec1, topics: { analytics: topicAt('analytics', ['v1']) } }, { project: spec.project });
     const v1 = topicAt('analytics', ['v1']);
     const created = await ensureEventsTable(dataset, v1);
     expect(created.change.action).toBe('unchanged');
@@ -69,7 +58,7 @@ describe('tables', () => {
     ]);
     const fresh = delivery('analytics', 'evo-2', 'view', new Date(), view('u-2', { country: 'FR', durationMs: 3100 }));
     expect((await insertBatch(evolved.table, [eventRow(v2, fresh)])).failed).toEqual([]);
-    const [rows] = await bigquery.query('SELECT event_id, country, duration_ms FROM evolution_test.analytics_events ORDER BY event_id');
+    const [rows] = await endpoint.bigquery.query('SELECT event_id, country, duration_ms FROM evolution_test.analytics_events ORDER BY event_id');
     expect(rows).toEqual([
       { event_id: 'evo-1', country: null, duration_ms: null },
       { event_id: 'evo-2', country: 'FR', duration_ms: 3100 },
@@ -77,7 +66,7 @@ describe('tables', () => {
   });
 
   it('adds the extensions column to a table made before it (an additive patch, appended last) and loads extensions into it', async () => {
-    const { dataset } = await ensureWarehouse(bigquery, { ...withDataset('extensions_test'), topics: {} }, { project: spec.project });
+    const { dataset } = await ensureWarehouse(endpoint.bigquery, { ...withDataset('extensions_test'), topics: {} }, { project: spec.project });
     const topic = spec.topics.orders;
     const before = eventsTableSchema(topic).filter((f) => f.name !== 'extensions');
     await dataset.createTable('orders_events', { schema: { fields: before }, timePartitioning: { type: 'DAY', field: 'event_time' } });
@@ -90,7 +79,7 @@ describe('tables', () => {
     tagged.event = { ...tagged.event, extensions: { tenant: 'acme' }, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
     const plain = delivery('orders', 'ext-2', 'order.created', new Date(), order('o-ext2', 'c-1', 1));
     expect((await insertBatch(patched.table, [eventRow(topic, tagged), eventRow(topic, plain)])).failed).toEqual([]);
-    const [rows] = await bigquery.query(
+    const [rows] = await endpoint.bigquery.query(
       "SELECT event_id, JSON_VALUE(extensions, '$.tenant') AS tenant, JSON_VALUE(extensions, '$.traceparent') AS traceparent FROM extensions_test.orders_events ORDER BY event_id",
     );
     expect(rows).toEqual([
@@ -101,7 +90,7 @@ describe('tables', () => {
 
   it('refuses a changed column type or a removed column, naming the column, and leaves the table alone', async () => {
     const { dataset } = await ensureWarehouse(
-      bigquery,
+      endpoint.bigquery,
       { ...withDataset('incompatible_test'), topics: { analytics: spec.topics.analytics } },
       { project: spec.project },
     );
