@@ -174,15 +174,6 @@ export async function run(progress: (line: string) => void = () => undefined): P
         await batch.commit();
       });
 
-    // Warm-up: the JVM, the gRPC channel, the caches.
-    progress('processor warm-up (Firestore emulator JIT) ...');
-    await measureRaw('warmup');
-    await measureFloor('warmup');
-    await measureAnalytics('warmup');
-    await measureAnalyticsByHand('warmup');
-    await measureOrders('warmup');
-    await measureOrdersByHand('warmup');
-
     const sides = {
       raw: measureRaw,
       floor: measureFloor,
@@ -191,9 +182,15 @@ export async function run(progress: (line: string) => void = () => undefined): P
       orders: measureOrders,
       ordersByHand: measureOrdersByHand,
     };
+    type Side = keyof typeof sides;
+
+    // Warm-up: the JVM, the gRPC channel, the caches.
+    progress('processor warm-up (Firestore emulator JIT) ...');
+    for (const measure of Object.values(sides)) await measure('warmup');
+
     let slices = 0;
     const { total, rounds } = await interleaved(
-      ['raw', 'floor', 'analytics', 'analyticsByHand', 'orders', 'ordersByHand'] as const,
+      Object.keys(sides) as Side[],
       ROUNDS,
       PROCESSOR_SLICES,
       (side) => sides[side](`s${++slices}`),
@@ -203,7 +200,6 @@ export async function run(progress: (line: string) => void = () => undefined): P
         ),
     );
     const rate = (n: number) => `${n.toFixed(0)} msg/s`;
-    type Side = keyof typeof sides;
     const perRound = (side: Side, of: Side = 'raw') => rounds.map((r) => (r[side] / r[of]).toFixed(2)).join(', ');
     /** A path's writes by hand against create(), and the path's pipeline against them (our code's cost). */
     const byHandLines = (path: 'analytics' | 'orders', byHand: Side, file: string): BenchResult[] => [

@@ -136,11 +136,9 @@ export class Batcher<T, R> {
   }
 
   private seal(): void {
-    if (!this.open.entries.length) {
-      this.takeOpen();
-      return;
-    }
-    this.sealed.push(this.takeOpen());
+    const batch = this.takeOpen();
+    if (!batch.entries.length) return;
+    this.sealed.push(batch);
     this.pump();
   }
 
