@@ -38,6 +38,7 @@ import type { ConsumerSpec, MeshSpec } from '../spec/types';
 import { firestoreAtHost } from '../emulators/firestore';
 import { ControlWatcher } from '../operations/controls';
 import { localFirestore, localPubSub } from './connect';
+import { JsonPoster } from './http-post';
 import { localServiceUrls } from './services';
 
 /** Status codes Pub/Sub push takes as an ack. */
@@ -127,9 +128,9 @@ const MAX_FAILURES_KEPT = 100_000;
 /** How often a pending request tries the service's port again. */
 const PENDING_RETRY_MS = 250;
 
-/** Whether fetch failed because nothing listens on the port (the service is down or restarting). */
+/** Whether the POST failed because nothing listens on the port (the service is down or restarting). */
 function connectionRefused(error: unknown): boolean {
-  return (error as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
+  return (error as { code?: string }).code === 'ECONNREFUSED';
 }
 
 /**
@@ -167,6 +168,7 @@ export class PushRelay {
   /** message id -> failed deliveries the service answered (answeredFailures()). */
   private readonly failures = new Map<string, number>();
   private readonly puller: UnaryPuller;
+  private readonly poster: JsonPoster;
   private readonly keys = new KeyedQueue();
   /** Each key's order across retries (a failed message's key waits for it; see ordering.ts). */
   private readonly order: KeyOrder;
@@ -199,10 +201,12 @@ export class PushRelay {
     this.instance = options.availability ?? new InstanceAvailability();
     // A failed message is due back after its backoff; wait an ack deadline more (it may have been dead-lettered).
     this.order = new KeyOrder({ waitMs: options.consumer.ackDeadlineSeconds * 1000 });
+    const maxInFlight = options.maxInFlight ?? options.consumer.flowControl.maxMessages;
+    this.poster = new JsonPoster(options.endpoint, { maxSockets: maxInFlight, timeoutMs: options.consumer.ackDeadlineSeconds * 1000 });
     this.puller = new UnaryPuller({
       pubsub: options.pubsub,
       subscription: options.subscription,
-      maxInFlight: options.maxInFlight ?? options.consumer.flowControl.maxMessages,
+      maxInFlight,
       leaseSeconds: options.consumer.ackDeadlineSeconds,
       log: options.log,
       onMessage: (message) => this.dispatch(message),
@@ -240,6 +244,7 @@ export class PushRelay {
     await this.puller.stopPulling();
     while (this.running > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     await this.puller.close();
+    this.poster.close();
   }
 
   private dispatch(pulled: PulledMessage): void {
@@ -305,16 +310,10 @@ export class PushRelay {
     let refusedSince: number | undefined;
     for (;;) {
       try {
-        const response = await fetch(this.options.endpoint, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-          signal: AbortSignal.timeout(this.options.consumer.ackDeadlineSeconds * 1000),
-        });
+        const status = await this.poster.post(body);
         this.instance.listening();
-        await response.arrayBuffer(); // drained, the connection goes back to the pool
-        if (!ACK_STATUSES.has(response.status)) {
-          failure = `HTTP ${response.status}`;
+        if (!ACK_STATUSES.has(status)) {
+          failure = `HTTP ${status}`;
           this.noteFailure(message.messageId, true);
         }
       } catch (error) {
