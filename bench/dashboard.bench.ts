@@ -83,6 +83,11 @@ function pushBodies(publisher: MeshPublisher, n: number): Buffer[] {
   });
 }
 
+/** The measurement that took less time. */
+function fasterOf<T extends { seconds: number }>(a: T, b: T): T {
+  return b.seconds < a.seconds ? b : a;
+}
+
 export async function run(progress: (line: string) => void = () => undefined): Promise<BenchResult[]> {
   const [pubsubEmulator, firestoreEmulator] = await Promise.all([startPubsubEmulator(), startFirestoreEmulator()]);
   const clients: { close(): Promise<unknown> }[] = [];
@@ -374,8 +379,3 @@ export async function run(progress: (line: string) => void = () => undefined): P
 }
 
 runWhenMain(module, run);
-
-/** The measurement that took less time. */
-function fasterOf<T extends { seconds: number }>(a: T, b: T): T {
-  return b.seconds < a.seconds ? b : a;
-}
