@@ -35,6 +35,8 @@ export class JsonPoster {
     const url = new URL(endpoint);
     if (url.protocol !== 'http:') throw new Error(`JsonPoster: only http:// endpoints (local services), not ${endpoint}`);
     this.target = { host: url.hostname, port: Number(url.port || 80), path: `${url.pathname}${url.search}` };
+    // Idle sockets get no lifetime of their own: the services keep idle connections 620 s
+    // (shared/consumer/service.ts), so a server does not close one under a POST being written.
     this.agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets });
   }
 
