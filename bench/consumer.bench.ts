@@ -3,7 +3,7 @@
  * through createMeshService's `listener` (read body -> parse the wrapped push -> envelope + schema
  * decode -> no-op handler -> 204, push auth off) against a bare node:http server that reads and
  * JSON.parses the same body and answers 204. Same body (a real analytics envelope from
- * MeshPublisher.prepare(), base64 in the wrapped form: test/support/push-body.ts), same load
+ * MeshPublisher.prepare(), base64 in the wrapped form: bench/analytics-push-body.ts), same load
  * generator (raw keep-alive sockets in a worker thread, off the servers' event loop:
  * bench/workers/load-generator.ts), same concurrency. The processor's pipelines on Firestore have
  * their own bench (bench/processor.bench.ts).
@@ -18,10 +18,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PubSub } from '@google-cloud/pubsub';
 import { createLogger, createMeshService, type DeadLetterSink } from '../shared/consumer';
-import { toPubsubMessage } from '../shared/envelope';
-import { MeshPublisher } from '../shared/publisher';
-import { consumerResources, loadSpec, pushPath, type MeshSpec } from '../shared/spec';
-import { pushBody, subscriptionPath } from '../test/support/push-body';
+import { loadSpec, pushPath, type MeshSpec } from '../shared/spec';
+import { analyticsPushBody } from './analytics-push-body';
 import { LoadGenerator, type LoadJob } from './load-generator';
 import { runWhenMain } from './standalone';
 import { interleaved, type Sample } from './turns';
@@ -52,24 +50,6 @@ const noDeadLetters: DeadLetterSink = {
  */
 const PUSH_SLICES = 3;
 
-/** The consumer's subscription as Pub/Sub names it in a push body. */
-const subscriptionOf = (spec: MeshSpec, consumer: string) => subscriptionPath(spec.project, consumerResources({ name: consumer }).subscription);
-
-/** A real analytics event as MeshPublisher would send it, in the wrapped push form Pub/Sub POSTs. */
-function analyticsPushBody(spec: MeshSpec): Buffer {
-  const publisher = new MeshPublisher({ pubsub: {} as PubSub, spec, source: '//web/frontend' });
-  const { event, orderingKey } = publisher.prepare('analytics', 'view', {
-    userId: 'u-12345',
-    sessionId: 's-8f14e45fceea167a',
-    page: '/posts/p-42',
-    element: '',
-    postId: 'p-42',
-    country: 'DE',
-    durationMs: 5400,
-  });
-  return Buffer.from(pushBody(toPubsubMessage(event, orderingKey), { subscription: subscriptionOf(spec, PUSH_CONSUMER), messageId: '11223344556677' }));
-}
-
 function listen(listener: http.RequestListener): Promise<http.Server> {
   const server = http.createServer(listener);
   server.keepAliveTimeout = 60_000;
@@ -97,7 +77,7 @@ const bareListener: http.RequestListener = (req, res) => {
 };
 
 async function benchPush(spec: MeshSpec, progress: (line: string) => void): Promise<BenchResult> {
-  const body = analyticsPushBody(spec);
+  const body = Buffer.from(analyticsPushBody(spec, PUSH_CONSUMER));
   // The processor's service as it is wired in production, minus Pub/Sub (the handler is a no-op, no
   // poison is sent, and pull consumers are only opened by start(), which the bench never calls).
   let handled = 0;

@@ -8,8 +8,9 @@
  */
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
-import { wrapPushBody } from '../shared/consumer';
 import { JsonPoster } from '../shared/local/http-post';
+import { loadSpec } from '../shared/spec';
+import { analyticsPushBody } from './analytics-push-body';
 import { runWhenMain } from './standalone';
 import { interleaved, throughput } from './turns';
 import type { BenchResult } from './types';
@@ -35,23 +36,8 @@ export async function run(progress: (line: string) => void = () => undefined): P
       worker.once('error', reject);
     });
     const endpoint = `http://127.0.0.1:${address.port}/push/processor-analytics`;
-    // A typical analytics event's size, in the wrapped form the relay posts.
-    const body = wrapPushBody(
-      {
-        data: Buffer.from(JSON.stringify({ userId: 'u-1', sessionId: 's-1', page: '/posts/p-1', element: '', postId: 'p-1', country: 'DE', durationMs: 1200 })),
-        attributes: {
-          'ce-id': '0b7e6f0e-3c1f-4a43-9d7e-2d9f3c0c2a11',
-          'ce-type': 'view',
-          'ce-source': '//bench',
-          'ce-specversion': '1.0',
-          'ce-time': new Date().toISOString(),
-        },
-        messageId: '1',
-        publishTime: new Date(),
-        deliveryAttempt: 1,
-      },
-      'projects/bench/subscriptions/processor-analytics',
-    );
+    // The relay posts what Pub/Sub would push: a real analytics event in the wrapped form.
+    const body = analyticsPushBody(loadSpec(), 'processor-analytics');
     const poster = new JsonPoster(endpoint, { maxSockets: CONCURRENCY, timeoutMs: 10_000 });
     const expect204 = (status: number) => {
       if (status !== 204) throw new Error(`push-post bench: the server answered ${status}`);
