@@ -5,8 +5,9 @@
  * - orders (the projection depends on its current state): one batch that creates the dedup record
  *   and writes the projection under an update-time precondition (optimistic concurrency, see
  *   applyOrderEvent), or optionally a transaction;
- * - analytics (blind increments): one batch whose first write is `create()` of the dedup record, so
- *   a seen event fails the whole batch with ALREADY_EXISTS and changes nothing.
+ * - analytics (blind increments): one batch with `create()` of the dedup record, so a seen event
+ *   fails the whole batch with ALREADY_EXISTS and changes nothing; the events in flight at once
+ *   share one such batch (analytics-commits.ts).
  *
  * Dedup records carry `expiresAt` (now + 7 days); infra sets a TTL policy on collection group
  * `dedup`, field `expiresAt`. A republish more than 7 days later would apply again. Paths, names and
@@ -17,16 +18,14 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { FieldValue, Firestore, Timestamp, type DocumentReference } from '@google-cloud/firestore';
-import { PoisonError, TransientError, type DecodedEvent, type HandlerResult } from '../../shared/consumer';
+import { sinkFailure, type DecodedEvent, type HandlerResult } from '../../shared/consumer';
 import { anomalyWrite, DEDUP_TTL_MS, EXPIRY_FIELD, firestorePaths } from '../../shared/firestore';
 import { REPLAY_ID_ATTRIBUTE } from '../../shared/replay/attribute';
+import { AnalyticsCommits, type AnalyticsCommitOptions } from './analytics-commits';
 import { anomalyRecord } from './anomalies';
 import { checkAnalyticsEvent } from './event-checks';
 import { activityField, likeDelta, likeShard, LIKE_SHARDS, type AnalyticsEventData } from './analytics';
 import { applyOrderEvent, type OrderAnomaly, type OrderEventData, type OrderProjection } from './orders';
-
-/** gRPC ALREADY_EXISTS. */
-const ALREADY_EXISTS = 6;
 
 export interface StoreResult {
   result: HandlerResult;
@@ -40,6 +39,8 @@ export interface ProcessorStoreOptions {
   orderWrites?: 'optimistic' | 'transaction';
   /** Order projections cached for the optimistic path. Default 5000. */
   cacheSize?: number;
+  /** How analytics events are grouped into commits (analytics-commits.ts). */
+  analyticsCommits?: AnalyticsCommitOptions;
 }
 
 interface CachedOrder {
@@ -57,6 +58,8 @@ export class ProcessorStore {
   private readonly cacheSize: number;
   /** orderId -> projection and its update time, most recently used last. */
   private readonly cache = new Map<string, CachedOrder>();
+  /** Groups analytics events in flight into one commit; its stats are at /stats (sections.analyticsCommits). */
+  readonly analyticsCommits: AnalyticsCommits;
 
   constructor(
     readonly db: Firestore,
@@ -65,6 +68,7 @@ export class ProcessorStore {
     this.now = options.now ?? Date.now;
     this.orderWrites = options.orderWrites ?? 'optimistic';
     this.cacheSize = options.cacheSize ?? 5000;
+    this.analyticsCommits = new AnalyticsCommits(db, options.analyticsCommits);
   }
 
   dedupRef(consumer: string, eventId: string): DocumentReference {
@@ -139,7 +143,7 @@ export class ProcessorStore {
         this.cache.delete(orderId);
         const code = (error as { code?: number }).code;
         if (attempt < MAX_OPTIMISTIC_ATTEMPTS && code !== undefined && CONFLICT_CODES.has(code)) continue;
-        throw asTransient(error, `order event ${event.id}`);
+        throw sinkFailure(error, `Firestore write of order event ${event.id} failed`);
       }
     }
   }
@@ -163,7 +167,7 @@ export class ProcessorStore {
         return { result: 'done', anomaly: step.anomaly };
       });
     } catch (error) {
-      throw asTransient(error, `order event ${event.id}`);
+      throw sinkFailure(error, `Firestore write of order event ${event.id} failed`);
     }
   }
 
@@ -179,35 +183,28 @@ export class ProcessorStore {
     if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
   }
 
-  /** User activity counts (+ a like shard) and the dedup record in one batch with a create() precondition. */
+  /**
+   * User activity counts (+ a like shard) and the dedup record, committed with a create()
+   * precondition on the dedup record, together with the other analytics events in flight
+   * (analytics-commits.ts: one commit per group, each event applied exactly once).
+   */
   async applyAnalyticsEvent(consumer: string, decoded: DecodedEvent<AnalyticsEventData>): Promise<StoreResult> {
     const { event } = decoded;
-    const batch = this.db.batch();
-    batch.create(this.dedupRef(consumer, event.id), this.dedupRecord(consumer, decoded));
-    const userId = event.data.userId;
-    batch.set(
-      this.db.doc(firestorePaths.user(userId)),
-      {
-        userId,
-        total: FieldValue.increment(1),
-        counts: { [activityField(event.type)]: FieldValue.increment(1) },
-        updatedAt: FieldValue.serverTimestamp(),
-        ...replayMark(decoded),
-      },
-      { merge: true },
-    );
     const delta = likeDelta(event.type);
-    if (delta) {
-      checkAnalyticsEvent(decoded);
-      batch.set(this.db.doc(firestorePaths.likeShard(event.data.postId, likeShard(event.id))), { count: FieldValue.increment(delta) }, { merge: true });
-    }
-    try {
-      await batch.commit();
-      return { result: 'done' };
-    } catch (error) {
-      if ((error as { code?: number }).code === ALREADY_EXISTS) return { result: 'duplicate' };
-      throw asTransient(error, `analytics event ${event.id}`);
-    }
+    if (delta) checkAnalyticsEvent(decoded);
+    const userId = event.data.userId;
+    const replayId = decoded.attributes?.[REPLAY_ID_ATTRIBUTE];
+    const result = await this.analyticsCommits.apply({
+      eventId: event.id,
+      dedupRef: this.dedupRef(consumer, event.id),
+      dedupRecord: this.dedupRecord(consumer, decoded),
+      userRef: this.db.doc(firestorePaths.user(userId)),
+      userId,
+      activityField: activityField(event.type),
+      ...(replayId ? { replayId } : {}),
+      ...(delta ? { like: { ref: this.db.doc(firestorePaths.likeShard(event.data.postId, likeShard(event.id))), delta } } : {}),
+    });
+    return { result };
   }
 
   private dedupRecord(consumer: string, decoded: DecodedEvent<unknown>): Record<string, unknown> {
@@ -265,11 +262,6 @@ export function changedFields(base: object | undefined, next: object): Record<st
   for (const [field, value] of Object.entries(next)) if (!isDeepStrictEqual(before[field], value)) changed[field] = value;
   // update() needs a field; an unchanged projection is rewritten whole (still under the precondition).
   return Object.keys(changed).length ? changed : { ...next };
-}
-
-function asTransient(error: unknown, what: string): unknown {
-  if (error instanceof PoisonError || error instanceof TransientError) return error;
-  return new TransientError(`Firestore write of ${what} failed: ${(error as Error).message}`, { cause: error });
 }
 
 /**

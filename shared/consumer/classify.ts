@@ -44,6 +44,20 @@ export function classifyError(error: unknown): Verdict {
   return { kind: 'transient', message, expected: false };
 }
 
+/**
+ * A sink's failure to write `what`, as the error a handler throws, by the verdict above:
+ * PoisonError with its reason when the write can never succeed (a sink's INVALID_ARGUMENT),
+ * TransientError for an expected transient code; both name `what` and keep the original as their
+ * cause. Anything else is returned as it is, so the runtime still logs it as unexpected.
+ */
+export function sinkFailure(error: unknown, what: string): unknown {
+  if (error instanceof PoisonError || error instanceof TransientError) return error;
+  const verdict = classifyError(error);
+  const message = `${what}: ${error instanceof Error ? error.message : String(error)}`;
+  if (verdict.kind === 'poison') return new PoisonError(message, verdict.reason, { cause: error });
+  return verdict.expected ? new TransientError(message, { cause: error }) : error;
+}
+
 /** An EnvelopeError or SchemaValidationError as the PoisonError it is; anything else unchanged. */
 export function asPoison(error: unknown): unknown {
   return error instanceof EnvelopeError || error instanceof SchemaValidationError ? toPoison(error) : error;

@@ -1,7 +1,7 @@
 export * from './types';
 export * from './errors';
 export { createDecoder, type Decoder } from './decode';
-export { classifyError, type Verdict } from './classify';
+export { classifyError, sinkFailure, type Verdict } from './classify';
 export {
   DeadLetterPublisher,
   deadLetterAttributes,
