@@ -15,6 +15,7 @@ import {
   POISON_REASONS,
   PoisonError,
   ServiceStats,
+  sinkFailure,
   TransientError,
   type DeadLetterInfo,
   type DeadLetterSink,
@@ -152,5 +153,28 @@ describe('docs/consumers.md "Poison or transient"', () => {
 
   it('keeps Firestore\'s "transaction has expired" transient (its client retries it)', () => {
     expect(classifyError(grpcError(3, 'INVALID_ARGUMENT: The referenced transaction has expired or is no longer valid')).kind).toBe('transient');
+  });
+});
+
+describe('sinkFailure: a sink write error as the error a handler throws', () => {
+  it('makes a sink that refuses the write poison (rejected-by-sink), naming what was written', () => {
+    const failure = sinkFailure(grpcError(3, 'INVALID_ARGUMENT: value too long'), 'Firestore write of event e-1 failed');
+    expect(failure).toBeInstanceOf(PoisonError);
+    expect(failure).toMatchObject({ reason: 'rejected-by-sink', message: expect.stringContaining('event e-1') });
+  });
+
+  it('makes an expected transient code a TransientError, keeping the cause', () => {
+    const cause = grpcError(14, 'UNAVAILABLE: connection reset');
+    const failure = sinkFailure(cause, 'Firestore write of event e-2 failed');
+    expect(failure).toBeInstanceOf(TransientError);
+    expect((failure as Error).cause).toBe(cause);
+  });
+
+  it('returns anything unexpected as it is, so the runtime still logs it as unexpected', () => {
+    const bug = new TypeError('x is undefined');
+    expect(sinkFailure(bug, 'write')).toBe(bug);
+    expect(classifyError(sinkFailure(bug, 'write'))).toMatchObject({ kind: 'transient', expected: false });
+    const poison = new PoisonError('already decided', 'handler');
+    expect(sinkFailure(poison, 'write')).toBe(poison);
   });
 });
