@@ -1,14 +1,14 @@
 /**
  * The processor's throughput on the Firestore emulator, each side against a baseline measured in
  * the same run: msgs/s through the processor's real pipelines (decode -> handler -> one Firestore
- * commit with the dedup record and the effect; for analytics, one commit for the events in flight)
+ * commit with the dedup record and the effect, one commit for the events in flight)
  * against raw Firestore `create()` of one document per message, same concurrency, on a Firestore
  * emulator this bench starts on a free port. More sides, to tell our code's cost from the emulator's:
  *
  * - the floor of any exactly-once effect: the dedup record and one effect document created in one
  *   commit with no code of ours around it (the pipelines are also given against it);
- * - the analytics pipeline committing each event alone (the group commit's gain, and like for like
- *   with its writes by hand);
+ * - each pipeline committing each event alone (the group commit's gain, and like for like with its
+ *   writes by hand);
  * - each path's own batches written by hand (bench/analytics-by-hand.ts, bench/orders-by-hand.ts):
  *   the same documents, fields, transforms and preconditions, with no consumer runtime or store.
  *
@@ -66,17 +66,21 @@ export async function run(progress: (line: string) => void = () => undefined): P
     firestore = emulatorFirestore(emulator.hostPort, project);
     const app = createProcessorApp({ spec, pubsub, firestore, verifyPushAuth: false, log: silent });
     const analytics: Pipeline = app.pipelines['processor-analytics'];
-    // The same pipeline committing each event alone (no group commit): like for like with the writes
-    // by hand, so that line keeps telling our code's cost, and against it the group commit's gain.
+    // The same pipelines committing each event alone (no group commit): like for like with the writes
+    // by hand, so those lines keep telling our code's cost, and against them the group commit's gain.
     const alone = createProcessorApp({
       spec,
       pubsub,
       firestore,
       verifyPushAuth: false,
       log: silent,
-      store: { analyticsCommits: { maxEvents: 1, maxCommitsInFlight: PROCESSOR_CONCURRENCY } },
+      store: {
+        analyticsCommits: { maxEvents: 1, maxCommitsInFlight: PROCESSOR_CONCURRENCY },
+        orderCommits: { maxEvents: 1, maxCommitsInFlight: PROCESSOR_CONCURRENCY },
+      },
     });
     const analyticsAlone: Pipeline = alone.pipelines['processor-analytics'];
+    const ordersAlone: Pipeline = alone.pipelines['processor-orders'];
     const orders: Pipeline = app.pipelines['processor-orders'];
     const analyticsSub = subscriptionOf(spec, 'processor-analytics');
     const ordersSub = subscriptionOf(spec, 'processor-orders');
@@ -158,6 +162,15 @@ export async function run(progress: (line: string) => void = () => undefined): P
     const writeAnalyticsByHand = analyticsByHand(firestore, 'processor-analytics');
     const measureAnalyticsByHand = (_run: string) =>
       throughput(PROCESSOR_CONCURRENCY, PROCESSOR_MS / PROCESSOR_SLICES, (i) => writeAnalyticsByHand(analyticsMessage(i)));
+    // The orders pipeline committing each event alone, its own lanes (its store caches its own projections).
+    const aloneLanes = Array.from({ length: PROCESSOR_CONCURRENCY }, () => orderLane());
+    const measureOrdersAlone = (_run: string) => {
+      let lane = 0;
+      return throughputWithLanes(PROCESSOR_CONCURRENCY, PROCESSOR_MS / PROCESSOR_SLICES, () => {
+        const next = aloneLanes[lane++];
+        return async () => expectDone(await ordersAlone(next(), ordersSub));
+      });
+    };
     // The orders path's writes by hand (bench/orders-by-hand.ts), each lane its own orders as above.
     const byHandLanes = Array.from({ length: PROCESSOR_CONCURRENCY }, () => ({ next: orderLane(), write: ordersByHandLane(firestore!, 'processor-orders') }));
     const measureOrdersByHand = (_run: string) => {
@@ -196,6 +209,7 @@ export async function run(progress: (line: string) => void = () => undefined): P
       analyticsAlone: measureAnalyticsAlone,
       analyticsByHand: measureAnalyticsByHand,
       orders: measureOrders,
+      ordersAlone: measureOrdersAlone,
       ordersByHand: measureOrdersByHand,
     };
     type Side = keyof typeof sides;
@@ -212,12 +226,14 @@ export async function run(progress: (line: string) => void = () => undefined): P
       (side) => sides[side](`s${++slices}`),
       (round, r) =>
         progress(
-          `processor round ${round}/${ROUNDS}: raw create() ${r.raw.toFixed(0)} msg/s, two creates in one commit ${r.floor.toFixed(0)} msg/s, analytics pipeline ${r.analytics.toFixed(0)} msg/s, one commit per event ${r.analyticsAlone.toFixed(0)} msg/s, its writes by hand ${r.analyticsByHand.toFixed(0)} msg/s, orders pipeline ${r.orders.toFixed(0)} msg/s, its writes by hand ${r.ordersByHand.toFixed(0)} msg/s`,
+          `processor round ${round}/${ROUNDS}: raw create() ${r.raw.toFixed(0)} msg/s, two creates in one commit ${r.floor.toFixed(0)} msg/s, analytics pipeline ${r.analytics.toFixed(0)} msg/s, one commit per event ${r.analyticsAlone.toFixed(0)} msg/s, its writes by hand ${r.analyticsByHand.toFixed(0)} msg/s, orders pipeline ${r.orders.toFixed(0)} msg/s, one commit per event ${r.ordersAlone.toFixed(0)} msg/s, its writes by hand ${r.ordersByHand.toFixed(0)} msg/s`,
         ),
     );
     const rate = (n: number) => `${n.toFixed(0)} msg/s`;
-    const { commits, events } = app.store.analyticsCommits.stats;
-    const groups = `${(events / Math.max(1, commits)).toFixed(1)} events per commit over the run, at most ${app.store.analyticsCommits.stats.largestGroup}`;
+    const groupsOf = (stats: { commits: number; events: number; largestGroup: number }) =>
+      `${(stats.events / Math.max(1, stats.commits)).toFixed(1)} events per commit over the run, at most ${stats.largestGroup}`;
+    const groups = groupsOf(app.store.analyticsCommits.stats);
+    const orderGroups = groupsOf(app.store.orderCommits.stats);
     const perRound = (side: Side, of: Side = 'raw') => rounds.map((r) => (r[side] / r[of]).toFixed(2)).join(', ');
     /** A path's writes by hand against create(), and the path's pipeline against them (our code's cost). */
     const byHandLines = (path: 'analytics' | 'orders', pipeline: Side, byHand: Side, file: string): BenchResult[] => [
@@ -260,9 +276,15 @@ export async function run(progress: (line: string) => void = () => undefined): P
         baseline: 'raw Firestore create() of one document per message',
         ratio: total.orders / total.raw,
         goal: 0.8,
-        detail: `${PROCESSOR_CONCURRENCY} orders in flight (created -> paid -> shipped, each in sequence), same slices: dedup create + projection under a precondition in one batch ${rate(total.orders)} vs create() ${rate(total.raw)} (per-round ratios ${perRound('orders')})`,
+        detail: `${PROCESSOR_CONCURRENCY} orders in flight (created -> paid -> shipped, each in sequence), same slices: dedup create + projection under a precondition, the orders in flight in one commit (${orderGroups}) ${rate(total.orders)} vs create() ${rate(total.raw)} (per-round ratios ${perRound('orders')})`,
       },
-      ...byHandLines('orders', 'orders', 'ordersByHand', 'bench/orders-by-hand.ts'),
+      {
+        name: 'processor orders, group commit vs one commit per event',
+        baseline: 'the same pipeline committing each event alone',
+        ratio: total.orders / total.ordersAlone,
+        detail: `orders pipeline ${rate(total.orders)} vs the same with one commit per event ${rate(total.ordersAlone)} (per-round ratios ${perRound('orders', 'ordersAlone')}): what grouping the orders in flight gains (services/processor/order-commits.ts)`,
+      },
+      ...byHandLines('orders', 'ordersAlone', 'ordersByHand', 'bench/orders-by-hand.ts'),
       {
         name: 'processor orders vs the exactly-once floor',
         baseline: 'two creates in one commit (the dedup record and one effect document)',

@@ -28,6 +28,7 @@
  */
 import { FieldValue, type DocumentReference, type Firestore } from '@google-cloud/firestore';
 import { classifyError, sinkFailure } from '../../shared/consumer';
+import { CommitQueue, type CommitQueueOptions, type Waiting } from './commit-queue';
 
 /** One analytics event's writes, before merging. */
 export interface AnalyticsEffect {
@@ -48,11 +49,7 @@ export interface AnalyticsEffect {
 
 export type AnalyticsOutcome = 'done' | 'duplicate';
 
-export interface AnalyticsCommitOptions {
-  /** Most events in one commit. Default 100. */
-  maxEvents?: number;
-  /** Commits in flight at once; events that arrive while all are busy go together in the next. Default 2. */
-  maxCommitsInFlight?: number;
+export interface AnalyticsCommitOptions extends CommitQueueOptions {
   /** Times a group is re-committed after ALREADY_EXISTS before its events commit alone. Default 3. */
   maxRegroups?: number;
 }
@@ -73,19 +70,11 @@ export interface AnalyticsCommitStats {
 /** gRPC ALREADY_EXISTS: a created document (here, a dedup record) exists. */
 const ALREADY_EXISTS = 6;
 
-interface Pending {
-  effect: AnalyticsEffect;
-  resolve: (outcome: AnalyticsOutcome) => void;
-  reject: (error: unknown) => void;
-}
+type Pending = Waiting<AnalyticsEffect, AnalyticsOutcome>;
 
-export class AnalyticsCommits {
+export class AnalyticsCommits extends CommitQueue<AnalyticsEffect, AnalyticsOutcome> {
   readonly stats: AnalyticsCommitStats = { commits: 0, events: 0, largestGroup: 0, duplicatesFound: 0, duplicatesJoined: 0, splits: 0 };
-  private readonly maxEvents: number;
-  private readonly maxCommitsInFlight: number;
   private readonly maxRegroups: number;
-  private readonly queue: Pending[] = [];
-  private inFlight = 0;
   /** Dedup path -> the outcome of the event being applied now (queued or committing). */
   private readonly applying = new Map<string, Promise<AnalyticsOutcome>>();
 
@@ -93,8 +82,7 @@ export class AnalyticsCommits {
     private readonly db: Firestore,
     options: AnalyticsCommitOptions = {},
   ) {
-    this.maxEvents = options.maxEvents ?? 100;
-    this.maxCommitsInFlight = options.maxCommitsInFlight ?? 2;
+    super(options);
     this.maxRegroups = options.maxRegroups ?? 3;
   }
 
@@ -114,10 +102,7 @@ export class AnalyticsCommits {
       // The first delivery failed: this one tries on its own (it may be the one that applies).
       return this.apply(effect);
     }
-    const outcome = new Promise<AnalyticsOutcome>((resolve, reject) => {
-      this.queue.push({ effect, resolve, reject });
-      this.pump();
-    });
+    const outcome = this.enqueue(effect);
     this.applying.set(key, outcome);
     try {
       return await outcome;
@@ -126,40 +111,33 @@ export class AnalyticsCommits {
     }
   }
 
-  private pump(): void {
-    while (this.inFlight < this.maxCommitsInFlight && this.queue.length) {
-      const group = this.queue.splice(0, this.maxEvents);
-      this.inFlight++;
-      void this.commitGroup(group, 0).finally(() => {
-        this.inFlight--;
-        this.pump();
-      });
-    }
+  protected commitGroup(group: Pending[]): Promise<void> {
+    return this.commitGroupAt(group, 0);
   }
 
   /** Commits a group; settles each of its events' promises. Never throws. */
-  private async commitGroup(group: Pending[], regroups: number): Promise<void> {
+  private async commitGroupAt(group: Pending[], regroups: number): Promise<void> {
     if (!group.length) return;
     try {
-      await this.commit(group.map((p) => p.effect));
+      await this.commit(group.map((p) => p.member));
       for (const p of group) p.resolve('done');
       return;
     } catch (error) {
       const code = (error as { code?: number }).code;
       if (group.length === 1) {
         if (code === ALREADY_EXISTS) group[0].resolve('duplicate');
-        else group[0].reject(sinkFailure(error, `Firestore write of analytics event ${group[0].effect.eventId} failed`));
+        else group[0].reject(sinkFailure(error, `Firestore write of analytics event ${group[0].member.eventId} failed`));
         return;
       }
       if (code === ALREADY_EXISTS && regroups < this.maxRegroups) return this.dropSeen(group, regroups, error);
       const verdict = classifyError(error);
       if (verdict.kind === 'transient' && verdict.expected) {
-        for (const p of group) p.reject(sinkFailure(error, `Firestore write of analytics event ${p.effect.eventId} (in a group of ${group.length}) failed`));
+        for (const p of group) p.reject(sinkFailure(error, `Firestore write of analytics event ${p.member.eventId} (in a group of ${group.length}) failed`));
         return;
       }
       // May be one event's fault: each commits alone.
       this.stats.splits++;
-      await Promise.all(group.map((p) => this.commitGroup([p], this.maxRegroups)));
+      await Promise.all(group.map((p) => this.commitGroupAt([p], this.maxRegroups)));
     }
   }
 
@@ -167,10 +145,10 @@ export class AnalyticsCommits {
   private async dropSeen(group: Pending[], regroups: number, cause: unknown): Promise<void> {
     let seen: boolean[];
     try {
-      seen = (await this.db.getAll(...group.map((p) => p.effect.dedupRef))).map((snap) => snap.exists);
+      seen = (await this.db.getAll(...group.map((p) => p.member.dedupRef))).map((snap) => snap.exists);
     } catch (error) {
       for (const p of group)
-        p.reject(sinkFailure(error, `reading dedup records after a group's ${(cause as Error).message}, for analytics event ${p.effect.eventId}`));
+        p.reject(sinkFailure(error, `reading dedup records after a group's ${(cause as Error).message}, for analytics event ${p.member.eventId}`));
       return;
     }
     const rest: Pending[] = [];
@@ -180,7 +158,7 @@ export class AnalyticsCommits {
       p.resolve('duplicate');
     });
     // None seen: another writer created one between the commit and the read, or the failure was another document's; try once more.
-    await this.commitGroup(rest, regroups + 1);
+    await this.commitGroupAt(rest, regroups + 1);
   }
 
   private async commit(effects: AnalyticsEffect[]): Promise<void> {

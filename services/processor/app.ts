@@ -28,7 +28,11 @@ export function createProcessorApp(options: ProcessorAppOptions): ProcessorApp {
     ...serviceOptionsFrom(options, SERVICE_NAME, handlers),
     dependencies: { firestore: firestoreProbe(options.firestore) },
     // Since this instance started; the durable, exact counts are in Firestore (shared/firestore/anomalies.ts).
-    statsSections: { anomalies: () => anomalies.snapshot(), analyticsCommits: () => ({ ...store.analyticsCommits.stats }) },
+    statsSections: {
+      anomalies: () => anomalies.snapshot(),
+      analyticsCommits: () => ({ ...store.analyticsCommits.stats }),
+      orderCommits: () => ({ ...store.orderCommits.stats }),
+    },
     routes: (app) => {
       // Read-only views of the effects, for people and tests.
       app.get('/orders/:orderId', async (req, res) => {

@@ -4,7 +4,8 @@
  *
  * - orders (the projection depends on its current state): one batch that creates the dedup record
  *   and writes the projection under an update-time precondition (optimistic concurrency, see
- *   applyOrderEvent), or optionally a transaction;
+ *   applyOrderEvent), or optionally a transaction; the events of different orders in flight at
+ *   once share one commit (order-commits.ts), each with its own preconditions;
  * - analytics (blind increments): one batch with `create()` of the dedup record, so a seen event
  *   fails the whole batch with ALREADY_EXISTS and changes nothing; the events in flight at once
  *   share one such batch (analytics-commits.ts).
@@ -25,6 +26,7 @@ import { AnalyticsCommits, type AnalyticsCommitOptions } from './analytics-commi
 import { anomalyRecord } from './anomalies';
 import { checkAnalyticsEvent } from './event-checks';
 import { activityField, likeDelta, likeShard, LIKE_SHARDS, type AnalyticsEventData } from './analytics';
+import { OrderCommits, type OrderCommitOptions } from './order-commits';
 import { applyOrderEvent, type OrderAnomaly, type OrderEventData, type OrderProjection } from './orders';
 
 export interface StoreResult {
@@ -41,6 +43,8 @@ export interface ProcessorStoreOptions {
   cacheSize?: number;
   /** How analytics events are grouped into commits (analytics-commits.ts). */
   analyticsCommits?: AnalyticsCommitOptions;
+  /** How order events are grouped into commits on the optimistic path (order-commits.ts). */
+  orderCommits?: OrderCommitOptions;
 }
 
 interface CachedOrder {
@@ -60,6 +64,8 @@ export class ProcessorStore {
   private readonly cache = new Map<string, CachedOrder>();
   /** Groups analytics events in flight into one commit; its stats are at /stats (sections.analyticsCommits). */
   readonly analyticsCommits: AnalyticsCommits;
+  /** Groups order events in flight into one commit; its stats are at /stats (sections.orderCommits). */
+  readonly orderCommits: OrderCommits;
 
   constructor(
     readonly db: Firestore,
@@ -69,6 +75,7 @@ export class ProcessorStore {
     this.orderWrites = options.orderWrites ?? 'optimistic';
     this.cacheSize = options.cacheSize ?? 5000;
     this.analyticsCommits = new AnalyticsCommits(db, options.analyticsCommits);
+    this.orderCommits = new OrderCommits(db, options.orderCommits);
   }
 
   dedupRef(consumer: string, eventId: string): DocumentReference {
@@ -119,23 +126,39 @@ export class ProcessorStore {
           base = order.exists ? { projection: order.data() as OrderProjection, updateTime: order.updateTime! } : { projection: undefined };
         }
         const step = applyOrderEvent(base.projection, event);
-        const batch = this.db.batch();
-        batch.create(dedupRef, this.dedupRecord(consumer, decoded));
-        if (step.changed && step.projection) {
-          const marked = replayMark(decoded);
-          if (base.updateTime) batch.update(orderRef, { ...changedFields(base.projection, step.projection), ...marked }, { lastUpdateTime: base.updateTime });
-          else batch.create(orderRef, { ...step.projection, ...marked });
-        } else if (!base.projection) {
-          // Asserts the order is still absent: the anomaly ("never created") depends on it.
-          batch.delete(orderRef, { exists: false });
-        }
-        // After the projection's write: results[1] below is its write time.
-        if (step.anomaly) {
-          batch.set(this.anomalyRef(orderId, event.id), { ...step.anomaly, detectedAt: FieldValue.serverTimestamp() });
-          const entry = this.anomalyEntry(step.anomaly, topic, consumer);
-          batch.set(entry.ref, entry.data);
-        }
-        const results = await batch.commit();
+        const dedupRecord = this.dedupRecord(consumer, decoded);
+        const projectionBase = base;
+        // With the other order events in flight, in one commit (order-commits.ts); results are this event's own.
+        const results = await this.orderCommits.commit({
+          dedupRef,
+          write: (batch) => {
+            batch.create(dedupRef, dedupRecord);
+            let writes = 1;
+            if (step.changed && step.projection) {
+              const marked = replayMark(decoded);
+              if (projectionBase.updateTime)
+                batch.update(
+                  orderRef,
+                  { ...changedFields(projectionBase.projection, step.projection), ...marked },
+                  { lastUpdateTime: projectionBase.updateTime },
+                );
+              else batch.create(orderRef, { ...step.projection, ...marked });
+              writes++;
+            } else if (!projectionBase.projection) {
+              // Asserts the order is still absent: the anomaly ("never created") depends on it.
+              batch.delete(orderRef, { exists: false });
+              writes++;
+            }
+            // After the projection's write: results[1] below is its write time.
+            if (step.anomaly) {
+              batch.set(this.anomalyRef(orderId, event.id), { ...step.anomaly, detectedAt: FieldValue.serverTimestamp() });
+              const entry = this.anomalyEntry(step.anomaly, topic, consumer);
+              batch.set(entry.ref, entry.data);
+              writes += 2;
+            }
+            return writes;
+          },
+        });
         if (step.changed && step.projection) this.remember(orderId, { projection: step.projection, updateTime: results[1].writeTime });
         else this.cache.delete(orderId);
         return { result: 'done', anomaly: step.anomaly };
