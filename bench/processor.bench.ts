@@ -289,7 +289,7 @@ export async function run(progress: (line: string) => void = () => undefined): P
         name: 'processor orders vs the exactly-once floor',
         baseline: 'two creates in one commit (the dedup record and one effect document)',
         ratio: total.orders / total.floor,
-        detail: `orders pipeline ${rate(total.orders)} vs two creates in one commit ${rate(total.floor)} (per-round ratios ${perRound('orders', 'floor')}): our code's share of the orders path`,
+        detail: `orders pipeline ${rate(total.orders)} vs two creates in one commit ${rate(total.floor)} (per-round ratios ${perRound('orders', 'floor')}): the grouped commits against the least one event's own commit costs`,
       },
       {
         name: 'processor analytics vs the exactly-once floor',
