@@ -140,14 +140,19 @@ export async function run(progress: (line: string) => void = () => undefined): P
     const measureAnalyticsAlone = (_run: string) =>
       throughput(PROCESSOR_CONCURRENCY, PROCESSOR_MS / PROCESSOR_SLICES, async (i) => expectDone(await analyticsAlone(analyticsMessage(i), analyticsSub)));
     // One order sequence per lane, kept across slices, so every slice sees the steady mix of steps.
-    const orderLanes = Array.from({ length: PROCESSOR_CONCURRENCY }, () => orderLane());
-    const measureOrders = (_run: string) => {
-      let lane = 0;
-      return throughputWithLanes(PROCESSOR_CONCURRENCY, PROCESSOR_MS / PROCESSOR_SLICES, () => {
-        const next = orderLanes[lane++];
-        return async () => expectDone(await orders(next(), ordersSub));
-      });
+    // Each pipeline has lanes of its own: its store caches the projections it wrote.
+    const measureOrdersThrough = (pipeline: Pipeline) => {
+      const lanes = Array.from({ length: PROCESSOR_CONCURRENCY }, () => orderLane());
+      return (_run: string) => {
+        let lane = 0;
+        return throughputWithLanes(PROCESSOR_CONCURRENCY, PROCESSOR_MS / PROCESSOR_SLICES, () => {
+          const next = lanes[lane++];
+          return async () => expectDone(await pipeline(next(), ordersSub));
+        });
+      };
     };
+    const measureOrders = measureOrdersThrough(orders);
+    const measureOrdersAlone = measureOrdersThrough(ordersAlone);
     // Baseline: one create() per message, of a document the size of the event (same messages built).
     const measureRaw = (run: string) =>
       throughput(PROCESSOR_CONCURRENCY, PROCESSOR_MS / PROCESSOR_SLICES, async (i) => {
@@ -162,15 +167,6 @@ export async function run(progress: (line: string) => void = () => undefined): P
     const writeAnalyticsByHand = analyticsByHand(firestore, 'processor-analytics');
     const measureAnalyticsByHand = (_run: string) =>
       throughput(PROCESSOR_CONCURRENCY, PROCESSOR_MS / PROCESSOR_SLICES, (i) => writeAnalyticsByHand(analyticsMessage(i)));
-    // The orders pipeline committing each event alone, its own lanes (its store caches its own projections).
-    const aloneLanes = Array.from({ length: PROCESSOR_CONCURRENCY }, () => orderLane());
-    const measureOrdersAlone = (_run: string) => {
-      let lane = 0;
-      return throughputWithLanes(PROCESSOR_CONCURRENCY, PROCESSOR_MS / PROCESSOR_SLICES, () => {
-        const next = aloneLanes[lane++];
-        return async () => expectDone(await ordersAlone(next(), ordersSub));
-      });
-    };
     // The orders path's writes by hand (bench/orders-by-hand.ts), each lane its own orders as above.
     const byHandLanes = Array.from({ length: PROCESSOR_CONCURRENCY }, () => ({ next: orderLane(), write: ordersByHandLane(firestore!, 'processor-orders') }));
     const measureOrdersByHand = (_run: string) => {
