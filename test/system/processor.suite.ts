@@ -385,6 +385,13 @@ export function processorSuite(transport: PullTransport): void {
       expect(body.service).toBe('processor');
       expect(Object.keys(body.consumers).sort()).toEqual(['processor-analytics', 'processor-orders']);
       expect(body.consumers['processor-orders'].done).toBeGreaterThanOrEqual(500);
+      // The group commits' counters: every applied event went through one, never more commits than events.
+      for (const section of ['analyticsCommits', 'orderCommits']) {
+        const { commits, events } = body.sections[section] as { commits: number; events: number };
+        expect(events).toBeGreaterThan(0);
+        expect(commits).toBeLessThanOrEqual(events);
+      }
+      expect(body.sections.orderCommits.events).toBeGreaterThanOrEqual(body.consumers['processor-orders'].done);
       expect((await fetch(`${base}/orders/bulk-0`)).status).toBe(200);
       expect((await fetch(`${base}/posts/hot-post/likes`).then((r) => r.json())).likes).toBe(25);
     });
