@@ -24,7 +24,8 @@
  * increments summed), so a commit writes each document once. Firestore's documented limits
  * (https://cloud.google.com/firestore/quotas): 10 MiB per request and 500 field transforms per
  * document per commit; a group of `maxEvents` (100) small events with 3 transforms per user
- * document stays far under both. There is no limit on the writes of one commit any more.
+ * document stays far under both. That page no longer lists a number of writes per commit; the 500
+ * it once did holds too (at most 3 writes an event, 300 a group).
  */
 import { FieldValue, type DocumentReference, type Firestore } from '@google-cloud/firestore';
 import { classifyError, sinkFailure } from '../../shared/consumer';
