@@ -29,7 +29,7 @@
  */
 import { FieldValue, type DocumentReference, type Firestore } from '@google-cloud/firestore';
 import { classifyError, sinkFailure } from '../../shared/consumer';
-import { CommitQueue, type CommitQueueOptions, type Waiting } from './commit-queue';
+import { CommitQueue, type CommitQueueOptions, type GroupCounts, type Waiting } from './commit-queue';
 
 /** One analytics event's writes, before merging. */
 export interface AnalyticsEffect {
@@ -56,10 +56,7 @@ export interface AnalyticsCommitOptions extends CommitQueueOptions {
 }
 
 /** What /stats shows (sections.analyticsCommits): round trips per event, and why groups split. */
-export interface AnalyticsCommitStats {
-  commits: number;
-  events: number;
-  largestGroup: number;
+export interface AnalyticsCommitStats extends GroupCounts {
   /** Events found already applied by the read after a group's ALREADY_EXISTS. */
   duplicatesFound: number;
   /** Events answered 'duplicate' because the same event was being applied at that moment. */
@@ -79,11 +76,8 @@ export class AnalyticsCommits extends CommitQueue<AnalyticsEffect, AnalyticsOutc
   /** Dedup path -> the outcome of the event being applied now (queued or committing). */
   private readonly applying = new Map<string, Promise<AnalyticsOutcome>>();
 
-  constructor(
-    private readonly db: Firestore,
-    options: AnalyticsCommitOptions = {},
-  ) {
-    super(options);
+  constructor(db: Firestore, options: AnalyticsCommitOptions = {}) {
+    super(db, options);
     this.maxRegroups = options.maxRegroups ?? 3;
   }
 
@@ -146,7 +140,7 @@ export class AnalyticsCommits extends CommitQueue<AnalyticsEffect, AnalyticsOutc
   private async dropSeen(group: Pending[], regroups: number, cause: unknown): Promise<void> {
     let seen: boolean[];
     try {
-      seen = (await this.db.getAll(...group.map((p) => p.member.dedupRef))).map((snap) => snap.exists);
+      seen = await this.seenOf(group);
     } catch (error) {
       for (const p of group)
         p.reject(sinkFailure(error, `reading dedup records after a group's ${(cause as Error).message}, for analytics event ${p.member.eventId}`));
@@ -163,9 +157,7 @@ export class AnalyticsCommits extends CommitQueue<AnalyticsEffect, AnalyticsOutc
   }
 
   private async commit(effects: AnalyticsEffect[]): Promise<void> {
-    this.stats.commits++;
-    this.stats.events += effects.length;
-    if (effects.length > this.stats.largestGroup) this.stats.largestGroup = effects.length;
+    this.counted(effects.length);
     const batch = this.db.batch();
     for (const e of effects) batch.create(e.dedupRef, e.dedupRecord);
     for (const write of mergeAnalyticsWrites(effects)) batch.set(write.ref, write.data, { merge: true });

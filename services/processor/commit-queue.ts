@@ -6,6 +6,15 @@
  * (analytics-commits.ts, order-commits.ts).
  */
 
+import type { DocumentReference, Firestore } from '@google-cloud/firestore';
+
+/** What every group commit counts (/stats): commits made (re-commits included), the events in them, the largest. */
+export interface GroupCounts {
+  commits: number;
+  events: number;
+  largestGroup: number;
+}
+
 /** One member of a group waiting for its commit, and how to settle it. */
 export interface Waiting<M, R> {
   member: M;
@@ -20,13 +29,18 @@ export interface CommitQueueOptions {
   maxCommitsInFlight?: number;
 }
 
-export abstract class CommitQueue<M, R> {
+/** Every member is one event with a dedup record its commit creates. */
+export abstract class CommitQueue<M extends { dedupRef: DocumentReference }, R> {
+  protected abstract readonly stats: GroupCounts;
   protected readonly maxEvents: number;
   protected readonly maxCommitsInFlight: number;
   private readonly queue: Waiting<M, R>[] = [];
   private inFlight = 0;
 
-  constructor(options: CommitQueueOptions = {}) {
+  constructor(
+    protected readonly db: Firestore,
+    options: CommitQueueOptions = {},
+  ) {
     this.maxEvents = options.maxEvents ?? 100;
     this.maxCommitsInFlight = options.maxCommitsInFlight ?? 2;
   }
@@ -37,6 +51,18 @@ export abstract class CommitQueue<M, R> {
       this.queue.push({ member, resolve, reject });
       this.pump();
     });
+  }
+
+  /** Counts a commit of `events` events (call once per commit made). */
+  protected counted(events: number): void {
+    this.stats.commits++;
+    this.stats.events += events;
+    if (events > this.stats.largestGroup) this.stats.largestGroup = events;
+  }
+
+  /** After a group failed on a conflict: which members' dedup records exist (their events were seen), in one read. */
+  protected async seenOf(group: Waiting<M, R>[]): Promise<boolean[]> {
+    return (await this.db.getAll(...group.map((p) => p.member.dedupRef))).map((snap) => snap.exists);
   }
 
   /** Commits a group and settles every member of it. Must not throw. */

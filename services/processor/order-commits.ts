@@ -20,7 +20,7 @@
  */
 import type { DocumentReference, Firestore, WriteBatch, WriteResult } from '@google-cloud/firestore';
 import { classifyError } from '../../shared/consumer';
-import { CommitQueue, type CommitQueueOptions, type Waiting } from './commit-queue';
+import { CommitQueue, type CommitQueueOptions, type GroupCounts, type Waiting } from './commit-queue';
 
 /** One order event's writes. */
 export interface OrderWrites {
@@ -36,10 +36,7 @@ export interface OrderCommitOptions extends CommitQueueOptions {
 }
 
 /** What /stats shows (sections.orderCommits). */
-export interface OrderCommitStats {
-  commits: number;
-  events: number;
-  largestGroup: number;
+export interface OrderCommitStats extends GroupCounts {
   /** Members found seen by the read after a group failed. */
   seenFound: number;
   /** Groups whose members committed alone. */
@@ -55,11 +52,8 @@ export class OrderCommits extends CommitQueue<OrderWrites, WriteResult[]> {
   readonly stats: OrderCommitStats = { commits: 0, events: 0, largestGroup: 0, seenFound: 0, splits: 0 };
   private readonly maxRegroups: number;
 
-  constructor(
-    private readonly db: Firestore,
-    options: OrderCommitOptions = {},
-  ) {
-    super(options);
+  constructor(db: Firestore, options: OrderCommitOptions = {}) {
+    super(db, options);
     this.maxRegroups = options.maxRegroups ?? 2;
   }
 
@@ -74,9 +68,7 @@ export class OrderCommits extends CommitQueue<OrderWrites, WriteResult[]> {
 
   private async commitGroupAt(group: Pending[], regroups: number): Promise<void> {
     if (!group.length) return;
-    this.stats.commits++;
-    this.stats.events += group.length;
-    if (group.length > this.stats.largestGroup) this.stats.largestGroup = group.length;
+    this.counted(group.length);
     const batch = this.db.batch();
     const counts = group.map((p) => p.member.write(batch));
     try {
@@ -98,7 +90,7 @@ export class OrderCommits extends CommitQueue<OrderWrites, WriteResult[]> {
       if (code !== undefined && CONFLICT_CODES.has(code) && regroups < this.maxRegroups) {
         let seen: boolean[];
         try {
-          seen = (await this.db.getAll(...group.map((p) => p.member.dedupRef))).map((snap) => snap.exists);
+          seen = await this.seenOf(group);
         } catch (readError) {
           for (const p of group) p.reject(readError);
           return;
