@@ -20,7 +20,7 @@ import { PoisonError, TransientError, type DecodedEvent, type Logger } from '../
 import type { ConsumerSpec, MeshSpec } from '../../shared/spec';
 import { Batcher, type BatcherOptions, type BatcherStats } from './batcher';
 import { deadLetterRow, eventRow, type InsertRow } from '../../shared/warehouse';
-import { insertBatch, rowBytes, type InsertOptions, type RowError, type RowFailure } from './rows';
+import { encodeRow, insertBatch, rowBytes, type InsertOptions, type RowError, type RowFailure } from './rows';
 import type { WarehouseTables } from './tables';
 
 export type RowOutcome = 'loaded' | 'dead-lettered';
@@ -36,8 +36,8 @@ export interface RowOrigin {
 interface QueuedRow {
   row: InsertRow;
   origin?: RowOrigin;
-  /** rowBytes(row): measured once, for the batch and for its insertAll requests. */
-  bytes: number;
+  /** encodeRow(row): made once, to size the batch and as its share of the insertAll request. */
+  encoded: string;
 }
 
 export interface TableLoadStats extends BatcherStats {
@@ -138,8 +138,8 @@ export class WarehouseLoader {
       if (this.eager) batcher.flushEagerly();
       this.batchers.set(tableId, batcher);
     }
-    const bytes = rowBytes(row);
-    return batcher.add({ row, origin, bytes }, bytes);
+    const encoded = encodeRow(row);
+    return batcher.add({ row, origin, encoded }, rowBytes(row, encoded));
   }
 
   private countsOf(tableId: string) {
@@ -158,7 +158,7 @@ export class WarehouseLoader {
         table,
         items.map((i) => i.row),
         this.options.insert,
-        items.map((i) => i.bytes),
+        items.map((i) => i.encoded),
       ));
     } catch (error) {
       counts.retried += items.length;

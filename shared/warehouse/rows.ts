@@ -1,6 +1,6 @@
 /**
- * Events -> rows of the warehouse's tables (schema.ts), in the form tabledata.insertAll takes with
- * `{raw: true}`. Pure: the warehouse service streams them (services/warehouse/rows.ts insertBatch).
+ * Events -> rows of the warehouse's tables (schema.ts), in the form tabledata.insertAll takes
+ * (`{insertId, json}`). Pure: the warehouse service streams them (services/warehouse/rows.ts insertBatch).
  *
  * A row's insertId is the event id and the message id, so a redelivery of one message (a nack, a
  * crash before the ack) is dropped by BigQuery's insertId dedup (best effort, about a minute or

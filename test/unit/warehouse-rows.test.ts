@@ -10,7 +10,7 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { startLocalBigQuery, type LocalBigQuery } from '../../shared/bigquery-local';
 import { deadLetterRow, eventRow, type InsertRow } from '../../shared/warehouse';
 import { ensureWarehouse } from '../../services/warehouse/tables';
-import { insertBatch, rowBytes } from '../../services/warehouse/rows';
+import { encodeRow, insertBatch, rowBytes } from '../../services/warehouse/rows';
 import { delivery, order, spec, useWarehouseEndpoint, view, withDataset } from '../support/warehouse-deliveries';
 
 const endpoint = useWarehouseEndpoint();
@@ -83,28 +83,46 @@ describe('rows', () => {
     expect(Number((await endpoint.bigquery.query('SELECT COUNT(DISTINCT event_id) AS c FROM dedup_test.analytics_events'))[0][0].c)).toBe(5000);
   });
 
-  it("splits requests by the row sizes it is given (the loader's, measured once) and measures them itself otherwise", async () => {
+  it("splits requests by the rows' encoding it is given (the loader's, made once) and encodes them itself otherwise", async () => {
     const { events } = await ensureWarehouse(endpoint.bigquery, withDataset('sizes_test'), { project: spec.project });
     const now = new Date();
     const rows = Array.from({ length: 6 }, (_, i) => eventRow(spec.topics.analytics, delivery('analytics', `sized-${i}`, 'view', now, view('u-1'))));
-    const requests = jest.spyOn(events.analytics, 'insert');
+    const requests = jest.spyOn(events.analytics, 'request');
+    const rowsPerRequest = () =>
+      requests.mock.calls.map(([options]) => (JSON.parse((options.body as Buffer).toString('utf8')) as { rows: unknown[] }).rows.length);
     try {
-      // Measured here: the six rows fit one request.
+      // Encoded here: the six rows fit one request.
       expect((await insertBatch(events.analytics, rows, { maxBytes: 1_000_000 })).failed).toEqual([]);
-      expect(requests.mock.calls.map(([chunk]) => (chunk as InsertRow[]).length)).toEqual([6]);
+      expect(rowsPerRequest()).toEqual([6]);
+      expect(requests.mock.calls[0][0]).toMatchObject({ method: 'POST', uri: '/insertAll', headers: { 'Content-Type': 'application/json' } });
       requests.mockClear();
-      // Sizes given (as rowBytes() would say of bigger rows): two rows a request, and no row measured again.
+      // Encodings given, each 400 kB (JSON allows the whitespace): two rows a request, and no row serialized again.
+      const encoded = rows.map((r) => encodeRow(r) + ' '.repeat(400_000));
       const stringify = jest.spyOn(JSON, 'stringify');
-      const sizes = rows.map(() => 400_000);
-      expect((await insertBatch(events.analytics, rows, { maxBytes: 1_000_000 }, sizes)).failed).toEqual([]);
-      const measured = stringify.mock.calls.filter(([value]) => rows.includes(value as InsertRow)).length;
+      expect((await insertBatch(events.analytics, rows, { maxBytes: 1_000_000 }, encoded)).failed).toEqual([]);
+      const serialized = stringify.mock.calls.filter(([value]) => rows.includes(value as InsertRow)).length;
       stringify.mockRestore();
-      expect(requests.mock.calls.map(([chunk]) => (chunk as InsertRow[]).length)).toEqual([2, 2, 2]);
-      expect(measured).toBe(0);
+      expect(rowsPerRequest()).toEqual([2, 2, 2]);
+      expect(serialized).toBe(0);
       expect(rowBytes(rows[0])).toBe(Buffer.byteLength(JSON.stringify(rows[0])) + 1);
+      expect(rowBytes(rows[0], encoded[0])).toBe(Buffer.byteLength(encoded[0]) + 1);
     } finally {
       requests.mockRestore();
     }
+  });
+
+  it('stores a value as it was sent, "{{projectId}}" included (the client\'s table.insert() rewrites it to the project)', async () => {
+    const { events } = await ensureWarehouse(endpoint.bigquery, withDataset('token_test'), { project: spec.project });
+    const d = delivery('analytics', 'token-1', 'click', new Date(), { ...view('u-1'), element: 'see {{projectId}} here' });
+    const row = eventRow(spec.topics.analytics, d);
+    expect((await insertBatch(events.analytics, [row])).failed).toEqual([]);
+    const [stored] = await endpoint.bigquery.query('SELECT data FROM token_test.analytics_events');
+    expect(stored.map((r: { data: string }) => r.data)).toEqual([row.json.data]);
+    expect(String(row.json.data)).toContain('see {{projectId}} here');
+    // The library's own path, for the record: the same value comes back rewritten.
+    await events.analytics.insert([{ insertId: 'token-2', json: { ...row.json, event_id: 'token-2' } }], { raw: true });
+    const [viaInsert] = await endpoint.bigquery.query("SELECT data FROM token_test.analytics_events WHERE event_id = 'token-2'");
+    expect(viaInsert[0].data).not.toContain('{{projectId}}');
   });
 
   it('returns the rows that do not fit with their errors while the good rows land', async () => {
