@@ -166,7 +166,7 @@ export class PullConsumer {
     });
     subscription.on('message', (message: Message) => {
       access.opened();
-      this.onMessage(fromStreaming(message));
+      this.onMessage(new StreamingDelivery(message));
     });
     subscription.on('error', (error: Error) => {
       this.streamError = error;
@@ -330,21 +330,36 @@ export class PullConsumer {
   }
 }
 
-function fromStreaming(message: Message): Delivery {
-  return {
-    incoming: {
+/** A StreamingPull message as a Delivery: methods on the prototype, no closures per message (unary-pull.ts says why). */
+class StreamingDelivery implements Delivery {
+  readonly incoming: IncomingMessage;
+
+  constructor(private readonly message: Message) {
+    this.incoming = {
       data: message.data,
       attributes: message.attributes ?? {},
       messageId: message.id,
       publishTime: message.publishTime,
       orderingKey: message.orderingKey || undefined,
       deliveryAttempt: message.deliveryAttempt > 0 ? message.deliveryAttempt : undefined,
-    },
-    ack: () => message.ack(),
-    nack: () => message.nack(),
-    ackWithResponse: () => message.ackWithResponse(),
-    nackWithResponse: () => message.nackWithResponse(),
-  };
+    };
+  }
+
+  ack(): void {
+    this.message.ack();
+  }
+
+  nack(): void {
+    this.message.nack();
+  }
+
+  ackWithResponse(): Promise<unknown> {
+    return this.message.ackWithResponse();
+  }
+
+  nackWithResponse(): Promise<unknown> {
+    return this.message.nackWithResponse();
+  }
 }
 
 /** Whether `work` settles within timeoutMs. */
