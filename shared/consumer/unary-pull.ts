@@ -66,9 +66,10 @@ export interface PulledMessage {
 type Settle = (ackId: string, what: number | 'ack', waiter: Waiter) => void;
 
 /**
- * One pulled message. Its methods live on the prototype: every message of a busy consumer goes
- * through here, and five closures each (plus tsx's name helper for each) were a measurable share of
- * the warehouse loader's CPU (docs/performance.md, the warehouse profile).
+ * One pulled message. Its methods live on the prototype: every message of a busy consumer (and of
+ * the local push relays) goes through here, and closures per message (plus tsx's name helper for
+ * each) were a measurable share of the warehouse loader's CPU (docs/performance.md, the warehouse
+ * profile).
  */
 class PulledDelivery implements PulledMessage {
   constructor(
