@@ -29,10 +29,10 @@
  * back, and may hand out the key's never-pulled later messages before them.
  */
 import { Duration, SubscriptionCloseBehaviors, type Message, type PubSub, type Subscription } from '@google-cloud/pubsub';
-import type { IncomingMessage } from '../envelope';
 import { consumerResources } from '../spec/names';
 import type { ConsumerSpec } from '../spec/types';
 import { isLastAttempt } from './dead-letter';
+import { StreamingDelivery, type Delivery } from './delivery';
 import { InFlight } from './inflight';
 import type { Logger } from './logger';
 import { KeyedQueue, KeyOrder } from './ordering';
@@ -62,15 +62,6 @@ export interface PullConsumerOptions {
 }
 
 export type PullTransport = 'streaming' | 'unary';
-
-/** A delivered message, whichever transport pulled it. */
-interface Delivery {
-  readonly incoming: IncomingMessage;
-  ack(): void;
-  nack(): void;
-  ackWithResponse(): Promise<unknown>;
-  nackWithResponse(): Promise<unknown>;
-}
 
 export class PullConsumer {
   readonly consumer: ConsumerSpec;
@@ -327,38 +318,6 @@ export class PullConsumer {
         `exactly-once ${outcome === 'retry' ? 'nack' : 'ack'} failed; Pub/Sub will redeliver`,
       );
     });
-  }
-}
-
-/** A StreamingPull message as a Delivery: methods on the prototype, no closures per message (unary-pull.ts says why). */
-class StreamingDelivery implements Delivery {
-  readonly incoming: IncomingMessage;
-
-  constructor(private readonly message: Message) {
-    this.incoming = {
-      data: message.data,
-      attributes: message.attributes ?? {},
-      messageId: message.id,
-      publishTime: message.publishTime,
-      orderingKey: message.orderingKey || undefined,
-      deliveryAttempt: message.deliveryAttempt > 0 ? message.deliveryAttempt : undefined,
-    };
-  }
-
-  ack(): void {
-    this.message.ack();
-  }
-
-  nack(): void {
-    this.message.nack();
-  }
-
-  ackWithResponse(): Promise<unknown> {
-    return this.message.ackWithResponse();
-  }
-
-  nackWithResponse(): Promise<unknown> {
-    return this.message.nackWithResponse();
   }
 }
 
