@@ -77,13 +77,15 @@ interface InsertAllResponse {
 /**
  * One tabledata.insertAll request whose body is the rows' JSON as encoded, sent as bytes.
  *
- * Why not `table.insert(rows, {raw: true})`: @google-cloud/bigquery 8 and @google-cloud/common deep-copy
+ * Why not `table.insert(rows, {raw: true})`: @google-cloud/bigquery 9 and @google-cloud/common 8 deep-copy
  * a JSON request body three times (`extend(true, …)`) and walk every string in it to replace
  * `{{projectId}}` with the client's project (`replaceProjectIdToken`). Both run on the loader's path for
  * every row: in a CPU profile of the loader they were a quarter of its process's samples. The walk
  * also rewrites an event whose data holds that text (checked: `see {{projectId}} here` was stored as
  * `see <project> here`). A Buffer body is passed through untouched; the request is the same
- * (`POST …/tables/<table>/insertAll`, `application/json`, the client's auth and retries).
+ * (`POST …/tables/<table>/insertAll`, `application/json`, the client's auth and retries). The body is
+ * the documented one: `{skipInvalidRows, ignoreUnknownValues, rows: [{insertId, json}]}`, answered
+ * with per-row `insertErrors` (https://cloud.google.com/bigquery/docs/reference/rest/v2/tabledata/insertAll).
  */
 async function insertAll(table: Table, encoded: readonly string[]): Promise<InsertAllResponse> {
   // skipInvalidRows: valid rows are stored though others are refused (they come back in insertErrors).
